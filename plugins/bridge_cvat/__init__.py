@@ -1,0 +1,1 @@
+"""label-bridge connector for cvat."""

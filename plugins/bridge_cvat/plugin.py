@@ -1,0 +1,1 @@
+"""Registers the cvat plugin with label-bridge (entry point group "bridge")."""

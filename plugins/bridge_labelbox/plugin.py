@@ -1,0 +1,1 @@
+"""Registers the labelbox plugin with label-bridge (entry point group "bridge")."""

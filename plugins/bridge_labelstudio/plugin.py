@@ -1,0 +1,1 @@
+"""Registers the labelstudio plugin with label-bridge (entry point group "bridge")."""

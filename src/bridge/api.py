@@ -1,0 +1,148 @@
+"""The Python API: open any source, write any target, convert, inspect.
+
+A *source* is a file path (its format named or auto-detected) or a live URL whose scheme
+names a connector (`labelstudio://127.0.0.1:8080/projects/7`). These functions are what the
+CLI calls; they stream items and record losses in the `LossReport` they are given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bridge import plugins
+from bridge.errors import BridgeError, ConfigError
+from bridge.formats import Dataset
+from bridge.losses import LossReport
+from bridge.schema import Item
+
+URL_PATTERN = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://")
+
+
+def _scheme(source: str) -> str | None:
+    match = URL_PATTERN.match(source)
+    if match and match.group("scheme") not in ("file",):
+        return match.group("scheme")
+    return None
+
+
+def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport | None = None,
+                 **options: Any) -> Dataset:  # fmt: skip
+    """Open `source` (a path or a live URL) as a streamed `Dataset`."""
+    losses = losses if losses is not None else LossReport()
+    text = str(source)
+    scheme = _scheme(text)
+    if scheme is not None:
+        connector = plugins.get_connector(scheme).from_url(text, **options)
+        return connector.read(losses, **options)
+    path = Path(text)
+    if not path.exists():
+        raise ConfigError(f"no such file: {path}", hint="check the path")
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; give a file", where=str(path))
+    name = fmt or plugins.detect_format(path)
+    reader = plugins.get_format(name)
+    if not reader.capabilities.read:
+        raise ConfigError(f"format {name!r} can be written but not read")
+    dataset = reader.read(path, losses, **options)
+    dataset.meta.setdefault("format", name)
+    return dataset
+
+
+def write_dataset(dataset: Dataset, target: str | Path, fmt: str,
+                  losses: LossReport | None = None, **options: Any) -> Any:  # fmt: skip
+    """Write `dataset` to `target` (a path, or a live URL for a connector)."""
+    losses = losses if losses is not None else LossReport()
+    text = str(target)
+    scheme = _scheme(text)
+    if scheme is not None:
+        connector = plugins.get_connector(scheme).from_url(text, **options)
+        return connector.write(dataset, losses, **options)
+    writer = plugins.get_format(fmt)
+    if not writer.capabilities.write:
+        raise ConfigError(f"format {fmt!r} can be read but not written")
+    return writer.write(dataset, Path(text), losses, **options)
+
+
+def convert(source: str | Path, target: str | Path, *, from_format: str | None = None,
+            to_format: str | None = None, **options: Any) -> LossReport:  # fmt: skip
+    """Stream `source` through the unified schema into `target`; return the loss report."""
+    losses = LossReport()
+    dataset = open_dataset(source, from_format, losses, **options)
+    if to_format is None:
+        to_format = _format_for_target(target)
+    write_dataset(dataset, target, to_format, losses, **options)
+    return losses
+
+
+def _format_for_target(target: str | Path) -> str:
+    scheme = _scheme(str(target))
+    if scheme:
+        return scheme
+    suffix = Path(str(target)).suffix.lower()
+    for name, fmt in plugins.registry().formats.items():
+        if fmt.capabilities.write and suffix in fmt.capabilities.extensions:
+            return name
+    raise ConfigError(f"cannot tell which format to write {target} in", hint="name it with --to")
+
+
+def summarize(items, fmt: str | None = None) -> dict[str, Any]:
+    """Counts of what `items` hold: the `bridge inspect --json` object."""
+    n_items = n_sets = n_tracks = n_relations = 0
+    regions: Counter[str] = Counter()
+    labels: Counter[str] = Counter()
+    annotators: set[str] = set()
+    for item in items:
+        n_items += 1
+        for aset in item.annotation_sets:
+            n_sets += 1
+            if aset.annotator is not None:
+                who = aset.annotator.email or aset.annotator.name or aset.annotator.id
+                if who:
+                    annotators.add(who)
+            for region in aset.regions:
+                regions[region.shape.type] += 1
+                if region.label is not None:
+                    labels[region.label] += 1
+            for track in aset.tracks:
+                n_tracks += 1
+                if track.label is not None:
+                    labels[track.label] += 1
+            n_relations += len(aset.relations)
+    return {
+        "format": fmt,
+        "items": n_items,
+        "annotation_sets": n_sets,
+        "regions": dict(sorted(regions.items())),
+        "labels": dict(sorted(labels.items())),
+        "annotators": sorted(annotators),
+        "tracks": n_tracks,
+        "relations": n_relations,
+    }
+
+
+def inspect(source: str | Path, fmt: str | None = None, **options: Any) -> dict[str, Any]:
+    """Open `source` and summarize it."""
+    dataset = open_dataset(source, fmt, **options)
+    summary = summarize(dataset.items, dataset.meta.get("format", fmt))
+    summary["project"] = dataset.project.name
+    return summary
+
+
+def iter_items(source: str | Path, fmt: str | None = None, **options: Any):
+    """Iterate the unified items of `source`."""
+    yield from open_dataset(source, fmt, **options).items
+
+
+__all__ = [
+    "BridgeError",
+    "Item",
+    "convert",
+    "inspect",
+    "iter_items",
+    "open_dataset",
+    "summarize",
+    "write_dataset",
+]

@@ -1,0 +1,151 @@
+"""The unified JSONL format, label-bridge's lingua franca.
+
+Line 1 is a header, `{"format": "bridge-jsonl", "version": 1, "project": {...}}`; every
+following line is one `Item` with its annotation sets. Fields equal to their defaults are
+left out. The reader streams line by line; the writer is atomic.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from bridge.errors import FormatError
+from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.hookspecs import hookimpl
+from bridge.io import atomic_write
+from bridge.losses import LossReport
+from bridge.schema import SCHEMA_VERSION, Item, Project
+
+FORMAT_TAG = "bridge-jsonl"
+ALL_REGIONS = [
+    "bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid",
+    "cuboid3d", "span", "time_segment", "tag",
+]  # fmt: skip
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """The first problem pydantic found, as `field.path: message`."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(line)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{location}: {first['msg']}{more}"
+
+
+def header_line(project: Project) -> bytes:
+    header = {
+        "format": FORMAT_TAG,
+        "version": SCHEMA_VERSION,
+        "project": project.model_dump(mode="json", exclude_defaults=True),
+    }
+    return orjson.dumps(header) + b"\n"
+
+
+def item_line(item: Item) -> bytes:
+    return item.model_dump_json(exclude_defaults=True).encode() + b"\n"
+
+
+def _parse_line(raw: bytes, where: str) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise FormatError(
+            f"not valid JSON ({error})", where=where, hint="each line must be one JSON object"
+        ) from None
+
+
+def _read_header(line: bytes, where: str) -> Project:
+    header = _parse_line(line, where)
+    if not isinstance(header, dict) or header.get("format") != FORMAT_TAG:
+        raise FormatError(
+            f'the first line is not a {FORMAT_TAG} header', where=where,
+            hint=f'a unified JSONL file starts with {{"format": "{FORMAT_TAG}", "version": 1, "project": {{...}}}}',
+        )  # fmt: skip
+    if header.get("version") != SCHEMA_VERSION:
+        raise FormatError(
+            f"unsupported version {header.get('version')!r} (this label-bridge reads {SCHEMA_VERSION})",
+            where=where,
+        )
+    try:
+        return Project.model_validate(header.get("project") or {"name": "unnamed"})
+    except ValidationError as error:
+        raise FormatError(
+            f"invalid project: {describe_validation_error(error)}", where=where
+        ) from None
+
+
+def read_items(path: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[Item]:
+    for number, raw in lines:
+        where = f"{path}:{number}"
+        data = _parse_line(raw, where)
+        try:
+            yield Item.model_validate(data)
+        except ValidationError as error:
+            raise FormatError(
+                f"invalid item: {describe_validation_error(error)}", where=where
+            ) from None
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                yield number, raw
+
+
+def read_jsonl(path: str | Path) -> Dataset:
+    """Open a unified JSONL file: the header is read now, items as they are iterated."""
+    path = Path(path)
+    lines = _numbered_lines(path)
+    try:
+        number, first = next(lines)
+    except StopIteration:
+        raise FormatError("the file is empty", where=f"{path}:1") from None
+    project = _read_header(first, f"{path}:{number}")
+    return Dataset(project=project, items=read_items(path, lines), origin=str(path))
+
+
+def write_jsonl(dataset: Dataset, path: str | Path) -> int:
+    """Write `dataset` atomically; return the number of items written.
+
+    Items go to a temporary body first because the header (the project) is final only once
+    the items have been streamed."""
+    path = Path(path)
+    count = 0
+    with atomic_write(path) as out, tempfile.TemporaryFile(dir=path.parent) as body:
+        for item in dataset.items:
+            body.write(item_line(item))
+            count += 1
+        out.write(header_line(dataset.project))
+        body.seek(0)
+        shutil.copyfileobj(body, out, 1 << 20)
+    return count
+
+
+class UnifiedJsonl(FileFormat):
+    name = "jsonl"
+    description = "label-bridge unified JSONL (header line + one Item per line)"
+    capabilities = Capabilities(
+        media=["image", "video", "text", "audio", "pointcloud", "document", "html", "timeseries", "conversation"],
+        regions=ALL_REGIONS, tracks=True, relations=True, extensions=[".jsonl"],
+    )  # fmt: skip
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return head.lstrip().startswith(b"{") and FORMAT_TAG.encode() in head.split(b"\n", 1)[0]
+
+    def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
+        return read_jsonl(path)
+
+    def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
+        write_jsonl(dataset, path)
+
+
+@hookimpl
+def register_formats(register):
+    register(UnifiedJsonl())

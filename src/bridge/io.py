@@ -1,0 +1,43 @@
+"""Safe file output: atomic writes and paths that cannot escape their directory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from bridge.errors import UnsafePathError
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside `path`; rename it over `path` only if the block ends
+    without an exception, so readers never see a half-written file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def safe_join(root: str | os.PathLike, relative: str) -> Path:
+    """`root / relative`, refusing absolute paths and `..` that would leave `root`."""
+    base = Path(root).resolve()
+    candidate = (base / relative).resolve()
+    if not candidate.is_relative_to(base):
+        raise UnsafePathError(
+            f"path {relative!r} escapes the output directory {str(base)!r}",
+            hint="file names taken from input data must stay inside the output directory",
+        )
+    return candidate

@@ -1,0 +1,149 @@
+"""The plugin manager: built-in plugins and entry points register the same way.
+
+Built-in modules (the unified JSONL format) are registered first; then every entry point in
+the "bridge" group is loaded, which is how the three vendor connectors arrive (datasette's
+shape). A plugin that fails to import is reported by `bridge plugins`, not fatal.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from bridge import hookspecs
+from bridge.errors import UnknownFormatError
+from bridge.formats import Connector, FileFormat
+
+BUILTIN_MODULES = ["bridge.formats.jsonl"]
+ENTRY_POINT_GROUP = "bridge"
+
+pm = pluggy.PluginManager("bridge")
+pm.add_hookspecs(hookspecs)
+
+
+@dataclass
+class Registry:
+    """Everything the plugins registered, by name, and the plugins that failed to load."""
+
+    formats: dict[str, FileFormat] = field(default_factory=dict)
+    connectors: dict[str, type[Connector]] = field(default_factory=dict)
+    exporters: dict[str, FileFormat] = field(default_factory=dict)
+    qa_metrics: dict[str, Any] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+
+
+_loaded = False
+_registry: Registry | None = None
+
+
+def load_plugins() -> None:
+    """Register built-ins and entry-point plugins once per process."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module_name in BUILTIN_MODULES:
+        module = importlib.import_module(module_name)
+        if not pm.is_registered(module):
+            pm.register(module, name=module_name)
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if pm.get_plugin(entry_point.name) is not None:
+            continue
+        try:
+            pm.register(entry_point.load(), name=entry_point.name)
+        except Exception as error:  # a broken third-party plugin must not break the CLI
+            _broken[entry_point.name] = f"{type(error).__name__}: {error}"
+
+
+_broken: dict[str, str] = {}
+
+
+def _collect(hook_name: str, add) -> None:
+    hook = getattr(pm.hook, hook_name)
+    for impl in hook.get_hookimpls():
+        owner = impl.plugin_name
+
+        def register(*args, _owner=owner):
+            add(_owner, *args)
+
+        impl.function(register=register)
+
+
+def registry(refresh: bool = False) -> Registry:
+    """What all registered plugins provide. `refresh=True` re-asks the hooks (after a
+    plugin was registered at run time)."""
+    global _registry
+    load_plugins()
+    if _registry is not None and not refresh:
+        return _registry
+    reg = Registry(broken=dict(_broken))
+
+    def add_format(owner, fmt):
+        reg.formats[fmt.name] = fmt
+        reg.owners[f"format:{fmt.name}"] = owner
+
+    def add_connector(owner, cls):
+        reg.connectors[cls.name] = cls
+        reg.owners[f"connector:{cls.name}"] = owner
+
+    def add_exporter(owner, exporter):
+        reg.exporters[exporter.name] = exporter
+        reg.owners[f"exporter:{exporter.name}"] = owner
+
+    def add_metric(owner, name, function):
+        reg.qa_metrics[name] = function
+        reg.owners[f"qa:{name}"] = owner
+
+    _collect("register_formats", add_format)
+    _collect("register_connectors", add_connector)
+    _collect("register_exporters", add_exporter)
+    _collect("register_qa_metrics", add_metric)
+    _registry = reg
+    return reg
+
+
+def get_format(name: str) -> FileFormat:
+    """The file format (or exporter) called `name`."""
+    reg = registry()
+    fmt = reg.formats.get(name) or reg.exporters.get(name)
+    if fmt is None:
+        known = ", ".join(sorted({*reg.formats, *reg.exporters}))
+        raise UnknownFormatError(
+            f"unknown format {name!r}", hint=f"known formats: {known} (see `bridge plugins`)"
+        )
+    return fmt
+
+
+def get_connector(scheme: str) -> type[Connector]:
+    """The connector class for URLs starting with `scheme://`."""
+    reg = registry()
+    cls = reg.connectors.get(scheme)
+    if cls is None:
+        known = ", ".join(sorted(reg.connectors)) or "none"
+        raise UnknownFormatError(
+            f"no connector for {scheme}:// URLs", hint=f"known connectors: {known}"
+        )
+    return cls
+
+
+SNIFF_BYTES = 64 * 1024
+
+
+def detect_format(path: Path) -> str:
+    """Name of the first readable format whose `sniff` accepts the file at `path`."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    for name, fmt in registry().formats.items():
+        if fmt.capabilities.read and fmt.sniff(path, head):
+            return name
+    raise UnknownFormatError(
+        f"cannot tell which format {path} is in",
+        where=str(path),
+        hint="name it with --from (see `bridge plugins` for the formats)",
+    )

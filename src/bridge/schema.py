@@ -1,0 +1,508 @@
+"""The unified model: the glossary of label-bridge.
+
+Every connector reads its tool's data into these models and writes them back out; QA and
+export read nothing else. The models are plain data (pydantic v2); behaviour lives in
+functions beside them (`bridge.geometry`, `bridge.losses`, the plugins).
+
+Conventions that hold everywhere:
+
+* **Coordinates are absolute pixels** of the original media, origin at the top-left corner,
+  x to the right, y down, with the media size on the `Item`. Rotations are in degrees,
+  clockwise on screen, about the shape's *centre*. When the media size is unknown (a Label
+  Studio task imported without `original_width/height`) a shape keeps `units="percent"`
+  (0-100 of width/height) and says so; nothing is scaled by a guessed size.
+* **Text offsets** are character offsets into the item's text, `start` inclusive and `end`
+  exclusive (Python slicing).
+* **Frames** are 0-based indices into the media's frames as the source tool numbers them
+  (CVAT's video export numbers frames in the original video: with `start_frame=10` and
+  `step=3` the annotated frames are 10, 13, 16, ...).
+* **Source ids**: every element carries a `SourceRef` (tool, instance, project, item,
+  annotation, region ids as strings) and an `extra` dict for vendor fields with no unified
+  home, so a same-tool round trip is lossless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+SCHEMA_VERSION = 1
+
+MediaKind = Literal[
+    "image", "video", "text", "audio", "pointcloud", "document", "html", "timeseries",
+    "conversation",
+]  # fmt: skip
+"""What an item's media is. `html` is rich text (Label Studio HyperText); `conversation` a
+list of messages (Labelbox conversational text, Label Studio Paragraphs/dialogue)."""
+
+RegionKind = Literal[
+    "bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid",
+    "cuboid3d", "span", "time_segment", "tag",
+]  # fmt: skip
+"""The kinds of `Shape` a region (or a track keyframe) can have."""
+
+AnnotationKind = Literal["human", "prediction", "consensus", "gold"]
+"""Who made an annotation set: a person, a model (pre-annotation), a merge of several sets,
+or reference answers used to score others."""
+
+AnnotationStatus = Literal["draft", "submitted", "skipped", "in_review", "accepted", "rejected"]
+"""Where an annotation set is in its workflow. `skipped` is Label Studio's `was_cancelled`;
+`draft` an unsubmitted draft; `in_review`/`accepted`/`rejected` reflect review outcomes (a
+CVAT job's stage/state, a Labelbox workflow status)."""
+
+Units = Literal["px", "percent"]
+Point = tuple[float, float]
+AttributeValue = str | int | float | bool
+
+
+class Model(BaseModel):
+    """Base for every unified model: unknown keys are refused, values are validated on
+    assignment too, and `None`/default fields are left out of the JSONL output."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
+
+
+class SourceRef(Model):
+    """Where an element came from: the tool and the ids it has there.
+
+    `instance` names the server (base URL) or the file it was read from; `project`, `item`,
+    `annotation` and `region` are the tool's own ids (Label Studio project/task/annotation/
+    result id; CVAT project/task or job/frame/shape id; Labelbox project/data row/label/
+    feature id), kept as strings.
+    """
+
+    tool: str
+    instance: str | None = None
+    project: str | None = None
+    item: str | None = None
+    annotation: str | None = None
+    region: str | None = None
+
+
+class Element(Model):
+    """Something that can come from a vendor tool: it remembers its `source` and keeps the
+    vendor fields that have no unified home in `extra` (JSON-compatible values)."""
+
+    source: SourceRef | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- ontology
+
+
+ClassificationInput = Literal[
+    "select", "radio", "checkbox", "checklist", "number", "text", "rating", "taxonomy",
+    "datetime",
+]  # fmt: skip
+
+
+class OptionSpec(Element):
+    """One allowed answer of a question, with the sub-questions asked when it is chosen
+    (Labelbox nested classifications; Label Studio Taxonomy children)."""
+
+    value: str
+    color: str | None = None
+    children: list[ClassificationSpec] = Field(default_factory=list)
+    tool_ids: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class ClassificationSpec(Element):
+    """A question asked about an item, a frame range or a region.
+
+    It covers CVAT *attributes* (select/radio/checkbox/number/text; `mutable` ones may change
+    from frame to frame along a track), Label Studio controls that are not labels (Choices,
+    TextArea, Number, Rating, Taxonomy, DateTime; `perRegion` ones belong to a label class)
+    and Labelbox *classifications* (radio/checklist/text, nested under options).
+
+    `tool_ids` holds each tool's identifiers, e.g. `{"cvat": {"spec_id": 9}}`,
+    `{"labelbox": {"featureSchemaId": "...", "schemaNodeId": "..."}}`,
+    `{"labelstudio": {"from_name": "quality", "to_name": "image"}}`.
+    """
+
+    name: str
+    input: ClassificationInput
+    options: list[OptionSpec] = Field(default_factory=list)
+    default: str | None = None
+    mutable: bool = False
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    tool_ids: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class LabelClass(Element):
+    """A class of things annotators draw or mark ("car", "PER"), with the region kinds it
+    may be drawn as and the attributes asked about each region of it.
+
+    `parent` names the enclosing class: a skeleton point's skeleton, or a hierarchy parent.
+    `edges` lists the skeleton's connections as pairs of point-class names.
+    """
+
+    name: str
+    kinds: list[RegionKind] = Field(default_factory=list)
+    color: str | None = None
+    parent: str | None = None
+    edges: list[tuple[str, str]] = Field(default_factory=list)
+    attributes: list[ClassificationSpec] = Field(default_factory=list)
+    tool_ids: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class RelationType(Element):
+    """A kind of link between two regions ("works_for", "part_of"); `directed` is False for
+    symmetric relations."""
+
+    name: str
+    directed: bool = True
+    tool_ids: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class Ontology(Element):
+    """Everything a project lets annotators say: label classes, item-level questions and
+    relation types."""
+
+    labels: list[LabelClass] = Field(default_factory=list)
+    classifications: list[ClassificationSpec] = Field(default_factory=list)
+    relations: list[RelationType] = Field(default_factory=list)
+
+
+class Project(Element):
+    """A labeling project: a name, its ontology and the media kind it labels."""
+
+    name: str
+    description: str | None = None
+    media_kind: MediaKind | None = None
+    ontology: Ontology = Field(default_factory=Ontology)
+
+
+# ------------------------------------------------------------------------------ shapes
+
+
+class Shape(Model):
+    """Base of all geometries. `units` is "px" (absolute pixels) unless the media size was
+    unknown when the shape was read, in which case it is "percent" of width/height."""
+
+    units: Units = "px"
+
+    @model_serializer(mode="wrap")
+    def _always_with_type(self, handler):
+        data = handler(self)
+        if isinstance(data, dict):
+            data["type"] = self.type  # the discriminator survives exclude_defaults
+        return data
+
+
+class BBox(Shape):
+    """An axis-aligned box (x, y = top-left corner, width, height) turned `rotation` degrees
+    clockwise about its centre."""
+
+    type: Literal["bbox"] = "bbox"
+    x: float
+    y: float
+    width: float
+    height: float
+    rotation: float = 0.0
+
+
+class Polygon(Shape):
+    """A closed outline; the last point connects back to the first (not repeated)."""
+
+    type: Literal["polygon"] = "polygon"
+    points: list[Point]
+
+
+class Polyline(Shape):
+    """An open line through its points."""
+
+    type: Literal["polyline"] = "polyline"
+    points: list[Point]
+
+
+Visibility = Literal["visible", "occluded", "absent"]
+
+
+class Keypoint(Element):
+    """One point of a points or skeleton shape. `label` is the point's class (a skeleton
+    sub-label, "nose"); `visibility` follows COCO: visible, labeled but occluded, or absent
+    (CVAT `outside`)."""
+
+    x: float
+    y: float
+    label: str | None = None
+    visibility: Visibility = "visible"
+    classifications: list[Classification] = Field(default_factory=list)
+
+
+class Points(Shape):
+    """A set of points of one class (CVAT points, Label Studio/Labelbox keypoints)."""
+
+    type: Literal["points"] = "points"
+    points: list[Keypoint]
+
+
+class Skeleton(Shape):
+    """Named keypoints of a skeleton class; the edges live on the `LabelClass`."""
+
+    type: Literal["skeleton"] = "skeleton"
+    points: list[Keypoint]
+
+
+class Ellipse(Shape):
+    """An ellipse with centre (cx, cy), radii rx (along x before rotation) and ry, turned
+    `rotation` degrees clockwise about its centre."""
+
+    type: Literal["ellipse"] = "ellipse"
+    cx: float
+    cy: float
+    rx: float
+    ry: float
+    rotation: float = 0.0
+
+
+class RLE(Model):
+    """A binary mask over the whole media, run-length encoded the COCO way: `size` is
+    (height, width), `counts` the compressed COCO RLE string (column-major runs, starting
+    with background), as pycocotools writes it."""
+
+    size: tuple[int, int]
+    counts: str
+
+
+class Mask(Shape):
+    """A pixel mask (a brush stroke, a CVAT mask, a Labelbox mask)."""
+
+    type: Literal["mask"] = "mask"
+    rle: RLE
+
+
+class Cuboid(Shape):
+    """A 2D-projected cuboid: 8 points, front face then back face, in CVAT's order
+    (each face top-left, bottom-left, top-right, bottom-right)."""
+
+    type: Literal["cuboid"] = "cuboid"
+    points: list[Point]
+
+
+class Cuboid3D(Shape):
+    """A box in 3D space (point clouds): centre position, rotation (radians about x, y, z)
+    and size along each axis."""
+
+    type: Literal["cuboid3d"] = "cuboid3d"
+    position: tuple[float, float, float]
+    rotation: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    scale: tuple[float, float, float]
+
+
+class Span(Shape):
+    """A stretch of text: character offsets `start` (inclusive) to `end` (exclusive) into
+    the item's text, or into one part of it named by `container` (a Label Studio Paragraphs
+    index, a Labelbox conversation message id, a document page). `text` is the covered text
+    as the tool recorded it. Rich-text (HTML) spans keep their XPath anchors in the region's
+    `extra`."""
+
+    type: Literal["span"] = "span"
+    start: int | None = None
+    end: int | None = None
+    text: str | None = None
+    container: str | None = None
+
+
+class TimeSegment(Shape):
+    """A stretch of audio or video time, `start` to `end` in seconds (or in frames when
+    `unit` is "frames")."""
+
+    type: Literal["time_segment"] = "time_segment"
+    start: float
+    end: float
+    unit: Literal["seconds", "frames"] = "seconds"
+
+
+class Tag(Shape):
+    """The whole item (or one frame) carries the region's label: a CVAT tag."""
+
+    type: Literal["tag"] = "tag"
+
+
+AnyShape = Annotated[
+    BBox
+    | Polygon
+    | Polyline
+    | Points
+    | Skeleton
+    | Ellipse
+    | Mask
+    | Cuboid
+    | Cuboid3D
+    | Span
+    | TimeSegment
+    | Tag,
+    Field(discriminator="type"),
+]
+
+
+# ----------------------------------------------------------------------- annotations
+
+
+class FrameRange(Model):
+    """Frames `start` to `end`, both inclusive."""
+
+    start: int
+    end: int
+
+
+class Answer(Element):
+    """One answer to a question, with the answers to the sub-questions it opens."""
+
+    value: AttributeValue
+    classifications: list[Classification] = Field(default_factory=list)
+
+
+class Classification(Element):
+    """An answered question: a CVAT attribute value, a Label Studio Choices/TextArea/Number/
+    Rating/Taxonomy result, a Labelbox radio/checklist/text answer (nested).
+
+    `name` is the question (ClassificationSpec.name); `answers` holds one value for radio/
+    select/text/number questions and several for checklists or multi-choice. Video
+    classifications that hold over some frames only list them in `frames`.
+    """
+
+    name: str
+    answers: list[Answer]
+    frames: list[FrameRange] | None = None
+
+
+class Region(Element):
+    """One thing an annotator marked on an item: a label and a shape, with the attributes
+    answered about it. `frame` is set for a single-frame shape on a video. `group` joins
+    regions that belong together (CVAT group id). `score` is a model's confidence."""
+
+    id: str
+    label: str | None = None
+    shape: AnyShape
+    frame: int | None = None
+    occluded: bool = False
+    z_order: int | None = None
+    group: str | None = None
+    score: float | None = None
+    classifications: list[Classification] = Field(default_factory=list)
+
+
+class Keyframe(Element):
+    """The state of a track at one frame.
+
+    `outside` means the object has left the view at this frame: the track's segment ends
+    here and resumes at the next keyframe that is not outside. `keyframe` is False for
+    frames a tool exported by interpolation rather than drew. Mutable attributes are in
+    `classifications`.
+    """
+
+    frame: int
+    shape: AnyShape | None = None
+    outside: bool = False
+    occluded: bool = False
+    keyframe: bool = True
+    z_order: int | None = None
+    classifications: list[Classification] = Field(default_factory=list)
+
+
+class Track(Element):
+    """One object followed through a video: an id, a label and its keyframes in frame
+    order. Frames between keyframes are interpolated (a function, not stored data).
+    Immutable attributes are in `classifications`."""
+
+    id: str
+    label: str | None = None
+    keyframes: list[Keyframe]
+    group: str | None = None
+    score: float | None = None
+    classifications: list[Classification] = Field(default_factory=list)
+
+
+class Relation(Element):
+    """A link between two regions (or tracks) of the same annotation set, by their ids.
+    `direction` is "forward" (from -> to), "backward" or "both"."""
+
+    from_id: str
+    to_id: str
+    label: str | None = None
+    direction: Literal["forward", "backward", "both"] = "forward"
+
+
+class Annotator(Model):
+    """A person or a model that made annotations: the vendor's user id, email and name."""
+
+    id: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+
+class Review(Element):
+    """A reviewer's verdict on an annotation set."""
+
+    reviewer: Annotator | None = None
+    status: Literal["accepted", "rejected", "fixed", "commented"]
+    comment: str | None = None
+    created_at: datetime | None = None
+
+
+class AnnotationSet(Element):
+    """One annotator's (or one model's) work on one item: a Label Studio annotation or
+    prediction, a Labelbox label, a CVAT job's annotations for one frame or video.
+
+    `lead_time` is the time spent, in seconds. `ground_truth` marks reference answers
+    (Label Studio ground truth, CVAT ground-truth jobs, Labelbox benchmarks).
+    `model_version` and `score` describe predictions.
+    """
+
+    id: str
+    kind: AnnotationKind = "human"
+    annotator: Annotator | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    lead_time: float | None = None
+    status: AnnotationStatus | None = None
+    ground_truth: bool = False
+    model_version: str | None = None
+    score: float | None = None
+    regions: list[Region] = Field(default_factory=list)
+    tracks: list[Track] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+    classifications: list[Classification] = Field(default_factory=list)
+    reviews: list[Review] = Field(default_factory=list)
+
+
+class Media(Model):
+    """What is being labeled: its kind and where it lives (`uri`), with the facts needed to
+    place shapes on it (pixel size, frames, duration) and, for text, the text itself."""
+
+    kind: MediaKind
+    uri: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frame_count: int | None = None
+    fps: float | None = None
+    duration: float | None = None
+    text: str | None = None
+    mime_type: str | None = None
+
+
+class Item(Element):
+    """One thing to label (a Label Studio task, a CVAT image or video, a Labelbox data row)
+    with every annotation set made on it.
+
+    `key` is the stable key items are matched by across tools (a global key, external id,
+    file name, URL or content hash). `data` keeps the task's raw data fields (Label Studio
+    tasks may carry several). `subset` is the split ("train", "val").
+    """
+
+    key: str
+    media: Media
+    data: dict[str, Any] = Field(default_factory=dict)
+    subset: str | None = None
+    annotation_sets: list[AnnotationSet] = Field(default_factory=list)
+
+
+for _model in (OptionSpec, ClassificationSpec, Keypoint, Answer, Classification):
+    _model.model_rebuild()
