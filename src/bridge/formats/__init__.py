@@ -91,5 +91,5 @@ class Connector(ABC):
     def list_projects(self) -> list[dict[str, Any]]:
         raise NotImplementedError(f"connector {self.name!r} cannot list projects")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release network resources."""
