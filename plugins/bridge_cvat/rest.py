@@ -1,0 +1,266 @@
+"""Translate CVAT REST annotations between numeric ids and names.
+
+CVAT's REST API refers to labels by `label_id` and to attributes by `spec_id`; skeleton
+point shapes (`elements`) refer to their *sublabel* ids. `convert.py` works on the same
+shapes with names instead ("CVAT dicts": `"label": "car"`, attributes as
+`{"name": "color", "value": "red"}`), so the XML files and the REST API share one
+conversion. This module is the id <-> name step, both ways:
+
+    REST  {"label_id": 3, "attributes": [{"spec_id": 9, "value": "red"}], ...}
+    named {"label": "car", "attributes": [{"name": "color", "value": "red"}], ...}
+
+Every other field (type, frame, points, rotation, occluded, outside, z_order, group, source,
+score, id) passes through unchanged. Mask `points` stay CVAT's REST form: run lengths over
+the mask's bounding-box crop followed by the crop's *inclusive* corners `[x1, y1, x2, y2]`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.errors import FormatError
+
+ID_FIELDS = ("label_id", "attributes", "elements", "shapes")
+GEOMETRY_FIELDS = frozenset(
+    {"type", "frame", "occluded", "outside", "z_order", "rotation", "points"}
+)
+SHAPE_FIELDS = GEOMETRY_FIELDS | {"id", "group", "source", "score"}
+"""Fields of a LabeledShapeRequest besides label_id, attributes and elements."""
+TRACKED_SHAPE_FIELDS = GEOMETRY_FIELDS | {"id"}
+"""Fields of a TrackedShapeRequest (a track keyframe) besides attributes."""
+TRACK_FIELDS = frozenset({"frame", "id", "group", "source"})
+"""Fields of a LabeledTrackRequest besides label_id, shapes, attributes and elements."""
+TAG_FIELDS = frozenset({"frame", "id", "group", "source"})
+"""Fields of a LabeledImageRequest (a tag) besides label_id and attributes."""
+
+
+@dataclass
+class RestLabel:
+    """One CVAT label (or skeleton sublabel) as the REST API lists it: its id, name, the
+    attribute names by `spec_id`, and for a skeleton its sublabels by name."""
+
+    id: int
+    name: str
+    attribute_names: dict[int, str] = field(default_factory=dict)
+    sublabels: dict[str, RestLabel] = field(default_factory=dict)
+
+    def spec_id(self, attribute: str, where: str) -> int:
+        for spec_id, name in self.attribute_names.items():
+            if name == attribute:
+                return spec_id
+        raise FormatError(
+            f"label {self.name!r} has no attribute {attribute!r} on the server",
+            where=where,
+            hint="add the attribute to the label in CVAT, or push to a new task",
+        )
+
+
+class RestLabels:
+    """The labels of one CVAT task or project, looked up by id or by name.
+
+    Top-level names are unique in a task; sublabel names only within their skeleton, so a
+    sublabel is found by id or by (skeleton, name).
+    """
+
+    def __init__(self, labels: list[dict[str, Any]], where: str = "labels"):
+        self.where = where
+        self.raw = [label for label in labels if label.get("parent_id") is None]
+        self.by_name: dict[str, RestLabel] = {}
+        self.by_id: dict[int, RestLabel] = {}
+        self.parent_of: dict[int, RestLabel] = {}
+        for raw in self.raw:
+            label = self._build(raw)
+            self.by_name[label.name] = label
+            self.by_id[label.id] = label
+            for sub in label.sublabels.values():
+                self.by_id[sub.id] = sub
+                self.parent_of[sub.id] = label
+
+    def _build(self, raw: dict[str, Any]) -> RestLabel:
+        try:
+            label = RestLabel(id=int(raw["id"]), name=str(raw["name"]))
+            for attribute in raw.get("attributes") or []:
+                label.attribute_names[int(attribute["id"])] = str(attribute["name"])
+            for sub in raw.get("sublabels") or []:
+                sublabel = self._build(sub)
+                label.sublabels[sublabel.name] = sublabel
+        except (KeyError, TypeError, ValueError) as error:
+            raise FormatError(
+                f"malformed label: {type(error).__name__} {error}", where=self.where
+            ) from None
+        return label
+
+    def label(self, label_id: Any, where: str) -> RestLabel:
+        label = self.by_id.get(label_id) if isinstance(label_id, int) else None
+        if label is None:
+            raise FormatError(f"unknown label_id {label_id!r}", where=where)
+        return label
+
+    def named(self, name: Any, where: str, parent: RestLabel | None = None) -> RestLabel:
+        scope = parent.sublabels if parent is not None else self.by_name
+        label = scope.get(name) if isinstance(name, str) else None
+        if label is None:
+            owner = f" in skeleton {parent.name!r}" if parent is not None else ""
+            raise FormatError(
+                f"label {name!r}{owner} does not exist on the server",
+                where=where,
+                hint="add the label in CVAT, or push to a new task so labels are created",
+            )
+        return label
+
+
+# ------------------------------------------------------------------- REST -> named
+
+
+def _attributes_to_names(values: Any, label: RestLabel, where: str) -> list[dict[str, str]]:
+    named = []
+    for value in values or []:
+        if not isinstance(value, dict):
+            raise FormatError("malformed attribute value: not an object", where=where)
+        name = label.attribute_names.get(value.get("spec_id"))
+        if name is None:
+            raise FormatError(
+                f"unknown spec_id {value.get('spec_id')!r} for label {label.name!r}", where=where
+            )
+        named.append({"name": name, "value": str(value.get("value", ""))})
+    return named
+
+
+def _check_object(value: Any, what: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise FormatError(f"malformed {what}: expected an object", where=where)
+    return value
+
+
+def _passthrough(rest: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in rest.items() if key not in ID_FIELDS}
+
+
+def shape_from_rest(shape: Any, labels: RestLabels, *, where: str) -> dict[str, Any]:
+    """A REST LabeledShape as a named CVAT dict (skeleton elements too)."""
+    shape = _check_object(shape, "shape", where)
+    label = labels.label(shape.get("label_id"), where)
+    named = _passthrough(shape)
+    named["label"] = label.name
+    named["attributes"] = _attributes_to_names(shape.get("attributes"), label, where)
+    if shape.get("elements"):
+        named["elements"] = [
+            shape_from_rest(element, labels, where=where) for element in shape["elements"]
+        ]
+    return named
+
+
+def tag_from_rest(tag: Any, labels: RestLabels, *, where: str) -> dict[str, Any]:
+    """A REST LabeledImage (a tag) as a named CVAT dict."""
+    tag = _check_object(tag, "tag", where)
+    label = labels.label(tag.get("label_id"), where)
+    named = _passthrough(tag)
+    named["label"] = label.name
+    named["attributes"] = _attributes_to_names(tag.get("attributes"), label, where)
+    return named
+
+
+def track_from_rest(track: Any, labels: RestLabels, *, where: str) -> dict[str, Any]:
+    """A REST LabeledTrack as a named CVAT dict: immutable attributes on the track,
+    mutable ones on each tracked shape; skeleton point tracks in `elements`."""
+    track = _check_object(track, "track", where)
+    label = labels.label(track.get("label_id"), where)
+    named = _passthrough(track)
+    named["label"] = label.name
+    named["attributes"] = _attributes_to_names(track.get("attributes"), label, where)
+    shapes = track.get("shapes")
+    if not isinstance(shapes, list):
+        raise FormatError("malformed track: 'shapes' is not a list", where=where)
+    named["shapes"] = [_tracked_shape_from_rest(shape, label, where) for shape in shapes]
+    if track.get("elements"):
+        named["elements"] = [
+            track_from_rest(element, labels, where=where) for element in track["elements"]
+        ]
+    return named
+
+
+def _tracked_shape_from_rest(shape: Any, label: RestLabel, where: str) -> dict[str, Any]:
+    shape = _check_object(shape, "tracked shape", where)
+    named = _passthrough(shape)
+    named["attributes"] = _attributes_to_names(shape.get("attributes"), label, where)
+    return named
+
+
+# ------------------------------------------------------------------- named -> REST
+
+
+def _attributes_to_ids(values: Any, label: RestLabel, where: str) -> list[dict[str, Any]]:
+    return [
+        {"spec_id": label.spec_id(value["name"], where), "value": str(value["value"])}
+        for value in values or []
+    ]
+
+
+def _strip(named: dict[str, Any], allowed: frozenset[str], keep_ids: bool) -> dict[str, Any]:
+    """The fields of `named` the REST request model has; None only where it is nullable."""
+    rest = {key: value for key, value in named.items() if key in allowed}
+    if not keep_ids:
+        rest.pop("id", None)
+    return {key: value for key, value in rest.items() if value is not None or key == "group"}
+
+
+def shape_to_rest(
+    shape: dict[str, Any],
+    labels: RestLabels,
+    *,
+    where: str,
+    keep_ids: bool = False,
+    parent: RestLabel | None = None,
+) -> dict[str, Any]:
+    """A named CVAT shape dict as a REST LabeledShapeRequest. `keep_ids=False` drops the
+    shape ids (they belong to the server the shape was read from)."""
+    label = labels.named(shape.get("label"), where, parent)
+    rest = _strip(shape, SHAPE_FIELDS, keep_ids)
+    rest["label_id"] = label.id
+    rest["attributes"] = _attributes_to_ids(shape.get("attributes"), label, where)
+    if shape.get("elements"):
+        rest["elements"] = [
+            shape_to_rest(element, labels, where=where, keep_ids=keep_ids, parent=label)
+            for element in shape["elements"]
+        ]
+    return rest
+
+
+def tag_to_rest(
+    tag: dict[str, Any], labels: RestLabels, *, where: str, keep_ids: bool = False
+) -> dict[str, Any]:
+    """A named CVAT tag dict as a REST LabeledImageRequest."""
+    label = labels.named(tag.get("label"), where)
+    rest = _strip(tag, TAG_FIELDS, keep_ids)
+    rest["label_id"] = label.id
+    rest["attributes"] = _attributes_to_ids(tag.get("attributes"), label, where)
+    return rest
+
+
+def track_to_rest(
+    track: dict[str, Any],
+    labels: RestLabels,
+    *,
+    where: str,
+    keep_ids: bool = False,
+    parent: RestLabel | None = None,
+) -> dict[str, Any]:
+    """A named CVAT track dict as a REST LabeledTrackRequest."""
+    label = labels.named(track.get("label"), where, parent)
+    rest = _strip(track, TRACK_FIELDS, keep_ids)
+    rest["label_id"] = label.id
+    rest["attributes"] = _attributes_to_ids(track.get("attributes"), label, where)
+    rest["shapes"] = []
+    for shape in track.get("shapes") or []:
+        if shape.get("keyframe") is False:
+            continue  # an interpolated frame: CVAT interpolates it again from the keyframes
+        tracked = _strip(shape, TRACKED_SHAPE_FIELDS, keep_ids)
+        tracked["attributes"] = _attributes_to_ids(shape.get("attributes"), label, where)
+        rest["shapes"].append(tracked)
+    if track.get("elements"):
+        rest["elements"] = [
+            track_to_rest(element, labels, where=where, keep_ids=keep_ids, parent=label)
+            for element in track["elements"]
+        ]
+    return rest
