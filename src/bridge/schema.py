@@ -58,10 +58,10 @@ AttributeValue = str | int | float | bool
 
 
 class Model(BaseModel):
-    """Base for every unified model: unknown keys are refused, values are validated on
-    assignment too, and `None`/default fields are left out of the JSONL output."""
+    """Base for every unified model: unknown keys are refused and numbers must be finite
+    (NaN and infinity have no JSON form). Writers leave default-valued fields out."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SourceRef(Model):

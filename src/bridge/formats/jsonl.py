@@ -81,15 +81,16 @@ def _read_header(line: bytes, where: str) -> Project:
 
 
 def read_items(path: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[Item]:
+    """Validate each line as an `Item` (pydantic parses the JSON itself: exact big ints)."""
     for number, raw in lines:
-        where = f"{path}:{number}"
-        data = _parse_line(raw, where)
         try:
-            yield Item.model_validate(data)
+            yield Item.model_validate_json(raw)
         except ValidationError as error:
-            raise FormatError(
-                f"invalid item: {describe_validation_error(error)}", where=where
-            ) from None
+            problem = describe_validation_error(error)
+            kind = (
+                "not valid JSON" if error.errors()[0]["type"] == "json_invalid" else "invalid item"
+            )
+            raise FormatError(f"{kind}: {problem}", where=f"{path}:{number}") from None
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
