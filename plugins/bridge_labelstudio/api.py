@@ -378,7 +378,8 @@ class LabelStudioApi:
         """Import one batch of tasks (with inline `annotations` and `predictions`) in one
         request; the answer holds `task_ids` in the order of `tasks`."""
         path = f"/api/projects/{project_id}/import"
-        body = self.json("POST", path, params={"return_task_ids": "true"}, json=tasks)
+        # the query goes in the path so that error messages name it
+        body = self.json("POST", f"{path}?return_task_ids=true", json=tasks)
         ids = body.get("task_ids") if isinstance(body, dict) else None
         if not isinstance(ids, list) or len(ids) != len(tasks):
             raise FormatError(
