@@ -9,3 +9,12 @@ def register_connectors(register):
     from bridge_labelbox.connector import LabelboxConnector
 
     register(LabelboxConnector)
+
+
+@hookimpl
+def register_formats(register):
+    """The file formats: `labelbox` (export v2 NDJSON) and `labelbox-import` (write-only)."""
+    from bridge_labelbox.files import LabelboxExport, LabelboxImport
+
+    register(LabelboxExport())
+    register(LabelboxImport())

@@ -1,0 +1,166 @@
+"""Labelbox classifications (radio, checklist, free text; nested) <-> unified ones.
+
+In an export v2 file a classification is a question `name` (with its `feature_id`,
+`feature_schema_id` and ontology `value`) and one of:
+
+* `radio_answer`: `{name, value, feature_id, feature_schema_id, classifications}`;
+* `checklist_answers`: a list of such answers;
+* `text_answer`: `{content, classifications?}`;
+
+or, on conversational data rows, the same under `conversational_radio_answer`,
+`conversational_checklist_answers`, `conversational_text_answer` with a `message_id`.
+Every answer may carry nested `classifications` (Labelbox "nested classifications").
+
+Unified: a `Classification` named like the question, one `Answer` per chosen option (its
+`value` is the option's name, or the text) and the nested questions under each answer.
+What the unified model has no field for (`feature_schema_id`, the ontology `value`, the
+Labelbox kind) rides in `extra` and comes back on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.losses import LossReport
+from bridge.schema import Answer, Classification, SourceRef
+
+TOOL = "labelbox"
+
+ANSWER_KEYS: dict[str, tuple[str, bool]] = {
+    "radio_answer": ("radio", False),
+    "checklist_answers": ("checklist", False),
+    "text_answer": ("text", False),
+    "conversational_radio_answer": ("radio", True),
+    "conversational_checklist_answers": ("checklist", True),
+    "conversational_text_answer": ("text", True),
+}
+"""Export key of the answer -> (Labelbox question kind, conversational?)."""
+
+KIND_KEY = "lb_kind"
+CONVERSATIONAL_KEY = "lb_conversational"
+RAW_KEY = "lb_raw"
+_QUESTION_CONSUMED = {"name", "feature_id", "classifications", *ANSWER_KEYS}
+_OPTION_CONSUMED = {"name", "feature_id", "classifications"}
+
+
+def _source(feature_id: Any) -> SourceRef | None:
+    return SourceRef(tool=TOOL, region=str(feature_id)) if feature_id is not None else None
+
+
+def _rest(raw: dict, consumed: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in raw.items() if key not in consumed}
+
+
+def read_classifications(raws: Any, losses: LossReport, where: str) -> list[Classification]:
+    """Every classification of an export list (nested ones included)."""
+    if not raws:
+        return []
+    if not isinstance(raws, list):
+        raise TypeError("classifications must be a list")
+    return [read_classification(raw, losses, where) for raw in raws]
+
+
+def _read_option(raw: dict, losses: LossReport, where: str) -> Answer:
+    return Answer(
+        value=str(raw["name"]),
+        classifications=read_classifications(raw.get("classifications"), losses, where),
+        source=_source(raw.get("feature_id")),
+        extra=_rest(raw, _OPTION_CONSUMED),
+    )
+
+
+def _read_text(raw: dict, losses: LossReport, where: str) -> Answer:
+    # an empty `classifications` list stays in `extra` so that it comes back as it was
+    consumed = {"content", "classifications"} if raw.get("classifications") else {"content"}
+    return Answer(
+        value=str(raw.get("content", "")),
+        classifications=read_classifications(raw.get("classifications"), losses, where),
+        extra=_rest(raw, consumed),
+    )
+
+
+def read_classification(raw: dict, losses: LossReport, where: str) -> Classification:
+    """One export classification as a unified `Classification`."""
+    answer_key = next((key for key in ANSWER_KEYS if key in raw), None)
+    name = str(raw["name"])
+    if answer_key is None:
+        losses.record(
+            "labelbox-classification-unknown",
+            "a classification of an unknown kind is kept only for a Labelbox round trip",
+            where=where, severity="unmapped",
+        )  # fmt: skip
+        return Classification(name=name, answers=[], extra={RAW_KEY: raw})
+    kind, conversational = ANSWER_KEYS[answer_key]
+    value = raw[answer_key]
+    if kind == "checklist":
+        answers = [_read_option(option, losses, where) for option in value]
+    elif kind == "radio":
+        answers = [_read_option(value, losses, where)]
+    else:
+        answers = [_read_text(value, losses, where)]
+    extra = _rest(raw, _QUESTION_CONSUMED)
+    extra[KIND_KEY] = kind
+    if conversational:
+        extra[CONVERSATIONAL_KEY] = True
+    return Classification(
+        name=name, answers=answers, source=_source(raw.get("feature_id")), extra=extra
+    )
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def question_kind(classification: Classification) -> str:
+    """ "radio", "checklist" or "text": from the Labelbox kind it was read as, else guessed
+    (several answers: a checklist; a non-text value: text; one answer: a radio)."""
+    kind = classification.extra.get(KIND_KEY)
+    if kind in ("radio", "checklist", "text"):
+        return kind
+    if len(classification.answers) > 1:
+        return "checklist"
+    if classification.answers and not isinstance(classification.answers[0].value, str):
+        return "text"
+    return "radio"
+
+
+def _feature_id(element) -> dict[str, str]:
+    if element.source is not None and element.source.tool == TOOL and element.source.region:
+        return {"feature_id": element.source.region}
+    return {}
+
+
+def _write_option(answer: Answer) -> dict[str, Any]:
+    return {
+        **_feature_id(answer),
+        "name": str(answer.value),
+        **answer.extra,
+        "classifications": write_classifications(answer.classifications),
+    }
+
+
+def write_classification(classification: Classification) -> dict[str, Any]:
+    """One unified classification as an export v2 classification."""
+    if RAW_KEY in classification.extra:
+        return classification.extra[RAW_KEY]
+    kind = question_kind(classification)
+    extra = {
+        k: v for k, v in classification.extra.items() if k not in (KIND_KEY, CONVERSATIONAL_KEY)
+    }
+    prefix = "conversational_" if classification.extra.get(CONVERSATIONAL_KEY) else ""
+    out: dict[str, Any] = {**_feature_id(classification), "name": classification.name, **extra}
+    answers = classification.answers
+    if kind == "checklist":
+        out[prefix + "checklist_answers"] = [_write_option(answer) for answer in answers]
+    elif kind == "radio" and answers:
+        out[prefix + "radio_answer"] = _write_option(answers[0])
+    elif answers:
+        text = answers[0]
+        body: dict[str, Any] = {"content": str(text.value), **text.extra}
+        if text.classifications:
+            body["classifications"] = write_classifications(text.classifications)
+        out[prefix + "text_answer"] = body
+    return out
+
+
+def write_classifications(classifications: list[Classification]) -> list[dict[str, Any]]:
+    return [write_classification(classification) for classification in classifications]

@@ -1,0 +1,390 @@
+"""Labelbox export v2 data rows <-> unified items. Pure: no network, no disk.
+
+One export v2 line is one *data row* (Labelbox's name for an asset to label):
+
+    {"data_row": {"id", "global_key", "external_id", "row_data", "details": {...}},
+     "media_attributes": {"mime_type", "width", "height", "frame_rate", "frame_count", ...},
+     "projects": {"<project id>": {"name", "project_details": {...},
+                  "labels": [{"id", "label_kind", "version", "label_details": {"created_by",
+                              "created_at", "updated_at", "reviews"}, "performance_details",
+                              "annotations": {"objects", "classifications", "relationships"}
+                                             | video: {"frames", "segments",
+                                                       "key_frame_feature_map", "classifications"}}]}}}
+
+Each label of each project becomes one unified `AnnotationSet` (source.project = the
+project id, source.annotation = the label id). An object's `feature_id` is the region id;
+relationships point at feature ids. Fields with no unified home stay in `extra` and are
+written back by `item_to_data_row`, so export -> unified -> export is lossless.
+
+`item_to_import_rows` (the import NDJSON for model-assisted labeling and label import)
+lives in `import_ndjson` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from bridge.errors import BridgeError, FormatError
+from bridge.losses import LossReport
+from bridge.schema import (
+    AnnotationSet,
+    AnnotationStatus,
+    Annotator,
+    Item,
+    Media,
+    MediaKind,
+    Region,
+    Relation,
+    Review,
+    SourceRef,
+)
+
+from .classifications import TOOL, read_classifications, write_classifications
+from .import_ndjson import item_to_import_rows
+from .shapes import GEOMETRY_KEYS, MaskFetcher, read_geometry, write_geometry
+from .video import read_frame_classifications, read_tracks, write_video_annotations
+
+__all__ = ["data_row_to_item", "item_to_data_row", "item_to_import_rows", "media_kind"]
+
+_DATA_ROW_CONSUMED = {"id", "row_data"}
+_MEDIA_CONSUMED = {"mime_type", "width", "height", "frame_rate", "frame_count"}
+_ROW_CONSUMED = {"data_row", "media_attributes", "projects"}
+_LABEL_CONSUMED = {"id", "label_details", "annotations"}
+_DETAILS_CONSUMED = {"created_by", "reviews"}
+_OBJECT_CONSUMED = {"feature_id", "name", "classifications", *GEOMETRY_KEYS}
+_ANNOTATIONS_CONSUMED = {"objects", "classifications", "relationships", "frames", "segments",
+                         "key_frame_feature_map"}  # fmt: skip
+PROJECT_KEY = "lb_project"
+UNSUPPORTED_KEY = "lb_unsupported_objects"
+ANNOTATIONS_KEY = "lb_annotations"
+WORKFLOW_STATUS: dict[str, AnnotationStatus] = {
+    "ToLabel": "draft", "InReview": "in_review", "InRework": "rejected", "Done": "accepted",
+}  # fmt: skip
+
+
+def media_kind(mime_type: str | None, annotations: list[dict]) -> MediaKind:
+    """What a data row is, from its MIME type (or, failing that, from its labels)."""
+    mime = (mime_type or "").lower()
+    if "conversation" in mime:
+        return "conversation"
+    for prefix, kind in (("image/", "image"), ("video/", "video"), ("audio/", "audio"),
+                         ("text/html", "html"), ("text/", "text"), ("application/pdf", "document")):  # fmt: skip
+        if mime.startswith(prefix):
+            return kind  # type: ignore[return-value]
+    if any("frames" in annotation for annotation in annotations):
+        return "video"
+    return "image"
+
+
+def _rest(raw: dict, consumed: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in raw.items() if key not in consumed}
+
+
+def _time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _int(raw: Any) -> int | None:
+    return int(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+
+
+def _read_media(row: dict, labels: list[dict]) -> Media:
+    attributes = row.get("media_attributes") or {}
+    annotations = [label.get("annotations") or {} for label in labels]
+    fps = attributes.get("frame_rate")
+    return Media(
+        kind=media_kind(attributes.get("mime_type"), annotations),
+        uri=row["data_row"].get("row_data"),
+        width=_int(attributes.get("width")),
+        height=_int(attributes.get("height")),
+        frame_count=_int(attributes.get("frame_count")),
+        fps=float(fps) if isinstance(fps, int | float) else None,
+        mime_type=attributes.get("mime_type"),
+    )
+
+
+def _review(raw: dict) -> Review:
+    """A Labelbox review; its exact shape is kept in `extra` for the round trip."""
+    text = " ".join(str(value) for value in raw.values() if isinstance(value, str)).lower()
+    status = "accepted" if "approve" in text or "accept" in text else (
+        "rejected" if "reject" in text else "commented")  # fmt: skip
+    reviewer = raw.get("created_by") or raw.get("reviewer")
+    return Review(
+        status=status,
+        reviewer=Annotator(email=reviewer) if isinstance(reviewer, str) else None,
+        created_at=_time(raw.get("created_at") or raw.get("reviewed_at")),
+        extra={"lb_raw": raw},
+    )
+
+
+def _read_object(obj: dict, item: Item, index: int, losses: LossReport, where: str,
+                 masks: MaskFetcher | None) -> Region | None:  # fmt: skip
+    extra = _rest(obj, _OBJECT_CONSUMED)
+    shape, _ = read_geometry(obj, item, extra, masks, losses, where)
+    if shape is None:
+        return None
+    feature_id = obj.get("feature_id")
+    return Region(
+        id=str(feature_id) if feature_id is not None else f"object-{index}",
+        label=obj.get("name"),
+        shape=shape,
+        classifications=read_classifications(obj.get("classifications"), losses, where),
+        source=SourceRef(tool=TOOL, region=str(feature_id)) if feature_id is not None else None,
+        extra=extra,
+    )
+
+
+def _read_relationship(raw: dict) -> Relation:
+    link = raw["relationship"]
+    both = str(link.get("type", "")).lower() == "bidirectional"
+    extra = _rest(raw, {"name", "relationship"})
+    link_rest = _rest(link, {"source", "target", "type"})
+    if link_rest:
+        extra["lb_relationship"] = link_rest
+    return Relation(
+        from_id=str(link["source"]), to_id=str(link["target"]), label=raw.get("name"),
+        direction="both" if both else "forward", extra=extra,
+    )  # fmt: skip
+
+
+def _read_annotations(annotation_set: AnnotationSet, annotations: dict, item: Item,
+                      losses: LossReport, where: str, masks: MaskFetcher | None) -> None:  # fmt: skip
+    unsupported = []
+    for index, obj in enumerate(annotations.get("objects") or []):
+        region = _read_object(obj, item, index, losses, where, masks)
+        if region is None:
+            unsupported.append(obj)
+        else:
+            annotation_set.regions.append(region)
+    if unsupported:
+        losses.record(
+            "labelbox-object-unsupported",
+            "objects of a kind label-bridge does not model are kept for a Labelbox round trip only",
+            where=where, severity="unmapped", count=len(unsupported),
+        )  # fmt: skip
+        annotation_set.extra[UNSUPPORTED_KEY] = unsupported
+    annotation_set.classifications.extend(
+        read_classifications(annotations.get("classifications"), losses, where)
+    )
+    annotation_set.relations.extend(
+        _read_relationship(raw) for raw in annotations.get("relationships") or []
+    )
+    if "frames" in annotations:
+        annotation_set.tracks.extend(read_tracks(annotations, item, losses, where, masks))
+        annotation_set.classifications.extend(
+            read_frame_classifications(annotations["frames"] or {}, losses, where)
+        )
+    layout = {key: True for key in ("objects", "relationships", "frames") if key in annotations}
+    rest = _rest(annotations, _ANNOTATIONS_CONSUMED)
+    annotation_set.extra[ANNOTATIONS_KEY] = {"layout": layout, "rest": rest}
+
+
+def _read_label(label: dict, project_id: str, project: dict, item: Item, losses: LossReport,
+                where: str, masks: MaskFetcher | None) -> AnnotationSet:  # fmt: skip
+    details = label.get("label_details") or {}
+    created_by = details.get("created_by")
+    project_rest = _rest(project, {"labels"})
+    workflow = (project.get("project_details") or {}).get("workflow_status")
+    annotation_set = AnnotationSet(
+        id=str(label["id"]),
+        annotator=Annotator(email=created_by) if isinstance(created_by, str) else None,
+        created_at=_time(details.get("created_at")),
+        updated_at=_time(details.get("updated_at")),
+        status=WORKFLOW_STATUS.get(workflow) if isinstance(workflow, str) else None,
+        reviews=[_review(review) for review in details.get("reviews") or []],
+        source=SourceRef(
+            tool=TOOL,
+            project=project_id,
+            item=item.source.item if item.source else None,
+            annotation=str(label["id"]),
+        ),  # fmt: skip
+        extra={
+            **_rest(label, _LABEL_CONSUMED),
+            "lb_label_details": _rest(details, _DETAILS_CONSUMED)
+            if "label_details" in label
+            else None,
+            PROJECT_KEY: project_rest,
+            "lb_has_reviews": "reviews" in details,
+        },
+    )
+    seconds = (label.get("performance_details") or {}).get("seconds_to_create")
+    if isinstance(seconds, int | float):
+        annotation_set.lead_time = float(seconds)
+    _read_annotations(annotation_set, label.get("annotations") or {}, item, losses, where, masks)
+    return annotation_set
+
+
+def _all_labels(row: dict) -> list[tuple[str, dict, dict]]:
+    projects = row.get("projects") or {}
+    if not isinstance(projects, dict):
+        raise TypeError("projects must be an object keyed by project id")
+    return [(str(pid), project, label) for pid, project in projects.items()
+            for label in project.get("labels") or []]  # fmt: skip
+
+
+def _convert_row(row: dict, losses: LossReport, where: str, instance: str | None,
+                 masks: MaskFetcher | None) -> Item:  # fmt: skip
+    data_row = row["data_row"]
+    labels = _all_labels(row)
+    key = data_row.get("global_key") or data_row.get("external_id") or data_row.get("id")
+    if not key:
+        raise FormatError("the data row has no global_key, external_id or id", where=where)
+    item = Item(
+        key=str(key),
+        media=_read_media(row, [label for _, _, label in labels]),
+        source=SourceRef(tool=TOOL, instance=instance, item=str(data_row.get("id") or key)),
+        extra={
+            "lb_data_row": _rest(data_row, _DATA_ROW_CONSUMED),
+            "lb_media_attributes": _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED),
+            "lb_has_media_attributes": "media_attributes" in row,
+            **_rest(row, _ROW_CONSUMED),
+        },
+    )
+    for project_id, project, label in labels:
+        item.annotation_sets.append(
+            _read_label(label, project_id, project, item, losses, where, masks)
+        )
+    return item
+
+
+def data_row_to_item(row: dict, losses: LossReport, *, where: str, instance: str | None = None,
+                     masks: MaskFetcher | None = None) -> Item:  # fmt: skip
+    """One export v2 line (already parsed) as a unified `Item`: one `AnnotationSet` per
+    label per project. `masks(url)` fetches a mask PNG; without it mask regions keep their
+    URLs in `extra` (loss "mask-not-fetched"). Bad input raises `FormatError` at `where`."""
+    if not isinstance(row, dict) or not isinstance(row.get("data_row"), dict):
+        raise FormatError(
+            "not an export v2 data row (no data_row object)", where=where,
+            hint="each line of a Labelbox export v2 file is {\"data_row\": {...}, \"projects\": {...}}",
+        )  # fmt: skip
+    try:
+        return _convert_row(row, losses, where, instance, masks)
+    except BridgeError as error:
+        error.where = error.where or where
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ValidationError) as error:
+        detail = (
+            f"missing key {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
+        )
+        raise FormatError(f"malformed Labelbox data row: {detail}", where=where) from None
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def _time_out(value: datetime | None, raw: Any) -> str | None:
+    """The original timestamp text when it still says the same instant."""
+    if value is None:
+        return None
+    return raw if _time(raw) == value else value.isoformat()
+
+
+def _write_region(region: Region, losses: LossReport, where: str) -> dict[str, Any] | None:
+    geometry = write_geometry(region.shape, region.extra, losses, where)
+    if geometry is None:
+        return None
+    extra = {k: v for k, v in region.extra.items() if not k.startswith("lb_")}
+    return {"feature_id": region.id, "name": region.label, **extra,
+            "classifications": write_classifications(region.classifications), **geometry}  # fmt: skip
+
+
+def _write_relation(relation: Relation) -> dict[str, Any]:
+    source, target = relation.from_id, relation.to_id
+    if relation.direction == "backward":
+        source, target = target, source
+    extra = {k: v for k, v in relation.extra.items() if k != "lb_relationship"}
+    link = {"source": source, "target": target,
+            "type": "bidirectional" if relation.direction == "both" else "unidirectional",
+            **relation.extra.get("lb_relationship", {})}  # fmt: skip
+    return {"name": relation.label, **extra, "relationship": link}
+
+
+def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossReport,
+                       where: str) -> dict[str, Any]:  # fmt: skip
+    stored = annotation_set.extra.get(ANNOTATIONS_KEY) or {}
+    layout = stored.get("layout") or {}
+    video = item.media.kind == "video" or layout.get("frames")
+    if video:
+        out = write_video_annotations(annotation_set, losses, where)
+    else:
+        if annotation_set.tracks:
+            losses.record("labelbox-tracks-on-still", "tracks on a non-video item were dropped",
+                          where=where)  # fmt: skip
+        objects = [_write_region(region, losses, where) for region in annotation_set.regions]
+        objects = [obj for obj in objects if obj is not None]
+        objects += annotation_set.extra.get(UNSUPPORTED_KEY, [])
+        out = {"objects": objects,
+               "classifications": write_classifications(annotation_set.classifications)}  # fmt: skip
+    if annotation_set.relations or layout.get("relationships") or not video:
+        out["relationships"] = [_write_relation(r) for r in annotation_set.relations]
+    out.update(stored.get("rest") or {})
+    return out
+
+
+def _write_label(item: Item, annotation_set: AnnotationSet, losses: LossReport,
+                 where: str) -> dict[str, Any]:  # fmt: skip
+    extra = annotation_set.extra
+    raw_details = extra.get("lb_label_details", {})
+    details: dict[str, Any] = dict(raw_details or {})
+    for field in ("created_at", "updated_at"):
+        text = _time_out(getattr(annotation_set, field), details.get(field))
+        if text is not None:
+            details[field] = text
+    if annotation_set.annotator is not None:
+        details["created_by"] = annotation_set.annotator.email or annotation_set.annotator.name
+    if annotation_set.reviews or extra.get("lb_has_reviews", raw_details is not None):
+        details["reviews"] = [r.extra.get("lb_raw") or {"status": r.status}
+                              for r in annotation_set.reviews]  # fmt: skip
+    label_rest = {k: v for k, v in extra.items() if not k.startswith("lb_")}
+    label = {"label_kind": "Video" if item.media.kind == "video" else "Default", "version": "1.0.0",
+             **label_rest, "id": annotation_set.id}  # fmt: skip
+    if details or raw_details is not None:
+        label["label_details"] = details
+    label["annotations"] = _write_annotations(item, annotation_set, losses, where)
+    return label
+
+
+def _project_id(annotation_set: AnnotationSet, default: str) -> str:
+    source = annotation_set.source
+    if source is not None and source.tool == TOOL and source.project:
+        return source.project
+    return default
+
+
+def item_to_data_row(item: Item, losses: LossReport, *, project_id: str = "unified",
+                     where: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A unified item as one export v2 line (the inverse of `data_row_to_item`).
+    Annotation sets that did not come from a Labelbox project go under `project_id`."""
+    where = where or f"item {item.key}"
+    extra = item.extra
+    data_row: dict[str, Any] = {}
+    if item.source is not None and item.source.tool == TOOL and item.source.item:
+        data_row["id"] = item.source.item
+    data_row.update(extra.get("lb_data_row") or {"global_key": item.key})
+    if item.media.uri is not None:
+        data_row["row_data"] = item.media.uri
+    row: dict[str, Any] = {"data_row": data_row}
+    media = {"mime_type": item.media.mime_type, "width": item.media.width,
+             "height": item.media.height, "frame_rate": item.media.fps,
+             "frame_count": item.media.frame_count}  # fmt: skip
+    media = {k: v for k, v in media.items() if v is not None}
+    if extra.get("lb_has_media_attributes", True):
+        row["media_attributes"] = {**media, **(extra.get("lb_media_attributes") or {})}
+    row.update({k: v for k, v in extra.items() if not k.startswith("lb_")})
+    projects: dict[str, dict] = {}
+    for annotation_set in item.annotation_sets:
+        pid = _project_id(annotation_set, project_id)
+        project = projects.setdefault(
+            pid, {**annotation_set.extra.get(PROJECT_KEY, {}), "labels": []}
+        )
+        project["labels"].append(_write_label(item, annotation_set, losses, where))
+    row["projects"] = projects
+    return row

@@ -1,0 +1,273 @@
+"""Unified items -> Labelbox import NDJSON (model-assisted labeling and label import).
+
+An import file has one JSON object per annotation, each naming its data row
+(`dataRow: {"globalKey"}` or `{"id"}`), its feature (`name`, or `schemaId` with
+`use_schema_ids`) and a `uuid` that is unique in the import:
+
+* objects: `bbox {top, left, height, width}`, `polygon [{x, y}]` (closed, first point
+  repeated), `line`, `point {x, y}`, `mask {png: base64}` or `{instanceURI, colorRGB}`,
+  `location {start, end}` for text entities (end INCLUSIVE) plus `messageId` in a
+  conversation; each with its nested `classifications`;
+* `relationship {source, target, type}` between object uuids;
+* classifications: `answer` is `{name}` (radio), `[{name}, ...]` (checklist) or a string
+  (text), nested ones under `classifications`; on video, `frames [{start, end}]`;
+* video objects: `segments [{keyframes [{frame, bbox|point|line, classifications}]}]`.
+
+Video frames are 1-based in Labelbox (unified frame n is Labelbox frame n+1). The rows
+come in the order Labelbox's own `NDJsonConverter.serialize` writes them for a label:
+relationships, objects and classifications, then video objects and frame classifications.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid as uuidlib
+from collections.abc import Iterator
+from typing import Any
+
+from bridge.errors import ConfigError
+from bridge.geometry.labelbox_png import rle_to_png
+from bridge.losses import LossReport
+from bridge.schema import AnnotationSet, Classification, Item, Region, Relation, Track
+
+from .classifications import question_kind
+from .shapes import MASK_FETCHED, OPEN_POLYGON, write_span
+from .video import region_as_track
+
+UUID_NAMESPACE = uuidlib.UUID("9b7f2c1e-5a4d-4e8f-b1c3-6d2a0e9f7b15")
+VIDEO_SHAPES = {"bbox", "points", "polyline"}
+
+
+def _uuid_for(*parts: str) -> str:
+    """A stable uuid: the id itself when it is one, else derived from `parts`, so a
+    re-import of the same data sends the same uuids."""
+    try:
+        return str(uuidlib.UUID(parts[-1]))
+    except (ValueError, AttributeError, TypeError):
+        return str(uuidlib.uuid5(UUID_NAMESPACE, "\x1f".join(parts)))
+
+
+class _Writer:
+    """Import rows for one item; `feature` picks name or schemaId."""
+
+    def __init__(self, item: Item, losses: LossReport, data_row: dict, use_schema_ids: bool):
+        self.item, self.losses, self.data_row = item, losses, data_row
+        self.use_schema_ids = use_schema_ids
+        self.where = f"item {item.key}"
+
+    def feature(self, name: str | None, extra: dict) -> dict[str, Any]:
+        schema_id = extra.get("feature_schema_id")
+        if self.use_schema_ids:
+            if schema_id:
+                return {"schemaId": schema_id}
+            self.losses.record(
+                "labelbox-schema-id-missing",
+                "no Labelbox feature schema id is known; the feature is named instead",
+                where=self.where, severity="approximated",
+            )  # fmt: skip
+        return {"name": name}
+
+    # ---------------------------------------------------------- classifications
+    def answer(self, classification: Classification) -> Any:
+        kind = question_kind(classification)
+        if kind == "text":
+            return str(classification.answers[0].value) if classification.answers else ""
+        options = [self.option(answer) for answer in classification.answers]
+        return options if kind == "checklist" else (options[0] if options else {})
+
+    def option(self, answer) -> dict[str, Any]:
+        out = self.feature(str(answer.value), answer.extra)
+        if answer.classifications:
+            out["classifications"] = [self.nested(c) for c in answer.classifications]
+        return out
+
+    def nested(self, classification: Classification) -> dict[str, Any]:
+        out = self.feature(classification.name, classification.extra)
+        out["answer"] = self.answer(classification)
+        if question_kind(classification) == "text" and classification.answers:
+            subs = classification.answers[0].classifications
+            if subs:
+                out["classifications"] = [self.nested(c) for c in subs]
+        return out
+
+    def classification_row(self, classification: Classification, row_uuid: str) -> dict[str, Any]:
+        out = self.nested(classification)
+        message_id = classification.extra.get("message_id")
+        if message_id is not None:
+            out["messageId"] = message_id
+        if classification.frames is not None:
+            out["frames"] = [
+                {"start": r.start + 1, "end": r.end + 1} for r in classification.frames
+            ]
+        out.update(uuid=row_uuid, dataRow=self.data_row)
+        return out
+
+    # ---------------------------------------------------------------- objects
+    def geometry(self, shape, extra: dict) -> dict[str, Any] | None:
+        kind = shape.type
+        if shape.units != "px":
+            return self.drop("labelbox-percent-shape", "a shape in percent of an unknown size")
+        if kind == "bbox":
+            if shape.rotation:
+                self.losses.record("labelbox-rotation-dropped", "Labelbox boxes cannot rotate",
+                                   where=self.where, severity="approximated")  # fmt: skip
+            return {"bbox": {"top": shape.y, "left": shape.x, "height": shape.height,
+                             "width": shape.width}}  # fmt: skip
+        if kind in ("polygon", "polyline"):
+            points = [{"x": x, "y": y} for x, y in shape.points]
+            if kind == "polygon" and points and not extra.get(OPEN_POLYGON):
+                points.append(points[0])
+            return {"polygon" if kind == "polygon" else "line": points}
+        if kind in ("points", "skeleton") and shape.points:
+            if len(shape.points) > 1:
+                self.drop("labelbox-points-split", "only the first point of a multi-point shape")
+            return {"point": {"x": shape.points[0].x, "y": shape.points[0].y}}
+        if kind == "mask":
+            return self.mask(shape, extra)
+        if kind == "span":
+            return self.span(shape, extra)
+        return self.drop(f"labelbox-{kind}-unsupported", f"Labelbox cannot import {kind} shapes")
+
+    def mask(self, shape, extra: dict) -> dict[str, Any] | None:
+        if extra.get(MASK_FETCHED) is False:
+            composite = extra.get("composite_mask") or {}
+            if composite.get("url") and composite.get("color_rgb") is not None:
+                color = [int(c) for c in composite["color_rgb"]]
+                return {"mask": {"instanceURI": composite["url"], "colorRGB": color}}
+            return self.drop("labelbox-mask-not-fetched", "a mask whose pixels were never fetched")
+        png = base64.b64encode(rle_to_png(shape.rle)).decode("ascii")
+        return {"mask": {"png": png}}
+
+    def span(self, shape, extra: dict) -> dict[str, Any] | None:
+        written = write_span(shape, extra, self.losses, self.where)
+        if written is None:
+            return None
+        if "conversational_location" in written:
+            conversational = written["conversational_location"]
+            return {"messageId": conversational["message_id"],
+                    "location": conversational["location"]}  # fmt: skip
+        location = written["location"]
+        if "groups" in location:
+            return self.drop("labelbox-document-entity", "document entities are not imported")
+        return {"location": {"start": location["start"], "end": location["end"]}}
+
+    def drop(self, code: str, what: str) -> None:
+        self.losses.record(code, f"{what}: not written to the Labelbox import", where=self.where)
+        return None
+
+    def region_row(self, region: Region, row_uuid: str) -> dict[str, Any] | None:
+        geometry = self.geometry(region.shape, region.extra)
+        if geometry is None:
+            return None
+        out = {"uuid": row_uuid, "dataRow": self.data_row, **self.feature(region.label, region.extra),
+               "classifications": [self.nested(c) for c in region.classifications], **geometry}  # fmt: skip
+        if region.score is not None:
+            out["confidence"] = region.score
+        return out
+
+    def track_row(self, track: Track, row_uuid: str) -> dict[str, Any] | None:
+        segments, current = [], []
+        for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
+            if keyframe.outside:
+                if current:
+                    segments.append({"keyframes": current})
+                current = []
+                continue
+            if not keyframe.keyframe or keyframe.shape is None:
+                continue
+            if keyframe.shape.type not in VIDEO_SHAPES:
+                return self.drop("labelbox-video-shape", "video objects other than box/point/line")
+            geometry = self.geometry(keyframe.shape, keyframe.extra)
+            if geometry is None:
+                continue
+            current.append({"frame": keyframe.frame + 1, **geometry,
+                            "classifications": [self.nested(c) for c in keyframe.classifications]})  # fmt: skip
+        if current:
+            segments.append({"keyframes": current})
+        if not segments:
+            return None
+        return {"uuid": row_uuid, "dataRow": self.data_row, **self.feature(track.label, track.extra),
+                "classifications": [], "segments": segments}  # fmt: skip
+
+    def relation_row(self, relation: Relation, uuids: dict[str, str], row_uuid: str):
+        source, target = relation.from_id, relation.to_id
+        if relation.direction == "backward":
+            source, target = target, source
+        if source not in uuids or target not in uuids:
+            return self.drop("labelbox-relation-dangling", "a relation to a region not written")
+        kind = "bidirectional" if relation.direction == "both" else "unidirectional"
+        return {"uuid": row_uuid, "dataRow": self.data_row, **self.feature(relation.label, relation.extra),
+                "relationship": {"source": uuids[source], "target": uuids[target], "type": kind}}  # fmt: skip
+
+
+def _video_text_rows(writer: _Writer, texts: list[Classification]) -> Iterator[dict]:
+    """Frame-range text classifications, grouped by question as Labelbox writes them."""
+    by_name: dict[str, list[dict]] = {}
+    for classification in texts:
+        value = str(classification.answers[0].value) if classification.answers else ""
+        frames = [{"start": r.start + 1, "end": r.end + 1} for r in classification.frames or []]
+        by_name.setdefault(classification.name, []).append({"value": value, "frames": frames})
+    for name, answers in by_name.items():
+        yield {"name": name, "answer": answers, "dataRow": writer.data_row}
+
+
+def _set_rows(writer: _Writer, annotation_set: AnnotationSet) -> Iterator[dict]:
+    key = writer.item.key
+    video = writer.item.media.kind == "video"
+    still = [r for r in annotation_set.regions if not (video and r.frame is not None)]
+    moving = list(annotation_set.tracks)
+    if video:
+        moving += [region_as_track(r) for r in annotation_set.regions if r.frame is not None]
+    elif moving:
+        writer.drop("labelbox-tracks-on-still", "tracks on an item that is not a video")
+        moving = []
+    uuids = {r.id: _uuid_for(key, annotation_set.id, r.id) for r in [*still, *moving]}
+    rows = [writer.relation_row(rel, uuids, _uuid_for(key, annotation_set.id, "rel", str(i),
+                                                      rel.from_id, rel.to_id))
+            for i, rel in enumerate(annotation_set.relations)]  # fmt: skip
+    rows += [writer.region_row(region, uuids[region.id]) for region in still]
+    plain = [c for c in annotation_set.classifications if c.frames is None]
+    ranged = [c for c in annotation_set.classifications if c.frames is not None]
+    rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "cls", str(i), c.name))
+             for i, c in enumerate(plain)]  # fmt: skip
+    rows += [writer.track_row(track, uuids[track.id]) for track in moving]
+    rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "vcls", str(i), c.name))
+             for i, c in enumerate(ranged) if question_kind(c) != "text"]  # fmt: skip
+    rows += _video_text_rows(writer, [c for c in ranged if question_kind(c) == "text"])
+    yield from (row for row in rows if row is not None)
+
+
+def _data_row(item: Item, data_row_key: str, losses: LossReport) -> dict[str, str] | None:
+    if data_row_key == "id":
+        if item.source is not None and item.source.tool == "labelbox" and item.source.item:
+            return {"id": item.source.item}
+        losses.record("labelbox-data-row-id-unknown",
+                      "the item has no Labelbox data row id; its annotations were not written",
+                      where=f"item {item.key}")  # fmt: skip
+        return None
+    global_key = (item.extra.get("lb_data_row") or {}).get("global_key") or item.key
+    return {"globalKey": global_key}
+
+
+def item_to_import_rows(item: Item, losses: LossReport, *, data_row_key: str = "globalKey",
+                        use_schema_ids: bool = False) -> Iterator[dict]:  # fmt: skip
+    """Labelbox import NDJSON rows (MAL / label import) for every annotation set of `item`.
+
+    `data_row_key` is "globalKey" (the item's global key, else its key) or "id" (the
+    Labelbox data row id it was read with). A Labelbox import makes one label per data row,
+    so several annotation sets on one item are merged (loss "labelbox-sets-merged")."""
+    if data_row_key not in ("globalKey", "id"):
+        raise ConfigError(
+            f"data_row_key must be 'globalKey' or 'id', not {data_row_key!r}",
+            hint="-O data_row_key=globalKey or -O data_row_key=id",
+        )
+    data_row = _data_row(item, data_row_key, losses)
+    if data_row is None:
+        return
+    if len(item.annotation_sets) > 1:
+        losses.record("labelbox-sets-merged",
+                      "an import makes one label per data row; several annotation sets were merged",
+                      where=f"item {item.key}", severity="approximated")  # fmt: skip
+    writer = _Writer(item, losses, data_row, use_schema_ids)
+    for annotation_set in item.annotation_sets:
+        yield from _set_rows(writer, annotation_set)

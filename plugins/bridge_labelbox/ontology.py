@@ -1,0 +1,139 @@
+"""Labelbox ontologies ("normalized" JSON) <-> the unified `Ontology`.
+
+A Labelbox ontology is `{"tools": [...], "classifications": [...]}`:
+
+* a *tool* is something annotators draw: `{"tool": "rectangle" | "polygon" | "line" |
+  "point" | "raster-segmentation" | "superpixel" | "named-entity" | "edge" | ...,
+  "name", "color", "required", "classifications": [...], "featureSchemaId",
+  "schemaNodeId"}`; an `edge` tool is a relationship;
+* a *classification* is a question: `{"type": "radio" | "checklist" | "text" | "dropdown",
+  "name" (older files: "instructions"), "required", "scope", "options": [{"label", "value",
+  "options": [nested classifications], "featureSchemaId", "schemaNodeId"}], ...}`.
+
+Unified: tools are `LabelClass`es (their region kinds below), edges `RelationType`s,
+questions `ClassificationSpec`s with `OptionSpec` children. Labelbox identifiers and any
+other Labelbox keys ride in `tool_ids["labelbox"]` and come back on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from bridge.errors import FormatError
+from bridge.schema import (
+    ClassificationSpec,
+    LabelClass,
+    Ontology,
+    OptionSpec,
+    RegionKind,
+    RelationType,
+)
+
+TOOL = "labelbox"
+TOOL_KINDS: dict[str, list[RegionKind]] = {
+    "rectangle": ["bbox"], "polygon": ["polygon"], "line": ["polyline"], "point": ["points"],
+    "raster-segmentation": ["mask"], "superpixel": ["mask"], "named-entity": ["span"],
+}  # fmt: skip
+KIND_TOOLS: dict[str, str] = {"bbox": "rectangle", "polygon": "polygon", "polyline": "line",
+                              "points": "point", "mask": "raster-segmentation", "span": "named-entity"}  # fmt: skip
+QUESTION_INPUTS = {"radio": "radio", "checklist": "checklist", "text": "text", "dropdown": "select"}
+INPUT_QUESTIONS = {"radio": "radio", "checklist": "checklist", "text": "text", "select": "dropdown",
+                   "checkbox": "checklist", "number": "text", "rating": "radio", "taxonomy": "checklist",
+                   "datetime": "text"}  # fmt: skip
+RELATIONSHIP_TOOL = "edge"
+
+
+def _ids(raw: dict, consumed: set[str]) -> dict[str, dict[str, Any]]:
+    rest = {key: value for key, value in raw.items() if key not in consumed}
+    return {TOOL: rest} if rest else {}
+
+
+def _option(raw: dict) -> OptionSpec:
+    value = raw.get("label") if raw.get("label") is not None else raw["value"]
+    return OptionSpec(
+        value=str(value),
+        children=[_question(child) for child in raw.get("options") or []],
+        tool_ids=_ids(raw, {"label", "options"}),
+    )
+
+
+def _question(raw: dict) -> ClassificationSpec:
+    kind = raw.get("type", "radio")
+    name = raw.get("name") or raw.get("instructions")
+    if not name:
+        raise KeyError("name")
+    return ClassificationSpec(
+        name=str(name),
+        input=QUESTION_INPUTS.get(kind, "text"),  # type: ignore[arg-type]
+        required=bool(raw.get("required", False)),
+        options=[_option(option) for option in raw.get("options") or []],
+        tool_ids=_ids(raw, {"name", "required", "options"}),
+    )
+
+
+def _tool(raw: dict) -> LabelClass:
+    return LabelClass(
+        name=str(raw["name"]),
+        kinds=list(TOOL_KINDS.get(raw["tool"], [])),
+        color=raw.get("color"),
+        attributes=[_question(question) for question in raw.get("classifications") or []],
+        tool_ids=_ids(raw, {"name", "color", "classifications"}),
+    )
+
+
+def ontology_from_normalized(normalized: dict) -> Ontology:
+    """A Labelbox normalized ontology as a unified `Ontology`."""
+    try:
+        tools = normalized.get("tools") or []
+        labels = [_tool(tool) for tool in tools if tool["tool"] != RELATIONSHIP_TOOL]
+        relations = [
+            RelationType(name=str(tool["name"]), tool_ids=_ids(tool, {"name"}))
+            for tool in tools if tool["tool"] == RELATIONSHIP_TOOL
+        ]  # fmt: skip
+        questions = [_question(raw) for raw in normalized.get("classifications") or []]
+    except (KeyError, TypeError, AttributeError, ValidationError) as error:
+        raise FormatError(
+            f"malformed Labelbox ontology: {error!r}",
+            hint='expected {"tools": [{"tool", "name", ...}], "classifications": [...]}',
+        ) from None
+    return Ontology(labels=labels, classifications=questions, relations=relations)
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def _option_out(option: OptionSpec) -> dict[str, Any]:
+    ids = option.tool_ids.get(TOOL, {})
+    out = {"label": option.value, "value": ids.get("value", option.value), **ids}
+    out["options"] = [_question_out(child) for child in option.children]
+    return out
+
+
+def _question_out(spec: ClassificationSpec) -> dict[str, Any]:
+    ids = spec.tool_ids.get(TOOL, {})
+    out: dict[str, Any] = {"type": INPUT_QUESTIONS.get(spec.input, "text"), **ids,
+                           "name": spec.name, "required": spec.required}  # fmt: skip
+    out["options"] = [_option_out(option) for option in spec.options]
+    return out
+
+
+def _tool_out(label: LabelClass) -> dict[str, Any]:
+    ids = label.tool_ids.get(TOOL, {})
+    kind = next((KIND_TOOLS[k] for k in label.kinds if k in KIND_TOOLS), "rectangle")
+    out: dict[str, Any] = {"tool": kind, **ids, "name": label.name}
+    if label.color is not None:
+        out["color"] = label.color
+    out["classifications"] = [_question_out(spec) for spec in label.attributes]
+    return out
+
+
+def ontology_to_normalized(ontology: Ontology) -> dict:
+    """A unified `Ontology` as Labelbox normalized JSON (for `createOntology`)."""
+    tools = [_tool_out(label) for label in ontology.labels]
+    tools += [{"tool": RELATIONSHIP_TOOL, **relation.tool_ids.get(TOOL, {}), "name": relation.name,
+               "classifications": []} if TOOL not in relation.tool_ids
+              else {**relation.tool_ids[TOOL], "name": relation.name}
+              for relation in ontology.relations]  # fmt: skip
+    return {"tools": tools, "classifications": [_question_out(q) for q in ontology.classifications]}

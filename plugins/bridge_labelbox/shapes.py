@@ -1,0 +1,216 @@
+"""Geometry of one Labelbox export v2 object <-> a unified shape.
+
+Export v2 objects carry their geometry under one key (absolute pixels):
+
+* `bounding_box`: `{top, left, height, width}` (document boxes add `unit`);
+* `polygon`: `[{x, y}, ...]`, closed by repeating the first point;
+* `line`: `[{x, y}, ...]`; `point`: `{x, y}`;
+* `mask`: `{url}` of a binary PNG and/or `composite_mask`: `{url, color_rgb}`, one RGB PNG
+  for all masks of the label whose pixels of `color_rgb` are this object's;
+* `location`: `{start, end, token}` for a text entity, `end` INCLUSIVE (unified spans end
+  exclusive), or `{groups: [{id, page_number, tokens, text}]}` for a document entity;
+* `conversational_location`: `{message_id, location: {start, end}}` (end inclusive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from bridge.geometry.labelbox_png import png_to_rle
+from bridge.geometry.masks import bitmap_to_rle
+from bridge.losses import LossReport
+from bridge.schema import RLE, BBox, Item, Keypoint, Mask, Points, Polygon, Polyline, Span
+
+GEOMETRY_KEYS = ("bounding_box", "polygon", "line", "point", "location", "conversational_location")
+MASK_KEYS = ("mask", "composite_mask")
+BOX_EXTRA = "lb_bounding_box"
+OPEN_POLYGON = "lb_open_polygon"
+DOCUMENT_LOCATION = "lb_document_location"
+MASK_FETCHED = "lb_mask_fetched"
+MaskFetcher = Callable[[str], bytes]
+
+
+def _xy(point: dict) -> tuple[float, float]:
+    return float(point["x"]), float(point["y"])
+
+
+def _points(raw: Any) -> list[tuple[float, float]]:
+    if not isinstance(raw, list):
+        raise TypeError("a point list must be a list of {x, y}")
+    return [_xy(point) for point in raw]
+
+
+def read_box(raw: dict, extra: dict) -> BBox:
+    rest = {k: v for k, v in raw.items() if k not in ("top", "left", "height", "width")}
+    if rest:
+        extra[BOX_EXTRA] = rest
+    return BBox(
+        x=float(raw["left"]), y=float(raw["top"]),
+        width=float(raw["width"]), height=float(raw["height"]),
+    )  # fmt: skip
+
+
+def read_polygon(raw: Any, extra: dict) -> Polygon:
+    points = _points(raw)
+    if len(points) > 1 and points[0] == points[-1]:
+        points.pop()
+    else:
+        extra[OPEN_POLYGON] = True
+    return Polygon(points=points)
+
+
+def read_location(raw: dict, extra: dict) -> Span:
+    if "groups" in raw:  # a document entity: token ids on pages
+        extra[DOCUMENT_LOCATION] = raw
+        groups = raw["groups"] or [{}]
+        text = " ".join(str(group.get("text", "")) for group in raw["groups"])
+        page = groups[0].get("page_number")
+        return Span(text=text or None, container=None if page is None else str(page))
+    end = raw.get("end")
+    return Span(
+        start=int(raw["start"]), end=None if end is None else int(end) + 1, text=raw.get("token")
+    )
+
+
+def read_conversational(raw: dict) -> Span:
+    location = raw["location"]
+    return Span(
+        start=int(location["start"]), end=int(location["end"]) + 1,
+        container=str(raw["message_id"]),
+    )  # fmt: skip
+
+
+def empty_rle(item: Item) -> RLE:
+    """An all-background mask of the item's size (a placeholder for a mask not fetched)."""
+    height, width = item.media.height or 0, item.media.width or 0
+    if not height or not width:
+        return RLE(size=(height, width), counts="")
+    return bitmap_to_rle(np.zeros((height, width), dtype=np.uint8))
+
+
+def read_mask(obj: dict, item: Item, extra: dict, masks: MaskFetcher | None,
+              losses: LossReport, where: str) -> Mask:  # fmt: skip
+    composite = obj.get("composite_mask") or {}
+    single = obj.get("mask") or {}
+    if masks is None:
+        losses.record(
+            "mask-not-fetched",
+            "mask pixels were not fetched; the region keeps the mask URL for Labelbox only",
+            where=where, severity="approximated",
+        )  # fmt: skip
+        extra[MASK_FETCHED] = False
+        return Mask(rle=empty_rle(item))
+    if composite.get("url") and composite.get("color_rgb") is not None:
+        color = tuple(int(c) for c in composite["color_rgb"])
+        return Mask(rle=png_to_rle(masks(composite["url"]), color))  # type: ignore[arg-type]
+    return Mask(rle=png_to_rle(masks(single["url"])))
+
+
+def read_geometry(obj: dict, item: Item, extra: dict, masks: MaskFetcher | None,
+                  losses: LossReport, where: str):  # fmt: skip
+    """The unified shape of export object `obj` and the key it came from, or (None, None)
+    when the object has no geometry this module knows. Side facts go into `extra`."""
+    if "bounding_box" in obj:
+        return read_box(obj["bounding_box"], extra), "bounding_box"
+    if "polygon" in obj:
+        return read_polygon(obj["polygon"], extra), "polygon"
+    if "line" in obj:
+        return Polyline(points=_points(obj["line"])), "line"
+    if "point" in obj:
+        x, y = _xy(obj["point"])
+        return Points(points=[Keypoint(x=x, y=y)]), "point"
+    if "conversational_location" in obj:
+        return read_conversational(obj["conversational_location"]), "conversational_location"
+    if "location" in obj:
+        return read_location(obj["location"], extra), "location"
+    if any(key in obj for key in MASK_KEYS):
+        return read_mask(obj, item, extra, masks, losses, where), None
+    return None, None
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def write_box(box: BBox, extra: dict, losses: LossReport, where: str) -> dict[str, Any]:
+    if box.rotation:
+        losses.record(
+            "labelbox-rotation-dropped",
+            "Labelbox boxes cannot rotate; the rotation was dropped",
+            where=where, severity="approximated",
+        )  # fmt: skip
+    return {
+        "top": box.y, "left": box.x, "height": box.height, "width": box.width,
+        **extra.get(BOX_EXTRA, {}),
+    }  # fmt: skip
+
+
+def _xy_list(points) -> list[dict[str, float]]:
+    return [{"x": x, "y": y} for x, y in points]
+
+
+def write_geometry(shape, extra: dict, losses: LossReport, where: str) -> dict[str, Any] | None:
+    """Export v2 geometry keys for `shape` (None when Labelbox has no such shape). Masks
+    return {} : their URLs ride in `extra`."""
+    if shape.units != "px":
+        losses.record(
+            "labelbox-percent-shape",
+            "a shape in percent of an unknown media size cannot be placed in pixels",
+            where=where,
+        )
+        return None
+    kind = shape.type
+    if kind == "bbox":
+        return {"bounding_box": write_box(shape, extra, losses, where)}
+    if kind == "polygon":
+        points = list(shape.points)
+        if points and not extra.get(OPEN_POLYGON):
+            points.append(points[0])
+        return {"polygon": _xy_list(points)}
+    if kind == "polyline":
+        return {"line": _xy_list(shape.points)}
+    if kind in ("points", "skeleton") and shape.points:
+        if len(shape.points) > 1:
+            losses.record(
+                "labelbox-points-split",
+                "a Labelbox point holds one point; only the first point of a multi-point shape is kept",
+                where=where,
+            )
+        return {"point": {"x": shape.points[0].x, "y": shape.points[0].y}}
+    if kind == "span":
+        return write_span(shape, extra, losses, where)
+    if kind == "mask":
+        if not any(key in extra for key in MASK_KEYS):
+            losses.record(
+                "labelbox-mask-without-url",
+                "export v2 files reference masks by URL; a mask with no Labelbox URL was dropped",
+                where=where,
+            )
+            return None
+        return {}
+    losses.record(
+        f"labelbox-{kind}-unsupported",
+        f"Labelbox has no {kind} objects; dropped",
+        where=where,
+    )
+    return None
+
+
+def write_span(span: Span, extra: dict, losses: LossReport, where: str) -> dict[str, Any] | None:
+    if DOCUMENT_LOCATION in extra:
+        return {"location": extra[DOCUMENT_LOCATION]}
+    if span.start is None or span.end is None:
+        losses.record(
+            "labelbox-span-without-offsets",
+            "a text span without character offsets cannot be a Labelbox entity",
+            where=where,
+        )
+        return None
+    location: dict[str, Any] = {"start": span.start, "end": span.end - 1}
+    if span.container is not None:
+        return {"conversational_location": {"message_id": span.container, "location": location}}
+    if span.text is not None:
+        location["token"] = span.text
+    return {"location": location}
