@@ -1,1 +1,12 @@
 """Registers the cvat plugin with label-bridge (entry point group "bridge")."""
+
+from bridge.hookspecs import hookimpl  # noqa: E402
+
+
+@hookimpl
+def register_connectors(register):
+    """The live CVAT connector: cvat:// (https) and cvat+http:// URLs."""
+    from bridge_cvat.connector import CvatConnector, CvatHttpConnector
+
+    register(CvatConnector)
+    register(CvatHttpConnector)

@@ -263,4 +263,57 @@ def track_to_rest(
             track_to_rest(element, labels, where=where, keep_ids=keep_ids, parent=label)
             for element in track["elements"]
         ]
+    _track_start(rest)
     return rest
+
+
+def _track_start(rest: dict[str, Any]) -> None:
+    """A track starts at its first keyframe (interpolated frames were left out)."""
+    if rest["shapes"]:
+        rest["frame"] = min(shape["frame"] for shape in rest["shapes"])
+
+
+# -------------------------------------------------------------- frame numbering
+
+
+@dataclass(frozen=True)
+class FrameNumbering:
+    """How a task's REST frame numbers (0, 1, 2, ... over the task's frames) map to the
+    unified frame numbers of a video (its original frame numbers): with `start_frame=10`
+    and `frame_filter="step=3"` REST frame 2 is video frame 16. Image tasks use 0/1."""
+
+    start: int = 0
+    step: int = 1
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], where: str) -> FrameNumbering:
+        text = str(meta.get("frame_filter") or "")
+        step = 1
+        if text:
+            if not text.startswith("step="):
+                raise FormatError(f"unknown frame_filter {text!r}", where=where)
+            try:
+                step = int(text.removeprefix("step="))
+            except ValueError:
+                raise FormatError(f"unknown frame_filter {text!r}", where=where) from None
+        return cls(start=int(meta.get("start_frame") or 0), step=max(step, 1))
+
+    def to_unified(self, rest_frame: int) -> int:
+        return self.start + rest_frame * self.step
+
+    def to_rest(self, frame: int) -> int | None:
+        """The REST frame of unified `frame`, or None when the task does not hold it."""
+        offset, remainder = divmod(frame - self.start, self.step)
+        return offset if remainder == 0 and offset >= 0 else None
+
+
+def renumber(named: dict[str, Any], convert_frame) -> dict[str, Any]:
+    """`named` (a shape, tag or track dict, with its elements and tracked shapes) with
+    every `frame` passed through `convert_frame`."""
+    out = dict(named)
+    if "frame" in out:
+        out["frame"] = convert_frame(out["frame"])
+    for key in ("elements", "shapes"):
+        if isinstance(out.get(key), list):
+            out[key] = [renumber(child, convert_frame) for child in out[key]]
+    return out

@@ -1,0 +1,419 @@
+"""The live CVAT connector: `cvat://HOST[:PORT]/tasks/ID` and `cvat://HOST/projects/ID`.
+
+Pull (`read`) turns a task or a project into a `Dataset`: one `Item` per image of an image
+task, one per video of a video task, and on each item one `AnnotationSet` per CVAT job that
+covers it (the job's assignee is the annotator; its stage and state give the status, see
+`job_status`). Push (`write`) creates a project or task with labels generated from the
+ontology, attaches the media by URL, waits for CVAT to import it, then writes the
+annotations job by job.
+
+URLs use https unless the scheme is `cvat+http://`. The token comes from the environment
+variable `CVAT_ACCESS_TOKEN` (a personal access token), the organization slug from
+`CVAT_ORG`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from bridge.errors import ConfigError, FormatError
+from bridge.formats import Capabilities, Connector, Dataset
+from bridge.losses import LossReport
+from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, SourceRef
+from bridge_cvat import convert
+from bridge_cvat.api import CvatApi
+from bridge_cvat.rest import (
+    FrameNumbering,
+    RestLabels,
+    renumber,
+    shape_from_rest,
+    tag_from_rest,
+    track_from_rest,
+)
+
+TOKEN_ENV = "CVAT_ACCESS_TOKEN"
+ORG_ENV = "CVAT_ORG"
+URL_RE = re.compile(
+    r"^(?P<scheme>cvat(?:\+http)?)://(?P<host>[^/:?#]+)(?::(?P<port>\d+))?"
+    r"/(?P<kind>tasks|projects)/(?P<id>\d+|new)/?$"
+)
+SERVER_FIELDS = ("project_id", "task_id", "parent_id", "has_parent")
+"""Label fields that say where a label lives on the server, not what it is."""
+ALL_REGIONS = [
+    "bbox",
+    "polygon",
+    "polyline",
+    "points",
+    "skeleton",
+    "ellipse",
+    "mask",
+    "cuboid",
+    "tag",
+]
+
+
+@dataclass(frozen=True)
+class CvatTarget:
+    """What a cvat:// URL names: the server's base URL and a task or project (id None for
+    `/tasks/new` or `/projects/new`)."""
+
+    base_url: str
+    kind: str
+    id: int | None
+
+
+def parse_url(url: str) -> CvatTarget:
+    """`cvat://host[:port]/tasks/42` -> CvatTarget("https://host[:port]", "tasks", 42)."""
+    match = URL_RE.match(url)
+    if match is None:
+        raise ConfigError(
+            f"not a CVAT URL: {url!r}",
+            hint="use cvat://HOST[:PORT]/tasks/ID or cvat://HOST/projects/ID "
+            "(/tasks/new or /projects/new to push into new ones; cvat+http:// for plain http)",
+        )
+    http = "http" if match["scheme"] == "cvat+http" else "https"
+    port = f":{match['port']}" if match["port"] else ""
+    target_id = None if match["id"] == "new" else int(match["id"])
+    return CvatTarget(f"{http}://{match['host']}{port}", match["kind"], target_id)
+
+
+# ------------------------------------------------------------------ job -> status
+
+
+def job_status(stage: str | None, state: str | None) -> str | None:
+    """A CVAT job's stage and state as a unified annotation status.
+
+    | stage        | state                 | status    |
+    |--------------|-----------------------|-----------|
+    | any          | rejected              | rejected  |
+    | annotation   | new, in progress      | draft     |
+    | annotation   | completed             | submitted |
+    | validation   | new, in progress, completed | in_review |
+    | acceptance   | completed             | accepted  |
+    | acceptance   | new, in progress      | in_review |
+    """
+    if state == "rejected":
+        return "rejected"
+    if stage == "annotation":
+        return "submitted" if state == "completed" else "draft"
+    if stage == "validation":
+        return "in_review"
+    if stage == "acceptance":
+        return "accepted" if state == "completed" else "in_review"
+    return None
+
+
+def job_annotator(job: dict[str, Any]) -> Annotator | None:
+    assignee = job.get("assignee")
+    if not isinstance(assignee, dict):
+        return None
+    full_name = " ".join(p for p in (assignee.get("first_name"), assignee.get("last_name")) if p)
+    return Annotator(
+        id=str(assignee["id"]) if assignee.get("id") is not None else None,
+        name=assignee.get("username") or full_name or None,
+    )
+
+
+def job_annotation_set(job: dict[str, Any], source: SourceRef) -> AnnotationSet:
+    """An empty annotation set standing for `job`'s work on one item."""
+    ground_truth = job.get("type") == "ground_truth"
+    extra = {f"cvat_{key}": job[key] for key in ("stage", "state", "type") if job.get(key)}
+    return AnnotationSet(
+        id=f"job-{job['id']}",
+        kind="gold" if ground_truth else "human",
+        ground_truth=ground_truth,
+        annotator=job_annotator(job),
+        status=job_status(job.get("stage"), job.get("state")),
+        created_at=job.get("created_date"),
+        updated_at=job.get("updated_date"),
+        source=source,
+        extra=extra,
+    )
+
+
+# ------------------------------------------------------------------ the connector
+
+
+class CvatConnector(Connector):
+    """A CVAT server, opened from `cvat://HOST[:PORT]/tasks/ID` or `/projects/ID`."""
+
+    name = "cvat"
+    description = "CVAT server (REST API): pull tasks and projects, push new ones"
+    capabilities = Capabilities(
+        media=["image", "video"], regions=ALL_REGIONS, tracks=True, live=True
+    )
+
+    def __init__(self, target: CvatTarget, api: CvatApi):
+        self.target = target
+        self.api = api
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> CvatConnector:
+        target = parse_url(url)
+        token = options.get("token") or os.environ.get(TOKEN_ENV)
+        if isinstance(token, str):
+            token = SecretStr(token)
+        api = CvatApi(
+            target.base_url,
+            token=token,
+            organization=options.get("organization") or os.environ.get(ORG_ENV) or None,
+            retry=options.get("retry"),
+            transport=options.get("transport"),
+            sleep=options.get("sleep") or time.sleep,
+        )
+        return cls(target, api)
+
+    def close(self) -> None:
+        self.api.close()
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        return list(self.api.list_projects())
+
+    # -- pull -----------------------------------------------------------------------
+
+    def read(self, losses: LossReport, **options: Any) -> Dataset:
+        if self.target.id is None:
+            raise ConfigError("a new task or project has nothing to pull", hint="give its id")
+        if self.target.kind == "tasks":
+            task = self.api.get_task(self.target.id)
+            raw_labels = list(self.api.list_labels(task_id=task["id"]))
+            name, tasks = task.get("name") or f"task {task['id']}", iter([task])
+        else:
+            project = self.api.get_project(self.target.id)
+            raw_labels = list(self.api.list_labels(project_id=project["id"]))
+            name = project.get("name") or f"project {project['id']}"
+            tasks = self.api.list_tasks(project_id=project["id"])
+        labels = RestLabels(raw_labels, where=f"{self.target.kind} {self.target.id} labels")
+        ontology = convert.labels_to_ontology(server_free(raw_labels))
+        source = SourceRef(tool="cvat", instance=self.target.base_url, project=str(self.target.id))
+        project_model = Project(name=name, ontology=ontology, source=source)
+        items = self._items(tasks, labels, raw_labels, losses)
+        return Dataset(project=project_model, items=items, origin=self.target.base_url)
+
+    def _items(self, tasks, labels: RestLabels, raw_labels, losses) -> Iterator[Item]:
+        index = convert.LabelIndex.from_labels(server_free(raw_labels))
+        for task in tasks:
+            yield from TaskPull(self, task, labels, index, losses).items()
+
+
+def server_free(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """REST labels without the fields that place them on one server (project_id, ...),
+    and skeleton layouts naming their points (`data-label-name`) instead of the server's
+    sublabel ids (`data-label-id`), as CVAT's XML export and label editor do."""
+    clean = []
+    for label in labels:
+        if label.get("parent_id") is not None:
+            continue
+        out = {k: v for k, v in label.items() if k not in SERVER_FIELDS}
+        subs = label.get("sublabels") or []
+        out["sublabels"] = [
+            {k: v for k, v in sub.items() if k not in SERVER_FIELDS} for sub in subs
+        ]
+        if out.get("svg"):
+            out["svg"] = svg_with_names(
+                out["svg"], {sub.get("id"): sub.get("name") for sub in subs}
+            )
+        clean.append(out)
+    return clean
+
+
+SVG_LABEL_ID = re.compile(r'data-label-id="(\d+)"')
+
+
+def svg_with_names(svg: str, names: dict[Any, Any]) -> str:
+    """`svg` with each `data-label-id="13"` replaced by `data-label-name="head"`."""
+
+    def name_for(match: re.Match) -> str:
+        name = names.get(int(match.group(1)))
+        return f'data-label-name="{name}"' if name else match.group(0)
+
+    return SVG_LABEL_ID.sub(name_for, svg)
+
+
+class TaskPull:
+    """Reads one task: its frames, its jobs and each job's annotations, as items."""
+
+    def __init__(self, connector: CvatConnector, task, labels, index, losses: LossReport):
+        self.api = connector.api
+        self.base_url = connector.target.base_url
+        self.task = task
+        self.labels = labels
+        self.index = index
+        self.losses = losses
+        self.where = f"task {task['id']}"
+
+    @property
+    def is_video(self) -> bool:
+        return self.task.get("data_original_chunk_type") == "video"
+
+    def items(self) -> Iterator[Item]:
+        meta = self.api.get_task_meta(self.task["id"])
+        frames = meta.get("frames")
+        if not isinstance(frames, list) or not frames:
+            raise FormatError("task has no frames in its data meta", where=self.where)
+        numbering = (
+            FrameNumbering.from_meta(meta, self.where) if self.is_video else FrameNumbering()
+        )
+        jobs = list(self.api.list_jobs(self.task["id"]))
+        if self.is_video:
+            yield self._video_item(meta, frames[0], numbering, jobs)
+        else:
+            yield from self._image_items(meta, frames, jobs)
+
+    def _source(self, item: str, annotation: str | None = None) -> SourceRef:
+        project = self.task.get("project_id")
+        return SourceRef(
+            tool="cvat",
+            instance=self.base_url,
+            project=str(project) if project is not None else None,
+            item=item,
+            annotation=annotation,
+        )
+
+    def _task_extra(self, meta) -> dict[str, Any]:
+        keys = ("start_frame", "stop_frame", "frame_filter")
+        return {"task_id": self.task["id"], **{k: meta.get(k) for k in keys}}
+
+    def _job_annotations(self, job) -> dict[str, list[dict[str, Any]]]:
+        """A job's shapes, tags and tracks as named CVAT dicts (REST frame numbers)."""
+        raw = self.api.get_job_annotations(job["id"])
+        where = f"job {job['id']}"
+        return {
+            "shapes": [shape_from_rest(s, self.labels, where=where) for s in raw.get("shapes") or []],
+            "tags": [tag_from_rest(t, self.labels, where=where) for t in raw.get("tags") or []],
+            "tracks": [track_from_rest(t, self.labels, where=where) for t in raw.get("tracks") or []],
+        }  # fmt: skip
+
+    # -- images -----------------------------------------------------------------
+
+    def _image_items(self, meta, frames, jobs) -> Iterator[Item]:
+        items = {}
+        deleted = set(meta.get("deleted_frames") or [])
+        for number, frame in enumerate(frames):
+            if number in deleted:
+                self.losses.record(
+                    "cvat.deleted_frame", "frame deleted in CVAT; not pulled", where=self.where
+                )
+                continue
+            items[number] = self._image_item(number, frame, meta)
+        for job in jobs:
+            self._add_image_job(job, items)
+        yield from items.values()
+
+    def _image_item(self, number: int, frame: dict[str, Any], meta) -> Item:
+        name = str(frame.get("name") or f"frame_{number:06d}")
+        return Item(
+            key=name,
+            media=Media(kind="image", width=frame.get("width"), height=frame.get("height")),
+            subset=self.task.get("subset") or None,
+            source=self._source(f"{self.task['id']}/{number}"),
+            extra={"cvat": {**self._task_extra(meta), "frame": number}},
+        )
+
+    def _add_image_job(self, job, items: dict[int, Item]) -> None:
+        annotations = self._job_annotations(job)
+        sets = {}
+        for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+            if number in items:
+                source = self._source(f"{self.task['id']}/{number}", str(job["id"]))
+                sets[number] = job_annotation_set(job, source)
+                items[number].annotation_sets.append(sets[number])
+        where = f"job {job['id']}"
+        for shape in annotations["shapes"]:
+            target = sets.get(shape.get("frame"))
+            if target is None:
+                self.losses.record(
+                    "cvat.shape_outside_job",
+                    "shape on a frame outside its job; skipped",
+                    where=where,
+                )
+                continue
+            item = items[shape["frame"]]
+            size = (item.media.width, item.media.height) if item.media.width else None
+            target.regions.append(self._region(shape, where, size, keep_frame=False))
+        for tag in annotations["tags"]:
+            if tag.get("frame") in sets:
+                sets[tag["frame"]].regions.append(self._tag(tag, where, keep_frame=False))
+        if annotations["tracks"]:
+            self.losses.record(
+                "cvat.track_in_image_task",
+                "tracks in an image task have no per-image form; dropped",
+                where=where,
+                count=len(annotations["tracks"]),
+            )
+
+    # -- shared -----------------------------------------------------------------
+
+    def _region(self, shape, where, size, *, keep_frame: bool):
+        region = convert.shape_to_region(
+            shape, self.index, self.losses, where=where, image_size=size, keep_frame=keep_frame
+        )
+        region.source = SourceRef(
+            tool="cvat", instance=self.base_url, annotation=where.split()[-1],
+            region=str(shape.get("id")),
+        )  # fmt: skip
+        return region
+
+    def _tag(self, tag, where, *, keep_frame: bool):
+        region = convert.tag_to_region(
+            tag, self.index, self.losses, where=where, keep_frame=keep_frame
+        )
+        region.id = f"tag-{tag.get('id')}"
+        region.source = SourceRef(
+            tool="cvat", instance=self.base_url, annotation=where.split()[-1],
+            region=str(tag.get("id")),
+        )  # fmt: skip
+        return region
+
+    # -- video ------------------------------------------------------------------
+
+    def _video_item(self, meta, frame, numbering: FrameNumbering, jobs) -> Item:
+        size = (frame.get("width"), frame.get("height"))
+        item = Item(
+            key=str(frame.get("name") or f"task_{self.task['id']}"),
+            media=Media(kind="video", width=size[0], height=size[1], frame_count=meta.get("size")),
+            subset=self.task.get("subset") or None,
+            source=self._source(str(self.task["id"])),
+            extra={"cvat": self._task_extra(meta)},
+        )
+        for job in jobs:
+            source = self._source(str(self.task["id"]), str(job["id"]))
+            aset = job_annotation_set(job, source)
+            self._fill_video_set(aset, job, numbering, size if size[0] else None)
+            item.annotation_sets.append(aset)
+        return item
+
+    def _fill_video_set(self, aset: AnnotationSet, job, numbering, size) -> None:
+        annotations = self._job_annotations(job)
+        where = f"job {job['id']}"
+        for shape in annotations["shapes"]:
+            shape = renumber(shape, numbering.to_unified)
+            aset.regions.append(self._region(shape, where, size, keep_frame=True))
+        for tag in annotations["tags"]:
+            aset.regions.append(
+                self._tag(renumber(tag, numbering.to_unified), where, keep_frame=True)
+            )
+        for track in annotations["tracks"]:
+            unified = convert.track_to_unified(
+                renumber(track, numbering.to_unified), self.index, self.losses,
+                where=where, image_size=size,
+            )  # fmt: skip
+            unified.source = SourceRef(
+                tool="cvat", instance=self.base_url, annotation=str(job["id"]),
+                region=str(track.get("id")),
+            )  # fmt: skip
+            aset.tracks.append(unified)
+
+
+class CvatHttpConnector(CvatConnector):
+    """The same connector for `cvat+http://` URLs (a server without TLS)."""
+
+    name = "cvat+http"
+    description = "CVAT server over plain http (cvat+http://HOST:PORT/tasks/ID)"
