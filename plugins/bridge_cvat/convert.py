@@ -1,0 +1,519 @@
+"""CVAT annotation dicts <-> the unified schema. Pure: no network, no disk.
+
+"CVAT dicts" are the REST `LabeledShape` / `LabeledTrack` / `LabeledImage` (tag) shapes
+(see CVAT's `/api/jobs/{id}/annotations/`) with two changes, so the XML reader and the
+REST connector share this module: `"label": <name>` instead of `label_id`, and attributes
+as `{"name": str, "value": str}` instead of `spec_id`. Skeleton `elements` carry `label`
+names too. The XML reader may add `"keyframe": bool` to tracked shapes (REST tracked
+shapes are all keyframes).
+
+Vendor terms: a **shape** is one drawn object on one frame; `points` is a flat list whose
+meaning depends on `type` (rectangle `[x1, y1, x2, y2]` before rotation; ellipse
+`[cx, cy, cx + rx, cy - ry]`; mask `runs + [x1, y1, x2, y2]`; cuboid 8 points; skeleton
+`[]` with one `elements` entry per point). `rotation` is degrees clockwise about the
+shape's centre. A **track** is one object followed over frames: its `shapes` are the
+keyframes; `outside: true` means the object left the view at that frame. **Immutable**
+attributes belong to the track, **mutable** ones to each tracked shape. `group` joins
+shapes (0 = no group); `source` is who drew it (manual, auto, semi-auto, file, consensus).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.errors import FormatError
+from bridge.geometry.cvat_rle import cvat_mask_to_rle, rle_to_cvat_mask
+from bridge.losses import LossReport
+from bridge.schema import (
+    BBox,
+    Classification,
+    Cuboid,
+    Ellipse,
+    Keyframe,
+    Keypoint,
+    Mask,
+    Points,
+    Polygon,
+    Polyline,
+    Region,
+    Skeleton,
+    Tag,
+    Track,
+)
+from bridge_cvat.labels import (
+    KIND_TO_CVAT,
+    LabelIndex,
+    format_number,
+    labels_to_ontology,
+    ontology_to_labels,
+)
+
+__all__ = [
+    "LabelIndex",
+    "labels_to_ontology",
+    "ontology_to_labels",
+    "region_to_shape",
+    "region_to_tag",
+    "shape_to_region",
+    "tag_to_region",
+    "track_to_cvat",
+    "track_to_unified",
+]
+
+ImageSize = tuple[int, int]
+"""(width, height) of the frame in pixels; needed for masks."""
+
+SHAPE_EXTRA_KEYS = ("source", "outside")
+
+
+# ---------------------------------------------------------------- attribute values
+
+
+def _typed_value(text: str, spec: dict[str, Any] | None) -> Any:
+    """A CVAT attribute value (always a string) typed by its spec: checkbox -> bool,
+    number -> int/float; everything else stays a string."""
+    input_type = spec.get("input_type") if spec else None
+    if input_type == "checkbox" and text in ("true", "false"):
+        return text == "true"
+    if input_type == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+    return text
+
+
+def attributes_to_classifications(attributes: list[dict[str, Any]], label: str | None,
+                                  labels: LabelIndex, losses: LossReport, where: str
+                                  ) -> list[Classification]:  # fmt: skip
+    result = []
+    for attribute in attributes or []:
+        name, value = attribute.get("name"), attribute.get("value", "")
+        if not isinstance(name, str):
+            raise FormatError("an attribute has no name", where=where)
+        spec = labels.spec(label, name)
+        if spec is None:
+            losses.record("cvat.unknown_attribute", "attribute not declared for its label; kept as text",
+                          where=where, severity="unmapped")  # fmt: skip
+        answer_value = _typed_value(str(value), spec)
+        result.append(Classification.model_validate({"name": name, "answers": [{"value": answer_value}]}))
+    return result
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return format_number(value)
+    return str(value)
+
+
+def classifications_to_attributes(classifications: list[Classification], losses: LossReport,
+                                  where: str) -> list[dict[str, str]]:  # fmt: skip
+    """Unified answers -> CVAT `{"name", "value"}`; CVAT holds one value per attribute."""
+    attributes = []
+    for item in classifications:
+        if not item.answers:
+            continue
+        if len(item.answers) > 1:
+            losses.record("cvat.multi_answer", "CVAT attributes hold one value; extra answers dropped", where=where)
+        if item.answers[0].classifications or item.frames:
+            losses.record("cvat.nested_classification", "nested answers and frame ranges have no CVAT attribute form",
+                          where=where)  # fmt: skip
+        attributes.append({"name": item.name, "value": _value_text(item.answers[0].value)})
+    return attributes
+
+
+# ---------------------------------------------------------------- points -> shapes
+
+
+def _pairs(points: list[float], where: str) -> list[tuple[float, float]]:
+    if len(points) % 2:
+        raise FormatError(f"odd number of coordinates ({len(points)})", where=where,
+                          hint="points are x,y pairs")  # fmt: skip
+    return [(float(points[i]), float(points[i + 1])) for i in range(0, len(points), 2)]
+
+
+def _need(points: list[float], count: int, kind: str, where: str) -> None:
+    if len(points) != count:
+        raise FormatError(f"a {kind} needs {count} coordinates, got {len(points)}", where=where)
+
+
+def _mask(points: list[float], size: ImageSize | None, where: str) -> Mask:
+    if size is None:
+        raise FormatError("a mask needs the image size", where=where,
+                          hint="the frame's width and height must be known")  # fmt: skip
+    if len(points) < 5:
+        raise FormatError("a mask needs run lengths and a box", where=where)
+    try:
+        values = [int(v) for v in points]
+        *runs, x1, y1, x2, y2 = values
+        rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1])
+    except (ValueError, TypeError) as error:
+        raise FormatError(f"invalid mask: {error}", where=where) from None
+    return Mask(rle=rle)
+
+
+def points_to_geometry(kind: str, points: list[float], rotation: float, size: ImageSize | None,
+                       where: str):  # fmt: skip
+    """A CVAT shape `type` and flat `points` -> a unified shape (not skeletons)."""
+    if kind == "rectangle":
+        _need(points, 4, "rectangle", where)
+        x1, y1, x2, y2 = (float(v) for v in points)
+        return BBox(x=x1, y=y1, width=x2 - x1, height=y2 - y1, rotation=rotation)
+    if kind == "ellipse":
+        _need(points, 4, "ellipse", where)
+        cx, cy, right, top = (float(v) for v in points)
+        return Ellipse(cx=cx, cy=cy, rx=right - cx, ry=cy - top, rotation=rotation)
+    if kind == "polygon":
+        return Polygon(points=_pairs(points, where))
+    if kind == "polyline":
+        return Polyline(points=_pairs(points, where))
+    if kind == "points":
+        return Points(points=[Keypoint(x=x, y=y) for x, y in _pairs(points, where)])
+    if kind == "cuboid":
+        _need(points, 16, "cuboid", where)
+        return Cuboid(points=_pairs(points, where))
+    if kind == "mask":
+        return _mask(points, size, where)
+    raise FormatError(f"unknown shape type {kind!r}", where=where,
+                      hint="CVAT shapes are rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton")  # fmt: skip
+
+
+def geometry_to_points(shape, extra: dict[str, Any]) -> tuple[str, list[float], float]:
+    """A unified shape -> (CVAT type, flat points, rotation). `extra` may hold the mask's
+    original crop (`cvat_mask_crop`)."""
+    if isinstance(shape, BBox):
+        return "rectangle", [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height], shape.rotation
+    if isinstance(shape, Ellipse):
+        return "ellipse", [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry], shape.rotation
+    if isinstance(shape, Polygon | Polyline | Cuboid):
+        flat = [c for point in shape.points for c in point]
+        return KIND_TO_CVAT[shape.type], flat, 0.0
+    if isinstance(shape, Points):
+        return "points", [c for p in shape.points for c in (p.x, p.y)], 0.0
+    if isinstance(shape, Mask):
+        crop = extra.get("cvat_mask_crop")
+        runs, left, top, width, height = rle_to_cvat_mask(shape.rle, tuple(crop) if crop else None)
+        return "mask", [*runs, left, top, left + width - 1, top + height - 1], 0.0
+    raise ValueError(f"no CVAT shape for {shape.type}")
+
+
+# ---------------------------------------------------------------- skeleton elements
+
+
+def _visibility(element: dict[str, Any]) -> str:
+    if element.get("outside"):
+        return "absent"
+    return "occluded" if element.get("occluded") else "visible"
+
+
+def element_to_keypoint(element: dict[str, Any], labels: LabelIndex, losses: LossReport,
+                        where: str) -> Keypoint:  # fmt: skip
+    """A skeleton element (a one-point `points` shape of a sublabel) -> a `Keypoint`."""
+    label = element.get("label")
+    _check_label(label, labels, where)
+    points = element.get("points") or []
+    _need(points, 2, "skeleton point", where)
+    extra = {k: element[k] for k in ("source", "id", "z_order", "keyframe") if k in element}
+    if element.get("type", "points") != "points":
+        extra["type"] = element["type"]
+    return Keypoint(
+        x=float(points[0]), y=float(points[1]), label=label, visibility=_visibility(element),
+        classifications=attributes_to_classifications(element.get("attributes"), label, labels, losses, where),
+        extra=extra,
+    )  # fmt: skip
+
+
+def keypoint_to_element(point: Keypoint, frame: int, losses: LossReport, where: str) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": point.extra.get("type", "points"),
+        "label": point.label,
+        "frame": frame,
+        "points": [point.x, point.y],
+        "occluded": point.visibility == "occluded",
+        "outside": point.visibility == "absent",
+        "attributes": classifications_to_attributes(point.classifications, losses, where),
+    }
+    for key in ("source", "id", "z_order", "keyframe"):
+        if key in point.extra:
+            element[key] = point.extra[key]
+    return element
+
+
+# ---------------------------------------------------------------- shapes and tags
+
+
+def _check_label(label: str | None, labels: LabelIndex, where: str) -> None:
+    if label and label not in labels:
+        raise FormatError(f"label {label!r} is not declared", where=where,
+                          hint="every label used by a shape must be in the task's or project's labels")  # fmt: skip
+
+
+def _shape_geometry(shape: dict[str, Any], labels, losses, where, size):
+    kind = shape.get("type")
+    if kind == "skeleton":
+        return Skeleton(points=[element_to_keypoint(e, labels, losses, where) for e in shape.get("elements") or []])
+    points = shape.get("points") or []
+    if not all(isinstance(v, int | float) for v in points):
+        raise FormatError("points must be numbers", where=where)
+    rotation = float(shape.get("rotation") or 0.0)
+    return points_to_geometry(kind, points, rotation, size, where)
+
+
+def _region_extra(shape: dict[str, Any], geometry) -> dict[str, Any]:
+    extra = {k: shape[k] for k in SHAPE_EXTRA_KEYS if shape.get(k) not in (None, False)}
+    rotation = float(shape.get("rotation") or 0.0)
+    if rotation and not isinstance(geometry, BBox | Ellipse):
+        extra["rotation"] = rotation
+    if isinstance(geometry, Mask):
+        x1, y1, x2, y2 = (int(v) for v in shape["points"][-4:])
+        extra["cvat_mask_crop"] = [x1, y1, x2 - x1 + 1, y2 - y1 + 1]
+    return extra
+
+
+def _group(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def shape_to_region(shape: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
+                    region_id: str | None = None, image_size: ImageSize | None = None,
+                    keep_frame: bool = False) -> Region:  # fmt: skip
+    """A CVAT shape dict -> a unified `Region`. `region_id` is used when the shape has no
+    `id` (XML); `image_size` (width, height) is needed for masks; `keep_frame` sets
+    `Region.frame` (video items)."""
+    label = shape.get("label") or None
+    _check_label(label, labels, where)
+    geometry = _shape_geometry(shape, labels, losses, where, image_size)
+    shape_id = shape.get("id")
+    return Region(
+        id=str(shape_id) if shape_id is not None else (region_id or "0"),
+        label=label,
+        shape=geometry,
+        frame=int(shape.get("frame", 0)) if keep_frame else None,
+        occluded=bool(shape.get("occluded", False)),
+        z_order=shape.get("z_order"),
+        group=_group(shape.get("group")),
+        score=shape.get("score"),
+        classifications=attributes_to_classifications(shape.get("attributes"), label, labels, losses, where),
+        extra=_region_extra(shape, geometry),
+    )  # fmt: skip
+
+
+def tag_to_region(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
+                  region_id: str | None = None, keep_frame: bool = False) -> Region:  # fmt: skip
+    """A CVAT tag (a label on the whole frame, `LabeledImage`) -> a `Region` with a `Tag`."""
+    label = tag.get("label") or None
+    _check_label(label, labels, where)
+    tag_id = tag.get("id")
+    return Region(
+        id=str(tag_id) if tag_id is not None else (region_id or "0"),
+        label=label, shape=Tag(),
+        frame=int(tag.get("frame", 0)) if keep_frame else None,
+        group=_group(tag.get("group")), score=tag.get("score"),
+        classifications=attributes_to_classifications(tag.get("attributes"), label, labels, losses, where),
+        extra={k: tag[k] for k in ("source",) if tag.get(k)},
+    )  # fmt: skip
+
+
+def _common_out(region, frame: int, losses, where) -> dict[str, Any]:
+    out: dict[str, Any] = {"label": region.label, "frame": frame}
+    out["group"] = int(region.group) if region.group and region.group.isdigit() else 0
+    if region.group and not region.group.isdigit():
+        losses.record("cvat.group_not_numeric", "CVAT group ids are numbers; group dropped", where=where)
+    if region.source and region.source.tool == "cvat" and (region.source.region or "").isdigit():
+        out["id"] = int(region.source.region)
+    if region.extra.get("source"):
+        out["source"] = region.extra["source"]
+    if region.score is not None:
+        out["score"] = region.score
+    out["attributes"] = classifications_to_attributes(region.classifications, losses, where)
+    return out
+
+
+def region_to_tag(region: Region, losses: LossReport, *, frame: int = 0, where: str = "") -> dict[str, Any]:
+    """A unified `Region` with a `Tag` -> a CVAT tag dict."""
+    return _common_out(region, region.frame if region.frame is not None else frame, losses, where)
+
+
+def region_to_shape(region: Region, labels: LabelIndex | None, losses: LossReport, *, frame: int = 0,
+                    where: str = "") -> dict[str, Any] | None:  # fmt: skip
+    """A unified `Region` -> a CVAT shape dict, or None (and a loss) when CVAT has no such
+    shape (text spans, time segments, 3D cuboids). Tags go through `region_to_tag`."""
+    geometry = region.shape
+    if geometry.units != "px":
+        losses.record("cvat.percent_units", "shape in percent of an unknown image size; dropped", where=where)
+        return None
+    out = _common_out(region, region.frame if region.frame is not None else frame, losses, where)
+    if isinstance(geometry, Skeleton):
+        out.update(type="skeleton", points=[], rotation=0.0)
+        out["elements"] = [keypoint_to_element(p, out["frame"], losses, where) for p in geometry.points]
+    else:
+        try:
+            kind, points, rotation = geometry_to_points(geometry, region.extra)
+        except ValueError:
+            losses.record(f"cvat.no_{geometry.type}", f"CVAT has no {geometry.type} shape; dropped", where=where)
+            return None
+        out.update(type=kind, points=points, rotation=float(region.extra.get("rotation", rotation)))
+    out.update(occluded=region.occluded, z_order=region.z_order or 0, outside=bool(region.extra.get("outside")))
+    return out
+
+
+# ---------------------------------------------------------------- tracks
+
+
+def _split_attributes(attributes, label, labels) -> tuple[list, list]:
+    """(immutable, mutable) attributes of a tracked shape, by the label's specs."""
+    fixed, changing = [], []
+    for attribute in attributes or []:
+        (changing if labels.is_mutable(label, attribute.get("name")) else fixed).append(attribute)
+    return fixed, changing
+
+
+def _keyframe(shape: dict[str, Any], label, labels, losses, where, size) -> Keyframe:
+    geometry = None if shape.get("type") == "skeleton" else _shape_geometry(shape, labels, losses, where, size)
+    extra = _region_extra(shape, geometry) if geometry is not None else {}
+    extra.pop("outside", None)
+    if shape.get("id") is not None:
+        extra["id"] = shape["id"]
+    _, changing = _split_attributes(shape.get("attributes"), label, labels)
+    return Keyframe(
+        frame=int(shape["frame"]), shape=geometry, outside=bool(shape.get("outside", False)),
+        occluded=bool(shape.get("occluded", False)), keyframe=bool(shape.get("keyframe", True)),
+        z_order=shape.get("z_order"),
+        classifications=attributes_to_classifications(changing, label, labels, losses, where),
+        extra=extra,
+    )  # fmt: skip
+
+
+def _element_keypoints(track: dict[str, Any], labels, losses, where) -> dict[int, list[Keypoint]]:
+    """Per frame, the keypoints of a skeleton track's element tracks at that frame."""
+    by_frame: dict[int, list[Keypoint]] = {}
+    for element in track.get("elements") or []:
+        for shape in element.get("shapes") or []:
+            point = element_to_keypoint({**shape, "label": element.get("label")}, labels, losses, where)
+            point.extra.pop("id", None)
+            if shape.get("keyframe") is not None:
+                point.extra["keyframe"] = bool(shape["keyframe"])
+            by_frame.setdefault(int(shape["frame"]), []).append(point)
+    return by_frame
+
+
+def _skeleton_keyframes(track: dict[str, Any], label, labels, losses, where) -> list[Keyframe]:
+    by_frame = _element_keypoints(track, labels, losses, where)
+    own = {int(shape["frame"]): shape for shape in track.get("shapes") or []}
+    keyframes = []
+    for frame in sorted(set(own) | set(by_frame)):
+        shape = own.get(frame)
+        if shape is None:
+            keyframe = Keyframe(frame=frame, keyframe=False, extra={"cvat_no_skeleton_shape": True})
+        else:
+            keyframe = _keyframe(shape, label, labels, losses, where, None)
+            if shape.get("points"):
+                keyframe.extra["cvat_points"] = list(shape["points"])
+        keyframe.shape = Skeleton(points=by_frame.get(frame, []))
+        keyframes.append(keyframe)
+    return keyframes
+
+
+def _element_track_extra(track: dict[str, Any]) -> list[dict[str, Any]]:
+    keep = ("label", "id", "source", "group", "attributes")
+    return [{k: e[k] for k in keep if k in e} for e in track.get("elements") or []]
+
+
+def track_to_unified(track: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
+                     image_size: ImageSize | None = None) -> Track:  # fmt: skip
+    """A CVAT track dict -> a unified `Track`, keyframes in frame order. Immutable
+    attributes go to the track, mutable ones to each keyframe; skeleton tracks get one
+    `Skeleton` per frame built from their element tracks."""
+    label = track.get("label") or None
+    _check_label(label, labels, where)
+    shapes = track.get("shapes") or []
+    fixed = track.get("attributes")
+    if fixed is None:  # XML: every tracked shape repeats the immutable attributes
+        fixed = _split_attributes(shapes[0].get("attributes") if shapes else [], label, labels)[0]
+    if track.get("elements"):
+        keyframes = _skeleton_keyframes(track, label, labels, losses, where)
+        extra = {"cvat_elements": _element_track_extra(track)}
+    else:
+        keyframes = [_keyframe(s, label, labels, losses, where, image_size) for s in shapes]
+        keyframes.sort(key=lambda k: k.frame)
+        extra = {}
+    extra.update({k: track[k] for k in ("source",) if track.get(k)})
+    track_id = track.get("id")
+    return Track(
+        id=str(track_id) if track_id is not None else "0", label=label, keyframes=keyframes,
+        group=_group(track.get("group")),
+        classifications=attributes_to_classifications(fixed, label, labels, losses, where),
+        extra=extra,
+    )  # fmt: skip
+
+
+def _tracked_shape(keyframe: Keyframe, losses, where) -> dict[str, Any] | None:
+    out: dict[str, Any] = {"frame": keyframe.frame, "outside": keyframe.outside,
+                           "occluded": keyframe.occluded, "keyframe": keyframe.keyframe,
+                           "z_order": keyframe.z_order or 0}  # fmt: skip
+    if keyframe.extra.get("id") is not None:
+        out["id"] = keyframe.extra["id"]
+    if isinstance(keyframe.shape, Skeleton) or keyframe.shape is None:
+        out.update(type="skeleton", points=list(keyframe.extra.get("cvat_points", [])), rotation=0.0)
+    else:
+        try:
+            kind, points, rotation = geometry_to_points(keyframe.shape, keyframe.extra)
+        except ValueError:
+            losses.record(f"cvat.no_{keyframe.shape.type}", f"CVAT has no {keyframe.shape.type} shape; dropped",
+                          where=where)  # fmt: skip
+            return None
+        out.update(type=kind, points=points, rotation=float(keyframe.extra.get("rotation", rotation)))
+    out["attributes"] = classifications_to_attributes(keyframe.classifications, losses, where)
+    return out
+
+
+def _element_tracks(track: Track, losses, where) -> list[dict[str, Any]]:
+    """Rebuild a skeleton track's element tracks from the keypoints of its keyframes."""
+    known = {e.get("label"): e for e in track.extra.get("cvat_elements", [])}
+    elements: dict[str | None, dict[str, Any]] = {}
+    for label, info in known.items():
+        elements[label] = {**info, "shapes": []}
+    for keyframe in track.keyframes:
+        points = keyframe.shape.points if isinstance(keyframe.shape, Skeleton) else []
+        for point in points:
+            element = elements.setdefault(point.label, {"label": point.label, "shapes": []})
+            shape = keypoint_to_element(point, keyframe.frame, losses, where)
+            shape.pop("label")
+            shape.setdefault("keyframe", True)
+            element["shapes"].append(shape)
+    for element in elements.values():
+        element["frame"] = element["shapes"][0]["frame"] if element["shapes"] else 0
+        element.setdefault("attributes", [])
+    return list(elements.values())
+
+
+def track_to_cvat(track: Track, labels: LabelIndex | None, losses: LossReport, *,
+                  where: str = "") -> dict[str, Any]:  # fmt: skip
+    """A unified `Track` -> a CVAT track dict. Tracked shapes keep a `keyframe` flag (the
+    XML writes it; the REST connector sends only the keyframes and drops the key)."""
+    is_skeleton = any(isinstance(k.shape, Skeleton) for k in track.keyframes)
+    shapes = []
+    for keyframe in track.keyframes:
+        if keyframe.extra.get("cvat_no_skeleton_shape"):
+            continue
+        shape = _tracked_shape(keyframe, losses, where)
+        if shape is not None:
+            shapes.append(shape)
+    out: dict[str, Any] = {
+        "label": track.label,
+        "frame": shapes[0]["frame"] if shapes else (track.keyframes[0].frame if track.keyframes else 0),
+        "group": int(track.group) if track.group and track.group.isdigit() else 0,
+        "shapes": shapes,
+        "attributes": classifications_to_attributes(track.classifications, losses, where),
+        "elements": _element_tracks(track, losses, where) if is_skeleton else [],
+    }
+    if track.id.isdigit():
+        out["id"] = int(track.id)
+    if track.extra.get("source"):
+        out["source"] = track.extra["source"]
+    if track.score is not None:
+        out["score"] = track.score
+    return out

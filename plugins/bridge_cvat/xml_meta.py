@@ -1,0 +1,268 @@
+"""The `<meta>` block of a CVAT XML file: read into a small tree, written back from it.
+
+The meta is kept as a JSON-compatible tree, `[tag, text]` for a leaf and
+`[tag, [children...]]` for a container, in document order, so it rides in
+`Project.extra["cvat_meta"]` and comes back on a CVAT -> CVAT round trip. The `<labels>`
+node is kept as `["labels", null]`: labels live in the unified ontology and are written
+back from it (so labels added by another tool reach CVAT).
+
+Vendor terms: a **segment** is a job's frame range within its task (`start`..`stop`,
+inclusive; segments overlap by the task's `overlap` frames); `frame_filter` "step=N" keeps
+every N-th frame of a video from `start_frame` to `stop_frame`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.errors import FormatError
+from bridge.schema import Annotator
+
+MetaNode = list  # [tag, str | list[MetaNode] | None]
+
+
+def node_children(node: MetaNode | None) -> list[MetaNode]:
+    return node[1] if node is not None and isinstance(node[1], list) else []
+
+
+def child(node: MetaNode | None, tag: str) -> MetaNode | None:
+    if node is None:
+        return None
+    for sub in node_children(node):
+        if sub[0] == tag:
+            return sub
+    return None
+
+
+def text(node: MetaNode | None, tag: str, default: str | None = None) -> str | None:
+    sub = child(node, tag)
+    if sub is None or not isinstance(sub[1], str):
+        return default
+    return sub[1]
+
+
+def _int(value: str | None, default: int | None = None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def person(node: MetaNode | None) -> Annotator | None:
+    """`<assignee><username/><email/></assignee>` (or plain text) -> an `Annotator`."""
+    if node is None:
+        return None
+    if isinstance(node[1], str):
+        return Annotator(name=node[1].strip()) if node[1].strip() else None
+    name, email = text(node, "username"), text(node, "email")
+    if not name and not email:
+        return None
+    return Annotator(name=name or None, email=email or None, id=text(node, "id") or None)
+
+
+# ------------------------------------------------------------------ labels
+
+
+def _values(raw: str) -> tuple[list[str], str]:
+    """Attribute `<values>`: one per line (CVAT today) or space-separated (older exports)."""
+    if not raw:
+        return [], "\n"
+    if "\n" in raw:
+        return raw.split("\n"), "\n"
+    parts = raw.split(" ")
+    return parts, (" " if len(parts) > 1 else "\n")
+
+
+def _attribute(node: MetaNode) -> dict[str, Any]:
+    values, separator = _values(text(node, "values", "") or "")
+    attribute: dict[str, Any] = {"name": text(node, "name", "")}
+    mutable = text(node, "mutable")
+    attribute["mutable"] = (mutable or "").lower() == "true"
+    attribute["input_type"] = text(node, "input_type", "text")
+    attribute["default_value"] = text(node, "default_value", "")
+    attribute["values"] = values
+    if separator != "\n":
+        attribute["values_separator"] = separator
+    return attribute
+
+
+LABEL_CHILDREN = {"name", "color", "type", "attributes", "svg", "parent"}
+
+
+def _label(node: MetaNode) -> dict[str, Any]:
+    label: dict[str, Any] = {"name": text(node, "name", "")}
+    for key in ("color", "type", "svg"):
+        value = text(node, key)
+        if value:
+            label[key] = value
+    label["attributes"] = [_attribute(a) for a in node_children(child(node, "attributes"))]
+    for sub in node_children(node):
+        if sub[0] not in LABEL_CHILDREN:
+            label[f"xml_{sub[0]}"] = sub[1]
+    parent = text(node, "parent")
+    if parent:
+        label["parent"] = parent
+    return label
+
+
+def parse_labels_node(node: MetaNode, where: str) -> list[dict[str, Any]]:
+    """`<labels>` -> CVAT label dicts, sublabels (those with `<parent>`) nested."""
+    flat = [_label(sub) for sub in node_children(node) if sub[0] == "label"]
+    by_name = {label["name"]: label for label in flat}
+    top = []
+    for label in flat:
+        parent = label.pop("parent", None)
+        if parent is None:
+            top.append(label)
+        elif parent in by_name:
+            by_name[parent].setdefault("sublabels", []).append(label)
+        else:
+            raise FormatError(f"label {label['name']!r} names an unknown parent {parent!r}", where=where)
+    return top
+
+
+def labels_to_nodes(labels: list[dict[str, Any]]) -> list[MetaNode]:
+    """CVAT label dicts -> `<label>` nodes (each sublabel after its skeleton)."""
+    nodes = []
+    for label in labels:
+        nodes.append(_label_node(label, None))
+        nodes.extend(_label_node(sub, label["name"]) for sub in label.get("sublabels") or [])
+    return nodes
+
+
+def _label_node(label: dict[str, Any], parent: str | None) -> MetaNode:
+    children: list[MetaNode] = [["name", label["name"]]]
+    for key in ("color", "type"):
+        if label.get(key):
+            children.append([key, label[key]])
+    children.append(["attributes", [_attribute_node(a) for a in label.get("attributes") or []]])
+    if label.get("svg"):
+        children.append(["svg", label["svg"]])
+    children.extend([key[4:], value] for key, value in label.items() if key.startswith("xml_"))
+    if parent is not None:
+        children.append(["parent", parent])
+    return ["label", children]
+
+
+def _attribute_node(attribute: dict[str, Any]) -> MetaNode:
+    separator = attribute.get("values_separator", "\n")
+    return ["attribute", [
+        ["name", attribute["name"]],
+        ["mutable", "True" if attribute.get("mutable") else "False"],
+        ["input_type", attribute.get("input_type", "text")],
+        ["default_value", str(attribute.get("default_value", ""))],
+        ["values", separator.join(str(v) for v in attribute.get("values") or [])],
+    ]]  # fmt: skip
+
+
+# ------------------------------------------------------------------ tasks
+
+
+@dataclass
+class Segment:
+    """A job's frame range within its task, inclusive, and who it was assigned to."""
+
+    id: str | None
+    start: int
+    stop: int
+    assignee: Annotator | None = None
+
+
+@dataclass
+class TaskInfo:
+    """What the meta says about one task."""
+
+    id: str | None
+    name: str | None
+    subset: str | None = None
+    mode: str | None = None
+    size: int | None = None
+    start_frame: int = 0
+    stop_frame: int | None = None
+    frame_step: int = 1
+    segments: list[Segment] = field(default_factory=list)
+    assignee: Annotator | None = None
+    owner: Annotator | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def annotator_for(self, frame: int | None) -> tuple[Annotator | None, Segment | None]:
+        """The assignee of the first segment holding `frame` (task-relative index), else
+        the task's assignee."""
+        for segment in self.segments:
+            if frame is None or segment.start <= frame <= segment.stop:
+                if segment.assignee is not None:
+                    return segment.assignee, segment
+                if frame is not None:
+                    return self.assignee, segment
+        return self.assignee, None
+
+
+def _step(frame_filter: str | None) -> int:
+    if frame_filter and frame_filter.startswith("step="):
+        return _int(frame_filter[5:], 1) or 1
+    return 1
+
+
+def _segments(task: MetaNode) -> list[Segment]:
+    nodes = node_children(child(task, "segments")) or node_children(child(task, "jobs"))
+    return [
+        Segment(id=text(s, "id"), start=_int(text(s, "start"), 0), stop=_int(text(s, "stop"), 0),
+                assignee=person(child(s, "assignee")))  # fmt: skip
+        for s in nodes
+    ]
+
+
+def task_info(task: MetaNode) -> TaskInfo:
+    size = child(task, "original_size")
+    return TaskInfo(
+        id=text(task, "id"), name=text(task, "name"), subset=text(task, "subset") or None,
+        mode=text(task, "mode"), size=_int(text(task, "size")),
+        start_frame=_int(text(task, "start_frame"), 0), stop_frame=_int(text(task, "stop_frame")),
+        frame_step=_step(text(task, "frame_filter")), segments=_segments(task),
+        assignee=person(child(task, "assignee")), owner=person(child(task, "owner")),
+        width=_int(text(size, "width")), height=_int(text(size, "height")),
+    )  # fmt: skip
+
+
+@dataclass
+class CvatMeta:
+    """The parsed `<meta>`: the tree (to write back), labels, project and tasks."""
+
+    tree: MetaNode
+    labels: list[dict[str, Any]]
+    project_id: str | None
+    name: str
+    tasks: list[TaskInfo]
+    source: str | None = None
+
+    @classmethod
+    def from_tree(cls, tree: MetaNode, labels: list[dict[str, Any]], where: str) -> CvatMeta:
+        project = child(tree, "project")
+        if project is not None:
+            tasks = [task_info(t) for t in node_children(child(project, "tasks")) if t[0] == "task"]
+            owner = project
+        else:
+            owner = child(tree, "task")
+            if owner is None:
+                raise FormatError("<meta> has neither <project> nor <task>", where=where)
+            tasks = [task_info(owner)]
+        name = text(owner, "name") or (tasks[0].name if tasks else None) or "cvat"
+        project_id = text(project, "id") if project is not None else None
+        return cls(tree=tree, labels=labels, project_id=project_id, name=name, tasks=tasks,
+                   source=text(tree, "source"))  # fmt: skip
+
+    def task(self, task_id: str | None, subset: str | None = None) -> TaskInfo | None:
+        """The task an image or track belongs to (by id, then by subset, then the only one)."""
+        for task in self.tasks:
+            if task_id is not None and task.id == task_id:
+                return task
+        for task in self.tasks:
+            if subset is not None and task.subset == subset:
+                return task
+        return self.tasks[0] if len(self.tasks) == 1 else None
+
+    @property
+    def is_project(self) -> bool:
+        return child(self.tree, "project") is not None

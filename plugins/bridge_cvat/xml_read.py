@@ -1,0 +1,544 @@
+"""Streaming reader of "CVAT for images 1.1" and "CVAT for video 1.1" XML.
+
+The file is fed to expat in 1 MiB chunks through defusedxml's parser (a DOCTYPE, entity
+declarations and external references are refused, so a billion-laughs file fails at its
+first declaration). Handlers build CVAT dicts directly, without an element tree: an
+`<image>` becomes one `Item` as soon as it closes, so memory stays flat however large the
+file is. A CVAT-for-video file holds one `Item` per task (its tracks), built at the end.
+
+XML layout (CVAT terms): `<annotations><version/><meta>` with the `<project>` (its `<tasks>`)
+or the `<task>`: id, name, size, mode, overlap, start_frame, stop_frame, frame_filter
+("step=N"), `<segments>` (a segment is a job's frame range), owner, assignee, `<labels>`,
+original_size; then `<image id name [subset task_id] width height>` with shapes and tags
+(images), or `<track id label [task_id subset] [source] [group_id]>` with one shape per
+frame carrying `frame keyframe outside occluded` (video).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from xml.parsers import expat
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from bridge.errors import BridgeError, FormatError
+from bridge.formats import Dataset
+from bridge.losses import LossReport
+from bridge.schema import AnnotationSet, Item, Media, Project, Region, SourceRef, Track
+from bridge_cvat.convert import (
+    LabelIndex,
+    labels_to_ontology,
+    shape_to_region,
+    tag_to_region,
+    track_to_unified,
+)
+from bridge_cvat.xml_meta import CvatMeta, TaskInfo, parse_labels_node
+
+CHUNK = 1 << 20
+SHAPE_TAGS = frozenset({"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"})
+POINT_LIST_TAGS = frozenset({"polygon", "polyline", "points", "skeleton"})
+CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
+               "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")  # fmt: skip
+FLAG_KEYS = ("occluded", "outside", "keyframe")
+
+
+# ------------------------------------------------------------------ attribute parsing
+
+
+def _number(attrs: dict[str, str], key: str, where: str) -> float:
+    try:
+        return float(attrs[key])
+    except KeyError:
+        raise FormatError(f"missing attribute {key!r}", where=where) from None
+    except ValueError:
+        raise FormatError(f"{key}={attrs[key]!r} is not a number", where=where) from None
+
+
+def _integer(text: str, key: str, where: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise FormatError(f"{key}={text!r} is not an integer", where=where) from None
+
+
+def parse_point_list(text: str, where: str) -> list[float]:
+    """CVAT "x1,y1;x2,y2;..." -> flat [x1, y1, x2, y2, ...]."""
+    flat: list[float] = []
+    if not text.strip():
+        return flat
+    for pair in text.split(";"):
+        coords = pair.split(",")
+        if len(coords) != 2:
+            raise FormatError(f"point {pair!r} is not an x,y pair", where=where,
+                              hint='points are written "x1,y1;x2,y2;..."')  # fmt: skip
+        try:
+            flat.append(float(coords[0]))
+            flat.append(float(coords[1]))
+        except ValueError:
+            raise FormatError(f"point {pair!r} is not numeric", where=where) from None
+    return flat
+
+
+def _mask_points(attrs: dict[str, str], where: str) -> list[float]:
+    try:
+        runs = [int(v) for v in attrs["rle"].split(",")]
+    except KeyError:
+        raise FormatError("a mask has no rle", where=where) from None
+    except ValueError:
+        raise FormatError("mask rle is not a list of integers", where=where) from None
+    left, top = (_integer(attrs.get(k, ""), k, where) for k in ("left", "top"))
+    width, height = (_integer(attrs.get(k, ""), k, where) for k in ("width", "height"))
+    return [*runs, left, top, left + width - 1, top + height - 1]
+
+
+def shape_points(tag: str, attrs: dict[str, str], where: str) -> list[float]:
+    """The REST `points` of an XML shape element."""
+    if tag == "box":
+        return [_number(attrs, k, where) for k in ("xtl", "ytl", "xbr", "ybr")]
+    if tag == "ellipse":
+        cx, cy, rx, ry = (_number(attrs, k, where) for k in ("cx", "cy", "rx", "ry"))
+        return [cx, cy, cx + rx, cy - ry]
+    if tag == "cuboid":
+        return [_number(attrs, k, where) for k in CUBOID_KEYS]
+    if tag == "mask":
+        return _mask_points(attrs, where)
+    if tag == "skeleton":
+        return parse_point_list(attrs.get("points", ""), where)
+    if "points" not in attrs:
+        raise FormatError(f"<{tag}> has no points", where=where)
+    return parse_point_list(attrs["points"], where)
+
+
+def shape_dict(tag: str, attrs: dict[str, str], where: str) -> dict[str, Any]:
+    """An XML shape element's attributes -> a CVAT shape dict (label name, no elements)."""
+    shape: dict[str, Any] = {"type": "rectangle" if tag == "box" else tag,
+                             "points": shape_points(tag, attrs, where), "attributes": []}  # fmt: skip
+    if "label" in attrs:
+        shape["label"] = attrs["label"]
+    for key in FLAG_KEYS:
+        if key in attrs:
+            shape[key] = attrs[key] == "1"
+    if "frame" in attrs:
+        shape["frame"] = _integer(attrs["frame"], "frame", where)
+    if "z_order" in attrs:
+        shape["z_order"] = _integer(attrs["z_order"], "z_order", where)
+    if "group_id" in attrs:
+        shape["group"] = _integer(attrs["group_id"], "group_id", where)
+    if "rotation" in attrs:
+        shape["rotation"] = _number(attrs, "rotation", where)
+    if "source" in attrs:
+        shape["source"] = attrs["source"]
+    if tag == "skeleton":
+        shape["elements"] = []
+    return shape
+
+
+# ------------------------------------------------------------------ the parse state
+
+
+Finished = tuple[dict[str, Any], list[tuple[dict[str, Any], int, str]], int]
+"""A closed <image> or <track>: its XML attributes, its children (CVAT dict, line, kind:
+shape | tag | element_track) and its line."""
+
+
+@dataclass
+class _Open:
+    """An element being read that collects attributes and children."""
+
+    kind: str  # image, track, shape, element, tag, element_track
+    data: dict[str, Any]
+    line: int
+    children: list[Any] = field(default_factory=list)
+
+
+class CvatXmlParser:
+    """Expat handlers that turn CVAT XML into meta + CVAT dicts, one chunk at a time.
+
+    Finished images go to `images` (a queue the reader drains after each chunk);
+    finished tracks go to `tracks`. `meta` is set once `</meta>` has been read."""
+
+    def __init__(self, where_prefix: str):
+        self.prefix = where_prefix
+        self.meta: CvatMeta | None = None
+        self.images: deque[Finished] = deque()
+        self.tracks: deque[Finished] = deque()
+        self.kind: str | None = None  # "images" or "video", from the first annotation element
+        self._depth = 0
+        self._meta_stack: list[list[Any]] | None = None
+        self._meta_root: list[Any] | None = None
+        self._text: list[str] = []
+        self._open: list[_Open] = []
+        self._attribute: str | None = None
+        self._labels: list[dict[str, Any]] = []
+        self._defused = DefusedXMLParser(forbid_dtd=True)
+        parser = self._defused.parser
+        parser.buffer_text = True
+        parser.ordered_attributes = False
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._data
+        self.expat = parser
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.prefix}:{line if line is not None else self.expat.CurrentLineNumber}"
+
+    # -- feeding
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        try:
+            self.expat.Parse(chunk, final)
+        except expat.ExpatError as error:
+            raise FormatError(
+                f"not well-formed XML: {expat.ErrorString(error.code)}",
+                where=self.where(error.lineno), hint="the file may be truncated or not CVAT XML",
+            ) from None  # fmt: skip
+        except DefusedXmlException as error:
+            raise FormatError(
+                f"refused: {type(error).__name__} (DTDs and entity declarations are not allowed)",
+                where=self.where(), hint="CVAT exports never declare entities; the file may be hostile",
+            ) from None  # fmt: skip
+
+    # -- expat handlers
+
+    def _data(self, text: str) -> None:
+        self._text.append(text)
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        self._depth += 1
+        self._text = []
+        if self._meta_stack is not None:
+            node = [tag, []]
+            self._meta_stack[-1][1].append(node)
+            self._meta_stack.append(node)
+            return
+        if self._depth == 1:
+            if tag != "annotations":
+                raise FormatError(f"root element is <{tag}>, not <annotations>", where=self.where(),
+                                  hint="this is not a CVAT XML file")  # fmt: skip
+        elif self._depth == 2:
+            self._start_top(tag, attrs)
+        else:
+            self._start_inner(tag, attrs)
+
+    def _start_top(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag == "meta":
+            self._meta_root = ["meta", []]
+            self._meta_stack = [self._meta_root]
+        elif tag == "version":
+            pass
+        elif tag in ("image", "track"):
+            if self.meta is None:
+                raise FormatError(f"<{tag}> before <meta>", where=self.where(),
+                                  hint="a CVAT XML file declares its labels in <meta> first")  # fmt: skip
+            self._set_kind("images" if tag == "image" else "video")
+            self._open.append(_Open(tag, dict(attrs), self.expat.CurrentLineNumber))
+        else:
+            raise FormatError(f"unexpected element <{tag}>", where=self.where())
+
+    def _set_kind(self, kind: str) -> None:
+        if self.kind is None:
+            self.kind = kind
+        elif self.kind != kind:
+            raise FormatError("a file mixes <image> and <track> elements", where=self.where(),
+                              hint="CVAT for images holds images, CVAT for video holds tracks")  # fmt: skip
+
+    def _start_inner(self, tag: str, attrs: dict[str, str]) -> None:
+        line = self.expat.CurrentLineNumber
+        parent = self._open[-1] if self._open else None
+        if tag == "attribute":
+            if parent is None or parent.kind in ("image", "track", "element_track"):
+                raise FormatError("<attribute> outside a shape", where=self.where())
+            if "name" not in attrs:
+                raise FormatError("<attribute> without a name", where=self.where())
+            self._attribute = attrs["name"]
+            return
+        if parent is None:
+            raise FormatError(f"unexpected element <{tag}>", where=self.where())
+        kind = self._child_kind(parent, tag)
+        where = self.where(line)
+        data = {"label": attrs.get("label")} if kind in ("tag", "element_track") else shape_dict(tag, attrs, where)
+        if kind in ("tag", "element_track"):
+            data.update({k: v for k, v in attrs.items() if k != "label"})
+            data["attributes"] = []
+        self._open.append(_Open(kind, data, line))
+
+    def _child_kind(self, parent: _Open, tag: str) -> str:
+        if parent.kind == "image":
+            if tag == "tag":
+                return "tag"
+            if tag in SHAPE_TAGS:
+                return "shape"
+        elif parent.kind == "track":
+            if tag == "track":
+                return "element_track"
+            if tag in SHAPE_TAGS:
+                return "shape"
+        elif parent.kind == "shape" and parent.data["type"] == "skeleton" and tag in SHAPE_TAGS - {"skeleton"}:
+            return "element"
+        elif parent.kind == "element_track" and tag in SHAPE_TAGS - {"skeleton"}:
+            return "element"
+        raise FormatError(f"unknown or misplaced shape <{tag}> inside <{parent.data.get('type', parent.kind)}>",
+                          where=self.where(),
+                          hint="CVAT shapes are box, polygon, polyline, points, ellipse, cuboid, mask, skeleton, tag")  # fmt: skip
+
+    def _end(self, tag: str) -> None:
+        self._depth -= 1
+        text = "".join(self._text)
+        self._text = []
+        if self._meta_stack is not None:
+            self._end_meta(tag, text)
+        elif tag == "attribute" and self._attribute is not None:
+            self._open[-1].data["attributes"].append({"name": self._attribute, "value": text})
+            self._attribute = None
+        elif self._depth >= 2 or (self._depth == 1 and tag in ("image", "track")):
+            self._close(self._open.pop())
+
+    def _end_meta(self, tag: str, text: str) -> None:
+        node = self._meta_stack.pop()
+        if not node[1]:
+            node[1] = text
+        if tag == "labels" and len(self._meta_stack) >= 2:
+            self._labels = parse_labels_node(node, self.where())
+            node[1] = None
+        if not self._meta_stack:
+            self._meta_stack = None
+            self.meta = CvatMeta.from_tree(self._meta_root, self._labels, self.where())
+
+    def _close(self, done: _Open) -> None:
+        if not self._open:
+            queue = self.images if done.kind == "image" else self.tracks
+            queue.append((done.data, done.children, done.line))
+            return
+        parent = self._open[-1]
+        if done.kind == "element" and parent.kind == "shape":
+            parent.data["elements"].append(done.data)
+            return
+        if done.kind == "element_track":
+            done.data["shapes"] = [child for child, _, _ in done.children]
+        parent.children.append((done.data, done.line, done.kind))
+
+
+def iter_parse(handle: BinaryIO, parser: CvatXmlParser) -> Iterator[str]:
+    """Feed `handle` to `parser` chunk by chunk; yield after each chunk so the caller can
+    drain the queues. Yields "meta" once the meta is complete, "chunk" afterwards."""
+    meta_seen = False
+    while True:
+        chunk = handle.read(CHUNK)
+        parser.feed(chunk, final=not chunk)
+        if parser.meta is not None and not meta_seen:
+            meta_seen = True
+            yield "meta"
+        if not chunk:
+            break
+        yield "chunk"
+    if parser.meta is None:
+        raise FormatError("no <meta> element", where=parser.where(), hint="this is not a CVAT XML export")
+
+
+
+
+# ------------------------------------------------------------------ CVAT dicts -> items
+
+
+@dataclass
+class ReadContext:
+    """What every item conversion needs: the meta, the label index, where we are."""
+
+    meta: CvatMeta
+    labels: LabelIndex
+    losses: LossReport
+    path: Path
+
+    def where(self, line: int) -> str:
+        return f"{self.path}:{line}"
+
+
+def _size(attrs: dict[str, str], where: str) -> tuple[int | None, int | None]:
+    try:
+        width = int(attrs["width"]) if "width" in attrs else None
+        height = int(attrs["height"]) if "height" in attrs else None
+    except ValueError:
+        raise FormatError("image width/height are not integers", where=where) from None
+    return width, height
+
+
+def _image_regions(children, size, ctx: ReadContext) -> list[Region]:
+    regions = []
+    for index, (data, line, kind) in enumerate(children):
+        where = ctx.where(line)
+        if kind == "tag":
+            regions.append(tag_to_region(data, ctx.labels, ctx.losses, where=where, region_id=str(index)))
+        else:
+            regions.append(shape_to_region(data, ctx.labels, ctx.losses, where=where, region_id=str(index),
+                                           image_size=size if None not in size else None))  # fmt: skip
+    return regions
+
+
+def image_to_item(attrs: dict[str, str], children, line: int, ctx: ReadContext) -> Item:
+    """One `<image>` and its shapes and tags -> one `Item` with one annotation set."""
+    where = ctx.where(line)
+    if "name" not in attrs or "id" not in attrs:
+        raise FormatError("<image> needs id and name", where=where)
+    frame = _integer(attrs["id"], "id", where)
+    size = _size(attrs, where)
+    subset = attrs.get("subset") or None
+    task = ctx.meta.task(attrs.get("task_id"), subset)
+    annotator, segment = task.annotator_for(frame) if task else (None, None)
+    set_id = f"job-{segment.id}" if segment and segment.id else (f"task-{task.id}" if task and task.id else "cvat")
+    name = attrs["name"]
+    extra = {k: v for k, v in attrs.items() if k not in ("name", "width", "height", "subset")}
+    return Item(
+        key=f"{subset}/{name}" if subset else name,
+        media=Media(kind="image", uri=name, width=size[0], height=size[1]),
+        subset=subset,
+        annotation_sets=[AnnotationSet(id=set_id, annotator=annotator,
+                                       regions=_image_regions(children, size, ctx))],
+        source=SourceRef(tool="cvat", instance=str(ctx.path), project=ctx.meta.project_id,
+                         item=f"{task.id}/{frame}" if task and task.id else str(frame)),
+        extra={"cvat_image": extra},
+    )  # fmt: skip
+
+
+def _modern_skeleton_elements(shapes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Skeleton tracks written by CVAT today nest each frame's points in the <skeleton>;
+    regroup them into one element track per point label (the REST form)."""
+    elements: dict[str, dict[str, Any]] = {}
+    for shape in shapes:
+        for point in shape.pop("elements", None) or []:
+            label = point.pop("label", None)
+            element = elements.setdefault(label, {"label": label, "shapes": []})
+            element["shapes"].append({**point, "frame": shape["frame"]})
+    return list(elements.values())
+
+
+def track_dict(attrs: dict[str, str], children, where: str) -> tuple[dict[str, Any], str | None]:
+    """A top-level `<track>` -> (CVAT track dict, layout). Layout "nested_tracks" is the
+    older skeleton form with one `<track>` per point inside the skeleton track."""
+    shapes = [data for data, _, kind in children if kind == "shape"]
+    nested = [data for data, _, kind in children if kind == "element_track"]
+    track: dict[str, Any] = {"label": attrs.get("label"), "shapes": shapes, "attributes": None}
+    if "id" in attrs:
+        track["id"] = _integer(attrs["id"], "id", where)
+    if "group_id" in attrs:
+        track["group"] = _integer(attrs["group_id"], "group_id", where)
+    if "source" in attrs:
+        track["source"] = attrs["source"]
+    layout = None
+    if nested:
+        track["elements"], layout = nested, "nested_tracks"
+        for shape in shapes:
+            shape.pop("elements", None)
+    elif any(s["type"] == "skeleton" for s in shapes):
+        track["elements"] = _modern_skeleton_elements(shapes)
+    return track, layout
+
+
+def track_to_track(attrs, children, line: int, ctx: ReadContext) -> tuple[Track, TaskInfo | None]:
+    where = ctx.where(line)
+    data, layout = track_dict(attrs, children, where)
+    task = ctx.meta.task(attrs.get("task_id"), attrs.get("subset"))
+    size = (task.width, task.height) if task and task.width and task.height else None
+    track = track_to_unified(data, ctx.labels, ctx.losses, where=where, image_size=size)
+    if layout:
+        track.extra["cvat_layout"] = layout
+    for key in ("task_id", "subset"):
+        if key in attrs:
+            track.extra[f"cvat_{key}"] = attrs[key]
+    return track, task
+
+
+def video_item(task: TaskInfo | None, tracks: list[Track], ctx: ReadContext) -> Item:
+    """One video task and its tracks -> one `Item`."""
+    single = len(ctx.meta.tasks) <= 1
+    name = (ctx.meta.source if single and ctx.meta.source else None) or (task.name if task else None) or "video"
+    annotator = task.annotator_for(None)[0] if task else None
+    task_id = task.id if task else None
+    return Item(
+        key=name if single else f"{task_id}/{name}",
+        media=Media(kind="video", uri=ctx.meta.source if single else None,
+                    width=task.width if task else None, height=task.height if task else None,
+                    frame_count=task.size if task else None),
+        subset=task.subset if task else None,
+        annotation_sets=[AnnotationSet(id=f"task-{task_id}" if task_id else "cvat", annotator=annotator, tracks=tracks)],
+        source=SourceRef(tool="cvat", instance=str(ctx.path), project=ctx.meta.project_id, item=task_id),
+        extra={"cvat_task_id": task_id} if task_id else {},
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ the reader
+
+
+def project_from_meta(meta: CvatMeta, path: Path) -> Project:
+    video = any(task.mode == "interpolation" for task in meta.tasks)
+    return Project(
+        name=meta.name, media_kind="video" if video else "image",
+        ontology=labels_to_ontology(meta.labels),
+        source=SourceRef(tool="cvat", instance=str(path), project=meta.project_id),
+        extra={"cvat_meta": meta.tree},
+    )  # fmt: skip
+
+
+def _video_items(pending: dict[str | None, list[Track]], tasks: dict[str | None, TaskInfo | None],
+                 ctx: ReadContext) -> Iterator[Item]:  # fmt: skip
+    order = [task.id for task in ctx.meta.tasks] + [key for key in pending if key not in tasks]
+    for task_id in dict.fromkeys(order):
+        if task_id in pending or (ctx.meta.tasks and not ctx.meta.is_project):
+            yield video_item(tasks.get(task_id) or ctx.meta.task(task_id), pending.get(task_id, []), ctx)
+
+
+def _items(parser: CvatXmlParser, steps: Iterator[str], handle: BinaryIO, ctx: ReadContext,
+           project: Project) -> Iterator[Item]:  # fmt: skip
+    pending: dict[str | None, list[Track]] = {}
+    tasks: dict[str | None, TaskInfo | None] = {}
+    try:
+        for _ in _chain_steps(steps):
+            while parser.images:
+                attrs, children, line = parser.images.popleft()
+                yield image_to_item(attrs, children, line, ctx)
+            while parser.tracks:
+                attrs, children, line = parser.tracks.popleft()
+                track, task = track_to_track(attrs, children, line, ctx)
+                key = task.id if task else attrs.get("task_id")
+                pending.setdefault(key, []).append(track)
+                tasks[key] = task
+    finally:
+        handle.close()
+    project.media_kind = "image" if parser.kind == "images" else project.media_kind
+    if parser.kind == "video" or (parser.kind is None and project.media_kind == "video"):
+        project.media_kind = "video"
+        yield from _video_items(pending, tasks, ctx)
+
+
+def _chain_steps(steps: Iterator[str]) -> Iterator[None]:
+    yield None  # whatever the meta chunk already finished
+    for _ in steps:
+        yield None
+
+
+def read_cvat_xml(path: str | Path, losses: LossReport) -> Dataset:
+    """Open a CVAT XML file: the meta is read now, images/tracks as items are iterated."""
+    path = Path(path)
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise BridgeError(f"cannot open {path}: {error.strerror}", where=str(path)) from None
+    parser = CvatXmlParser(str(path))
+    steps = iter_parse(handle, parser)
+    try:
+        for step in steps:
+            if step == "meta":
+                break
+        else:
+            raise FormatError("no <meta> element", where=parser.where())
+    except BaseException:
+        handle.close()
+        raise
+    ctx = ReadContext(meta=parser.meta, labels=LabelIndex.from_labels(parser.meta.labels), losses=losses, path=path)
+    project = project_from_meta(parser.meta, path)
+    return Dataset(project=project, items=_items(parser, steps, handle, ctx, project), origin=str(path),
+                   meta={"cvat_format": parser.kind})  # fmt: skip
