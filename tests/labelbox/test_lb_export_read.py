@@ -1,0 +1,201 @@
+"""Export v2 NDJSON -> unified: the real export and a hand-built one with every kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bridge import api
+from bridge.formats.jsonl import read_jsonl
+from bridge.geometry.masks import rle_to_bitmap
+from bridge.losses import LossReport
+from bridge_labelbox.convert import data_row_to_item, item_to_data_row
+from bridge_labelbox.files import read_export
+
+from . import lb_export_samples as samples
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "labelbox"
+REAL_EXPORT = FIXTURES / "export_v2_image_classification.ndjson"
+
+
+def _raw_rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _convert(row: dict, masks=None):
+    losses = LossReport()
+    return data_row_to_item(row, losses, where="test:1", masks=masks), losses
+
+
+# ------------------------------------------------------------------------ the real export
+
+
+def test_lb_real_export_reads_every_row_label_and_answer():
+    raw = _raw_rows(REAL_EXPORT)
+    raw_labels = [(pid, label) for row in raw for pid, p in row["projects"].items() for label in p["labels"]]
+    raw_answers = [
+        (c["name"], c["radio_answer"]["name"])
+        for _, label in raw_labels for c in label["annotations"]["classifications"]
+    ]  # fmt: skip
+    losses = LossReport()
+    items = list(read_export(REAL_EXPORT, losses).items)
+
+    assert len(items) == len(raw) == 102
+    assert [i.key for i in items] == [row["data_row"]["global_key"] for row in raw]
+    sets = [s for item in items for s in item.annotation_sets]
+    assert [(s.source.project, s.id) for s in sets] == [(pid, label["id"]) for pid, label in raw_labels]
+    answers = [(c.name, c.answers[0].value) for s in sets for c in s.classifications]
+    assert answers == raw_answers
+    assert len(answers) == 192  # counted in the file by hand (grep -o radio_answer | wc -l)
+    assert all(len(c.answers) == 1 and c.extra["lb_kind"] == "radio" for s in sets for c in s.classifications)
+    assert not losses
+
+
+def test_lb_real_export_first_row_values():
+    item, _ = _convert(_raw_rows(REAL_EXPORT)[0])
+    assert item.key == "bdabc5cfa3eb4d16ace5af44cbc0cf9d_vexcel"
+    assert item.source.item == "clsoy26qo03vm0735wxvvmneh"
+    assert (item.media.kind, item.media.width, item.media.height) == ("image", 390, 325)
+    assert item.media.uri.endswith("bdabc5cfa3eb4d16ace5af44cbc0cf9d_vexcel.png")
+    bad_image = item.annotation_sets[0].classifications[0]
+    assert (bad_image.name, bad_image.answers[0].value) == ("bad_image", "False")
+    assert bad_image.source.region == "clstcj1oo000j3b6nxy0dx9ry"
+    assert bad_image.answers[0].extra["value"] == "false"
+
+
+def test_lb_real_export_round_trips_exactly():
+    for row in _raw_rows(REAL_EXPORT):
+        item, _ = _convert(row)
+        assert item_to_data_row(item, LossReport()) == row
+
+
+def test_lb_cli_round_trip_through_unified_jsonl(tmp_path):
+    unified, back = tmp_path / "u.jsonl", tmp_path / "back.ndjson"
+    api.convert(str(REAL_EXPORT), unified)  # format auto-detected
+    api.convert(str(unified), back, to_format="labelbox")
+    assert _raw_rows(back) == _raw_rows(REAL_EXPORT)
+    project = read_jsonl(unified).project
+    assert {c.name for c in project.ontology.classifications} == {"bad_image", "wear"}
+
+
+# ---------------------------------------------------------------- the hand-built export
+
+
+def test_lb_image_objects_in_pixels_with_nested_classifications():
+    item, _ = _convert(samples.image_row())
+    label = item.annotation_sets[0]
+    car, road, lane, nose, _blob = label.regions
+    assert (car.id, car.label) == ("fCar", "car")
+    assert (car.shape.x, car.shape.y, car.shape.width, car.shape.height) == (10, 20, 100, 200)
+    color = car.classifications[0]
+    assert (color.name, color.answers[0].value) == ("color", "red")
+    shade = color.answers[0].classifications[0]
+    assert (shade.name, shade.answers[0].value) == ("shade", "dark")
+    assert road.shape.points == [(0, 0), (10, 0), (10, 10)]  # the repeated first point is dropped
+    assert lane.shape.points == [(1, 1), (5, 5)]
+    assert (nose.shape.points[0].x, nose.shape.points[0].y) == (3, 4)
+    tags, note, weather = label.classifications
+    assert [a.value for a in tags.answers] == ["a", "b"]
+    assert tags.answers[1].classifications[0].answers[0].value == "because"
+    assert (note.answers[0].value, weather.answers[0].value) == ("hello", "sunny")
+    assert [(r.from_id, r.to_id, r.label, r.direction) for r in label.relations] == [
+        ("fCar", "fRoad", "near", "forward")
+    ]
+
+
+def test_lb_two_projects_and_two_labels_make_three_sets():
+    item, _ = _convert(samples.image_row())
+    assert [(s.source.project, s.id) for s in item.annotation_sets] == [
+        ("pA", "labelA1"), ("pA", "labelA2"), ("pB", "labelB1")
+    ]
+    first = item.annotation_sets[0]
+    assert first.annotator.email == "ann@example.com"
+    assert first.created_at.isoformat() == "2024-02-16T17:49:08.951000+00:00"
+    assert first.lead_time == 42.0
+    assert first.status == "accepted"  # project workflow_status Done
+    assert [(r.status, r.reviewer.email) for r in first.reviews] == [("accepted", "rev@example.com")]
+    assert item.annotation_sets[2].regions[0].label == "road"
+
+
+def test_lb_mask_fetched_from_composite_by_color():
+    fetched = []
+
+    def masks(url):
+        fetched.append(url)
+        return samples.composite_png()
+
+    item, losses = _convert(samples.image_row(), masks=masks)
+    blob = item.annotation_sets[0].regions[4]
+    bitmap = rle_to_bitmap(blob.shape.rle)
+    assert bitmap.shape == (6, 8)
+    assert sorted(zip(*bitmap.nonzero(), strict=True)) == [(r, c) for r in (1, 2) for c in (2, 3, 4)]
+    assert fetched == [samples.COMPOSITE_URL]
+    assert "mask-not-fetched" not in losses
+
+
+def test_lb_mask_not_fetched_keeps_url_and_says_so():
+    item, losses = _convert(samples.image_row())
+    blob = item.annotation_sets[0].regions[4]
+    assert blob.shape.type == "mask" and not rle_to_bitmap(blob.shape.rle).any()
+    assert blob.extra["composite_mask"]["url"] == samples.COMPOSITE_URL
+    assert losses.count("mask-not-fetched") == 1
+
+
+def test_lb_video_track_keyframes_segments_and_gaps():
+    item, _ = _convert(samples.video_row())
+    assert (item.media.kind, item.media.frame_count, item.media.fps) == ("video", 30, 10.0)
+    (track,) = item.annotation_sets[0].tracks
+    assert track.id == "fTrack" and track.label == "car"
+    # Labelbox frames 2,3,4 | gap | 8 are unified 1,2,3 | outside at 4 | 7, outside at 8
+    assert [(k.frame, k.outside, k.keyframe) for k in track.keyframes] == [
+        (1, False, True), (2, False, False), (3, False, True), (4, True, True),
+        (7, False, True), (8, True, True),
+    ]  # fmt: skip
+    assert (track.keyframes[0].shape.x, track.keyframes[0].shape.y) == (4.0, 2.0)
+    assert track.keyframes[0].classifications[0].answers[0].value == "yes"
+
+
+def test_lb_video_frame_classifications_become_frame_ranges():
+    item, _ = _convert(samples.video_row())
+    content, scene = item.annotation_sets[0].classifications
+    assert content.frames is None and content.answers[0].value == "cars"
+    assert scene.name == "scene"
+    assert [(r.start, r.end) for r in scene.frames] == [(1, 3), (9, 9)]
+
+
+def test_lb_text_entity_end_becomes_exclusive():
+    item, _ = _convert(samples.text_row())
+    span = item.annotation_sets[0].regions[0].shape
+    assert (span.start, span.end, span.text) == (0, 5, "Alice")
+    assert "Alice and Bob"[span.start : span.end] == "Alice"
+    assert item.media.kind == "text"
+
+
+def test_lb_conversational_entity_and_classification():
+    item, _ = _convert(samples.conversation_row())
+    assert item.media.kind == "conversation"
+    label = item.annotation_sets[0]
+    span = label.regions[0].shape
+    assert (span.container, span.start, span.end) == ("m1", 2, 7)
+    intent = label.classifications[0]
+    assert intent.answers[0].value == "ask" and intent.extra["message_id"] == "m1"
+
+
+@pytest.mark.parametrize(
+    "make_row", [samples.image_row, samples.video_row, samples.text_row, samples.conversation_row]
+)
+def test_lb_hand_built_rows_round_trip_exactly(make_row):
+    row = make_row()
+    item, _ = _convert(row)
+    assert item_to_data_row(item, LossReport()) == row
+
+
+def test_lb_hand_built_rows_round_trip_through_jsonl_file(tmp_path):
+    source = tmp_path / "export.ndjson"
+    source.write_text("".join(json.dumps(row) + "\n" for row in samples.all_rows()))
+    unified, back = tmp_path / "u.jsonl", tmp_path / "back.ndjson"
+    api.convert(str(source), unified, from_format="labelbox")
+    api.convert(str(unified), back, to_format="labelbox")
+    assert _raw_rows(back) == samples.all_rows()
