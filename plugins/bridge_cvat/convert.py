@@ -80,7 +80,11 @@ def _typed_value(text: str, spec: dict[str, Any] | None) -> Any:
             number = float(text)
         except ValueError:
             return text
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        return (
+            int(number)
+            if number.is_integer() and "." not in text and "e" not in text.lower()
+            else number
+        )
     return text
 
 
@@ -97,7 +101,9 @@ def attributes_to_classifications(attributes: list[dict[str, Any]], label: str |
             losses.record("cvat.unknown_attribute", "attribute not declared for its label; kept as text",
                           where=where, severity="unmapped")  # fmt: skip
         answer_value = _typed_value(str(value), spec)
-        result.append(Classification.model_validate({"name": name, "answers": [{"value": answer_value}]}))
+        result.append(
+            Classification.model_validate({"name": name, "answers": [{"value": answer_value}]})
+        )
     return result
 
 
@@ -117,7 +123,11 @@ def classifications_to_attributes(classifications: list[Classification], losses:
         if not item.answers:
             continue
         if len(item.answers) > 1:
-            losses.record("cvat.multi_answer", "CVAT attributes hold one value; extra answers dropped", where=where)
+            losses.record(
+                "cvat.multi_answer",
+                "CVAT attributes hold one value; extra answers dropped",
+                where=where,
+            )
         if item.answers[0].classifications or item.frames:
             losses.record("cvat.nested_classification", "nested answers and frame ranges have no CVAT attribute form",
                           where=where)  # fmt: skip
@@ -185,9 +195,17 @@ def geometry_to_points(shape, extra: dict[str, Any]) -> tuple[str, list[float], 
     """A unified shape -> (CVAT type, flat points, rotation). `extra` may hold the mask's
     original crop (`cvat_mask_crop`)."""
     if isinstance(shape, BBox):
-        return "rectangle", [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height], shape.rotation
+        return (
+            "rectangle",
+            [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height],
+            shape.rotation,
+        )
     if isinstance(shape, Ellipse):
-        return "ellipse", [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry], shape.rotation
+        return (
+            "ellipse",
+            [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry],
+            shape.rotation,
+        )
     if isinstance(shape, Polygon | Polyline | Cuboid):
         flat = [c for point in shape.points for c in point]
         return KIND_TO_CVAT[shape.type], flat, 0.0
@@ -226,7 +244,9 @@ def element_to_keypoint(element: dict[str, Any], labels: LabelIndex, losses: Los
     )  # fmt: skip
 
 
-def keypoint_to_element(point: Keypoint, frame: int, losses: LossReport, where: str) -> dict[str, Any]:
+def keypoint_to_element(
+    point: Keypoint, frame: int, losses: LossReport, where: str
+) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": point.extra.get("type", "points"),
         "label": point.label,
@@ -254,7 +274,11 @@ def _check_label(label: str | None, labels: LabelIndex, where: str) -> None:
 def _shape_geometry(shape: dict[str, Any], labels, losses, where, size):
     kind = shape.get("type")
     if kind == "skeleton":
-        return Skeleton(points=[element_to_keypoint(e, labels, losses, where) for e in shape.get("elements") or []])
+        return Skeleton(
+            points=[
+                element_to_keypoint(e, labels, losses, where) for e in shape.get("elements") or []
+            ]
+        )
     points = shape.get("points") or []
     if not all(isinstance(v, int | float) for v in points):
         raise FormatError("points must be numbers", where=where)
@@ -321,7 +345,9 @@ def _common_out(region, frame: int, losses, where) -> dict[str, Any]:
     out: dict[str, Any] = {"label": region.label, "frame": frame}
     out["group"] = int(region.group) if region.group and region.group.isdigit() else 0
     if region.group and not region.group.isdigit():
-        losses.record("cvat.group_not_numeric", "CVAT group ids are numbers; group dropped", where=where)
+        losses.record(
+            "cvat.group_not_numeric", "CVAT group ids are numbers; group dropped", where=where
+        )
     if region.source and region.source.tool == "cvat" and (region.source.region or "").isdigit():
         out["id"] = int(region.source.region)
     if region.extra.get("source"):
@@ -332,7 +358,9 @@ def _common_out(region, frame: int, losses, where) -> dict[str, Any]:
     return out
 
 
-def region_to_tag(region: Region, losses: LossReport, *, frame: int = 0, where: str = "") -> dict[str, Any]:
+def region_to_tag(
+    region: Region, losses: LossReport, *, frame: int = 0, where: str = ""
+) -> dict[str, Any]:
     """A unified `Region` with a `Tag` -> a CVAT tag dict."""
     return _common_out(region, region.frame if region.frame is not None else frame, losses, where)
 
@@ -343,20 +371,32 @@ def region_to_shape(region: Region, labels: LabelIndex | None, losses: LossRepor
     shape (text spans, time segments, 3D cuboids). Tags go through `region_to_tag`."""
     geometry = region.shape
     if geometry.units != "px":
-        losses.record("cvat.percent_units", "shape in percent of an unknown image size; dropped", where=where)
+        losses.record(
+            "cvat.percent_units", "shape in percent of an unknown image size; dropped", where=where
+        )
         return None
     out = _common_out(region, region.frame if region.frame is not None else frame, losses, where)
     if isinstance(geometry, Skeleton):
         out.update(type="skeleton", points=[], rotation=0.0)
-        out["elements"] = [keypoint_to_element(p, out["frame"], losses, where) for p in geometry.points]
+        out["elements"] = [
+            keypoint_to_element(p, out["frame"], losses, where) for p in geometry.points
+        ]
     else:
         try:
             kind, points, rotation = geometry_to_points(geometry, region.extra)
         except ValueError:
-            losses.record(f"cvat.no_{geometry.type}", f"CVAT has no {geometry.type} shape; dropped", where=where)
+            losses.record(
+                f"cvat.no_{geometry.type}",
+                f"CVAT has no {geometry.type} shape; dropped",
+                where=where,
+            )
             return None
         out.update(type=kind, points=points, rotation=float(region.extra.get("rotation", rotation)))
-    out.update(occluded=region.occluded, z_order=region.z_order or 0, outside=bool(region.extra.get("outside")))
+    out.update(
+        occluded=region.occluded,
+        z_order=region.z_order or 0,
+        outside=bool(region.extra.get("outside")),
+    )
     return out
 
 
@@ -372,7 +412,11 @@ def _split_attributes(attributes, label, labels) -> tuple[list, list]:
 
 
 def _keyframe(shape: dict[str, Any], label, labels, losses, where, size) -> Keyframe:
-    geometry = None if shape.get("type") == "skeleton" else _shape_geometry(shape, labels, losses, where, size)
+    geometry = (
+        None
+        if shape.get("type") == "skeleton"
+        else _shape_geometry(shape, labels, losses, where, size)
+    )
     extra = _region_extra(shape, geometry) if geometry is not None else {}
     extra.pop("outside", None)
     if shape.get("id") is not None:
@@ -392,7 +436,9 @@ def _element_keypoints(track: dict[str, Any], labels, losses, where) -> dict[int
     by_frame: dict[int, list[Keypoint]] = {}
     for element in track.get("elements") or []:
         for shape in element.get("shapes") or []:
-            point = element_to_keypoint({**shape, "label": element.get("label")}, labels, losses, where)
+            point = element_to_keypoint(
+                {**shape, "label": element.get("label")}, labels, losses, where
+            )
             point.extra.pop("id", None)
             if shape.get("keyframe") is not None:
                 point.extra["keyframe"] = bool(shape["keyframe"])
@@ -457,7 +503,9 @@ def _tracked_shape(keyframe: Keyframe, losses, where) -> dict[str, Any] | None:
     if keyframe.extra.get("id") is not None:
         out["id"] = keyframe.extra["id"]
     if isinstance(keyframe.shape, Skeleton) or keyframe.shape is None:
-        out.update(type="skeleton", points=list(keyframe.extra.get("cvat_points", [])), rotation=0.0)
+        out.update(
+            type="skeleton", points=list(keyframe.extra.get("cvat_points", [])), rotation=0.0
+        )
     else:
         try:
             kind, points, rotation = geometry_to_points(keyframe.shape, keyframe.extra)
@@ -465,7 +513,9 @@ def _tracked_shape(keyframe: Keyframe, losses, where) -> dict[str, Any] | None:
             losses.record(f"cvat.no_{keyframe.shape.type}", f"CVAT has no {keyframe.shape.type} shape; dropped",
                           where=where)  # fmt: skip
             return None
-        out.update(type=kind, points=points, rotation=float(keyframe.extra.get("rotation", rotation)))
+        out.update(
+            type=kind, points=points, rotation=float(keyframe.extra.get("rotation", rotation))
+        )
     out["attributes"] = classifications_to_attributes(keyframe.classifications, losses, where)
     return out
 
@@ -504,7 +554,9 @@ def track_to_cvat(track: Track, labels: LabelIndex | None, losses: LossReport, *
             shapes.append(shape)
     out: dict[str, Any] = {
         "label": track.label,
-        "frame": shapes[0]["frame"] if shapes else (track.keyframes[0].frame if track.keyframes else 0),
+        "frame": shapes[0]["frame"]
+        if shapes
+        else (track.keyframes[0].frame if track.keyframes else 0),
         "group": int(track.group) if track.group and track.group.isdigit() else 0,
         "shapes": shapes,
         "attributes": classifications_to_attributes(track.classifications, losses, where),

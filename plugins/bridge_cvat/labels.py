@@ -113,7 +113,11 @@ def _spec_from_cvat(attribute: dict[str, Any]) -> ClassificationSpec:
         mutable=bool(attribute.get("mutable", False)),
         extra={k: v for k, v in attribute.items() if k not in SPEC_KEYS},
     )
-    if input_type == "number" and len(values) == 3 and all(_number_or_none(v) is not None for v in values):
+    if (
+        input_type == "number"
+        and len(values) == 3
+        and all(_number_or_none(v) is not None for v in values)
+    ):
         spec.min, spec.max, spec.step = (float(v) for v in values)
     else:
         spec.options = [OptionSpec(value=v) for v in values]
@@ -201,7 +205,9 @@ def _attribute_dict(spec: ClassificationSpec) -> dict[str, Any]:
         "mutable": spec.mutable,
         "input_type": _cvat_input_type(spec),
         "values": values,
-        "default_value": spec.default if spec.default is not None else (values[0] if values else ""),
+        "default_value": spec.default
+        if spec.default is not None
+        else (values[0] if values else ""),
     }
     spec_id = spec.tool_ids.get("cvat", {}).get("spec_id")
     if spec_id is not None:

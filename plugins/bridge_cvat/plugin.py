@@ -4,6 +4,14 @@ from bridge.hookspecs import hookimpl  # noqa: E402
 
 
 @hookimpl
+def register_formats(register):
+    """The `cvat` file format: CVAT for images / CVAT for video 1.1 XML."""
+    from bridge_cvat.files import CvatXml
+
+    register(CvatXml())
+
+
+@hookimpl
 def register_connectors(register):
     """The live CVAT connector: cvat:// (https) and cvat+http:// URLs."""
     from bridge_cvat.connector import CvatConnector, CvatHttpConnector

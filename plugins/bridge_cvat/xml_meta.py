@@ -118,7 +118,9 @@ def parse_labels_node(node: MetaNode, where: str) -> list[dict[str, Any]]:
         elif parent in by_name:
             by_name[parent].setdefault("sublabels", []).append(label)
         else:
-            raise FormatError(f"label {label['name']!r} names an unknown parent {parent!r}", where=where)
+            raise FormatError(
+                f"label {label['name']!r} names an unknown parent {parent!r}", where=where
+            )
     return top
 
 
@@ -208,8 +210,12 @@ def _step(frame_filter: str | None) -> int:
 def _segments(task: MetaNode) -> list[Segment]:
     nodes = node_children(child(task, "segments")) or node_children(child(task, "jobs"))
     return [
-        Segment(id=text(s, "id"), start=_int(text(s, "start"), 0), stop=_int(text(s, "stop"), 0),
-                assignee=person(child(s, "assignee")))  # fmt: skip
+        Segment(
+            id=text(s, "id"),
+            start=_int(text(s, "start"), 0),
+            stop=_int(text(s, "stop"), 0),
+            assignee=person(child(s, "assignee")),
+        )  # fmt: skip
         for s in nodes
     ]
 

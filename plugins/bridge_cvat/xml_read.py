@@ -40,7 +40,9 @@ from bridge_cvat.convert import (
 from bridge_cvat.xml_meta import CvatMeta, TaskInfo, parse_labels_node
 
 CHUNK = 1 << 20
-SHAPE_TAGS = frozenset({"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"})
+SHAPE_TAGS = frozenset(
+    {"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"}
+)
 POINT_LIST_TAGS = frozenset({"polygon", "polyline", "points", "skeleton"})
 CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
                "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")  # fmt: skip
@@ -261,7 +263,11 @@ class CvatXmlParser:
             raise FormatError(f"unexpected element <{tag}>", where=self.where())
         kind = self._child_kind(parent, tag)
         where = self.where(line)
-        data = {"label": attrs.get("label")} if kind in ("tag", "element_track") else shape_dict(tag, attrs, where)
+        data = (
+            {"label": attrs.get("label")}
+            if kind in ("tag", "element_track")
+            else shape_dict(tag, attrs, where)
+        )
         if kind in ("tag", "element_track"):
             data.update({k: v for k, v in attrs.items() if k != "label"})
             data["attributes"] = []
@@ -278,9 +284,13 @@ class CvatXmlParser:
                 return "element_track"
             if tag in SHAPE_TAGS:
                 return "shape"
-        elif parent.kind == "shape" and parent.data["type"] == "skeleton" and tag in SHAPE_TAGS - {"skeleton"}:
-            return "element"
-        elif parent.kind == "element_track" and tag in SHAPE_TAGS - {"skeleton"}:
+        elif (
+            parent.kind == "shape"
+            and parent.data["type"] == "skeleton"
+            and tag in SHAPE_TAGS - {"skeleton"}
+            or parent.kind == "element_track"
+            and tag in SHAPE_TAGS - {"skeleton"}
+        ):
             return "element"
         raise FormatError(f"unknown or misplaced shape <{tag}> inside <{parent.data.get('type', parent.kind)}>",
                           where=self.where(),
@@ -337,9 +347,9 @@ def iter_parse(handle: BinaryIO, parser: CvatXmlParser) -> Iterator[str]:
             break
         yield "chunk"
     if parser.meta is None:
-        raise FormatError("no <meta> element", where=parser.where(), hint="this is not a CVAT XML export")
-
-
+        raise FormatError(
+            "no <meta> element", where=parser.where(), hint="this is not a CVAT XML export"
+        )
 
 
 # ------------------------------------------------------------------ CVAT dicts -> items
@@ -372,7 +382,9 @@ def _image_regions(children, size, ctx: ReadContext) -> list[Region]:
     for index, (data, line, kind) in enumerate(children):
         where = ctx.where(line)
         if kind == "tag":
-            regions.append(tag_to_region(data, ctx.labels, ctx.losses, where=where, region_id=str(index)))
+            regions.append(
+                tag_to_region(data, ctx.labels, ctx.losses, where=where, region_id=str(index))
+            )
         else:
             regions.append(shape_to_region(data, ctx.labels, ctx.losses, where=where, region_id=str(index),
                                            image_size=size if None not in size else None))  # fmt: skip
@@ -389,7 +401,11 @@ def image_to_item(attrs: dict[str, str], children, line: int, ctx: ReadContext) 
     subset = attrs.get("subset") or None
     task = ctx.meta.task(attrs.get("task_id"), subset)
     annotator, segment = task.annotator_for(frame) if task else (None, None)
-    set_id = f"job-{segment.id}" if segment and segment.id else (f"task-{task.id}" if task and task.id else "cvat")
+    set_id = (
+        f"job-{segment.id}"
+        if segment and segment.id
+        else (f"task-{task.id}" if task and task.id else "cvat")
+    )
     name = attrs["name"]
     extra = {k: v for k, v in attrs.items() if k not in ("name", "width", "height", "subset")}
     return Item(
@@ -455,7 +471,11 @@ def track_to_track(attrs, children, line: int, ctx: ReadContext) -> tuple[Track,
 def video_item(task: TaskInfo | None, tracks: list[Track], ctx: ReadContext) -> Item:
     """One video task and its tracks -> one `Item`."""
     single = len(ctx.meta.tasks) <= 1
-    name = (ctx.meta.source if single and ctx.meta.source else None) or (task.name if task else None) or "video"
+    name = (
+        (ctx.meta.source if single and ctx.meta.source else None)
+        or (task.name if task else None)
+        or "video"
+    )
     annotator = task.annotator_for(None)[0] if task else None
     task_id = task.id if task else None
     return Item(
@@ -466,7 +486,7 @@ def video_item(task: TaskInfo | None, tracks: list[Track], ctx: ReadContext) -> 
         subset=task.subset if task else None,
         annotation_sets=[AnnotationSet(id=f"task-{task_id}" if task_id else "cvat", annotator=annotator, tracks=tracks)],
         source=SourceRef(tool="cvat", instance=str(ctx.path), project=ctx.meta.project_id, item=task_id),
-        extra={"cvat_task_id": task_id} if task_id else {},
+        extra=({"cvat_task_id": task_id} if task_id else {}) | {"cvat_frame_step": task.frame_step if task else 1},
     )  # fmt: skip
 
 
@@ -488,7 +508,9 @@ def _video_items(pending: dict[str | None, list[Track]], tasks: dict[str | None,
     order = [task.id for task in ctx.meta.tasks] + [key for key in pending if key not in tasks]
     for task_id in dict.fromkeys(order):
         if task_id in pending or (ctx.meta.tasks and not ctx.meta.is_project):
-            yield video_item(tasks.get(task_id) or ctx.meta.task(task_id), pending.get(task_id, []), ctx)
+            yield video_item(
+                tasks.get(task_id) or ctx.meta.task(task_id), pending.get(task_id, []), ctx
+            )
 
 
 def _items(parser: CvatXmlParser, steps: Iterator[str], handle: BinaryIO, ctx: ReadContext,
@@ -524,7 +546,7 @@ def read_cvat_xml(path: str | Path, losses: LossReport) -> Dataset:
     """Open a CVAT XML file: the meta is read now, images/tracks as items are iterated."""
     path = Path(path)
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the item generator
     except OSError as error:
         raise BridgeError(f"cannot open {path}: {error.strerror}", where=str(path)) from None
     parser = CvatXmlParser(str(path))
@@ -538,7 +560,12 @@ def read_cvat_xml(path: str | Path, losses: LossReport) -> Dataset:
     except BaseException:
         handle.close()
         raise
-    ctx = ReadContext(meta=parser.meta, labels=LabelIndex.from_labels(parser.meta.labels), losses=losses, path=path)
+    ctx = ReadContext(
+        meta=parser.meta,
+        labels=LabelIndex.from_labels(parser.meta.labels),
+        losses=losses,
+        path=path,
+    )
     project = project_from_meta(parser.meta, path)
     return Dataset(project=project, items=_items(parser, steps, handle, ctx, project), origin=str(path),
                    meta={"cvat_format": parser.kind})  # fmt: skip

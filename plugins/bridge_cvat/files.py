@@ -1,0 +1,47 @@
+"""The `cvat` file format: "CVAT for images 1.1" and "CVAT for video 1.1" XML.
+
+Reading streams (`xml_read`), writing is atomic (`xml_write`). Options:
+`mode="images"|"video"` when writing (default: from the first item's media kind).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.losses import LossReport
+from bridge_cvat.xml_read import read_cvat_xml
+from bridge_cvat.xml_write import write_cvat_xml
+
+REGIONS = ["bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid", "tag"]
+
+
+def looks_like_cvat_xml(head: bytes) -> bool:
+    """True if the first bytes are an XML document whose root is `<annotations>` with a
+    `<version>` or `<meta>` right inside it (what every CVAT 1.1 export starts with)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<?xml"):
+        end = text.find(b"?>")
+        text = text[end + 2 :].lstrip() if end >= 0 else b""
+    if not text.startswith(b"<annotations"):
+        return False
+    rest = text[len(b"<annotations") :].lstrip(b" \t\r\n>")
+    return rest.startswith(b"<version") or rest.startswith(b"<meta")
+
+
+class CvatXml(FileFormat):
+    name = "cvat"
+    description = 'CVAT XML 1.1 ("CVAT for images" and "CVAT for video" exports)'
+    capabilities = Capabilities(
+        media=["image", "video"], regions=REGIONS, tracks=True, relations=False, extensions=[".xml"]
+    )
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return looks_like_cvat_xml(head)
+
+    def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
+        return read_cvat_xml(path, losses)
+
+    def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
+        write_cvat_xml(dataset, path, losses, mode=options.get("mode"))
