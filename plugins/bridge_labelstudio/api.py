@@ -115,6 +115,23 @@ class AccessTokenAuth(httpx.Auth):
             yield request
 
 
+class LabelStudioHttp(HttpClient):
+    """`HttpClient` whose error messages add Label Studio's `validation_errors` (a 400 on
+    import says which field of which task is wrong there, not in `detail`)."""
+
+    def error_for(self, response: httpx.Response, where: str) -> BridgeError:
+        error = super().error_for(response, where)
+        try:
+            body = response.json()
+        except ValueError:
+            return error
+        problems = body.get("validation_errors") if isinstance(body, dict) else None
+        if problems:
+            error.message = self.redact(f"{error.message}: {json.dumps(problems)[:500]}")
+            error.args = (error.message,)
+        return error
+
+
 # ------------------------------------------------------------------------------- API
 
 
@@ -141,7 +158,7 @@ class LabelStudioApi:
         self._secret = token
         self._auth: AccessTokenAuth | None = None
         pat = is_personal_access_token(token.get_secret_value())
-        self.http = HttpClient(
+        self.http = LabelStudioHttp(
             self.base_url,
             tool=TOOL,
             token=None if pat else token,

@@ -8,3 +8,12 @@ def register_formats(register):
     from bridge_labelstudio.files import LabelStudioJson
 
     register(LabelStudioJson())
+
+
+@hookimpl
+def register_connectors(register):
+    """The live connector: `labelstudio://HOST:PORT/projects/ID` and its https twin."""
+    from bridge_labelstudio.connector import LabelStudioConnector, LabelStudioHttpsConnector
+
+    register(LabelStudioConnector)
+    register(LabelStudioHttpsConnector)
