@@ -23,14 +23,16 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bridge.errors import ConfigError, FormatError
+from bridge.errors import ConfigError, FormatError, RemoteError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, SourceRef
 from bridge_cvat import convert
 from bridge_cvat.api import CvatApi
 from bridge_cvat.rest import (
+    BodyBuilder,
     FrameNumbering,
+    JobFrames,
     RestLabels,
     renumber,
     shape_from_rest,
@@ -175,6 +177,26 @@ class CvatConnector(Connector):
 
     def list_projects(self) -> list[dict[str, Any]]:
         return list(self.api.list_projects())
+
+    # -- push -----------------------------------------------------------------------
+
+    def write(self, dataset: Dataset, losses: LossReport, **options: Any) -> dict[str, Any]:
+        """Push `dataset`: into the task the URL names (its jobs' annotations are replaced,
+        or patched with `mode=create|update|delete`), or into new tasks (`/tasks/new`,
+        `/projects/ID`, `/projects/new`) created with the items' media URLs."""
+        mode = options.get("mode", "replace")
+        if mode not in PUSH_MODES:
+            raise ConfigError(
+                f"unknown push mode {mode!r}", hint=f"use one of {', '.join(PUSH_MODES)}"
+            )
+        items = list(dataset.items)  # the project is complete once the items are read
+        if self.target.kind == "tasks" and self.target.id is not None:
+            return {"tasks": [TaskPush(self, self.target.id, losses, mode).push(items)]}
+        if mode != "replace":
+            raise ConfigError(
+                f"mode {mode!r} needs an existing task", hint="give cvat://HOST/tasks/ID"
+            )
+        return NewTasksPush(self, dataset.project, losses, options).push(items)
 
     # -- pull -----------------------------------------------------------------------
 
@@ -417,3 +439,268 @@ class CvatHttpConnector(CvatConnector):
 
     name = "cvat+http"
     description = "CVAT server over plain http (cvat+http://HOST:PORT/tasks/ID)"
+
+
+# ------------------------------------------------------------------------ push
+
+PUSH_MODES = ("replace", "create", "update", "delete")
+"""replace: PUT each job's annotations (everything else in the job is removed);
+create / update / delete: PATCH ?action=... (update and delete need the CVAT ids the
+shapes were pulled with)."""
+LABEL_REQUEST_FIELDS = frozenset({"name", "color", "attributes", "type", "svg", "sublabels"})
+SUBLABEL_REQUEST_FIELDS = frozenset({"name", "color", "attributes", "type"})
+ATTRIBUTE_REQUEST_FIELDS = frozenset({"name", "mutable", "input_type", "values", "default_value"})
+
+
+def label_requests(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CVAT label dicts as PatchedLabelRequests for a *new* task or project: no ids (the
+    server assigns them), only fields the request model has."""
+
+    def attributes(label):
+        return [
+            {k: v for k, v in a.items() if k in ATTRIBUTE_REQUEST_FIELDS}
+            for a in label.get("attributes") or []
+        ]
+
+    requests = []
+    for label in labels:
+        out = {k: v for k, v in label.items() if k in LABEL_REQUEST_FIELDS}
+        out["attributes"] = attributes(label)
+        if label.get("sublabels"):
+            out["sublabels"] = [
+                {**{k: v for k, v in sub.items() if k in SUBLABEL_REQUEST_FIELDS},
+                 "attributes": attributes(sub)}
+                for sub in label["sublabels"]
+            ]  # fmt: skip
+        else:
+            out.pop("sublabels", None)
+        requests.append(out)
+    return requests
+
+
+def pick_annotation_set(item: Item, losses: LossReport) -> AnnotationSet | None:
+    """The annotation set to write for `item`: CVAT keeps one per frame. The first human
+    (or gold) set wins, else the first prediction; the others are reported."""
+    if not item.annotation_sets:
+        return None
+    ordered = sorted(item.annotation_sets, key=lambda s: s.kind == "prediction")
+    if len(ordered) > 1:
+        losses.record(
+            "cvat.extra_annotation_sets",
+            "CVAT holds one annotation per frame; other annotators' sets not pushed",
+            where=item.key,
+            count=len(ordered) - 1,
+        )
+    return ordered[0]
+
+
+def media_url(item: Item, media_base_url: str | None) -> str | None:
+    """The http(s) URL CVAT downloads `item`'s media from: its `media.uri`, or
+    `media_base_url` + its key when the uri is not a URL (items pulled from a tool)."""
+    uri = item.media.uri or ""
+    if uri.startswith(("http://", "https://")):
+        return uri
+    if media_base_url:
+        return f"{media_base_url.rstrip('/')}/{item.key.lstrip('/')}"
+    return None
+
+
+def _new_task_groups(items: list[Item], losses: LossReport,
+                     media_base_url: str | None) -> list[tuple[str, list[tuple[Item, str]]]]:  # fmt: skip
+    """(item, URL) pairs grouped into the tasks to create: one task per image subset, one
+    per video."""
+    groups: dict[str, list[tuple[Item, str]]] = {}
+    for item in items:
+        url = media_url(item, media_base_url)
+        if url is None:
+            losses.record(
+                "cvat.no_remote_url",
+                "item has no http(s) media URL to attach to a CVAT task (set media_base_url); "
+                "not pushed",
+                where=item.key,
+            )
+            continue
+        if item.media.kind == "video":
+            groups[f"video:{item.key}"] = [(item, url)]
+        elif item.media.kind == "image":
+            groups.setdefault(f"images:{item.subset or ''}", []).append((item, url))
+        else:
+            losses.record("cvat.media_kind", f"CVAT cannot label {item.media.kind}", where=item.key)
+    return list(groups.items())
+
+
+def missing_labels(items: list[Item], labels: list[dict[str, Any]], losses) -> list[dict]:
+    """Labels (and attributes) the items use but the ontology lacks, as CVAT label dicts:
+    type "any", attributes as free text."""
+    known = {label["name"]: label for label in labels}
+    added: dict[str, dict[str, Any]] = {}
+    for item in items:
+        for aset in item.annotation_sets:
+            for thing in [*aset.regions, *aset.tracks]:
+                if thing.label is None:
+                    continue
+                label = known.get(thing.label) or added.setdefault(
+                    thing.label, {"name": thing.label, "type": "any", "attributes": []}
+                )
+                have = {a["name"] for a in label.get("attributes") or []}
+                for name in {c.name for c in thing.classifications} - have:
+                    label.setdefault("attributes", []).append(
+                        {"name": name, "mutable": False, "input_type": "text", "values": [""],
+                         "default_value": ""}
+                    )  # fmt: skip
+                    losses.record(
+                        "cvat.attribute_added_as_text",
+                        "attribute not in the ontology; created as a CVAT text attribute",
+                        where=f"{thing.label}.{name}", severity="approximated",
+                    )  # fmt: skip
+    return list(added.values())
+
+
+class NewTasksPush:
+    """Creates a project (for /projects/new) and tasks with the items' media, then writes
+    their annotations."""
+
+    def __init__(self, connector: CvatConnector, project: Project, losses, options):
+        self.connector = connector
+        self.api = connector.api
+        self.project = project
+        self.losses = losses
+        self.options = options
+
+    def push(self, items: list[Item]) -> dict[str, Any]:
+        labels = convert.ontology_to_labels(self.project.ontology)
+        labels = label_requests(labels + missing_labels(items, labels, self.losses))
+        result: dict[str, Any] = {}
+        project_id = self.connector.target.id
+        if self.connector.target.kind == "projects" and project_id is None:
+            body = {"name": self.options.get("name") or self.project.name, "labels": labels}
+            project_id = self.api.create_project(body)["id"]
+            result["project"] = project_id
+        groups = _new_task_groups(items, self.losses, self.options.get("media_base_url"))
+        result["tasks"] = []
+        for group, pairs in groups:
+            task_id = self._create_task(group, pairs, labels, project_id)
+            push = TaskPush(self.connector, task_id, self.losses, "replace")
+            result["tasks"].append(push.push([item for item, _ in pairs], by_order=True))
+        return result
+
+    def _create_task(self, group: str, pairs, labels, project_id: int | None) -> int:
+        first = pairs[0][0]
+        base = self.options.get("name") or self.project.name
+        body: dict[str, Any] = {
+            "name": f"{base} {first.key}" if group.startswith("video:") else base
+        }
+        if project_id is not None:
+            body["project_id"] = project_id
+        else:
+            body["labels"] = labels
+        if first.subset and first.media.kind == "image":
+            body["subset"] = first.subset
+        if self.options.get("segment_size"):
+            body["segment_size"] = int(self.options["segment_size"])
+        task_id = self.api.create_task(body)["id"]
+        rq_id = self.api.attach_data(task_id, self._data_request(pairs))
+        self.api.wait_for_request(
+            rq_id, poll_interval=float(self.options.get("poll_interval", 2.0))
+        )
+        return task_id
+
+    def _data_request(self, pairs) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "image_quality": int(self.options.get("image_quality", 70)),
+            "remote_files": [url for _, url in pairs],
+            "sorting_method": "predefined",
+        }
+        first = pairs[0][0]
+        cvat = first.extra.get("cvat") or {}
+        if first.media.kind == "video":
+            for key in ("start_frame", "stop_frame", "frame_filter"):
+                if cvat.get(key) not in (None, ""):
+                    data[key] = cvat[key]
+        return data
+
+
+class TaskPush:
+    """Writes items' annotations into an existing task, job by job."""
+
+    def __init__(self, connector: CvatConnector, task_id: int, losses: LossReport, mode: str):
+        self.api = connector.api
+        self.task_id = task_id
+        self.losses = losses
+        self.mode = mode
+        self.where = f"task {task_id}"
+
+    def push(self, items: list[Item], *, by_order: bool = False) -> dict[str, Any]:
+        task = self.api.get_task(self.task_id)
+        raw = list(self.api.list_labels(task_id=self.task_id))
+        labels = RestLabels(raw, where=f"{self.where} labels")
+        index = convert.LabelIndex.from_labels(server_free(raw))
+        meta = self.api.get_task_meta(self.task_id)
+        video = task.get("data_original_chunk_type") == "video"
+        numbering = FrameNumbering.from_meta(meta, self.where) if video else FrameNumbering()
+        placed = self._place(items, meta, video, by_order)
+        builder = BodyBuilder(
+            labels, index, self.losses, keep_ids=self.mode in ("update", "delete")
+        )
+        written = []
+        for job in self.api.list_jobs(self.task_id):
+            if job.get("type", "annotation") != "annotation":
+                continue  # ground truth and consensus replicas are not overwritten
+            frames = JobFrames(job["id"], int(job["start_frame"]), int(job["stop_frame"]),
+                               numbering=numbering)  # fmt: skip
+            if video:
+                frames.video_set = placed.get(0)
+            else:
+                frames.per_frame = {f: s for f, s in placed.items() if frames.holds(f)}
+            written.append(self._write_job(job["id"], builder.body(frames)))
+        return {"id": self.task_id, "jobs": written}
+
+    def _write_job(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        if self.mode == "replace":
+            self.api.put_job_annotations(job_id, body)
+        else:
+            self.api.patch_job_annotations(job_id, self.mode, body)
+        counts = {key: len(body[key]) for key in ("shapes", "tags", "tracks")}
+        return {"id": job_id, **counts}
+
+    def _place(self, items, meta, video: bool, by_order: bool) -> dict[int, AnnotationSet]:
+        """REST frame -> the annotation set to write there (video: frame 0 -> the set)."""
+        frames = meta.get("frames") or []
+        names = [str(frame.get("name")) for frame in frames]
+        if video:
+            candidates = [i for i in items if i.media.kind == "video"]
+            chosen = next((i for i in candidates if i.key in names), None)
+            chosen = chosen or (candidates[0] if len(candidates) == 1 else None)
+            if chosen is None:
+                raise ConfigError(f"no video item to write into {self.where}", where=self.where)
+            aset = pick_annotation_set(chosen, self.losses)
+            return {0: aset} if aset is not None else {}
+        if by_order:
+            if len(items) != int(meta.get("size") or len(names)):
+                raise RemoteError(
+                    f"CVAT made {meta.get('size')} frames from {len(items)} files",
+                    where=self.where, hint="check that every media URL is an image CVAT can read",
+                )  # fmt: skip
+            return self._sets(enumerate(items))
+        return self._sets(self._match_by_name(items, names))
+
+    def _match_by_name(self, items, names) -> Iterator[tuple[int, Item]]:
+        position = {name: number for number, name in enumerate(names)}
+        basename = {name.rsplit("/", 1)[-1]: number for number, name in enumerate(names)}
+        for item in items:
+            number = position.get(item.key, basename.get(item.key.rsplit("/", 1)[-1]))
+            if number is None:
+                self.losses.record(
+                    "cvat.item_not_in_task", "no frame of the task has this file name; not pushed",
+                    where=item.key,
+                )  # fmt: skip
+                continue
+            yield number, item
+
+    def _sets(self, numbered) -> dict[int, AnnotationSet]:
+        placed = {}
+        for number, item in numbered:
+            aset = pick_annotation_set(item, self.losses)
+            if aset is not None:
+                placed[number] = aset
+        return placed

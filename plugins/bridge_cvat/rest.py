@@ -317,3 +317,109 @@ def renumber(named: dict[str, Any], convert_frame) -> dict[str, Any]:
         if isinstance(out.get(key), list):
             out[key] = [renumber(child, convert_frame) for child in out[key]]
     return out
+
+
+# -------------------------------------------------------------- unified -> job bodies
+
+
+@dataclass
+class JobFrames:
+    """What to write into one job: the job's REST frame range and, per REST frame, the
+    unified annotation set placed there (images), or the video's one annotation set."""
+
+    job_id: int
+    start: int
+    stop: int
+    per_frame: dict[int, Any] = field(default_factory=dict)
+    video_set: Any = None
+    numbering: FrameNumbering = field(default_factory=FrameNumbering)
+
+    def holds(self, rest_frame: int | None) -> bool:
+        return rest_frame is not None and self.start <= rest_frame <= self.stop
+
+
+class BodyBuilder:
+    """Builds a job's LabeledDataRequest body from unified annotation sets, through
+    `convert` (unified -> named dicts) and the id translation above."""
+
+    def __init__(self, labels: RestLabels, index: Any, losses: Any, keep_ids: bool):
+        self.labels = labels
+        self.index = index
+        self.losses = losses
+        self.keep_ids = keep_ids
+
+    def body(self, job: JobFrames) -> dict[str, Any]:
+        body: dict[str, Any] = {"version": 0, "tags": [], "shapes": [], "tracks": []}
+        where = f"job {job.job_id}"
+        for rest_frame, aset in sorted(job.per_frame.items()):
+            for region in aset.regions:
+                self._add_region(body, region, rest_frame, where)
+            if aset.tracks:
+                self.losses.record(
+                    "cvat.track_on_image", "tracks on an image have no CVAT form; dropped",
+                    where=where, count=len(aset.tracks),
+                )  # fmt: skip
+        if job.video_set is not None:
+            self._add_video(body, job, where)
+        return body
+
+    def _add_video(self, body, job: JobFrames, where: str) -> None:
+        to_rest = job.numbering.to_rest
+        for region in job.video_set.regions:
+            rest_frame = to_rest(region.frame if region.frame is not None else job.numbering.start)
+            if job.holds(rest_frame):
+                self._add_region(body, region, rest_frame, where)
+            elif rest_frame is None:
+                self._frame_loss(where)
+        for track in job.video_set.tracks:
+            frames = [to_rest(k.frame) for k in track.keyframes]
+            if any(f is None for f in frames):
+                self._frame_loss(where)
+            first = min((f for f in frames if f is not None), default=None)
+            if job.holds(first):
+                self._add_track(body, track, to_rest, where)
+                if max(f for f in frames if f is not None) > job.stop:
+                    self.losses.record(
+                        "cvat.track_crosses_jobs",
+                        "track runs past the end of the job holding its first keyframe; "
+                        "CVAT keeps it in that job", where=where, severity="approximated",
+                    )  # fmt: skip
+
+    def _frame_loss(self, where: str) -> None:
+        self.losses.record(
+            "cvat.frame_not_in_task", "frame not among the task's frames (start/step); dropped",
+            where=where,
+        )  # fmt: skip
+
+    def _add_region(self, body, region, rest_frame: int, where: str) -> None:
+        from bridge_cvat import convert
+
+        if region.label is None:
+            self.losses.record("cvat.unlabeled_region", "CVAT needs a label; dropped", where=where)
+            return
+        if region.shape.type == "tag":
+            named = convert.region_to_tag(region, self.losses, where=where)
+            named["frame"] = rest_frame
+            body["tags"].append(
+                tag_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
+            )
+            return
+        named = convert.region_to_shape(region, self.index, self.losses, where=where)
+        if named is None:
+            return
+        named = renumber(named, lambda _frame: rest_frame)
+        body["shapes"].append(
+            shape_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
+        )
+
+    def _add_track(self, body, track, to_rest, where: str) -> None:
+        from bridge_cvat import convert
+
+        named = convert.track_to_cvat(track, self.index, self.losses, where=where)
+        named = renumber(named, lambda frame: to_rest(frame))
+        named["shapes"] = [s for s in named["shapes"] if s.get("frame") is not None]
+        for element in named.get("elements") or []:
+            element["shapes"] = [s for s in element["shapes"] if s.get("frame") is not None]
+        body["tracks"].append(
+            track_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
+        )

@@ -27,6 +27,15 @@ RESPONSE_MODELS = {
     "request_started.json": "Request",
     "request_finished.json": "Request",
     "request_failed.json": "Request",
+    "request_finished_78.json": "Request",
+    "task77.json": "TaskRead",
+    "task78.json": "TaskRead",
+    "task77_meta.json": "DataMetaRead",
+    "task78_meta.json": "DataMetaRead",
+    "labels_task77.json": "PaginatedLabelList",
+    "labels_task78.json": "PaginatedLabelList",
+    "jobs_task77.json": "PaginatedJobReadList",
+    "jobs_task78.json": "PaginatedJobReadList",
 }
 
 

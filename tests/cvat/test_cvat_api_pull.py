@@ -21,6 +21,11 @@ HOST = "https://cvat.example.com"
 
 
 def label_pages(request: httpx.Request) -> httpx.Response:
+    """Project 7's labels in 3 pages (tasks 42, 43 share them); tasks 77 and 78, which a
+    push creates, have their own labels with new ids."""
+    task = request.url.params.get("task_id")
+    if task in ("77", "78"):
+        return httpx.Response(200, json=fixture(f"labels_task{task}.json"))
     page = request.url.params.get("page", "1")
     return httpx.Response(200, json=fixture(f"labels_project7_page{page}.json"))
 
@@ -49,8 +54,9 @@ def install_server(router: respx.MockRouter) -> None:
 
 
 def connector(url: str) -> CvatConnector:
+    no_wait = lambda seconds: None  # noqa: E731 - tests never sleep
     return CvatConnector.from_url(
-        url, token="t0k3n", retry=RetryPolicy(attempts=2, sleep=lambda s: None)
+        url, token="t0k3n", retry=RetryPolicy(attempts=2, sleep=no_wait), sleep=no_wait
     )
 
 
