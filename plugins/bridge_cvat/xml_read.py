@@ -140,6 +140,25 @@ def shape_dict(tag: str, attrs: dict[str, str], where: str) -> dict[str, Any]:
     return shape
 
 
+def tag_dict(attrs: dict[str, str], where: str) -> dict[str, Any]:
+    """An XML `<tag>` -> a CVAT tag dict."""
+    tag: dict[str, Any] = {"label": attrs.get("label"), "attributes": []}
+    if "group_id" in attrs:
+        tag["group"] = _integer(attrs["group_id"], "group_id", where)
+    if "source" in attrs:
+        tag["source"] = attrs["source"]
+    return tag
+
+
+def element_track_dict(attrs: dict[str, str], where: str) -> dict[str, Any]:
+    """A `<track>` nested in a skeleton track (older layout): one point's track."""
+    track: dict[str, Any] = {"label": attrs.get("label"), "attributes": []}
+    track.update({k: v for k, v in attrs.items() if k in ("id", "source")})
+    if "group_id" in attrs:
+        track["group"] = _integer(attrs["group_id"], "group_id", where)
+    return track
+
+
 # ------------------------------------------------------------------ the parse state
 
 
@@ -263,14 +282,12 @@ class CvatXmlParser:
             raise FormatError(f"unexpected element <{tag}>", where=self.where())
         kind = self._child_kind(parent, tag)
         where = self.where(line)
-        data = (
-            {"label": attrs.get("label")}
-            if kind in ("tag", "element_track")
-            else shape_dict(tag, attrs, where)
-        )
-        if kind in ("tag", "element_track"):
-            data.update({k: v for k, v in attrs.items() if k != "label"})
-            data["attributes"] = []
+        if kind == "tag":
+            data = tag_dict(attrs, where)
+        elif kind == "element_track":
+            data = element_track_dict(attrs, where)
+        else:
+            data = shape_dict(tag, attrs, where)
         self._open.append(_Open(kind, data, line))
 
     def _child_kind(self, parent: _Open, tag: str) -> str:
