@@ -242,13 +242,15 @@ def parse_url(url: str) -> tuple[str | None, dict[str, str]]:
 
 def data_row_spec(item: Item) -> dict[str, Any] | None:
     """The data row to create for `item`: `row_data` (its media URL, or the text itself),
-    `global_key` (the item key) and, when known, `external_id`."""
+    `global_key` (the item key) and, when the item came from a Labelbox export, its
+    `external_id`."""
     row_data = item.data.get("row_data") if isinstance(item.data.get("row_data"), str) else None
     row_data = row_data or item.media.uri or item.media.text
     if not row_data:
         return None
     spec: dict[str, Any] = {"row_data": row_data, "global_key": item.key}
-    external_id = item.extra.get("external_id")
+    exported = item.extra.get("lb_data_row")
+    external_id = exported.get("external_id") if isinstance(exported, dict) else None
     if isinstance(external_id, str) and external_id:
         spec["external_id"] = external_id
     return spec
