@@ -34,6 +34,7 @@ from bridge_cvat.rest import (
     FrameNumbering,
     JobFrames,
     RestLabels,
+    malformed_answer,
     renumber,
     shape_from_rest,
     tag_from_rest,
@@ -212,15 +213,17 @@ class CvatConnector(Connector):
             raw_labels = list(self.api.list_labels(project_id=project["id"]))
             name = project.get("name") or f"project {project['id']}"
             tasks = self.api.list_tasks(project_id=project["id"])
-        labels = RestLabels(raw_labels, where=f"{self.target.kind} {self.target.id} labels")
-        ontology = convert.labels_to_ontology(server_free(raw_labels))
+        where = f"{self.target.kind[:-1]} {self.target.id} labels"
+        labels = RestLabels(raw_labels, where=where)
+        with malformed_answer(where):
+            ontology = convert.labels_to_ontology(server_free(raw_labels))
+            index = convert.LabelIndex.from_labels(server_free(raw_labels))
         source = SourceRef(tool="cvat", instance=self.target.base_url, project=str(self.target.id))
         project_model = Project(name=name, ontology=ontology, source=source)
-        items = self._items(tasks, labels, raw_labels, losses)
+        items = self._items(tasks, labels, index, losses)
         return Dataset(project=project_model, items=items, origin=self.target.base_url)
 
-    def _items(self, tasks, labels: RestLabels, raw_labels, losses) -> Iterator[Item]:
-        index = convert.LabelIndex.from_labels(server_free(raw_labels))
+    def _items(self, tasks, labels: RestLabels, index, losses) -> Iterator[Item]:
         for task in tasks:
             yield from TaskPull(self, task, labels, index, losses).items()
 
@@ -276,6 +279,11 @@ class TaskPull:
         return self.task.get("data_original_chunk_type") == "video"
 
     def items(self) -> Iterator[Item]:
+        with malformed_answer(self.where):
+            built = self._build()
+        yield from built
+
+    def _build(self) -> list[Item]:
         meta = self.api.get_task_meta(self.task["id"])
         frames = meta.get("frames")
         if not isinstance(frames, list) or not frames:
@@ -285,9 +293,8 @@ class TaskPull:
         )
         jobs = list(self.api.list_jobs(self.task["id"]))
         if self.is_video:
-            yield self._video_item(meta, frames[0], numbering, jobs)
-        else:
-            yield from self._image_items(meta, frames, jobs)
+            return [self._video_item(meta, frames[0], numbering, jobs)]
+        return self._image_items(meta, frames, jobs)
 
     def _source(self, item: str, annotation: str | None = None) -> SourceRef:
         project = self.task.get("project_id")
@@ -315,7 +322,7 @@ class TaskPull:
 
     # -- images -----------------------------------------------------------------
 
-    def _image_items(self, meta, frames, jobs) -> Iterator[Item]:
+    def _image_items(self, meta, frames, jobs) -> list[Item]:
         items = {}
         deleted = set(meta.get("deleted_frames") or [])
         for number, frame in enumerate(frames):
@@ -326,8 +333,9 @@ class TaskPull:
                 continue
             items[number] = self._image_item(number, frame, meta)
         for job in jobs:
-            self._add_image_job(job, items)
-        yield from items.values()
+            with malformed_answer(f"job {job.get('id')}"):
+                self._add_image_job(job, items)
+        return list(items.values())
 
     def _image_item(self, number: int, frame: dict[str, Any], meta) -> Item:
         name = str(frame.get("name") or f"frame_{number:06d}")
@@ -407,8 +415,9 @@ class TaskPull:
         )
         for job in jobs:
             source = self._source(str(self.task["id"]), str(job["id"]))
-            aset = job_annotation_set(job, source)
-            self._fill_video_set(aset, job, numbering, size if size[0] else None)
+            with malformed_answer(f"job {job.get('id')}"):
+                aset = job_annotation_set(job, source)
+                self._fill_video_set(aset, job, numbering, size if size[0] else None)
             item.annotation_sets.append(aset)
         return item
 
@@ -631,9 +640,13 @@ class TaskPush:
         self.where = f"task {task_id}"
 
     def push(self, items: list[Item], *, by_order: bool = False) -> dict[str, Any]:
+        with malformed_answer(self.where):
+            return self._push(items, by_order)
+
+    def _push(self, items: list[Item], by_order: bool) -> dict[str, Any]:
         task = self.api.get_task(self.task_id)
         raw = list(self.api.list_labels(task_id=self.task_id))
-        labels = RestLabels(raw, where=f"{self.where} labels")
+        labels = RestLabels(raw, where=f"{self.where} labels")  # checks the label answer
         index = convert.LabelIndex.from_labels(server_free(raw))
         meta = self.api.get_task_meta(self.task_id)
         video = task.get("data_original_chunk_type") == "video"

@@ -16,10 +16,12 @@ the mask's bounding-box crop followed by the crop's *inclusive* corners `[x1, y1
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.errors import FormatError
+from bridge.errors import BridgeError, FormatError
 
 ID_FIELDS = ("label_id", "attributes", "elements", "shapes")
 GEOMETRY_FIELDS = frozenset(
@@ -33,6 +35,22 @@ TRACK_FIELDS = frozenset({"frame", "id", "group", "source"})
 """Fields of a LabeledTrackRequest besides label_id, shapes, attributes and elements."""
 TAG_FIELDS = frozenset({"frame", "id", "group", "source"})
 """Fields of a LabeledImageRequest (a tag) besides label_id and attributes."""
+
+
+@contextmanager
+def malformed_answer(where: str) -> Iterator[None]:
+    """Turn a missing key or a wrong type met while reading a server answer into a
+    `FormatError` located at `where` (a task or job)."""
+    try:
+        yield
+    except BridgeError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        raise FormatError(
+            f"malformed CVAT answer ({type(error).__name__}: {error})",
+            where=where,
+            hint="the server sent something this CVAT version should not; check its version",
+        ) from None
 
 
 @dataclass
@@ -65,6 +83,10 @@ class RestLabels:
 
     def __init__(self, labels: list[dict[str, Any]], where: str = "labels"):
         self.where = where
+        with malformed_answer(where):
+            self._index(labels)
+
+    def _index(self, labels: list[dict[str, Any]]) -> None:
         self.raw = [label for label in labels if label.get("parent_id") is None]
         self.by_name: dict[str, RestLabel] = {}
         self.by_id: dict[int, RestLabel] = {}

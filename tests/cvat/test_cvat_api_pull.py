@@ -273,3 +273,25 @@ def test_cvat_api_pull_unknown_label_id_is_a_format_error():
     with pytest.raises(FormatError, match="999") as caught:
         pull("cvat://cvat.example.com/tasks/42")
     assert caught.value.where == "job 102"
+
+
+@respx.mock
+def test_cvat_api_pull_malformed_shape_names_its_job():
+    install_server(respx.mock)
+    broken = fixture("job101_annotations.json")
+    broken["shapes"][0]["points"] = "100,50,220,130"  # a string, not a list of numbers
+    respx.get(f"{HOST}/api/jobs/101/annotations/").respond(json=broken)
+    with pytest.raises(FormatError) as caught:
+        pull("cvat://cvat.example.com/tasks/42")
+    assert caught.value.where == "job 101"
+
+
+@respx.mock
+def test_cvat_api_pull_meta_without_frames_is_a_format_error():
+    install_server(respx.mock)
+    meta = fixture("task42_meta.json")
+    meta["frames"] = None
+    respx.get(f"{HOST}/api/tasks/42/data/meta").respond(json=meta)
+    with pytest.raises(FormatError, match="no frames") as caught:
+        pull("cvat://cvat.example.com/tasks/42")
+    assert caught.value.where == "task 42"

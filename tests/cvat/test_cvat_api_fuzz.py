@@ -1,0 +1,115 @@
+"""Malformed server answers never escape as anything but a BridgeError (hypothesis)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import Any
+
+from bridge_cvat import convert
+from bridge_cvat.connector import CvatTarget, TaskPull, server_free
+from bridge_cvat.rest import RestLabels, malformed_answer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridge.errors import BridgeError
+from bridge.losses import LossReport
+from tests.cvat.test_cvat_api_oracle import fixture
+
+LABELS = [
+    label for page in (1, 2, 3) for label in fixture(f"labels_project7_page{page}.json")["results"]
+]
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=True)
+    | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+class StubApi:
+    """Answers like CvatApi with canned (possibly broken) JSON."""
+
+    def __init__(self, answers: dict[str, Any]):
+        self.answers = answers
+
+    def get_task_meta(self, task_id):
+        return self.answers["meta"]
+
+    def list_jobs(self, task_id):
+        return iter(self.answers["jobs"])
+
+    def get_job_annotations(self, job_id):
+        return self.answers["annotations"][job_id]
+
+
+class StubConnector:
+    def __init__(self, answers):
+        self.api = StubApi(answers)
+        self.target = CvatTarget("https://cvat.example.com", "tasks", 42)
+
+
+def answers_for(task: int) -> dict[str, Any]:
+    jobs = fixture(f"jobs_task{task}.json")["results"]
+    return {
+        "task": fixture(f"task{task}.json"),
+        "meta": fixture(f"task{task}_meta.json"),
+        "jobs": jobs,
+        "annotations": {job["id"]: fixture(f"job{job['id']}_annotations.json") for job in jobs},
+    }
+
+
+def pull_answers(answers: dict[str, Any]) -> None:
+    labels = RestLabels(LABELS)
+    index = convert.LabelIndex.from_labels(server_free(LABELS))
+    task_pull = TaskPull(StubConnector(answers), answers["task"], labels, index, LossReport())
+    list(task_pull.items())
+
+
+def test_cvat_api_fuzz_baseline_pulls_cleanly():
+    pull_answers(answers_for(42))
+    pull_answers(answers_for(43))
+
+
+@st.composite
+def mutated(draw):
+    """A fixture answer set with one value somewhere replaced by arbitrary JSON."""
+    answers = copy.deepcopy(answers_for(draw(st.sampled_from([42, 43]))))
+    node: Any = answers
+    key: Any = draw(st.sampled_from(["meta", "jobs", "annotations"]))
+    while True:
+        child = node[key]
+        if not isinstance(child, dict | list) or not child or draw(st.integers(0, 3)) == 0:
+            break
+        node = child
+        key = draw(st.sampled_from(list(child) if isinstance(child, dict) else range(len(child))))
+    node[key] = draw(JSON)
+    return answers
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_cvat_api_fuzz_broken_answers_raise_only_bridge_errors(answers):
+    with contextlib.suppress(BridgeError):
+        pull_answers(answers)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(JSON, max_size=4))
+def test_cvat_api_fuzz_broken_labels_raise_only_bridge_errors(labels):
+    with contextlib.suppress(BridgeError):
+        RestLabels(labels)
+        with malformed_answer("labels"):
+            convert.labels_to_ontology(server_free(labels))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_cvat_api_fuzz_one_broken_label_field(data):
+    labels = copy.deepcopy(LABELS)
+    label = data.draw(st.sampled_from(labels))
+    label[data.draw(st.sampled_from(sorted(label)))] = data.draw(JSON)
+    with contextlib.suppress(BridgeError):
+        RestLabels(labels)
+        with malformed_answer("labels"):
+            convert.labels_to_ontology(server_free(labels))
