@@ -222,7 +222,9 @@ def _option_spec(label: LabelDef) -> OptionSpec:
     if label.children:
         children = [
             ClassificationSpec(
-                name=label.value, input="taxonomy", options=[_option_spec(c) for c in label.children]
+                name=label.value,
+                input="taxonomy",
+                options=[_option_spec(c) for c in label.children],
             )
         ]
     extra = {"labelstudio": dict(label.attrs)} if label.attrs else {}
@@ -323,12 +325,14 @@ def config_to_ontology(config: LabelConfig) -> Ontology:
                 RelationType(name=r.value, tool_ids={"labelstudio": {"control": control.name}})
                 for r in control.labels
             )
-        elif control.kind == "choices" or control.kind in QUESTION_INPUT:
-            if not (control.per_region and _attach_per_region(config, control, classes, placed)):
-                questions.append(question_spec(control))
+        elif (control.kind == "choices" or control.kind in QUESTION_INPUT) and not (
+            control.per_region and _attach_per_region(config, control, classes, placed)
+        ):
+            questions.append(question_spec(control))
     extra = {
         "objects": [
-            {"tag": o.tag, "name": o.name, "value": o.value, "attrs": o.attrs} for o in config.objects
+            {"tag": o.tag, "name": o.name, "value": o.value, "attrs": o.attrs}
+            for o in config.objects
         ],
         "controls": controls_meta,
     }

@@ -1,0 +1,412 @@
+"""Label Studio tasks (export/import JSON) <-> unified Items. Pure: no network, no disk.
+
+A Label Studio **task** is one thing to label: `{"id", "data": {...}, "annotations": [...],
+"predictions": [...], "drafts": [...], "meta", ...}`. `data` holds the values the label
+config's object tags show (`$image` -> `data["image"]`). An **annotation** is one person's
+submitted work (`completed_by` is the user id, or `{id, email, ...}` in some exports;
+`was_cancelled` means skipped; `ground_truth` marks reference answers; `lead_time` is
+seconds spent); a **prediction** is a model's pre-annotation (`model_version`, `score`); a
+**draft** an unsubmitted annotation. Each has a `result` list (see `read_results`).
+
+Mapping: annotation -> AnnotationSet kind "human" (status "skipped" if cancelled, else
+"submitted"), prediction -> kind "prediction", draft -> status "draft"; their ids become
+`"<id>"`, `"prediction:<id>"`, `"draft:<id>"` with the Label Studio id in `source.annotation`.
+Every field with no unified home rides in `extra` and comes back on writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from bridge.errors import FormatError
+from bridge.formats.jsonl import describe_validation_error
+from bridge.losses import LossReport
+from bridge.schema import AnnotationSet, Annotator, Item, Review
+from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig
+from bridge_labelstudio.read_results import ReadContext, read_results
+from bridge_labelstudio.write_results import (
+    WriteContext,
+    question_result,
+    region_results,
+    relation_result,
+    track_result,
+)
+
+TOOL = "labelstudio"
+TASK_KEYS = {"id", "data", "annotations", "predictions", "drafts"}
+ANNOTATION_KEYS = {"id", "result", "completed_by", "created_at", "updated_at", "lead_time",
+                   "was_cancelled", "ground_truth", "reviews"}  # fmt: skip
+PREDICTION_KEYS = {"id", "result", "model_version", "score", "created_at", "updated_at"}
+DRAFT_KEYS = {"id", "result", "user", "created_at", "updated_at", "lead_time"}
+RESULT_MEDIA = {
+    "rectanglelabels": "image", "rectangle": "image", "polygonlabels": "image",
+    "polygon": "image", "keypointlabels": "image", "keypoint": "image",
+    "ellipselabels": "image", "ellipse": "image", "brushlabels": "image", "brush": "image",
+    "videorectangle": "video", "hypertextlabels": "html", "paragraphlabels": "conversation",
+    "timeserieslabels": "timeseries",
+}  # fmt: skip
+DATA_KEY_MEDIA = {"image": "image", "img": "image", "video": "video", "audio": "audio",
+                  "text": "text", "html": "html", "dialogue": "conversation",
+                  "timeseries": "timeseries"}  # fmt: skip
+TEXT_MEDIA = {"text", "html"}
+
+
+# ---------------------------------------------------------------------------- media
+
+
+def _first_result(task: dict) -> dict | None:
+    for field in ("annotations", "predictions", "drafts"):
+        for entry in task.get(field) or ():
+            if isinstance(entry, dict):
+                for result in entry.get("result") or ():
+                    if isinstance(result, dict) and result.get("type") != "relation":
+                        return result
+    return None
+
+
+def _media_source(task: dict, data: dict, config: LabelConfig | None) -> tuple[str, str | None]:
+    """(media kind, data key) of the task: from the config, else guessed from results."""
+    if config is not None and config.objects:
+        obj = next((o for o in config.objects if o.data_key in data), config.objects[0])
+        return obj.media_kind or "image", obj.data_key
+    result = _first_result(task)
+    if result is not None:
+        to_name = result.get("to_name")
+        key = to_name if to_name in data else None
+        kind = RESULT_MEDIA.get(result.get("type"))
+        if kind is None:
+            value = result.get("value") or {}
+            kind = DATA_KEY_MEDIA.get(key or "", "text" if "text" in value else None)
+        if kind is not None:
+            return kind, key or _guess_key(data, kind)
+    for key in data:
+        if key in DATA_KEY_MEDIA:
+            return DATA_KEY_MEDIA[key], key
+    key = next((k for k, v in data.items() if isinstance(v, str)), None)
+    if key is None:
+        return "text", None
+    value = data[key]
+    return ("image" if "://" in value or value.startswith("/") else "text"), key
+
+
+def _guess_key(data: dict, kind: str) -> str | None:
+    key = next((k for k, v in DATA_KEY_MEDIA.items() if v == kind and k in data), None)
+    return key or next((k for k, v in data.items() if isinstance(v, str)), None)
+
+
+def _media(kind: str, data: dict, key: str | None) -> dict[str, Any]:
+    media: dict[str, Any] = {"kind": kind}
+    value = data.get(key) if key is not None else None
+    if isinstance(value, str):
+        media["text" if kind in TEXT_MEDIA else "uri"] = value
+    return media
+
+
+def _item_key(media: dict, data: dict, key: str | None, task_id: Any) -> str:
+    """The media URL, else a content hash of the shown data (text matches across tools)."""
+    if "uri" in media:
+        return media["uri"]
+    shown = data.get(key) if key is not None else data
+    if shown is None and task_id is not None:
+        return f"labelstudio-task-{task_id}"
+    digest = hashlib.sha1(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"sha1:{digest[:20]}"
+
+
+# ------------------------------------------------------------------------ annotators
+
+
+def _annotator(who: Any) -> tuple[dict | None, dict]:
+    """(annotator dict, leftover fields) for `completed_by` / a draft's `user`."""
+    if who is None:
+        return None, {}
+    if isinstance(who, bool) or not isinstance(who, int | str | dict):
+        return None, {"completed_by": who}
+    if isinstance(who, int):
+        return {"id": str(who)}, {}
+    if isinstance(who, str):
+        return ({"email": who} if "@" in who else {"id": who}), {}
+    person = {"id": str(who["id"]) if who.get("id") is not None else None,
+              "email": who.get("email")}  # fmt: skip
+    name = " ".join(p for p in (who.get("first_name"), who.get("last_name")) if p)
+    if name:
+        person["name"] = name
+    return person, {
+        "completed_by_fields": {k: v for k, v in who.items() if k not in ("id", "email")}
+    }
+
+
+def _reviews(raw: Any) -> list[dict]:
+    reviews = []
+    for review in raw if isinstance(raw, list) else []:
+        if not isinstance(review, dict):
+            continue
+        reviewer, _ = _annotator(review.get("created_by"))
+        accepted = review.get("accepted")
+        status = (
+            "accepted" if accepted is True else "rejected" if accepted is False else "commented"
+        )
+        entry = {"reviewer": reviewer, "status": status, "comment": review.get("comment"),
+                 "created_at": review.get("created_at"),
+                 "extra": {k: v for k, v in review.items()
+                           if k not in ("created_by", "accepted", "comment", "created_at")}}  # fmt: skip
+        reviews.append(entry)
+    return reviews
+
+
+# ---------------------------------------------------------------------- task -> item
+
+
+def _set_from(entry: Any, kind: str, ctx: ReadContext, base: dict, index: int) -> dict:
+    if not isinstance(entry, dict):
+        ctx.fail(f"an {kind} is {type(entry).__name__}, not an object")
+    found = read_results(entry.get("result"), ctx)
+    raw_id = entry.get("id")
+    prefix = {"annotation": "", "prediction": "prediction:", "draft": "draft:"}[kind]
+    aset: dict[str, Any] = {
+        "id": f"{prefix}{raw_id if raw_id is not None else index}",
+        "source": {**base, "annotation": str(raw_id) if raw_id is not None else None},
+        "regions": found["regions"], "tracks": found["tracks"],
+        "relations": found["relations"], "classifications": found["classifications"],
+        "created_at": entry.get("created_at"), "updated_at": entry.get("updated_at"),
+    }  # fmt: skip
+    keys = {"annotation": ANNOTATION_KEYS, "prediction": PREDICTION_KEYS, "draft": DRAFT_KEYS}
+    extra = {k: v for k, v in entry.items() if k not in keys[kind]}
+    if kind == "prediction":
+        aset.update(kind="prediction", model_version=_text(entry.get("model_version")),
+                    score=entry.get("score"))  # fmt: skip
+    else:
+        person, leftover = _annotator(entry.get("completed_by" if kind == "annotation" else "user"))
+        aset.update(annotator=person, lead_time=entry.get("lead_time"))
+        extra.update(leftover)
+    if kind == "annotation":
+        aset["status"] = "skipped" if entry.get("was_cancelled") else "submitted"
+        aset["ground_truth"] = bool(entry.get("ground_truth"))
+        aset["reviews"] = _reviews(entry.get("reviews"))
+        if "reviews" in entry and not isinstance(entry["reviews"], list):
+            extra["reviews"] = entry["reviews"]
+    elif kind == "draft":
+        aset["status"] = "draft"
+    if found["unconverted"]:
+        extra["unconverted_results"] = found["unconverted"]
+    aset["extra"] = extra
+    return aset
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _list(task: dict, key: str, ctx: ReadContext) -> list:
+    value = task.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        ctx.fail(f"{key} is {type(value).__name__}, not a list")
+    return value
+
+
+def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
+                 instance: str | None = None, project: str | None = None,
+                 seen: dict | None = None) -> Item:  # fmt: skip
+    """One Label Studio task as a unified Item (`FormatError` naming the task if malformed).
+
+    `seen` (optional) collects the controls and labels met, to build an ontology when no
+    config is given (see `bridge_labelstudio.files.ontology_from_seen`)."""
+    ctx = ReadContext(where, losses, config, seen)
+    if not isinstance(task, dict):
+        ctx.fail(f"a task is {type(task).__name__}, not an object")
+    data = task.get("data")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        ctx.fail("the task's data is not an object")
+    kind, key = _media_source(task, data, config)
+    ctx.media_kind = kind
+    task_id = task.get("id")
+    base = {"tool": TOOL, "instance": instance, "project": project,
+            "item": str(task_id) if task_id is not None else None}  # fmt: skip
+    sets = [
+        _set_from(a, "annotation", ctx, base, i)
+        for i, a in enumerate(_list(task, "annotations", ctx))
+    ]
+    extra = {k: v for k, v in task.items() if k not in TASK_KEYS}
+    ids_only = []
+    for index, prediction in enumerate(_list(task, "predictions", ctx)):
+        if isinstance(prediction, int) and not isinstance(prediction, bool):
+            ids_only.append(prediction)
+        else:
+            sets.append(_set_from(prediction, "prediction", ctx, base, index))
+    if ids_only:
+        extra["prediction_ids"] = ids_only
+        losses.record("prediction-ids-only", "the export lists predictions by id only; "
+                      "their ids are kept in the item's extra", where=where, severity="unmapped")  # fmt: skip
+    draft_ids = []
+    for index, draft in enumerate(_list(task, "drafts", ctx)):
+        if isinstance(draft, int) and not isinstance(draft, bool):
+            draft_ids.append(draft)
+        else:
+            sets.append(_set_from(draft, "draft", ctx, base, index))
+    if draft_ids or task.get("drafts") == []:
+        extra["draft_ids"] = draft_ids
+    media = _media(kind, data, key)
+    if ctx.width is not None:
+        media["width"], media["height"] = ctx.width, ctx.height
+    _video_facts(media, sets)
+    item = {"key": _item_key(media, data, key, task_id), "media": media, "data": data,
+            "source": base, "extra": extra, "annotation_sets": sets}  # fmt: skip
+    try:
+        return Item.model_validate(item)
+    except ValidationError as error:
+        raise FormatError(
+            f"invalid task: {describe_validation_error(error)}", where=where
+        ) from None
+
+
+def _video_facts(media: dict, sets: list[dict]) -> None:
+    for aset in sets:
+        for track in aset["tracks"]:
+            value = track["extra"].get("value") or {}
+            if isinstance(value.get("framesCount"), int):
+                media.setdefault("frame_count", value["framesCount"])
+            if isinstance(value.get("duration"), int | float):
+                media.setdefault("duration", value["duration"])
+
+
+# ---------------------------------------------------------------------- item -> task
+
+
+def _where(item: Item) -> str:
+    if item.source is not None and item.source.item is not None:
+        return f"task {item.source.item}"
+    return f"item {item.key}"
+
+
+def _context(item: Item, config: LabelConfig | None, losses: LossReport) -> WriteContext:
+    media = item.media
+    return WriteContext(losses, _where(item), config, media.kind, media.width, media.height,
+                        media.duration, media.frame_count)  # fmt: skip
+
+
+def annotation_set_to_result(aset: AnnotationSet, item: Item, config: LabelConfig | None,
+                             losses: LossReport) -> list[dict]:  # fmt: skip
+    """The Label Studio `result` list of one annotation set."""
+    return _results(aset, _context(item, config, losses))
+
+
+def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
+    results: list[dict] = []
+    for region in aset.regions:
+        results.extend(region_results(region, ctx))
+    for track in aset.tracks:
+        result = track_result(track, ctx)
+        if result is not None:
+            results.append(result)
+    results.extend(question_result(c, ctx, None, None, None) for c in aset.classifications)
+    results.extend(relation_result(relation) for relation in aset.relations)
+    results.extend(aset.extra.get("unconverted_results") or ())
+    return results
+
+
+def _ls_id(aset: AnnotationSet) -> Any:
+    raw = aset.source.annotation if aset.source is not None else None
+    if raw is None:
+        return None
+    return int(raw) if raw.isdigit() else raw
+
+
+def _person(annotator: Annotator | None, extra: dict) -> Any:
+    if annotator is None:
+        return extra.get("completed_by")
+    fields = extra.get("completed_by_fields")
+    ident = int(annotator.id) if annotator.id and annotator.id.isdigit() else annotator.id
+    if fields is not None:
+        return {"id": ident, "email": annotator.email, **fields}
+    if annotator.id is not None:
+        return ident
+    return annotator.email
+
+
+def _time(value) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _review(review: Review) -> dict:
+    entry = {"created_by": _person(review.reviewer, {}) if review.reviewer else None,
+             **review.extra}  # fmt: skip
+    if review.status in ("accepted", "rejected"):
+        entry["accepted"] = review.status == "accepted"
+    if review.comment is not None:
+        entry["comment"] = review.comment
+    if review.created_at is not None:
+        entry["created_at"] = _time(review.created_at)
+    return entry
+
+
+def _annotation(aset: AnnotationSet, ctx: WriteContext) -> dict:
+    entry: dict[str, Any] = {}
+    ident = _ls_id(aset)
+    if ident is not None:
+        entry["id"] = ident
+    extra = {k: v for k, v in aset.extra.items()
+             if k not in ("unconverted_results", "completed_by_fields")}  # fmt: skip
+    entry["result"] = _results(aset, ctx)
+    if aset.kind == "prediction":
+        entry.update(model_version=aset.model_version, score=aset.score)
+    else:
+        key = "user" if aset.status == "draft" else "completed_by"
+        person = _person(aset.annotator, aset.extra)
+        if person is not None:
+            entry[key] = person
+        extra.pop("completed_by", None)
+        if aset.lead_time is not None:
+            entry["lead_time"] = aset.lead_time
+    if aset.kind != "prediction" and aset.status != "draft":
+        entry["was_cancelled"] = aset.status == "skipped"
+        entry["ground_truth"] = aset.ground_truth or aset.kind == "gold"
+        if aset.reviews:
+            entry["reviews"] = [_review(r) for r in aset.reviews]
+    for key, value in (("created_at", aset.created_at), ("updated_at", aset.updated_at)):
+        if value is not None:
+            entry[key] = _time(value)
+    entry.update(extra)
+    return entry
+
+
+def _data(item: Item, config: LabelConfig | None) -> dict:
+    if item.data:
+        return dict(item.data)
+    if config is not None and config.objects and config.objects[0].data_key:
+        key = config.objects[0].data_key
+    else:
+        key = DEFAULT_OBJECTS.get(item.media.kind, DEFAULT_OBJECTS["image"])[2][1:]
+    value = item.media.text if item.media.kind in TEXT_MEDIA else item.media.uri
+    return {key: value if value is not None else item.key}
+
+
+def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport) -> dict:
+    """A unified Item as a Label Studio task (the export/import JSON shape)."""
+    ctx = _context(item, config, losses)
+    task: dict[str, Any] = {}
+    if item.source is not None and item.source.tool == TOOL and item.source.item is not None:
+        raw = item.source.item
+        task["id"] = int(raw) if raw.isdigit() else raw
+    task["data"] = _data(item, config)
+    annotations, predictions, drafts = [], [], []
+    for aset in item.annotation_sets:
+        target = (predictions if aset.kind == "prediction"
+                  else drafts if aset.status == "draft" else annotations)  # fmt: skip
+        target.append(_annotation(aset, ctx))
+    extra = dict(item.extra)
+    task["annotations"] = annotations
+    task["predictions"] = predictions or extra.pop("prediction_ids", [])
+    extra.pop("prediction_ids", None)
+    draft_ids = extra.pop("draft_ids", None)
+    if drafts or draft_ids is not None:
+        task["drafts"] = drafts or draft_ids
+    task.update(extra)
+    return task

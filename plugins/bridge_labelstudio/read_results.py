@@ -1,0 +1,527 @@
+"""Label Studio annotation `result` lists -> unified regions, tracks, relations, questions.
+
+A Label Studio *result* is one answer of one control tag: `{"id", "from_name" (the control),
+"to_name" (the object tag), "type" (the control tag, lower case), "value": {...}}`, plus
+`original_width`/`original_height` (the image size in pixels) for image results. Geometry is
+in percent (0-100) of that size; rectangles rotate about their top-left corner.
+
+Results sharing one `id` describe one region: a rectangle and the per-region Choices/TextArea
+answered about it (Label Studio repeats the region's geometry in their `value`). They become
+one unified `Region` (or `Track`) with `classifications`. Results with an id of their own are
+task-level answers (`AnnotationSet.classifications`).
+
+The reader builds plain dicts (validated into pydantic models once per item by the caller):
+a region dict is `{"id", "label", "shape", "score", "classifications", "extra"}` where
+`extra` keeps `from_name`, `to_name`, `type` and every result key with no unified home, so
+writing back (`bridge_labelstudio.write_results`) restores the result.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bridge.errors import FormatError
+from bridge.geometry.ls_brush import ls_rle_to_rle
+from bridge.losses import LossReport
+
+GEOMETRY_TYPES = {
+    "rectanglelabels", "rectangle", "polygonlabels", "polygon", "keypointlabels", "keypoint",
+    "ellipselabels", "ellipse", "brushlabels", "brush", "labels", "hypertextlabels",
+    "paragraphlabels", "timeserieslabels", "videorectangle",
+}  # fmt: skip
+QUESTION_TYPES = {"choices", "textarea", "number", "rating", "taxonomy", "datetime"}
+QUESTION_KEY = {"choices": "choices", "textarea": "text", "number": "number", "rating": "rating",
+                "taxonomy": "taxonomy", "datetime": "datetime"}  # fmt: skip
+KNOWN_UNSUPPORTED = {
+    "vectorlabels", "vector", "bitmasklabels", "bitmask", "magicwand", "ocrlabels", "ranker",
+    "pairwise", "timelinelabels", "videovectorlabels", "videovector", "chatmessage",
+    "reactcode", "list", "polylinelabels", "polyline", "custom_interface",
+}  # fmt: skip
+"""Result types Label Studio writes that have no unified form yet: kept verbatim in the
+annotation set's `extra["unconverted_results"]` (and listed in the loss report)."""
+RESULT_KEYS = {"id", "from_name", "to_name", "type", "value", "original_width",
+               "original_height", "score"}  # fmt: skip
+DIRECTIONS = {"right": "forward", "left": "backward", "bi": "both"}
+TOLERANCE = 1e-3
+
+
+class ReadContext:
+    """What reading one task needs: where it is (for messages), the loss report, the
+    config (or None), the media size, and the controls seen (to build an ontology)."""
+
+    __slots__ = ("where", "losses", "config", "width", "height", "seen", "media_kind")
+
+    def __init__(self, where, losses: LossReport, config, seen: dict | None = None) -> None:
+        self.where = where
+        self.losses = losses
+        self.config = config
+        self.width: int | None = None
+        self.height: int | None = None
+        self.seen = seen if seen is not None else {}
+        self.media_kind: str | None = None
+
+    def fail(self, message: str, hint: str | None = None):
+        raise FormatError(message, where=self.where, hint=hint)
+
+
+def _labels(value: dict, rtype: str) -> list:
+    key = rtype if rtype.endswith("labels") else "labels"
+    labels = value.get(key)
+    return labels if isinstance(labels, list) else []
+
+
+def _number(value: dict, key: str, ctx: ReadContext, percent: bool = True) -> float:
+    number = value.get(key)
+    if type(number) is not float and type(number) is not int:
+        ctx.fail(f"value.{key} is {number!r}, not a number")
+    if percent and not (-TOLERANCE <= number <= 100 + TOLERANCE):
+        ctx.fail(f"value.{key} = {number} is outside 0-100 (percent of the image)")
+    return number
+
+
+def _result_size(result: dict, ctx: ReadContext) -> tuple[int | None, int | None]:
+    width, height = result.get("original_width"), result.get("original_height")
+    if width is None or height is None:
+        return None, None
+    if not (isinstance(width, int) and isinstance(height, int)) or width <= 0 or height <= 0:
+        ctx.fail(f"original_width/original_height {width!r}x{height!r} are not a pixel size")
+    if ctx.width is None:
+        ctx.width, ctx.height = width, height
+    return width, height
+
+
+def _size_unknown(ctx: ReadContext) -> None:
+    ctx.losses.record(
+        "size-unknown",
+        "media size unknown (no original_width/original_height): geometry kept in percent",
+        where=ctx.where, severity="approximated",
+    )  # fmt: skip
+
+
+def _rotate(dx: float, dy: float, degrees: float) -> tuple[float, float]:
+    theta = math.radians(degrees)
+    cos, sin = math.cos(theta), math.sin(theta)
+    return dx * cos - dy * sin, dx * sin + dy * cos
+
+
+def _box(value: dict, ctx: ReadContext, width, height) -> dict:
+    """A Label Studio rectangle (percent, pivot top-left) as a unified bbox dict."""
+    x, y = _number(value, "x", ctx), _number(value, "y", ctx)
+    rotation = value.get("rotation") or 0
+    w = _number(value, "width", ctx, percent=not rotation)
+    h = _number(value, "height", ctx, percent=not rotation)
+    if width is not None:
+        x, w = x * width / 100.0, w * width / 100.0
+        y, h = y * height / 100.0, h * height / 100.0
+        units = "px"
+    else:
+        units = "percent"
+    if rotation:
+        dx, dy = _rotate(w / 2, h / 2, rotation)
+        x, y = x + dx - w / 2, y + dy - h / 2
+        return {"type": "bbox", "x": x, "y": y, "width": w, "height": h,
+                "rotation": rotation, "units": units}  # fmt: skip
+    return {"type": "bbox", "x": x, "y": y, "width": w, "height": h, "units": units}
+
+
+def _scale(width, height):
+    if width is None:
+        return 1.0, 1.0, "percent"
+    return width / 100.0, height / 100.0, "px"
+
+
+def _polygon(value: dict, ctx: ReadContext, width, height) -> dict:
+    points = value.get("points")
+    if not isinstance(points, list):
+        ctx.fail(f"value.points is {points!r}, not a list of [x, y]")
+    sx, sy, units = _scale(width, height)
+    out = []
+    for point in points:
+        if not (isinstance(point, list | tuple) and len(point) >= 2):
+            ctx.fail(f"polygon point {point!r} is not [x, y]")
+        pair = {"x": point[0], "y": point[1]}
+        out.append((_number(pair, "x", ctx) * sx, _number(pair, "y", ctx) * sy))
+    return {"type": "polygon", "points": out, "units": units}
+
+
+def _keypoint(value: dict, ctx: ReadContext, width, height) -> dict:
+    sx, sy, units = _scale(width, height)
+    x, y = _number(value, "x", ctx) * sx, _number(value, "y", ctx) * sy
+    return {"type": "points", "points": [{"x": x, "y": y}], "units": units}
+
+
+def _ellipse(value: dict, ctx: ReadContext, width, height) -> dict:
+    sx, sy, units = _scale(width, height)
+    return {
+        "type": "ellipse", "cx": _number(value, "x", ctx) * sx, "cy": _number(value, "y", ctx) * sy,
+        "rx": _number(value, "radiusX", ctx) * sx, "ry": _number(value, "radiusY", ctx) * sy,
+        "rotation": value.get("rotation") or 0, "units": units,
+    }  # fmt: skip
+
+
+def _brush(value: dict, ctx: ReadContext, width, height) -> dict | None:
+    if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
+        return None
+    if width is None:
+        return None
+    try:
+        rle = ls_rle_to_rle(value["rle"], width, height)
+    except ValueError as error:
+        ctx.fail(f"brush RLE cannot be decoded: {error}")
+    return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
+
+
+def _offset(value: dict, key: str, ctx: ReadContext) -> int | None:
+    number = value.get(key)
+    if number is None:
+        return None
+    if type(number) is not int:
+        if isinstance(number, float) and number.is_integer():
+            return int(number)
+        ctx.fail(f"value.{key} is {number!r}, not a character offset")
+    return number
+
+
+def _text_span(value: dict, ctx: ReadContext) -> dict:
+    span = {
+        "type": "span",
+        "start": _offset(value, "start", ctx),
+        "end": _offset(value, "end", ctx),
+    }
+    if "text" in value:
+        span["text"] = value["text"]
+    return span
+
+
+def _html_span(value: dict, ctx: ReadContext) -> dict:
+    offsets = value.get("globalOffsets") or {}
+    span = {"type": "span", "start": _offset(offsets, "start", ctx),
+            "end": _offset(offsets, "end", ctx)}  # fmt: skip
+    if "text" in value:
+        span["text"] = value["text"]
+    return span
+
+
+def _paragraph_span(value: dict, ctx: ReadContext) -> dict:
+    span = {"type": "span", "container": str(value.get("start")),
+            "start": _offset(value, "startOffset", ctx), "end": _offset(value, "endOffset", ctx)}  # fmt: skip
+    if "text" in value:
+        span["text"] = value["text"]
+    return span
+
+
+def _time_segment(value: dict, ctx: ReadContext) -> dict:
+    start = _number(value, "start", ctx, percent=False)
+    end = _number(value, "end", ctx, percent=False)
+    return {"type": "time_segment", "start": start, "end": end}
+
+
+SPAN_KEYS = {"start", "end", "text"}
+HTML_KEYS = {"globalOffsets", "text"}
+PARAGRAPH_KEYS = {"startOffset", "endOffset", "text"}
+TIME_KEYS = {"start", "end"}
+VALUE_KEYS = {
+    "rectangle": {"x", "y", "width", "height", "rotation"}, "polygon": {"points"},
+    "keypoint": {"x", "y"}, "ellipse": {"x", "y", "radiusX", "radiusY", "rotation"},
+    "brush": {"format", "rle"},
+}  # fmt: skip
+
+
+def _is_time(value: dict, ctx: ReadContext) -> bool:
+    """Is a `labels` result an audio/video time segment rather than a text span?"""
+    if ctx.media_kind in ("audio", "video", "timeseries"):
+        return True
+    if ctx.media_kind in ("text", "html", "conversation") or "text" in value:
+        return False
+    return isinstance(value.get("start"), float) or "channel" in value
+
+
+def shape_of(result: dict, rtype: str, value: dict, ctx: ReadContext):
+    """(shape dict or None, the value keys it used) for one geometry result."""
+    base = rtype[:-6] if rtype.endswith("labels") else rtype
+    if base in VALUE_KEYS:
+        width, height = _result_size(result, ctx)
+        if width is None and base != "brush":
+            _size_unknown(ctx)
+        reader = {"rectangle": _box, "polygon": _polygon, "keypoint": _keypoint,
+                  "ellipse": _ellipse, "brush": _brush}[base]  # fmt: skip
+        return reader(value, ctx, width, height), VALUE_KEYS[base]
+    if base == "hypertext":
+        return _html_span(value, ctx), HTML_KEYS
+    if base == "paragraph":
+        return _paragraph_span(value, ctx), PARAGRAPH_KEYS
+    if base == "timeseries" or (base == "" and _is_time(value, ctx)):
+        return _time_segment(value, ctx), TIME_KEYS
+    return _text_span(value, ctx), SPAN_KEYS
+
+
+# -------------------------------------------------------------------------- groups
+
+
+def _residual(mapping: dict, used) -> dict:
+    """The entries of `mapping` whose keys are not in `used`, in their original order."""
+    if mapping.keys() <= used:
+        return {}
+    return {k: v for k, v in mapping.items() if k not in used}
+
+
+def _check_result(result: Any, ctx: ReadContext) -> tuple[str, dict]:
+    if not isinstance(result, dict):
+        ctx.fail(f"a result is {type(result).__name__}, not an object")
+    rtype = result.get("type")
+    if not isinstance(rtype, str):
+        ctx.fail(f"result {result.get('id')!r} has no type")
+    value = result.get("value")
+    if rtype != "relation" and not isinstance(value, dict):
+        ctx.fail(f"result {result.get('id')!r} ({rtype}) has no value object")
+    config = ctx.config
+    if config is not None and rtype != "relation":
+        name = result.get("from_name")
+        if config.control(name) is None:
+            ctx.fail(
+                f"result {result.get('id')!r} has from_name {name!r}, which is not a control "
+                "of the label config",
+                hint="give the project's own label config, or none to infer it from results",
+            )
+    return rtype, value
+
+
+def _note_seen(ctx: ReadContext, result: dict, rtype: str, answers, per_region: bool) -> None:
+    key = (result.get("from_name"), result.get("to_name"), rtype)
+    entry = ctx.seen.get(key)
+    if entry is None:
+        entry = ctx.seen[key] = {"values": {}, "per_region": per_region}
+    for answer in answers:
+        if isinstance(answer, str):
+            entry["values"][answer] = None
+        elif isinstance(answer, list):  # a taxonomy path
+            entry["values"][tuple(answer)] = None
+
+
+def read_results(results: Any, ctx: ReadContext) -> dict[str, list]:
+    """Regions, tracks, relations, task-level classifications and unconverted results of
+    one annotation's (prediction's, draft's) `result` list."""
+    if results is None:
+        results = []
+    if not isinstance(results, list):
+        ctx.fail(f"result is {type(results).__name__}, not a list")
+    out = {"regions": [], "tracks": [], "relations": [], "classifications": [], "unconverted": []}
+    groups: dict[Any, list] = {}
+    for index, result in enumerate(results):
+        rtype, value = _check_result(result, ctx)
+        if rtype == "relation":
+            out["relations"].append(_relation(result, ctx))
+            continue
+        rid = result.get("id")
+        groups.setdefault(rid if rid is not None else ("no-id", index), []).append(
+            (rtype, value, result)
+        )
+    for group in groups.values():
+        _read_group(group, ctx, out)
+    return out
+
+
+def _read_group(group: list, ctx: ReadContext, out: dict[str, list]) -> None:
+    if len(group) == 1:
+        geometry = [group[0]] if group[0][0] not in QUESTION_TYPES else []
+    else:
+        geometry = [g for g in group if g[0] not in QUESTION_TYPES]
+    if not geometry:
+        for rtype, value, result in group:
+            out["classifications"].append(_question(result, rtype, value, None, ctx))
+        return
+    rtype, value, result = geometry[0]
+    target = _geometry(result, rtype, value, ctx, out)
+    if target is None:
+        return
+    for rtype2, value2, result2 in group:
+        if result2 is result:
+            continue
+        if rtype2 in QUESTION_TYPES:
+            target["classifications"].append(_question(result2, rtype2, value2, value, ctx))
+        else:
+            _unconverted(result2, ctx, out, "second geometry result with the same region id")
+
+
+def _unconverted(result: dict, ctx: ReadContext, out: dict, why: str) -> None:
+    out["unconverted"].append(result)
+    ctx.losses.record(
+        f"unsupported-{result.get('type')}",
+        f"{result.get('type')} results are not converted ({why}); kept verbatim in the "
+        "annotation set's extra['unconverted_results']",
+        where=ctx.where, severity="unmapped",
+    )  # fmt: skip
+
+
+def _geometry(result, rtype, value, ctx, out) -> dict | None:
+    if rtype not in GEOMETRY_TYPES:
+        if rtype in KNOWN_UNSUPPORTED:
+            _unconverted(result, ctx, out, "no unified form")
+            return None
+        ctx.fail(
+            f"result {result.get('id')!r} has unknown type {rtype!r}",
+            hint="this looks like a newer or custom Label Studio tag; report it",
+        )
+    if rtype == "videorectangle":
+        track = _track(result, value, ctx)
+        out["tracks"].append(track)
+        return track
+    shape, used = shape_of(result, rtype, value, ctx)
+    if shape is None:
+        why = "media size unknown" if value.get("format", "rle") == "rle" else "not RLE"
+        _unconverted(result, ctx, out, why)
+        return None
+    labels = _labels(value, rtype)
+    _note_seen(ctx, result, rtype, labels, False)
+    extra = _residual(result, RESULT_KEYS)
+    extra["from_name"], extra["to_name"], extra["type"] = (
+        result.get("from_name"), result.get("to_name"), rtype,
+    )  # fmt: skip
+    rest = _value_rest(value, used, rtype)
+    if rest:
+        extra["value"] = rest
+    if len(labels) > 1:
+        extra["labels"] = labels
+    if ctx.width is not None and result.get("original_width") not in (None, ctx.width):
+        extra["original_width"], extra["original_height"] = (
+            result["original_width"], result["original_height"],
+        )  # fmt: skip
+    region = {"id": _id(result), "label": labels[0] if labels else None, "shape": shape,
+              "classifications": [], "extra": extra}  # fmt: skip
+    if result.get("score") is not None:
+        region["score"] = result["score"]
+    out["regions"].append(region)
+    return region
+
+
+def _value_rest(value: dict, used, rtype: str) -> dict:
+    """The value keys a shape does not use, the label list aside."""
+    rest = value.keys() - used
+    rest.discard(rtype if rtype.endswith("labels") else "labels")
+    return {k: value[k] for k in rest} if rest else {}
+
+
+def _id(result: dict) -> str:
+    rid = result.get("id")
+    return str(rid) if rid is not None else ""
+
+
+def _relation(result: dict, ctx: ReadContext) -> dict:
+    source, target = result.get("from_id"), result.get("to_id")
+    if source is None or target is None:
+        ctx.fail("a relation result has no from_id/to_id")
+    labels = result.get("labels") or []
+    relation = {"from_id": str(source), "to_id": str(target),
+                "direction": DIRECTIONS.get(result.get("direction", "right"), "forward")}  # fmt: skip
+    if labels:
+        relation["label"] = labels[0]
+    extra = _residual(result, {"from_id", "to_id", "type", "direction", "labels"})
+    if len(labels) > 1:
+        extra["labels"] = labels
+    if result.get("direction", "right") not in DIRECTIONS:
+        extra["direction"] = result.get("direction")
+    if extra:
+        relation["extra"] = extra
+    _note_seen(ctx, result, "relation", labels, False)
+    return relation
+
+
+def _answers(rtype: str, raw: Any, ctx: ReadContext) -> list[dict]:
+    if rtype == "taxonomy":
+        if not isinstance(raw, list):
+            ctx.fail(f"taxonomy value {raw!r} is not a list of paths")
+        return [_taxonomy_answer(path, ctx) for path in raw]
+    values = raw if isinstance(raw, list) else [raw]
+    for value in values:
+        if not isinstance(value, str | int | float | bool):
+            ctx.fail(f"{rtype} answer {value!r} is not a string or number")
+    return [{"value": value} for value in values]
+
+
+def _taxonomy_answer(path: Any, ctx: ReadContext) -> dict:
+    if not isinstance(path, list) or not path or not all(isinstance(p, str) for p in path):
+        ctx.fail(f"taxonomy path {path!r} is not a list of strings")
+    answer: dict = {"value": path[-1]}
+    for parent in reversed(path[:-1]):
+        answer = {"value": parent, "classifications": [{"name": parent, "answers": [answer]}]}
+    return answer
+
+
+def _question(result: dict, rtype: str, value: dict, region_value, ctx: ReadContext) -> dict:
+    key = QUESTION_KEY[rtype]
+    raw = value.get(key)
+    answers = _answers(rtype, raw, ctx)
+    _note_seen(ctx, result, rtype, raw if isinstance(raw, list) else [], region_value is not None)
+    extra = _residual(result, RESULT_KEYS)
+    extra["to_name"], extra["type"] = result.get("to_name"), rtype
+    if region_value is None:
+        extra["id"] = result.get("id")
+    for size_key in ("original_width", "original_height"):
+        if size_key in result:
+            extra[size_key] = result[size_key]
+    rest = {k: v for k, v in value.items() if k != key}
+    if region_value is not None and rest and all(region_value.get(k) == v for k, v in rest.items()):
+        extra["region_value"] = sorted(rest)  # Label Studio repeats the region's geometry
+    elif rest:
+        extra["value"] = rest
+    if not isinstance(raw, list):
+        extra["scalar"] = True
+    return {"name": result.get("from_name"), "answers": answers, "extra": extra}
+
+
+# -------------------------------------------------------------------------- tracks
+
+
+def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
+    """A `videorectangle` result as a track.
+
+    Label Studio numbers video frames from 1; unified frames are 0-based (frame - 1).
+    A keyframe with `enabled: false` is the last frame the object is shown (until the next
+    keyframe): unified marks the frame after it `outside` (see docs/labelstudio-files.md).
+    """
+    sequence = value.get("sequence")
+    if not isinstance(sequence, list):
+        ctx.fail(f"videorectangle {result.get('id')!r} has no sequence list")
+    width, height = _result_size(result, ctx)
+    if width is None:
+        _size_unknown(ctx)
+    keyframes = []
+    for index, step in enumerate(sequence):
+        if not isinstance(step, dict):
+            ctx.fail(f"videorectangle {result.get('id')!r} sequence item {step!r} is not an object")
+        frame = _frame(step, ctx)
+        keyframe = {"frame": frame, "shape": _box(step, ctx, width, height)}
+        extra = _residual(step, {"frame", "x", "y", "width", "height", "rotation", "enabled"})
+        if step.get("enabled", True) is False:
+            following = sequence[index + 1] if index + 1 < len(sequence) else None
+            if following is None or _frame(following, ctx) > frame + 1:
+                keyframes.append({**keyframe, "extra": extra})
+                keyframes.append({"frame": frame + 1, "outside": True})
+                continue
+            extra["enabled"] = False
+        if extra:
+            keyframe["extra"] = extra
+        keyframes.append(keyframe)
+    labels = value.get("labels") or []
+    _note_seen(ctx, result, "videorectangle", labels, False)
+    extra = _residual(result, RESULT_KEYS)
+    extra.update(from_name=result.get("from_name"), to_name=result.get("to_name"),
+                 type="videorectangle")  # fmt: skip
+    rest = {k: v for k, v in value.items() if k not in ("sequence", "labels")}
+    if rest:
+        extra["value"] = rest
+    if len(labels) > 1:
+        extra["labels"] = labels
+    track = {"id": _id(result), "label": labels[0] if labels else None, "keyframes": keyframes,
+             "classifications": [], "extra": extra}  # fmt: skip
+    if result.get("score") is not None:
+        track["score"] = result["score"]
+    return track
+
+
+def _frame(step: dict, ctx: ReadContext) -> int:
+    frame = step.get("frame")
+    if type(frame) is not int or frame < 1:
+        ctx.fail(f"videorectangle keyframe frame {frame!r} is not a frame number (from 1)")
+    return frame - 1

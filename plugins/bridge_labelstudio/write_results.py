@@ -1,0 +1,375 @@
+"""Unified regions, tracks, relations and questions -> a Label Studio `result` list.
+
+The inverse of `read_results`: pixel geometry goes back to percent of the media size
+(`original_width`/`original_height`), rotations back to the top-left pivot, masks to brush
+RLE, tracks to a `videorectangle` `sequence`. Control names come from the region's `extra`
+(a same-tool round trip), else from the label config, else from the names
+`ontology_to_config` gives generated configs. What Label Studio cannot hold is recorded in
+the loss report.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bridge.geometry.ls_brush import rle_to_ls_rle
+from bridge.losses import LossReport
+from bridge.schema import (
+    BBox,
+    Classification,
+    Ellipse,
+    Mask,
+    Points,
+    Polygon,
+    Region,
+    Relation,
+    Span,
+    Tag,
+    TimeSegment,
+    Track,
+)
+from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig, default_control
+
+WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
+               "original_height", "region_value", "scalar", "id"}  # fmt: skip
+DIRECTION_NAMES = {"forward": "right", "backward": "left", "both": "bi"}
+SHAPE_KIND = {BBox: "bbox", Polygon: "polygon", Points: "points", Ellipse: "ellipse",
+              Mask: "mask", Span: "span", TimeSegment: "time_segment", Tag: "tag"}  # fmt: skip
+
+
+class WriteContext:
+    """What writing one item's results needs."""
+
+    def __init__(self, losses: LossReport, where: str, config: LabelConfig | None,
+                 media_kind: str, width: int | None, height: int | None,
+                 duration: float | None = None, frame_count: int | None = None) -> None:  # fmt: skip
+        self.losses = losses
+        self.where = where
+        self.config = config
+        self.media_kind = media_kind
+        self.width = width
+        self.height = height
+        self.fps = frame_count / duration if duration and frame_count else None
+
+    def object_name(self) -> str:
+        if self.config is not None and self.config.objects:
+            return self.config.objects[0].name
+        return DEFAULT_OBJECTS.get(self.media_kind, DEFAULT_OBJECTS["image"])[1]
+
+    def lose(self, code: str, message: str, severity: str = "dropped") -> None:
+        self.losses.record(code, message, where=self.where, severity=severity)
+
+
+def _names(kind: str, label: str | None, ctx: WriteContext) -> tuple[str, str, str] | None:
+    """(from_name, to_name, type) for a region of `kind` with `label`."""
+    video = ctx.media_kind == "video" and kind == "bbox"
+    config = ctx.config
+    if config is not None:
+        candidates = [
+            c for c in config.controls
+            if (c.kind == "videorectangle") == video and config.region_kind(c) == kind
+        ]  # fmt: skip
+        best = next((c for c in candidates if label in c.label_values), None)
+        best = best or (candidates[0] if candidates else None)
+        if best is not None:
+            to_name = best.to_names[0] if best.to_names else ctx.object_name()
+            return best.name, to_name, best.kind
+        return None
+    if video:
+        return "box", ctx.object_name(), "videorectangle"
+    tag_name = default_control(kind, ctx.media_kind)
+    if tag_name is None:
+        return None
+    return tag_name[1], ctx.object_name(), tag_name[0].lower()
+
+
+def _size(extra: dict, ctx: WriteContext) -> tuple[int | None, int | None]:
+    return extra.get("original_width", ctx.width), extra.get("original_height", ctx.height)
+
+
+def _percent(shape, extra: dict, ctx: WriteContext):
+    """(x-scale, y-scale, size keys) to turn the shape's units into percent, or None."""
+    if shape.units == "percent":
+        return 1.0, 1.0, {}
+    width, height = _size(extra, ctx)
+    if not width or not height:
+        return None
+    return 100.0 / width, 100.0 / height, {"original_width": width, "original_height": height}
+
+
+def _rotate(dx: float, dy: float, degrees: float) -> tuple[float, float]:
+    theta = math.radians(degrees)
+    cos, sin = math.cos(theta), math.sin(theta)
+    return dx * cos - dy * sin, dx * sin + dy * cos
+
+
+def box_value(box: BBox, sx: float, sy: float) -> dict[str, float]:
+    """A unified box as Label Studio's rectangle value (percent, pivot top-left)."""
+    x, y = box.x, box.y
+    if box.rotation:
+        dx, dy = _rotate(box.width / 2, box.height / 2, box.rotation)
+        x, y = x + box.width / 2 - dx, y + box.height / 2 - dy
+    return {"x": x * sx, "y": y * sy, "width": box.width * sx, "height": box.height * sy,
+            "rotation": box.rotation}  # fmt: skip
+
+
+def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | None:
+    """(value without labels, size keys) of a region's shape, or None if impossible."""
+    shape, extra = region.shape, region.extra
+    rest = dict(extra.get("value") or {})
+    if isinstance(shape, Span):
+        if shape.container is not None:
+            rest.setdefault("start", shape.container)
+            rest.setdefault("end", shape.container)
+            value = {**rest, "startOffset": shape.start, "endOffset": shape.end}
+        elif extra.get("type") == "hypertextlabels":
+            value = {**rest, "globalOffsets": {"start": shape.start, "end": shape.end}}
+        else:
+            value = {**rest, "start": shape.start, "end": shape.end}
+        if shape.text is not None:
+            value["text"] = shape.text
+        return value, {}
+    if isinstance(shape, TimeSegment):
+        return {**rest, "start": shape.start, "end": shape.end}, {}
+    if isinstance(shape, Tag):
+        return rest, {}
+    scale = _percent(shape, extra, ctx)
+    if scale is None:
+        ctx.lose("size-unknown", "a pixel shape on an item without width/height cannot be "
+                 "written in percent; the region was left out")  # fmt: skip
+        return None
+    sx, sy, sizes = scale
+    if isinstance(shape, BBox):
+        return {**box_value(shape, sx, sy), **rest}, sizes
+    if isinstance(shape, Polygon):
+        return {"points": [[x * sx, y * sy] for x, y in shape.points], **rest}, sizes
+    if isinstance(shape, Ellipse):
+        return {"x": shape.cx * sx, "y": shape.cy * sy, "radiusX": shape.rx * sx,
+                "radiusY": shape.ry * sy, "rotation": shape.rotation, **rest}, sizes  # fmt: skip
+    if isinstance(shape, Points):
+        point = shape.points[0]
+        return {"x": point.x * sx, "y": point.y * sy, **rest}, sizes
+    if isinstance(shape, Mask):
+        height, width = shape.rle.size
+        return {"format": "rle", "rle": rle_to_ls_rle(shape.rle), **rest}, {
+            "original_width": width, "original_height": height}  # fmt: skip
+    return None
+
+
+def _labels(extra: dict, label: str | None) -> list[str]:
+    labels = extra.get("labels")
+    if labels and labels[0] == label:
+        return list(labels)
+    return [label] if label is not None else []
+
+
+def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
+    """The results of one region: its geometry result, then its per-region answers."""
+    shape = region.shape
+    kind = SHAPE_KIND.get(type(shape))
+    if kind is None:
+        ctx.lose(f"unsupported-{shape.type}", f"Label Studio has no {shape.type} tool; "
+                 "the region was left out")  # fmt: skip
+        return []
+    if isinstance(shape, Points) and len(shape.points) != 1:
+        return _split_points(region, ctx)
+    if region.frame is not None:
+        ctx.lose("single-frame-shape", "Label Studio has no single-frame video shapes; "
+                 "the region was left out")  # fmt: skip
+        return []
+    extra = region.extra
+    if "from_name" in extra:
+        names = extra["from_name"], extra.get("to_name"), extra.get("type")
+    else:
+        names = _names(kind, region.label, ctx)
+        if names is None:
+            ctx.lose(f"no-control-{kind}", f"the label config has no control for {kind} regions")
+            return []
+    if isinstance(shape, Tag):
+        return [_tag_result(region, names, ctx)]
+    geometry = _geometry_value(region, ctx)
+    if geometry is None:
+        return []
+    value, sizes = geometry
+    rtype = names[2]
+    labels = _labels(extra, region.label)
+    if rtype.endswith("labels"):
+        value[rtype] = labels
+    elif rtype == "labels" or labels:
+        value["labels"] = labels
+    result = {"id": region.id, "type": rtype, "from_name": names[0], "to_name": names[1],
+              "value": value, **sizes}  # fmt: skip
+    result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
+    if region.score is not None:
+        result["score"] = region.score
+    if region.occluded:
+        ctx.lose("occluded", "Label Studio has no occluded flag", severity="dropped")
+    answers = [
+        question_result(c, ctx, region.id, names[1], value, sizes) for c in region.classifications
+    ]
+    return [result, *answers]
+
+
+def _tag_result(region: Region, names, ctx: WriteContext) -> dict[str, Any]:
+    return {"id": region.id, "type": "choices", "from_name": names[0], "to_name": names[1],
+            "value": {"choices": _labels(region.extra, region.label)}}  # fmt: skip
+
+
+def _split_points(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
+    ctx.lose("points-split", "a multi-point shape became one Label Studio keypoint per point",
+             severity="approximated")  # fmt: skip
+    results = []
+    for index, point in enumerate(region.shape.points):
+        label = point.label or region.label
+        single = region.model_copy(update={
+            "id": region.id if index == 0 else f"{region.id}-{index}", "label": label,
+            "shape": Points(points=[point], units=region.shape.units),
+        })  # fmt: skip
+        results.extend(region_results(single, ctx))
+    return results
+
+
+# ------------------------------------------------------------------------ questions
+
+
+def _flatten_taxonomy(answer) -> list[list[str]]:
+    if not answer.classifications:
+        return [[str(answer.value)]]
+    paths = []
+    for child in answer.classifications:
+        for sub in child.answers:
+            paths.extend([str(answer.value), *p] for p in _flatten_taxonomy(sub))
+    return paths
+
+
+def _question_type(cls: Classification, ctx: WriteContext) -> str:
+    if "type" in cls.extra:
+        return cls.extra["type"]
+    if ctx.config is not None:
+        control = ctx.config.control(cls.name)
+        if control is not None:
+            return control.kind
+    if cls.answers and all(isinstance(a.value, int | float) and not isinstance(a.value, bool)
+                           for a in cls.answers):  # fmt: skip
+        return "number"
+    return "choices"
+
+
+def question_result(cls: Classification, ctx: WriteContext, region_id: str | None,
+                    to_name: str | None, region_value: dict | None,
+                    sizes: dict | None = None) -> dict[str, Any]:  # fmt: skip
+    """A per-region (region_id given) or task-level answer as a result."""
+    rtype = _question_type(cls, ctx)
+    if rtype == "taxonomy":
+        raw: Any = [path for answer in cls.answers for path in _flatten_taxonomy(answer)]
+    else:
+        raw = [answer.value for answer in cls.answers]
+        if cls.extra.get("scalar") or rtype in ("number", "rating", "datetime"):
+            raw = raw[0] if raw else None
+    extra = cls.extra
+    value = dict(extra.get("value") or {})
+    if region_value is not None:
+        keys = extra.get("region_value")
+        if keys is None and "type" not in extra:  # a foreign answer: repeat the geometry
+            keys = [k for k in region_value if not k.endswith("labels")]
+        value.update((k, region_value[k]) for k in keys or () if k in region_value)
+    key = {"textarea": "text", "choices": "choices"}.get(rtype, rtype)
+    value[key] = raw
+    rid = region_id if region_id is not None else extra.get("id") or f"{cls.name}"
+    result = {"id": rid, "type": rtype, "from_name": cls.name,
+              "to_name": extra.get("to_name") or to_name or _control_to_name(cls.name, ctx),
+              "value": value}  # fmt: skip
+    if region_id is not None and sizes and "original_width" not in extra and "type" not in extra:
+        result.update(sizes)
+    result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
+    for size_key in ("original_width", "original_height"):
+        if size_key in extra:
+            result[size_key] = extra[size_key]
+    return result
+
+
+def _control_to_name(name: str, ctx: WriteContext) -> str:
+    if ctx.config is not None:
+        control = ctx.config.control(name)
+        if control is not None and control.to_names:
+            return control.to_names[0]
+    return ctx.object_name()
+
+
+def relation_result(relation: Relation) -> dict[str, Any]:
+    extra = relation.extra
+    labels = _labels(extra, relation.label)
+    result = {"from_id": relation.from_id, "to_id": relation.to_id, "type": "relation",
+              "direction": extra.get("direction") or DIRECTION_NAMES[relation.direction],
+              "labels": labels}  # fmt: skip
+    result.update((k, v) for k, v in extra.items() if k not in ("labels", "direction"))
+    return result
+
+
+# --------------------------------------------------------------------------- tracks
+
+
+def _sequence_step(keyframe, sizes_scale, ctx: WriteContext, enabled: bool) -> dict[str, Any]:
+    sx, sy = sizes_scale
+    step = {"frame": keyframe.frame + 1, "enabled": enabled, **box_value(keyframe.shape, sx, sy)}
+    step.update(keyframe.extra)
+    step.pop("enabled", None)
+    step["enabled"] = enabled and keyframe.extra.get("enabled", True)
+    if "time" not in step and ctx.fps:
+        step["time"] = (keyframe.frame + 1) / ctx.fps
+    return step
+
+
+def _interpolate(a: BBox, b: BBox | None, t: float) -> BBox:
+    if b is None:
+        return a
+    mix = {k: getattr(a, k) + (getattr(b, k) - getattr(a, k)) * t
+           for k in ("x", "y", "width", "height", "rotation")}  # fmt: skip
+    return BBox(units=a.units, **mix)
+
+
+def track_result(track: Track, ctx: WriteContext) -> dict[str, Any] | None:
+    """A track as a `videorectangle` result. An `outside` keyframe at frame F turns the
+    keyframe at F - 1 into `enabled: false` (one is added, interpolated, if missing)."""
+    extra = track.extra
+    names = ((extra["from_name"], extra.get("to_name"), "videorectangle") if "from_name" in extra
+             else _names("bbox", track.label, ctx) if ctx.media_kind == "video" else None)  # fmt: skip
+    boxes = [k for k in track.keyframes if isinstance(k.shape, BBox)]
+    if names is None or len(boxes) < len([k for k in track.keyframes if k.shape is not None]):
+        ctx.lose("unsupported-track", "Label Studio tracks only boxes on videos; the track "
+                 "was left out")  # fmt: skip
+        return None
+    scale = _percent(boxes[0].shape, extra, ctx) if boxes else (1.0, 1.0, {})
+    if scale is None:
+        ctx.lose("size-unknown", "a pixel track on a video without width/height cannot be "
+                 "written in percent; the track was left out")  # fmt: skip
+        return None
+    sequence: list[dict[str, Any]] = []
+    previous = None
+    for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
+        if keyframe.occluded:
+            ctx.lose("occluded", "Label Studio has no occluded flag")
+        if keyframe.outside:
+            if previous is not None and sequence and sequence[-1]["frame"] == keyframe.frame:
+                sequence[-1]["enabled"] = False
+            elif previous is not None:
+                gap = keyframe.frame - previous.frame
+                shape = _interpolate(previous.shape, keyframe.shape, (gap - 1) / gap)
+                last = previous.model_copy(update={"frame": keyframe.frame - 1, "shape": shape,
+                                                   "extra": {}})  # fmt: skip
+                sequence.append(_sequence_step(last, scale[:2], ctx, False))
+            previous = None
+            continue
+        if keyframe.shape is None:
+            continue
+        sequence.append(_sequence_step(keyframe, scale[:2], ctx, True))
+        previous = keyframe
+    value = {**(extra.get("value") or {}), "sequence": sequence,
+             "labels": _labels(extra, track.label)}  # fmt: skip
+    result = {"id": track.id, "type": "videorectangle", "from_name": names[0],
+              "to_name": names[1] or ctx.object_name(), "value": value, **scale[2]}  # fmt: skip
+    result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
+    if track.score is not None:
+        result["score"] = track.score
+    return result
