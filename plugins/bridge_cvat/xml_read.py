@@ -16,6 +16,7 @@ frame carrying `frame keyframe outside occluded` (video).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,9 +26,11 @@ from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
+from pydantic import ValidationError
 
 from bridge.errors import BridgeError, FormatError
 from bridge.formats import Dataset
+from bridge.formats.jsonl import describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Media, Project, Region, SourceRef, Track
 from bridge_cvat.convert import (
@@ -52,13 +55,20 @@ FLAG_KEYS = ("occluded", "outside", "keyframe")
 # ------------------------------------------------------------------ attribute parsing
 
 
-def _number(attrs: dict[str, str], key: str, where: str) -> float:
+def _finite(text: str, what: str, where: str) -> float:
     try:
-        return float(attrs[key])
-    except KeyError:
-        raise FormatError(f"missing attribute {key!r}", where=where) from None
+        value = float(text)
     except ValueError:
-        raise FormatError(f"{key}={attrs[key]!r} is not a number", where=where) from None
+        raise FormatError(f"{what}={text!r} is not a number", where=where) from None
+    if not math.isfinite(value):
+        raise FormatError(f"{what}={text!r} is not a finite number", where=where)
+    return value
+
+
+def _number(attrs: dict[str, str], key: str, where: str) -> float:
+    if key not in attrs:
+        raise FormatError(f"missing attribute {key!r}", where=where)
+    return _finite(attrs[key], key, where)
 
 
 def _integer(text: str, key: str, where: str) -> int:
@@ -78,11 +88,8 @@ def parse_point_list(text: str, where: str) -> list[float]:
         if len(coords) != 2:
             raise FormatError(f"point {pair!r} is not an x,y pair", where=where,
                               hint='points are written "x1,y1;x2,y2;..."')  # fmt: skip
-        try:
-            flat.append(float(coords[0]))
-            flat.append(float(coords[1]))
-        except ValueError:
-            raise FormatError(f"point {pair!r} is not numeric", where=where) from None
+        flat.append(_finite(coords[0], "point x", where))
+        flat.append(_finite(coords[1], "point y", where))
     return flat
 
 
@@ -408,6 +415,23 @@ def _image_regions(children, size, ctx: ReadContext) -> list[Region]:
     return regions
 
 
+def invalid_to_format_error(function):
+    """Turn a pydantic ValidationError raised while building unified models into a
+    FormatError at the element's line (the last argument before ctx is the line)."""
+
+    def wrapper(attrs, children, line, ctx):
+        try:
+            return function(attrs, children, line, ctx)
+        except ValidationError as error:
+            raise FormatError(
+                f"invalid value: {describe_validation_error(error)}", where=ctx.where(line)
+            ) from None
+
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+@invalid_to_format_error
 def image_to_item(attrs: dict[str, str], children, line: int, ctx: ReadContext) -> Item:
     """One `<image>` and its shapes and tags -> one `Item` with one annotation set."""
     where = ctx.where(line)
@@ -471,6 +495,7 @@ def track_dict(attrs: dict[str, str], children, where: str) -> tuple[dict[str, A
     return track, layout
 
 
+@invalid_to_format_error
 def track_to_track(attrs, children, line: int, ctx: ReadContext) -> tuple[Track, TaskInfo | None]:
     where = ctx.where(line)
     data, layout = track_dict(attrs, children, where)

@@ -43,10 +43,10 @@ def _attrs(element: ET.Element) -> tuple:
 
 def canonical(element: ET.Element) -> tuple:
     children = list(element)
-    if element.tag == "attribute" and children and element.find("name") is not None:
-        if element.find("mutable") is None:  # a label's attribute spec without <mutable>
-            children.insert(1, ET.Element("mutable"))
-            children[1].text = "False"
+    spec_without_mutable = element.tag == "attribute" and element.find("name") is not None
+    if spec_without_mutable and element.find("mutable") is None:  # a label's attribute spec
+        children.insert(1, ET.Element("mutable"))
+        children[1].text = "False"
     if element.tag == "annotations":
         children.sort(
             key=lambda c: (c.tag == "track", int(c.get("id", "0")) if c.tag == "track" else 0)
