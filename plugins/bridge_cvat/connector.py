@@ -314,6 +314,11 @@ class TaskPull:
         """A job's shapes, tags and tracks as named CVAT dicts (REST frame numbers)."""
         raw = self.api.get_job_annotations(job["id"])
         where = f"job {job['id']}"
+        if raw.get("intervals"):
+            self.losses.record(
+                "cvat.interval", "audio intervals are not read yet; dropped", where=where,
+                count=len(raw["intervals"]),
+            )  # fmt: skip
         return {
             "shapes": [shape_from_rest(s, self.labels, where=where) for s in raw.get("shapes") or []],
             "tags": [tag_from_rest(t, self.labels, where=where) for t in raw.get("tags") or []],

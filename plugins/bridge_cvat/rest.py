@@ -403,8 +403,10 @@ class BodyBuilder:
                 if max(f for f in frames if f is not None) > job.stop:
                     self.losses.record(
                         "cvat.track_crosses_jobs",
-                        "track runs past the end of the job holding its first keyframe; "
-                        "CVAT keeps it in that job", where=where, severity="approximated",
+                        "track written whole into the job holding its first keyframe, "
+                        "although it runs past that job's last frame",
+                        where=where,
+                        severity="approximated",
                     )  # fmt: skip
 
     def _frame_loss(self, where: str) -> None:

@@ -286,3 +286,29 @@ def test_cvat_api_push_reports_what_cvat_cannot_hold():
     body = sent_json(routes["put"].calls.last)
     assert_request_body("LabeledDataRequest", body)
     assert [s["points"] for s in body["shapes"]] == [[1, 2, 4, 6]]
+
+
+@respx.mock
+def test_cvat_api_round_trip_through_a_jsonl_file_with_the_python_api(tmp_path, monkeypatch):
+    """cvat:// -> unified JSONL on disk -> cvat://.../tasks/new, as `bridge convert` does:
+    everything CVAT needs to rebuild the annotations survives the unified file."""
+    from bridge import api
+
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", "env-token")
+    monkeypatch.delenv("CVAT_ORG", raising=False)
+    install_server(respx.mock)
+    routes = install_new_task(respx.mock, 78, "request_finished_78.json")
+    routes["request"].side_effect = [httpx.Response(200, json=fixture("request_finished_78.json"))]
+    pulled = api.convert("cvat://cvat.example.com/tasks/43", tmp_path / "video.jsonl")
+    assert not pulled
+    pushed = api.convert(
+        tmp_path / "video.jsonl", "cvat://cvat.example.com/tasks/new",
+        media_base_url="https://data.example.com/videos",
+    )  # fmt: skip
+    assert not pushed
+    assert routes["create"].calls.last.request.headers["Authorization"] == "Bearer env-token"
+    body = sent_json(routes["put"].calls.last)
+    assert_request_body("LabeledDataRequest", body)
+    original = fixture("job103_annotations.json")
+    for key in ("tracks", "shapes", "tags"):
+        assert canonical_all(body[key]) == canonical_all(original[key], shift=SHIFT)
