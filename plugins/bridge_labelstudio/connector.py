@@ -49,6 +49,16 @@ URL_FORM = re.compile(
 DEFAULT_BATCH_SIZE = 500
 TASK_FIELDS_IMPORTED = ("data", "meta", "allow_skip")
 KEY_META = "bridge_key"
+DATA_MANAGER_TASK_FIELDS = frozenset({
+    "annotations_results", "predictions_results", "annotations_ids", "annotators",
+    "predictions_model_versions", "predictions_score", "avg_lead_time", "completed_at",
+    "draft_exists", "updated_by", "annotators_count", "reviewers", "reviewers_count",
+    "comments", "storage_filename",
+})  # fmt: skip
+"""Columns the task list (`GET /api/tasks?fields=all`) computes for Label Studio's Data
+Manager table: summaries of the annotations (`annotations_results` repeats every result as
+text), not task data. Pulls by pages drop them so both pull paths give the same items."""
+DATA_MANAGER_ANNOTATION_FIELDS = frozenset({"created_username", "created_ago"})
 
 
 @dataclass(frozen=True)
@@ -173,7 +183,8 @@ class LabelStudioConnector(Connector):
     def _tasks(self, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
         how = options.get("pull", "export")
         if how == "pages":
-            return self.api.iter_tasks(self.project_id, int(options.get("page_size", 100)))
+            pages = self.api.iter_tasks(self.project_id, int(options.get("page_size", 100)))
+            return (without_data_manager_fields(task) for task in pages)
         if how != "export":
             raise ConfigError(f"unknown pull method {how!r}", hint="use -O pull=export or -O pull=pages")  # fmt: skip
         return self.api.export_tasks(self.project_id)
@@ -236,6 +247,19 @@ class LabelStudioHttpsConnector(LabelStudioConnector):
 
 
 # ------------------------------------------------------------------------ pull helpers
+
+
+def without_data_manager_fields(task: dict[str, Any]) -> dict[str, Any]:
+    """A task from the task list without its Data Manager summary columns."""
+    kept = {k: v for k, v in task.items() if k not in DATA_MANAGER_TASK_FIELDS}
+    annotations = kept.get("annotations")
+    if isinstance(annotations, list):
+        kept["annotations"] = [
+            {k: v for k, v in a.items() if k not in DATA_MANAGER_ANNOTATION_FIELDS}
+            if isinstance(a, dict) else a
+            for a in annotations
+        ]  # fmt: skip
+    return kept
 
 
 def restore_key(item: Item, task: dict[str, Any]) -> None:
