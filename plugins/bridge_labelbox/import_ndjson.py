@@ -134,6 +134,9 @@ class _Writer:
             if composite.get("url") and composite.get("color_rgb") is not None:
                 color = [int(c) for c in composite["color_rgb"]]
                 return {"mask": {"instanceURI": composite["url"], "colorRGB": color}}
+            single = extra.get("mask") or {}
+            if single.get("url"):  # a binary PNG: its white pixels are the mask
+                return {"mask": {"instanceURI": single["url"], "colorRGB": [255, 255, 255]}}
             return self.drop("labelbox-mask-not-fetched", "a mask whose pixels were never fetched")
         png = base64.b64encode(rle_to_png(shape.rle)).decode("ascii")
         return {"mask": {"png": png}}

@@ -6,7 +6,7 @@ A Labelbox ontology is `{"tools": [...], "classifications": [...]}`:
   "point" | "raster-segmentation" | "superpixel" | "named-entity" | "edge" | ...,
   "name", "color", "required", "classifications": [...], "featureSchemaId",
   "schemaNodeId"}`; an `edge` tool is a relationship;
-* a *classification* is a question: `{"type": "radio" | "checklist" | "text" | "dropdown",
+* a *classification* is a question: `{"type": "radio" | "checklist" | "text" | "dropdown" (older; written back as radio),
   "name" (older files: "instructions"), "required", "scope", "options": [{"label", "value",
   "options": [nested classifications], "featureSchemaId", "schemaNodeId"}], ...}`.
 
@@ -39,7 +39,7 @@ TOOL_KINDS: dict[str, list[RegionKind]] = {
 KIND_TOOLS: dict[str, str] = {"bbox": "rectangle", "polygon": "polygon", "polyline": "line",
                               "points": "point", "mask": "raster-segmentation", "span": "named-entity"}  # fmt: skip
 QUESTION_INPUTS = {"radio": "radio", "checklist": "checklist", "text": "text", "dropdown": "select"}
-INPUT_QUESTIONS = {"radio": "radio", "checklist": "checklist", "text": "text", "select": "dropdown",
+INPUT_QUESTIONS = {"radio": "radio", "checklist": "checklist", "text": "text", "select": "radio",
                    "checkbox": "checklist", "number": "text", "rating": "radio", "taxonomy": "checklist",
                    "datetime": "text"}  # fmt: skip
 RELATIONSHIP_TOOL = "edge"
@@ -113,27 +113,32 @@ def _option_out(option: OptionSpec) -> dict[str, Any]:
 
 def _question_out(spec: ClassificationSpec) -> dict[str, Any]:
     ids = spec.tool_ids.get(TOOL, {})
-    out: dict[str, Any] = {"type": INPUT_QUESTIONS.get(spec.input, "text"), **ids,
-                           "name": spec.name, "required": spec.required}  # fmt: skip
+    out: dict[str, Any] = {"type": INPUT_QUESTIONS.get(spec.input, "text"), "instructions": spec.name,
+                           **ids, "name": spec.name, "required": spec.required}  # fmt: skip
     out["options"] = [_option_out(option) for option in spec.options]
     return out
 
 
-def _tool_out(label: LabelClass) -> dict[str, Any]:
+PALETTE = ["#ff0000", "#00b050", "#0070c0", "#ffc000", "#7030a0", "#00b0f0", "#ff66cc", "#808000"]
+"""Colours for classes that have none (Labelbox requires one per tool)."""
+
+
+def _tool_out(label: LabelClass, index: int) -> dict[str, Any]:
     ids = label.tool_ids.get(TOOL, {})
     kind = next((KIND_TOOLS[k] for k in label.kinds if k in KIND_TOOLS), "rectangle")
-    out: dict[str, Any] = {"tool": kind, **ids, "name": label.name}
-    if label.color is not None:
-        out["color"] = label.color
+    out: dict[str, Any] = {"tool": kind, "required": False, **ids, "name": label.name}
+    out["color"] = label.color or PALETTE[index % len(PALETTE)]
     out["classifications"] = [_question_out(spec) for spec in label.attributes]
     return out
 
 
 def ontology_to_normalized(ontology: Ontology) -> dict:
     """A unified `Ontology` as Labelbox normalized JSON (for `createOntology`)."""
-    tools = [_tool_out(label) for label in ontology.labels]
-    tools += [{"tool": RELATIONSHIP_TOOL, **relation.tool_ids.get(TOOL, {}), "name": relation.name,
-               "classifications": []} if TOOL not in relation.tool_ids
-              else {**relation.tool_ids[TOOL], "name": relation.name}
-              for relation in ontology.relations]  # fmt: skip
+    tools = [_tool_out(label, index) for index, label in enumerate(ontology.labels)]
+    tools += [
+        {**relation.tool_ids[TOOL], "name": relation.name} if TOOL in relation.tool_ids
+        else {"tool": RELATIONSHIP_TOOL, "name": relation.name, "required": False,
+              "color": PALETTE[index % len(PALETTE)], "classifications": []}
+        for index, relation in enumerate(ontology.relations)
+    ]  # fmt: skip
     return {"tools": tools, "classifications": [_question_out(q) for q in ontology.classifications]}

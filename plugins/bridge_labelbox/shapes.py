@@ -91,10 +91,31 @@ def empty_rle(item: Item) -> RLE:
     return bitmap_to_rle(np.zeros((height, width), dtype=np.uint8))
 
 
+def _color(raw: Any) -> tuple[int, int, int]:
+    if not isinstance(raw, list | tuple) or len(raw) != 3:
+        raise ValueError(f"color_rgb must be [r, g, b], not {raw!r}")
+    return tuple(int(channel) for channel in raw)  # type: ignore[return-value]
+
+
+def _mask_urls(obj: dict) -> tuple[dict, dict]:
+    """The composite and single mask objects, checked: URLs are strings, colour is RGB."""
+    composite, single = obj.get("composite_mask") or {}, obj.get("mask") or {}
+    if not isinstance(composite, dict) or not isinstance(single, dict):
+        raise TypeError("mask and composite_mask must be objects")
+    if composite:
+        if not isinstance(composite.get("url"), str):
+            raise ValueError("composite_mask.url must be a string")
+        _color(composite.get("color_rgb"))
+    if single and not isinstance(single.get("url"), str):
+        raise ValueError("mask.url must be a string")
+    if not composite and not single:
+        raise ValueError("a mask object needs a mask or composite_mask URL")
+    return composite, single
+
+
 def read_mask(obj: dict, item: Item, extra: dict, masks: MaskFetcher | None,
               losses: LossReport, where: str) -> Mask:  # fmt: skip
-    composite = obj.get("composite_mask") or {}
-    single = obj.get("mask") or {}
+    composite, single = _mask_urls(obj)
     if masks is None:
         losses.record(
             "mask-not-fetched",
@@ -103,9 +124,8 @@ def read_mask(obj: dict, item: Item, extra: dict, masks: MaskFetcher | None,
         )  # fmt: skip
         extra[MASK_FETCHED] = False
         return Mask(rle=empty_rle(item))
-    if composite.get("url") and composite.get("color_rgb") is not None:
-        color = tuple(int(c) for c in composite["color_rgb"])
-        return Mask(rle=png_to_rle(masks(composite["url"]), color))  # type: ignore[arg-type]
+    if composite:
+        return Mask(rle=png_to_rle(masks(composite["url"]), _color(composite["color_rgb"])))
     return Mask(rle=png_to_rle(masks(single["url"])))
 
 

@@ -62,7 +62,12 @@ def image_row() -> dict:
              "classifications": [nested_radio("fWhy", "why", "because")]},
         ],
     }  # fmt: skip
-    note = {"feature_id": "fNote", "name": "note", "value": "note", "text_answer": {"content": "hello"}}
+    note = {
+        "feature_id": "fNote",
+        "name": "note",
+        "value": "note",
+        "text_answer": {"content": "hello"},
+    }
     label_a1 = {
         "label_kind": "Default", "version": "1.0.0", "id": "labelA1",
         "label_details": {"created_at": "2024-02-16T17:49:08.951+00:00",

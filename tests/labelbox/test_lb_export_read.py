@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from bridge_labelbox.convert import data_row_to_item, item_to_data_row
+from bridge_labelbox.files import read_export
 
 from bridge import api
 from bridge.formats.jsonl import read_jsonl
 from bridge.geometry.masks import rle_to_bitmap
 from bridge.losses import LossReport
-from bridge_labelbox.convert import data_row_to_item, item_to_data_row
-from bridge_labelbox.files import read_export
 
 from . import lb_export_samples as samples
 
@@ -34,7 +34,9 @@ def _convert(row: dict, masks=None):
 
 def test_lb_real_export_reads_every_row_label_and_answer():
     raw = _raw_rows(REAL_EXPORT)
-    raw_labels = [(pid, label) for row in raw for pid, p in row["projects"].items() for label in p["labels"]]
+    raw_labels = [
+        (pid, label) for row in raw for pid, p in row["projects"].items() for label in p["labels"]
+    ]
     raw_answers = [
         (c["name"], c["radio_answer"]["name"])
         for _, label in raw_labels for c in label["annotations"]["classifications"]
@@ -45,11 +47,17 @@ def test_lb_real_export_reads_every_row_label_and_answer():
     assert len(items) == len(raw) == 102
     assert [i.key for i in items] == [row["data_row"]["global_key"] for row in raw]
     sets = [s for item in items for s in item.annotation_sets]
-    assert [(s.source.project, s.id) for s in sets] == [(pid, label["id"]) for pid, label in raw_labels]
+    assert [(s.source.project, s.id) for s in sets] == [
+        (pid, label["id"]) for pid, label in raw_labels
+    ]
     answers = [(c.name, c.answers[0].value) for s in sets for c in s.classifications]
     assert answers == raw_answers
     assert len(answers) == 192  # counted in the file by hand (grep -o radio_answer | wc -l)
-    assert all(len(c.answers) == 1 and c.extra["lb_kind"] == "radio" for s in sets for c in s.classifications)
+    assert all(
+        len(c.answers) == 1 and c.extra["lb_kind"] == "radio"
+        for s in sets
+        for c in s.classifications
+    )
     assert not losses
 
 
@@ -108,14 +116,18 @@ def test_lb_image_objects_in_pixels_with_nested_classifications():
 def test_lb_two_projects_and_two_labels_make_three_sets():
     item, _ = _convert(samples.image_row())
     assert [(s.source.project, s.id) for s in item.annotation_sets] == [
-        ("pA", "labelA1"), ("pA", "labelA2"), ("pB", "labelB1")
+        ("pA", "labelA1"),
+        ("pA", "labelA2"),
+        ("pB", "labelB1"),
     ]
     first = item.annotation_sets[0]
     assert first.annotator.email == "ann@example.com"
     assert first.created_at.isoformat() == "2024-02-16T17:49:08.951000+00:00"
     assert first.lead_time == 42.0
     assert first.status == "accepted"  # project workflow_status Done
-    assert [(r.status, r.reviewer.email) for r in first.reviews] == [("accepted", "rev@example.com")]
+    assert [(r.status, r.reviewer.email) for r in first.reviews] == [
+        ("accepted", "rev@example.com")
+    ]
     assert item.annotation_sets[2].regions[0].label == "road"
 
 
@@ -130,7 +142,9 @@ def test_lb_mask_fetched_from_composite_by_color():
     blob = item.annotation_sets[0].regions[4]
     bitmap = rle_to_bitmap(blob.shape.rle)
     assert bitmap.shape == (6, 8)
-    assert sorted(zip(*bitmap.nonzero(), strict=True)) == [(r, c) for r in (1, 2) for c in (2, 3, 4)]
+    assert sorted(zip(*bitmap.nonzero(), strict=True)) == [
+        (r, c) for r in (1, 2) for c in (2, 3, 4)
+    ]
     assert fetched == [samples.COMPOSITE_URL]
     assert "mask-not-fetched" not in losses
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bridge_labelbox.convert import data_row_to_item, item_to_import_rows
 
 from bridge.geometry.masks import rle_to_bitmap
 from bridge.losses import LossReport
 from bridge.schema import Answer, Classification, FrameRange, Item
-from bridge_labelbox.convert import data_row_to_item, item_to_import_rows
 
 from . import lb_export_samples as samples
 
@@ -65,7 +65,9 @@ def sdk_geometry(shape):
         bitmap = rle_to_bitmap(shape.rle).astype(np.uint8) * 255
         return lb.Mask(mask=lb.MaskData.from_2D_arr(bitmap), color=(255, 255, 255))
     if shape.type == "span" and shape.container is not None:
-        return lb.ConversationEntity(start=shape.start, end=shape.end - 1, message_id=shape.container)
+        return lb.ConversationEntity(
+            start=shape.start, end=shape.end - 1, message_id=shape.container
+        )
     if shape.type == "span":
         return lb.TextEntity(start=shape.start, end=shape.end - 1)
     raise AssertionError(shape.type)
@@ -130,7 +132,10 @@ def without_uuids(rows: list[dict]) -> list[dict]:
         row = {k: v for k, v in row.items() if k != "uuid"}
         if "relationship" in row:
             link = dict(row["relationship"])
-            link["source"], link["target"] = f"row{index[link['source']]}", f"row{index[link['target']]}"
+            link["source"], link["target"] = (
+                f"row{index[link['source']]}",
+                f"row{index[link['target']]}",
+            )
             row["relationship"] = link
         result.append(row)
     return result

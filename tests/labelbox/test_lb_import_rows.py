@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from bridge_labelbox.convert import data_row_to_item, item_to_import_rows
 
 from bridge import api
 from bridge.errors import ConfigError
 from bridge.losses import LossReport
 from bridge.schema import BBox, Ellipse, Item, Media, Region, Span
-from bridge_labelbox.convert import data_row_to_item, item_to_import_rows
 
 from . import lb_export_samples as samples
 
@@ -44,7 +44,9 @@ def _count_import(rows: list[dict]) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("make_row", [samples.image_row, samples.text_row, samples.conversation_row])
+@pytest.mark.parametrize(
+    "make_row", [samples.image_row, samples.text_row, samples.conversation_row]
+)
 def test_lb_import_keeps_every_annotation(make_row):
     row = make_row()
     rows, losses = _rows(row)
@@ -57,7 +59,12 @@ def test_lb_import_video_keeps_keyframes_segments_and_frame_ranges():
     (track,) = [r for r in rows if "segments" in r]
     frames = [[k["frame"] for k in segment["keyframes"]] for segment in track["segments"]]
     assert frames == [[2, 4], [8]]  # frame 3 was interpolated, 8 is after the gap
-    assert track["segments"][0]["keyframes"][0]["bbox"] == {"top": 2.0, "left": 4.0, "height": 10.0, "width": 20.0}
+    assert track["segments"][0]["keyframes"][0]["bbox"] == {
+        "top": 2.0,
+        "left": 4.0,
+        "height": 10.0,
+        "width": 20.0,
+    }
     (scene,) = [r for r in rows if r.get("name") == "scene"]
     assert scene["frames"] == [{"start": 2, "end": 4}, {"start": 10, "end": 10}]
     (content,) = [r for r in rows if r.get("name") == "content"]
