@@ -216,3 +216,21 @@ def test_ls_import_answer_without_task_ids_is_format_error(respx_mock, api):
         api.import_tasks(3, [{"data": {"image": "a"}}])
     assert "task_ids" in caught.value.message
     assert "Enterprise" in caught.value.hint
+
+
+@respx.mock(base_url=BASE)
+def test_ls_import_400_names_the_validation_errors(respx_mock, api):
+    body = {
+        "status_code": 400,
+        "detail": "Validation error",
+        "validation_errors": {
+            "non_field_errors": [
+                "Import data contains completed_by=99 which is not a valid annotator's email or ID"
+            ]
+        },
+    }
+    respx_mock.post("/api/projects/3/import").respond(400, json=body)
+    with pytest.raises(RemoteError) as caught:
+        api.import_tasks(3, [{"data": {"image": "a"}, "annotations": [{"completed_by": 99}]}])
+    assert "HTTP 400" in caught.value.message
+    assert "completed_by=99 which is not a valid annotator" in caught.value.message
