@@ -38,6 +38,24 @@ REQUEST_FAILED = "failed"
 REQUEST_PENDING = frozenset({"queued", "started"})
 
 
+class SameOrigin:
+    """The HTTP client, with `next` links rebased onto our own server.
+
+    CVAT builds `next` from the request it received; behind a proxy that terminates TLS it
+    may say `http://` or an internal host name. Following it as is would send the token
+    over plain http or to another host, so only its path and query are kept."""
+
+    def __init__(self, http: HttpClient):
+        self.http = http
+
+    def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        parsed = httpx.URL(url)
+        if parsed.is_absolute_url:
+            query = f"?{parsed.query.decode()}" if parsed.query else ""
+            url = f"{parsed.path}{query}"
+        return self.http.json(method, url, **kwargs)
+
+
 class CvatApi:
     """The CVAT REST calls label-bridge makes. `page_size` bounds each list request;
     `sleep` is what `wait_for_request` waits with (tests inject a fake)."""
@@ -76,7 +94,7 @@ class CvatApi:
     def _list(self, path: str, **filters: Any) -> Iterator[dict[str, Any]]:
         params = {key: value for key, value in filters.items() if value is not None}
         params["page_size"] = self.page_size
-        for element in iter_next_pages(self.http, path, params=params):
+        for element in iter_next_pages(SameOrigin(self.http), path, params=params):
             if not isinstance(element, dict):
                 raise FormatError(
                     f"malformed page: expected objects in 'results', got {type(element).__name__}",

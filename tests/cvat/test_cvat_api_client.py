@@ -214,3 +214,21 @@ def test_cvat_api_patches_annotations_with_an_action(action):
 def test_cvat_api_refuses_an_unknown_patch_action():
     with pytest.raises(ValueError):
         make_api().patch_job_annotations(101, "replace", {})
+
+
+@respx.mock
+def test_cvat_api_next_links_never_leave_our_server():
+    # behind a TLS-terminating proxy CVAT may answer with http:// or internal host names
+    first = fixture("labels_project7_page1.json")
+    first["next"] = "http://cvat-server:8080/api/labels?page=2&page_size=3&project_id=7"
+    last = fixture("labels_project7_page3.json")
+    route = respx.get(f"{HOST}/api/labels").mock(
+        side_effect=[httpx.Response(200, json=first), httpx.Response(200, json=last)]
+    )
+    elsewhere = respx.route(host="cvat-server").respond(500)
+    labels = list(make_api(page_size=3).list_labels(project_id=7))
+    assert len(labels) == 5  # page 1 (3) + page 3 (2)
+    assert not elsewhere.called
+    second = route.calls[1].request
+    assert str(second.url) == f"{HOST}/api/labels?page=2&page_size=3&project_id=7"
+    assert second.headers["Authorization"] == f"Bearer {TOKEN}"
