@@ -279,22 +279,19 @@ class TaskPull:
         return self.task.get("data_original_chunk_type") == "video"
 
     def items(self) -> Iterator[Item]:
+        """The task's items; an image task's are yielded job by job, as soon as no later
+        job can cover them, so a large task is not held in memory."""
         with malformed_answer(self.where):
-            built = self._build()
-        yield from built
-
-    def _build(self) -> list[Item]:
-        meta = self.api.get_task_meta(self.task["id"])
-        frames = meta.get("frames")
-        if not isinstance(frames, list) or not frames:
-            raise FormatError("task has no frames in its data meta", where=self.where)
-        numbering = (
-            FrameNumbering.from_meta(meta, self.where) if self.is_video else FrameNumbering()
-        )
-        jobs = list(self.api.list_jobs(self.task["id"]))
-        if self.is_video:
-            return [self._video_item(meta, frames[0], numbering, jobs)]
-        return self._image_items(meta, frames, jobs)
+            meta = self.api.get_task_meta(self.task["id"])
+            frames = meta.get("frames")
+            if not isinstance(frames, list) or not frames:
+                raise FormatError("task has no frames in its data meta", where=self.where)
+            jobs = list(self.api.list_jobs(self.task["id"]))
+            if self.is_video:
+                numbering = FrameNumbering.from_meta(meta, self.where)
+                yield self._video_item(meta, frames[0], numbering, jobs)
+            else:
+                yield from self._image_items(meta, frames, jobs)
 
     def _source(self, item: str, annotation: str | None = None) -> SourceRef:
         project = self.task.get("project_id")
@@ -327,20 +324,32 @@ class TaskPull:
 
     # -- images -----------------------------------------------------------------
 
-    def _image_items(self, meta, frames, jobs) -> list[Item]:
-        items = {}
+    def _image_items(self, meta, frames, jobs) -> Iterator[Item]:
         deleted = set(meta.get("deleted_frames") or [])
-        for number, frame in enumerate(frames):
+        jobs = sorted(jobs, key=lambda job: int(job["start_frame"]))
+        pending: dict[int, Item] = {}
+        done = 0  # frames below this were yielded
+        for position, job in enumerate(jobs):
+            with malformed_answer(f"job {job.get('id')}"):
+                for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+                    if number < len(frames) and number not in deleted and number >= done:
+                        pending.setdefault(number, self._image_item(number, frames[number], meta))
+                self._add_image_job(job, pending)
+            later = jobs[position + 1 :]
+            limit = int(later[0]["start_frame"]) if later else len(frames)
+            yield from self._flush(frames, meta, pending, deleted, range(done, max(limit, done)))
+            done = max(limit, done)
+        yield from self._flush(frames, meta, pending, deleted, range(done, len(frames)))
+
+    def _flush(self, frames, meta, pending, deleted, numbers: range) -> Iterator[Item]:
+        """The items of frames `numbers`, in order; frames no job covers come out bare."""
+        for number in numbers:
             if number in deleted:
                 self.losses.record(
                     "cvat.deleted_frame", "frame deleted in CVAT; not pulled", where=self.where
                 )
                 continue
-            items[number] = self._image_item(number, frame, meta)
-        for job in jobs:
-            with malformed_answer(f"job {job.get('id')}"):
-                self._add_image_job(job, items)
-        return list(items.values())
+            yield pending.pop(number, None) or self._image_item(number, frames[number], meta)
 
     def _image_item(self, number: int, frame: dict[str, Any], meta) -> Item:
         name = str(frame.get("name") or f"frame_{number:06d}")

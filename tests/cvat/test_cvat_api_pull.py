@@ -295,3 +295,18 @@ def test_cvat_api_pull_meta_without_frames_is_a_format_error():
     with pytest.raises(FormatError, match="no frames") as caught:
         pull("cvat://cvat.example.com/tasks/42")
     assert caught.value.where == "task 42"
+
+
+@respx.mock
+def test_cvat_api_pull_streams_image_items_job_by_job():
+    install_server(respx.mock)
+    later_job = respx.get(f"{HOST}/api/jobs/102/annotations/").respond(
+        json=fixture("job102_annotations.json")
+    )
+    items = iter(connector("cvat://cvat.example.com/tasks/42").read(LossReport()).items)
+    first, second = next(items), next(items)  # frames 0 and 1: job 101 only
+    assert (first.key, second.key) == ("street/0001.jpg", "street/0002.jpg")
+    assert not later_job.called
+    third = next(items)
+    assert later_job.called and third.annotation_sets[0].id == "job-102"
+    assert next(items, None) is None
