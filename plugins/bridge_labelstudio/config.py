@@ -412,7 +412,7 @@ class _ConfigBuilder:
     def control(self, name: str, tag: str, to_name: list[str] | None = None) -> dict[str, Any]:
         if name not in self.controls:
             self.controls[name] = {
-                "tag": tag, "to_name": to_name or [self.first_object], "attrs": {},
+                "tag": tag, "to_name": [self.first_object] if to_name is None else to_name, "attrs": {},
                 "children": [], "used": False,
             }  # fmt: skip
         entry = self.controls[name]

@@ -134,6 +134,10 @@ def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | No
         return {**rest, "start": shape.start, "end": shape.end}, {}
     if isinstance(shape, Tag):
         return rest, {}
+    if isinstance(shape, Mask):
+        height, width = shape.rle.size
+        return {"format": "rle", "rle": rle_to_ls_rle(shape.rle), **rest}, {
+            "original_width": width, "original_height": height}  # fmt: skip
     scale = _percent(shape, extra, ctx)
     if scale is None:
         ctx.lose("size-unknown", "a pixel shape on an item without width/height cannot be "
@@ -150,10 +154,6 @@ def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | No
     if isinstance(shape, Points):
         point = shape.points[0]
         return {"x": point.x * sx, "y": point.y * sy, **rest}, sizes
-    if isinstance(shape, Mask):
-        height, width = shape.rle.size
-        return {"format": "rle", "rle": rle_to_ls_rle(shape.rle), **rest}, {
-            "original_width": width, "original_height": height}  # fmt: skip
     return None
 
 

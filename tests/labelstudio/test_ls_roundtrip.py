@@ -1,0 +1,220 @@
+"""Export -> unified -> export keeps everything; unified from other tools -> tasks the
+Label Studio SDK accepts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from label_studio_sdk.label_interface import LabelInterface
+
+from bridge import api
+from bridge.formats import Dataset
+from bridge.geometry.masks import bitmap_to_rle
+from bridge.losses import LossReport
+from bridge.schema import (
+    Answer,
+    AnnotationSet,
+    Annotator,
+    BBox,
+    Classification,
+    ClassificationSpec,
+    Item,
+    Keyframe,
+    Keypoint,
+    LabelClass,
+    Mask,
+    Media,
+    Ontology,
+    OptionSpec,
+    Points,
+    Polygon,
+    Project,
+    Region,
+    Track,
+)
+from bridge_labelstudio.config import ontology_to_config, parse_label_config
+from bridge_labelstudio.convert import annotation_set_to_result, item_to_task, task_to_item
+from bridge_labelstudio.files import iter_export_tasks, write_export
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
+REAL = sorted(p.name for p in FIXTURES.glob("real_*.json"))
+
+
+def normalized(value):
+    """Floats to 9 decimals; result lists (and only those) in a stable order."""
+    if isinstance(value, float):
+        return round(value, 9) + 0.0
+    if isinstance(value, dict):
+        return {k: normalized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [normalized(v) for v in value]
+        if items and all(isinstance(r, dict) and ("from_name" in r or "from_id" in r) for r in items):
+            return sorted(items, key=lambda r: json.dumps(r, sort_keys=True))
+        return items
+    return value
+
+
+def _config_for(filename: str):
+    name = filename.removeprefix("real_").removesuffix(".json").removesuffix("_sync")
+    return parse_label_config((FIXTURES / "configs" / f"{name}.xml").read_text())
+
+
+@pytest.mark.parametrize("filename", REAL)
+@pytest.mark.parametrize("with_config", [True, False])
+def test_ls_roundtrip_export_unified_export_is_equal(filename, with_config):
+    config = _config_for(filename) if with_config else None
+    losses = LossReport()
+    tasks = [task for _, task in iter_export_tasks(FIXTURES / filename)]
+    assert tasks
+    for task in tasks:
+        item = task_to_item(task, config, losses, where="t")
+        assert normalized(item_to_task(item, config, losses)) == normalized(task)
+
+
+@pytest.mark.parametrize("filename", REAL)
+def test_ls_roundtrip_through_unified_jsonl_files(filename, tmp_path):
+    unified = tmp_path / "unified.jsonl"
+    back = tmp_path / "back.json"
+    api.convert(FIXTURES / filename, unified, from_format="labelstudio", to_format="jsonl")
+    api.convert(unified, back, from_format="jsonl", to_format="labelstudio")
+    original = orjson.loads((FIXTURES / filename).read_bytes())
+    assert normalized(orjson.loads(back.read_bytes())) == normalized(original)
+
+
+# ------------------------------------------------------------------ foreign items
+
+
+ONTOLOGY = Ontology(
+    labels=[
+        LabelClass(name="car", kinds=["bbox"], attributes=[
+            ClassificationSpec(name="parked", input="radio",
+                               options=[OptionSpec(value="yes"), OptionSpec(value="no")]),
+        ]),
+        LabelClass(name="lane", kinds=["polygon"]),
+        LabelClass(name="sky", kinds=["mask"]),
+        LabelClass(name="nose", kinds=["points"]),
+    ],
+    classifications=[ClassificationSpec(name="weather", input="radio",
+                                        options=[OptionSpec(value="sun")])],
+)  # fmt: skip
+
+
+def _foreign_item() -> Item:
+    bitmap = np.zeros((1000, 1000), dtype=np.uint8)
+    bitmap[:100, :] = 1
+    regions = [
+        Region(id="1", label="car", shape=BBox(x=70, y=110, width=40, height=20, rotation=90),
+               classifications=[Classification(name="parked", answers=[Answer(value="yes")])]),
+        Region(id="2", label="lane", shape=Polygon(points=[(0, 0), (500, 0), (500, 250)])),
+        Region(id="3", label="sky", shape=Mask(rle=bitmap_to_rle(bitmap))),
+        Region(id="4", label="nose", shape=Points(points=[Keypoint(x=100, y=900)])),
+    ]  # fmt: skip
+    aset = AnnotationSet(
+        id="job-3", annotator=Annotator(id="12", email="a@example.com"), lead_time=5.0,
+        regions=regions,
+        classifications=[Classification(name="weather", answers=[Answer(value="sun")])],
+    )  # fmt: skip
+    media = Media(kind="image", uri="s3://bucket/a.jpg", width=1000, height=1000)
+    return Item(key="a.jpg", media=media, annotation_sets=[aset])
+
+
+def test_ls_foreign_item_becomes_a_task_the_sdk_validates():
+    config_xml = ontology_to_config(ONTOLOGY, "image")
+    config = parse_label_config(config_xml)
+    losses = LossReport()
+    task = item_to_task(_foreign_item(), config, losses)
+    assert task["data"] == {"image": "s3://bucket/a.jpg"}
+    annotation = task["annotations"][0]
+    assert annotation["completed_by"] == 12 and annotation["was_cancelled"] is False
+    assert LabelInterface(config_xml).validate_annotation({"result": annotation["result"]})
+    box = annotation["result"][0]
+    # unified centre (90, 120), 40 x 20 turned 90 deg: the top-left pivot is (100, 100) px
+    assert box["type"] == "rectanglelabels" and box["from_name"] == "bbox"
+    assert box["value"]["x"] == pytest.approx(10) and box["value"]["y"] == pytest.approx(10)
+    assert (box["value"]["width"], box["value"]["height"]) == (4, 2)
+    parked = next(r for r in annotation["result"] if r["from_name"] == "parked")
+    assert parked["id"] == "1" and parked["value"]["choices"] == ["yes"]
+    assert parked["value"]["x"] == box["value"]["x"]  # LS repeats the region geometry
+    lane = next(r for r in annotation["result"] if r["from_name"] == "polygon")
+    assert lane["value"]["points"] == [[0, 0], [50, 0], [50, 25]]
+    nose = next(r for r in annotation["result"] if r["from_name"] == "keypoints")
+    assert (nose["value"]["x"], nose["value"]["y"]) == (10, 90)
+    assert not losses
+
+
+def test_ls_foreign_dataset_written_without_config_uses_the_generated_one(tmp_path):
+    target = tmp_path / "out.json"
+    dataset = Dataset(project=Project(name="p", media_kind="image", ontology=ONTOLOGY),
+                      items=[_foreign_item()])  # fmt: skip
+    write_export(dataset, target, LossReport())
+    tasks = orjson.loads(target.read_bytes())
+    interface = LabelInterface(ontology_to_config(ONTOLOGY, "image"))
+    assert interface.validate_annotation({"result": tasks[0]["annotations"][0]["result"]})
+    back = task_to_item(tasks[0], None, LossReport(), where="t")
+    sky = next(r for r in back.annotation_sets[0].regions if r.label == "sky")
+    assert sky.shape.rle == _foreign_item().annotation_sets[0].regions[2].shape.rle
+
+
+def _video_item(keyframes) -> Item:
+    track = Track(id="7", label="person", keyframes=keyframes)
+    media = Media(kind="video", uri="v.mp4", width=200, height=100, frame_count=50, duration=2.0)
+    return Item(key="v.mp4", media=media, annotation_sets=[AnnotationSet(id="a", tracks=[track])])
+
+
+def test_ls_track_outside_becomes_enabled_false_on_the_frame_before():
+    box = BBox(x=20, y=10, width=40, height=20)
+    item = _video_item([
+        Keyframe(frame=0, shape=box), Keyframe(frame=10, outside=True),
+        Keyframe(frame=20, shape=box.model_copy(update={"x": 60})),
+    ])  # fmt: skip
+    aset = item.annotation_sets[0]
+    result = annotation_set_to_result(aset, item, None, LossReport())[0]
+    sequence = result["value"]["sequence"]
+    # unified 0 -> LS frame 1; the object is last shown at unified 9 -> LS 10, disabled
+    assert [(s["frame"], s["enabled"], s["x"]) for s in sequence] == [
+        (1, True, 10.0), (10, False, 10.0), (21, True, 30.0),
+    ]  # fmt: skip
+    assert sequence[0]["time"] == pytest.approx(1 / 25)  # 50 frames in 2 s
+    back = task_to_item({"data": {"video": "v.mp4"}, "annotations": [{"result": [result]}]},
+                        None, LossReport(), where="t")  # fmt: skip
+    frames = [(k.frame, k.outside) for k in back.annotation_sets[0].tracks[0].keyframes]
+    assert frames == [(0, False), (9, False), (10, True), (20, False)]
+
+
+def test_ls_track_outside_with_a_shape_interpolates_the_last_visible_frame():
+    item = _video_item([
+        Keyframe(frame=0, shape=BBox(x=0, y=0, width=20, height=10)),
+        Keyframe(frame=10, outside=True, shape=BBox(x=100, y=0, width=20, height=10)),
+    ])  # fmt: skip
+    result = annotation_set_to_result(item.annotation_sets[0], item, None, LossReport())[0]
+    last = result["value"]["sequence"][-1]
+    # at unified frame 9 the box is 9/10 of the way: x = 90 px = 45% of 200
+    assert (last["frame"], last["enabled"], last["x"]) == (10, False, pytest.approx(45.0))
+
+
+def test_ls_what_label_studio_cannot_hold_is_in_the_loss_report():
+    from bridge.schema import Cuboid, Polyline
+
+    item = _foreign_item()
+    aset = item.annotation_sets[0]
+    aset.regions.append(Region(id="9", label="lane", shape=Polyline(points=[(0, 0), (1, 1)])))
+    aset.regions.append(Region(id="10", label="car", shape=Cuboid(points=[(0, 0)] * 8)))
+    aset.regions[0].occluded = True
+    losses = LossReport()
+    result = annotation_set_to_result(aset, item, parse_label_config(ontology_to_config(ONTOLOGY)), losses)
+    assert {"9", "10"}.isdisjoint(r.get("id") for r in result)
+    assert losses.count("unsupported-polyline") == 1 and losses.count("unsupported-cuboid") == 1
+    assert losses.count("occluded") == 1
+
+
+def test_ls_pixel_shapes_without_media_size_are_left_out_and_reported():
+    item = _foreign_item()
+    item.media.width = item.media.height = None
+    losses = LossReport()
+    result = annotation_set_to_result(item.annotation_sets[0], item, None, losses)
+    assert [r["type"] for r in result if r["type"] != "choices"] == ["brushlabels"]
+    assert losses.count("size-unknown") == 3
