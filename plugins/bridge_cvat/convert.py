@@ -496,21 +496,21 @@ def track_to_unified(track: dict[str, Any], labels: LabelIndex, losses: LossRepo
     )  # fmt: skip
 
 
-def _tracked_shape(keyframe: Keyframe, losses, where) -> dict[str, Any] | None:
+def _tracked_shape(keyframe: Keyframe, geometry, losses, where) -> dict[str, Any] | None:
     out: dict[str, Any] = {"frame": keyframe.frame, "outside": keyframe.outside,
                            "occluded": keyframe.occluded, "keyframe": keyframe.keyframe,
                            "z_order": keyframe.z_order or 0}  # fmt: skip
     if keyframe.extra.get("id") is not None:
         out["id"] = keyframe.extra["id"]
-    if isinstance(keyframe.shape, Skeleton) or keyframe.shape is None:
+    if geometry is None or isinstance(geometry, Skeleton):
         out.update(
             type="skeleton", points=list(keyframe.extra.get("cvat_points", [])), rotation=0.0
         )
     else:
         try:
-            kind, points, rotation = geometry_to_points(keyframe.shape, keyframe.extra)
+            kind, points, rotation = geometry_to_points(geometry, keyframe.extra)
         except ValueError:
-            losses.record(f"cvat.no_{keyframe.shape.type}", f"CVAT has no {keyframe.shape.type} shape; dropped",
+            losses.record(f"cvat.no_{geometry.type}", f"CVAT has no {geometry.type} shape; dropped",
                           where=where)  # fmt: skip
             return None
         out.update(
@@ -518,6 +518,22 @@ def _tracked_shape(keyframe: Keyframe, losses, where) -> dict[str, Any] | None:
         )
     out["attributes"] = classifications_to_attributes(keyframe.classifications, losses, where)
     return out
+
+
+def _geometries(track: Track, is_skeleton: bool) -> list:
+    """Each keyframe's shape; an outside keyframe without one (other tools store none)
+    borrows the nearest earlier shape, else the next one: CVAT needs a shape there."""
+    shapes = [k.shape for k in track.keyframes]
+    if is_skeleton:
+        return shapes
+    known = [(i, s) for i, s in enumerate(shapes) if s is not None]
+    filled = []
+    for index, shape in enumerate(shapes):
+        if shape is None and known:
+            before = [s for i, s in known if i < index]
+            shape = before[-1] if before else known[0][1]
+        filled.append(shape)
+    return filled
 
 
 def _element_tracks(track: Track, losses, where) -> list[dict[str, Any]]:
@@ -546,10 +562,17 @@ def track_to_cvat(track: Track, labels: LabelIndex | None, losses: LossReport, *
     XML writes it; the REST connector sends only the keyframes and drops the key)."""
     is_skeleton = any(isinstance(k.shape, Skeleton) for k in track.keyframes)
     shapes = []
-    for keyframe in track.keyframes:
+    for keyframe, geometry in zip(track.keyframes, _geometries(track, is_skeleton), strict=True):
         if keyframe.extra.get("cvat_no_skeleton_shape"):
             continue
-        shape = _tracked_shape(keyframe, losses, where)
+        if geometry is None and not is_skeleton:
+            losses.record(
+                "cvat.keyframe_without_shape",
+                "a track keyframe without any shape; dropped",
+                where=where,
+            )
+            continue
+        shape = _tracked_shape(keyframe, geometry, losses, where)
         if shape is not None:
             shapes.append(shape)
     out: dict[str, Any] = {

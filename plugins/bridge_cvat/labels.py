@@ -128,7 +128,7 @@ def _spec_from_cvat(attribute: dict[str, Any]) -> ClassificationSpec:
 
 def _label_class(label: dict[str, Any], parent: str | None) -> LabelClass:
     cvat_type = label.get("type") or "any"
-    cvat_ids: dict[str, Any] = {"type": label["type"]} if label.get("type") else {}
+    cvat_ids: dict[str, Any] = {"type": label.get("type") or None}  # None: CVAT said nothing
     if label.get("id") is not None:
         cvat_ids["id"] = label["id"]
     if label.get("svg"):
@@ -141,7 +141,7 @@ def _label_class(label: dict[str, Any], parent: str | None) -> LabelClass:
         parent=parent,
         edges=skeleton_edges(label.get("svg") or ""),
         attributes=[_spec_from_cvat(a) for a in label.get("attributes") or []],
-        tool_ids={"cvat": cvat_ids} if cvat_ids else {},
+        tool_ids={"cvat": cvat_ids},
         extra={k: v for k, v in label.items() if k not in LABEL_KEYS},
     )
 
@@ -217,11 +217,11 @@ def _attribute_dict(spec: ClassificationSpec) -> dict[str, Any]:
 
 
 def _cvat_label_type(label: LabelClass) -> str | None:
-    """The label's CVAT type: as read from CVAT, else from its one region kind, else
-    none (CVAT then takes "any")."""
-    known = label.tool_ids.get("cvat", {}).get("type")
-    if known:
-        return known
+    """The label's CVAT type: as read from CVAT (None if CVAT gave none), else from its
+    one region kind, else none (CVAT then takes "any")."""
+    cvat_ids = label.tool_ids.get("cvat", {})
+    if "type" in cvat_ids:
+        return cvat_ids["type"]
     if len(label.kinds) == 1 and label.kinds[0] in KIND_TO_CVAT:
         return KIND_TO_CVAT[label.kinds[0]]
     return "points" if label.parent else None

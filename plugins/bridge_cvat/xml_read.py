@@ -559,23 +559,38 @@ def _items(parser: CvatXmlParser, steps: Iterator[str], handle: BinaryIO, ctx: R
            project: Project) -> Iterator[Item]:  # fmt: skip
     pending: dict[str | None, list[Track]] = {}
     tasks: dict[str | None, TaskInfo | None] = {}
+    seen: dict[str, set[str]] = {}
     try:
         for _ in _chain_steps(steps):
             while parser.images:
                 attrs, children, line = parser.images.popleft()
-                yield image_to_item(attrs, children, line, ctx)
+                item = image_to_item(attrs, children, line, ctx)
+                for region in item.annotation_sets[0].regions:
+                    seen.setdefault(region.label or "", set()).add(region.shape.type)
+                yield item
             while parser.tracks:
                 attrs, children, line = parser.tracks.popleft()
                 track, task = track_to_track(attrs, children, line, ctx)
+                kinds = {k.shape.type for k in track.keyframes if k.shape is not None}
+                seen.setdefault(track.label or "", set()).update(kinds)
                 key = task.id if task else attrs.get("task_id")
                 pending.setdefault(key, []).append(track)
                 tasks[key] = task
     finally:
         handle.close()
+    add_seen_kinds(project, seen)
     project.media_kind = "image" if parser.kind == "images" else project.media_kind
     if parser.kind == "video" or (parser.kind is None and project.media_kind == "video"):
         project.media_kind = "video"
         yield from _video_items(pending, tasks, ctx)
+
+
+def add_seen_kinds(project: Project, seen: dict[str, set[str]]) -> None:
+    """Labels without a CVAT type (older exports) get the region kinds the file used them
+    with, so other tools know how to draw them. The project is final after the items."""
+    for label in project.ontology.labels:
+        if not label.kinds and seen.get(label.name):
+            label.kinds = sorted(seen[label.name])
 
 
 def _chain_steps(steps: Iterator[str]) -> Iterator[None]:
