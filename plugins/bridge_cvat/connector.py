@@ -679,7 +679,12 @@ class TaskPush:
                 frames.video_set = placed.get(0)
             else:
                 frames.per_frame = {f: s for f, s in placed.items() if frames.holds(f)}
-            written.append(self._write_job(job["id"], builder.body(frames)))
+            if frames.video_set is None and not frames.per_frame:
+                continue  # none of the job's frames was pushed: leave the job alone
+            body = builder.body(frames)
+            if self.mode != "replace" and not any(body[k] for k in ("shapes", "tags", "tracks")):
+                continue
+            written.append(self._write_job(job["id"], body))
         return {"id": self.task_id, "jobs": written}
 
     def _write_job(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -424,17 +424,26 @@ class BodyBuilder:
         if region.shape.type == "tag":
             named = convert.region_to_tag(region, self.losses, where=where)
             named["frame"] = rest_frame
-            body["tags"].append(
-                tag_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
-            )
+            self._append(body, "tags", tag_to_rest(named, self.labels, where=where,
+                                                   keep_ids=self.keep_ids), where)  # fmt: skip
             return
         named = convert.region_to_shape(region, self.index, self.losses, where=where)
         if named is None:
             return
         named = renumber(named, lambda _frame: rest_frame)
-        body["shapes"].append(
-            shape_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
-        )
+        rest = shape_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
+        self._append(body, "shapes", rest, where)
+
+    def _append(self, body, key: str, rest: dict[str, Any], where: str) -> None:
+        """Add `rest` to `body[key]`; an update or delete needs the CVAT id."""
+        if self.keep_ids and rest.get("id") is None:
+            self.losses.record(
+                "cvat.no_id_to_update",
+                "not pulled from this task (no CVAT id); skipped by update/delete",
+                where=where,
+            )
+            return
+        body[key].append(rest)
 
     def _add_track(self, body, track, to_rest, where: str) -> None:
         from bridge_cvat import convert
@@ -444,6 +453,5 @@ class BodyBuilder:
         named["shapes"] = [s for s in named["shapes"] if s.get("frame") is not None]
         for element in named.get("elements") or []:
             element["shapes"] = [s for s in element["shapes"] if s.get("frame") is not None]
-        body["tracks"].append(
-            track_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
-        )
+        rest = track_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids)
+        self._append(body, "tracks", rest, where)

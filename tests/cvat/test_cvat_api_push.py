@@ -312,3 +312,31 @@ def test_cvat_api_round_trip_through_a_jsonl_file_with_the_python_api(tmp_path, 
     original = fixture("job103_annotations.json")
     for key in ("tracks", "shapes", "tags"):
         assert canonical_all(body[key]) == canonical_all(original[key], shift=SHIFT)
+
+
+@respx.mock
+def test_cvat_api_replace_leaves_jobs_without_pushed_frames_alone():
+    install_server(respx.mock)
+    put = respx.put(url__regex=rf"{HOST}/api/jobs/\d+/annotations/").respond(json={})
+    dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")
+    result = connector("cvat://cvat.example.com/tasks/42").write(
+        Dataset(project=dataset.project, items=[items[2]]), LossReport()
+    )
+    assert [call.request.url.path for call in put.calls] == ["/api/jobs/102/annotations/"]
+    assert result["tasks"][0]["jobs"] == [{"id": 102, "shapes": 1, "tags": 0, "tracks": 0}]
+
+
+@respx.mock
+def test_cvat_api_update_skips_regions_that_have_no_cvat_id():
+    install_server(respx.mock)
+    patch = respx.patch(url__regex=rf"{HOST}/api/jobs/\d+/annotations/").respond(json={})
+    dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")
+    aset = items[2].annotation_sets[0]
+    aset.regions.append(Region(id="new", label="car", shape=BBox(x=0, y=0, width=2, height=2)))
+    losses = LossReport()
+    connector("cvat://cvat.example.com/tasks/42").write(
+        Dataset(project=dataset.project, items=[items[2]]), losses, mode="update"
+    )
+    (call,) = patch.calls
+    assert [s["id"] for s in sent_json(call)["shapes"]] == [1020]
+    assert losses.count("cvat.no_id_to_update") == 1
