@@ -232,3 +232,36 @@ def test_cvat_api_next_links_never_leave_our_server():
     second = route.calls[1].request
     assert str(second.url) == f"{HOST}/api/labels?page=2&page_size=3&project_id=7"
     assert second.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+@respx.mock
+def test_cvat_api_lists_projects_and_tasks():
+    project = fixture("project7.json")
+    respx.get(f"{HOST}/api/projects").respond(
+        json={"count": 1, "next": None, "previous": None, "results": [project]}
+    )
+    tasks = respx.get(f"{HOST}/api/tasks").respond(json=fixture("tasks_project7.json"))
+    api = make_api()
+    assert [p["name"] for p in api.list_projects()] == ["traffic"]
+    assert [t["id"] for t in api.list_tasks(project_id=7)] == [42, 43]
+    assert tasks.calls.last.request.url.params["project_id"] == "7"
+    load(
+        "PaginatedProjectReadList",
+        {"count": 1, "next": None, "previous": None, "results": [project]},
+    )
+
+
+@respx.mock
+def test_cvat_api_connector_takes_token_and_organization_from_the_environment(monkeypatch):
+    from bridge_cvat.connector import CvatConnector
+
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", "from-env")
+    monkeypatch.setenv("CVAT_ORG", "acme")
+    route = respx.get("http://localhost:8080/api/projects").respond(
+        json={"count": 0, "next": None, "previous": None, "results": []}
+    )
+    connector = CvatConnector.from_url("cvat+http://localhost:8080/projects/new")
+    assert connector.list_projects() == []
+    headers = route.calls.last.request.headers
+    assert (headers["Authorization"], headers["X-Organization"]) == ("Bearer from-env", "acme")
+    assert "from-env" not in repr(connector.api.http._token)  # kept as a SecretStr
