@@ -123,9 +123,9 @@ class GraphQLHttpClient(HttpClient):
         except ValueError:
             body = None
         if isinstance(body, dict) and body.get("errors") and response.status_code < 500:
-            codes = {gql.error_code(error) for error in body["errors"]}
-            if codes - {None}:
-                return gql.error_for_graphql(body["errors"], where)
+            errors = gql.error_list(body["errors"])
+            if {gql.error_code(error) for error in errors} - {None}:
+                return gql.error_for_graphql(errors, where)
         return super().error_for(response, where)
 
 
@@ -227,7 +227,7 @@ class LabelboxApi:
                 hint="wait a minute and retry, or push fewer rows at a time",
             )
         if body.get("errors"):
-            raise gql.error_for_graphql(body["errors"], where)
+            raise gql.error_for_graphql(gql.error_list(body["errors"]), where)
         data = body.get("data")
         if not isinstance(data, dict):
             raise FormatError("Labelbox answered without a `data` object", where=where)
@@ -257,15 +257,16 @@ class LabelboxApi:
         skip = 0
         while True:
             data = self.execute(gql.list_projects_query(skip), {"deleted": False})
-            page = data.get("projects") or []
-            yield from page
+            page = dig(data, "projects", where="projects", expect=list, optional=True) or []
+            yield from (_object(project, "projects") for project in page)
             if len(page) < gql.PAGE_SIZE:
                 return
             skip += gql.PAGE_SIZE
 
     def get_project(self, project_id: str) -> dict[str, Any]:
         """The project's fields; `NotFoundError` if it does not exist."""
-        project = self.execute(gql.GET_PROJECT, {"projectId": project_id}).get("project")
+        data = self.execute(gql.GET_PROJECT, {"projectId": project_id})
+        project = dig(data, "project", where=f"project {project_id}", optional=True)
         if not project:
             raise NotFoundError(
                 f"Labelbox has no project {project_id}", where=f"project {project_id}"
@@ -275,13 +276,13 @@ class LabelboxApi:
     def project_ontology(self, project_id: str) -> dict[str, Any]:
         """The project's ontology as Labelbox's "normalized" JSON (`tools`, `classifications`)."""
         data = self.execute(gql.GET_PROJECT_ONTOLOGY, {"projectId": project_id})
-        project = data.get("project")
-        if not project:
-            raise NotFoundError(
-                f"Labelbox has no project {project_id}", where=f"project {project_id}"
-            )
-        ontology = project.get("ontology") or {}
-        normalized = ontology.get("normalized") or {}
+        where = f"project {project_id}"
+        if not dig(data, "project", where=where, optional=True):
+            raise NotFoundError(f"Labelbox has no project {project_id}", where=where)
+        ontology = dig(data, "project", "ontology", where=where, optional=True) or {}
+        normalized = (
+            dig(ontology, "normalized", where=where, expect=(dict, str), optional=True) or {}
+        )
         if isinstance(normalized, str):
             try:
                 normalized = json.loads(normalized)
@@ -299,21 +300,19 @@ class LabelboxApi:
 
     def user_id(self) -> str:
         if self._user_id is None:
-            user = self.execute(gql.GET_USER).get("user") or {}
-            if not user.get("id"):
-                raise FormatError(
-                    "Labelbox answered `user` without an id", where="query GetUserPyApi"
-                )
-            self._user_id = str(user["id"])
+            data = self.execute(gql.GET_USER)
+            user_id = dig(data, "user", "id", where="query GetUserPyApi", expect=(str, int))
+            self._user_id = str(user_id)
         return self._user_id
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         """A background task (its status, errors, result) as created by this key's user."""
         data = self.execute(gql.GET_USER_TASK, {"taskId": task_id, "userId": self.user_id()})
-        tasks = (data.get("user") or {}).get("createdTasks") or []
+        where = f"task {task_id}"
+        tasks = dig(data, "user", "createdTasks", where=where, expect=list, optional=True)
         if not tasks:
-            raise NotFoundError(f"Labelbox has no task {task_id}", where=f"task {task_id}")
-        return tasks[0]
+            raise NotFoundError(f"Labelbox has no task {task_id}", where=where)
+        return _object(tasks[0], where)
 
     def wait_for_task(self, task_id: str) -> dict[str, Any]:
         """Poll the task until it leaves IN_PROGRESS; FAILED raises with its message."""
@@ -354,10 +353,8 @@ class LabelboxApi:
             }
         }
         data = self.execute(gql.EXPORT_PROJECT, variables, mutation=True)
-        result = data.get("exportDataRowsInProject") or {}
-        if not result.get("taskId"):
-            raise FormatError("export answered without a taskId", where=f"project {project_id}")
-        return str(result["taskId"])
+        where = f"project {project_id}"
+        return str(dig(data, "exportDataRowsInProject", "taskId", where=where, expect=(str, int)))
 
     def export_project(self, project_id: str, params: ExportParams | None = None) -> Iterator[dict]:
         """Export the project and yield each exported data row (a dict) as it streams."""
@@ -368,51 +365,44 @@ class LabelboxApi:
     def export_rows(self, task_id: str, stream_type: str = "RESULT") -> Iterator[dict]:
         """The finished export's NDJSON lines, parsed; a bad line is a `FormatError`."""
         for number, line in enumerate(self.export_lines(task_id, stream_type), start=1):
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                raise FormatError(
-                    f"malformed NDJSON: {error}", where=f"export task {task_id}, line {number}"
-                ) from None
-            if not isinstance(row, dict):
-                raise FormatError(
-                    "a line is not a JSON object", where=f"export task {task_id}, line {number}"
-                )
-            yield row
+            yield parse_export_line(line, f"export task {task_id}, line {number}")
 
     def export_lines(self, task_id: str, stream_type: str = "RESULT") -> Iterator[bytes]:
         """The raw lines of a finished export stream, file page by file page.
 
         Pages are byte ranges of one NDJSON text (a line may span two pages), so pieces
         are joined before splitting; nothing holds more than one page chunk and one line."""
-        header = self.export_header(task_id, stream_type)
-        total = int(header.get("totalSize") or 0) if header else 0
-        offset, carry = 0, b""
+        return split_lines(self._export_chunks(task_id, stream_type))
+
+    def _export_chunks(self, task_id: str, stream_type: str) -> Iterator[bytes]:
+        """The bytes of every page of the stream, in order, as they download."""
+        where = f"export task {task_id}"
+        header = self.export_header(task_id, stream_type) or {}
+        total = _integer(header.get("totalSize") or 0, "totalSize", where)
+        offset = 0
         while offset < total:
             page, chunks = self._open_page(task_id, stream_type, offset)
-            for chunk in chunks:
-                cut = chunk.rfind(b"\n")
-                if cut < 0:
-                    carry += chunk
-                    continue
-                lines = (carry + chunk[:cut]).split(b"\n")
-                carry = chunk[cut + 1 :]
-                yield from (line for line in lines if line.strip())
-            offset = int(page["offsets"]["end"]) + 1
-        if carry.strip():
-            yield carry
+            yield from chunks
+            offset = _integer(page["offsets"].get("end"), "offsets.end", where) + 1
 
     def export_header(self, task_id: str, stream_type: str) -> dict[str, Any] | None:
         variables = {"where": {"id": task_id}, "streamType": stream_type}
         data = self.execute(gql.EXPORT_METADATA_HEADER, variables)
-        return (data.get("task") or {}).get("exportMetadataHeader")
+        where = f"export task {task_id}"
+        return dig(data, "task", "exportMetadataHeader", where=where, optional=True)
 
     def export_page(self, task_id: str, stream_type: str, offset: int) -> dict[str, Any]:
         """Where the stream continues at byte `offset`: `{offsets, lines, file}`."""
         variables = {"where": {"id": task_id}, "streamType": stream_type, "offset": str(offset)}
         data = self.execute(gql.EXPORT_FILE_FROM_OFFSET, variables)
-        page = (data.get("task") or {}).get("exportFileFromOffset")
-        if not isinstance(page, dict) or not page.get("file") or "offsets" not in page:
+        page = dig(
+            data, "task", "exportFileFromOffset", where=f"export task {task_id}", optional=True
+        )
+        if (
+            not page
+            or not isinstance(page.get("file"), str)
+            or not isinstance(page.get("offsets"), dict)
+        ):
             raise FormatError(
                 f"export has no {stream_type} file at offset {offset}",
                 where=f"export task {task_id}",
@@ -439,9 +429,12 @@ class LabelboxApi:
     def _download(self, page: dict[str, Any]) -> Iterator[bytes]:
         """Open the page's signed URL (`ExpiredUrl` if storage refuses it) and return an
         iterator over its bytes, checked against the announced length."""
-        expected = int(page["offsets"]["end"]) - int(page["offsets"]["start"]) + 1
+        where = signed_url_where(page["file"])
+        offsets = page["offsets"]
+        end = _integer(offsets.get("end"), "offsets.end", where)
+        expected = end - _integer(offsets.get("start"), "offsets.start", where) + 1
         response = self._open_signed(page["file"])
-        return _checked_bytes(response, expected, signed_url_where(page["file"]))
+        return _checked_bytes(response, expected, where)
 
     def _open_signed(self, url: str) -> httpx.Response:
         """GET a signed URL without the API key, as an open streamed response (the caller
@@ -507,14 +500,13 @@ class LabelboxApi:
     def find_dataset(self, name: str) -> dict[str, Any] | None:
         """The first (not deleted) dataset called `name`, or None."""
         data = self.execute(gql.GET_DATASETS_BY_NAME, {"name": name, "deleted": False})
-        datasets = data.get("datasets") or []
-        return datasets[0] if datasets else None
+        datasets = dig(data, "datasets", where=f"dataset {name!r}", expect=list, optional=True)
+        return _object(datasets[0], f"dataset {name!r}") if datasets else None
 
     def create_dataset(self, name: str) -> dict[str, Any]:
         data = self.execute(gql.CREATE_DATASET, {"name": name}, mutation=True)
-        dataset = data.get("createDataset")
-        if not isinstance(dataset, dict) or not dataset.get("id"):
-            raise FormatError("createDataset answered without an id", where=f"dataset {name!r}")
+        dataset = dig(data, "createDataset", where=f"dataset {name!r}")
+        dig(dataset, "id", where=f"dataset {name!r}", expect=(str, int))
         return dataset
 
     def data_row_ids(self, global_keys: list[str]) -> dict[str, str]:
@@ -527,34 +519,36 @@ class LabelboxApi:
 
     def _lookup_global_keys(self, keys: list[str]) -> dict[str, str]:
         job = self.execute(gql.GLOBAL_KEYS_JOB, {"globalKeys": keys})
-        job_id = (job.get("dataRowsForGlobalKeys") or {}).get("jobId")
-        if not job_id:
-            raise FormatError(
-                "global key lookup answered without a jobId", where="dataRowsForGlobalKeys"
-            )
+        job_id = dig(
+            job, "dataRowsForGlobalKeys", "jobId", where="global key lookup", expect=(str, int)
+        )
+        where = f"global key lookup job {job_id}"
         result = self._poll(
-            lambda: self.execute(gql.GLOBAL_KEYS_RESULT, {"jobId": job_id})[
-                "dataRowsForGlobalKeysResult"
-            ],
-            lambda result: (result or {}).get("jobStatus") != "IN_PROGRESS",
+            lambda: dig(
+                self.execute(gql.GLOBAL_KEYS_RESULT, {"jobId": job_id}),
+                "dataRowsForGlobalKeysResult",
+                where=where,
+            ),  # fmt: skip
+            lambda result: result.get("jobStatus") != "IN_PROGRESS",
             "the global key lookup",
         )
         if result.get("jobStatus") != "COMPLETE":
-            raise RemoteError(f"global key lookup {result.get('jobStatus')}", where=f"job {job_id}")
-        fetched = (result.get("data") or {}).get("fetchedDataRows") or []
+            raise RemoteError(f"global key lookup {result.get('jobStatus')}", where=where)
+        fetched = (
+            dig(result, "data", "fetchedDataRows", where=where, expect=list, optional=True) or []
+        )
         # fetchedDataRows is in input order, with an empty id where a key was not found
         return {
-            key: row["id"] for key, row in zip(keys, fetched, strict=False) if row and row.get("id")
+            key: str(row["id"])
+            for key, row in zip(keys, fetched, strict=False)
+            if isinstance(row, dict) and isinstance(row.get("id"), str | int) and row["id"] != ""
         }
 
     def upload_file(self, content: bytes, file_name: str, content_type: str) -> str:
         """Upload bytes to Labelbox's storage; return their URL (mutation `uploadFile`)."""
         variables = {"file": None, "contentLength": len(content), "sign": False}
         data = self.execute_multipart(gql.UPLOAD_FILE, variables, "1", content, content_type)
-        url = (data.get("uploadFile") or {}).get("url")
-        if not url:
-            raise FormatError("uploadFile answered without a url", where=f"upload {file_name}")
-        return url
+        return dig(data, "uploadFile", "url", where=f"upload {file_name}", expect=str)
 
     def upsert_data_rows(self, dataset_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """Create `rows` (`row_data`, `global_key`, optional `external_id`, `media_type`) in
@@ -572,11 +566,8 @@ class LabelboxApi:
             json.dumps(manifest).encode(), "manifest.json", "application/json"
         )
         data = self.execute(gql.UPSERT_DATA_ROWS, {"manifestUri": manifest_url}, mutation=True)
-        task = data.get("upsertDataRows")
-        if not isinstance(task, dict) or not task.get("id"):
-            raise FormatError(
-                "upsertDataRows answered without a task", where=f"dataset {dataset_id}"
-            )
+        task = dig(data, "upsertDataRows", where=f"dataset {dataset_id}")
+        dig(task, "id", where=f"dataset {dataset_id}", expect=(str, int))
         return task
 
     def data_row_import_results(self, task_id: str, *, failed: bool) -> Iterator[dict[str, Any]]:
@@ -587,9 +578,10 @@ class LabelboxApi:
         cursor = None
         while True:
             variables = {"taskId": task_id, "first": RESULT_PAGE_SIZE, "from": cursor}
-            page = self.execute(query, variables).get(field_name) or {}
-            items = page.get(items_key) or []
-            yield from items
+            where = f"task {task_id}"
+            page = dig(self.execute(query, variables), field_name, where=where)
+            items = dig(page, items_key, where=where, expect=list, optional=True) or []
+            yield from (_object(item, where) for item in items)
             cursor = page.get("after")
             if not cursor or not items:
                 return
@@ -607,8 +599,11 @@ class LabelboxApi:
         task = self.upsert_data_rows(dataset_id, missing)
         self.wait_for_task(str(task["id"]))
         for created in self.data_row_import_results(str(task["id"]), failed=False):
-            outcome.ids[created["globalKey"]] = created["id"]
-            outcome.created.append(created["globalKey"])
+            key = dig(created, "globalKey", where=f"task {task['id']}", expect=str)
+            outcome.ids[key] = str(
+                dig(created, "id", where=f"task {task['id']}", expect=(str, int))
+            )
+            outcome.created.append(key)
         refused = list(self.data_row_import_results(str(task["id"]), failed=True))
         self._settle_refused_rows(refused, outcome, task_id=str(task["id"]))
         return outcome
@@ -641,9 +636,14 @@ class LabelboxApi:
         self._poll(
             lambda: self.execute(gql.DATA_ROWS_PROCESSED, {"globalKeys": global_keys}),
             lambda data: bool(
-                (data.get("queryAllDataRowsHaveBeenProcessed") or {}).get(
-                    "allDataRowsHaveBeenProcessed"
-                )
+                dig(
+                    data,
+                    "queryAllDataRowsHaveBeenProcessed",
+                    "allDataRowsHaveBeenProcessed",
+                    where="data row processing",
+                    expect=bool,
+                    optional=True,
+                )  # fmt: skip
             ),
             "data row processing",
         )
@@ -663,12 +663,7 @@ class LabelboxApi:
             },
         }
         data = self.execute(gql.CREATE_BATCH, variables, mutation=True, experimental=True)
-        result = (data.get("project") or {}).get("createBatchV2")
-        if not isinstance(result, dict):
-            raise FormatError(
-                "createBatchV2 answered without a result", where=f"project {project_id}"
-            )
-        return result
+        return dig(data, "project", "createBatchV2", where=f"project {project_id}")
 
     def add_to_project(
         self, project_id: str, global_keys: list[str], *, prefix: str = "label-bridge"
@@ -699,17 +694,17 @@ class LabelboxApi:
         variables = {"file": None, "contentLength": size, "projectId": project_id, "name": name}
         query = gql.create_import_mutation(mode)
         data = self.execute_multipart(query, variables, file_name, ndjson, "application/x-ndjson")
-        record = data.get(gql.IMPORT_KINDS[mode][0])
-        if not isinstance(record, dict) or not record.get("id"):
-            raise FormatError("the import answered without an id", where=f"import {name!r}")
-        return record
+        record = dig(data, gql.IMPORT_KINDS[mode][0], where=f"import {name!r}")
+        dig(record, "id", where=f"import {name!r}", expect=(str, int))
+        return {**record, "name": name}
 
     def get_import(self, project_id: str, name: str, mode: str = "label") -> dict[str, Any]:
         data = self.execute(gql.get_import_query(mode), {"projectId": project_id, "name": name})
-        record = data.get(gql.IMPORT_KINDS[mode][1])
+        where = f"project {project_id}"
+        record = dig(data, gql.IMPORT_KINDS[mode][1], where=where, optional=True)
         if not record:
-            raise NotFoundError(f"Labelbox has no import {name!r}", where=f"project {project_id}")
-        return record
+            raise NotFoundError(f"Labelbox has no import {name!r}", where=where)
+        return {**record, "name": name}
 
     def wait_for_import(
         self, project_id: str, record: dict[str, Any], mode: str = "label"
@@ -724,7 +719,7 @@ class LabelboxApi:
             )
         if record.get("state") == "FAILED":
             detail = ""
-            if record.get("errorFileUrl"):
+            if isinstance(record.get("errorFileUrl"), str):
                 errors = self.import_row_errors(record["errorFileUrl"], {})
                 detail = ": " + "; ".join(error.describe() for error in errors[:5])
             raise RemoteError(
@@ -735,20 +730,7 @@ class LabelboxApi:
     def import_row_errors(self, url: str, sent: dict[str, dict]) -> list[ImportRowError]:
         """The refused rows listed in an import's error (or status) file. `sent` maps each
         uploaded annotation's uuid to the `dataRow` it named, to fill in the global key."""
-        errors = []
-        for number, line in enumerate(self._read_signed(url).splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                status = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                raise FormatError(
-                    "malformed import error file", where=f"error file line {number}"
-                ) from None
-            if not isinstance(status, dict) or status.get("status") == "SUCCESS":
-                continue
-            errors.append(row_error(status, sent))
-        return errors
+        return parse_error_file(self._read_signed(url), sent)
 
     def run_import(self, project_id: str, name: str, rows: Iterable[dict[str, Any]], *,
                    mode: str = "label") -> ImportOutcome:  # fmt: skip
@@ -767,7 +749,7 @@ class LabelboxApi:
             record = self.start_import(project_id, name, spool, size, mode=mode)
         record = self.wait_for_import(project_id, record, mode)
         outcome = ImportOutcome(record, rows=count)
-        if record.get("errorFileUrl"):
+        if isinstance(record.get("errorFileUrl"), str):
             outcome.row_errors = self.import_row_errors(record["errorFileUrl"], sent)
         return outcome
 
@@ -794,18 +776,94 @@ def _checked_bytes(response: httpx.Response, expected: int, where: str) -> Itera
         )
 
 
+def dig(data: Any, *path: str, where: str, expect: type | tuple[type, ...] = dict,
+        optional: bool = False) -> Any:  # fmt: skip
+    """`data[path[0]][path[1]]...` checked to be an `expect`: a missing or mistyped value
+    is a `FormatError` naming the path (or None when `optional` and absent)."""
+    value = data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if value is None and optional:
+        return None
+    if not isinstance(value, expect) or (isinstance(value, bool) and expect is not bool):
+        raise FormatError(
+            f"malformed Labelbox answer: {'.'.join(path) or 'value'} is {type(value).__name__}",
+            where=where,
+            hint="the Labelbox API may have changed; upgrade label-bridge",
+        )
+    return value
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    return dig(value, where=where)
+
+
+def _integer(value: Any, name: str, where: str) -> int:
+    """An integer Labelbox may send as a number or a string (UInt64)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FormatError(f"malformed Labelbox answer: {name} is {value!r}", where=where) from None
+
+
 def signed_url_where(url: str) -> str:
     """`GET host/path` for a signed URL: its query string (the signature) is left out."""
     parts = urlsplit(url)
     return f"GET {parts.netloc}{parts.path}"
 
 
+def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The non-blank lines of the text the `chunks` make up once joined (a line may span
+    chunks); only one chunk and one partial line are held at a time."""
+    carry = b""
+    for chunk in chunks:
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            carry += chunk
+            continue
+        lines = (carry + chunk[:cut]).split(b"\n")
+        carry = chunk[cut + 1 :]
+        yield from (line for line in lines if line.strip())
+    if carry.strip():
+        yield carry
+
+
+def parse_export_line(line: bytes, where: str) -> dict[str, Any]:
+    """One exported data row; malformed JSON or a non-object is a `FormatError`."""
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise FormatError(f"malformed NDJSON: {error}", where=where) from None
+    if not isinstance(row, dict):
+        raise FormatError("a line is not a JSON object", where=where)
+    return row
+
+
+def parse_error_file(content: bytes, sent: dict[str, dict]) -> list[ImportRowError]:
+    """The refused annotations of an import's error (or status) NDJSON file."""
+    errors = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            status = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise FormatError(
+                "malformed import error file", where=f"error file line {number}"
+            ) from None
+        if isinstance(status, dict) and status.get("status") != "SUCCESS":
+            errors.append(row_error(status, sent))
+    return errors
+
+
 def row_error(status: dict[str, Any], sent: dict[str, dict]) -> ImportRowError:
     """An `ImportRowError` from one error-file line (`uuid`, `dataRow`, `errors`)."""
-    uuid = status.get("uuid")
-    data_row = {**sent.get(uuid, {}), **(status.get("dataRow") or {})}
+    uuid = status.get("uuid") if isinstance(status.get("uuid"), str) else None
+    reported = status.get("dataRow") if isinstance(status.get("dataRow"), dict) else {}
+    data_row = {**sent.get(uuid or "", {}), **reported}
+    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
     messages = []
-    for error in status.get("errors") or []:
+    for error in errors:
         if isinstance(error, dict):
             parts = (error.get("name"), error.get("message"))
             messages.append(": ".join(str(part) for part in parts if part))

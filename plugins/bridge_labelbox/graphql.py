@@ -172,6 +172,13 @@ def error_code(error: Any) -> str | None:
     return None
 
 
+def error_list(errors: Any) -> list:
+    """GraphQL `errors` as a non-empty list, whatever shape arrived."""
+    if isinstance(errors, list) and errors:
+        return errors
+    return [errors]
+
+
 def error_message(error: Any) -> str:
     if isinstance(error, dict) and error.get("message"):
         return str(error["message"])[:500]
@@ -186,7 +193,7 @@ def is_rate_limited(body: Any) -> bool:
     message = body.get("message")
     if isinstance(message, str) and message.startswith("You have exceeded"):
         return True
-    for error in body.get("errors") or []:
+    for error in error_list(body.get("errors") or []):
         if error_code(error) in RATE_LIMIT_CODES:
             return True
         extensions = error.get("extensions") if isinstance(error, dict) else None
