@@ -491,9 +491,14 @@ class LabelboxApi:
         return self._read_signed(url)
 
     def _is_labelbox_host(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        own = (urlsplit(self.endpoint).hostname or "").lower()
-        return host == own or host == "labelbox.com" or host.endswith(".labelbox.com")
+        """True for the endpoint's own origin, or https on a labelbox.com host."""
+        target, own = urlsplit(url), urlsplit(self.endpoint)
+        host = (target.hostname or "").lower()
+        if (target.scheme, target.netloc.lower()) == (own.scheme, own.netloc.lower()):
+            return True
+        return target.scheme == "https" and (
+            host == "labelbox.com" or host.endswith(".labelbox.com")
+        )
 
     # -- datasets and data rows -----------------------------------------------------------
 

@@ -274,3 +274,15 @@ def test_lb_mask_urls_get_the_key_only_on_labelbox_hosts(router, sleep):
     first, second = (call.request for call in router.calls)
     assert first.headers["authorization"] == f"Bearer {API_KEY}"
     assert "authorization" not in second.headers
+
+
+def test_lb_mask_key_never_goes_over_plain_http_or_to_lookalike_hosts(router, sleep):
+    api = make_api(sleep)
+    for url in ("http://api.labelbox.com/api/v1/masks/1", "https://labelbox.com.evil.test/m",
+                "https://api.labelbox.test:8443/api/v1/masks/1"):  # fmt: skip
+        router.get(url).respond(200, content=b"png")
+        assert api.fetch_mask(url) == b"png"
+        assert "authorization" not in router.calls[-1].request.headers
+    router.get("https://app.labelbox.com/api/v1/masks/2").respond(200, content=b"png")
+    api.fetch_mask("https://app.labelbox.com/api/v1/masks/2")
+    assert router.calls[-1].request.headers["authorization"] == f"Bearer {API_KEY}"
