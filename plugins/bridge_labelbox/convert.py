@@ -313,7 +313,7 @@ def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossRe
     layout = stored.get("layout") or {}
     video = item.media.kind == "video" or layout.get("frames")
     if video:
-        out = write_video_annotations(annotation_set, losses, where)
+        out = write_video_annotations(annotation_set, losses, where, item.media.frame_count)
     else:
         if annotation_set.tracks:
             losses.record("labelbox-tracks-on-still", "tracks on a non-video item were dropped",

@@ -148,8 +148,9 @@ def read_frame_classifications(
 # ------------------------------------------------------------------------------ writing
 
 
-def _segments(track: Track) -> list[list[int]]:
-    """Inclusive Labelbox frame ranges in which the track is on screen."""
+def _segments(track: Track, frame_count: int | None) -> list[list[int]]:
+    """Inclusive Labelbox frame ranges in which the track is on screen. A track that does
+    not end with an `outside` keyframe stays on screen to the end of the video."""
     segments: list[list[int]] = []
     open_segment: list[int] | None = None
     for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
@@ -164,15 +165,19 @@ def _segments(track: Track) -> list[list[int]]:
         else:
             open_segment[1] = keyframe.frame + 1
     if open_segment is not None:
+        if frame_count is not None:
+            open_segment[1] = max(open_segment[1], frame_count)
         segments.append(open_segment)
     return segments
 
 
 def region_as_track(region: Region) -> Track:
-    """A single-frame video region as a one-keyframe track."""
-    keyframe = Keyframe(frame=region.frame or 0, shape=region.shape, extra=region.extra,
+    """A single-frame video region as a track on screen on that frame only."""
+    frame = region.frame or 0
+    keyframe = Keyframe(frame=frame, shape=region.shape, extra=region.extra,
                         classifications=region.classifications)  # fmt: skip
-    return Track(id=region.id, label=region.label, keyframes=[keyframe])
+    return Track(id=region.id, label=region.label,
+                 keyframes=[keyframe, Keyframe(frame=frame + 1, outside=True)])  # fmt: skip
 
 
 def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> list[int]:
@@ -194,8 +199,8 @@ def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> li
     return drawn
 
 
-def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport,
-                            where: str) -> dict[str, Any]:  # fmt: skip
+def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, where: str,
+                            frame_count: int | None = None) -> dict[str, Any]:  # fmt: skip
     """The `annotations` object of a video label."""
     frames: dict[str, dict] = {}
     segments: dict[str, list] = {}
@@ -204,7 +209,7 @@ def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport,
     tracks += [region_as_track(r) for r in annotation_set.regions if r.frame is not None]
     for track in tracks:
         drawn = _put_track(track, frames, losses, where)
-        segments[track.id] = _segments(track)
+        segments[track.id] = _segments(track, frame_count)
         if track.extra.get(KFFM_FORM) == "dict":
             key_frames[track.id] = {str(number): value for number, value in drawn}
         else:

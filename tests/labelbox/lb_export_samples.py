@@ -173,3 +173,22 @@ def conversation_row() -> dict:
 
 def all_rows() -> list[dict]:
     return [image_row(), video_row(), text_row(), conversation_row()]
+
+
+def document_row() -> dict:
+    """A PDF row with a token entity and a page box (shapes from labelbox-python's tests)."""
+    entity = {"feature_id": "fDocEnt", "name": "named-entity", "value": "named_entity",
+              "annotation_kind": "DocumentEntityToken", "classifications": [],
+              "location": {"groups": [{"id": "g1", "page_number": 1, "tokens": ["t1", "t2"],
+                                       "text": "Metal-insulator transitions"}]}}  # fmt: skip
+    page_box = {"feature_id": "fDocBox", "name": "bbox", "value": "bbox",
+                "annotation_kind": "DocumentBoundingBox", "classifications": [], "page_number": 1,
+                "bounding_box": {"top": 48.0, "left": 58.0, "height": 65.0, "width": 12.0}}  # fmt: skip
+    return {
+        "data_row": {"id": "dr-pdf", "global_key": "pdf-1", "row_data": "https://example.com/d.pdf"},
+        "media_attributes": {"mime_type": "application/pdf"},
+        "projects": {"pA": {"name": "Project A", "labels": [{
+            "label_kind": "Default", "version": "1.0.0", "id": "labelD1",
+            "annotations": {"objects": [entity, page_box], "classifications": [],
+                            "relationships": []}}]}},
+    }  # fmt: skip

@@ -198,7 +198,14 @@ def test_lb_conversational_entity_and_classification():
 
 
 @pytest.mark.parametrize(
-    "make_row", [samples.image_row, samples.video_row, samples.text_row, samples.conversation_row]
+    "make_row",
+    [
+        samples.image_row,
+        samples.video_row,
+        samples.text_row,
+        samples.conversation_row,
+        samples.document_row,
+    ],
 )
 def test_lb_hand_built_rows_round_trip_exactly(make_row):
     row = make_row()
@@ -213,3 +220,74 @@ def test_lb_hand_built_rows_round_trip_through_jsonl_file(tmp_path):
     api.convert(str(source), unified, from_format="labelbox")
     api.convert(str(unified), back, to_format="labelbox")
     assert _raw_rows(back) == samples.all_rows()
+
+
+def test_lb_document_entity_and_page_box():
+    item, _ = _convert(samples.document_row())
+    entity, page_box = item.annotation_sets[0].regions
+    assert item.media.kind == "document"
+    assert (entity.shape.type, entity.shape.text, entity.shape.container) == (
+        "span",
+        "Metal-insulator transitions",
+        "1",
+    )
+    assert (page_box.shape.x, page_box.shape.y, page_box.extra["page_number"]) == (58.0, 48.0, 1)
+
+
+def test_lb_foreign_item_written_as_export_reads_back_the_same():
+    from bridge.schema import (
+        AnnotationSet,
+        Answer,
+        BBox,
+        Classification,
+        Item,
+        Keyframe,
+        Media,
+        Polygon,  # fmt: skip
+        Region,
+        Relation,
+        Track,
+    )
+
+    box = Region(id="r1", label="car", shape=BBox(x=1, y=2, width=3, height=4),
+                 classifications=[Classification(name="color", answers=[Answer(value="red")])])  # fmt: skip
+    poly = Region(id="r2", label="road", shape=Polygon(points=[(0, 0), (4, 0), (4, 4)]))
+    still = Item(key="a.jpg", media=Media(kind="image", width=10, height=10), annotation_sets=[
+        AnnotationSet(id="s1", regions=[box, poly], relations=[Relation(from_id="r1", to_id="r2", label="on")],
+                      classifications=[Classification(name="tags", answers=[Answer(value="x"), Answer(value="y")])])])  # fmt: skip
+    track = Track(id="t1", label="car", keyframes=[
+        Keyframe(frame=0, shape=BBox(x=0, y=0, width=2, height=2)), Keyframe(frame=3, outside=True),
+        Keyframe(frame=5, shape=BBox(x=1, y=1, width=2, height=2))])  # fmt: skip
+    video = Item(key="v.mp4", media=Media(kind="video", frame_count=10), annotation_sets=[
+        AnnotationSet(id="s2", tracks=[track])])  # fmt: skip
+    for original in (still, video):
+        losses = LossReport()
+        row = item_to_data_row(original, losses, project_id="p")
+        again = data_row_to_item(json.loads(json.dumps(row)), losses, where="t")
+        first, back = original.annotation_sets[0], again.annotation_sets[0]
+        assert [(r.id, r.label, r.shape) for r in back.regions] == [
+            (r.id, r.label, r.shape) for r in first.regions
+        ]
+        assert [(c.name, [a.value for a in c.answers]) for c in back.classifications] == [
+            (c.name, [a.value for a in c.answers]) for c in first.classifications]  # fmt: skip
+        assert [(r.from_id, r.to_id, r.label) for r in back.relations] == [
+            (r.from_id, r.to_id, r.label) for r in first.relations]  # fmt: skip
+        assert [[(k.frame, k.outside, k.shape) for k in t.keyframes] for t in back.tracks] == [
+            [(k.frame, k.outside, k.shape) for k in t.keyframes] for t in first.tracks]  # fmt: skip
+        assert back.source.project == "p"
+        assert not [loss for loss in losses if loss.severity == "dropped"]
+    assert row["projects"]["p"]["labels"][0]["annotations"]["segments"] == {"t1": [[1, 3], [6, 10]]}
+
+
+def test_lb_single_frame_video_region_is_a_one_frame_segment():
+    from bridge.schema import BBox, Item, Media, Region
+
+    region = Region(id="r", label="sign", frame=4, shape=BBox(x=1, y=1, width=2, height=2))
+    item = Item(key="v", media=Media(kind="video", frame_count=10),
+                annotation_sets=[{"id": "s", "regions": [region]}])  # fmt: skip
+    annotations = item_to_data_row(item, LossReport())["projects"]["unified"]["labels"][0][
+        "annotations"
+    ]
+    assert annotations["segments"] == {"r": [[5, 5]]}
+    assert list(annotations["frames"]) == ["5"]
+    assert annotations["key_frame_feature_map"] == {"r": [5]}
