@@ -49,17 +49,7 @@ URL_RE = re.compile(
 )
 SERVER_FIELDS = ("project_id", "task_id", "parent_id", "has_parent")
 """Label fields that say where a label lives on the server, not what it is."""
-ALL_REGIONS = [
-    "bbox",
-    "polygon",
-    "polyline",
-    "points",
-    "skeleton",
-    "ellipse",
-    "mask",
-    "cuboid",
-    "tag",
-]
+ALL_REGIONS = ["bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid", "tag"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -204,16 +194,17 @@ class CvatConnector(Connector):
     def read(self, losses: LossReport, **options: Any) -> Dataset:
         if self.target.id is None:
             raise ConfigError("a new task or project has nothing to pull", hint="give its id")
+        target_id = self.target.id
         if self.target.kind == "tasks":
-            task = self.api.get_task(self.target.id)
-            raw_labels = list(self.api.list_labels(task_id=task["id"]))
-            name, tasks = task.get("name") or f"task {task['id']}", iter([task])
+            task = self.api.get_task(target_id)
+            raw_labels = list(self.api.list_labels(task_id=target_id))
+            name, tasks = task.get("name") or f"task {target_id}", iter([task])
         else:
-            project = self.api.get_project(self.target.id)
-            raw_labels = list(self.api.list_labels(project_id=project["id"]))
-            name = project.get("name") or f"project {project['id']}"
-            tasks = self.api.list_tasks(project_id=project["id"])
-        where = f"{self.target.kind[:-1]} {self.target.id} labels"
+            project = self.api.get_project(target_id)
+            raw_labels = list(self.api.list_labels(project_id=target_id))
+            name = project.get("name") or f"project {target_id}"
+            tasks = self.api.list_tasks(project_id=target_id)
+        where = f"{self.target.kind[:-1]} {target_id} labels"
         labels = RestLabels(raw_labels, where=where)
         with malformed_answer(where):
             ontology = convert.labels_to_ontology(server_free(raw_labels))
@@ -225,7 +216,9 @@ class CvatConnector(Connector):
 
     def _items(self, tasks, labels: RestLabels, index, losses) -> Iterator[Item]:
         for task in tasks:
-            yield from TaskPull(self, task, labels, index, losses).items()
+            with malformed_answer(f"{self.target.kind[:-1]} {self.target.id}"):
+                pull = TaskPull(self, task, labels, index, losses)
+            yield from pull.items()
 
 
 def server_free(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -260,6 +253,10 @@ def svg_with_names(svg: str, names: dict[Any, Any]) -> str:
         return f'data-label-name="{name}"' if name else match.group(0)
 
     return SVG_LABEL_ID.sub(name_for, svg)
+
+
+def _id_text(value: Any) -> str | None:
+    return str(value) if value is not None else None
 
 
 class TaskPull:
@@ -401,7 +398,7 @@ class TaskPull:
         )
         region.source = SourceRef(
             tool="cvat", instance=self.base_url, annotation=where.split()[-1],
-            region=str(shape.get("id")),
+            region=_id_text(shape.get("id")),
         )  # fmt: skip
         return region
 
@@ -412,7 +409,7 @@ class TaskPull:
         region.id = f"tag-{tag.get('id')}"
         region.source = SourceRef(
             tool="cvat", instance=self.base_url, annotation=where.split()[-1],
-            region=str(tag.get("id")),
+            region=_id_text(tag.get("id")),
         )  # fmt: skip
         return region
 
@@ -452,7 +449,7 @@ class TaskPull:
             )  # fmt: skip
             unified.source = SourceRef(
                 tool="cvat", instance=self.base_url, annotation=str(job["id"]),
-                region=str(track.get("id")),
+                region=_id_text(track.get("id")),
             )  # fmt: skip
             aset.tracks.append(unified)
 
