@@ -12,6 +12,9 @@ conversion. This module is the id <-> name step, both ways:
 Every other field (type, frame, points, rotation, occluded, outside, z_order, group, source,
 score, id) passes through unchanged. Mask `points` stay CVAT's REST form: run lengths over
 the mask's bounding-box crop followed by the crop's *inclusive* corners `[x1, y1, x2, y2]`.
+
+It also knows how REST frame numbers relate to a video's own (`FrameNumbering`) and builds
+a job's request body from unified annotation sets (`BodyBuilder`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.errors import BridgeError, FormatError
+from bridge_cvat import convert
 
 ID_FIELDS = ("label_id", "attributes", "elements", "shapes")
 GEOMETRY_FIELDS = frozenset(
@@ -369,6 +373,7 @@ class BodyBuilder:
         self.index = index
         self.losses = losses
         self.keep_ids = keep_ids
+        self._reported: set[int] = set()  # regions/tracks already reported (several jobs)
 
     def body(self, job: JobFrames) -> dict[str, Any]:
         body: dict[str, Any] = {"version": 0, "tags": [], "shapes": [], "tracks": []}
@@ -392,11 +397,11 @@ class BodyBuilder:
             if job.holds(rest_frame):
                 self._add_region(body, region, rest_frame, where)
             elif rest_frame is None:
-                self._frame_loss(where)
+                self._frame_loss(region, where)
         for track in job.video_set.tracks:
             frames = [to_rest(k.frame) for k in track.keyframes]
             if any(f is None for f in frames):
-                self._frame_loss(where)
+                self._frame_loss(track, where)
             first = min((f for f in frames if f is not None), default=None)
             if job.holds(first):
                 self._add_track(body, track, to_rest, where)
@@ -409,15 +414,16 @@ class BodyBuilder:
                         severity="approximated",
                     )  # fmt: skip
 
-    def _frame_loss(self, where: str) -> None:
+    def _frame_loss(self, thing: Any, where: str) -> None:
+        if id(thing) in self._reported:
+            return
+        self._reported.add(id(thing))
         self.losses.record(
             "cvat.frame_not_in_task", "frame not among the task's frames (start/step); dropped",
             where=where,
         )  # fmt: skip
 
     def _add_region(self, body, region, rest_frame: int, where: str) -> None:
-        from bridge_cvat import convert
-
         if region.label is None:
             self.losses.record("cvat.unlabeled_region", "CVAT needs a label; dropped", where=where)
             return
@@ -446,8 +452,6 @@ class BodyBuilder:
         body[key].append(rest)
 
     def _add_track(self, body, track, to_rest, where: str) -> None:
-        from bridge_cvat import convert
-
         named = convert.track_to_cvat(track, self.index, self.losses, where=where)
         named = renumber(named, lambda frame: to_rest(frame))
         named["shapes"] = [s for s in named["shapes"] if s.get("frame") is not None]

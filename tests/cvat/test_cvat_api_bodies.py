@@ -92,3 +92,16 @@ def test_cvat_api_unknown_label_or_attribute_on_push_is_a_clear_error():
     shape = {**shape, "label": "car", "attributes": [{"name": "speed", "value": "3"}]}
     with pytest.raises(FormatError, match="no attribute 'speed'"):
         shape_to_rest(shape, labels, where="job 1")
+
+
+def test_cvat_api_unplaceable_frame_is_reported_once_across_jobs():
+    aset = AnnotationSet(id="s", regions=[box(11)], tracks=[track("t", 10, 14)])
+    losses = LossReport()
+    builder = BodyBuilder(RestLabels(LABELS), convert.LabelIndex.from_labels(server_free(LABELS)),
+                          losses, keep_ids=False)  # fmt: skip
+    numbering = FrameNumbering(start=10, step=3)
+    first = builder.body(JobFrames(1, 0, 4, video_set=aset, numbering=numbering))
+    builder.body(JobFrames(2, 5, 9, video_set=aset, numbering=numbering))
+    assert losses.count("cvat.frame_not_in_task") == 2  # the box and the track, once each
+    # the track keeps its placeable keyframe (video frame 10 = REST 0) in the first job
+    assert [[s["frame"] for s in t["shapes"]] for t in first["tracks"]] == [[0]]
