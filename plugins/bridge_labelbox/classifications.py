@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.losses import LossReport
-from bridge.schema import Answer, Classification, SourceRef
+from bridge.schema import Answer, Classification
 
 TOOL = "labelbox"
 
@@ -43,16 +43,17 @@ _QUESTION_CONSUMED = {"name", "feature_id", "classifications", *ANSWER_KEYS}
 _OPTION_CONSUMED = {"name", "feature_id", "classifications"}
 
 
-def _source(feature_id: Any) -> SourceRef | None:
-    return SourceRef(tool=TOOL, region=str(feature_id)) if feature_id is not None else None
+def _source(feature_id: Any) -> dict | None:
+    return {"tool": TOOL, "region": str(feature_id)} if feature_id is not None else None
 
 
 def _rest(raw: dict, consumed: set[str]) -> dict[str, Any]:
     return {key: value for key, value in raw.items() if key not in consumed}
 
 
-def read_classifications(raws: Any, losses: LossReport, where: str) -> list[Classification]:
-    """Every classification of an export list (nested ones included)."""
+def read_classifications(raws: Any, losses: LossReport, where: str) -> list[dict]:
+    """Every classification of an export list (nested ones included), as unified
+    `Classification` data (plain dicts: the item is validated once, as a whole)."""
     if not raws:
         return []
     if not isinstance(raws, list):
@@ -60,27 +61,27 @@ def read_classifications(raws: Any, losses: LossReport, where: str) -> list[Clas
     return [read_classification(raw, losses, where) for raw in raws]
 
 
-def _read_option(raw: dict, losses: LossReport, where: str) -> Answer:
-    return Answer(
-        value=str(raw["name"]),
-        classifications=read_classifications(raw.get("classifications"), losses, where),
-        source=_source(raw.get("feature_id")),
-        extra=_rest(raw, _OPTION_CONSUMED),
-    )
+def _read_option(raw: dict, losses: LossReport, where: str) -> dict:
+    return {
+        "value": str(raw["name"]),
+        "classifications": read_classifications(raw.get("classifications"), losses, where),
+        "source": _source(raw.get("feature_id")),
+        "extra": _rest(raw, _OPTION_CONSUMED),
+    }
 
 
-def _read_text(raw: dict, losses: LossReport, where: str) -> Answer:
+def _read_text(raw: dict, losses: LossReport, where: str) -> dict:
     # an empty `classifications` list stays in `extra` so that it comes back as it was
     consumed = {"content", "classifications"} if raw.get("classifications") else {"content"}
-    return Answer(
-        value=str(raw.get("content", "")),
-        classifications=read_classifications(raw.get("classifications"), losses, where),
-        extra=_rest(raw, consumed),
-    )
+    return {
+        "value": str(raw.get("content", "")),
+        "classifications": read_classifications(raw.get("classifications"), losses, where),
+        "extra": _rest(raw, consumed),
+    }
 
 
-def read_classification(raw: dict, losses: LossReport, where: str) -> Classification:
-    """One export classification as a unified `Classification`."""
+def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
+    """One export classification as unified `Classification` data."""
     answer_key = next((key for key in ANSWER_KEYS if key in raw), None)
     name = str(raw["name"])
     if answer_key is None:
@@ -89,7 +90,7 @@ def read_classification(raw: dict, losses: LossReport, where: str) -> Classifica
             "a classification of an unknown kind is kept only for a Labelbox round trip",
             where=where, severity="unmapped",
         )  # fmt: skip
-        return Classification(name=name, answers=[], extra={RAW_KEY: raw})
+        return {"name": name, "answers": [], "extra": {RAW_KEY: raw}}
     kind, conversational = ANSWER_KEYS[answer_key]
     value = raw[answer_key]
     if kind == "checklist":
@@ -102,9 +103,12 @@ def read_classification(raw: dict, losses: LossReport, where: str) -> Classifica
     extra[KIND_KEY] = kind
     if conversational:
         extra[CONVERSATIONAL_KEY] = True
-    return Classification(
-        name=name, answers=answers, source=_source(raw.get("feature_id")), extra=extra
-    )
+    return {
+        "name": name,
+        "answers": answers,
+        "source": _source(raw.get("feature_id")),
+        "extra": extra,
+    }
 
 
 # ------------------------------------------------------------------------------ writing

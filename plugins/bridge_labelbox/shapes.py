@@ -22,7 +22,7 @@ import numpy as np
 from bridge.geometry.labelbox_png import png_to_rle
 from bridge.geometry.masks import bitmap_to_rle
 from bridge.losses import LossReport
-from bridge.schema import RLE, BBox, Item, Keypoint, Mask, Points, Polygon, Polyline, Span
+from bridge.schema import RLE, BBox, Span
 
 GEOMETRY_KEYS = ("bounding_box", "polygon", "line", "point", "location", "conversational_location")
 MASK_KEYS = ("mask", "composite_mask")
@@ -43,49 +43,48 @@ def _points(raw: Any) -> list[tuple[float, float]]:
     return [_xy(point) for point in raw]
 
 
-def read_box(raw: dict, extra: dict) -> BBox:
+def read_box(raw: dict, extra: dict) -> dict:
     rest = {k: v for k, v in raw.items() if k not in ("top", "left", "height", "width")}
     if rest:
         extra[BOX_EXTRA] = rest
-    return BBox(
-        x=float(raw["left"]), y=float(raw["top"]),
-        width=float(raw["width"]), height=float(raw["height"]),
-    )  # fmt: skip
+    return {
+        "type": "bbox", "x": float(raw["left"]), "y": float(raw["top"]),
+        "width": float(raw["width"]), "height": float(raw["height"]),
+    }  # fmt: skip
 
 
-def read_polygon(raw: Any, extra: dict) -> Polygon:
+def read_polygon(raw: Any, extra: dict) -> dict:
     points = _points(raw)
     if len(points) > 1 and points[0] == points[-1]:
         points.pop()
     else:
         extra[OPEN_POLYGON] = True
-    return Polygon(points=points)
+    return {"type": "polygon", "points": points}
 
 
-def read_location(raw: dict, extra: dict) -> Span:
+def read_location(raw: dict, extra: dict) -> dict:
     if "groups" in raw:  # a document entity: token ids on pages
         extra[DOCUMENT_LOCATION] = raw
         groups = raw["groups"] or [{}]
         text = " ".join(str(group.get("text", "")) for group in raw["groups"])
         page = groups[0].get("page_number")
-        return Span(text=text or None, container=None if page is None else str(page))
+        return {"type": "span", "text": text or None,
+                "container": None if page is None else str(page)}  # fmt: skip
     end = raw.get("end")
-    return Span(
-        start=int(raw["start"]), end=None if end is None else int(end) + 1, text=raw.get("token")
-    )
+    return {"type": "span", "start": int(raw["start"]),
+            "end": None if end is None else int(end) + 1, "text": raw.get("token")}  # fmt: skip
 
 
-def read_conversational(raw: dict) -> Span:
+def read_conversational(raw: dict) -> dict:
     location = raw["location"]
-    return Span(
-        start=int(location["start"]), end=int(location["end"]) + 1,
-        container=str(raw["message_id"]),
-    )  # fmt: skip
+    return {"type": "span", "start": int(location["start"]), "end": int(location["end"]) + 1,
+            "container": str(raw["message_id"])}  # fmt: skip
 
 
-def empty_rle(item: Item) -> RLE:
-    """An all-background mask of the item's size (a placeholder for a mask not fetched)."""
-    height, width = item.media.height or 0, item.media.width or 0
+def empty_rle(size: tuple[int | None, int | None]) -> RLE:
+    """An all-background mask of the media size (height, width): a placeholder for a mask
+    whose pixels were not fetched."""
+    height, width = size[0] or 0, size[1] or 0
     if not height or not width:
         return RLE(size=(height, width), counts="")
     return bitmap_to_rle(np.zeros((height, width), dtype=np.uint8))
@@ -113,8 +112,8 @@ def _mask_urls(obj: dict) -> tuple[dict, dict]:
     return composite, single
 
 
-def read_mask(obj: dict, item: Item, extra: dict, masks: MaskFetcher | None,
-              losses: LossReport, where: str) -> Mask:  # fmt: skip
+def read_mask(obj: dict, size: tuple, extra: dict, masks: MaskFetcher | None,
+              losses: LossReport, where: str) -> dict:  # fmt: skip
     composite, single = _mask_urls(obj)
     if masks is None:
         losses.record(
@@ -123,31 +122,34 @@ def read_mask(obj: dict, item: Item, extra: dict, masks: MaskFetcher | None,
             where=where, severity="approximated",
         )  # fmt: skip
         extra[MASK_FETCHED] = False
-        return Mask(rle=empty_rle(item))
+        return {"type": "mask", "rle": empty_rle(size)}
     if composite:
-        return Mask(rle=png_to_rle(masks(composite["url"]), _color(composite["color_rgb"])))
-    return Mask(rle=png_to_rle(masks(single["url"])))
+        rle = png_to_rle(masks(composite["url"]), _color(composite["color_rgb"]))
+    else:
+        rle = png_to_rle(masks(single["url"]))
+    return {"type": "mask", "rle": rle}
 
 
-def read_geometry(obj: dict, item: Item, extra: dict, masks: MaskFetcher | None,
+def read_geometry(obj: dict, size: tuple, extra: dict, masks: MaskFetcher | None,
                   losses: LossReport, where: str):  # fmt: skip
-    """The unified shape of export object `obj` and the key it came from, or (None, None)
-    when the object has no geometry this module knows. Side facts go into `extra`."""
+    """The unified shape data of export object `obj` (a dict with its `type`) and the key
+    it came from, or (None, None) when the object has no geometry this module knows. Side
+    facts go into `extra`. `size` is the media's (height, width) for mask placeholders."""
     if "bounding_box" in obj:
         return read_box(obj["bounding_box"], extra), "bounding_box"
     if "polygon" in obj:
         return read_polygon(obj["polygon"], extra), "polygon"
     if "line" in obj:
-        return Polyline(points=_points(obj["line"])), "line"
+        return {"type": "polyline", "points": _points(obj["line"])}, "line"
     if "point" in obj:
         x, y = _xy(obj["point"])
-        return Points(points=[Keypoint(x=x, y=y)]), "point"
+        return {"type": "points", "points": [{"x": x, "y": y}]}, "point"
     if "conversational_location" in obj:
         return read_conversational(obj["conversational_location"]), "conversational_location"
     if "location" in obj:
         return read_location(obj["location"], extra), "location"
     if any(key in obj for key in MASK_KEYS):
-        return read_mask(obj, item, extra, masks, losses, where), None
+        return read_mask(obj, size, extra, masks, losses, where), None
     return None, None
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from bridge.losses import LossReport
-from bridge.schema import AnnotationSet, Classification, FrameRange, Item, Keyframe, Region, Track
+from bridge.schema import AnnotationSet, Keyframe, Region, Track
 
 from .classifications import read_classifications, write_classification, write_classifications
 from .shapes import MaskFetcher, read_geometry, write_geometry
@@ -69,24 +69,25 @@ def _frame_objects(frames: dict) -> dict[str, list[tuple[int, dict]]]:
     return by_feature
 
 
-def _keyframe(frame: int, obj: dict, item: Item, drawn: dict[int, Any] | None,
-              losses: LossReport, where: str, masks: MaskFetcher | None) -> Keyframe:  # fmt: skip
+def _keyframe(frame: int, obj: dict, size: tuple, drawn: dict[int, Any] | None,
+              losses: LossReport, where: str, masks: MaskFetcher | None) -> dict:  # fmt: skip
     extra: dict[str, Any] = {}
-    shape, _ = read_geometry(obj, item, extra, masks, losses, where)
-    keyframe = Keyframe(
-        frame=frame - 1,
-        shape=shape,
-        keyframe=drawn is None or frame in drawn,
-        classifications=read_classifications(obj.get("classifications"), losses, where),
-        extra=extra,
-    )
+    shape, _ = read_geometry(obj, size, extra, masks, losses, where)
     if drawn is not None and drawn.get(frame, True) is not True:
-        keyframe.extra[KFFM_VALUE] = drawn[frame]
-    return keyframe
+        extra[KFFM_VALUE] = drawn[frame]
+    return {
+        "frame": frame - 1,
+        "shape": shape,
+        "keyframe": drawn is None or frame in drawn,
+        "classifications": read_classifications(obj.get("classifications"), losses, where),
+        "extra": extra,
+    }
 
 
-def read_tracks(annotations: dict, item: Item, losses: LossReport, where: str,
-                masks: MaskFetcher | None) -> list[Track]:  # fmt: skip
+def read_tracks(annotations: dict, size: tuple, frame_count: int | None, losses: LossReport,
+                where: str, masks: MaskFetcher | None) -> list[dict]:  # fmt: skip
+    """Unified `Track` data for every object of a video label. `size` is the media's
+    (height, width), `frame_count` its number of frames (when known)."""
     frames = annotations.get("frames") or {}
     segments = annotations.get("segments") or {}
     key_frame_map = annotations.get("key_frame_feature_map") or {}
@@ -97,39 +98,37 @@ def read_tracks(annotations: dict, item: Item, losses: LossReport, where: str,
         )
         first = observed[0][1]
         keyframes = [
-            _keyframe(frame, obj, item, drawn, losses, where, masks) for frame, obj in observed
+            _keyframe(frame, obj, size, drawn, losses, where, masks) for frame, obj in observed
         ]
         seen = {frame for frame, _ in observed}
-        for frame in _outside_frames(segments.get(feature_id) or [], item.media.frame_count):
+        for frame in _outside_frames(segments.get(feature_id) or [], frame_count):
             if frame not in seen:
-                keyframes.append(Keyframe(frame=frame - 1, outside=True))
-        keyframes.sort(key=lambda keyframe: keyframe.frame)
+                keyframes.append({"frame": frame - 1, "outside": True})
+        keyframes.sort(key=lambda keyframe: keyframe["frame"])
         extra = {k: v for k, v in first.items() if k not in _OBJECT_CONSUMED}
         extra.pop("mask", None), extra.pop("composite_mask", None)
         if form is not None:
             extra[KFFM_FORM] = form
         tracks.append(
-            Track(id=feature_id, label=first.get("name"), keyframes=keyframes, extra=extra)
+            {"id": feature_id, "label": first.get("name"), "keyframes": keyframes, "extra": extra}
         )
     return tracks
 
 
-def _runs(frames: list[int]) -> list[FrameRange]:
-    """Sorted frame numbers as runs of consecutive frames."""
-    runs: list[FrameRange] = []
+def _runs(frames: list[int]) -> list[dict]:
+    """Sorted frame numbers as runs of consecutive frames (unified `FrameRange` data)."""
+    runs: list[dict] = []
     for frame in sorted(set(frames)):
-        if runs and runs[-1].end == frame - 1:
-            runs[-1].end = frame
+        if runs and runs[-1]["end"] == frame - 1:
+            runs[-1]["end"] = frame
         else:
-            runs.append(FrameRange(start=frame, end=frame))
+            runs.append({"start": frame, "end": frame})
     return runs
 
 
-def read_frame_classifications(
-    frames: dict, losses: LossReport, where: str
-) -> list[Classification]:
+def read_frame_classifications(frames: dict, losses: LossReport, where: str) -> list[dict]:
     """Classifications found on frames, one per feature (and answer), with frame runs."""
-    grouped: dict[str, tuple[Classification, list[int]]] = {}
+    grouped: dict[str, tuple[dict, list[int]]] = {}
     for number in sorted(frames, key=int):
         for raw in frames[number].get("classifications") or []:
             key = (
@@ -140,7 +139,7 @@ def read_frame_classifications(
             grouped[key][1].append(int(number) - 1)
     result = []
     for classification, numbers in grouped.values():
-        classification.frames = _runs(numbers)
+        classification["frames"] = _runs(numbers)
         result.append(classification)
     return result
 
