@@ -35,8 +35,6 @@ SYNC_BATCH_LIMIT = 1_000
 """createBatchV2 is synchronous up to 1,000 rows; larger pushes are split into batches."""
 EXPIRED_URL_STATUSES = frozenset({400, 403})
 """What cloud storage answers for an expired or revoked signed URL."""
-DUPLICATE_GLOBAL_KEY = "Duplicate global key"
-"""Start of the message Labelbox gives a data row whose global key already exists."""
 
 
 # ------------------------------------------------------------------------ data classes
@@ -80,35 +78,12 @@ class DataRowsOutcome:
 
 
 @dataclass
-class ImportRowError:
-    """One annotation Labelbox refused in an import, with the data row it belongs to."""
-
-    uuid: str | None
-    data_row: dict[str, Any]
-    messages: list[str]
-
-    def describe(self) -> str:
-        row = describe_data_row(self.data_row)
-        return f"{row}, annotation {self.uuid}: {'; '.join(self.messages) or 'failed'}"
-
-
-@dataclass
 class ImportOutcome:
     """A finished import: its record (id, name, state, file URLs) and refused rows."""
 
     record: dict[str, Any]
-    row_errors: list[ImportRowError] = field(default_factory=list)
+    row_errors: list[gql.ImportRowError] = field(default_factory=list)
     rows: int = 0
-
-
-def describe_data_row(data_row: dict[str, Any]) -> str:
-    """`data row globalKey=img-1 (id ck...)` from a `dataRow` reference."""
-    key, row_id = data_row.get("globalKey"), data_row.get("id")
-    if key and row_id:
-        return f"data row globalKey={key} (id {row_id})"
-    if key:
-        return f"data row globalKey={key}"
-    return f"data row id={row_id}"
 
 
 # ---------------------------------------------------------------------------- transport
@@ -257,8 +232,8 @@ class LabelboxApi:
         skip = 0
         while True:
             data = self.execute(gql.list_projects_query(skip), {"deleted": False})
-            page = dig(data, "projects", where="projects", expect=list, optional=True) or []
-            yield from (_object(project, "projects") for project in page)
+            page = gql.dig(data, "projects", where="projects", expect=list, optional=True) or []
+            yield from (gql.expect_object(project, "projects") for project in page)
             if len(page) < gql.PAGE_SIZE:
                 return
             skip += gql.PAGE_SIZE
@@ -266,7 +241,7 @@ class LabelboxApi:
     def get_project(self, project_id: str) -> dict[str, Any]:
         """The project's fields; `NotFoundError` if it does not exist."""
         data = self.execute(gql.GET_PROJECT, {"projectId": project_id})
-        project = dig(data, "project", where=f"project {project_id}", optional=True)
+        project = gql.dig(data, "project", where=f"project {project_id}", optional=True)
         if not project:
             raise NotFoundError(
                 f"Labelbox has no project {project_id}", where=f"project {project_id}"
@@ -277,11 +252,11 @@ class LabelboxApi:
         """The project's ontology as Labelbox's "normalized" JSON (`tools`, `classifications`)."""
         data = self.execute(gql.GET_PROJECT_ONTOLOGY, {"projectId": project_id})
         where = f"project {project_id}"
-        if not dig(data, "project", where=where, optional=True):
+        if not gql.dig(data, "project", where=where, optional=True):
             raise NotFoundError(f"Labelbox has no project {project_id}", where=where)
-        ontology = dig(data, "project", "ontology", where=where, optional=True) or {}
+        ontology = gql.dig(data, "project", "ontology", where=where, optional=True) or {}
         normalized = (
-            dig(ontology, "normalized", where=where, expect=(dict, str), optional=True) or {}
+            gql.dig(ontology, "normalized", where=where, expect=(dict, str), optional=True) or {}
         )
         if isinstance(normalized, str):
             try:
@@ -301,7 +276,7 @@ class LabelboxApi:
     def user_id(self) -> str:
         if self._user_id is None:
             data = self.execute(gql.GET_USER)
-            user_id = dig(data, "user", "id", where="query GetUserPyApi", expect=(str, int))
+            user_id = gql.dig(data, "user", "id", where="query GetUserPyApi", expect=(str, int))
             self._user_id = str(user_id)
         return self._user_id
 
@@ -309,10 +284,10 @@ class LabelboxApi:
         """A background task (its status, errors, result) as created by this key's user."""
         data = self.execute(gql.GET_USER_TASK, {"taskId": task_id, "userId": self.user_id()})
         where = f"task {task_id}"
-        tasks = dig(data, "user", "createdTasks", where=where, expect=list, optional=True)
+        tasks = gql.dig(data, "user", "createdTasks", where=where, expect=list, optional=True)
         if not tasks:
             raise NotFoundError(f"Labelbox has no task {task_id}", where=where)
-        return _object(tasks[0], where)
+        return gql.expect_object(tasks[0], where)
 
     def wait_for_task(self, task_id: str) -> dict[str, Any]:
         """Poll the task until it leaves IN_PROGRESS; FAILED raises with its message."""
@@ -336,7 +311,7 @@ class LabelboxApi:
                 raw = self.storage.get(raw).text
             except httpx.HTTPError:
                 return f"see {urlsplit(raw).netloc} (error file could not be read)"
-        return summarize_error_text(raw) or "no error message"
+        return gql.summarize_error_text(raw) or "no error message"
 
     # -- export -------------------------------------------------------------------------
 
@@ -354,7 +329,9 @@ class LabelboxApi:
         }
         data = self.execute(gql.EXPORT_PROJECT, variables, mutation=True)
         where = f"project {project_id}"
-        return str(dig(data, "exportDataRowsInProject", "taskId", where=where, expect=(str, int)))
+        return str(
+            gql.dig(data, "exportDataRowsInProject", "taskId", where=where, expect=(str, int))
+        )
 
     def export_project(self, project_id: str, params: ExportParams | None = None) -> Iterator[dict]:
         """Export the project and yield each exported data row (a dict) as it streams."""
@@ -378,24 +355,24 @@ class LabelboxApi:
         """The bytes of every page of the stream, in order, as they download."""
         where = f"export task {task_id}"
         header = self.export_header(task_id, stream_type) or {}
-        total = _integer(header.get("totalSize") or 0, "totalSize", where)
+        total = gql.expect_int(header.get("totalSize") or 0, "totalSize", where)
         offset = 0
         while offset < total:
             page, chunks = self._open_page(task_id, stream_type, offset)
             yield from chunks
-            offset = _integer(page["offsets"].get("end"), "offsets.end", where) + 1
+            offset = gql.expect_int(page["offsets"].get("end"), "offsets.end", where) + 1
 
     def export_header(self, task_id: str, stream_type: str) -> dict[str, Any] | None:
         variables = {"where": {"id": task_id}, "streamType": stream_type}
         data = self.execute(gql.EXPORT_METADATA_HEADER, variables)
         where = f"export task {task_id}"
-        return dig(data, "task", "exportMetadataHeader", where=where, optional=True)
+        return gql.dig(data, "task", "exportMetadataHeader", where=where, optional=True)
 
     def export_page(self, task_id: str, stream_type: str, offset: int) -> dict[str, Any]:
         """Where the stream continues at byte `offset`: `{offsets, lines, file}`."""
         variables = {"where": {"id": task_id}, "streamType": stream_type, "offset": str(offset)}
         data = self.execute(gql.EXPORT_FILE_FROM_OFFSET, variables)
-        page = dig(
+        page = gql.dig(
             data, "task", "exportFileFromOffset", where=f"export task {task_id}", optional=True
         )
         if (
@@ -431,8 +408,8 @@ class LabelboxApi:
         iterator over its bytes, checked against the announced length."""
         where = signed_url_where(page["file"])
         offsets = page["offsets"]
-        end = _integer(offsets.get("end"), "offsets.end", where)
-        expected = end - _integer(offsets.get("start"), "offsets.start", where) + 1
+        end = gql.expect_int(offsets.get("end"), "offsets.end", where)
+        expected = end - gql.expect_int(offsets.get("start"), "offsets.start", where) + 1
         response = self._open_signed(page["file"])
         return _checked_bytes(response, expected, where)
 
@@ -505,13 +482,13 @@ class LabelboxApi:
     def find_dataset(self, name: str) -> dict[str, Any] | None:
         """The first (not deleted) dataset called `name`, or None."""
         data = self.execute(gql.GET_DATASETS_BY_NAME, {"name": name, "deleted": False})
-        datasets = dig(data, "datasets", where=f"dataset {name!r}", expect=list, optional=True)
-        return _object(datasets[0], f"dataset {name!r}") if datasets else None
+        datasets = gql.dig(data, "datasets", where=f"dataset {name!r}", expect=list, optional=True)
+        return gql.expect_object(datasets[0], f"dataset {name!r}") if datasets else None
 
     def create_dataset(self, name: str) -> dict[str, Any]:
         data = self.execute(gql.CREATE_DATASET, {"name": name}, mutation=True)
-        dataset = dig(data, "createDataset", where=f"dataset {name!r}")
-        dig(dataset, "id", where=f"dataset {name!r}", expect=(str, int))
+        dataset = gql.dig(data, "createDataset", where=f"dataset {name!r}")
+        gql.dig(dataset, "id", where=f"dataset {name!r}", expect=(str, int))
         return dataset
 
     def data_row_ids(self, global_keys: list[str]) -> dict[str, str]:
@@ -524,12 +501,12 @@ class LabelboxApi:
 
     def _lookup_global_keys(self, keys: list[str]) -> dict[str, str]:
         job = self.execute(gql.GLOBAL_KEYS_JOB, {"globalKeys": keys})
-        job_id = dig(
+        job_id = gql.dig(
             job, "dataRowsForGlobalKeys", "jobId", where="global key lookup", expect=(str, int)
         )
         where = f"global key lookup job {job_id}"
         result = self._poll(
-            lambda: dig(
+            lambda: gql.dig(
                 self.execute(gql.GLOBAL_KEYS_RESULT, {"jobId": job_id}),
                 "dataRowsForGlobalKeysResult",
                 where=where,
@@ -540,7 +517,8 @@ class LabelboxApi:
         if result.get("jobStatus") != "COMPLETE":
             raise RemoteError(f"global key lookup {result.get('jobStatus')}", where=where)
         fetched = (
-            dig(result, "data", "fetchedDataRows", where=where, expect=list, optional=True) or []
+            gql.dig(result, "data", "fetchedDataRows", where=where, expect=list, optional=True)
+            or []
         )
         # fetchedDataRows is in input order, with an empty id where a key was not found
         return {
@@ -553,7 +531,7 @@ class LabelboxApi:
         """Upload bytes to Labelbox's storage; return their URL (mutation `uploadFile`)."""
         variables = {"file": None, "contentLength": len(content), "sign": False}
         data = self.execute_multipart(gql.UPLOAD_FILE, variables, "1", content, content_type)
-        return dig(data, "uploadFile", "url", where=f"upload {file_name}", expect=str)
+        return gql.dig(data, "uploadFile", "url", where=f"upload {file_name}", expect=str)
 
     def upsert_data_rows(self, dataset_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """Create `rows` (`row_data`, `global_key`, optional `external_id`, `media_type`) in
@@ -571,8 +549,8 @@ class LabelboxApi:
             json.dumps(manifest).encode(), "manifest.json", "application/json"
         )
         data = self.execute(gql.UPSERT_DATA_ROWS, {"manifestUri": manifest_url}, mutation=True)
-        task = dig(data, "upsertDataRows", where=f"dataset {dataset_id}")
-        dig(task, "id", where=f"dataset {dataset_id}", expect=(str, int))
+        task = gql.dig(data, "upsertDataRows", where=f"dataset {dataset_id}")
+        gql.dig(task, "id", where=f"dataset {dataset_id}", expect=(str, int))
         return task
 
     def data_row_import_results(self, task_id: str, *, failed: bool) -> Iterator[dict[str, Any]]:
@@ -584,9 +562,9 @@ class LabelboxApi:
         while True:
             variables = {"taskId": task_id, "first": RESULT_PAGE_SIZE, "from": cursor}
             where = f"task {task_id}"
-            page = dig(self.execute(query, variables), field_name, where=where)
-            items = dig(page, items_key, where=where, expect=list, optional=True) or []
-            yield from (_object(item, where) for item in items)
+            page = gql.dig(self.execute(query, variables), field_name, where=where)
+            items = gql.dig(page, items_key, where=where, expect=list, optional=True) or []
+            yield from (gql.expect_object(item, where) for item in items)
             cursor = page.get("after")
             if not cursor or not items:
                 return
@@ -604,9 +582,9 @@ class LabelboxApi:
         task = self.upsert_data_rows(dataset_id, missing)
         self.wait_for_task(str(task["id"]))
         for created in self.data_row_import_results(str(task["id"]), failed=False):
-            key = dig(created, "globalKey", where=f"task {task['id']}", expect=str)
+            key = gql.dig(created, "globalKey", where=f"task {task['id']}", expect=str)
             outcome.ids[key] = str(
-                dig(created, "id", where=f"task {task['id']}", expect=(str, int))
+                gql.dig(created, "id", where=f"task {task['id']}", expect=(str, int))
             )
             outcome.created.append(key)
         refused = list(self.data_row_import_results(str(task["id"]), failed=True))
@@ -616,15 +594,15 @@ class LabelboxApi:
     def _settle_refused_rows(
         self, refused: list[dict], outcome: DataRowsOutcome, *, task_id: str
     ) -> None:
-        duplicates = [failure_key(item) for item in refused if is_duplicate_key(item)]
+        duplicates = [gql.failure_key(item) for item in refused if gql.is_duplicate_key(item)]
         if duplicates:
             again = self.data_row_ids([key for key in duplicates if key])
             outcome.ids.update(again)
             outcome.reused.extend(again)
         problems = [
-            f"{failure_key(item)}: {item.get('message')}"
+            f"{gql.failure_key(item)}: {item.get('message')}"
             for item in refused
-            if failure_key(item) not in outcome.ids
+            if gql.failure_key(item) not in outcome.ids
         ]
         if problems:
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -641,7 +619,7 @@ class LabelboxApi:
         self._poll(
             lambda: self.execute(gql.DATA_ROWS_PROCESSED, {"globalKeys": global_keys}),
             lambda data: bool(
-                dig(
+                gql.dig(
                     data,
                     "queryAllDataRowsHaveBeenProcessed",
                     "allDataRowsHaveBeenProcessed",
@@ -668,7 +646,7 @@ class LabelboxApi:
             },
         }
         data = self.execute(gql.CREATE_BATCH, variables, mutation=True, experimental=True)
-        return dig(data, "project", "createBatchV2", where=f"project {project_id}")
+        return gql.dig(data, "project", "createBatchV2", where=f"project {project_id}")
 
     def add_to_project(
         self, project_id: str, global_keys: list[str], *, prefix: str = "label-bridge"
@@ -699,14 +677,14 @@ class LabelboxApi:
         variables = {"file": None, "contentLength": size, "projectId": project_id, "name": name}
         query = gql.create_import_mutation(mode)
         data = self.execute_multipart(query, variables, file_name, ndjson, "application/x-ndjson")
-        record = dig(data, gql.IMPORT_KINDS[mode][0], where=f"import {name!r}")
-        dig(record, "id", where=f"import {name!r}", expect=(str, int))
+        record = gql.dig(data, gql.IMPORT_KINDS[mode][0], where=f"import {name!r}")
+        gql.dig(record, "id", where=f"import {name!r}", expect=(str, int))
         return {**record, "name": name}
 
     def get_import(self, project_id: str, name: str, mode: str = "label") -> dict[str, Any]:
         data = self.execute(gql.get_import_query(mode), {"projectId": project_id, "name": name})
         where = f"project {project_id}"
-        record = dig(data, gql.IMPORT_KINDS[mode][1], where=where, optional=True)
+        record = gql.dig(data, gql.IMPORT_KINDS[mode][1], where=where, optional=True)
         if not record:
             raise NotFoundError(f"Labelbox has no import {name!r}", where=where)
         return {**record, "name": name}
@@ -732,10 +710,10 @@ class LabelboxApi:
             )
         return record
 
-    def import_row_errors(self, url: str, sent: dict[str, dict]) -> list[ImportRowError]:
+    def import_row_errors(self, url: str, sent: dict[str, dict]) -> list[gql.ImportRowError]:
         """The refused rows listed in an import's error (or status) file. `sent` maps each
         uploaded annotation's uuid to the `dataRow` it named, to fill in the global key."""
-        return parse_error_file(self._read_signed(url), sent)
+        return gql.parse_error_file(self._read_signed(url), sent)
 
     def run_import(self, project_id: str, name: str, rows: Iterable[dict[str, Any]], *,
                    mode: str = "label") -> ImportOutcome:  # fmt: skip
@@ -781,36 +759,6 @@ def _checked_bytes(response: httpx.Response, expected: int, where: str) -> Itera
         )
 
 
-def dig(data: Any, *path: str, where: str, expect: type | tuple[type, ...] = dict,
-        optional: bool = False) -> Any:  # fmt: skip
-    """`data[path[0]][path[1]]...` checked to be an `expect`: a missing or mistyped value
-    is a `FormatError` naming the path (or None when `optional` and absent)."""
-    value = data
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    if value is None and optional:
-        return None
-    if not isinstance(value, expect) or (isinstance(value, bool) and expect is not bool):
-        raise FormatError(
-            f"malformed Labelbox answer: {'.'.join(path) or 'value'} is {type(value).__name__}",
-            where=where,
-            hint="the Labelbox API may have changed; upgrade label-bridge",
-        )
-    return value
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    return dig(value, where=where)
-
-
-def _integer(value: Any, name: str, where: str) -> int:
-    """An integer Labelbox may send as a number or a string (UInt64)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise FormatError(f"malformed Labelbox answer: {name} is {value!r}", where=where) from None
-
-
 def signed_url_where(url: str) -> str:
     """`GET host/path` for a signed URL: its query string (the signature) is left out."""
     parts = urlsplit(url)
@@ -844,39 +792,6 @@ def parse_export_line(line: bytes, where: str) -> dict[str, Any]:
     return row
 
 
-def parse_error_file(content: bytes, sent: dict[str, dict]) -> list[ImportRowError]:
-    """The refused annotations of an import's error (or status) NDJSON file."""
-    errors = []
-    for number, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            status = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise FormatError(
-                "malformed import error file", where=f"error file line {number}"
-            ) from None
-        if isinstance(status, dict) and status.get("status") != "SUCCESS":
-            errors.append(row_error(status, sent))
-    return errors
-
-
-def row_error(status: dict[str, Any], sent: dict[str, dict]) -> ImportRowError:
-    """An `ImportRowError` from one error-file line (`uuid`, `dataRow`, `errors`)."""
-    uuid = status.get("uuid") if isinstance(status.get("uuid"), str) else None
-    reported = status.get("dataRow") if isinstance(status.get("dataRow"), dict) else {}
-    data_row = {**sent.get(uuid or "", {}), **reported}
-    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
-    messages = []
-    for error in errors:
-        if isinstance(error, dict):
-            parts = (error.get("name"), error.get("message"))
-            messages.append(": ".join(str(part) for part in parts if part))
-        else:
-            messages.append(str(error))
-    return ImportRowError(uuid, data_row, messages)
-
-
 def json_chunks(items: list[dict], max_bytes: int) -> Iterator[bytes]:
     """`items` as JSON arrays of at most `max_bytes` each (one oversized item alone)."""
     chunk: list[bytes] = []
@@ -896,30 +811,3 @@ def keys_digest(keys: list[str]) -> str:
     """A short stable name for a set of global keys (order-independent)."""
     digest = hashlib.sha1("\n".join(sorted(keys)).encode(), usedforsecurity=False)
     return digest.hexdigest()[:12]
-
-
-def failure_key(item: dict[str, Any]) -> str | None:
-    return (item.get("spec") or {}).get("globalKey")
-
-
-def is_duplicate_key(item: dict[str, Any]) -> bool:
-    return str(item.get("message") or "").startswith(DUPLICATE_GLOBAL_KEY)
-
-
-def summarize_error_text(raw: Any) -> str:
-    """A readable message from a task's `errors` value: JSON with error/message fields,
-    a list of such objects, or plain text."""
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            return raw.strip()[:500]
-    if isinstance(value, dict):
-        for key in ("error", "message", "errorMessage", "errors"):
-            if value.get(key):
-                return summarize_error_text(value[key])
-        return json.dumps(value)[:500]
-    if isinstance(value, list):
-        return "; ".join(summarize_error_text(part) for part in value[:5])[:500]
-    return str(value)[:500] if value is not None else ""

@@ -17,9 +17,13 @@ the requests it is used to. Vendor terms:
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
-from bridge.errors import AuthError, BridgeError, NotFoundError, RemoteError
+import orjson
+
+from bridge.errors import AuthError, BridgeError, FormatError, NotFoundError, RemoteError
 
 PROJECT_FIELDS = (
     "autoAuditNumberOfLabels autoAuditPercentage createdAt dataRowCount description "
@@ -231,3 +235,122 @@ def error_for_graphql(errors: list, where: str) -> BridgeError:
     first = errors[0]
     code = error_code(first) or "error"
     return RemoteError(f"Labelbox failed ({code}): {error_message(first)}", where=where)
+
+
+# ------------------------------------------------------------------------ answer shapes
+
+DUPLICATE_GLOBAL_KEY = "Duplicate global key"
+"""Start of the message Labelbox gives a data row whose global key already exists."""
+
+
+@dataclass
+class ImportRowError:
+    """One annotation Labelbox refused in an import, with the data row it belongs to."""
+
+    uuid: str | None
+    data_row: dict[str, Any]
+    messages: list[str]
+
+    def describe(self) -> str:
+        row = describe_data_row(self.data_row)
+        return f"{row}, annotation {self.uuid}: {'; '.join(self.messages) or 'failed'}"
+
+
+def describe_data_row(data_row: dict[str, Any]) -> str:
+    """`data row globalKey=img-1 (id ck...)` from a `dataRow` reference."""
+    key, row_id = data_row.get("globalKey"), data_row.get("id")
+    if key and row_id:
+        return f"data row globalKey={key} (id {row_id})"
+    if key:
+        return f"data row globalKey={key}"
+    return f"data row id={row_id}"
+
+
+def dig(data: Any, *path: str, where: str, expect: type | tuple[type, ...] = dict,
+        optional: bool = False) -> Any:  # fmt: skip
+    """`data[path[0]][path[1]]...` checked to be an `expect`: a missing or mistyped value
+    is a `FormatError` naming the path (or None when `optional` and absent)."""
+    value = data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if value is None and optional:
+        return None
+    if not isinstance(value, expect) or (isinstance(value, bool) and expect is not bool):
+        raise FormatError(
+            f"malformed Labelbox answer: {'.'.join(path) or 'value'} is {type(value).__name__}",
+            where=where,
+            hint="the Labelbox API may have changed; upgrade label-bridge",
+        )
+    return value
+
+
+def expect_object(value: Any, where: str) -> dict[str, Any]:
+    return dig(value, where=where)
+
+
+def expect_int(value: Any, name: str, where: str) -> int:
+    """An integer Labelbox may send as a number or a string (UInt64)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FormatError(f"malformed Labelbox answer: {name} is {value!r}", where=where) from None
+
+
+def parse_error_file(content: bytes, sent: dict[str, dict]) -> list[ImportRowError]:
+    """The refused annotations of an import's error (or status) NDJSON file."""
+    errors = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            status = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise FormatError(
+                "malformed import error file", where=f"error file line {number}"
+            ) from None
+        if isinstance(status, dict) and status.get("status") != "SUCCESS":
+            errors.append(row_error(status, sent))
+    return errors
+
+
+def row_error(status: dict[str, Any], sent: dict[str, dict]) -> ImportRowError:
+    """An `ImportRowError` from one error-file line (`uuid`, `dataRow`, `errors`)."""
+    uuid = status.get("uuid") if isinstance(status.get("uuid"), str) else None
+    reported = status.get("dataRow") if isinstance(status.get("dataRow"), dict) else {}
+    data_row = {**sent.get(uuid or "", {}), **reported}
+    errors = status.get("errors") if isinstance(status.get("errors"), list) else []
+    messages = []
+    for error in errors:
+        if isinstance(error, dict):
+            parts = (error.get("name"), error.get("message"))
+            messages.append(": ".join(str(part) for part in parts if part))
+        else:
+            messages.append(str(error))
+    return ImportRowError(uuid, data_row, messages)
+
+
+def failure_key(item: dict[str, Any]) -> str | None:
+    return (item.get("spec") or {}).get("globalKey")
+
+
+def is_duplicate_key(item: dict[str, Any]) -> bool:
+    return str(item.get("message") or "").startswith(DUPLICATE_GLOBAL_KEY)
+
+
+def summarize_error_text(raw: Any) -> str:
+    """A readable message from a task's `errors` value: JSON with error/message fields,
+    a list of such objects, or plain text."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return raw.strip()[:500]
+    if isinstance(value, dict):
+        for key in ("error", "message", "errorMessage", "errors"):
+            if value.get(key):
+                return summarize_error_text(value[key])
+        return json.dumps(value)[:500]
+    if isinstance(value, list):
+        return "; ".join(summarize_error_text(part) for part in value[:5])[:500]
+    return str(value)[:500] if value is not None else ""

@@ -7,7 +7,8 @@ import contextlib
 import json
 
 import respx
-from bridge_labelbox.api import parse_error_file, parse_export_line, split_lines
+from bridge_labelbox.api import parse_export_line, split_lines
+from bridge_labelbox.graphql import parse_error_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
