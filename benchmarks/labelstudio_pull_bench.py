@@ -9,6 +9,8 @@ image tasks, each with 2 annotations (3 boxes each) and 1 prediction, then pulls
 * `pages/100`, `pages/500`: GET /api/tasks?fields=all page by page (page_size 100 / 500)
 * `snapshot`: POST /exports/ with full predictions, download, stream-parse, delete
 * `sync export`: GET /export?download_all_tasks=true (predictions as ids only: reference)
+* `connector/...`: the whole `LabelStudioConnector.read` (fetch + convert to unified Items)
+  by each method, i.e. what `bridge convert labelstudio://... -o out.jsonl` spends pulling
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import os
 import statistics
 import sys
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -27,6 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bridge_labelstudio.api import LabelStudioApi  # noqa: E402
+from bridge_labelstudio.connector import LabelStudioConnector  # noqa: E402
+
+from bridge.losses import LossReport  # noqa: E402
 
 CONFIG = """<View><Image name="image" value="$image"/>
 <RectangleLabels name="label" toName="image"><Label value="Car"/><Label value="Person"/></RectangleLabels>
@@ -96,11 +101,19 @@ def main() -> None:
             timed("snapshot", lambda: api.export_tasks(pid), args.repeat, args.tasks),
             timed("sync export*", lambda: api.export_sync(pid), args.repeat, args.tasks),
         ]
+        os.environ["LABEL_STUDIO_API_KEY"] = token
+        source = f"labelstudio://{url.split('://', 1)[1]}/projects/{pid}"
+        for how in ("pages", "export"):
+            connector = stack.enter_context(closing(LabelStudioConnector.from_url(source)))
+            pull = lambda c=connector, h=how: c.read(LossReport(), pull=h).items  # noqa: E731
+            runs.append(timed(f"connector/{how}", pull, args.repeat, args.tasks))
         print(f"\npull of {args.tasks} tasks, {args.repeat} runs each (seconds)")
         print(f"{'method':<14}{'best':>8}{'median':>8}{'tasks/s':>10}")
         for label, times in runs:
             best = min(times)
-            print(f"{label:<14}{best:>8.2f}{statistics.median(times):>8.2f}{args.tasks / best:>10.0f}")
+            print(
+                f"{label:<14}{best:>8.2f}{statistics.median(times):>8.2f}{args.tasks / best:>10.0f}"
+            )
         print("* sync export lists predictions by id only; shown for reference")
         api.delete_project(pid)
 

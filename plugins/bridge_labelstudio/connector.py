@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bridge.errors import BridgeError, ConfigError
+from bridge.errors import BridgeError, ConfigError, NotFoundError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
@@ -187,7 +187,21 @@ class LabelStudioConnector(Connector):
             return (without_data_manager_fields(task) for task in pages)
         if how != "export":
             raise ConfigError(f"unknown pull method {how!r}", hint="use -O pull=export or -O pull=pages")  # fmt: skip
-        return self.api.export_tasks(self.project_id)
+        return self._export_else_pages(int(options.get("page_size", 100)))
+
+    def _export_else_pages(self, page_size: int) -> Iterator[dict[str, Any]]:
+        """The export snapshot's tasks; the task list if this server has no snapshot API
+        (the project itself was found already, so a 404 here means the endpoint)."""
+        rows = self.api.export_tasks(self.project_id)
+        try:
+            first = next(rows, None)
+        except NotFoundError:
+            pages = self.api.iter_tasks(self.project_id, page_size)
+            yield from (without_data_manager_fields(task) for task in pages)
+            return
+        if first is not None:
+            yield first
+            yield from rows
 
     def _items(self, config: LabelConfig, losses: LossReport, options: dict) -> Iterator[Item]:
         people = {str(u.get("id")): u for u in self.users() if u.get("id") is not None}

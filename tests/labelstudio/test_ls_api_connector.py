@@ -234,3 +234,26 @@ def test_ls_push_records_drafts_and_keeps_foreign_keys(server):
         "a key Label Studio cannot derive rides in meta"
     )
     assert result["tasks"] == {"gk-0002": 100}
+
+
+@respx.mock(base_url="http://ls.test")
+def test_ls_pull_falls_back_to_pages_without_snapshot_api(respx_mock, monkeypatch):
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", TOKEN)
+    respx_mock.get("/api/users/").respond(200, json=USERS)
+    respx_mock.get("/api/projects/42/").respond(200, json={"id": 42, "title": "Cars", "label_config": CONFIG})  # fmt: skip
+    respx_mock.post("/api/projects/42/exports/").respond(404, json={"detail": "Not found."})
+    task = {"id": 5, "data": {"image": "http://img/5.jpg"}, "annotations_results": "[...]",
+            "annotations": [{"id": 1, "completed_by": 7, "result": [], "created_ago": "1 minute"}]}  # fmt: skip
+    respx_mock.get("/api/tasks").respond(200, json={"tasks": [task], "total": 1})
+    dataset = LabelStudioConnector.from_url("labelstudio://ls.test/projects/42").read(LossReport())
+    (pulled,) = list(dataset.items)
+    assert pulled.key == "http://img/5.jpg" and pulled.source.item == "5"
+    assert "annotations_results" not in pulled.extra
+    (aset,) = pulled.annotation_sets
+    assert "created_ago" not in aset.extra
+    assert (aset.annotator.id, aset.annotator.email, aset.annotator.name) == (
+        "7",
+        "Ann@Example.com",
+        "Ann Two",
+    )
+    assert dataset.project.name == "Cars" and dataset.project.media_kind == "image"
