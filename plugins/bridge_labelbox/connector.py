@@ -118,6 +118,7 @@ class LabelboxConnector(Connector):
         """The project with its ontology, and its exported data rows as a stream."""
         from bridge_labelbox.ontology import ontology_from_normalized
 
+        options = {**self.options, **options}
         project_id = self._require_project()
         remote = self.api.get_project(project_id)
         project = Project(
@@ -128,7 +129,7 @@ class LabelboxConnector(Connector):
             source=SourceRef(tool="labelbox", instance=self.api.endpoint, project=project_id),
             extra={key: remote[key] for key in PROJECT_EXTRA_FIELDS if remote.get(key) is not None},
         )
-        params = ExportParams(interpolated_frames=bool(options.get("interpolated_frames", False)))
+        params = ExportParams(interpolated_frames=flag(options.get("interpolated_frames")))
         items = self._pulled_items(project_id, params, losses)
         return Dataset(project, items, origin=f"labelbox://projects/{project_id}",
                        meta={"format": "labelbox", "endpoint": self.api.endpoint})  # fmt: skip
@@ -180,7 +181,7 @@ class LabelboxConnector(Connector):
         """Write every item's import rows to `spool`; return the data row specs."""
         from bridge_labelbox.convert import item_to_import_rows
 
-        use_schema_ids = bool(options.get("use_schema_ids", False))
+        use_schema_ids = flag(options.get("use_schema_ids"))
         specs: dict[str, dict[str, Any]] = {}
         for item in dataset.items:
             spec = data_row_spec(item)
@@ -238,6 +239,13 @@ def parse_url(url: str) -> tuple[str | None, dict[str, str]]:
         )
     project_id = segments[1] if len(segments) == 2 else None
     return project_id, dict(parse_qsl(parts.query))
+
+
+def flag(value: Any) -> bool:
+    """An on/off option given as a bool or as text (URL query, `-O key=value`)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def data_row_spec(item: Item) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import respx
-from bridge_labelbox.connector import ImportRowsRefused, LabelboxConnector, parse_url
+from bridge_labelbox.connector import ImportRowsRefused, LabelboxConnector, flag, parse_url
 from PIL import Image
 
 from bridge import api as bridge_api
@@ -128,6 +128,11 @@ def test_lb_url_forms():
     assert parse_url("labelbox://projects") == (None, {})
     with pytest.raises(ConfigError):
         parse_url("labelbox://datasets/abc")
+
+
+def test_lb_text_flags_from_urls_are_parsed():
+    assert [flag(v) for v in ("true", "1", "yes", "false", "0", "", None, True, False)] == [
+        True, True, True, False, False, False, False, True, False]  # fmt: skip
 
 
 def test_lb_missing_api_key_is_config_error(monkeypatch):
@@ -326,3 +331,16 @@ def test_lb_push_skips_items_without_media_with_a_loss(env, fake, sleep):
     assert result["data_rows"] == {"created": 0, "reused": 0}
     assert losses.count("labelbox_item_without_media") == 1
     assert fake.calls == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [("true", True), ("false", False)])
+def test_lb_pull_interpolated_frames_option_reaches_the_export(
+    env, fake, router, sleep, text, expected
+):
+    serve_project(fake, router, export_lines()[0])
+    conn = LabelboxConnector.from_url(
+        f"labelbox://projects/{PROJECT_ID}?interpolated_frames={text}", sleep=sleep
+    )
+    list(conn.read(LossReport()).items)
+    (export,) = fake.called("exportDataRowsInProjectPyApi")
+    assert export.variables["input"]["params"]["includeInterpolatedFrames"] is expected
