@@ -248,9 +248,9 @@ class LabelStudioConnector(Connector):
         project = dataset.project
         media_kind = project.media_kind or (first.media.kind if first is not None else None)
         label_config = ontology_to_config(project.ontology, media_kind)
-        title = str(options.get("title") or project.name or "label-bridge import")
+        title = project_title(str(options.get("title") or project.name or ""))
         extra = {"description": project.description} if project.description else {}
-        return int(self.api.create_project(title[:50], label_config, **extra)["id"])
+        return int(self.api.create_project(title, label_config, **extra)["id"])
 
 
 class LabelStudioHttpsConnector(LabelStudioConnector):
@@ -258,6 +258,14 @@ class LabelStudioHttpsConnector(LabelStudioConnector):
 
     name = "labelstudio+https"
     description = "Label Studio server over https (labelstudio+https://HOST/projects/ID)"
+
+
+def project_title(name: str) -> str:
+    """A title Label Studio accepts (3 to 50 characters) made from `name`."""
+    name = " ".join(name.split())
+    if len(name) < 3:
+        name = f"{name} (label-bridge)".strip()
+    return name if len(name) <= 50 else name[:49].rstrip() + "…"
 
 
 # ------------------------------------------------------------------------ pull helpers

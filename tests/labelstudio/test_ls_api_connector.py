@@ -257,3 +257,15 @@ def test_ls_pull_falls_back_to_pages_without_snapshot_api(respx_mock, monkeypatc
         "Ann Two",
     )
     assert dataset.project.name == "Cars" and dataset.project.media_kind == "image"
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [("Cars", "Cars"), ("ab", "ab (label-bridge)"), ("", "(label-bridge)"),
+     ("x" * 60, "x" * 49 + "…"), ("two\n lines", "two lines")],
+)  # fmt: skip
+def test_ls_new_project_titles_fit_label_studio_limits(name, title):
+    from bridge_labelstudio.connector import project_title
+
+    assert project_title(name) == title
+    assert 3 <= len(title) <= 50
