@@ -343,6 +343,24 @@ def _write_label(item: Item, annotation_set: AnnotationSet, losses: LossReport,
     return label
 
 
+def _from_labelbox(element) -> bool:
+    return element.source is not None and element.source.tool == TOOL
+
+
+def _drop_extras(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _drop_extras(v) for k, v in data.items() if k != "extra"}
+    if isinstance(data, list):
+        return [_drop_extras(v) for v in data]
+    return data
+
+
+def _without_vendor_extras(annotation_set: AnnotationSet) -> AnnotationSet:
+    """A copy without `extra` anywhere: another tool's vendor fields must not land in a
+    Labelbox file (they were reported by the reader that kept them)."""
+    return AnnotationSet.model_validate(_drop_extras(annotation_set.model_dump()))
+
+
 def _project_id(annotation_set: AnnotationSet, default: str) -> str:
     source = annotation_set.source
     if source is not None and source.tool == TOOL and source.project:
@@ -369,9 +387,12 @@ def item_to_data_row(item: Item, losses: LossReport, *, project_id: str = "unifi
     media = {k: v for k, v in media.items() if v is not None}
     if extra.get("lb_has_media_attributes", True):
         row["media_attributes"] = {**media, **(extra.get("lb_media_attributes") or {})}
-    row.update({k: v for k, v in extra.items() if not k.startswith("lb_")})
+    if _from_labelbox(item):
+        row.update({k: v for k, v in extra.items() if not k.startswith("lb_")})
     projects: dict[str, dict] = {}
     for annotation_set in item.annotation_sets:
+        if not _from_labelbox(annotation_set):
+            annotation_set = _without_vendor_extras(annotation_set)
         pid = _project_id(annotation_set, project_id)
         project = projects.setdefault(
             pid, {**annotation_set.extra.get(PROJECT_KEY, {}), "labels": []}

@@ -291,3 +291,21 @@ def test_lb_single_frame_video_region_is_a_one_frame_segment():
     assert annotations["segments"] == {"r": [[5, 5]]}
     assert list(annotations["frames"]) == ["5"]
     assert annotations["key_frame_feature_map"] == {"r": [5]}
+
+
+def test_lb_other_tools_vendor_fields_stay_out_of_the_export():
+    from bridge.schema import BBox, Item, Media, Region, SourceRef
+
+    region = Region(id="r", label="car", shape=BBox(x=1, y=1, width=2, height=2),
+                    extra={"cvat_source": "manual"})  # fmt: skip
+    item = Item(key="a.jpg", media=Media(kind="image"), source=SourceRef(tool="cvat", item="7"),
+                extra={"cvat_frame": 3},
+                annotation_sets=[{"id": "j1", "source": {"tool": "cvat"}, "regions": [region],
+                                  "extra": {"cvat_job": 1}}])  # fmt: skip
+    row = item_to_data_row(item, LossReport())
+    assert "cvat_frame" not in row and row["data_row"] == {"global_key": "a.jpg"}
+    label = row["projects"]["unified"]["labels"][0]
+    assert "cvat_job" not in label
+    assert label["annotations"]["objects"] == [{
+        "feature_id": "r", "name": "car", "classifications": [],
+        "bounding_box": {"top": 1.0, "left": 1.0, "height": 2.0, "width": 2.0}}]  # fmt: skip
