@@ -14,6 +14,7 @@ option, then `LABELBOX_ENDPOINT`, then https://api.labelbox.com/graphql.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import uuid
@@ -43,6 +44,8 @@ MEDIA_KINDS: dict[str, MediaKind] = {
     "HTML": "html",
 }
 """Labelbox `allowedMediaType` -> unified media kind."""
+MASK_CACHE = 8
+"""Mask PNGs kept while pulling (composite masks are shared by a label's objects)."""
 PROJECT_EXTRA_FIELDS = ("allowedMediaType", "editorTaskType", "isBenchmarkEnabled",
                         "isConsensusEnabled", "createdAt", "updatedAt")  # fmt: skip
 
@@ -139,12 +142,14 @@ class LabelboxConnector(Connector):
     ) -> Iterator[Item]:
         from bridge_labelbox.convert import data_row_to_item
 
+        # a label's objects share one composite mask URL: fetch it once, not per object
+        masks = functools.lru_cache(maxsize=MASK_CACHE)(self.api.fetch_mask)
         for row in self.api.export_project(project_id, params):
-            row_id = (row.get("data_row") or {}).get("id")
+            data_row = row.get("data_row")
+            row_id = data_row.get("id") if isinstance(data_row, dict) else None
             yield data_row_to_item(
-                row, losses, where=f"data row {row_id}", instance=self.api.endpoint,
-                masks=self.api.fetch_mask,
-            )  # fmt: skip
+                row, losses, where=f"data row {row_id}", instance=self.api.endpoint, masks=masks
+            )
 
     # -- push -----------------------------------------------------------------------------
 

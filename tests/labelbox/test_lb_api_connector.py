@@ -77,7 +77,7 @@ def composite_png() -> bytes:
     return buffer.getvalue()
 
 
-def mask_row() -> bytes:
+def mask_row(objects: int = 1) -> bytes:
     row = {
         "data_row": {"id": "dr-mask", "global_key": "mask-image", "row_data": "https://img.test/m.png"},
         "media_attributes": {"height": 3, "width": 4, "mime_type": "image/png"},
@@ -85,11 +85,11 @@ def mask_row() -> bytes:
             "id": "label-mask", "label_kind": "Default", "version": "1.0.0",
             "label_details": {"created_at": "2024-02-19T19:45:24.000+00:00", "created_by": "a@b.test"},
             "annotations": {"objects": [{
-                "feature_id": "f-mask", "feature_schema_id": "s-mask", "name": "stain", "value": "stain",
+                "feature_id": f"f-mask-{n}", "feature_schema_id": "s-mask", "name": "stain", "value": "stain",
                 "annotation_kind": "ImageSegmentationMask", "classifications": [],
                 "composite_mask": {"url": MASK_URL, "color_rgb": list(MASK_COLOR)},
-                "mask": {"url": "https://api.labelbox.test/api/v1/projects/p/annotations/f-mask/index/1/mask"},
-            }], "classifications": [], "relationships": []}}]}},
+                "mask": {"url": f"https://api.labelbox.test/api/v1/projects/p/annotations/f-mask-{n}/index/1/mask"},
+            } for n in range(objects)], "classifications": [], "relationships": []}}]}},
     }  # fmt: skip
     return json.dumps(row).encode() + b"\n"
 
@@ -344,3 +344,11 @@ def test_lb_pull_interpolated_frames_option_reaches_the_export(
     list(conn.read(LossReport()).items)
     (export,) = fake.called("exportDataRowsInProjectPyApi")
     assert export.variables["input"]["params"]["includeInterpolatedFrames"] is expected
+
+
+def test_lb_pull_fetches_a_shared_composite_mask_once(env, fake, router, sleep):
+    serve_project(fake, router, mask_row(objects=3))
+    route = router.get(MASK_URL).respond(200, content=composite_png())
+    (item,) = connector(sleep).read(LossReport()).items
+    assert len(item.annotation_sets[0].regions) == 3
+    assert route.call_count == 1
