@@ -60,11 +60,12 @@ TEXT_MEDIA = {"text", "html"}
 
 def _first_result(task: dict) -> dict | None:
     for field in ("annotations", "predictions", "drafts"):
-        for entry in task.get(field) or ():
-            if isinstance(entry, dict):
-                for result in entry.get("result") or ():
-                    if isinstance(result, dict) and result.get("type") != "relation":
-                        return result
+        entries = task.get(field)
+        for entry in entries if isinstance(entries, list) else ():
+            results = entry.get("result") if isinstance(entry, dict) else None
+            for result in results if isinstance(results, list) else ():
+                if isinstance(result, dict) and result.get("type") != "relation":
+                    return result
     return None
 
 
@@ -75,12 +76,12 @@ def _media_source(task: dict, data: dict, config: LabelConfig | None) -> tuple[s
         return obj.media_kind or "image", obj.data_key
     result = _first_result(task)
     if result is not None:
-        to_name = result.get("to_name")
-        key = to_name if to_name in data else None
-        kind = RESULT_MEDIA.get(result.get("type"))
+        to_name, rtype, value = result.get("to_name"), result.get("type"), result.get("value")
+        key = to_name if isinstance(to_name, str) and to_name in data else None
+        kind = RESULT_MEDIA.get(rtype) if isinstance(rtype, str) else None
         if kind is None:
-            value = result.get("value") or {}
-            kind = DATA_KEY_MEDIA.get(key or "", "text" if "text" in value else None)
+            has_text = isinstance(value, dict) and "text" in value
+            kind = DATA_KEY_MEDIA.get(key or "", "text" if has_text else None)
         if kind is not None:
             return kind, key or _guess_key(data, kind)
     for key in data:
@@ -217,6 +218,18 @@ def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, 
 
     `seen` (optional) collects the controls and labels met, to build an ontology when no
     config is given (see `bridge_labelstudio.files.ontology_from_seen`)."""
+    try:
+        return _task_to_item(task, config, losses, where, instance, project, seen)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
+        # a shape of input no check above foresaw: still a user error, never a traceback
+        raise FormatError(
+            f"malformed task ({type(error).__name__}: {error})",
+            where=where,
+            hint="compare this task with a fresh Label Studio JSON export",
+        ) from None
+
+
+def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
     ctx = ReadContext(where, losses, config, seen)
     if not isinstance(task, dict):
         ctx.fail(f"a task is {type(task).__name__}, not an object")

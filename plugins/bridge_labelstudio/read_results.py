@@ -19,6 +19,7 @@ writing back (`bridge_labelstudio.write_results`) restores the result.
 from __future__ import annotations
 
 import math
+from types import NoneType
 from typing import Any
 
 from bridge.errors import FormatError
@@ -108,7 +109,7 @@ def _rotate(dx: float, dy: float, degrees: float) -> tuple[float, float]:
 def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     """A Label Studio rectangle (percent, pivot top-left) as a unified bbox dict."""
     x, y = _number(value, "x", ctx), _number(value, "y", ctx)
-    rotation = value.get("rotation") or 0
+    rotation = _number(value, "rotation", ctx, percent=False) if value.get("rotation") else 0
     w = _number(value, "width", ctx, percent=not rotation)
     h = _number(value, "height", ctx, percent=not rotation)
     if width is not None:
@@ -156,7 +157,8 @@ def _ellipse(value: dict, ctx: ReadContext, width, height) -> dict:
     return {
         "type": "ellipse", "cx": _number(value, "x", ctx) * sx, "cy": _number(value, "y", ctx) * sy,
         "rx": _number(value, "radiusX", ctx) * sx, "ry": _number(value, "radiusY", ctx) * sy,
-        "rotation": value.get("rotation") or 0, "units": units,
+        "rotation": _number(value, "rotation", ctx, percent=False) if value.get("rotation") else 0,
+        "units": units,
     }  # fmt: skip
 
 
@@ -196,6 +198,8 @@ def _text_span(value: dict, ctx: ReadContext) -> dict:
 
 def _html_span(value: dict, ctx: ReadContext) -> dict:
     offsets = value.get("globalOffsets") or {}
+    if not isinstance(offsets, dict):
+        ctx.fail(f"value.globalOffsets {offsets!r} is not an object")
     span = {"type": "span", "start": _offset(offsets, "start", ctx),
             "end": _offset(offsets, "end", ctx)}  # fmt: skip
     if "text" in value:
@@ -272,6 +276,11 @@ def _check_result(result: Any, ctx: ReadContext) -> tuple[str, dict]:
     rtype = result.get("type")
     if not isinstance(rtype, str):
         ctx.fail(f"result {result.get('id')!r} has no type")
+    for key in ("from_name", "to_name", "id"):
+        if not isinstance(result.get(key), str | int | NoneType) or isinstance(
+            result.get(key), bool
+        ):
+            ctx.fail(f"result {key} {result.get(key)!r} is not a name")
     value = result.get("value")
     if rtype != "relation" and not isinstance(value, dict):
         ctx.fail(f"result {result.get('id')!r} ({rtype}) has no value object")
@@ -295,8 +304,8 @@ def _note_seen(ctx: ReadContext, result: dict, rtype: str, answers, per_region: 
     for answer in answers:
         if isinstance(answer, str):
             entry["values"][answer] = None
-        elif isinstance(answer, list):  # a taxonomy path
-            entry["values"][tuple(answer)] = None
+        elif isinstance(answer, list) and all(isinstance(p, str) for p in answer):
+            entry["values"][tuple(answer)] = None  # a taxonomy path
 
 
 def read_results(results: Any, ctx: ReadContext) -> dict[str, list]:
@@ -409,9 +418,13 @@ def _id(result: dict) -> str:
 
 def _relation(result: dict, ctx: ReadContext) -> dict:
     source, target = result.get("from_id"), result.get("to_id")
-    if source is None or target is None:
-        ctx.fail("a relation result has no from_id/to_id")
+    if not (isinstance(source, str | int) and isinstance(target, str | int)):
+        ctx.fail(f"a relation result has no from_id/to_id ({source!r} -> {target!r})")
+    if not isinstance(result.get("direction", "right"), str):
+        ctx.fail(f"relation direction {result.get('direction')!r} is not right/left/bi")
     labels = result.get("labels") or []
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        ctx.fail(f"relation labels {labels!r} are not a list of names")
     relation = {"from_id": str(source), "to_id": str(target),
                 "direction": DIRECTIONS.get(result.get("direction", "right"), "forward")}  # fmt: skip
     if labels:
@@ -503,7 +516,7 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
         if extra:
             keyframe["extra"] = extra
         keyframes.append(keyframe)
-    labels = value.get("labels") or []
+    labels = _labels(value, "videorectangle")
     _note_seen(ctx, result, "videorectangle", labels, False)
     extra = _residual(result, RESULT_KEYS)
     extra.update(from_name=result.get("from_name"), to_name=result.get("to_name"),
@@ -520,8 +533,8 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
     return track
 
 
-def _frame(step: dict, ctx: ReadContext) -> int:
-    frame = step.get("frame")
+def _frame(step: Any, ctx: ReadContext) -> int:
+    frame = step.get("frame") if isinstance(step, dict) else None
     if type(frame) is not int or frame < 1:
         ctx.fail(f"videorectangle keyframe frame {frame!r} is not a frame number (from 1)")
     return frame - 1

@@ -24,13 +24,17 @@ def _sdk_alpha(rle: list[int], width: int, height: int) -> np.ndarray:
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 1)))
+@given(
+    arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 1))
+)
 def test_ls_brush_encoding_equals_the_sdk_bit_for_bit(mask):
     assert bitmap_to_ls_rle(mask) == sdk_brush.mask2rle(mask * 255)
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 1)))
+@given(
+    arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 24)), elements=st.integers(0, 1))
+)
 def test_ls_brush_decoding_of_sdk_rle_gives_the_mask(mask):
     height, width = mask.shape
     rle = ls_rle_to_rle(sdk_brush.mask2rle(mask * 255), width, height)

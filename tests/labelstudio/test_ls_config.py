@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bridge_labelstudio.config import config_to_ontology, ontology_to_config, parse_label_config
 from label_studio_sdk.label_interface import LabelInterface
 
 from bridge.errors import FormatError
 from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec, RelationType
-from bridge_labelstudio.config import config_to_ontology, ontology_to_config, parse_label_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio" / "configs"
 ALL_CONFIGS = sorted(p.stem for p in CONFIGS.glob("*.xml"))
@@ -24,7 +24,9 @@ def _shape(config):
         return [(d.value, d.attrs, labels(d.children)) for d in defs]
 
     objects = [(o.tag, o.name, o.value, o.attrs) for o in config.objects]
-    controls = sorted((c.tag, c.name, c.to_names, labels(c.labels), c.attrs) for c in config.controls)
+    controls = sorted(
+        (c.tag, c.name, c.to_names, labels(c.labels), c.attrs) for c in config.controls
+    )
     return objects, controls
 
 
@@ -39,7 +41,9 @@ def test_ls_config_round_trip_keeps_every_label_control_and_binding(name):
 def test_ls_config_generated_xml_reads_the_same_in_the_sdk(name):
     ours = LabelInterface(ontology_to_config(config_to_ontology(parse_label_config(_config(name)))))
     theirs = LabelInterface(_config(name))
-    assert sorted(c.as_tuple() for c in ours.controls) == sorted(c.as_tuple() for c in theirs.controls)
+    assert sorted(c.as_tuple() for c in ours.controls) == sorted(
+        c.as_tuple() for c in theirs.controls
+    )
     for control in theirs.controls:
         assert ours.get_control(control.name).labels == control.labels
 
@@ -71,7 +75,11 @@ def test_ls_config_questions_keep_their_inputs_and_bounds():
     questions = {q.name: q for q in ontology.classifications}
     assert questions["sentiment"].input == "select" and questions["sentiment"].required
     assert questions["topics"].input == "checklist"
-    assert (questions["stars"].input, questions["stars"].min, questions["stars"].max) == ("number", 0, 10)
+    assert (questions["stars"].input, questions["stars"].min, questions["stars"].max) == (
+        "number",
+        0,
+        10,
+    )
     assert (questions["quality"].input, questions["quality"].max) == ("rating", 5)
     assert questions["when"].input == "datetime" and questions["summary"].input == "text"
     animal = questions["category"].options[0]
@@ -82,11 +90,18 @@ def test_ls_config_questions_keep_their_inputs_and_bounds():
 def test_ls_config_relations_spans_and_media_kinds():
     ner = config_to_ontology(parse_label_config(_config("ner")))
     assert [r.name for r in ner.relations] == ["works_for", "located_in"]
-    assert {c.name: c.kinds for c in ner.labels} == {"PER": ["span"], "ORG": ["span"], "LOC": ["span"]}
+    assert {c.name: c.kinds for c in ner.labels} == {
+        "PER": ["span"],
+        "ORG": ["span"],
+        "LOC": ["span"],
+    }
     assert parse_label_config(_config("ner")).media_kind == "text"
     video = parse_label_config(_config("video_tracking"))
     assert video.media_kind == "video"
-    assert {c.name: c.kinds for c in config_to_ontology(video).labels} == {"Man": ["bbox"], "Car": ["bbox"]}
+    assert {c.name: c.kinds for c in config_to_ontology(video).labels} == {
+        "Man": ["bbox"],
+        "Car": ["bbox"],
+    }
     audio = config_to_ontology(parse_label_config(_config("audio_segments")))
     assert audio.labels[0].kinds == ["time_segment"]
     assert [a.name for a in audio.labels[0].attributes] == ["transcript"]

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bridge_labelstudio.convert import task_to_item
+from bridge_labelstudio.files import LabelStudioJson
 from label_studio_sdk.converter import brush as sdk_brush
 
 from bridge import api
 from bridge.geometry.masks import rle_to_bitmap
 from bridge.losses import LossReport
-from bridge_labelstudio.convert import task_to_item
-from bridge_labelstudio.files import LabelStudioJson
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
 
@@ -82,7 +82,11 @@ def test_ls_read_annotation_fields_prediction_and_draft():
     assert human.created_at.isoformat().startswith("2026-11-28T01:46:05")
     assert human.extra["unique_id"] and human.source.annotation == "1"
     prediction = _one(first, "prediction:1")
-    assert (prediction.kind, prediction.model_version, prediction.score) == ("prediction", "yolo-v8", 0.88)
+    assert (prediction.kind, prediction.model_version, prediction.score) == (
+        "prediction",
+        "yolo-v8",
+        0.88,
+    )
     assert prediction.regions[0].score == 0.91
     assert first.extra["draft_ids"] == [1]  # the snapshot lists drafts by id
     second = items[1]
@@ -127,7 +131,9 @@ def test_ls_read_polygon_keypoint_ellipse_brush():
     assert regions["brush1"].label == "Sky"
     assert np.array_equal(rle_to_bitmap(regions["brush1"].shape.rle), mask.astype(bool))
     raw = sdk_brush.mask2rle(mask * 255)
-    assert raw == sdk_brush.mask2rle(rle_to_bitmap(regions["brush1"].shape.rle).astype(np.uint8) * 255)
+    assert raw == sdk_brush.mask2rle(
+        rle_to_bitmap(regions["brush1"].shape.rle).astype(np.uint8) * 255
+    )
 
 
 def test_ls_read_ner_spans_and_relations():
@@ -195,7 +201,14 @@ def test_ls_read_ontology_from_results_without_config():
 
 def test_ls_read_label_config_option_gives_the_full_ontology():
     _, project, _ = read("shapes", config=True)
-    assert {c.name for c in project.ontology.labels} == {"Road", "Building", "Nose", "Eye", "Sky", "Wheel"}
+    assert {c.name for c in project.ontology.labels} == {
+        "Road",
+        "Building",
+        "Nose",
+        "Eye",
+        "Sky",
+        "Wheel",
+    }
 
 
 def test_ls_inspect_through_the_api():

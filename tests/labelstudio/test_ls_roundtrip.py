@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from bridge_labelstudio.config import ontology_to_config, parse_label_config
+from bridge_labelstudio.convert import annotation_set_to_result, item_to_task, task_to_item
+from bridge_labelstudio.files import iter_export_tasks, write_export
 from label_studio_sdk.label_interface import LabelInterface
 
 from bridge import api
@@ -16,9 +19,9 @@ from bridge.formats import Dataset
 from bridge.geometry.masks import bitmap_to_rle
 from bridge.losses import LossReport
 from bridge.schema import (
-    Answer,
     AnnotationSet,
     Annotator,
+    Answer,
     BBox,
     Classification,
     ClassificationSpec,
@@ -36,9 +39,6 @@ from bridge.schema import (
     Region,
     Track,
 )
-from bridge_labelstudio.config import ontology_to_config, parse_label_config
-from bridge_labelstudio.convert import annotation_set_to_result, item_to_task, task_to_item
-from bridge_labelstudio.files import iter_export_tasks, write_export
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
 REAL = sorted(p.name for p in FIXTURES.glob("real_*.json"))
@@ -52,7 +52,9 @@ def normalized(value):
         return {k: normalized(v) for k, v in value.items()}
     if isinstance(value, list):
         items = [normalized(v) for v in value]
-        if items and all(isinstance(r, dict) and ("from_name" in r or "from_id" in r) for r in items):
+        if items and all(
+            isinstance(r, dict) and ("from_name" in r or "from_id" in r) for r in items
+        ):
             return sorted(items, key=lambda r: json.dumps(r, sort_keys=True))
         return items
     return value
@@ -205,7 +207,9 @@ def test_ls_what_label_studio_cannot_hold_is_in_the_loss_report():
     aset.regions.append(Region(id="10", label="car", shape=Cuboid(points=[(0, 0)] * 8)))
     aset.regions[0].occluded = True
     losses = LossReport()
-    result = annotation_set_to_result(aset, item, parse_label_config(ontology_to_config(ONTOLOGY)), losses)
+    result = annotation_set_to_result(
+        aset, item, parse_label_config(ontology_to_config(ONTOLOGY)), losses
+    )
     assert {"9", "10"}.isdisjoint(r.get("id") for r in result)
     assert losses.count("unsupported-polyline") == 1 and losses.count("unsupported-cuboid") == 1
     assert losses.count("occluded") == 1
