@@ -211,6 +211,14 @@ class CvatApi:
             idempotent=action != "create",
         )
 
+    def update_job(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """`PATCH /api/jobs/{id}` with a PatchedJobWriteRequest (assignee, stage, state)."""
+        return self._object("PATCH", f"/api/jobs/{job_id}", json=body, idempotent=True)
+
+    def find_users(self, search: str) -> Iterator[dict[str, Any]]:
+        """Users whose username, name or email contains `search` (`GET /api/users`)."""
+        return self._list("/api/users", search=search)
+
     # -- plumbing -------------------------------------------------------------------
 
     def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

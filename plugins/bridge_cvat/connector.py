@@ -182,7 +182,8 @@ class CvatConnector(Connector):
             )
         items = list(dataset.items)  # the project is complete once the items are read
         if self.target.kind == "tasks" and self.target.id is not None:
-            return {"tasks": [TaskPush(self, self.target.id, losses, mode).push(items)]}
+            push = TaskPush(self, self.target.id, losses, mode, options)
+            return {"tasks": [push.push(items)]}
         if mode != "replace":
             raise ConfigError(
                 f"mode {mode!r} needs an existing task", hint="give cvat://HOST/tasks/ID"
@@ -600,7 +601,7 @@ class NewTasksPush:
         result["tasks"] = []
         for group, pairs in groups:
             task_id = self._create_task(group, pairs, labels, project_id)
-            push = TaskPush(self.connector, task_id, self.losses, "replace")
+            push = TaskPush(self.connector, task_id, self.losses, "replace", self.options)
             result["tasks"].append(push.push([item for item, _ in pairs], by_order=True))
         return result
 
@@ -643,12 +644,16 @@ class NewTasksPush:
 class TaskPush:
     """Writes items' annotations into an existing task, job by job."""
 
-    def __init__(self, connector: CvatConnector, task_id: int, losses: LossReport, mode: str):
+    def __init__(self, connector: CvatConnector, task_id: int, losses: LossReport, mode: str,
+                 options: dict[str, Any] | None = None):  # fmt: skip
         self.api = connector.api
         self.task_id = task_id
         self.losses = losses
         self.mode = mode
         self.where = f"task {task_id}"
+        self.workflow = JobWorkflow(
+            connector, losses, enabled=_flag((options or {}).get("job_workflow"))
+        )
 
     def push(self, items: list[Item], *, by_order: bool = False) -> dict[str, Any]:
         with malformed_answer(self.where):
@@ -682,6 +687,8 @@ class TaskPush:
             if self.mode != "replace" and not any(body[k] for k in ("shapes", "tags", "tracks")):
                 continue
             written.append(self._write_job(job["id"], body))
+            sets = [frames.video_set] if video else list(frames.per_frame.values())
+            self.workflow.apply(job, sets)
         return {"id": self.task_id, "jobs": written}
 
     def _write_job(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -733,3 +740,112 @@ class TaskPush:
             if aset is not None:
                 placed[number] = aset
         return placed
+
+
+def _flag(value: Any) -> bool:
+    """An option given as a bool or as text from the command line ("true", "1", "yes")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+STATUS_TO_JOB = {
+    "draft": ("annotation", "in progress"),
+    "submitted": ("annotation", "completed"),
+    "in_review": ("validation", "new"),
+    "accepted": ("acceptance", "completed"),
+    "rejected": ("validation", "rejected"),
+}
+"""Unified status -> CVAT job (stage, state), the inverse of `job_status` (a set pulled
+from CVAT goes back with the exact stage and state it had)."""
+
+
+def job_stage_state(aset: AnnotationSet) -> tuple[str, str] | None:
+    stage, state = aset.extra.get("cvat_stage"), aset.extra.get("cvat_state")
+    if stage and state and job_status(stage, state) == aset.status:
+        return stage, state
+    return STATUS_TO_JOB.get(aset.status or "")
+
+
+class JobWorkflow:
+    """Carries annotators and statuses to the jobs written (`job_workflow=true`): the
+    job's assignee and its stage/state, when every set written into the job agrees.
+    Without the option, what is not carried is reported."""
+
+    def __init__(self, connector: CvatConnector, losses: LossReport, enabled: bool):
+        self.api = connector.api
+        self.base_url = connector.target.base_url
+        self.losses = losses
+        self.enabled = enabled
+        self._users: dict[str, int | None] = {}
+
+    def apply(self, job: dict[str, Any], sets: list[AnnotationSet]) -> None:
+        where = f"job {job['id']}"
+        statuses = {job_stage_state(s) for s in sets if s.status is not None}
+        annotators = {self._annotator_key(s.annotator) for s in sets if s.annotator is not None}
+        if not self.enabled:
+            if statuses or annotators:
+                self.losses.record(
+                    "cvat.job_workflow_not_pushed",
+                    "annotator and status not written to the job (use job_workflow=true)",
+                    where=where,
+                )
+            return
+        body: dict[str, Any] = {}
+        self._merge_status(body, statuses, where)
+        self._merge_assignee(body, sets, annotators, where)
+        if body:
+            self.api.update_job(job["id"], body)
+
+    def _merge_status(self, body, statuses, where) -> None:
+        if len(statuses) == 1 and None not in statuses:
+            body["stage"], body["state"] = next(iter(statuses))
+        elif statuses:
+            self.losses.record(
+                "cvat.job_status_mixed",
+                "the sets written into one job disagree on status (or it has no CVAT form); "
+                "job status left as is",
+                where=where,
+            )
+
+    def _merge_assignee(self, body, sets, annotators, where) -> None:
+        if len(annotators) > 1:
+            self.losses.record(
+                "cvat.job_annotators_mixed",
+                "several annotators in one job; CVAT has one assignee; left as is",
+                where=where,
+            )
+            return
+        annotator = next((s.annotator for s in sets if s.annotator is not None), None)
+        if annotator is None:
+            return
+        user_id = self._user_id(annotator, sets)
+        if user_id is None:
+            self.losses.record(
+                "cvat.annotator_unknown", "no CVAT user matches the annotator", where=where
+            )
+            return
+        body["assignee"] = user_id
+
+    @staticmethod
+    def _annotator_key(annotator: Annotator) -> str:
+        return annotator.email or annotator.name or annotator.id or ""
+
+    def _user_id(self, annotator: Annotator, sets: list[AnnotationSet]) -> int | None:
+        """The CVAT user id: the pulled id when the set came from this server, else the
+        user whose username or email equals the annotator's name or email."""
+        same_server = all(s.source and s.source.instance == self.base_url for s in sets)
+        if same_server and annotator.id and annotator.id.isdigit():
+            return int(annotator.id)
+        for wanted in (annotator.name, annotator.email):
+            if not wanted:
+                continue
+            if wanted not in self._users:
+                self._users[wanted] = next(
+                    (int(u["id"]) for u in self.api.find_users(wanted)
+                     if wanted in (u.get("username"), u.get("email"))),
+                    None,
+                )  # fmt: skip
+            if self._users[wanted] is not None:
+                return self._users[wanted]
+        return None

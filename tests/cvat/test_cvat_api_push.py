@@ -14,7 +14,7 @@ from bridge.errors import BridgeError, RemoteError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
 from bridge.schema import BBox, Item, Keyframe, Media, Project, Region, Track
-from tests.cvat.test_cvat_api_oracle import assert_request_body, fixture
+from tests.cvat.test_cvat_api_oracle import assert_request_body, fixture, load
 from tests.cvat.test_cvat_api_pull import HOST, connector, install_server, pull
 
 DATA = "https://data.example.com/street"
@@ -145,7 +145,8 @@ def test_cvat_api_round_trip_image_task_into_a_new_task():
         [s for job in original for s in job["shapes"]], shift=SHIFT
     )
     assert canonical_all(body["tags"]) == canonical_all(original[0]["tags"], shift=SHIFT)
-    assert not losses
+    # nothing lost but the jobs' assignees and statuses, which need job_workflow=true
+    assert [loss.code for loss in losses] == ["cvat.job_workflow_not_pushed"]
 
 
 @respx.mock
@@ -154,10 +155,15 @@ def test_cvat_api_round_trip_video_keeps_tracks_keyframes_and_outside():
     routes = install_new_task(respx.mock, 78, "request_finished_78.json")
     dataset, items, _ = pull("cvat://cvat.example.com/tasks/43")
     losses = LossReport()
+    job = respx.patch(f"{HOST}/api/jobs/781").respond(json={})
     connector("cvat://cvat.example.com/tasks/new").write(
         Dataset(project=dataset.project, items=items), losses,
-        media_base_url="https://data.example.com/videos",
+        media_base_url="https://data.example.com/videos", job_workflow="true",
     )  # fmt: skip
+    job_body = sent_json(job.calls.last)
+    assert_request_body("PatchedJobWriteRequest", job_body)
+    # carol (user 7 on this server), validation / new: as job 103 was
+    assert job_body == {"stage": "validation", "state": "new", "assignee": 7}
     data_body = sent_json(routes["data"].calls.last)
     assert_request_body("DataRequest", data_body)
     assert data_body["remote_files"] == ["https://data.example.com/videos/drive.mp4"]
@@ -305,7 +311,7 @@ def test_cvat_api_round_trip_through_a_jsonl_file_with_the_python_api(tmp_path, 
         tmp_path / "video.jsonl", "cvat://cvat.example.com/tasks/new",
         media_base_url="https://data.example.com/videos",
     )  # fmt: skip
-    assert not pushed
+    assert [loss.code for loss in pushed] == ["cvat.job_workflow_not_pushed"]
     assert routes["create"].calls.last.request.headers["Authorization"] == "Bearer env-token"
     body = sent_json(routes["put"].calls.last)
     assert_request_body("LabeledDataRequest", body)
@@ -340,3 +346,54 @@ def test_cvat_api_update_skips_regions_that_have_no_cvat_id():
     (call,) = patch.calls
     assert [s["id"] for s in sent_json(call)["shapes"]] == [1020]
     assert losses.count("cvat.no_id_to_update") == 1
+
+
+@respx.mock
+def test_cvat_api_job_workflow_finds_annotators_from_another_tool_by_username():
+    install_server(respx.mock)
+    routes = install_new_task(respx.mock, 77, "request_finished.json")
+    users = respx.get(f"{HOST}/api/users").respond(
+        json={"count": 2, "next": None, "previous": None, "results": [
+            {"url": f"{HOST}/api/users/9", "id": 9, "username": "alice2", "first_name": "", "last_name": ""},
+            {"url": f"{HOST}/api/users/5", "id": 5, "username": "alice", "first_name": "Alice", "last_name": "Ng"},
+        ]}
+    )  # fmt: skip
+    # what a non-admin sees: BasicUser entries of cvat-sdk's MetaUser (anyOf BasicUser, User)
+    load("PaginatedMetaUserList", json.loads(users.return_value.content))
+    job = respx.patch(f"{HOST}/api/jobs/701").respond(json={})
+    from bridge.schema import AnnotationSet, Annotator
+
+    items = [
+        Item(key=f"{n}.jpg", media=Media(kind="image", uri=f"https://x.example.com/{n}.jpg",
+             width=640, height=480),
+             annotation_sets=[AnnotationSet(id="ls-1", annotator=Annotator(name="alice"),
+                                            status="submitted")])
+        for n in range(3)
+    ]  # fmt: skip
+    losses = LossReport()
+    connector("cvat://cvat.example.com/tasks/new").write(
+        Dataset(project=Project(name="p"), items=items), losses, job_workflow=True
+    )
+    assert users.calls.last.request.url.params["search"] == "alice"
+    assert users.call_count == 1  # looked up once for the three items
+    job_body = sent_json(job.calls.last)
+    assert_request_body("PatchedJobWriteRequest", job_body)
+    assert job_body == {"stage": "annotation", "state": "completed", "assignee": 5}
+    assert not losses
+    assert routes["put"].called
+
+
+@respx.mock
+def test_cvat_api_job_workflow_reports_disagreeing_sets_in_one_job():
+    install_server(respx.mock)
+    install_new_task(respx.mock, 77, "request_finished.json")
+    job = respx.patch(f"{HOST}/api/jobs/701").respond(json={})
+    dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")  # alice/draft, bob/accepted
+    losses = LossReport()
+    connector("cvat://cvat.example.com/tasks/new").write(
+        Dataset(project=dataset.project, items=items), losses,
+        media_base_url="https://data.example.com", job_workflow=True,
+    )  # fmt: skip
+    assert not job.called  # one new job holds both: nothing to agree on
+    assert losses.count("cvat.job_status_mixed") == 1
+    assert losses.count("cvat.job_annotators_mixed") == 1
