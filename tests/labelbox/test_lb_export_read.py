@@ -309,3 +309,20 @@ def test_lb_other_tools_vendor_fields_stay_out_of_the_export():
     assert label["annotations"]["objects"] == [{
         "feature_id": "r", "name": "car", "classifications": [],
         "bounding_box": {"top": 1.0, "left": 1.0, "height": 2.0, "width": 2.0}}]  # fmt: skip
+
+
+def test_lb_span_written_to_export_with_inclusive_end():
+    from bridge.schema import Item, Media, Region, Span
+
+    text = "Alice and Bob"
+    item = Item(key="t", media=Media(kind="text", text=text), annotation_sets=[{"id": "s", "regions": [
+        Region(id="r", label="PER", shape=Span(start=10, end=13, text="Bob"))]}])  # fmt: skip
+    row = item_to_data_row(item, LossReport())
+    (entity,) = row["projects"]["unified"]["labels"][0]["annotations"]["objects"]
+    assert entity["location"] == {"start": 10, "end": 12, "token": "Bob"}
+    assert text[entity["location"]["start"] : entity["location"]["end"] + 1] == "Bob"
+    back, _ = _convert(row)
+    assert (
+        back.annotation_sets[0].regions[0].shape.start,
+        back.annotation_sets[0].regions[0].shape.end,
+    ) == (10, 13)
