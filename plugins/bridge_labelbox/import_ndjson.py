@@ -120,7 +120,11 @@ class _Writer:
             return {"polygon" if kind == "polygon" else "line": points}
         if kind in ("points", "skeleton") and shape.points:
             if len(shape.points) > 1:
-                self.drop("labelbox-points-split", "only the first point of a multi-point shape")
+                self.losses.record(
+                    "labelbox-points-split",
+                    "a Labelbox point holds one point; only the first point of a multi-point shape was written",
+                    where=self.where,
+                )  # fmt: skip
             return {"point": {"x": shape.points[0].x, "y": shape.points[0].y}}
         if kind == "mask":
             return self.mask(shape, extra)
