@@ -220,6 +220,9 @@ def test_lb_hand_built_rows_round_trip_through_jsonl_file(tmp_path):
     api.convert(str(source), unified, from_format="labelbox")
     api.convert(str(unified), back, to_format="labelbox")
     assert _raw_rows(back) == samples.all_rows()
+    labels = {label.name: label.kinds for label in read_jsonl(unified).project.ontology.labels}
+    assert labels == {"car": ["bbox"], "road": ["polygon"], "lane": ["polyline"], "nose": ["points"],
+                      "blob": ["mask"], "PER": ["span"], "ORG": ["span"]}  # fmt: skip
 
 
 def test_lb_document_entity_and_page_box():
