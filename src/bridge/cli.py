@@ -92,22 +92,22 @@ def plugins_command(
     if as_json:
         out.print_json(json.dumps({"plugins": rows, "broken": reg.broken}))
         return
-    table = Table(title="label-bridge plugins")
-    for column in ("name", "kind", "read", "write", "live", "media", "regions", "tracks"):
-        table.add_column(column)
+    table = Table(title="label-bridge plugins", show_lines=True)
+    for column in ("name", "kind", "can", "media", "regions"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         caps = row["capabilities"]
+        can = [word for word in ("read", "write", "live", "tracks", "relations") if caps[word]]
         table.add_row(
-            row["name"], row["kind"], _yes(caps["read"]), _yes(caps["write"]), _yes(caps["live"]),
-            ", ".join(caps["media"]), ", ".join(caps["regions"]), _yes(caps["tracks"]),
-        )  # fmt: skip
+            row["name"],
+            row["kind"],
+            " ".join(can),
+            ", ".join(caps["media"]),
+            ", ".join(caps["regions"]),
+        )
     out.print(table)
     for name, problem in reg.broken.items():
         err.print(f"[yellow]plugin {name} failed to load:[/] {problem}")
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "-"
 
 
 @app.command("schema")
