@@ -107,7 +107,7 @@ class LabelboxConnector(Connector):
     def list_projects(self) -> list[dict[str, Any]]:
         return [
             {
-                "id": project["id"],
+                "id": project.get("id"),
                 "name": project.get("name"),
                 "media": MEDIA_KINDS.get(str(project.get("allowedMediaType"))),
                 "data_rows": project.get("dataRowCount"),
@@ -125,8 +125,10 @@ class LabelboxConnector(Connector):
         project_id = self._require_project()
         remote = self.api.get_project(project_id)
         project = Project(
-            name=remote.get("name") or project_id,
-            description=remote.get("description") or None,
+            name=str(remote.get("name") or project_id),
+            description=remote["description"]
+            if isinstance(remote.get("description"), str)
+            else None,
             media_kind=MEDIA_KINDS.get(str(remote.get("allowedMediaType"))),
             ontology=ontology_from_normalized(self.api.project_ontology(project_id)),
             source=SourceRef(tool="labelbox", instance=self.api.endpoint, project=project_id),
