@@ -330,7 +330,10 @@ def row_error(status: dict[str, Any], sent: dict[str, dict]) -> ImportRowError:
 
 
 def failure_key(item: dict[str, Any]) -> str | None:
-    return (item.get("spec") or {}).get("globalKey")
+    """The global key of a data row an upsert refused (`spec.globalKey`)."""
+    spec = item.get("spec")
+    key = spec.get("globalKey") if isinstance(spec, dict) else None
+    return key if isinstance(key, str) else None
 
 
 def is_duplicate_key(item: dict[str, Any]) -> bool:
