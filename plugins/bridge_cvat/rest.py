@@ -94,14 +94,12 @@ class RestLabels:
         self.raw = [label for label in labels if label.get("parent_id") is None]
         self.by_name: dict[str, RestLabel] = {}
         self.by_id: dict[int, RestLabel] = {}
-        self.parent_of: dict[int, RestLabel] = {}
         for raw in self.raw:
             label = self._build(raw)
             self.by_name[label.name] = label
             self.by_id[label.id] = label
             for sub in label.sublabels.values():
                 self.by_id[sub.id] = sub
-                self.parent_of[sub.id] = label
 
     def _build(self, raw: dict[str, Any]) -> RestLabel:
         try:
