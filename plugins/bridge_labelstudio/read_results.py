@@ -19,7 +19,6 @@ writing back (`bridge_labelstudio.write_results`) restores the result.
 from __future__ import annotations
 
 import math
-from types import NoneType
 from typing import Any
 
 from bridge.errors import FormatError
@@ -43,6 +42,7 @@ KNOWN_UNSUPPORTED = {
 annotation set's `extra["unconverted_results"]` (and listed in the loss report)."""
 RESULT_KEYS = {"id", "from_name", "to_name", "type", "value", "original_width",
                "original_height", "score"}  # fmt: skip
+NAME_KEYS = ("from_name", "to_name", "id")
 DIRECTIONS = {"right": "forward", "left": "backward", "bi": "both"}
 TOLERANCE = 1e-3
 
@@ -276,11 +276,10 @@ def _check_result(result: Any, ctx: ReadContext) -> tuple[str, dict]:
     rtype = result.get("type")
     if not isinstance(rtype, str):
         ctx.fail(f"result {result.get('id')!r} has no type")
-    for key in ("from_name", "to_name", "id"):
-        if not isinstance(result.get(key), str | int | NoneType) or isinstance(
-            result.get(key), bool
-        ):
-            ctx.fail(f"result {key} {result.get(key)!r} is not a name")
+    for key in NAME_KEYS:
+        name = result.get(key)
+        if name is not None and type(name) is not str and type(name) is not int:
+            ctx.fail(f"result {key} {name!r} is not a name")
     value = result.get("value")
     if rtype != "relation" and not isinstance(value, dict):
         ctx.fail(f"result {result.get('id')!r} ({rtype}) has no value object")
