@@ -397,3 +397,20 @@ def test_cvat_api_job_workflow_reports_disagreeing_sets_in_one_job():
     assert not job.called  # one new job holds both: nothing to agree on
     assert losses.count("cvat.job_status_mixed") == 1
     assert losses.count("cvat.job_annotators_mixed") == 1
+
+
+@respx.mock
+def test_cvat_api_push_into_existing_project_creates_a_task_there():
+    install_server(respx.mock)
+    routes = install_new_task(respx.mock, 77, "request_finished.json")
+    projects = respx.post(f"{HOST}/api/projects")
+    dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")
+    result = connector("cvat://cvat.example.com/projects/7").write(
+        Dataset(project=dataset.project, items=items), LossReport(),
+        media_base_url="https://data.example.com", name="more streets",
+    )  # fmt: skip
+    assert not projects.called and "project" not in result
+    task_body = sent_json(routes["create"].calls.last)
+    assert_request_body("TaskWriteRequest", task_body)
+    assert task_body == {"name": "more streets", "project_id": 7, "subset": "train"}
+    assert [t["id"] for t in result["tasks"]] == [77]
