@@ -35,7 +35,13 @@ import ijson
 from pydantic import SecretStr
 
 from bridge.errors import AuthError, BridgeError, FormatError, NotFoundError, RemoteError
-from bridge.http import HttpClient, RetryPolicy, decode_json, describe_request
+from bridge.http import (
+    RETRY_STATUSES,
+    HttpClient,
+    RetryPolicy,
+    decode_json,
+    describe_request,
+)
 
 TOOL = "Label Studio"
 AUTH_HINT = (
@@ -353,18 +359,27 @@ class LabelStudioApi:
             os.unlink(path)
 
     def _stream_to_file(self, url: str, params: dict[str, Any]) -> str:
-        """GET `url` and write its body to a temporary file chunk by chunk."""
+        """GET `url` and write its body to a temporary file chunk by chunk; a broken
+        connection or a 429/5xx starts the download again (same policy as other GETs)."""
         client = self.http._client  # HttpClient has no streaming call; errors mapped below
         request = client.build_request("GET", url, params=params)
         where = self._where("GET", request.url)
-        fd, name = tempfile.mkstemp(prefix="ls-export-", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                self._stream_into(client, request, handle, where)
-        except BaseException:
-            os.unlink(name)
-            raise
-        return name
+        retry = self.http.retry
+        for attempt in range(retry.attempts):
+            fd, name = tempfile.mkstemp(prefix="ls-export-", suffix=".json")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    self._stream_into(client, request, handle, where)
+                return name
+            except _DownloadFailed as failed:
+                os.unlink(name)
+                if attempt == retry.attempts - 1:
+                    raise failed.error from None
+                retry.sleep(retry.wait_for(attempt, failed.response))
+            except BaseException:
+                os.unlink(name)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _stream_into(self, client: httpx.Client, request: httpx.Request, handle, where: str) -> None:  # fmt: skip
         try:
@@ -372,15 +387,22 @@ class LabelStudioApi:
                 request, stream=True, auth=self._auth or httpx.USE_CLIENT_DEFAULT
             )
         except httpx.TransportError as error:
-            raise RemoteError(f"{TOOL} could not be reached: {type(error).__name__}", where=where) from None  # fmt: skip
+            message = f"{TOOL} could not be reached: {type(error).__name__}"
+            raise _DownloadFailed(RemoteError(message, where=where), None) from None
         try:
             if response.status_code >= 400:
                 response.read()
-                raise self.http.error_for(response, where)
+                error = self.http.error_for(response, where)
+                error.message = self._redact(error.message)
+                error.args = (error.message,)
+                if response.status_code in RETRY_STATUSES:
+                    raise _DownloadFailed(error, response)
+                raise error
             for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
                 handle.write(chunk)
         except httpx.TransportError as error:
-            raise RemoteError(f"the download broke off: {type(error).__name__}", where=where) from None  # fmt: skip
+            message = f"the download broke off: {type(error).__name__}"
+            raise _DownloadFailed(RemoteError(message, where=where), None) from None
         finally:
             response.close()
 
@@ -420,6 +442,15 @@ class LabelStudioApi:
         """Create many predictions in one request; each names its `task` id."""
         path = f"/api/projects/{project_id}/import/predictions"
         return self.json("POST", path, json=predictions)
+
+
+class _DownloadFailed(Exception):
+    """A download attempt failed in a way worth retrying (`response` for Retry-After)."""
+
+    def __init__(self, error: BridgeError, response: httpx.Response | None):
+        super().__init__(error.message)
+        self.error = error
+        self.response = response
 
 
 def iter_json_array(path: str, *, where: str) -> Iterator[dict[str, Any]]:

@@ -6,12 +6,13 @@ import json
 import os
 import tempfile
 
+import httpx
 import pytest
 import respx
 from bridge_labelstudio.api import LabelStudioApi
 from pydantic import SecretStr
 
-from bridge.errors import FormatError, NotFoundError
+from bridge.errors import FormatError, NotFoundError, RemoteError
 from bridge.http import RetryPolicy
 
 BASE = "http://ls.test"
@@ -94,3 +95,39 @@ def test_ls_sync_export_asks_for_all_tasks(api):
         assert [t["id"] for t in api.export_sync(3)] == [1, 2]
     params = route.calls[0].request.url.params
     assert params["download_all_tasks"] == "true" and params["exportType"] == "JSON"
+
+
+def test_ls_export_download_is_retried_after_a_reset_or_503(sleeps):
+    api = LabelStudioApi(
+        BASE, SecretStr("k" * 20), retry=RetryPolicy(attempts=3, sleep=sleeps.append)
+    )
+    before = export_files()
+    with respx.mock(base_url=BASE) as mock:
+        routes = mock_snapshot(mock, b"")
+        routes["download"].mock(
+            side_effect=[
+                httpx.ReadError("Connection reset by peer"),
+                httpx.Response(503, headers={"Retry-After": "3"}, text="busy"),
+                httpx.Response(200, json=TASKS),
+            ]
+        )
+        rows = list(api.export_tasks(3))
+    assert [row["id"] for row in rows] == [1, 2]
+    assert sleeps == [1.0, 0.5, 3.0], "poll, backoff after the reset, Retry-After after the 503"
+    assert export_files() == before
+
+
+def test_ls_export_download_gives_up_after_the_retries(sleeps):
+    api = LabelStudioApi(
+        BASE, SecretStr("k" * 20), retry=RetryPolicy(attempts=2, sleep=sleeps.append)
+    )
+    before = export_files()
+    with respx.mock(base_url=BASE) as mock:
+        routes = mock_snapshot(mock, b"")
+        routes["download"].respond(502, text="bad gateway")
+        with pytest.raises(RemoteError) as caught:
+            list(api.export_tasks(3))
+    assert "HTTP 502" in caught.value.message
+    assert caught.value.where == "GET /api/projects/3/exports/8/download?exportType=JSON"
+    assert routes["download"].call_count == 2 and routes["delete"].call_count == 1
+    assert export_files() == before
