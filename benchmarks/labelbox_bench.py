@@ -8,8 +8,12 @@ Each measurement runs in its own process so that peak memory is that run's alone
 
 * `bare parse`: read the file line by line and `orjson.loads` every line (the floor: no
   conversion, nothing kept);
+* `read only`: the `labelbox` reader alone (parse + convert every line to a unified Item,
+  nothing written), to separate this plugin's cost from the JSONL writer's;
 * `bridge convert`: `bridge.api.convert(src, dst)` with the format auto-detected, i.e.
   what the `bridge convert` command runs (read, convert to unified Items, write JSONL).
+
+The machine's load moves all figures; the ratios within one run are what to compare.
 """
 
 from __future__ import annotations
@@ -37,6 +41,14 @@ def child_bare(path: Path) -> int:
                 orjson.loads(line)
                 rows += 1
     return rows
+
+
+def child_read(path: Path) -> int:
+    from bridge_labelbox.files import read_export
+
+    from bridge.losses import LossReport
+
+    return sum(1 for _ in read_export(path, LossReport()).items)
 
 
 def child_convert(path: Path) -> int:
@@ -81,19 +93,22 @@ def main() -> None:
     if args.child:
         mode, path = args.child
         start = time.perf_counter()
-        rows = (child_bare if mode == "bare" else child_convert)(Path(path))
+        child = {"bare": child_bare, "read": child_read, "convert": child_convert}[mode]
+        rows = child(Path(path))
         seconds = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(json.dumps({"rows": rows, "seconds": seconds, "peak_kb": peak}))
         return
-    print(f"{'rows':>8} {'MB':>7} | {'bare rows/s':>12} {'peak MB':>8} | {'bridge rows/s':>13} "
-          f"{'peak MB':>8} | {'time ratio':>10}")  # fmt: skip
+    print(f"{'rows':>8} {'MB':>7} | {'bare rows/s':>12} {'peak MB':>8} | {'read rows/s':>11} "
+          f"{'peak MB':>8} {'ratio':>6} | {'convert rows/s':>14} {'peak MB':>8} {'ratio':>6}")  # fmt: skip
     for size in args.sizes:
         path = ensure_file(size)
         bare_s, bare_mb, rows = measure("bare", path, args.repeat)
+        read_s, read_mb, _ = measure("read", path, args.repeat)
         conv_s, conv_mb, _ = measure("convert", path, args.repeat)
         print(f"{rows:>8} {path.stat().st_size / 1e6:>7.1f} | {rows / bare_s:>12,.0f} {bare_mb:>8.1f} | "
-              f"{rows / conv_s:>13,.0f} {conv_mb:>8.1f} | {conv_s / bare_s:>9.1f}x")  # fmt: skip
+              f"{rows / read_s:>11,.0f} {read_mb:>8.1f} {read_s / bare_s:>5.1f}x | "
+              f"{rows / conv_s:>14,.0f} {conv_mb:>8.1f} {conv_s / bare_s:>5.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
