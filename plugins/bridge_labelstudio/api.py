@@ -246,7 +246,7 @@ class LabelStudioApi:
             body = body["results"]
         if not isinstance(body, list):
             raise FormatError("malformed user list: expected a JSON list", where="GET /api/users/")
-        return body
+        return [user for user in body if isinstance(user, dict)]
 
     # -- projects ----------------------------------------------------------------------
 

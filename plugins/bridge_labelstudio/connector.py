@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bridge.errors import BridgeError, ConfigError, NotFoundError
+from bridge.errors import AuthError, BridgeError, ConfigError, NotFoundError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
@@ -142,9 +142,13 @@ class LabelStudioConnector(Connector):
     # -- users -------------------------------------------------------------------------
 
     def users(self) -> list[dict[str, Any]]:
-        """The server's users, fetched once."""
+        """The server's users, fetched once; none if this token may not list them (then
+        pulled annotators keep their ids only and pushed ones are recorded as losses)."""
         if self._users is None:
-            self._users = self.api.list_users()
+            try:
+                self._users = self.api.list_users()
+            except (AuthError, NotFoundError):
+                self._users = []
         return self._users
 
     # -- pull --------------------------------------------------------------------------

@@ -269,3 +269,18 @@ def test_ls_new_project_titles_fit_label_studio_limits(name, title):
 
     assert project_title(name) == title
     assert 3 <= len(title) <= 50
+
+
+@respx.mock(base_url="http://ls.test", assert_all_called=False)
+def test_ls_push_without_permission_to_list_users_records_annotators(respx_mock, monkeypatch):
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", TOKEN)
+    respx_mock.get("/api/users/").respond(403, json={"detail": "You do not have permission."})
+    respx_mock.get("/api/projects/42/").respond(200, json={"id": 42, "label_config": CONFIG})
+    imported = respx_mock.post("/api/projects/42/import").respond(
+        201, json={"task_ids": [1], "annotation_count": 1, "prediction_count": 0}
+    )
+    sets = [box_set("a", Annotator(email="ci@example.com"))]
+    result, losses = push([item(1, sets)], url="labelstudio://ls.test/projects/42")
+    assert result["tasks"] == {"http://img/1.jpg": 1}
+    assert "completed_by" not in json.loads(imported.calls[0].request.content)[0]["annotations"][0]
+    assert losses.count("annotator-not-kept") == 1
