@@ -221,7 +221,9 @@ def _video_text_rows(writer: _Writer, texts: list[Classification]) -> Iterator[d
 def _set_rows(writer: _Writer, annotation_set: AnnotationSet) -> Iterator[dict]:
     key = writer.item.key
     video = writer.item.media.kind == "video"
-    still = [r for r in annotation_set.regions if not (video and r.frame is not None)]
+    still = [] if video else list(annotation_set.regions)
+    if video and any(r.frame is None for r in annotation_set.regions):
+        writer.drop("labelbox-video-region-without-frame", "a region on a video without a frame")
     moving = list(annotation_set.tracks)
     if video:
         moving += [region_as_track(r) for r in annotation_set.regions if r.frame is not None]

@@ -179,7 +179,9 @@ def region_as_track(region: Region) -> Track:
                  keyframes=[keyframe, Keyframe(frame=frame + 1, outside=True)])  # fmt: skip
 
 
-def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> list[int]:
+def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> list[tuple[int, Any]]:
+    """Put the track's shapes into `frames`; return its drawn frames (Labelbox numbers) with
+    their `key_frame_feature_map` values."""
     drawn = []
     base = {k: v for k, v in track.extra.items() if k != KFFM_FORM}
     for keyframe in track.keyframes:
@@ -206,6 +208,13 @@ def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, w
     key_frames: dict[str, Any] = {}
     tracks = list(annotation_set.tracks)
     tracks += [region_as_track(r) for r in annotation_set.regions if r.frame is not None]
+    frameless = sum(1 for r in annotation_set.regions if r.frame is None)
+    if frameless:
+        losses.record(
+            "labelbox-video-region-without-frame",
+            "a region on a video without a frame has no place in a Labelbox video label",
+            where=where, count=frameless,
+        )  # fmt: skip
     for track in tracks:
         drawn = _put_track(track, frames, losses, where)
         segments[track.id] = _segments(track, frame_count)

@@ -130,3 +130,13 @@ def test_lb_import_format_via_cli_api(tmp_path):
     (row,) = [json.loads(line) for line in target.read_text().splitlines()]
     assert row["dataRow"] == {"globalKey": "txt-1"} and row["location"] == {"start": 0, "end": 4}
     assert not losses
+
+
+def test_lb_video_region_without_frame_is_reported_not_sent():
+    item = Item(key="v", media=Media(kind="video", frame_count=5), annotation_sets=[{"id": "s", "regions": [
+        Region(id="a", label="car", shape=BBox(x=0, y=0, width=1, height=1)),
+        Region(id="b", label="car", frame=2, shape=BBox(x=0, y=0, width=1, height=1))]}])  # fmt: skip
+    losses = LossReport()
+    rows = list(item_to_import_rows(item, losses))
+    assert [[k["frame"] for k in seg["keyframes"]] for r in rows for seg in r["segments"]] == [[3]]
+    assert losses.count("labelbox-video-region-without-frame") == 1
