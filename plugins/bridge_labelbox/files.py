@@ -145,7 +145,7 @@ class LabelboxImport(FileFormat):
     name = "labelbox-import"
     description = "Labelbox import NDJSON for model-assisted labeling / label import (write-only)"
     capabilities = Capabilities(media=MEDIA, regions=REGIONS, tracks=True, relations=True,
-                                read=False, extensions=[".ndjson"])  # fmt: skip
+                                read=False)  # fmt: skip
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
         write_import(

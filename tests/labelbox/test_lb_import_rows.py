@@ -140,3 +140,11 @@ def test_lb_video_region_without_frame_is_reported_not_sent():
     rows = list(item_to_import_rows(item, losses))
     assert [[k["frame"] for k in seg["keyframes"]] for r in rows for seg in r["segments"]] == [[3]]
     assert losses.count("labelbox-video-region-without-frame") == 1
+
+
+def test_lb_ndjson_target_without_to_means_export_v2(tmp_path):
+    source = tmp_path / "export.ndjson"
+    source.write_text(json.dumps(samples.text_row()) + "\n")
+    target = tmp_path / "again.ndjson"
+    api.convert(str(source), target)
+    assert json.loads(target.read_text()) == samples.text_row()
