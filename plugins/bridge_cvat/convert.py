@@ -19,12 +19,17 @@ shapes (0 = no group); `source` is who drew it (manual, auto, semi-auto, file, c
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from bridge.errors import FormatError
+from bridge.formats.jsonl import describe_validation_error
 from bridge.geometry.cvat_rle import cvat_mask_to_rle, rle_to_cvat_mask
 from bridge.losses import LossReport
 from bridge.schema import (
+    AnyShape,
     BBox,
     Classification,
     Cuboid,
@@ -37,7 +42,6 @@ from bridge.schema import (
     Polyline,
     Region,
     Skeleton,
-    Tag,
     Track,
 )
 from bridge_cvat.labels import (
@@ -64,7 +68,7 @@ ImageSize = tuple[int, int]
 """(width, height) of the frame in pixels; needed for masks."""
 
 SHAPE_EXTRA_KEYS = ("source", "outside")
-
+NUMBER_TYPES = {int, float}
 
 # ---------------------------------------------------------------- attribute values
 
@@ -80,17 +84,17 @@ def _typed_value(text: str, spec: dict[str, Any] | None) -> Any:
             number = float(text)
         except ValueError:
             return text
-        return (
-            int(number)
-            if number.is_integer() and "." not in text and "e" not in text.lower()
-            else number
-        )
+        if not math.isfinite(number):
+            return text
+        integral = number.is_integer() and "." not in text and "e" not in text.lower()
+        return int(number) if integral else number
     return text
 
 
 def attributes_to_classifications(attributes: list[dict[str, Any]], label: str | None,
                                   labels: LabelIndex, losses: LossReport, where: str
-                                  ) -> list[Classification]:  # fmt: skip
+                                  ) -> list[dict[str, Any]]:  # fmt: skip
+    """CVAT `{"name", "value"}` attributes -> unified `Classification` dicts."""
     result = []
     for attribute in attributes or []:
         name, value = attribute.get("name"), attribute.get("value", "")
@@ -100,10 +104,7 @@ def attributes_to_classifications(attributes: list[dict[str, Any]], label: str |
         if spec is None:
             losses.record("cvat.unknown_attribute", "attribute not declared for its label; kept as text",
                           where=where, severity="unmapped")  # fmt: skip
-        answer_value = _typed_value(str(value), spec)
-        result.append(
-            Classification.model_validate({"name": name, "answers": [{"value": answer_value}]})
-        )
+        result.append({"name": name, "answers": [{"value": _typed_value(str(value), spec)}]})
     return result
 
 
@@ -142,7 +143,8 @@ def _pairs(points: list[float], where: str) -> list[tuple[float, float]]:
     if len(points) % 2:
         raise FormatError(f"odd number of coordinates ({len(points)})", where=where,
                           hint="points are x,y pairs")  # fmt: skip
-    return [(float(points[i]), float(points[i + 1])) for i in range(0, len(points), 2)]
+    it = iter(points)
+    return list(zip(it, it, strict=True))
 
 
 def _need(points: list[float], count: int, kind: str, where: str) -> None:
@@ -150,7 +152,7 @@ def _need(points: list[float], count: int, kind: str, where: str) -> None:
         raise FormatError(f"a {kind} needs {count} coordinates, got {len(points)}", where=where)
 
 
-def _mask(points: list[float], size: ImageSize | None, where: str) -> Mask:
+def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, Any]:
     if size is None:
         raise FormatError("a mask needs the image size", where=where,
                           hint="the frame's width and height must be known")  # fmt: skip
@@ -162,50 +164,62 @@ def _mask(points: list[float], size: ImageSize | None, where: str) -> Mask:
         rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1])
     except (ValueError, TypeError) as error:
         raise FormatError(f"invalid mask: {error}", where=where) from None
-    return Mask(rle=rle)
+    return {"type": "mask", "rle": rle}
 
 
-def points_to_geometry(kind: str, points: list[float], rotation: float, size: ImageSize | None,
-                       where: str):  # fmt: skip
-    """A CVAT shape `type` and flat `points` -> a unified shape (not skeletons)."""
+def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSize | None,
+                  where: str) -> dict[str, Any]:  # fmt: skip
+    """A CVAT shape `type` and flat `points` -> a unified shape, as a dict (not skeletons)."""
     if kind == "rectangle":
         _need(points, 4, "rectangle", where)
-        x1, y1, x2, y2 = (float(v) for v in points)
-        return BBox(x=x1, y=y1, width=x2 - x1, height=y2 - y1, rotation=rotation)
+        x1, y1, x2, y2 = points
+        return {
+            "type": "bbox",
+            "x": x1,
+            "y": y1,
+            "width": x2 - x1,
+            "height": y2 - y1,
+            "rotation": rotation,
+        }
     if kind == "ellipse":
         _need(points, 4, "ellipse", where)
-        cx, cy, right, top = (float(v) for v in points)
-        return Ellipse(cx=cx, cy=cy, rx=right - cx, ry=cy - top, rotation=rotation)
-    if kind == "polygon":
-        return Polygon(points=_pairs(points, where))
-    if kind == "polyline":
-        return Polyline(points=_pairs(points, where))
+        cx, cy, right, top = points
+        return {
+            "type": "ellipse",
+            "cx": cx,
+            "cy": cy,
+            "rx": right - cx,
+            "ry": cy - top,
+            "rotation": rotation,
+        }
+    if kind in ("polygon", "polyline"):
+        return {"type": kind, "points": _pairs(points, where)}
     if kind == "points":
-        return Points(points=[Keypoint(x=x, y=y) for x, y in _pairs(points, where)])
+        return {"type": "points", "points": [{"x": x, "y": y} for x, y in _pairs(points, where)]}
     if kind == "cuboid":
         _need(points, 16, "cuboid", where)
-        return Cuboid(points=_pairs(points, where))
+        return {"type": "cuboid", "points": _pairs(points, where)}
     if kind == "mask":
         return _mask(points, size, where)
     raise FormatError(f"unknown shape type {kind!r}", where=where,
                       hint="CVAT shapes are rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton")  # fmt: skip
 
 
+def points_to_geometry(kind: str, points: list[float], rotation: float, size: ImageSize | None,
+                       where: str):  # fmt: skip
+    """A CVAT shape `type` and flat `points` -> a validated unified shape (not skeletons)."""
+    return validated(_SHAPE_ADAPTER, geometry_dict(kind, points, rotation, size, where), where)
+
+
 def geometry_to_points(shape, extra: dict[str, Any]) -> tuple[str, list[float], float]:
     """A unified shape -> (CVAT type, flat points, rotation). `extra` may hold the mask's
     original crop (`cvat_mask_crop`)."""
     if isinstance(shape, BBox):
-        return (
-            "rectangle",
-            [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height],
-            shape.rotation,
-        )
+        box = [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height]
+        return "rectangle", box, shape.rotation
     if isinstance(shape, Ellipse):
-        return (
-            "ellipse",
-            [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry],
-            shape.rotation,
-        )
+        ellipse = [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry]
+        return "ellipse", ellipse, shape.rotation
     if isinstance(shape, Polygon | Polyline | Cuboid):
         flat = [c for point in shape.points for c in point]
         return KIND_TO_CVAT[shape.type], flat, 0.0
@@ -218,6 +232,33 @@ def geometry_to_points(shape, extra: dict[str, Any]) -> tuple[str, list[float], 
     raise ValueError(f"no CVAT shape for {shape.type}")
 
 
+# ---------------------------------------------------------------- validation
+
+
+_SHAPE_ADAPTER = TypeAdapter(AnyShape)
+
+
+def validated(model, data: dict[str, Any], where: str):
+    """`model` (a pydantic model or TypeAdapter) built from `data` in one validation pass;
+    a value of the wrong type becomes a FormatError at `where`."""
+    try:
+        return (
+            model.validate_python(data)
+            if isinstance(model, TypeAdapter)
+            else model.model_validate(data)
+        )
+    except ValidationError as error:
+        raise FormatError(
+            f"invalid value: {describe_validation_error(error)}", where=where
+        ) from None
+
+
+def _numbers_only(points: Any, where: str) -> list[float]:
+    if not isinstance(points, list) or not set(map(type, points)) <= NUMBER_TYPES:
+        raise FormatError("points must be a list of numbers", where=where)
+    return points
+
+
 # ---------------------------------------------------------------- skeleton elements
 
 
@@ -227,21 +268,27 @@ def _visibility(element: dict[str, Any]) -> str:
     return "occluded" if element.get("occluded") else "visible"
 
 
-def element_to_keypoint(element: dict[str, Any], labels: LabelIndex, losses: LossReport,
-                        where: str) -> Keypoint:  # fmt: skip
-    """A skeleton element (a one-point `points` shape of a sublabel) -> a `Keypoint`."""
+def _keypoint_dict(
+    element: dict[str, Any], labels: LabelIndex, losses: LossReport, where: str
+) -> dict[str, Any]:
     label = element.get("label")
     _check_label(label, labels, where)
-    points = element.get("points") or []
+    points = _numbers_only(element.get("points") or [], where)
     _need(points, 2, "skeleton point", where)
     extra = {k: element[k] for k in ("source", "id", "z_order", "keyframe") if k in element}
     if element.get("type", "points") != "points":
         extra["type"] = element["type"]
-    return Keypoint(
-        x=float(points[0]), y=float(points[1]), label=label, visibility=_visibility(element),
-        classifications=attributes_to_classifications(element.get("attributes"), label, labels, losses, where),
-        extra=extra,
-    )  # fmt: skip
+    return {
+        "x": points[0], "y": points[1], "label": label, "visibility": _visibility(element),
+        "classifications": attributes_to_classifications(element.get("attributes"), label, labels, losses, where),
+        "extra": extra,
+    }  # fmt: skip
+
+
+def element_to_keypoint(element: dict[str, Any], labels: LabelIndex, losses: LossReport,
+                        where: str) -> Keypoint:  # fmt: skip
+    """A skeleton element (a one-point `points` shape of a sublabel) -> a `Keypoint`."""
+    return validated(Keypoint, _keypoint_dict(element, labels, losses, where), where)
 
 
 def keypoint_to_element(
@@ -271,27 +318,26 @@ def _check_label(label: str | None, labels: LabelIndex, where: str) -> None:
                           hint="every label used by a shape must be in the task's or project's labels")  # fmt: skip
 
 
-def _shape_geometry(shape: dict[str, Any], labels, losses, where, size):
+def _geometry(shape: dict[str, Any], labels, losses, where, size) -> dict[str, Any]:
     kind = shape.get("type")
     if kind == "skeleton":
-        return Skeleton(
-            points=[
-                element_to_keypoint(e, labels, losses, where) for e in shape.get("elements") or []
-            ]
-        )
-    points = shape.get("points") or []
-    if not all(isinstance(v, int | float) for v in points):
-        raise FormatError("points must be numbers", where=where)
-    rotation = float(shape.get("rotation") or 0.0)
-    return points_to_geometry(kind, points, rotation, size, where)
+        elements = shape.get("elements") or []
+        return {
+            "type": "skeleton",
+            "points": [_keypoint_dict(e, labels, losses, where) for e in elements],
+        }
+    points = _numbers_only(shape.get("points") or [], where)
+    rotation = shape.get("rotation") or 0.0
+    return geometry_dict(kind, points, rotation, size, where)
 
 
-def _region_extra(shape: dict[str, Any], geometry) -> dict[str, Any]:
-    extra = {k: shape[k] for k in SHAPE_EXTRA_KEYS if shape.get(k) not in (None, False)}
-    rotation = float(shape.get("rotation") or 0.0)
-    if rotation and not isinstance(geometry, BBox | Ellipse):
+def _region_extra(shape: dict[str, Any], geometry: dict[str, Any]) -> dict[str, Any]:
+    extra = {k: shape[k] for k in SHAPE_EXTRA_KEYS if shape.get(k)}
+    kind = geometry["type"]
+    rotation = shape.get("rotation")
+    if rotation and kind not in ("bbox", "ellipse"):
         extra["rotation"] = rotation
-    if isinstance(geometry, Mask):
+    if kind == "mask":
         x1, y1, x2, y2 = (int(v) for v in shape["points"][-4:])
         extra["cvat_mask_crop"] = [x1, y1, x2 - x1 + 1, y2 - y1 + 1]
     return extra
@@ -309,20 +355,18 @@ def shape_to_region(shape: dict[str, Any], labels: LabelIndex, losses: LossRepor
     `Region.frame` (video items)."""
     label = shape.get("label") or None
     _check_label(label, labels, where)
-    geometry = _shape_geometry(shape, labels, losses, where, image_size)
+    geometry = _geometry(shape, labels, losses, where, image_size)
     shape_id = shape.get("id")
-    return Region(
-        id=str(shape_id) if shape_id is not None else (region_id or "0"),
-        label=label,
-        shape=geometry,
-        frame=int(shape.get("frame", 0)) if keep_frame else None,
-        occluded=bool(shape.get("occluded", False)),
-        z_order=shape.get("z_order"),
-        group=_group(shape.get("group")),
-        score=shape.get("score"),
-        classifications=attributes_to_classifications(shape.get("attributes"), label, labels, losses, where),
-        extra=_region_extra(shape, geometry),
-    )  # fmt: skip
+    region = {
+        "id": str(shape_id) if shape_id is not None else (region_id or "0"),
+        "label": label, "shape": geometry, "occluded": shape.get("occluded", False),
+        "z_order": shape.get("z_order"), "group": _group(shape.get("group")), "score": shape.get("score"),
+        "classifications": attributes_to_classifications(shape.get("attributes"), label, labels, losses, where),
+        "extra": _region_extra(shape, geometry),
+    }  # fmt: skip
+    if keep_frame:
+        region["frame"] = shape.get("frame", 0)
+    return validated(Region, region, where)
 
 
 def tag_to_region(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
@@ -331,14 +375,16 @@ def tag_to_region(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *
     label = tag.get("label") or None
     _check_label(label, labels, where)
     tag_id = tag.get("id")
-    return Region(
-        id=str(tag_id) if tag_id is not None else (region_id or "0"),
-        label=label, shape=Tag(),
-        frame=int(tag.get("frame", 0)) if keep_frame else None,
-        group=_group(tag.get("group")), score=tag.get("score"),
-        classifications=attributes_to_classifications(tag.get("attributes"), label, labels, losses, where),
-        extra={k: tag[k] for k in ("source",) if tag.get(k)},
-    )  # fmt: skip
+    region = {
+        "id": str(tag_id) if tag_id is not None else (region_id or "0"),
+        "label": label, "shape": {"type": "tag"},
+        "group": _group(tag.get("group")), "score": tag.get("score"),
+        "classifications": attributes_to_classifications(tag.get("attributes"), label, labels, losses, where),
+        "extra": {k: tag[k] for k in ("source",) if tag.get(k)},
+    }  # fmt: skip
+    if keep_frame:
+        region["frame"] = tag.get("frame", 0)
+    return validated(Region, region, where)
 
 
 def _common_out(region, frame: int, losses, where) -> dict[str, Any]:
@@ -411,54 +457,62 @@ def _split_attributes(attributes, label, labels) -> tuple[list, list]:
     return fixed, changing
 
 
-def _keyframe(shape: dict[str, Any], label, labels, losses, where, size) -> Keyframe:
-    geometry = (
-        None
-        if shape.get("type") == "skeleton"
-        else _shape_geometry(shape, labels, losses, where, size)
-    )
+def _keyframe(shape: dict[str, Any], label, labels, losses, where, size) -> dict[str, Any]:
+    skeleton = shape.get("type") == "skeleton"
+    geometry = None if skeleton else _geometry(shape, labels, losses, where, size)
     extra = _region_extra(shape, geometry) if geometry is not None else {}
     extra.pop("outside", None)
     if shape.get("id") is not None:
         extra["id"] = shape["id"]
     _, changing = _split_attributes(shape.get("attributes"), label, labels)
-    return Keyframe(
-        frame=int(shape["frame"]), shape=geometry, outside=bool(shape.get("outside", False)),
-        occluded=bool(shape.get("occluded", False)), keyframe=bool(shape.get("keyframe", True)),
-        z_order=shape.get("z_order"),
-        classifications=attributes_to_classifications(changing, label, labels, losses, where),
-        extra=extra,
-    )  # fmt: skip
+    if "frame" not in shape:
+        raise FormatError("a tracked shape has no frame", where=where)
+    return {
+        "frame": shape["frame"], "shape": geometry, "outside": shape.get("outside", False),
+        "occluded": shape.get("occluded", False), "keyframe": shape.get("keyframe", True),
+        "z_order": shape.get("z_order"),
+        "classifications": attributes_to_classifications(changing, label, labels, losses, where),
+        "extra": extra,
+    }  # fmt: skip
 
 
-def _element_keypoints(track: dict[str, Any], labels, losses, where) -> dict[int, list[Keypoint]]:
+def _element_keypoints(
+    track: dict[str, Any], labels, losses, where
+) -> dict[int, list[dict[str, Any]]]:
     """Per frame, the keypoints of a skeleton track's element tracks at that frame."""
-    by_frame: dict[int, list[Keypoint]] = {}
+    by_frame: dict[int, list[dict[str, Any]]] = {}
     for element in track.get("elements") or []:
         for shape in element.get("shapes") or []:
-            point = element_to_keypoint(
-                {**shape, "label": element.get("label")}, labels, losses, where
-            )
-            point.extra.pop("id", None)
+            point = _keypoint_dict({**shape, "label": element.get("label")}, labels, losses, where)
+            point["extra"].pop("id", None)
             if shape.get("keyframe") is not None:
-                point.extra["keyframe"] = bool(shape["keyframe"])
-            by_frame.setdefault(int(shape["frame"]), []).append(point)
+                point["extra"]["keyframe"] = bool(shape["keyframe"])
+            by_frame.setdefault(shape.get("frame"), []).append(point)
     return by_frame
 
 
-def _skeleton_keyframes(track: dict[str, Any], label, labels, losses, where) -> list[Keyframe]:
+def _skeleton_keyframes(
+    track: dict[str, Any], label, labels, losses, where
+) -> list[dict[str, Any]]:
     by_frame = _element_keypoints(track, labels, losses, where)
-    own = {int(shape["frame"]): shape for shape in track.get("shapes") or []}
+    own = {shape.get("frame"): shape for shape in track.get("shapes") or []}
+    frames = set(own) | set(by_frame)
+    if not all(isinstance(f, int) for f in frames):
+        raise FormatError("a tracked shape has no integer frame", where=where)
     keyframes = []
-    for frame in sorted(set(own) | set(by_frame)):
+    for frame in sorted(frames):
         shape = own.get(frame)
         if shape is None:
-            keyframe = Keyframe(frame=frame, keyframe=False, extra={"cvat_no_skeleton_shape": True})
+            keyframe = {
+                "frame": frame,
+                "keyframe": False,
+                "extra": {"cvat_no_skeleton_shape": True},
+            }
         else:
             keyframe = _keyframe(shape, label, labels, losses, where, None)
             if shape.get("points"):
-                keyframe.extra["cvat_points"] = list(shape["points"])
-        keyframe.shape = Skeleton(points=by_frame.get(frame, []))
+                keyframe["extra"]["cvat_points"] = list(shape["points"])
+        keyframe["shape"] = {"type": "skeleton", "points": by_frame.get(frame, [])}
         keyframes.append(keyframe)
     return keyframes
 
@@ -484,16 +538,17 @@ def track_to_unified(track: dict[str, Any], labels: LabelIndex, losses: LossRepo
         extra = {"cvat_elements": _element_track_extra(track)}
     else:
         keyframes = [_keyframe(s, label, labels, losses, where, image_size) for s in shapes]
-        keyframes.sort(key=lambda k: k.frame)
         extra = {}
     extra.update({k: track[k] for k in ("source",) if track.get(k)})
     track_id = track.get("id")
-    return Track(
-        id=str(track_id) if track_id is not None else "0", label=label, keyframes=keyframes,
-        group=_group(track.get("group")),
-        classifications=attributes_to_classifications(fixed, label, labels, losses, where),
-        extra=extra,
-    )  # fmt: skip
+    unified = validated(Track, {
+        "id": str(track_id) if track_id is not None else "0", "label": label, "keyframes": keyframes,
+        "group": _group(track.get("group")),
+        "classifications": attributes_to_classifications(fixed, label, labels, losses, where),
+        "extra": extra,
+    }, where)  # fmt: skip
+    unified.keyframes.sort(key=lambda k: k.frame)
+    return unified
 
 
 def _tracked_shape(keyframe: Keyframe, geometry, losses, where) -> dict[str, Any] | None:

@@ -50,6 +50,8 @@ POINT_LIST_TAGS = frozenset({"polygon", "polyline", "points", "skeleton"})
 CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
                "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")  # fmt: skip
 FLAG_KEYS = ("occluded", "outside", "keyframe")
+BOX_KEYS = ("xtl", "ytl", "xbr", "ybr")
+ELLIPSE_KEYS = ("cx", "cy", "rx", "ry")
 
 
 # ------------------------------------------------------------------ attribute parsing
@@ -78,8 +80,30 @@ def _integer(text: str, key: str, where: str) -> int:
         raise FormatError(f"{key}={text!r} is not an integer", where=where) from None
 
 
+def _numbers(attrs: dict[str, str], keys: tuple[str, ...], where: str) -> list[float]:
+    """Several numeric attributes; the fast path checks finiteness once on their sum
+    (NaN or infinity anywhere makes it non-finite), the slow one says which is wrong."""
+    try:
+        values = [float(attrs[key]) for key in keys]
+        if math.isfinite(sum(values)):
+            return values
+    except (KeyError, ValueError):
+        pass
+    return [_number(attrs, key, where) for key in keys]
+
+
 def parse_point_list(text: str, where: str) -> list[float]:
     """CVAT "x1,y1;x2,y2;..." -> flat [x1, y1, x2, y2, ...]."""
+    try:
+        flat = list(map(float, text.replace(";", ",").split(",")))
+        if len(flat) == 2 * (text.count(";") + 1) and math.isfinite(sum(flat)):
+            return flat
+    except ValueError:
+        pass
+    return _parse_point_list_checked(text, where)
+
+
+def _parse_point_list_checked(text: str, where: str) -> list[float]:
     flat: list[float] = []
     if not text.strip():
         return flat
@@ -108,12 +132,12 @@ def _mask_points(attrs: dict[str, str], where: str) -> list[float]:
 def shape_points(tag: str, attrs: dict[str, str], where: str) -> list[float]:
     """The REST `points` of an XML shape element."""
     if tag == "box":
-        return [_number(attrs, k, where) for k in ("xtl", "ytl", "xbr", "ybr")]
+        return _numbers(attrs, BOX_KEYS, where)
     if tag == "ellipse":
-        cx, cy, rx, ry = (_number(attrs, k, where) for k in ("cx", "cy", "rx", "ry"))
+        cx, cy, rx, ry = _numbers(attrs, ELLIPSE_KEYS, where)
         return [cx, cy, cx + rx, cy - ry]
     if tag == "cuboid":
-        return [_number(attrs, k, where) for k in CUBOID_KEYS]
+        return _numbers(attrs, CUBOID_KEYS, where)
     if tag == "mask":
         return _mask_points(attrs, where)
     if tag == "skeleton":
@@ -209,8 +233,7 @@ class CvatXmlParser:
         parser.ordered_attributes = False
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._data
-        self.expat = parser
+        self.expat = parser  # character data is collected only inside <meta> and <attribute>
 
     def where(self, line: int | None = None) -> str:
         return f"{self.prefix}:{line if line is not None else self.expat.CurrentLineNumber}"
@@ -257,6 +280,7 @@ class CvatXmlParser:
         if tag == "meta":
             self._meta_root = ["meta", []]
             self._meta_stack = [self._meta_root]
+            self.expat.CharacterDataHandler = self._data
         elif tag == "version":
             pass
         elif tag in ("image", "track"):
@@ -284,6 +308,7 @@ class CvatXmlParser:
             if "name" not in attrs:
                 raise FormatError("<attribute> without a name", where=self.where())
             self._attribute = attrs["name"]
+            self.expat.CharacterDataHandler = self._data
             return
         if parent is None:
             raise FormatError(f"unexpected element <{tag}>", where=self.where())
@@ -329,6 +354,7 @@ class CvatXmlParser:
         elif tag == "attribute" and self._attribute is not None:
             self._open[-1].data["attributes"].append({"name": self._attribute, "value": text})
             self._attribute = None
+            self.expat.CharacterDataHandler = None
         elif self._depth >= 2 or (self._depth == 1 and tag in ("image", "track")):
             self._close(self._open.pop())
 
@@ -341,6 +367,7 @@ class CvatXmlParser:
             node[1] = None
         if not self._meta_stack:
             self._meta_stack = None
+            self.expat.CharacterDataHandler = None
             self.meta = CvatMeta.from_tree(self._meta_root, self._labels, self.where())
 
     def _close(self, done: _Open) -> None:
