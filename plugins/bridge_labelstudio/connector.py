@@ -187,11 +187,11 @@ class LabelStudioConnector(Connector):
     def _tasks(self, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
         how = options.get("pull", "export")
         if how == "pages":
-            pages = self.api.iter_tasks(self.project_id, int(options.get("page_size", 100)))
+            pages = self.api.iter_tasks(self.project_id, int_option(options, "page_size", 100))
             return (without_data_manager_fields(task) for task in pages)
         if how != "export":
             raise ConfigError(f"unknown pull method {how!r}", hint="use -O pull=export or -O pull=pages")  # fmt: skip
-        return self._export_else_pages(int(options.get("page_size", 100)))
+        return self._export_else_pages(int_option(options, "page_size", 100))
 
     def _export_else_pages(self, page_size: int) -> Iterator[dict[str, Any]]:
         """The export snapshot's tasks; the task list if this server has no snapshot API
@@ -236,7 +236,7 @@ class LabelStudioConnector(Connector):
         raw = self.api.get_project(self.project_id)
         config = parse_label_config(raw.get("label_config") or "<View/>")
         pusher = TaskPusher(self, config, losses)
-        batch_size = max(1, int(options.get("batch_size", DEFAULT_BATCH_SIZE)))
+        batch_size = int_option(options, "batch_size", DEFAULT_BATCH_SIZE)
         for batch in batched(stream, batch_size):
             pusher.push(batch)
         return {
@@ -262,6 +262,19 @@ class LabelStudioHttpsConnector(LabelStudioConnector):
 
     name = "labelstudio+https"
     description = "Label Studio server over https (labelstudio+https://HOST/projects/ID)"
+
+
+def int_option(options: dict[str, Any], name: str, default: int) -> int:
+    """A positive whole-number option, or a `ConfigError` naming it."""
+    value = options.get(name, default)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).isdigit()
+        or int(value) < 1
+    ):
+        raise ConfigError(f"option {name}={value!r} is not a positive whole number", hint=f"e.g. -O {name}={default}")  # fmt: skip
+    return int(value)
 
 
 def project_title(name: str) -> str:

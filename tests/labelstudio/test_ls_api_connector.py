@@ -284,3 +284,11 @@ def test_ls_push_without_permission_to_list_users_records_annotators(respx_mock,
     assert result["tasks"] == {"http://img/1.jpg": 1}
     assert "completed_by" not in json.loads(imported.calls[0].request.content)[0]["annotations"][0]
     assert losses.count("annotator-not-kept") == 1
+
+
+@pytest.mark.parametrize("value", ["abc", 0, -3, 2.5, True])
+def test_ls_bad_size_options_are_config_errors(server, value):
+    items = [item(1, [box_set("a", None)])]
+    with pytest.raises(ConfigError) as caught:
+        push(items, url="labelstudio://ls.test/projects/42", batch_size=value)
+    assert "batch_size" in str(caught.value)
