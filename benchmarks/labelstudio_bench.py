@@ -46,8 +46,9 @@ def _job_orjson(path: Path, config: Path, out: Path):
 
 
 def _job_bridge_read(path: Path, config: Path, out: Path):
-    from bridge.losses import LossReport
     from bridge_labelstudio.files import LabelStudioJson
+
+    from bridge.losses import LossReport
 
     def work() -> str:
         dataset = LabelStudioJson().read(path, LossReport())

@@ -146,7 +146,7 @@ def _reviews(raw: Any) -> list[dict]:
     for review in raw if isinstance(raw, list) else []:
         if not isinstance(review, dict):
             continue
-        reviewer, _ = _annotator(review.get("created_by"))
+        reviewer, leftover = _annotator(review.get("created_by"))
         accepted = review.get("accepted")
         status = (
             "accepted" if accepted is True else "rejected" if accepted is False else "commented"
@@ -155,6 +155,7 @@ def _reviews(raw: Any) -> list[dict]:
                  "created_at": review.get("created_at"),
                  "extra": {k: v for k, v in review.items()
                            if k not in ("created_by", "accepted", "comment", "created_at")}}  # fmt: skip
+        entry["extra"].update(leftover)  # the reviewer object's other fields
         reviews.append(entry)
     return reviews
 
@@ -349,8 +350,11 @@ def _time(value) -> str | None:
 
 
 def _review(review: Review) -> dict:
-    entry = {"created_by": _person(review.reviewer, {}) if review.reviewer else None,
-             **review.extra}  # fmt: skip
+    extra = dict(review.extra)
+    who = _person(review.reviewer, extra) if review.reviewer else extra.get("completed_by")
+    extra.pop("completed_by_fields", None)
+    extra.pop("completed_by", None)
+    entry = {"created_by": who, **extra}
     if review.status in ("accepted", "rejected"):
         entry["accepted"] = review.status == "accepted"
     if review.comment is not None:

@@ -222,3 +222,34 @@ def test_ls_pixel_shapes_without_media_size_are_left_out_and_reported():
     result = annotation_set_to_result(item.annotation_sets[0], item, None, losses)
     assert [r["type"] for r in result if r["type"] != "choices"] == ["brushlabels"]
     assert losses.count("size-unknown") == 3
+
+
+def test_ls_completed_by_object_and_reviews_round_trip():
+    task = {
+        "id": 3, "data": {"text": "hi"},
+        "annotations": [{
+            "id": 9, "result": [], "lead_time": 1.5, "was_cancelled": False, "ground_truth": False,
+            "completed_by": {"id": 4, "email": "ann@example.com", "first_name": "Ann",
+                             "last_name": "Lee", "username": "ann"},
+            "reviews": [{"id": 1, "created_by": {"id": 2, "email": "rev@example.com"},
+                         "accepted": False, "comment": "box too loose",
+                         "created_at": "2026-01-02T03:04:05Z"}],
+        }],
+    }  # fmt: skip
+    item = task_to_item(task, None, LossReport(), where="t")
+    aset = item.annotation_sets[0]
+    assert (aset.annotator.id, aset.annotator.email, aset.annotator.name) == (
+        "4",
+        "ann@example.com",
+        "Ann Lee",
+    )
+    review = aset.reviews[0]
+    assert (review.status, review.comment, review.reviewer.email) == (
+        "rejected",
+        "box too loose",
+        "rev@example.com",
+    )
+    assert review.created_at.year == 2026
+    back = item_to_task(item, None, LossReport())
+    assert back["annotations"][0]["completed_by"] == task["annotations"][0]["completed_by"]
+    assert back["annotations"][0]["reviews"] == task["annotations"][0]["reviews"]
