@@ -345,6 +345,27 @@ def _person(annotator: Annotator | None, extra: dict) -> Any:
     return annotator.email
 
 
+def _completed_by(aset: AnnotationSet, ctx: WriteContext) -> Any:
+    """Who made a set, as Label Studio's import takes it: the user id read from Label
+    Studio, else `{"email": ...}` (Label Studio resolves it to an existing user and refuses
+    the import if there is none); a foreign annotator without an e-mail is left out."""
+    if (aset.source is not None and aset.source.tool == TOOL) or aset.annotator is None:
+        return _person(aset.annotator, aset.extra)
+    users = ctx.users
+    if users is not None:
+        user_id = users.get(aset.annotator.email or "")
+        if user_id is not None:
+            return user_id
+    elif aset.annotator.email:
+        ctx.lose("annotator-by-email", "annotators from other tools are written as "
+                 '{"email": ...}; Label Studio accepts them only if such a user exists',
+                 severity="unmapped")  # fmt: skip
+        return {"email": aset.annotator.email}
+    ctx.lose("annotator-dropped", "an annotator without an e-mail cannot be named in "
+             "Label Studio; the importing user becomes the annotator")  # fmt: skip
+    return None
+
+
 def _time(value) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
@@ -376,7 +397,7 @@ def _annotation(aset: AnnotationSet, ctx: WriteContext) -> dict:
         entry.update(model_version=aset.model_version, score=aset.score)
     else:
         key = "user" if aset.status == "draft" else "completed_by"
-        person = _person(aset.annotator, aset.extra)
+        person = _completed_by(aset, ctx)
         if person is not None:
             entry[key] = person
         extra.pop("completed_by", None)
@@ -405,9 +426,15 @@ def _data(item: Item, config: LabelConfig | None) -> dict:
     return {key: value if value is not None else item.key}
 
 
-def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport) -> dict:
-    """A unified Item as a Label Studio task (the export/import JSON shape)."""
+def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
+                 users: dict[str, int] | None = None) -> dict:  # fmt: skip
+    """A unified Item as a Label Studio task (the export/import JSON shape).
+
+    `users` (e-mail -> Label Studio user id, e.g. from the server's user list) names the
+    annotators of sets that come from other tools; without it they are written as
+    `{"email": ...}`, which Label Studio's import accepts only for existing users."""
     ctx = _context(item, config, losses)
+    ctx.users = users
     task: dict[str, Any] = {}
     if item.source is not None and item.source.tool == TOOL and item.source.item is not None:
         raw = item.source.item

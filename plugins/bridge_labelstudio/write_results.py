@@ -51,6 +51,7 @@ class WriteContext:
         self.width = width
         self.height = height
         self.fps = frame_count / duration if duration and frame_count else None
+        self.users: dict[str, int] | None = None  # e-mail -> Label Studio user id
 
     def object_name(self) -> str:
         if self.config is not None and self.config.objects:

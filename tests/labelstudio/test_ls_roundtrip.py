@@ -131,7 +131,9 @@ def test_ls_foreign_item_becomes_a_task_the_sdk_validates():
     task = item_to_task(_foreign_item(), config, losses)
     assert task["data"] == {"image": "s3://bucket/a.jpg"}
     annotation = task["annotations"][0]
-    assert annotation["completed_by"] == 12 and annotation["was_cancelled"] is False
+    # the CVAT-style user id 12 means nothing to Label Studio: the e-mail names the user
+    assert annotation["completed_by"] == {"email": "a@example.com"}
+    assert annotation["was_cancelled"] is False
     assert LabelInterface(config_xml).validate_annotation({"result": annotation["result"]})
     box = annotation["result"][0]
     # unified centre (90, 120), 40 x 20 turned 90 deg: the top-left pivot is (100, 100) px
@@ -141,11 +143,12 @@ def test_ls_foreign_item_becomes_a_task_the_sdk_validates():
     parked = next(r for r in annotation["result"] if r["from_name"] == "parked")
     assert parked["id"] == "1" and parked["value"]["choices"] == ["yes"]
     assert parked["value"]["x"] == box["value"]["x"]  # LS repeats the region geometry
+    assert losses.count("annotator-by-email") == 1
     lane = next(r for r in annotation["result"] if r["from_name"] == "polygon")
     assert lane["value"]["points"] == [[0, 0], [50, 0], [50, 25]]
     nose = next(r for r in annotation["result"] if r["from_name"] == "keypoints")
     assert (nose["value"]["x"], nose["value"]["y"]) == (10, 90)
-    assert not losses
+    assert [loss.code for loss in losses] == ["annotator-by-email"]
 
 
 def test_ls_foreign_dataset_written_without_config_uses_the_generated_one(tmp_path):
@@ -253,3 +256,12 @@ def test_ls_completed_by_object_and_reviews_round_trip():
     back = item_to_task(item, None, LossReport())
     assert back["annotations"][0]["completed_by"] == task["annotations"][0]["completed_by"]
     assert back["annotations"][0]["reviews"] == task["annotations"][0]["reviews"]
+
+
+def test_ls_foreign_annotators_map_to_known_users_or_are_reported():
+    losses = LossReport()
+    task = item_to_task(_foreign_item(), None, losses, users={"a@example.com": 3})
+    assert task["annotations"][0]["completed_by"] == 3 and not losses
+    task = item_to_task(_foreign_item(), None, losses, users={})
+    assert "completed_by" not in task["annotations"][0]
+    assert losses.count("annotator-dropped") == 1
