@@ -36,7 +36,6 @@ from pydantic import SecretStr
 
 from bridge.errors import AuthError, BridgeError, FormatError, NotFoundError, RemoteError
 from bridge.http import (
-    RETRY_STATUSES,
     HttpClient,
     RetryPolicy,
     decode_json,
@@ -56,7 +55,6 @@ DEFAULT_PAGE_SIZE = 100
 ACCESS_TOKEN_MARGIN = 30.0  # refresh this many seconds before the access token expires
 SNAPSHOT_POLL_SECONDS = 1.0
 SNAPSHOT_TIMEOUT_SECONDS = 600.0
-DOWNLOAD_CHUNK = 1 << 20
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -189,16 +187,22 @@ class LabelStudioApi:
         secret = self._secret.get_secret_value()
         return text.replace(secret, "***") if secret else text
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One authenticated request (retries and error mapping by `HttpClient`)."""
+    @contextlib.contextmanager
+    def _redacted_errors(self) -> Iterator[None]:
+        """Never let the personal access token leak through an error message."""
         try:
-            return self.http.request(method, path, **self._kwargs(kwargs))
-        except BridgeError as error:  # never let the PAT leak through an error message
+            yield
+        except BridgeError as error:
             error.message = self._redact(error.message)
             error.args = (error.message,)
             if isinstance(error, AuthError) and "legacy token" in error.message:
                 error.hint = LEGACY_DISABLED_HINT
             raise
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One authenticated request (retries and error mapping by `HttpClient`)."""
+        with self._redacted_errors():
+            return self.http.request(method, path, **self._kwargs(kwargs))
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """One authenticated request whose body must be JSON."""
@@ -359,52 +363,16 @@ class LabelStudioApi:
             os.unlink(path)
 
     def _stream_to_file(self, url: str, params: dict[str, Any]) -> str:
-        """GET `url` and write its body to a temporary file chunk by chunk; a broken
-        connection or a 429/5xx starts the download again (same policy as other GETs)."""
-        client = self.http._client  # HttpClient has no streaming call; errors mapped below
-        request = client.build_request("GET", url, params=params)
-        where = self._where("GET", request.url)
-        retry = self.http.retry
-        for attempt in range(retry.attempts):
-            fd, name = tempfile.mkstemp(prefix="ls-export-", suffix=".json")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    self._stream_into(client, request, handle, where)
-                return name
-            except _DownloadFailed as failed:
-                os.unlink(name)
-                if attempt == retry.attempts - 1:
-                    raise failed.error from None
-                retry.sleep(retry.wait_for(attempt, failed.response))
-            except BaseException:
-                os.unlink(name)
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _stream_into(self, client: httpx.Client, request: httpx.Request, handle, where: str) -> None:  # fmt: skip
+        """GET `url` into a temporary file chunk by chunk (a broken connection or a 429/5xx
+        starts the download again, under the shared retry policy); return its path."""
+        fd, name = tempfile.mkstemp(prefix="ls-export-", suffix=".json")
         try:
-            response = client.send(
-                request, stream=True, auth=self._auth or httpx.USE_CLIENT_DEFAULT
-            )
-        except httpx.TransportError as error:
-            message = f"{TOOL} could not be reached: {type(error).__name__}"
-            raise _DownloadFailed(RemoteError(message, where=where), None) from None
-        try:
-            if response.status_code >= 400:
-                response.read()
-                error = self.http.error_for(response, where)
-                error.message = self._redact(error.message)
-                error.args = (error.message,)
-                if response.status_code in RETRY_STATUSES:
-                    raise _DownloadFailed(error, response)
-                raise error
-            for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
-                handle.write(chunk)
-        except httpx.TransportError as error:
-            message = f"the download broke off: {type(error).__name__}"
-            raise _DownloadFailed(RemoteError(message, where=where), None) from None
-        finally:
-            response.close()
+            with os.fdopen(fd, "w+b") as handle, self._redacted_errors():
+                self.http.download(url, handle, params=params, **self._kwargs({}))
+        except BaseException:
+            os.unlink(name)
+            raise
+        return name
 
     def _delete_snapshot(self, project_id: int | str, export_id: int | str) -> None:
         # clean-up only: the pull itself has succeeded or already failed
@@ -442,15 +410,6 @@ class LabelStudioApi:
         """Create many predictions in one request; each names its `task` id."""
         path = f"/api/projects/{project_id}/import/predictions"
         return self.json("POST", path, json=predictions)
-
-
-class _DownloadFailed(Exception):
-    """A download attempt failed in a way worth retrying (`response` for Retry-After)."""
-
-    def __init__(self, error: BridgeError, response: httpx.Response | None):
-        super().__init__(error.message)
-        self.error = error
-        self.response = response
 
 
 def iter_json_array(path: str, *, where: str) -> Iterator[dict[str, Any]]:

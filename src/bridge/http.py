@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 from pydantic import SecretStr
@@ -119,7 +119,8 @@ class HttpClient:
         """Send a request with retries; return the response or raise a `BridgeError`."""
         method = method.upper()
         idempotent = kwargs.pop("idempotent", method in IDEMPOTENT_METHODS)
-        where = self.redact(describe_request(method, self._client.build_request(method, url).url))
+        request = self._client.build_request(method, url, params=kwargs.get("params"))
+        where = self.redact(describe_request(method, request.url))
         last = self.retry.attempts - 1
         for attempt in range(self.retry.attempts):
             try:
@@ -167,6 +168,37 @@ class HttpClient:
                 hint="wait and retry, or lower the concurrency",
             )
         return RemoteError(f"{self.tool} answered HTTP {status}: {detail}", where=where)
+
+    def download(self, url: str, handle: BinaryIO, *, chunk_size: int = 1 << 20, **kwargs: Any) -> None:
+        """GET `url` and write its body into `handle` (a seekable binary file) chunk by
+        chunk, never holding it in memory. A broken connection or a 429/5xx starts the
+        download again from the beginning, under the same retry policy as `request`."""
+        request = self._client.build_request("GET", url, params=kwargs.get("params"))
+        where = self.redact(describe_request("GET", request.url))
+        last = self.retry.attempts - 1
+        for attempt in range(self.retry.attempts):
+            handle.seek(0)
+            handle.truncate()
+            retry_response: httpx.Response | None = None
+            try:
+                with self._semaphore, self._client.stream("GET", url, **kwargs) as response:
+                    if response.status_code in RETRY_STATUSES and attempt < last:
+                        retry_response = response
+                    elif response.status_code >= 400:
+                        response.read()
+                        raise self.error_for(response, where)
+                    else:
+                        for chunk in response.iter_bytes(chunk_size):
+                            handle.write(chunk)
+                        return
+            except httpx.TransportError as error:
+                if attempt == last:
+                    raise RemoteError(
+                        f"the download from {self.tool} broke off: {type(error).__name__}",
+                        where=where,
+                        hint="check the connection and retry",
+                    ) from None
+            self.retry.sleep(self.retry.wait_for(attempt, retry_response))
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

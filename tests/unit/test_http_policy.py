@@ -144,3 +144,32 @@ def test_retry_after_http_date_is_understood():
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     seconds = retry_after_seconds(httpx.Response(429, headers={"Retry-After": later}))
     assert 25 <= seconds <= 31
+
+
+@respx.mock
+def test_query_params_are_named_in_errors(client):
+    respx.get(f"{BASE}/api/tasks").respond(404, json={"detail": "Invalid page."})
+    with pytest.raises(NotFoundError) as caught:
+        client.get("/api/tasks", params={"project": 3, "page": 9})
+    assert caught.value.where == "GET /api/tasks?project=3&page=9"
+
+
+@respx.mock
+def test_download_streams_into_the_file_and_restarts_after_a_broken_connection(client, waits, tmp_path):
+    body = b"x" * 3_000_000
+    route = respx.get(f"{BASE}/export").mock(side_effect=[
+        httpx.Response(503, headers={"Retry-After": "2"}), httpx.ReadError("reset"), httpx.Response(200, content=body)])  # fmt: skip
+    with open(tmp_path / "out.bin", "w+b") as handle:
+        handle.write(b"stale bytes from an earlier attempt")
+        client.download("/export", handle, params={"exportType": "JSON"})
+    assert (tmp_path / "out.bin").read_bytes() == body
+    assert route.call_count == 3
+    assert waits == [2.0, 1.0]
+    assert route.calls.last.request.url.params["exportType"] == "JSON"
+
+
+@respx.mock
+def test_download_error_is_mapped(client, tmp_path):
+    respx.get(f"{BASE}/export").respond(403, json={"detail": "no"})
+    with open(tmp_path / "out.bin", "w+b") as handle, pytest.raises(AuthError):
+        client.download("/export", handle)
