@@ -320,6 +320,10 @@ def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
         result = track_result(track, ctx)
         if result is not None:
             results.append(result)
+            results.extend(
+                question_result(c, ctx, track.id, result["to_name"], result["value"])
+                for c in track.classifications
+            )
     results.extend(question_result(c, ctx, None, None, None) for c in aset.classifications)
     results.extend(relation_result(relation) for relation in aset.relations)
     results.extend(aset.extra.get("unconverted_results") or ())

@@ -265,3 +265,30 @@ def test_ls_foreign_annotators_map_to_known_users_or_are_reported():
     task = item_to_task(_foreign_item(), None, losses, users={})
     assert "completed_by" not in task["annotations"][0]
     assert losses.count("annotator-dropped") == 1
+
+
+def test_ls_per_region_answers_on_a_video_track_round_trip():
+    step = {
+        "frame": 1,
+        "enabled": True,
+        "rotation": 0,
+        "x": 1.0,
+        "y": 2.0,
+        "width": 3.0,
+        "height": 4.0,
+    }
+    track = {
+        "id": "t",
+        "type": "videorectangle",
+        "from_name": "box",
+        "to_name": "video",
+        "value": {"sequence": [step], "labels": ["Car"]},
+    }
+    answer = {"id": "t", "type": "choices", "from_name": "moving", "to_name": "video",
+              "value": {"choices": ["yes"]}}  # fmt: skip
+    task = {"data": {"video": "v.mp4"}, "annotations": [{"result": [track, answer]}]}
+    item = task_to_item(task, None, LossReport(), where="t")
+    parsed = item.annotation_sets[0].tracks[0]
+    assert [(c.name, c.answers[0].value) for c in parsed.classifications] == [("moving", "yes")]
+    back = item_to_task(item, None, LossReport())
+    assert normalized(back["annotations"][0]["result"]) == normalized([track, answer])
