@@ -198,7 +198,7 @@ Finished = tuple[dict[str, Any], list[tuple[dict[str, Any], int, str]], int]
 shape | tag | element_track) and its line."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     """An element being read that collects attributes and children."""
 
@@ -261,6 +261,15 @@ class CvatXmlParser:
 
     def _start(self, tag: str, attrs: dict[str, str]) -> None:
         self._depth += 1
+        opened = self._open
+        if opened and tag in SHAPE_TAGS and opened[-1].kind == "image":  # the hot path
+            line = self.expat.CurrentLineNumber
+            try:
+                opened.append(_Open("shape", shape_dict(tag, attrs, None), line))
+            except FormatError as error:
+                error.where = error.where or self.where(line)
+                raise
+            return
         self._text = []
         if self._meta_stack is not None:
             node = [tag, []]
@@ -347,12 +356,12 @@ class CvatXmlParser:
 
     def _end(self, tag: str) -> None:
         self._depth -= 1
-        text = "".join(self._text)
-        self._text = []
         if self._meta_stack is not None:
-            self._end_meta(tag, text)
+            self._end_meta(tag, "".join(self._text))
+            self._text = []
         elif tag == "attribute" and self._attribute is not None:
-            self._open[-1].data["attributes"].append({"name": self._attribute, "value": text})
+            value = "".join(self._text)
+            self._open[-1].data["attributes"].append({"name": self._attribute, "value": value})
             self._attribute = None
             self.expat.CharacterDataHandler = None
         elif self._depth >= 2 or (self._depth == 1 and tag in ("image", "track")):
