@@ -391,11 +391,14 @@ def _geometry(result, rtype, value, ctx, out) -> dict | None:
         extra["value"] = rest
     if len(labels) > 1:
         extra["labels"] = labels
-    if ctx.width is not None and result.get("original_width") not in (None, ctx.width):
-        extra["original_width"], extra["original_height"] = (
-            result["original_width"], result["original_height"],
-        )  # fmt: skip
-    region = {"id": _id(result), "label": labels[0] if labels else None, "shape": shape,
+    size = result.get("original_width"), result.get("original_height")
+    if size[0] is not None and size != (ctx.width, ctx.height):
+        extra["original_width"], extra["original_height"] = size
+    rid = result.get("id")
+    if rid is None:  # Label Studio always sets one; hand-made imports may not
+        extra["no_id"] = True
+        rid = f"_{len(out['regions'])}"
+    region = {"id": str(rid), "label": labels[0] if labels else None, "shape": shape,
               "classifications": [], "extra": extra}  # fmt: skip
     if result.get("score") is not None:
         region["score"] = result["score"]
@@ -408,11 +411,6 @@ def _value_rest(value: dict, used, rtype: str) -> dict:
     rest = value.keys() - used
     rest.discard(rtype if rtype.endswith("labels") else "labels")
     return {k: value[k] for k in rest} if rest else {}
-
-
-def _id(result: dict) -> str:
-    rid = result.get("id")
-    return str(rid) if rid is not None else ""
 
 
 def _relation(result: dict, ctx: ReadContext) -> dict:
@@ -525,7 +523,7 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
         extra["value"] = rest
     if len(labels) > 1:
         extra["labels"] = labels
-    track = {"id": _id(result), "label": labels[0] if labels else None, "keyframes": keyframes,
+    track = {"id": str(result.get("id")), "label": labels[0] if labels else None, "keyframes": keyframes,
              "classifications": [], "extra": extra}  # fmt: skip
     if result.get("score") is not None:
         track["score"] = result["score"]

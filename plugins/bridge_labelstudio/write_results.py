@@ -32,7 +32,7 @@ from bridge.schema import (
 from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig, default_control
 
 WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
-               "original_height", "region_value", "scalar", "id"}  # fmt: skip
+               "original_height", "region_value", "scalar", "id", "no_id"}  # fmt: skip
 DIRECTION_NAMES = {"forward": "right", "backward": "left", "both": "bi"}
 SHAPE_KIND = {BBox: "bbox", Polygon: "polygon", Points: "points", Ellipse: "ellipse",
               Mask: "mask", Span: "span", TimeSegment: "time_segment", Tag: "tag"}  # fmt: skip
@@ -202,6 +202,8 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     result = {"id": region.id, "type": rtype, "from_name": names[0], "to_name": names[1],
               "value": value, **sizes}  # fmt: skip
     result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
+    if extra.get("no_id"):
+        del result["id"]
     if region.score is not None:
         result["score"] = region.score
     if region.occluded:
@@ -284,6 +286,8 @@ def question_result(cls: Classification, ctx: WriteContext, region_id: str | Non
     if region_id is not None and sizes and "original_width" not in extra and "type" not in extra:
         result.update(sizes)
     result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
+    if region_id is None and "id" in extra and extra["id"] is None:
+        del result["id"]  # it had none
     for size_key in ("original_width", "original_height"):
         if size_key in extra:
             result[size_key] = extra[size_key]

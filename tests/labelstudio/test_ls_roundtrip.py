@@ -292,3 +292,18 @@ def test_ls_per_region_answers_on_a_video_track_round_trip():
     assert [(c.name, c.answers[0].value) for c in parsed.classifications] == [("moving", "yes")]
     back = item_to_task(item, None, LossReport())
     assert normalized(back["annotations"][0]["result"]) == normalized([track, answer])
+
+
+def test_ls_results_without_ids_come_back_without_ids():
+    box = {
+        "type": "rectanglelabels",
+        "from_name": "l",
+        "to_name": "image",
+        "value": {"x": 1, "y": 2, "width": 3, "height": 4, "rotation": 0, "rectanglelabels": ["A"]},
+    }
+    choice = {"type": "choices", "from_name": "c", "to_name": "image", "value": {"choices": ["x"]}}
+    task = {"data": {"image": "a.jpg"}, "annotations": [{"result": [box, dict(box), choice]}]}
+    item = task_to_item(task, None, LossReport(), where="t")
+    assert [r.id for r in item.annotation_sets[0].regions] == ["_0", "_1"]  # two regions, not one
+    back = item_to_task(item, None, LossReport())
+    assert normalized(back["annotations"][0]["result"]) == normalized([box, box, choice])
