@@ -89,6 +89,25 @@ def test_cvat_every_element_is_read(name):
 
 
 @pytest.mark.parametrize("name", ALL_FILES)
+def test_cvat_every_label_and_attribute_spec_is_read(name):
+    root = ET.parse(FIXTURES / name).getroot()
+    project, _, _ = read(name)
+    xml_labels = root.findall("meta//labels/label")
+    assert [label.findtext("name") for label in xml_labels] == [
+        label.name for label in project.ontology.labels
+    ]
+    for xml_label, label in zip(xml_labels, project.ontology.labels, strict=True):
+        specs = xml_label.findall("attributes/attribute")
+        assert [a.findtext("name") for a in specs] == [spec.name for spec in label.attributes]
+        assert [a.findtext("input_type") for a in specs] == [
+            spec.input for spec in label.attributes
+        ]
+        assert [(a.findtext("mutable") or "False").lower() == "true" for a in specs] == [
+            spec.mutable for spec in label.attributes]  # fmt: skip
+        assert label.parent == xml_label.findtext("parent")
+
+
+@pytest.mark.parametrize("name", ALL_FILES)
 def test_cvat_every_tracked_attribute_is_read(name):
     root = ET.parse(FIXTURES / name).getroot()
     _, items, _ = read(name)
