@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,30 @@ def write_dataset(dataset: Dataset, target: str | Path, fmt: str,
     return writer.write(dataset, Path(text), losses, **options)
 
 
-def convert(source: str | Path, target: str | Path, *, from_format: str | None = None,
-            to_format: str | None = None, **options: Any) -> LossReport:  # fmt: skip
-    """Stream `source` through the unified schema into `target`; return the loss report."""
+@dataclass
+class Transfer:
+    """What a conversion did: the loss report, and what the writer returned (for a live
+    target, the remote ids it created: project, task ids per item key, ...)."""
+
+    losses: LossReport
+    written: Any = None
+
+
+def transfer(source: str | Path, target: str | Path, *, from_format: str | None = None,
+             to_format: str | None = None, **options: Any) -> Transfer:  # fmt: skip
+    """Stream `source` through the unified schema into `target`."""
     losses = LossReport()
     dataset = open_dataset(source, from_format, losses, **options)
     if to_format is None:
         to_format = _format_for_target(target)
-    write_dataset(dataset, target, to_format, losses, **options)
-    return losses
+    written = write_dataset(dataset, target, to_format, losses, **options)
+    return Transfer(losses, written)
+
+
+def convert(source: str | Path, target: str | Path, *, from_format: str | None = None,
+            to_format: str | None = None, **options: Any) -> LossReport:  # fmt: skip
+    """Stream `source` through the unified schema into `target`; return the loss report."""
+    return transfer(source, target, from_format=from_format, to_format=to_format, **options).losses
 
 
 def _format_for_target(target: str | Path) -> str:

@@ -143,13 +143,18 @@ def convert_command(
     options: OptionList = None,
 ) -> None:
     """Convert SOURCE to OUTPUT through the unified schema and print the loss report."""
-    losses = api.convert(
+    done = api.transfer(
         source, output, from_format=from_format, to_format=to_format, **parse_options(options)
     )
+    losses = done.losses
     print_losses(losses)
     if report is not None:
         report.write_text(json.dumps({"losses": losses.as_dict()}, indent=2))
     err.print(f"[green]wrote[/] {output}")
+    if isinstance(done.written, dict):
+        summary = {k: v for k, v in done.written.items() if not isinstance(v, dict | list)}
+        counts = {k: len(v) for k, v in done.written.items() if isinstance(v, dict | list)}
+        err.print(", ".join(f"{k}: {v}" for k, v in {**summary, **counts}.items()), highlight=False)
     if strict and losses:
         raise typer.Exit(6)
 
