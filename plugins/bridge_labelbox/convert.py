@@ -52,8 +52,8 @@ _ROW_CONSUMED = {"data_row", "media_attributes", "projects"}
 _LABEL_CONSUMED = {"id", "label_details", "annotations"}
 _DETAILS_CONSUMED = {"created_by", "reviews"}
 _OBJECT_CONSUMED = {"feature_id", "name", "classifications", *GEOMETRY_KEYS}
-_ANNOTATIONS_CONSUMED = {"objects", "classifications", "relationships", "frames", "segments",
-                         "key_frame_feature_map"}  # fmt: skip
+_ANNOTATIONS_CONSUMED = {"objects", "classifications", "relationships"}
+_VIDEO_CONSUMED = {"frames", "segments", "key_frame_feature_map"}
 PROJECT_KEY = "lb_project"
 UNSUPPORTED_KEY = "lb_unsupported_objects"
 ANNOTATIONS_KEY = "lb_annotations"
@@ -176,7 +176,10 @@ def _read_annotations(annotation_set: dict, annotations: dict, media: dict, loss
         classifications += read_frame_classifications(annotations["frames"] or {}, losses, where)
     annotation_set.update(regions=regions, classifications=classifications, relations=relations)
     layout = {key: True for key in ("objects", "relationships", "frames") if key in annotations}
-    rest = _rest(annotations, _ANNOTATIONS_CONSUMED)
+    video = "frames" in annotations  # audio labels have `segments` of their own: kept as is
+    rest = _rest(
+        annotations, _ANNOTATIONS_CONSUMED | _VIDEO_CONSUMED if video else _ANNOTATIONS_CONSUMED
+    )
     annotation_set["extra"][ANNOTATIONS_KEY] = {"layout": layout, "rest": rest}
 
 
@@ -312,9 +315,11 @@ def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossRe
         objects = [_write_region(region, losses, where) for region in annotation_set.regions]
         objects = [obj for obj in objects if obj is not None]
         objects += annotation_set.extra.get(UNSUPPORTED_KEY, [])
-        out = {"objects": objects,
-               "classifications": write_classifications(annotation_set.classifications)}  # fmt: skip
-    if annotation_set.relations or layout.get("relationships") or not video:
+        out = {}
+        if objects or layout.get("objects") or not stored:  # audio labels have no objects
+            out["objects"] = objects
+        out["classifications"] = write_classifications(annotation_set.classifications)
+    if annotation_set.relations or layout.get("relationships") or not (video or stored):
         out["relationships"] = [_write_relation(r) for r in annotation_set.relations]
     out.update(stored.get("rest") or {})
     return out

@@ -192,3 +192,18 @@ def document_row() -> dict:
             "annotations": {"objects": [entity, page_box], "classifications": [],
                             "relationships": []}}]}},
     }  # fmt: skip
+
+
+def audio_row() -> dict:
+    """An audio row: classifications plus the (here empty) `segments` and `timestamp` maps
+    Labelbox exports for audio (shape from labelbox-python's export tests)."""
+    question = {"feature_id": "fLang", "name": "language", "value": "language",
+                "text_answer": {"content": "fr"}}  # fmt: skip
+    return {
+        "data_row": {"id": "dr-aud", "global_key": "aud-1", "row_data": "https://example.com/a.mp3"},
+        "media_attributes": {"mime_type": "audio/mpeg"},
+        "projects": {"pA": {"name": "Project A", "labels": [{
+            "label_kind": "Default", "version": "1.0.0", "id": "labelAu1",
+            "annotations": {"classifications": [question], "segments": {"x": [[1, 2]]},
+                            "timestamp": {}}}]}},
+    }  # fmt: skip

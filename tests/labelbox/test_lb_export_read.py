@@ -205,6 +205,7 @@ def test_lb_conversational_entity_and_classification():
         samples.text_row,
         samples.conversation_row,
         samples.document_row,
+        samples.audio_row,
     ],
 )
 def test_lb_hand_built_rows_round_trip_exactly(make_row):

@@ -101,7 +101,7 @@ def _paths(value, prefix=()):
             yield from _paths(child, (*prefix, index))
 
 
-ROWS = [*samples.all_rows(), samples.document_row()]
+ROWS = [*samples.all_rows(), samples.document_row(), samples.audio_row()]
 PATHS = [(n, path) for n, row in enumerate(ROWS) for path in _paths(row) if path]
 
 
