@@ -169,7 +169,9 @@ class HttpClient:
             )
         return RemoteError(f"{self.tool} answered HTTP {status}: {detail}", where=where)
 
-    def download(self, url: str, handle: BinaryIO, *, chunk_size: int = 1 << 20, **kwargs: Any) -> None:
+    def download(
+        self, url: str, handle: BinaryIO, *, chunk_size: int = 1 << 20, **kwargs: Any
+    ) -> None:
         """GET `url` and write its body into `handle` (a seekable binary file) chunk by
         chunk, never holding it in memory. A broken connection or a 429/5xx starts the
         download again from the beginning, under the same retry policy as `request`."""
