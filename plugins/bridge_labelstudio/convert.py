@@ -351,23 +351,35 @@ def _person(annotator: Annotator | None, extra: dict) -> Any:
 
 def _completed_by(aset: AnnotationSet, ctx: WriteContext) -> Any:
     """Who made a set, as Label Studio's import takes it: the user id read from Label
-    Studio, else `{"email": ...}` (Label Studio resolves it to an existing user and refuses
-    the import if there is none); a foreign annotator without an e-mail is left out."""
-    if (aset.source is not None and aset.source.tool == TOOL) or aset.annotator is None:
-        return _person(aset.annotator, aset.extra)
-    users = ctx.users
-    if users is not None:
-        user_id = users.get(aset.annotator.email or "")
-        if user_id is not None:
-            return user_id
-    elif aset.annotator.email:
-        ctx.lose("annotator-by-email", "annotators from other tools are written as "
-                 '{"email": ...}; Label Studio accepts them only if such a user exists',
-                 severity="unmapped")  # fmt: skip
-        return {"email": aset.annotator.email}
-    ctx.lose("annotator-dropped", "an annotator without an e-mail cannot be named in "
-             "Label Studio; the importing user becomes the annotator")  # fmt: skip
-    return None
+    Studio; for other tools' annotators the id `ctx.users` (e-mail -> user id) gives, else
+    `{"email": ...}` (Label Studio resolves it to an existing user and refuses the import if
+    there is none; `foreign_annotator_losses` says so for files); without an e-mail,
+    nothing (the importing user becomes the annotator)."""
+    annotator = aset.annotator
+    if (aset.source is not None and aset.source.tool == TOOL) or annotator is None:
+        return _person(annotator, aset.extra)
+    if ctx.users is None:
+        return {"email": annotator.email} if annotator.email else None
+    user_id = ctx.users.get(annotator.email or "")
+    if user_id is None:
+        ctx.lose("annotator-dropped", "no Label Studio user has this annotator's e-mail; the "
+                 "importing user becomes the annotator")  # fmt: skip
+    return user_id
+
+
+def foreign_annotator_losses(item: Item, losses: LossReport) -> None:
+    """Record how annotators from other tools were written by `item_to_task` (no `users`)."""
+    for aset in item.annotation_sets:
+        if aset.annotator is None or (aset.source is not None and aset.source.tool == TOOL):
+            continue
+        where = f"{_where(item)} annotation {aset.id}"
+        if aset.annotator.email:
+            losses.record("annotator-by-email", 'annotators from other tools are written as '
+                          '{"email": ...}; Label Studio imports them only if such a user exists',
+                          where=where, severity="unmapped")  # fmt: skip
+        elif aset.kind != "prediction":
+            losses.record("annotator-dropped", "an annotator without an e-mail cannot be named "
+                          "in Label Studio; the importing user becomes the annotator", where=where)  # fmt: skip
 
 
 def _time(value) -> str | None:

@@ -31,7 +31,7 @@ from bridge_labelstudio.config import (
     ontology_to_config,
     parse_label_config,
 )
-from bridge_labelstudio.convert import item_to_task, task_to_item
+from bridge_labelstudio.convert import foreign_annotator_losses, item_to_task, task_to_item
 
 CHUNK = 1 << 22
 EXACT_AFTER = 1 << 20
@@ -372,6 +372,7 @@ def write_export(dataset: Dataset, path, losses: LossReport,
             if count:
                 out.write(b",\n")
             out.write(orjson.dumps(item_to_task(item, config, losses)))
+            foreign_annotator_losses(item, losses)
             count += 1
         out.write(b"]\n")
     return count
