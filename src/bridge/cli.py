@@ -127,7 +127,12 @@ def schema_command() -> None:
 @app.command("convert")
 def convert_command(
     source: Annotated[str, typer.Argument(help="Input file, or a live URL (labelstudio://...).")],
-    output: Annotated[str, typer.Option("--output", "-o", help="Output file or live URL.")],
+    target: Annotated[
+        str | None, typer.Argument(help="Output file or live URL (or use -o).")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Output file or live URL.")
+    ] = None,
     from_format: Annotated[
         str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
     ] = None,
@@ -142,7 +147,10 @@ def convert_command(
     ] = False,
     options: OptionList = None,
 ) -> None:
-    """Convert SOURCE to OUTPUT through the unified schema and print the loss report."""
+    """Convert SOURCE to TARGET through the unified schema and print the loss report."""
+    if (target is None) == (output is None):
+        raise ConfigError("give the output once: `bridge convert SOURCE TARGET` or `-o TARGET`")
+    output = target or output
     done = api.transfer(
         source, output, from_format=from_format, to_format=to_format, **parse_options(options)
     )

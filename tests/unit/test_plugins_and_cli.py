@@ -215,3 +215,17 @@ def test_user_errors_are_short_and_exit_non_zero(tmp_path, args, code, needle):
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 3
     assert not out.exists()
+
+
+def test_convert_takes_the_target_positionally_or_with_o_but_not_both(tmp_path):
+    source = tmp_path / "in.jsonl"
+    write_jsonl(sample_dataset(), source)
+    positional = run_bridge("convert", str(source), str(tmp_path / "a.jsonl"))
+    assert positional.returncode == 0, positional.stderr
+    assert (tmp_path / "a.jsonl").read_bytes() == source.read_bytes()
+    both = run_bridge(
+        "convert", str(source), str(tmp_path / "b.jsonl"), "-o", str(tmp_path / "c.jsonl")
+    )
+    assert both.returncode == 2 and "give the output once" in both.stderr
+    neither = run_bridge("convert", str(source))
+    assert neither.returncode == 2
