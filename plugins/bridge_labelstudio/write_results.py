@@ -51,6 +51,8 @@ class WriteContext:
         self.width = width
         self.height = height
         self.fps = frame_count / duration if duration and frame_count else None
+        self.frame_count = frame_count
+        self.duration = duration
         self.users: dict[str, int] | None = None  # e-mail -> Label Studio user id
 
     def object_name(self) -> str:
@@ -372,6 +374,10 @@ def track_result(track: Track, ctx: WriteContext) -> dict[str, Any] | None:
         previous = keyframe
     value = {**(extra.get("value") or {}), "sequence": sequence,
              "labels": _labels(extra, track.label)}  # fmt: skip
+    if "framesCount" not in value and ctx.frame_count is not None:
+        value["framesCount"] = ctx.frame_count
+    if "duration" not in value and ctx.duration is not None:
+        value["duration"] = ctx.duration
     result = {"id": track.id, "type": "videorectangle", "from_name": names[0],
               "to_name": names[1] or ctx.object_name(), "value": value, **scale[2]}  # fmt: skip
     result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)

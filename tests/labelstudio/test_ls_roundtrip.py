@@ -185,10 +185,12 @@ def test_ls_track_outside_becomes_enabled_false_on_the_frame_before():
         (1, True, 10.0), (10, False, 10.0), (21, True, 30.0),
     ]  # fmt: skip
     assert sequence[0]["time"] == pytest.approx(1 / 25)  # 50 frames in 2 s
+    assert (result["value"]["framesCount"], result["value"]["duration"]) == (50, 2.0)
     back = task_to_item({"data": {"video": "v.mp4"}, "annotations": [{"result": [result]}]},
                         None, LossReport(), where="t")  # fmt: skip
     frames = [(k.frame, k.outside) for k in back.annotation_sets[0].tracks[0].keyframes]
     assert frames == [(0, False), (9, False), (10, True), (20, False)]
+    assert (back.media.frame_count, back.media.duration) == (50, 2.0)
 
 
 def test_ls_track_outside_with_a_shape_interpolates_the_last_visible_frame():
