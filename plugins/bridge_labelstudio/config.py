@@ -76,6 +76,8 @@ class ObjectTag:
     name: str
     value: str
     attrs: dict[str, str] = field(default_factory=dict)
+    children: list = field(default_factory=list)
+    """Child elements kept as (tag, attrs, children), e.g. TimeSeries `<Channel>`s."""
 
     @property
     def data_key(self) -> str | None:
@@ -187,8 +189,18 @@ def _walk(element: ET.Element, objects: list[ObjectTag], controls: list[ControlT
             continue
         if "name" in attrs and "value" in attrs:
             name, value = attrs.pop("name"), attrs.pop("value")
-            objects.append(ObjectTag(tag, name, value, attrs))
+            children = [_raw_element(c) for c in child if isinstance(c.tag, str)]
+            objects.append(ObjectTag(tag, name, value, attrs, children))
+            continue
         _walk(child, objects, controls)
+
+
+def _raw_element(element: ET.Element) -> tuple[str, dict[str, str], list]:
+    return (
+        element.tag,
+        dict(element.attrib),
+        [_raw_element(c) for c in element if isinstance(c.tag, str)],
+    )
 
 
 def parse_label_config(xml: str) -> LabelConfig:
@@ -331,7 +343,13 @@ def config_to_ontology(config: LabelConfig) -> Ontology:
             questions.append(question_spec(control))
     extra = {
         "objects": [
-            {"tag": o.tag, "name": o.name, "value": o.value, "attrs": o.attrs}
+            {
+                "tag": o.tag,
+                "name": o.name,
+                "value": o.value,
+                "attrs": o.attrs,
+                **({"children": o.children} if o.children else {}),
+            }
             for o in config.objects
         ],
         "controls": controls_meta,
@@ -526,7 +544,8 @@ def ontology_to_config(ontology: Ontology, media_kind: str | None = None) -> str
     builder.add_relations(ontology.relations)
     root = ET.Element("View")
     for obj in builder.objects:
-        _element(root, obj["tag"], {"name": obj["name"], "value": obj["value"], **obj["attrs"]}, [])
+        attrs = {"name": obj["name"], "value": obj["value"], **obj["attrs"]}
+        _element(root, obj["tag"], attrs, obj.get("children") or [])
     for name, entry in builder.controls.items():
         if not _emitted(entry):
             continue

@@ -23,7 +23,7 @@ def _shape(config):
     def labels(defs):
         return [(d.value, d.attrs, labels(d.children)) for d in defs]
 
-    objects = [(o.tag, o.name, o.value, o.attrs) for o in config.objects]
+    objects = [(o.tag, o.name, o.value, o.attrs, o.children) for o in config.objects]
     controls = sorted(
         (c.tag, c.name, c.to_names, labels(c.labels), c.attrs) for c in config.controls
     )
@@ -159,3 +159,14 @@ def test_ls_config_refuses_entity_expansion():
     bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><View>&a;</View>'
     with pytest.raises(FormatError):
         parse_label_config(bomb)
+
+
+def test_ls_config_time_series_channels_survive():
+    config = parse_label_config(_config("timeseries"))
+    assert config.media_kind == "timeseries"
+    assert [c[1]["column"] for c in config.objects[0].children] == ["temperature", "pressure"]
+    ontology = config_to_ontology(config)
+    assert {c.name: c.kinds for c in ontology.labels} == {
+        "Spike": ["time_segment"],
+        "Drop": ["time_segment"],
+    }

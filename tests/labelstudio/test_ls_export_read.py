@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bridge_labelstudio.convert import task_to_item
+from bridge_labelstudio.config import parse_label_config
+from bridge_labelstudio.convert import item_to_task, task_to_item
 from bridge_labelstudio.files import LabelStudioJson
 from label_studio_sdk.converter import brush as sdk_brush
 
@@ -223,3 +224,19 @@ def test_ls_format_is_detected_from_the_file():
     from bridge import plugins
 
     assert plugins.detect_format(FIXTURES / "real_ner.json") == "labelstudio"
+
+
+def test_ls_read_time_series_segments_with_the_config():
+    config = parse_label_config((FIXTURES / "configs" / "timeseries.xml").read_text())
+    result = {"id": "e1", "type": "timeserieslabels", "from_name": "events", "to_name": "ts",
+              "value": {"start": 12.5, "end": 20, "instant": False, "timeserieslabels": ["Spike"]}}  # fmt: skip
+    task = {"id": 1, "data": {"csv": "https://example.invalid/t.csv"},
+            "annotations": [{"id": 1, "result": [result]}]}  # fmt: skip
+    item = task_to_item(task, config, LossReport(), where="t")
+    region = item.annotation_sets[0].regions[0]
+    assert (item.media.kind, item.media.uri) == ("timeseries", "https://example.invalid/t.csv")
+    assert (region.label, region.shape.type, region.shape.start, region.shape.end) == (
+        "Spike", "time_segment", 12.5, 20,
+    )  # fmt: skip
+    assert region.extra["value"] == {"instant": False}
+    assert item_to_task(item, config, LossReport())["annotations"][0]["result"] == [result]
