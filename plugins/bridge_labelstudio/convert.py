@@ -218,7 +218,7 @@ def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, 
     """One Label Studio task as a unified Item (`FormatError` naming the task if malformed).
 
     `seen` (optional) collects the controls and labels met, to build an ontology when no
-    config is given (see `bridge_labelstudio.files.ontology_from_seen`)."""
+    config is given (see `bridge_labelstudio.files.config_from_seen`)."""
     try:
         return _task_to_item(task, config, losses, where, instance, project, seen)
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
@@ -249,24 +249,16 @@ def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
         for i, a in enumerate(_list(task, "annotations", ctx))
     ]
     extra = {k: v for k, v in task.items() if k not in TASK_KEYS}
-    ids_only = []
-    for index, prediction in enumerate(_list(task, "predictions", ctx)):
-        if isinstance(prediction, int) and not isinstance(prediction, bool):
-            ids_only.append(prediction)
-        else:
-            sets.append(_set_from(prediction, "prediction", ctx, base, index))
-    if ids_only:
-        extra["prediction_ids"] = ids_only
+    predictions, prediction_ids = _objects_and_ids(_list(task, "predictions", ctx))
+    sets.extend(_set_from(p, "prediction", ctx, base, i) for i, p in predictions)
+    if prediction_ids:
+        extra["prediction_ids"] = prediction_ids
         losses.record("prediction-ids-only", "the export lists predictions by id only; "
                       "their ids are kept in the item's extra", where=where, severity="unmapped")  # fmt: skip
-    draft_ids = []
-    for index, draft in enumerate(_list(task, "drafts", ctx)):
-        if isinstance(draft, int) and not isinstance(draft, bool):
-            draft_ids.append(draft)
-        else:
-            sets.append(_set_from(draft, "draft", ctx, base, index))
+    drafts, draft_ids = _objects_and_ids(_list(task, "drafts", ctx))
+    sets.extend(_set_from(d, "draft", ctx, base, i) for i, d in drafts)
     if draft_ids or task.get("drafts") == []:
-        extra["draft_ids"] = draft_ids
+        extra["draft_ids"] = draft_ids  # snapshot exports list drafts by id
     media = _media(kind, data, key)
     if ctx.width is not None:
         media["width"], media["height"] = ctx.width, ctx.height
@@ -279,6 +271,17 @@ def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
         raise FormatError(
             f"invalid task: {describe_validation_error(error)}", where=where
         ) from None
+
+
+def _objects_and_ids(entries: list) -> tuple[list[tuple[int, Any]], list[int]]:
+    """Split a predictions/drafts list into (index, object) pairs and bare ids."""
+    objects, ids = [], []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            ids.append(entry)
+        else:
+            objects.append((index, entry))
+    return objects, ids
 
 
 def _video_facts(media: dict, sets: list[dict]) -> None:
