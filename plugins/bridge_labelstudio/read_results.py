@@ -18,10 +18,10 @@ writing back (`bridge_labelstudio.write_results`) restores the result.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from bridge.errors import FormatError
+from bridge.geometry.coords import bbox_from_top_left_rotation
 from bridge.geometry.ls_brush import ls_rle_to_rle
 from bridge.losses import LossReport
 
@@ -100,12 +100,6 @@ def _size_unknown(ctx: ReadContext) -> None:
     )  # fmt: skip
 
 
-def _rotate(dx: float, dy: float, degrees: float) -> tuple[float, float]:
-    theta = math.radians(degrees)
-    cos, sin = math.cos(theta), math.sin(theta)
-    return dx * cos - dy * sin, dx * sin + dy * cos
-
-
 def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     """A Label Studio rectangle (percent, pivot top-left) as a unified bbox dict."""
     x, y = _number(value, "x", ctx), _number(value, "y", ctx)
@@ -119,9 +113,8 @@ def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     else:
         units = "percent"
     if rotation:
-        dx, dy = _rotate(w / 2, h / 2, rotation)
-        x, y = x + dx - w / 2, y + dy - h / 2
-        return {"type": "bbox", "x": x, "y": y, "width": w, "height": h,
+        box = bbox_from_top_left_rotation(x, y, w, h, rotation)
+        return {"type": "bbox", "x": box.x, "y": box.y, "width": w, "height": h,
                 "rotation": rotation, "units": units}  # fmt: skip
     return {"type": "bbox", "x": x, "y": y, "width": w, "height": h, "units": units}
 

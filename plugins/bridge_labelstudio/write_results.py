@@ -10,9 +10,9 @@ the loss report.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from bridge.geometry.coords import bbox_to_top_left_rotation
 from bridge.geometry.ls_brush import rle_to_ls_rle
 from bridge.losses import LossReport
 from bridge.schema import (
@@ -101,18 +101,11 @@ def _percent(shape, extra: dict, ctx: WriteContext):
     return 100.0 / width, 100.0 / height, {"original_width": width, "original_height": height}
 
 
-def _rotate(dx: float, dy: float, degrees: float) -> tuple[float, float]:
-    theta = math.radians(degrees)
-    cos, sin = math.cos(theta), math.sin(theta)
-    return dx * cos - dy * sin, dx * sin + dy * cos
-
-
 def box_value(box: BBox, sx: float, sy: float) -> dict[str, float]:
     """A unified box as Label Studio's rectangle value (percent, pivot top-left)."""
     x, y = box.x, box.y
     if box.rotation:
-        dx, dy = _rotate(box.width / 2, box.height / 2, box.rotation)
-        x, y = x + box.width / 2 - dx, y + box.height / 2 - dy
+        x, y, *_ = bbox_to_top_left_rotation(box)
     return {"x": x * sx, "y": y * sy, "width": box.width * sx, "height": box.height * sy,
             "rotation": box.rotation}  # fmt: skip
 
