@@ -155,7 +155,9 @@ def test_query_params_are_named_in_errors(client):
 
 
 @respx.mock
-def test_download_streams_into_the_file_and_restarts_after_a_broken_connection(client, waits, tmp_path):
+def test_download_streams_into_the_file_and_restarts_after_a_broken_connection(
+    client, waits, tmp_path
+):
     body = b"x" * 3_000_000
     route = respx.get(f"{BASE}/export").mock(side_effect=[
         httpx.Response(503, headers={"Retry-After": "2"}), httpx.ReadError("reset"), httpx.Response(200, content=body)])  # fmt: skip
