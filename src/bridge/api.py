@@ -105,10 +105,12 @@ def _format_for_target(target: str | Path) -> str:
 
 
 def summarize(items, fmt: str | None = None) -> dict[str, Any]:
-    """Counts of what `items` hold: the `bridge inspect --json` object."""
+    """Counts of what `items` hold: the `bridge inspect --json` object. `classifications`
+    counts answered questions by name, on items and on regions."""
     n_items = n_sets = n_tracks = n_relations = 0
     regions: Counter[str] = Counter()
     labels: Counter[str] = Counter()
+    questions: Counter[str] = Counter()
     annotators: set[str] = set()
     for item in items:
         n_items += 1
@@ -118,10 +120,12 @@ def summarize(items, fmt: str | None = None) -> dict[str, Any]:
                 who = aset.annotator.email or aset.annotator.name or aset.annotator.id
                 if who:
                     annotators.add(who)
+            questions.update(c.name for c in aset.classifications)
             for region in aset.regions:
                 regions[region.shape.type] += 1
                 if region.label is not None:
                     labels[region.label] += 1
+                questions.update(c.name for c in region.classifications)
             for track in aset.tracks:
                 n_tracks += 1
                 if track.label is not None:
@@ -133,6 +137,7 @@ def summarize(items, fmt: str | None = None) -> dict[str, Any]:
         "annotation_sets": n_sets,
         "regions": dict(sorted(regions.items())),
         "labels": dict(sorted(labels.items())),
+        "classifications": dict(sorted(questions.items())),
         "annotators": sorted(annotators),
         "tracks": n_tracks,
         "relations": n_relations,

@@ -200,7 +200,10 @@ def inspect_command(
         f"items {summary['items']}  annotation sets {summary['annotation_sets']}  "
         f"tracks {summary['tracks']}  relations {summary['relations']}"
     )
-    for title, counts in (("regions", summary["regions"]), ("labels", summary["labels"])):
+    for title in ("regions", "labels", "classifications"):
+        counts = summary[title]
+        if not counts:
+            continue
         table = Table(title=title)
         table.add_column("name")
         table.add_column("count", justify="right")

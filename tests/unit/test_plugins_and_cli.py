@@ -16,7 +16,9 @@ from bridge.formats.jsonl import write_jsonl
 from bridge.schema import (
     AnnotationSet,
     Annotator,
+    Answer,
     BBox,
+    Classification,
     Item,
     Keyframe,
     Media,
@@ -139,7 +141,10 @@ def test_schema_is_a_json_schema_of_the_item():
 
 
 def sample_dataset():
-    box = Region(id="r1", label="car", shape=BBox(x=1, y=2, width=3, height=4))
+    red = Classification(name="color", answers=[Answer(value="red")])
+    box = Region(
+        id="r1", label="car", shape=BBox(x=1, y=2, width=3, height=4), classifications=[red]
+    )
     person = Region(id="r2", label="person", shape=BBox(x=5, y=5, width=3, height=4))
     track = Track(
         id="t1",
@@ -155,6 +160,7 @@ def sample_dataset():
             annotator=Annotator(email="ann@example.com"),
             regions=[box, person],
             relations=[Relation(from_id="r1", to_id="r2", label="near")],
+            classifications=[Classification(name="weather", answers=[Answer(value="sunny")])],
         ),
         AnnotationSet(id="a2", annotator=Annotator(id="7"), regions=[box], tracks=[track]),
     ]
@@ -177,6 +183,7 @@ def test_inspect_json_counts(tmp_path):
     assert summary["labels"] == {"car": 3, "person": 1}
     assert summary["annotators"] == ["7", "ann@example.com"]
     assert summary["tracks"] == 1 and summary["relations"] == 1
+    assert summary["classifications"] == {"color": 2, "weather": 1}
 
 
 def test_convert_jsonl_to_jsonl_is_lossless_and_says_so(tmp_path):
