@@ -24,7 +24,6 @@ from .test_lb_api_fakes import (
     ENDPOINT,
     PROJECT_ID,
     FakeLabelbox,
-    RecordingSleep,
     export_lines,
     export_page,
     import_record,
@@ -37,22 +36,6 @@ from .test_lb_api_fakes import (
 STORAGE = "https://storage.googleapis.test/lb-exports"
 MASK_URL = "https://api.labelbox.test/api/v1/tasks/t1/masks/m1/index/1"
 MASK_COLOR = (255, 0, 0)
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def router():
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def fake(router):
-    return FakeLabelbox(router)
 
 
 @pytest.fixture

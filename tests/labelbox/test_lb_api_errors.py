@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import respx
 from bridge_labelbox.graphql import LabelboxConflict
 
 from bridge.errors import AuthError, FormatError, NotFoundError, RemoteError
@@ -14,23 +13,10 @@ from .test_lb_api_fakes import (
     API_KEY,
     ENDPOINT,
     PROJECT_ID,
-    FakeLabelbox,
-    RecordingSleep,
     graphql_error,
     make_api,
     project,
 )
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def fake():
-    with respx.mock(assert_all_called=False) as router:
-        yield FakeLabelbox(router)
 
 
 @pytest.mark.parametrize(

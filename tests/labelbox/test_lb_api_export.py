@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-import respx
 
 from bridge.errors import FormatError, RemoteError
 
@@ -14,7 +13,6 @@ from .test_lb_api_fakes import (
     API_KEY,
     PROJECT_ID,
     FakeLabelbox,
-    RecordingSleep,
     export_lines,
     export_page,
     make_api,
@@ -23,22 +21,6 @@ from .test_lb_api_fakes import (
 )
 
 STORAGE = "https://storage.googleapis.test/lb-exports"
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def router():
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def fake(router):
-    return FakeLabelbox(router)
 
 
 def serve_in_pages(fake: FakeLabelbox, router, body: bytes, cuts: list[int]) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import respx
 from bridge_labelbox.api import json_chunks, keys_digest
 
 from bridge.errors import RemoteError
@@ -15,7 +14,6 @@ from .test_lb_api_fakes import (
     EXPERIMENTAL,
     PROJECT_ID,
     FakeLabelbox,
-    RecordingSleep,
     graphql_error,
     import_record,
     make_api,
@@ -24,22 +22,6 @@ from .test_lb_api_fakes import (
 )
 
 UPLOADED = "https://storage.labelbox.test/uploads"
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def router():
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def fake(router):
-    return FakeLabelbox(router)
 
 
 def lookup(fake: FakeLabelbox, *results: dict[str, str]) -> None:
