@@ -1,6 +1,6 @@
 """Registers the cvat plugin with label-bridge (entry point group "bridge")."""
 
-from bridge.hookspecs import hookimpl  # noqa: E402
+from bridge.hookspecs import hookimpl
 
 
 @hookimpl

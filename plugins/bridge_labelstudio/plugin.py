@@ -5,6 +5,7 @@ from bridge.hookspecs import hookimpl
 
 @hookimpl
 def register_formats(register):
+    """The `labelstudio` file format: Label Studio JSON export / import files."""
     from bridge_labelstudio.files import LabelStudioJson
 
     register(LabelStudioJson())
