@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,11 +77,22 @@ class Transfer:
     written: Any = None
 
 
+def counted(items: Iterable[Item], on_item: Callable[[int], None]) -> Iterator[Item]:
+    """`items`, calling `on_item(n)` after the n-th one has been handed on."""
+    for number, item in enumerate(items, start=1):
+        yield item
+        on_item(number)
+
+
 def transfer(source: str | Path, target: str | Path, *, from_format: str | None = None,
-             to_format: str | None = None, **options: Any) -> Transfer:  # fmt: skip
-    """Stream `source` through the unified schema into `target`."""
+             to_format: str | None = None, on_item: Callable[[int], None] | None = None,
+             **options: Any) -> Transfer:  # fmt: skip
+    """Stream `source` through the unified schema into `target`. `on_item(n)` is called
+    as items go through (for progress display)."""
     losses = LossReport()
     dataset = open_dataset(source, from_format, losses, **options)
+    if on_item is not None:
+        dataset.items = counted(dataset.items, on_item)
     if to_format is None:
         to_format = _format_for_target(target)
     written = write_dataset(dataset, target, to_format, losses, **options)

@@ -6,13 +6,16 @@ code and no traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bridge import __version__, api, plugins
@@ -151,9 +154,11 @@ def convert_command(
     if (target is None) == (output is None):
         raise ConfigError("give the output once: `bridge convert SOURCE TARGET` or `-o TARGET`")
     output = target or output
-    done = api.transfer(
-        source, output, from_format=from_format, to_format=to_format, **parse_options(options)
-    )
+    with item_progress() as on_item:
+        done = api.transfer(
+            source, output, from_format=from_format, to_format=to_format, on_item=on_item,
+            **parse_options(options),
+        )  # fmt: skip
     losses = done.losses
     print_losses(losses)
     if report is not None:
@@ -165,6 +170,18 @@ def convert_command(
         err.print(", ".join(f"{k}: {v}" for k, v in {**summary, **counts}.items()), highlight=False)
     if strict and losses:
         raise typer.Exit(6)
+
+
+@contextlib.contextmanager
+def item_progress() -> Iterator[Callable[[int], None] | None]:
+    """A live "N items" counter on stderr when it is a terminal; nothing otherwise."""
+    if not err.is_terminal:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.completed:,} items"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("convert", total=None)
+        yield lambda n: progress.update(task, completed=n)
 
 
 def print_losses(losses: LossReport) -> None:

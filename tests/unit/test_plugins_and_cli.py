@@ -236,3 +236,14 @@ def test_convert_takes_the_target_positionally_or_with_o_but_not_both(tmp_path):
     assert both.returncode == 2 and "give the output once" in both.stderr
     neither = run_bridge("convert", str(source))
     assert neither.returncode == 2
+
+
+def test_transfer_reports_progress_per_item(tmp_path):
+    from bridge import api
+
+    source = tmp_path / "in.jsonl"
+    write_jsonl(sample_dataset(), source)
+    seen = []
+    done = api.transfer(source, tmp_path / "out.jsonl", on_item=seen.append)
+    assert seen == [1, 2]
+    assert not done.losses
