@@ -18,6 +18,7 @@ writing back (`bridge_labelstudio.write_results`) restores the result.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bridge.errors import FormatError
@@ -76,8 +77,11 @@ def _number(value: dict, key: str, ctx: ReadContext, percent: bool = True) -> fl
     number = value.get(key)
     if type(number) is not float and type(number) is not int:
         ctx.fail(f"value.{key} is {number!r}, not a number")
-    if percent and not (-TOLERANCE <= number <= 100 + TOLERANCE):
-        ctx.fail(f"value.{key} = {number} is outside 0-100 (percent of the image)")
+    if percent:
+        if not (-TOLERANCE <= number <= 100 + TOLERANCE):  # NaN fails this too
+            ctx.fail(f"value.{key} = {number} is outside 0-100 (percent of the image)")
+    elif not math.isfinite(number):
+        ctx.fail(f"value.{key} = {number} is not a finite number")
     return number
 
 
@@ -100,23 +104,65 @@ def _size_unknown(ctx: ReadContext) -> None:
     )  # fmt: skip
 
 
+def rotated_box_fault(x: float, y: float, w: float, h: float, rotation: float,
+                      image_w: float, image_h: float) -> str | None:  # fmt: skip
+    """Why a rectangle turned `rotation` degrees about its top-left corner (x, y) cannot be
+    on an image of `image_w` x `image_h` (all in one unit: pixels, or percent when the size
+    is unknown), or None.
+
+    The pivot may lie off the image: a box touching the border, turned about its centre,
+    puts a corner outside. What must hold: finite numbers, a size of at least 0 and at most
+    the image's diagonal, and the turned box overlapping the image. `TOLERANCE` percent of
+    the image is allowed either way."""
+    tol_x, tol_y = image_w * TOLERANCE / 100, image_h * TOLERANCE / 100
+    if not (w >= -tol_x and h >= -tol_y):  # NaN fails this too
+        return f"its size {w!r} x {h!r} is negative"
+    diagonal = math.hypot(image_w, image_h) * (1 + TOLERANCE / 100)
+    if not (w <= diagonal and h <= diagonal):
+        return f"its size {w!r} x {h!r} exceeds the image's diagonal"
+    theta = math.radians(rotation)
+    cos, sin = math.cos(theta), math.sin(theta)
+    xs = (x, x + w * cos, x - h * sin, x + w * cos - h * sin)
+    ys = (y, y + w * sin, y + h * cos, y + w * sin + h * cos)
+    if not (min(xs) <= image_w + tol_x and max(xs) >= -tol_x
+            and min(ys) <= image_h + tol_y and max(ys) >= -tol_y):  # fmt: skip
+        return "it lies entirely outside the image"
+    return None
+
+
 def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     """A Label Studio rectangle (percent, pivot top-left) as a unified bbox dict."""
-    x, y = _number(value, "x", ctx), _number(value, "y", ctx)
     rotation = _number(value, "rotation", ctx, percent=False) if value.get("rotation") else 0
-    w = _number(value, "width", ctx, percent=not rotation)
-    h = _number(value, "height", ctx, percent=not rotation)
+    if rotation:
+        return _rotated_box(value, rotation, ctx, width, height)
+    x, y = _number(value, "x", ctx), _number(value, "y", ctx)
+    w, h = _number(value, "width", ctx), _number(value, "height", ctx)
     if width is not None:
-        x, w = x * width / 100.0, w * width / 100.0
-        y, h = y * height / 100.0, h * height / 100.0
+        return {"type": "bbox", "x": x * width / 100.0, "y": y * height / 100.0,
+                "width": w * width / 100.0, "height": h * height / 100.0, "units": "px"}  # fmt: skip
+    return {"type": "bbox", "x": x, "y": y, "width": w, "height": h, "units": "percent"}
+
+
+def _rotated_box(value: dict, rotation, ctx: ReadContext, width, height) -> dict:
+    """A rotated rectangle: its pivot (x, y) may lie off the image, the box may not (see
+    `rotated_box_fault`). Without a media size the check runs in percent units."""
+    x, y = _number(value, "x", ctx, percent=False), _number(value, "y", ctx, percent=False)
+    w = _number(value, "width", ctx, percent=False)
+    h = _number(value, "height", ctx, percent=False)
+    if width is not None:
+        x, w, image_w = x * width / 100.0, w * width / 100.0, width
+        y, h, image_h = y * height / 100.0, h * height / 100.0, height
         units = "px"
     else:
+        image_w = image_h = 100.0
         units = "percent"
-    if rotation:
-        box = bbox_from_top_left_rotation(x, y, w, h, rotation)
-        return {"type": "bbox", "x": box.x, "y": box.y, "width": w, "height": h,
-                "rotation": rotation, "units": units}  # fmt: skip
-    return {"type": "bbox", "x": x, "y": y, "width": w, "height": h, "units": units}
+    fault = rotated_box_fault(x, y, w, h, rotation, image_w, image_h)
+    if fault is not None:
+        ctx.fail(f"rectangle {value.get('x')!r}, {value.get('y')!r}, {value.get('width')!r} x "
+                 f"{value.get('height')!r} % turned {rotation} degrees: {fault}")  # fmt: skip
+    box = bbox_from_top_left_rotation(x, y, w, h, rotation)
+    return {"type": "bbox", "x": box.x, "y": box.y, "width": w, "height": h,
+            "rotation": rotation, "units": units}  # fmt: skip
 
 
 def _scale(width, height):

@@ -10,6 +10,7 @@ the loss report.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bridge.geometry.coords import bbox_to_top_left_rotation
@@ -30,6 +31,7 @@ from bridge.schema import (
     Track,
 )
 from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig, default_control
+from bridge_labelstudio.read_results import TOLERANCE, rotated_box_fault
 
 WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
                "original_height", "region_value", "scalar", "id", "no_id"}  # fmt: skip
@@ -110,6 +112,92 @@ def box_value(box: BBox, sx: float, sy: float) -> dict[str, float]:
             "rotation": box.rotation}  # fmt: skip
 
 
+# ------------------------------------------------------------------ fitting the image
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    """`value` moved into [low, high] (NaN becomes `low`)."""
+    if not value >= low:
+        return low
+    return high if value > high else value
+
+
+def _inside(value: float, size: float) -> bool:
+    """Does `value` (in the shape's units) pass the reader's 0-100 % check on `size`?"""
+    slack = size * TOLERANCE / 100
+    return -slack <= value <= size + slack
+
+
+def _fit_box(box: BBox, image_w: float, image_h: float) -> BBox | None:
+    """`box` changed so that the reader accepts it, or None if it already does.
+
+    An unrotated box is cut to the image. A rotated one (its pivot may be off the image, see
+    `read_results.rotated_box_fault`) keeps its rotation: its size is cut to the image's
+    diagonal and its centre moved onto the image."""
+    if not math.isfinite(box.rotation):
+        box = box.model_copy(update={"rotation": 0.0})
+        return _fit_box(box, image_w, image_h) or box
+    if not box.rotation:
+        if all(_inside(v, s) for v, s in ((box.x, image_w), (box.y, image_h),
+                                          (box.width, image_w), (box.height, image_h))):  # fmt: skip
+            return None
+        x1, x2 = _clamp(box.x, 0, image_w), _clamp(box.x + box.width, 0, image_w)
+        y1, y2 = _clamp(box.y, 0, image_h), _clamp(box.y + box.height, 0, image_h)
+        return box.model_copy(update={"x": x1, "y": y1, "width": max(x2 - x1, 0.0),
+                                      "height": max(y2 - y1, 0.0)})  # fmt: skip
+    x, y, w, h, rotation = bbox_to_top_left_rotation(box)
+    if rotated_box_fault(x, y, w, h, rotation, image_w, image_h) is None:
+        return None
+    diagonal = math.hypot(image_w, image_h)
+    w, h = _clamp(box.width, 0, diagonal), _clamp(box.height, 0, diagonal)
+    cx = _clamp(box.x + box.width / 2, 0, image_w)
+    cy = _clamp(box.y + box.height / 2, 0, image_h)
+    return box.model_copy(update={"x": cx - w / 2, "y": cy - h / 2, "width": w, "height": h})
+
+
+def _fit_points(points, image_w: float, image_h: float):
+    """`points` ((x, y) pairs) moved onto the image, or None if all are on it."""
+    if all(_inside(x, image_w) and _inside(y, image_h) for x, y in points):
+        return None
+    return [(_clamp(x, 0, image_w), _clamp(y, 0, image_h)) for x, y in points]
+
+
+def _fit_ellipse(shape: Ellipse, image_w: float, image_h: float) -> Ellipse | None:
+    values = ((shape.cx, image_w), (shape.cy, image_h), (shape.rx, image_w), (shape.ry, image_h))
+    if all(_inside(v, s) for v, s in values):
+        return None
+    return shape.model_copy(update={
+        "cx": _clamp(shape.cx, 0, image_w), "cy": _clamp(shape.cy, 0, image_h),
+        "rx": _clamp(shape.rx, 0, image_w), "ry": _clamp(shape.ry, 0, image_h),
+    })  # fmt: skip
+
+
+def fitted(shape, sx: float, sy: float, ctx: WriteContext):
+    """`shape` as Label Studio can hold it on the image (`sx`, `sy` turn its units into
+    percent): shapes reaching off the image are clamped onto it, and the loss recorded."""
+    image_w, image_h = 100.0 / sx, 100.0 / sy
+    if isinstance(shape, BBox):
+        fixed = _fit_box(shape, image_w, image_h)
+    elif isinstance(shape, Ellipse):
+        fixed = _fit_ellipse(shape, image_w, image_h)
+    elif isinstance(shape, Polygon):
+        points = _fit_points(shape.points, image_w, image_h)
+        fixed = None if points is None else shape.model_copy(update={"points": points})
+    elif isinstance(shape, Points):
+        pairs = _fit_points([(p.x, p.y) for p in shape.points], image_w, image_h)
+        fixed = None if pairs is None else shape.model_copy(update={"points": [
+            p.model_copy(update={"x": x, "y": y}) for p, (x, y) in zip(shape.points, pairs, strict=True)
+        ]})  # fmt: skip
+    else:
+        return shape
+    if fixed is None:
+        return shape
+    ctx.lose("clamped-to-image", "a shape reaching off the image was clamped onto it (Label "
+             "Studio keeps coordinates in 0-100 % of the image; a rotated box keeps its "
+             "rotation, its centre is moved onto the image)", severity="approximated")  # fmt: skip
+    return fixed
+
+
 def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | None:
     """(value without labels, size keys) of a region's shape, or None if impossible."""
     shape, extra = region.shape, region.extra
@@ -140,6 +228,7 @@ def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | No
                  "written in percent; the region was left out")  # fmt: skip
         return None
     sx, sy, sizes = scale
+    shape = fitted(shape, sx, sy, ctx)
     if isinstance(shape, BBox):
         return {**box_value(shape, sx, sy), **rest}, sizes
     if isinstance(shape, Polygon):
@@ -312,7 +401,8 @@ def relation_result(relation: Relation) -> dict[str, Any]:
 
 def _sequence_step(keyframe, sizes_scale, ctx: WriteContext, enabled: bool) -> dict[str, Any]:
     sx, sy = sizes_scale
-    step = {"frame": keyframe.frame + 1, "enabled": enabled, **box_value(keyframe.shape, sx, sy)}
+    box = fitted(keyframe.shape, sx, sy, ctx)
+    step = {"frame": keyframe.frame + 1, "enabled": enabled, **box_value(box, sx, sy)}
     step.update(keyframe.extra)
     step.pop("enabled", None)
     step["enabled"] = enabled and keyframe.extra.get("enabled", True)

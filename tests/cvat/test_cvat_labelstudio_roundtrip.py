@@ -13,7 +13,7 @@ from bridge_cvat.xml_read import read_cvat_xml
 from bridge_cvat.xml_write import write_cvat_xml
 from bridge_labelstudio.config import ontology_to_config, parse_label_config
 from bridge_labelstudio.convert import item_to_task, task_to_item
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bridge.formats import Dataset
@@ -105,11 +105,11 @@ def test_cvat_box_track_keyframes_and_outside_survive_label_studio(name, tmp_pat
         assert "unsupported-track" in losses
 
 
-# Boxes whose rotated corners stay inside the image: Label Studio's reader refuses a box
-# whose top-left pivot leaves 0-100 % (reported to the Label Studio plugin).
+# Any box inside the image, turned about its centre: near the border its corners (and Label
+# Studio's top-left pivot) leave the image, which CVAT and Label Studio both allow.
 rotated_boxes = st.tuples(
-    st.floats(250, 500),
-    st.floats(250, 500),
+    st.floats(0, 800),
+    st.floats(0, 800),
     st.floats(0.5, 300),
     st.floats(0.5, 300),
     st.floats(0, 359.99),
@@ -118,6 +118,8 @@ rotated_boxes = st.tuples(
 
 @settings(max_examples=200, deadline=None)
 @given(rotated_boxes, st.integers(1100, 2000), st.integers(1100, 2000))
+@example(box=(0, 0, 1, 1, 1), width=1100, height=1100)  # the pivot is above the image
+@example(box=(0, 0, 300, 10, 90), width=1100, height=1100)  # turned half off the image
 def test_cvat_rotated_box_lands_on_the_same_pixels_after_label_studio(box, width, height):
     x1, y1, w, h, rotation = box
     cvat_shape = {"type": "rectangle", "label": "car", "frame": 0, "points": [x1, y1, x1 + w, y1 + h],
@@ -141,3 +143,4 @@ def test_cvat_rotated_box_lands_on_the_same_pixels_after_label_studio(box, width
     )
     assert abs(((result["rotation"] - rotation + 180) % 360) - 180) <= TOL
     assert not isinstance(back.annotation_sets[0].regions[0].shape, Mask)
+    assert "clamped-to-image" not in losses

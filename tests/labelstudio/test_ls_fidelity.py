@@ -1,0 +1,156 @@
+"""Fidelity of the Label Studio converter on what other tools (CVAT) send through it:
+rotated boxes near the border, outside keyframes, interpolated frames, subsets.
+
+Expected values are computed by hand here (the rotation convention: Label Studio turns a
+box about its top-left corner, unified about its centre; screen coordinates, y down)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from bridge_labelstudio.convert import item_to_task, task_to_item
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge.errors import FormatError
+from bridge.losses import LossReport
+from bridge.schema import (
+    AnnotationSet,
+    BBox,
+    Ellipse,
+    Item,
+    Keypoint,
+    Media,
+    Points,
+    Polygon,
+    Region,
+)
+
+WIDTH, HEIGHT = 200, 100
+
+
+def image_task(value: dict, task_id: int = 5) -> dict:
+    result = {"id": "r1", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
+              "original_width": WIDTH, "original_height": HEIGHT,
+              "value": {**value, "rectanglelabels": ["car"]}}  # fmt: skip
+    return {
+        "id": task_id,
+        "data": {"image": "a.jpg"},
+        "annotations": [{"id": 1, "result": [result]}],
+    }
+
+
+def read_region(task: dict, losses: LossReport | None = None) -> Region:
+    item = task_to_item(task, None, losses or LossReport(), where=f"task {task.get('id')}")
+    return item.annotation_sets[0].regions[0]
+
+
+def image_item(*shapes) -> Item:
+    regions = [Region(id=str(i), label="car", shape=s) for i, s in enumerate(shapes)]
+    media = Media(kind="image", uri="a.jpg", width=WIDTH, height=HEIGHT)
+    return Item(key="a.jpg", media=media, annotation_sets=[AnnotationSet(id="1", regions=regions)])
+
+
+def through_label_studio(item: Item, losses: LossReport) -> Item:
+    return task_to_item(item_to_task(item, None, losses), None, losses, where="t")
+
+
+# ------------------------------------------------------------- 1. rotated boxes
+
+
+def corner_box_value() -> dict:
+    """The 1 x 1 px box at (0, 0) turned 1 degree about its centre, as Label Studio stores
+    it: the top-left corner (the pivot) moved by the turn, in percent of 200 x 100 px."""
+    theta = math.radians(1)
+    # pivot = centre - R(theta) (w/2, h/2), with centre (0.5, 0.5) and w = h = 1
+    px = 0.5 - (0.5 * math.cos(theta) - 0.5 * math.sin(theta))
+    py = 0.5 - (0.5 * math.sin(theta) + 0.5 * math.cos(theta))
+    assert py < 0  # the pivot is above the image
+    return {"x": px * 100 / WIDTH, "y": py * 100 / HEIGHT, "width": 0.5, "height": 1.0,
+            "rotation": 1}  # fmt: skip
+
+
+def test_ls_fidelity_reader_accepts_a_rotated_box_whose_pivot_is_off_the_image():
+    box = read_region(image_task(corner_box_value())).shape
+    assert (box.x, box.y, box.width, box.height) == pytest.approx((0, 0, 1, 1), abs=1e-9)
+    assert box.rotation == 1
+
+
+@pytest.mark.parametrize("change,what", [
+    ({"x": float("nan")}, "value.x"),
+    ({"width": -3.0}, "negative"),
+    ({"height": -0.5}, "negative"),
+    ({"x": 500.0}, "entirely outside"),
+    ({"y": -250.0}, "entirely outside"),
+    ({"width": 400.0}, "diagonal"),
+    ({"rotation": float("inf")}, "value.rotation"),
+])  # fmt: skip
+def test_ls_fidelity_reader_still_refuses_a_broken_rotated_box(change, what):
+    value = {"x": 10.0, "y": 10.0, "width": 20.0, "height": 20.0, "rotation": 30, **change}
+    with pytest.raises(FormatError, match=what) as error:
+        read_region(image_task(value, task_id=42))
+    assert error.value.where == "task 42"
+
+
+def test_ls_fidelity_writer_keeps_a_rotated_box_on_the_border_exactly():
+    losses = LossReport()
+    box = BBox(x=0, y=0, width=1, height=1, rotation=1)
+    task = item_to_task(image_item(box), None, losses)
+    value = dict(task["annotations"][0]["result"][0]["value"])
+    assert value.pop("rectanglelabels") == ["car"]
+    assert value["y"] < 0 and value == pytest.approx(corner_box_value())
+    back = read_region(task, losses).shape
+    assert (back.x, back.y, back.width, back.height) == pytest.approx((0, 0, 1, 1), abs=1e-9)
+    assert not losses
+
+
+def test_ls_fidelity_writer_clamps_what_the_reader_would_refuse_and_says_so():
+    losses = LossReport()
+    far = BBox(
+        x=900, y=40, width=20, height=10, rotation=45
+    )  # centre (910, 45): off a 200 px image
+    left = BBox(x=-10, y=20, width=30, height=10)  # 10 px off the left edge
+    back = through_label_studio(image_item(far, left), losses).annotation_sets[0].regions
+    assert losses["clamped-to-image"].severity == "approximated"
+    assert losses.count("clamped-to-image") == 2
+    # the rotated box keeps size and rotation; its centre moves onto the right edge
+    moved = back[0].shape
+    assert (moved.x + moved.width / 2, moved.y + moved.height / 2) == pytest.approx((200, 45))
+    assert (moved.width, moved.height, moved.rotation) == pytest.approx((20, 10, 45))
+    cut = back[1].shape
+    assert (cut.x, cut.y, cut.width, cut.height) == pytest.approx((0, 20, 20, 10))
+
+
+coordinate = st.floats(-400, 600, allow_nan=False)
+size = st.floats(-20, 400, allow_nan=False)
+boxes = st.builds(BBox, x=coordinate, y=coordinate, width=size, height=size,
+                  rotation=st.one_of(st.just(0.0), st.floats(-720, 720)))  # fmt: skip
+polygons = st.builds(
+    Polygon, points=st.lists(st.tuples(coordinate, coordinate), min_size=3, max_size=6)
+)
+ellipses = st.builds(Ellipse, cx=coordinate, cy=coordinate, rx=st.floats(0, 300),
+                     ry=st.floats(0, 300), rotation=st.floats(0, 359))  # fmt: skip
+keypoints = st.builds(lambda x, y: Points(points=[Keypoint(x=x, y=y)]), coordinate, coordinate)
+
+
+def close(a, b) -> bool:
+    fields = {
+        "bbox": ("x", "y", "width", "height", "rotation"),
+        "ellipse": ("cx", "cy", "rx", "ry"),
+    }
+    if a.type in fields:
+        return all(abs(getattr(a, f) - getattr(b, f)) <= 1e-6 for f in fields[a.type])
+    pairs_a = a.points if a.type == "polygon" else [(p.x, p.y) for p in a.points]
+    pairs_b = b.points if b.type == "polygon" else [(p.x, p.y) for p in b.points]
+    return all(abs(u - v) <= 1e-6 for p, q in zip(pairs_a, pairs_b, strict=True)
+               for u, v in zip(p, q, strict=True))  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(boxes, polygons, ellipses, keypoints))
+def test_ls_fidelity_the_reader_accepts_whatever_the_writer_writes(shape):
+    losses = LossReport()
+    back = through_label_studio(image_item(shape), losses).annotation_sets[0].regions[0].shape
+    if "clamped-to-image" not in losses:
+        assert close(shape, back), "unchanged unless the loss report says so"
