@@ -46,6 +46,10 @@ RESULT_KEYS = {"id", "from_name", "to_name", "type", "value", "original_width",
 NAME_KEYS = ("from_name", "to_name", "id")
 DIRECTIONS = {"right": "forward", "left": "backward", "bi": "both"}
 TOLERANCE = 1e-3
+INTERPOLATED = "bridge_interpolated"
+"""Key label-bridge adds to a `videorectangle` sequence step it wrote for a frame that was
+not drawn (Label Studio keeps unknown step keys: its sequence is stored as given)."""
+STEP_KEYS = {"frame", "x", "y", "width", "height", "rotation", "enabled", INTERPOLATED}
 
 
 class ReadContext:
@@ -528,6 +532,9 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
     Label Studio numbers video frames from 1; unified frames are 0-based (frame - 1).
     A keyframe with `enabled: false` is the last frame the object is shown (until the next
     keyframe): unified marks the frame after it `outside` (see docs/labelstudio-files.md).
+    A step marked `"bridge_interpolated": true` was written by `write_results` for a frame
+    that was not drawn (Label Studio needs a step there): it reads back with `keyframe`
+    False.
     """
     sequence = value.get("sequence")
     if not isinstance(sequence, list):
@@ -541,7 +548,11 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
             ctx.fail(f"videorectangle {result.get('id')!r} sequence item {step!r} is not an object")
         frame = _frame(step, ctx)
         keyframe = {"frame": frame, "shape": _box(step, ctx, width, height)}
-        extra = _residual(step, {"frame", "x", "y", "width", "height", "rotation", "enabled"})
+        extra = _residual(step, STEP_KEYS)
+        if step.get(INTERPOLATED) is True:
+            keyframe["keyframe"] = False
+        elif INTERPOLATED in step:
+            extra[INTERPOLATED] = step[INTERPOLATED]
         if step.get("enabled", True) is False:
             following = sequence[index + 1] if index + 1 < len(sequence) else None
             if following is None or _frame(following, ctx) > frame + 1:

@@ -20,6 +20,7 @@ from bridge.schema import (
     BBox,
     Classification,
     Ellipse,
+    Keyframe,
     Mask,
     Points,
     Polygon,
@@ -31,7 +32,7 @@ from bridge.schema import (
     Track,
 )
 from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig, default_control
-from bridge_labelstudio.read_results import TOLERANCE, rotated_box_fault
+from bridge_labelstudio.read_results import INTERPOLATED, TOLERANCE, rotated_box_fault
 
 WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
                "original_height", "region_value", "scalar", "id", "no_id"}  # fmt: skip
@@ -406,6 +407,8 @@ def _sequence_step(keyframe, sizes_scale, ctx: WriteContext, enabled: bool) -> d
     step.update(keyframe.extra)
     step.pop("enabled", None)
     step["enabled"] = enabled and keyframe.extra.get("enabled", True)
+    if not keyframe.keyframe:
+        step[INTERPOLATED] = True
     if "time" not in step and ctx.fps:
         step["time"] = (keyframe.frame + 1) / ctx.fps
     return step
@@ -446,8 +449,7 @@ def track_result(track: Track, ctx: WriteContext) -> dict[str, Any] | None:
             elif previous is not None:
                 gap = keyframe.frame - previous.frame
                 shape = _interpolate(previous.shape, keyframe.shape, (gap - 1) / gap)
-                last = previous.model_copy(update={"frame": keyframe.frame - 1, "shape": shape,
-                                                   "extra": {}})  # fmt: skip
+                last = Keyframe(frame=keyframe.frame - 1, shape=shape, keyframe=False)
                 sequence.append(_sequence_step(last, scale[:2], ctx, False))
             previous = None
             continue

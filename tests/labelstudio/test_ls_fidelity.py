@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from bridge_labelstudio.convert import item_to_task, task_to_item
+from bridge_labelstudio.convert import annotation_set_to_result, item_to_task, task_to_item
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,11 +20,13 @@ from bridge.schema import (
     BBox,
     Ellipse,
     Item,
+    Keyframe,
     Keypoint,
     Media,
     Points,
     Polygon,
     Region,
+    Track,
 )
 
 WIDTH, HEIGHT = 200, 100
@@ -154,3 +156,60 @@ def test_ls_fidelity_the_reader_accepts_whatever_the_writer_writes(shape):
     back = through_label_studio(image_item(shape), losses).annotation_sets[0].regions[0].shape
     if "clamped-to-image" not in losses:
         assert close(shape, back), "unchanged unless the loss report says so"
+
+
+# ------------------------------------------------------------------ video tracks
+
+
+def video_item(*keyframes: Keyframe) -> Item:
+    track = Track(id="7", label="person", keyframes=list(keyframes))
+    media = Media(kind="video", uri="v.mp4", width=WIDTH, height=HEIGHT, frame_count=50,
+                  duration=2.0)  # fmt: skip
+    return Item(key="v.mp4", media=media, annotation_sets=[AnnotationSet(id="a", tracks=[track])])
+
+
+def sequence_of(item: Item, losses: LossReport) -> list[dict]:
+    aset = item.annotation_sets[0]
+    return annotation_set_to_result(aset, item, None, losses)[0]["value"]["sequence"]
+
+
+def track_back(item: Item, losses: LossReport) -> Track:
+    return through_label_studio(item, losses).annotation_sets[0].tracks[0]
+
+
+def frames(track: Track) -> list[tuple[int, str]]:
+    """(frame, state): "key" (drawn), "interpolated" or "outside"."""
+    return [(k.frame, "outside" if k.outside else "key" if k.keyframe else "interpolated")
+            for k in track.keyframes]  # fmt: skip
+
+
+def box_at(x: float) -> BBox:
+    return BBox(x=x, y=10, width=20, height=10)
+
+
+def test_ls_fidelity_outside_after_the_last_visible_keyframe_maps_exactly():
+    losses = LossReport()
+    item = video_item(Keyframe(frame=0, shape=box_at(0)), Keyframe(frame=9, shape=box_at(90)),
+                      Keyframe(frame=10, outside=True))  # fmt: skip
+    # the keyframe at 9 is the last shown frame: it is disabled, nothing is added
+    steps = sequence_of(item, losses)
+    assert [(s["frame"], s["enabled"]) for s in steps] == [(1, True), (10, False)]
+    assert frames(track_back(item, losses)) == [(0, "key"), (9, "key"), (10, "outside")]
+    assert not losses
+
+
+def test_ls_fidelity_outside_later_adds_a_step_that_reads_back_as_interpolated():
+    losses = LossReport()
+    item = video_item(Keyframe(frame=0, shape=box_at(0)),
+                      Keyframe(frame=10, outside=True, shape=box_at(100)))  # fmt: skip
+    steps = sequence_of(item, losses)
+    # Label Studio needs a disabled step at the last shown frame, 9 (its frame 10): the box
+    # there is 9/10 of the way from x = 0 to x = 100 px, 45 % of 200 px
+    assert [(s["frame"], s["enabled"], s.get("bridge_interpolated")) for s in steps] == [
+        (1, True, None), (10, False, True),
+    ]  # fmt: skip
+    assert steps[1]["x"] == pytest.approx(45.0)
+    back = track_back(item, losses)
+    assert frames(back) == [(0, "key"), (9, "interpolated"), (10, "outside")]
+    assert back.keyframes[1].shape.x == pytest.approx(90.0)
+    assert back.keyframes[1].extra.get("bridge_interpolated") is None
