@@ -41,14 +41,9 @@ CONVERSATIONAL_KEY = "lb_conversational"
 RAW_KEY = "lb_raw"
 _QUESTION_CONSUMED = {"name", "feature_id", "classifications", *ANSWER_KEYS}
 _OPTION_CONSUMED = {"name", "feature_id", "classifications"}
-
-
-def _source(feature_id: Any) -> dict | None:
-    return {"tool": TOOL, "region": str(feature_id)} if feature_id is not None else None
-
-
-def _rest(raw: dict, consumed: set[str]) -> dict[str, Any]:
-    return {key: value for key, value in raw.items() if key not in consumed}
+_TEXT_CONSUMED = {"content", "classifications"}
+_CONTENT = {"content"}
+_CONVERSATIONAL_KEYS = tuple(key for key in ANSWER_KEYS if key.startswith("conversational_"))
 
 
 def read_classifications(raws: Any, losses: LossReport, where: str) -> list[dict]:
@@ -62,27 +57,46 @@ def read_classifications(raws: Any, losses: LossReport, where: str) -> list[dict
 
 
 def _read_option(raw: dict, losses: LossReport, where: str) -> dict:
+    value = str(raw["name"])
+    nested = raw.get("classifications")
+    feature_id = raw.get("feature_id")
     return {
-        "value": str(raw["name"]),
-        "classifications": read_classifications(raw.get("classifications"), losses, where),
-        "source": _source(raw.get("feature_id")),
-        "extra": _rest(raw, _OPTION_CONSUMED),
+        "value": value,
+        "classifications": read_classifications(nested, losses, where) if nested else [],
+        "source": None if feature_id is None else {"tool": TOOL, "region": str(feature_id)},
+        "extra": {k: v for k, v in raw.items() if k not in _OPTION_CONSUMED},
     }
 
 
 def _read_text(raw: dict, losses: LossReport, where: str) -> dict:
     # an empty `classifications` list stays in `extra` so that it comes back as it was
-    consumed = {"content", "classifications"} if raw.get("classifications") else {"content"}
+    nested = raw.get("classifications")
+    consumed = _TEXT_CONSUMED if nested else _CONTENT
     return {
         "value": str(raw.get("content", "")),
-        "classifications": read_classifications(raw.get("classifications"), losses, where),
-        "extra": _rest(raw, consumed),
+        "classifications": read_classifications(nested, losses, where) if nested else [],
+        "extra": {k: v for k, v in raw.items() if k not in consumed},
     }
+
+
+def _answer_key(raw: dict) -> str | None:
+    """The first key of `ANSWER_KEYS` that `raw` has (the plain kinds are checked first:
+    they are what nearly every export holds)."""
+    if "radio_answer" in raw:
+        return "radio_answer"
+    if "checklist_answers" in raw:
+        return "checklist_answers"
+    if "text_answer" in raw:
+        return "text_answer"
+    for key in _CONVERSATIONAL_KEYS:
+        if key in raw:
+            return key
+    return None
 
 
 def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
     """One export classification as unified `Classification` data."""
-    answer_key = next((key for key in ANSWER_KEYS if key in raw), None)
+    answer_key = _answer_key(raw)
     name = str(raw["name"])
     if answer_key is None:
         losses.record(
@@ -93,20 +107,21 @@ def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
         return {"name": name, "answers": [], "extra": {RAW_KEY: raw}}
     kind, conversational = ANSWER_KEYS[answer_key]
     value = raw[answer_key]
-    if kind == "checklist":
-        answers = [_read_option(option, losses, where) for option in value]
-    elif kind == "radio":
+    if kind == "radio":
         answers = [_read_option(value, losses, where)]
+    elif kind == "checklist":
+        answers = [_read_option(option, losses, where) for option in value]
     else:
         answers = [_read_text(value, losses, where)]
-    extra = _rest(raw, _QUESTION_CONSUMED)
+    extra = {k: v for k, v in raw.items() if k not in _QUESTION_CONSUMED}
     extra[KIND_KEY] = kind
     if conversational:
         extra[CONVERSATIONAL_KEY] = True
+    feature_id = raw.get("feature_id")
     return {
         "name": name,
         "answers": answers,
-        "source": _source(raw.get("feature_id")),
+        "source": None if feature_id is None else {"tool": TOOL, "region": str(feature_id)},
         "extra": extra,
     }
 

@@ -22,6 +22,7 @@ lives in `import_ndjson` and is re-exported here.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
 
@@ -46,14 +47,18 @@ from .video import read_frame_classifications, read_tracks, write_video_annotati
 
 __all__ = ["data_row_to_item", "item_to_data_row", "item_to_import_rows", "media_kind"]
 
-_DATA_ROW_CONSUMED = {"id", "row_data"}
-_MEDIA_CONSUMED = {"mime_type", "width", "height", "frame_rate", "frame_count"}
-_ROW_CONSUMED = {"data_row", "media_attributes", "projects"}
-_LABEL_CONSUMED = {"id", "label_details", "annotations"}
-_DETAILS_CONSUMED = {"created_by", "reviews"}
-_OBJECT_CONSUMED = {"feature_id", "name", "classifications", *GEOMETRY_KEYS}
-_ANNOTATIONS_CONSUMED = {"objects", "classifications", "relationships"}
-_VIDEO_CONSUMED = {"frames", "segments", "key_frame_feature_map"}
+_DATA_ROW_CONSUMED = frozenset(("id", "row_data"))
+_MEDIA_CONSUMED = frozenset(("mime_type", "width", "height", "frame_rate", "frame_count"))
+_ROW_CONSUMED = frozenset(("data_row", "media_attributes", "projects"))
+_PROJECT_CONSUMED = frozenset(("labels",))
+_LABEL_CONSUMED = frozenset(("id", "label_details", "annotations"))
+_DETAILS_CONSUMED = frozenset(("created_by", "reviews"))
+_OBJECT_CONSUMED = frozenset(("feature_id", "name", "classifications", *GEOMETRY_KEYS))
+_ANNOTATIONS_CONSUMED = frozenset(("objects", "classifications", "relationships"))
+_VIDEO_CONSUMED = frozenset(("frames", "segments", "key_frame_feature_map"))
+_VIDEO_ANNOTATIONS_CONSUMED = _ANNOTATIONS_CONSUMED | _VIDEO_CONSUMED
+_RELATIONSHIP_CONSUMED = frozenset(("name", "relationship"))
+_LINK_CONSUMED = frozenset(("source", "target", "type"))
 PROJECT_KEY = "lb_project"
 UNSUPPORTED_KEY = "lb_unsupported_objects"
 ANNOTATIONS_KEY = "lb_annotations"
@@ -76,7 +81,7 @@ def media_kind(mime_type: str | None, annotations: list[dict]) -> MediaKind:
     return "image"
 
 
-def _rest(raw: dict, consumed: set[str]) -> dict[str, Any]:
+def _rest(raw: dict, consumed: AbstractSet[str]) -> dict[str, Any]:
     return {key: value for key, value in raw.items() if key not in consumed}
 
 
@@ -89,22 +94,26 @@ def _time(raw: Any) -> datetime | None:
         return None
 
 
+_NUMBER = (int, float)
+
+
 def _int(raw: Any) -> int | None:
-    return int(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+    return int(raw) if isinstance(raw, _NUMBER) and not isinstance(raw, bool) else None
 
 
 def _read_media(row: dict, labels: list[dict]) -> dict:
     attributes = row.get("media_attributes") or {}
     annotations = [label.get("annotations") or {} for label in labels]
+    mime_type = attributes.get("mime_type")
     fps = attributes.get("frame_rate")
     return {
-        "kind": media_kind(attributes.get("mime_type"), annotations),
+        "kind": media_kind(mime_type, annotations),
         "uri": row["data_row"].get("row_data"),
         "width": _int(attributes.get("width")),
         "height": _int(attributes.get("height")),
         "frame_count": _int(attributes.get("frame_count")),
-        "fps": float(fps) if isinstance(fps, int | float) else None,
-        "mime_type": attributes.get("mime_type"),
+        "fps": float(fps) if isinstance(fps, _NUMBER) else None,
+        "mime_type": mime_type,
     }
 
 
@@ -124,17 +133,26 @@ def _review(raw: dict) -> dict:
 
 def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: str,
                  masks: MaskFetcher | None) -> dict | None:  # fmt: skip
-    extra = _rest(obj, _OBJECT_CONSUMED)
+    """One export object as unified `Region` data, or None for a kind with no unified shape.
+    The hot path of the reader: one dict comprehension, no helper calls for an object
+    without classifications."""
+    extra = {key: value for key, value in obj.items() if key not in _OBJECT_CONSUMED}
     shape, _ = read_geometry(obj, size, extra, masks, losses, where)
     if shape is None:
         return None
     feature_id = obj.get("feature_id")
+    nested = obj.get("classifications")
+    if feature_id is None:
+        region_id, source = f"object-{index}", None
+    else:
+        region_id = str(feature_id)
+        source = {"tool": TOOL, "region": region_id}
     return {
-        "id": str(feature_id) if feature_id is not None else f"object-{index}",
+        "id": region_id,
         "label": obj.get("name"),
         "shape": shape,
-        "classifications": read_classifications(obj.get("classifications"), losses, where),
-        "source": {"tool": TOOL, "region": str(feature_id)} if feature_id is not None else None,
+        "classifications": read_classifications(nested, losses, where) if nested else [],
+        "source": source,
         "extra": extra,
     }
 
@@ -142,19 +160,19 @@ def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: 
 def _read_relationship(raw: dict) -> dict:
     link = raw["relationship"]
     both = str(link.get("type", "")).lower() == "bidirectional"
-    extra = _rest(raw, {"name", "relationship"})
-    link_rest = _rest(link, {"source", "target", "type"})
+    extra = _rest(raw, _RELATIONSHIP_CONSUMED)
+    link_rest = _rest(link, _LINK_CONSUMED)
     if link_rest:
         extra["lb_relationship"] = link_rest
     return {"from_id": str(link["source"]), "to_id": str(link["target"]), "label": raw.get("name"),
             "direction": "both" if both else "forward", "extra": extra}  # fmt: skip
 
 
-def _read_annotations(annotation_set: dict, annotations: dict, media: dict, losses: LossReport,
-                      where: str, masks: MaskFetcher | None) -> None:  # fmt: skip
-    size = (media["height"], media["width"])
+def _read_objects(objects: Any, annotation_set: dict, size: tuple, losses: LossReport,
+                  where: str, masks: MaskFetcher | None) -> list[dict]:  # fmt: skip
+    """The regions of a label's `objects`; unsupported objects go into the set's `extra`."""
     regions, unsupported = [], []
-    for index, obj in enumerate(annotations.get("objects") or []):
+    for index, obj in enumerate(objects):
         region = _read_object(obj, size, index, losses, where, masks)
         if region is None:
             unsupported.append(obj)
@@ -167,44 +185,61 @@ def _read_annotations(annotation_set: dict, annotations: dict, media: dict, loss
             where=where, severity="unmapped", count=len(unsupported),
         )  # fmt: skip
         annotation_set["extra"][UNSUPPORTED_KEY] = unsupported
+    return regions
+
+
+def _read_annotations(annotation_set: dict, annotations: dict, media: dict, losses: LossReport,
+                      where: str, masks: MaskFetcher | None) -> None:  # fmt: skip
+    size = (media["height"], media["width"])
+    objects = annotations.get("objects")
+    regions = _read_objects(objects, annotation_set, size, losses, where, masks) if objects else []
     classifications = read_classifications(annotations.get("classifications"), losses, where)
-    relations = [_read_relationship(raw) for raw in annotations.get("relationships") or []]
-    if "frames" in annotations:
+    relationships = annotations.get("relationships")
+    relations = [_read_relationship(raw) for raw in relationships] if relationships else []
+    video = "frames" in annotations  # audio labels have `segments` of their own: kept as is
+    if video:
         annotation_set["tracks"] = read_tracks(
             annotations, size, media["frame_count"], losses, where, masks
         )
         classifications += read_frame_classifications(annotations["frames"] or {}, losses, where)
-    annotation_set.update(regions=regions, classifications=classifications, relations=relations)
-    layout = {key: True for key in ("objects", "relationships", "frames") if key in annotations}
-    video = "frames" in annotations  # audio labels have `segments` of their own: kept as is
-    rest = _rest(
-        annotations, _ANNOTATIONS_CONSUMED | _VIDEO_CONSUMED if video else _ANNOTATIONS_CONSUMED
-    )
+    annotation_set["regions"] = regions
+    annotation_set["classifications"] = classifications
+    annotation_set["relations"] = relations
+    layout = {}
+    if "objects" in annotations:
+        layout["objects"] = True
+    if "relationships" in annotations:
+        layout["relationships"] = True
+    if video:
+        layout["frames"] = True
+    rest = _rest(annotations, _VIDEO_ANNOTATIONS_CONSUMED if video else _ANNOTATIONS_CONSUMED)
     annotation_set["extra"][ANNOTATIONS_KEY] = {"layout": layout, "rest": rest}
 
 
-def _read_label(label: dict, project_id: str, project: dict, data_row_id: str, media: dict,
-                losses: LossReport, where: str, masks: MaskFetcher | None) -> dict:  # fmt: skip
+def _read_label(label: dict, project_id: str, project_rest: dict, workflow: Any,
+                data_row_id: str, media: dict, losses: LossReport, where: str,
+                masks: MaskFetcher | None) -> dict:  # fmt: skip
     details = label.get("label_details") or {}
     created_by = details.get("created_by")
-    workflow = (project.get("project_details") or {}).get("workflow_status")
     seconds = (label.get("performance_details") or {}).get("seconds_to_create")
+    reviews = details.get("reviews")
     label_id = str(label["id"])
+    extra = _rest(label, _LABEL_CONSUMED)
+    extra["lb_label_details"] = (
+        _rest(details, _DETAILS_CONSUMED) if "label_details" in label else None
+    )
+    extra[PROJECT_KEY] = dict(project_rest)
+    extra["lb_has_reviews"] = "reviews" in details
     annotation_set = {
         "id": label_id,
         "annotator": {"email": created_by} if isinstance(created_by, str) else None,
         "created_at": _time(details.get("created_at")),
         "updated_at": _time(details.get("updated_at")),
         "status": WORKFLOW_STATUS.get(workflow) if isinstance(workflow, str) else None,
-        "lead_time": float(seconds) if isinstance(seconds, int | float) else None,
-        "reviews": [_review(review) for review in details.get("reviews") or []],
+        "lead_time": float(seconds) if isinstance(seconds, _NUMBER) else None,
+        "reviews": [_review(review) for review in reviews] if reviews else [],
         "source": {"tool": TOOL, "project": project_id, "item": data_row_id, "annotation": label_id},
-        "extra": {
-            **_rest(label, _LABEL_CONSUMED),
-            "lb_label_details": _rest(details, _DETAILS_CONSUMED) if "label_details" in label else None,
-            PROJECT_KEY: _rest(project, {"labels"}),
-            "lb_has_reviews": "reviews" in details,
-        },
+        "extra": extra,
     }  # fmt: skip
     _read_annotations(annotation_set, label.get("annotations") or {}, media, losses, where, masks)
     return annotation_set
@@ -218,10 +253,26 @@ def _all_labels(row: dict) -> list[tuple[str, dict, dict]]:
             for label in project.get("labels") or []]  # fmt: skip
 
 
-def _convert_row(row: dict, losses: LossReport, where: str, instance: str | None,
-                 masks: MaskFetcher | None) -> Item:  # fmt: skip
-    """Builds the item as plain data and validates it once: much faster than building
-    ~50 pydantic objects one by one, and every value is still checked."""
+def _read_labels(labels: list[tuple[str, dict, dict]], data_row_id: str, media: dict,
+                 losses: LossReport, where: str, masks: MaskFetcher | None) -> list[dict]:  # fmt: skip
+    """One annotation set per label; a project's own fields are read once per project."""
+    sets, projects = [], {}
+    for pid, project, label in labels:
+        if pid not in projects:
+            details = project.get("project_details") or {}
+            projects[pid] = (_rest(project, _PROJECT_CONSUMED), details.get("workflow_status"))
+        project_rest, workflow = projects[pid]
+        sets.append(_read_label(label, pid, project_rest, workflow, data_row_id, media, losses,
+                                where, masks))  # fmt: skip
+    return sets
+
+
+def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
+              masks: MaskFetcher | None) -> dict:  # fmt: skip
+    """The unified `Item` of export line `row` as plain data, not yet validated: building
+    it as dicts and validating once is much faster than building ~50 pydantic objects one
+    by one, and every value is still checked (`data_row_to_item` does both; the benchmark
+    times them apart). Malformed input raises KeyError/TypeError/ValueError/... here."""
     data_row = row["data_row"]
     labels = _all_labels(row)
     key = data_row.get("global_key") or data_row.get("external_id") or data_row.get("id")
@@ -229,22 +280,20 @@ def _convert_row(row: dict, losses: LossReport, where: str, instance: str | None
         raise FormatError("the data row has no global_key, external_id or id", where=where)
     data_row_id = str(data_row.get("id") or key)
     media = _read_media(row, [label for _, _, label in labels])
-    item = {
+    extra = {
+        "lb_data_row": _rest(data_row, _DATA_ROW_CONSUMED),
+        "lb_media_attributes": _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED),
+        "lb_has_media_attributes": "media_attributes" in row,
+    }
+    if not _ROW_CONSUMED.issuperset(row):  # keys of a newer export
+        extra.update(_rest(row, _ROW_CONSUMED))
+    return {
         "key": str(key),
         "media": media,
         "source": {"tool": TOOL, "instance": instance, "item": data_row_id},
-        "extra": {
-            "lb_data_row": _rest(data_row, _DATA_ROW_CONSUMED),
-            "lb_media_attributes": _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED),
-            "lb_has_media_attributes": "media_attributes" in row,
-            **_rest(row, _ROW_CONSUMED),
-        },
-        "annotation_sets": [
-            _read_label(label, pid, project, data_row_id, media, losses, where, masks)
-            for pid, project, label in labels
-        ],
+        "extra": extra,
+        "annotation_sets": _read_labels(labels, data_row_id, media, losses, where, masks),
     }
-    return Item.model_validate(item)
 
 
 def data_row_to_item(row: dict, losses: LossReport, *, where: str, instance: str | None = None,
@@ -258,7 +307,7 @@ def data_row_to_item(row: dict, losses: LossReport, *, where: str, instance: str
             hint="each line of a Labelbox export v2 file is {\"data_row\": {...}, \"projects\": {...}}",
         )  # fmt: skip
     try:
-        return _convert_row(row, losses, where, instance, masks)
+        return Item.model_validate(item_data(row, losses, where, instance, masks))
     except BridgeError as error:
         error.where = error.where or where
         raise

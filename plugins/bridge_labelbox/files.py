@@ -87,8 +87,9 @@ def read_export(path: str | Path, losses: LossReport, *, masks=None) -> Dataset:
     collector = OntologyCollector(project)
 
     def items() -> Iterator[Item]:
+        instance = str(path)
         for number, row in iter_export_rows(path):
-            item = data_row_to_item(row, losses, where=f"{path}:{number}", instance=str(path),
+            item = data_row_to_item(row, losses, where=f"{instance}:{number}", instance=instance,
                                     masks=masks)  # fmt: skip
             collector.observe(item)
             yield item

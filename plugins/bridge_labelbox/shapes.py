@@ -31,6 +31,7 @@ OPEN_POLYGON = "lb_open_polygon"
 DOCUMENT_LOCATION = "lb_document_location"
 MASK_FETCHED = "lb_mask_fetched"
 MaskFetcher = Callable[[str], bytes]
+_BOX_KEYS = frozenset(("top", "left", "height", "width"))
 
 
 def _xy(point: dict) -> tuple[float, float]:
@@ -40,17 +41,19 @@ def _xy(point: dict) -> tuple[float, float]:
 def _points(raw: Any) -> list[tuple[float, float]]:
     if not isinstance(raw, list):
         raise TypeError("a point list must be a list of {x, y}")
-    return [_xy(point) for point in raw]
+    return [(float(point["x"]), float(point["y"])) for point in raw]
 
 
 def read_box(raw: dict, extra: dict) -> dict:
-    rest = {k: v for k, v in raw.items() if k not in ("top", "left", "height", "width")}
-    if rest:
-        extra[BOX_EXTRA] = rest
-    return {
+    if not isinstance(raw, dict):
+        raise TypeError("bounding_box must be an object {top, left, height, width}")
+    box = {
         "type": "bbox", "x": float(raw["left"]), "y": float(raw["top"]),
         "width": float(raw["width"]), "height": float(raw["height"]),
     }  # fmt: skip
+    if len(raw) > 4:  # the four keys above and more (document boxes have a `unit`)
+        extra[BOX_EXTRA] = {k: v for k, v in raw.items() if k not in _BOX_KEYS}
+    return box
 
 
 def read_polygon(raw: Any, extra: dict) -> dict:

@@ -131,6 +131,21 @@ def test_lb_two_projects_and_two_labels_make_three_sets():
     assert item.annotation_sets[2].regions[0].label == "road"
 
 
+def test_lb_labels_of_one_project_share_its_fields_but_not_the_dict():
+    row = samples.image_row()
+    row["format_version"] = "v2.1"  # a top-level key of a newer export rides along
+    item, _ = _convert(row)
+    a1, a2, b1 = item.annotation_sets
+    project_a = {"name": "Project A", "project_details": {"workflow_status": "Done"}}
+    assert a1.extra["lb_project"] == a2.extra["lb_project"] == project_a
+    assert b1.extra["lb_project"] == {"name": "Project B"}
+    assert [a1.status, a2.status, b1.status] == ["accepted", "accepted", None]
+    a1.extra["lb_project"]["name"] = "renamed"
+    assert a2.extra["lb_project"]["name"] == "Project A"
+    assert item.extra["format_version"] == "v2.1"
+    assert item_to_data_row(item, LossReport())["format_version"] == "v2.1"
+
+
 def test_lb_mask_fetched_from_composite_by_color():
     fetched = []
 

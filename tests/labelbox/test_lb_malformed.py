@@ -144,3 +144,14 @@ def test_lb_fuzz_any_bytes_in_a_file(tmp_path_factory, data):
     path.write_bytes(data)
     with contextlib.suppress(BridgeError):
         _read_all(path)
+
+
+@pytest.mark.parametrize("box", [None, [1, 2, 3, 4], "10,20,30,40", 7])
+def test_lb_bounding_box_not_an_object_is_named(tmp_path, box):
+    row = samples.image_row()
+    row["projects"]["pA"]["labels"][0]["annotations"]["objects"][0]["bounding_box"] = box
+    path = _write(tmp_path, [json.dumps(samples.text_row()), json.dumps(row)])
+    with pytest.raises(FormatError) as caught:
+        _read_all(path)
+    assert caught.value.where == f"{path}:2"
+    assert "bounding_box must be an object" in caught.value.message
