@@ -422,9 +422,66 @@ def _interpolate(a: BBox, b: BBox | None, t: float) -> BBox:
     return BBox(units=a.units, **mix)
 
 
+def _end_segment(sequence: list, shown: Keyframe, written: bool, outside: Keyframe,
+                 scale, ctx: WriteContext) -> None:  # fmt: skip
+    """End the object's visible segment before `outside`: Label Studio hides it after a
+    step with `enabled: false`, so the last shown frame (outside.frame - 1) needs a step.
+    It is the last written keyframe if that is there, else the unified frame there (an
+    interpolated one), else a box interpolated towards the outside keyframe's (held if it
+    has none); the last two are marked so they read back as interpolated frames."""
+    last = outside.frame - 1
+    if shown.frame >= last and written:
+        sequence[-1]["enabled"] = False
+        return
+    if shown.frame < last:
+        gap = outside.frame - shown.frame
+        box = _interpolate(shown.shape, outside.shape, (gap - 1) / gap)
+        shown = Keyframe(frame=last, shape=box, keyframe=False)
+    sequence.append(_sequence_step(shown, scale, ctx, False))
+
+
+def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
+    """The `sequence` of a box track: its drawn keyframes, and `enabled: false` where the
+    object leaves the view (see `_end_segment`).
+
+    Label Studio's sequence holds keyframes only; its player interpolates between them. So
+    frames another tool exported as interpolated (`Keyframe.keyframe` False) are left out
+    (`interpolated-frames-dropped`, approximated), except where Label Studio needs a step:
+    where the object appears (the track's start, after an outside keyframe) and the last
+    frame shown. Those are written marked `bridge_interpolated` and read back as
+    interpolated frames."""
+    sequence: list[dict[str, Any]] = []
+    shown, written, dropped = None, False, 0  # the last visible frame; is it a step?
+    for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
+        if keyframe.occluded:
+            ctx.lose("occluded", "Label Studio has no occluded flag")
+        if keyframe.outside:
+            if shown is not None:
+                dropped += not written and shown.frame < keyframe.frame - 1
+                _end_segment(sequence, shown, written, keyframe, scale, ctx)
+            shown = None
+            continue
+        if keyframe.shape is None:
+            continue
+        dropped += shown is not None and not written
+        written = keyframe.keyframe or shown is None
+        if written:
+            sequence.append(_sequence_step(keyframe, scale, ctx, True))
+        shown = keyframe
+    dropped += shown is not None and not written
+    if dropped:
+        ctx.losses.record(
+            "interpolated-frames-dropped",
+            "Label Studio's video sequence holds keyframes only and its player interpolates "
+            "between them: frames exported as interpolated were left out (Label Studio shows "
+            "its own linear interpolation there)",
+            where=ctx.where, severity="approximated", count=dropped,
+        )  # fmt: skip
+    return sequence
+
+
 def track_result(track: Track, ctx: WriteContext) -> dict[str, Any] | None:
-    """A track as a `videorectangle` result. An `outside` keyframe at frame F turns the
-    keyframe at F - 1 into `enabled: false` (one is added, interpolated, if missing)."""
+    """A track as a `videorectangle` result (see `_sequence`)."""
     extra = track.extra
     names = ((extra["from_name"], extra.get("to_name"), "videorectangle") if "from_name" in extra
              else _names("bbox", track.label, ctx) if ctx.media_kind == "video" else None)  # fmt: skip
@@ -438,25 +495,7 @@ def track_result(track: Track, ctx: WriteContext) -> dict[str, Any] | None:
         ctx.lose("size-unknown", "a pixel track on a video without width/height cannot be "
                  "written in percent; the track was left out")  # fmt: skip
         return None
-    sequence: list[dict[str, Any]] = []
-    previous = None
-    for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
-        if keyframe.occluded:
-            ctx.lose("occluded", "Label Studio has no occluded flag")
-        if keyframe.outside:
-            if previous is not None and sequence and sequence[-1]["frame"] == keyframe.frame:
-                sequence[-1]["enabled"] = False
-            elif previous is not None:
-                gap = keyframe.frame - previous.frame
-                shape = _interpolate(previous.shape, keyframe.shape, (gap - 1) / gap)
-                last = Keyframe(frame=keyframe.frame - 1, shape=shape, keyframe=False)
-                sequence.append(_sequence_step(last, scale[:2], ctx, False))
-            previous = None
-            continue
-        if keyframe.shape is None:
-            continue
-        sequence.append(_sequence_step(keyframe, scale[:2], ctx, True))
-        previous = keyframe
+    sequence = _sequence(track, scale[:2], ctx)
     value = {**(extra.get("value") or {}), "sequence": sequence,
              "labels": _labels(extra, track.label)}  # fmt: skip
     if "framesCount" not in value and ctx.frame_count is not None:

@@ -213,3 +213,29 @@ def test_ls_fidelity_outside_later_adds_a_step_that_reads_back_as_interpolated()
     assert frames(back) == [(0, "key"), (9, "interpolated"), (10, "outside")]
     assert back.keyframes[1].shape.x == pytest.approx(90.0)
     assert back.keyframes[1].extra.get("bridge_interpolated") is None
+
+
+def test_ls_fidelity_interpolated_frames_are_left_to_label_studio_and_reported():
+    losses = LossReport()
+    item = video_item(
+        Keyframe(frame=0, shape=box_at(0)),
+        Keyframe(frame=2, shape=box_at(20), keyframe=False),
+        Keyframe(frame=4, shape=box_at(40)),
+        Keyframe(frame=6, shape=box_at(60), keyframe=False),
+        Keyframe(frame=7, shape=box_at(70), keyframe=False),  # the last frame shown
+        Keyframe(frame=8, outside=True),
+        Keyframe(frame=12, shape=box_at(120), keyframe=False),  # where it reappears
+        Keyframe(frame=14, shape=box_at(140)),
+    )
+    steps = sequence_of(item, losses)
+    # Label Studio frames are 1-based; x in percent of 200 px
+    assert [(s["frame"], s["enabled"], s.get("bridge_interpolated"), s["x"]) for s in steps] == [
+        (1, True, None, 0.0), (5, True, None, 20.0), (8, False, True, 35.0),
+        (13, True, True, 60.0), (15, True, None, 70.0),
+    ]  # fmt: skip
+    assert losses["interpolated-frames-dropped"].severity == "approximated"
+    assert losses.count("interpolated-frames-dropped") == 2  # frames 2 and 6
+    back = track_back(item, LossReport())
+    assert frames(back) == [(0, "key"), (4, "key"), (7, "interpolated"), (8, "outside"),
+                            (12, "interpolated"), (14, "key")]  # fmt: skip
+    assert [k.shape.x for k in back.keyframes if k.shape] == pytest.approx([0, 40, 70, 120, 140])
