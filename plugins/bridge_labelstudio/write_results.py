@@ -440,6 +440,13 @@ def _end_segment(sequence: list, shown: Keyframe, written: bool, outside: Keyfra
     sequence.append(_sequence_step(shown, scale, ctx, False))
 
 
+def _outside_while_hidden(ctx: WriteContext) -> None:
+    ctx.lose("outside-while-hidden", "an outside keyframe while the object is already out of "
+             "view (after another outside keyframe, or before the track's first visible frame) "
+             "has no form in Label Studio's sequence (a step always shows the object at its "
+             "frame); it was left out, the frames shown are the same")  # fmt: skip
+
+
 def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
     """The `sequence` of a box track: its drawn keyframes, and `enabled: false` where the
     object leaves the view (see `_end_segment`).
@@ -449,16 +456,19 @@ def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
     (`interpolated-frames-dropped`, approximated), except where Label Studio needs a step:
     where the object appears (the track's start, after an outside keyframe) and the last
     frame shown. Those are written marked `bridge_interpolated` and read back as
-    interpolated frames."""
+    interpolated frames. An outside keyframe while the object is already hidden cannot be
+    written (`outside-while-hidden`)."""
     sequence: list[dict[str, Any]] = []
     shown, written, dropped = None, False, 0  # the last visible frame; is it a step?
     for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
         if keyframe.occluded:
             ctx.lose("occluded", "Label Studio has no occluded flag")
         if keyframe.outside:
-            if shown is not None:
-                dropped += not written and shown.frame < keyframe.frame - 1
-                _end_segment(sequence, shown, written, keyframe, scale, ctx)
+            if shown is None:
+                _outside_while_hidden(ctx)
+                continue
+            dropped += not written and shown.frame < keyframe.frame - 1
+            _end_segment(sequence, shown, written, keyframe, scale, ctx)
             shown = None
             continue
         if keyframe.shape is None:

@@ -81,6 +81,7 @@ def test_cvat_what_label_studio_cannot_hold_is_reported(tmp_path):
 # outside keyframe's box O. A second outside keyframe in a row has no form in Label Studio.
 EXPECTED_TRACKS = {
     "for_video.xml": {
+        # CVAT's second outside keyframe, 16, is reported (outside-while-hidden)
         "II": [(10, "key"), (12, "interpolated"), (13, "outside")],
     },
     "all_shapes_video.xml": {
@@ -90,6 +91,7 @@ EXPECTED_TRACKS = {
 }
 LAST_SHOWN = {"for_video.xml": {12: (10, 13, 2 / 3)}, "all_shapes_video.xml": {9: (8, 10, 1 / 2)}}
 DROPPED_INTERPOLATED = {"for_video.xml": 0, "all_shapes_video.xml": 1}
+OUTSIDE_WHILE_HIDDEN = {"for_video.xml": 1, "all_shapes_video.xml": 0}
 
 
 def states(track) -> list[tuple[int, str]]:
@@ -119,6 +121,7 @@ def test_cvat_box_track_keyframes_and_outside_survive_label_studio(name, tmp_pat
             got = [getattr(keyframe.shape, f) for f in fields]
             assert got == pytest.approx(expected, abs=TOL), (label, keyframe.frame)
     assert losses.count("interpolated-frames-dropped") == DROPPED_INTERPOLATED[name]
+    assert losses.count("outside-while-hidden") == OUTSIDE_WHILE_HIDDEN[name]
     assert "unsupported-track" in losses  # points, polyline, ellipse, polygon, skeleton tracks
 
 

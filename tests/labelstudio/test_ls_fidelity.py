@@ -239,3 +239,21 @@ def test_ls_fidelity_interpolated_frames_are_left_to_label_studio_and_reported()
     assert frames(back) == [(0, "key"), (4, "key"), (7, "interpolated"), (8, "outside"),
                             (12, "interpolated"), (14, "key")]  # fmt: skip
     assert [k.shape.x for k in back.keyframes if k.shape] == pytest.approx([0, 40, 70, 120, 140])
+
+
+def test_ls_fidelity_an_outside_keyframe_while_hidden_is_reported_not_merged_silently():
+    losses = LossReport()
+    item = video_item(
+        Keyframe(frame=0, outside=True),  # before the first visible frame
+        Keyframe(frame=3, shape=box_at(30)),
+        Keyframe(frame=4, outside=True),
+        Keyframe(frame=8, outside=True),  # the object is still out of view
+        Keyframe(frame=12, shape=box_at(120)),
+    )
+    steps = sequence_of(item, losses)
+    # Label Studio shows a step's box at its own frame, disabled or not: no step can stand
+    # for frames 0 and 8, and none is needed to hide the object there
+    assert [(s["frame"], s["enabled"]) for s in steps] == [(4, False), (13, True)]
+    assert losses.count("outside-while-hidden") == 2
+    assert losses["outside-while-hidden"].severity == "dropped"
+    assert frames(track_back(item, LossReport())) == [(3, "key"), (4, "outside"), (12, "key")]
