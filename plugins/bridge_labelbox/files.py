@@ -34,7 +34,7 @@ def iter_export_rows(path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, parsed JSON) for every non-blank line of an NDJSON file."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
+            if raw.isspace():  # a blank line (isspace stops at the first other byte)
                 continue
             try:
                 yield number, orjson.loads(raw)

@@ -64,8 +64,17 @@ def _frame_objects(frames: dict) -> dict[str, list[tuple[int, dict]]]:
     """feature id -> [(Labelbox frame, object)] in frame order."""
     by_feature: dict[str, list[tuple[int, dict]]] = {}
     for number in sorted(frames, key=int):
-        for feature_id, obj in (frames[number].get("objects") or {}).items():
-            by_feature.setdefault(str(feature_id), []).append((int(number), obj))
+        objects = frames[number].get("objects")
+        if not objects:
+            continue
+        frame = int(number)
+        for feature_id, obj in objects.items():
+            key = str(feature_id)
+            observed = by_feature.get(key)
+            if observed is None:
+                by_feature[key] = [(frame, obj)]
+            else:
+                observed.append((frame, obj))
     return by_feature
 
 
@@ -75,11 +84,12 @@ def _keyframe(frame: int, obj: dict, size: tuple, drawn: dict[int, Any] | None,
     shape, _ = read_geometry(obj, size, extra, masks, losses, where)
     if drawn is not None and drawn.get(frame, True) is not True:
         extra[KFFM_VALUE] = drawn[frame]
+    nested = obj.get("classifications")
     return {
         "frame": frame - 1,
         "shape": shape,
         "keyframe": drawn is None or frame in drawn,
-        "classifications": read_classifications(obj.get("classifications"), losses, where),
+        "classifications": read_classifications(nested, losses, where) if nested else [],
         "extra": extra,
     }
 
@@ -101,10 +111,11 @@ def read_tracks(annotations: dict, size: tuple, frame_count: int | None, losses:
             _keyframe(frame, obj, size, drawn, losses, where, masks) for frame, obj in observed
         ]
         seen = {frame for frame, _ in observed}
-        for frame in _outside_frames(segments.get(feature_id) or [], frame_count):
-            if frame not in seen:
-                keyframes.append({"frame": frame - 1, "outside": True})
-        keyframes.sort(key=lambda keyframe: keyframe["frame"])
+        outside = [frame for frame in _outside_frames(segments.get(feature_id) or [], frame_count)
+                   if frame not in seen]  # fmt: skip
+        if outside:  # `observed` is in frame order already
+            keyframes += [{"frame": frame - 1, "outside": True} for frame in outside]
+            keyframes.sort(key=lambda keyframe: keyframe["frame"])
         extra = {k: v for k, v in first.items() if k not in _OBJECT_CONSUMED}
         extra.pop("mask", None), extra.pop("composite_mask", None)
         if form is not None:
