@@ -53,6 +53,9 @@ DATA_KEY_MEDIA = {"image": "image", "img": "image", "video": "video", "audio": "
                   "text": "text", "html": "html", "dialogue": "conversation",
                   "timeseries": "timeseries"}  # fmt: skip
 TEXT_MEDIA = {"text", "html"}
+SUBSET_META = "bridge_subset"
+"""Key of the task's `meta` that holds `Item.subset` (Label Studio has no subsets; it keeps
+a task's `meta` through import and export)."""
 
 
 # ---------------------------------------------------------------------------- media
@@ -249,6 +252,7 @@ def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
         for i, a in enumerate(_list(task, "annotations", ctx))
     ]
     extra = {k: v for k, v in task.items() if k not in TASK_KEYS}
+    subset = _take_subset(extra) if "meta" in extra else None
     predictions, prediction_ids = _objects_and_ids(_list(task, "predictions", ctx))
     sets.extend(_set_from(p, "prediction", ctx, base, i) for i, p in predictions)
     if prediction_ids:
@@ -264,13 +268,27 @@ def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
         media["width"], media["height"] = ctx.width, ctx.height
     _video_facts(media, sets)
     item = {"key": _item_key(media, data, key, task_id), "media": media, "data": data,
-            "source": base, "extra": extra, "annotation_sets": sets}  # fmt: skip
+            "source": base, "extra": extra, "annotation_sets": sets, "subset": subset}  # fmt: skip
     try:
         return Item.model_validate(item)
     except ValidationError as error:
         raise FormatError(
             f"invalid task: {describe_validation_error(error)}", where=where
         ) from None
+
+
+def _take_subset(extra: dict) -> str | None:
+    """`meta["bridge_subset"]` (a string) as the item's subset, taken out of `extra["meta"]`
+    (dropped if nothing else is in it); anything else is left as it is."""
+    meta = extra["meta"]
+    if not isinstance(meta, dict) or not isinstance(meta.get(SUBSET_META), str):
+        return None
+    rest = {k: v for k, v in meta.items() if k != SUBSET_META}
+    if rest:
+        extra["meta"] = rest
+    else:
+        del extra["meta"]
+    return meta[SUBSET_META]
 
 
 def _objects_and_ids(entries: list) -> tuple[list[tuple[int, Any]], list[int]]:
@@ -472,4 +490,15 @@ def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
     if drafts or draft_ids is not None:
         task["drafts"] = drafts or draft_ids
     task.update(extra)
+    if item.subset is not None:
+        _put_subset(task, item.subset, ctx)
     return task
+
+
+def _put_subset(task: dict, subset: str, ctx: WriteContext) -> None:
+    meta = task.get("meta")
+    if meta is None or isinstance(meta, dict):
+        task["meta"] = {**(meta or {}), SUBSET_META: subset}
+    else:
+        ctx.lose("subset-dropped", "the task's meta is not an object, so the subset could not "
+                 "be kept in it")  # fmt: skip

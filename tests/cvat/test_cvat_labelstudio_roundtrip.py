@@ -59,13 +59,20 @@ def test_cvat_boxes_and_masks_survive_label_studio(name, tmp_path):
     boxes_before, boxes_after = regions_of(original, "bbox"), regions_of(final, "bbox")
     assert len(boxes_before) == len(boxes_after) > 0
     for (key_a, a), (key_b, b) in zip(boxes_before, boxes_after, strict=True):
-        assert key_a.endswith(key_b) and a.label == b.label  # Label Studio has no subsets
+        assert key_a == key_b and a.label == b.label  # "Train/img0.jpg": the subset came back
         for field in ("x", "y", "width", "height", "rotation"):
             assert abs(getattr(a.shape, field) - getattr(b.shape, field)) <= TOL, field
     masks_before, masks_after = regions_of(original, "mask"), regions_of(final, "mask")
     assert len(masks_before) == len(masks_after)
     for (_, a), (_, b) in zip(masks_before, masks_after, strict=True):
         assert np.array_equal(rle_to_bitmap(a.shape.rle), rle_to_bitmap(b.shape.rle))
+
+
+def test_cvat_subsets_survive_label_studio(tmp_path):
+    original, final, _ = through_label_studio("for_images_export_project.xml", tmp_path)
+    subsets = ["Test", "Test", "Train", "Train", "Validation", "Validation"]
+    assert [i.subset for i in original] == subsets  # the fixture's three tasks
+    assert [(i.key, i.subset) for i in final] == [(i.key, i.subset) for i in original]
 
 
 def test_cvat_what_label_studio_cannot_hold_is_reported(tmp_path):

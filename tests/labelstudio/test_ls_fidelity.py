@@ -257,3 +257,43 @@ def test_ls_fidelity_an_outside_keyframe_while_hidden_is_reported_not_merged_sil
     assert losses.count("outside-while-hidden") == 2
     assert losses["outside-while-hidden"].severity == "dropped"
     assert frames(track_back(item, LossReport())) == [(3, "key"), (4, "outside"), (12, "key")]
+
+
+# ---------------------------------------------------------------------- 5. subsets
+
+
+def test_ls_fidelity_the_subset_rides_in_the_task_meta_and_comes_back(tmp_path):
+    plain = image_item(box_at(0)).model_copy(update={"subset": "train"})
+    with_meta = image_item(box_at(0)).model_copy(
+        update={"key": "b.jpg", "subset": "val", "extra": {"meta": {"camera": "front"}}}
+    )
+    losses = LossReport()
+    tasks = [item_to_task(item, None, losses) for item in (plain, with_meta)]
+    assert tasks[0]["meta"] == {"bridge_subset": "train"}
+    assert tasks[1]["meta"] == {"camera": "front", "bridge_subset": "val"}
+    back = [task_to_item(task, None, losses, where="t") for task in tasks]
+    assert [item.subset for item in back] == ["train", "val"]
+    assert "meta" not in back[0].extra and back[1].extra["meta"] == {"camera": "front"}
+    assert [item_to_task(item, None, losses)["meta"] for item in back] == [t["meta"] for t in tasks]
+    assert not losses
+
+
+def test_ls_fidelity_subsets_survive_an_export_file(tmp_path):
+    from bridge_labelstudio.files import LabelStudioJson, write_export
+
+    from bridge.formats import Dataset
+    from bridge.schema import Project
+
+    items = [image_item(box_at(0)).model_copy(update={"key": f"{n}.jpg", "subset": subset})
+             for n, subset in enumerate(["train", None, "test"])]  # fmt: skip
+    project = Project(name="p", media_kind="image")
+    write_export(Dataset(project=project, items=items), tmp_path / "out.json", LossReport())
+    back = list(LabelStudioJson().read(tmp_path / "out.json", LossReport()).items)
+    assert [item.subset for item in back] == ["train", None, "test"]
+
+
+def test_ls_fidelity_a_meta_subset_that_is_not_a_name_stays_in_meta():
+    task = image_task({"x": 1.0, "y": 1.0, "width": 5.0, "height": 5.0})
+    task["meta"] = {"bridge_subset": 3}
+    item = task_to_item(task, None, LossReport(), where="task 5")
+    assert item.subset is None and item.extra["meta"] == {"bridge_subset": 3}
