@@ -24,9 +24,9 @@ Conventions that hold everywhere:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
@@ -181,24 +181,24 @@ class Project(Element):
 
 
 class Shape(Model):
-    """Base of all geometries. `units` is "px" (absolute pixels) unless the media size was
-    unknown when the shape was read, in which case it is "percent" of width/height."""
+    """Base of all geometries. `type` names the kind of shape (the key that tells shapes
+    apart in JSON); `units` is "px" (absolute pixels) unless the media size was unknown
+    when the shape was read, in which case it is "percent" of width/height."""
 
     units: Units = "px"
 
-    @model_serializer(mode="wrap")
-    def _always_with_type(self, handler):
-        data = handler(self)
-        if isinstance(data, dict):
-            data["type"] = self.type  # the discriminator survives exclude_defaults
-        return data
+    def __init__(self, /, **data: Any) -> None:
+        # `type` has no default, so writers that leave defaults out still write it; in
+        # Python it may be omitted: BBox(x=..) is a bbox.
+        data.setdefault("type", get_args(type(self).model_fields["type"].annotation)[0])
+        super().__init__(**data)
 
 
 class BBox(Shape):
     """An axis-aligned box (x, y = top-left corner, width, height) turned `rotation` degrees
     clockwise about its centre."""
 
-    type: Literal["bbox"] = "bbox"
+    type: Literal["bbox"]
     x: float
     y: float
     width: float
@@ -209,14 +209,14 @@ class BBox(Shape):
 class Polygon(Shape):
     """A closed outline; the last point connects back to the first (not repeated)."""
 
-    type: Literal["polygon"] = "polygon"
+    type: Literal["polygon"]
     points: list[Point]
 
 
 class Polyline(Shape):
     """An open line through its points."""
 
-    type: Literal["polyline"] = "polyline"
+    type: Literal["polyline"]
     points: list[Point]
 
 
@@ -238,14 +238,14 @@ class Keypoint(Element):
 class Points(Shape):
     """A set of points of one class (CVAT points, Label Studio/Labelbox keypoints)."""
 
-    type: Literal["points"] = "points"
+    type: Literal["points"]
     points: list[Keypoint]
 
 
 class Skeleton(Shape):
     """Named keypoints of a skeleton class; the edges live on the `LabelClass`."""
 
-    type: Literal["skeleton"] = "skeleton"
+    type: Literal["skeleton"]
     points: list[Keypoint]
 
 
@@ -253,7 +253,7 @@ class Ellipse(Shape):
     """An ellipse with centre (cx, cy), radii rx (along x before rotation) and ry, turned
     `rotation` degrees clockwise about its centre."""
 
-    type: Literal["ellipse"] = "ellipse"
+    type: Literal["ellipse"]
     cx: float
     cy: float
     rx: float
@@ -273,7 +273,7 @@ class RLE(Model):
 class Mask(Shape):
     """A pixel mask (a brush stroke, a CVAT mask, a Labelbox mask)."""
 
-    type: Literal["mask"] = "mask"
+    type: Literal["mask"]
     rle: RLE
 
 
@@ -281,7 +281,7 @@ class Cuboid(Shape):
     """A 2D-projected cuboid: 8 points, front face then back face, in CVAT's order
     (each face top-left, bottom-left, top-right, bottom-right)."""
 
-    type: Literal["cuboid"] = "cuboid"
+    type: Literal["cuboid"]
     points: list[Point]
 
 
@@ -289,7 +289,7 @@ class Cuboid3D(Shape):
     """A box in 3D space (point clouds): centre position, rotation (radians about x, y, z)
     and size along each axis."""
 
-    type: Literal["cuboid3d"] = "cuboid3d"
+    type: Literal["cuboid3d"]
     position: tuple[float, float, float]
     rotation: tuple[float, float, float] = (0.0, 0.0, 0.0)
     scale: tuple[float, float, float]
@@ -302,7 +302,7 @@ class Span(Shape):
     as the tool recorded it. Rich-text (HTML) spans keep their XPath anchors in the region's
     `extra`."""
 
-    type: Literal["span"] = "span"
+    type: Literal["span"]
     start: int | None = None
     end: int | None = None
     text: str | None = None
@@ -313,7 +313,7 @@ class TimeSegment(Shape):
     """A stretch of audio or video time, `start` to `end` in seconds (or in frames when
     `unit` is "frames")."""
 
-    type: Literal["time_segment"] = "time_segment"
+    type: Literal["time_segment"]
     start: float
     end: float
     unit: Literal["seconds", "frames"] = "seconds"
@@ -322,7 +322,7 @@ class TimeSegment(Shape):
 class Tag(Shape):
     """The whole item (or one frame) carries the region's label: a CVAT tag."""
 
-    type: Literal["tag"] = "tag"
+    type: Literal["tag"]
 
 
 AnyShape = Annotated[
