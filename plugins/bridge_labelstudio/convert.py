@@ -268,7 +268,9 @@ def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
         media["width"], media["height"] = ctx.width, ctx.height
     _video_facts(media, sets)
     item = {"key": _item_key(media, data, key, task_id), "media": media, "data": data,
-            "source": base, "extra": extra, "annotation_sets": sets, "subset": subset}  # fmt: skip
+            "source": base, "extra": extra, "annotation_sets": sets}  # fmt: skip
+    if subset is not None:
+        item["subset"] = subset
     try:
         return Item.model_validate(item)
     except ValidationError as error:

@@ -121,9 +121,12 @@ def rotated_box_fault(x: float, y: float, w: float, h: float, rotation: float,
     tol_x, tol_y = image_w * TOLERANCE / 100, image_h * TOLERANCE / 100
     if not (w >= -tol_x and h >= -tol_y):  # NaN fails this too
         return f"its size {w!r} x {h!r} is negative"
-    diagonal = math.hypot(image_w, image_h) * (1 + TOLERANCE / 100)
-    if not (w <= diagonal and h <= diagonal):
-        return f"its size {w!r} x {h!r} exceeds the image's diagonal"
+    if not (w <= image_w and h <= image_h):  # else both are within the diagonal
+        diagonal = math.hypot(image_w, image_h) * (1 + TOLERANCE / 100)
+        if not (w <= diagonal and h <= diagonal):
+            return f"its size {w!r} x {h!r} exceeds the image's diagonal"
+    if -tol_x <= x <= image_w + tol_x and -tol_y <= y <= image_h + tol_y:
+        return None  # the pivot, a corner of the box, is on the image
     theta = math.radians(rotation)
     cos, sin = math.cos(theta), math.sin(theta)
     xs = (x, x + w * cos, x - h * sin, x + w * cos - h * sin)
