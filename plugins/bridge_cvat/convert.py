@@ -59,7 +59,9 @@ __all__ = [
     "region_to_shape",
     "region_to_tag",
     "shape_to_region",
+    "shape_to_region_dict",
     "tag_to_region",
+    "tag_to_region_dict",
     "track_to_cvat",
     "track_to_unified",
 ]
@@ -67,7 +69,6 @@ __all__ = [
 ImageSize = tuple[int, int]
 """(width, height) of the frame in pixels; needed for masks."""
 
-SHAPE_EXTRA_KEYS = ("source", "outside")
 NUMBER_TYPES = {int, float}
 
 # ---------------------------------------------------------------- attribute values
@@ -96,11 +97,12 @@ def attributes_to_classifications(attributes: list[dict[str, Any]], label: str |
                                   ) -> list[dict[str, Any]]:  # fmt: skip
     """CVAT `{"name", "value"}` attributes -> unified `Classification` dicts."""
     result = []
-    for attribute in attributes or []:
+    specs = labels.specs.get(label or "", {})
+    for attribute in attributes or ():
         name, value = attribute.get("name"), attribute.get("value", "")
         if not isinstance(name, str):
             raise FormatError("an attribute has no name", where=where)
-        spec = labels.spec(label, name)
+        spec = specs.get(name)
         if spec is None:
             losses.record("cvat.unknown_attribute", "attribute not declared for its label; kept as text",
                           where=where, severity="unmapped")  # fmt: skip
@@ -332,9 +334,13 @@ def _geometry(shape: dict[str, Any], labels, losses, where, size) -> dict[str, A
 
 
 def _region_extra(shape: dict[str, Any], geometry: dict[str, Any]) -> dict[str, Any]:
-    extra = {k: shape[k] for k in SHAPE_EXTRA_KEYS if shape.get(k)}
+    source, outside, rotation = shape.get("source"), shape.get("outside"), shape.get("rotation")
+    extra = {}
+    if source:
+        extra["source"] = source
+    if outside:
+        extra["outside"] = outside
     kind = geometry["type"]
-    rotation = shape.get("rotation")
     if rotation and kind not in ("bbox", "ellipse"):
         extra["rotation"] = rotation
     if kind == "mask":
@@ -353,25 +359,62 @@ def shape_to_region(shape: dict[str, Any], labels: LabelIndex, losses: LossRepor
     """A CVAT shape dict -> a unified `Region`. `region_id` is used when the shape has no
     `id` (XML); `image_size` (width, height) is needed for masks; `keep_frame` sets
     `Region.frame` (video items)."""
+    region = shape_to_region_dict(shape, labels, losses, where=where, region_id=region_id,
+                                  image_size=image_size, keep_frame=keep_frame)  # fmt: skip
+    return validated(Region, region, where)
+
+
+def shape_to_region_dict(shape: dict[str, Any], labels: LabelIndex, losses: LossReport, *,
+                         where: str, region_id: str | None = None,
+                         image_size: ImageSize | None = None, keep_frame: bool = False
+                         ) -> dict[str, Any]:  # fmt: skip
+    """`shape_to_region` without the validation: the `Region` as a dict, for callers that
+    validate a whole item at once (one pydantic pass is much cheaper than one per region).
+    Values equal to the `Region` defaults are left out: validating them costs time and
+    changes nothing."""
     label = shape.get("label") or None
     _check_label(label, labels, where)
     geometry = _geometry(shape, labels, losses, where, image_size)
     shape_id = shape.get("id")
-    region = {
-        "id": str(shape_id) if shape_id is not None else (region_id or "0"),
-        "label": label, "shape": geometry, "occluded": shape.get("occluded", False),
-        "z_order": shape.get("z_order"), "group": _group(shape.get("group")), "score": shape.get("score"),
-        "classifications": attributes_to_classifications(shape.get("attributes"), label, labels, losses, where),
-        "extra": _region_extra(shape, geometry),
-    }  # fmt: skip
+    region = {"id": str(shape_id) if shape_id is not None else (region_id or "0"),
+              "label": label, "shape": geometry}  # fmt: skip
+    _copy_set(shape, region)
+    attributes = shape.get("attributes")
+    if attributes:
+        region["classifications"] = attributes_to_classifications(attributes, label, labels, losses, where)  # fmt: skip
+    extra = _region_extra(shape, geometry)
+    if extra:
+        region["extra"] = extra
     if keep_frame:
         region["frame"] = shape.get("frame", 0)
-    return validated(Region, region, where)
+    return region
+
+
+def _copy_set(shape: dict[str, Any], region: dict[str, Any]) -> None:
+    """occluded, z_order, group and score, when the shape has them."""
+    if "occluded" in shape:
+        region["occluded"] = shape["occluded"]
+    z_order, group, score = shape.get("z_order"), shape.get("group"), shape.get("score")
+    if z_order is not None:
+        region["z_order"] = z_order
+    if group:
+        region["group"] = str(group)
+    if score is not None:
+        region["score"] = score
 
 
 def tag_to_region(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
                   region_id: str | None = None, keep_frame: bool = False) -> Region:  # fmt: skip
     """A CVAT tag (a label on the whole frame, `LabeledImage`) -> a `Region` with a `Tag`."""
+    region = tag_to_region_dict(tag, labels, losses, where=where, region_id=region_id,
+                                keep_frame=keep_frame)  # fmt: skip
+    return validated(Region, region, where)
+
+
+def tag_to_region_dict(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *,
+                       where: str, region_id: str | None = None, keep_frame: bool = False
+                       ) -> dict[str, Any]:  # fmt: skip
+    """`tag_to_region` without the validation (see `shape_to_region_dict`)."""
     label = tag.get("label") or None
     _check_label(label, labels, where)
     tag_id = tag.get("id")
@@ -384,7 +427,7 @@ def tag_to_region(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *
     }  # fmt: skip
     if keep_frame:
         region["frame"] = tag.get("frame", 0)
-    return validated(Region, region, where)
+    return region
 
 
 def _common_out(region, frame: int, losses, where) -> dict[str, Any]:
