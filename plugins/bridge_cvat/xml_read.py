@@ -273,6 +273,11 @@ class CvatXmlParser:
                 f"not well-formed XML: {expat.ErrorString(error.code)}",
                 where=self.where(error.lineno), hint="the file may be truncated or not CVAT XML",
             ) from None  # fmt: skip
+        except LookupError as error:
+            if type(error) is not LookupError:  # a KeyError or IndexError is a bug: let it show
+                raise
+            raise FormatError(f"{error}", where=self.where(1),
+                              hint="the XML declaration names an encoding Python does not know") from None  # fmt: skip
         except DefusedXmlException as error:
             raise FormatError(
                 f"refused: {type(error).__name__} (DTDs and entity declarations are not allowed)",
@@ -550,11 +555,13 @@ def image_to_item(attrs: dict[str, str], children, line: int, ctx: ReadContext) 
     return validated_item(item, children, line, ctx)
 
 
-def _modern_skeleton_elements(shapes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _modern_skeleton_elements(shapes: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
     """Skeleton tracks written by CVAT today nest each frame's points in the <skeleton>;
     regroup them into one element track per point label (the REST form)."""
     elements: dict[str, dict[str, Any]] = {}
     for shape in shapes:
+        if "frame" not in shape:
+            raise FormatError("a tracked shape has no frame", where=where)
         for point in shape.pop("elements", None) or []:
             label = point.pop("label", None)
             element = elements.setdefault(label, {"label": label, "shapes": []})
@@ -580,7 +587,7 @@ def track_dict(attrs: dict[str, str], children, where: str) -> tuple[dict[str, A
         for shape in shapes:
             shape.pop("elements", None)
     elif any(s["type"] == "skeleton" for s in shapes):
-        track["elements"] = _modern_skeleton_elements(shapes)
+        track["elements"] = _modern_skeleton_elements(shapes, where)
     return track, layout
 
 

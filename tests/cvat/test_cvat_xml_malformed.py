@@ -135,3 +135,18 @@ def test_cvat_reader_fuzz_fails_only_with_bridge_errors(tmp_path, source, cut, w
     path.write_bytes(bytes(data[: max(int(cut * len(data)), position + 1)]))
     with contextlib.suppress(BridgeError):
         read_all(path)
+
+
+def test_cvat_unknown_encoding_is_a_format_error(tmp_path):
+    text = '<?xml version="1.0" encoding="utf-9"?>\n' + GOOD
+    with pytest.raises(FormatError, match="unknown encoding: utf-9") as caught:
+        read_all(broken(tmp_path, text))
+    assert caught.value.where.endswith(":1")
+
+
+def test_cvat_skeleton_tracked_shape_without_frame_is_refused(tmp_path):
+    text = (FIXTURES / "all_shapes_video.xml").read_text()
+    broken_text = text.replace('<skeleton frame="8"', "<skeleton", 1)
+    assert broken_text != text
+    with pytest.raises(FormatError, match="a tracked shape has no frame"):
+        read_all(broken(tmp_path, broken_text))
