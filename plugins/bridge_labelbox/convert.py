@@ -134,8 +134,8 @@ def _review(raw: dict) -> dict:
 def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: str,
                  masks: MaskFetcher | None) -> dict | None:  # fmt: skip
     """One export object as unified `Region` data, or None for a kind with no unified shape.
-    The hot path of the reader: one dict comprehension, no helper calls for an object
-    without classifications."""
+    The reader's hot path: kept to one comprehension and one geometry call; nested
+    classifications are read only when there are some."""
     extra = {key: value for key, value in obj.items() if key not in _OBJECT_CONSUMED}
     shape, _ = read_geometry(obj, size, extra, masks, losses, where)
     if shape is None:
