@@ -399,6 +399,19 @@ INPUT_CHOICE = {"select": "single", "radio": "single-radio", "checklist": "multi
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+ANY_KINDS = {
+    "image": ["bbox", "polygon", "points", "ellipse", "mask"], "video": ["bbox"],
+    "text": ["span"], "html": ["span"], "conversation": ["span"], "audio": ["time_segment"],
+    "timeseries": ["time_segment"],
+}  # fmt: skip
+
+
+def any_kinds(media_kind: str | None) -> list[str]:
+    """The region kinds of a label class that names none (a CVAT label of type "any"):
+    every kind Label Studio can draw on `media_kind`."""
+    return ANY_KINDS.get(media_kind or "image", ["bbox"])
+
+
 def default_control(kind: str, media_kind: str | None) -> tuple[str, str] | None:
     """(tag, name) of the control a label of region `kind` gets in a generated config."""
     if kind == "span":
@@ -442,7 +455,7 @@ class _ConfigBuilder:
         names = [n for n in ids.get("controls", []) if n in self.controls]
         if not names:
             names = []
-            for kind in cls.kinds or ["bbox"]:
+            for kind in cls.kinds or any_kinds(self.media_kind):
                 tag_name = default_control(kind, self.media_kind)
                 if tag_name is not None:
                     self.control(tag_name[1], tag_name[0])

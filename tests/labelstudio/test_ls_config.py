@@ -170,3 +170,15 @@ def test_ls_config_time_series_channels_survive():
         "Spike": ["time_segment"],
         "Drop": ["time_segment"],
     }
+
+
+def test_label_without_kinds_can_be_drawn_as_any_image_shape():
+    """A CVAT label of type "any" names no region kinds: the generated config must let it
+    be drawn with every image tool, so none of its regions is dropped on the way."""
+    from bridge.schema import LabelClass, Ontology
+    from bridge_labelstudio.config import config_to_ontology, ontology_to_config, parse_label_config
+
+    ontology = Ontology(labels=[LabelClass(name="car")])
+    config = parse_label_config(ontology_to_config(ontology, "image"))
+    kinds = sorted(config_to_ontology(config).labels[0].kinds)
+    assert kinds == ["bbox", "ellipse", "mask", "points", "polygon"]
