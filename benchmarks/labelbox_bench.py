@@ -19,7 +19,7 @@ machine is shared, CPU time moves less than wall time; wall-time ratios are prin
 
 The breakdown streams the first `--breakdown-rows` rows of the smallest size through each
 stage of `bridge convert` in turn and times each with the process CPU clock (the clock
-reads themselves cost ~0.3 us each and are included):
+reads themselves cost ~0.3 us each and are included); median of `--repeat` runs:
 
 * `parse`: `orjson.loads` of the line;
 * `convert`: `bridge_labelbox.convert.item_data` (export row -> unified item as plain data);
@@ -197,14 +197,17 @@ def print_sizes(sizes: list[int], repeat: int) -> None:
               f"{_cells(read, bare, 11)} | {_cells(conv, bare, 14)} | {conv['setup']:>7.2f}")  # fmt: skip
 
 
-def print_breakdown(path: Path, limit: int) -> None:
-    result = run_child("breakdown", path, limit)
-    stages = [name for name in result if name != "rows"]
-    total = sum(result[name] for name in stages)
-    parse = result["parse"]
-    print(f"\nCPU per data row, first {result['rows']} rows of {path.name} (us, and x bare parse):")
+def print_breakdown(path: Path, limit: int, repeat: int) -> None:
+    runs = [run_child("breakdown", path, limit) for _ in range(repeat)]
+    stages = [name for name in runs[0] if name != "rows"]
+    result = {name: statistics.median(run[name] for run in runs) for name in stages}
+    total, parse = sum(result.values()), result["parse"]
+    print(f"\nCPU per data row, first {runs[0]['rows']} rows of {path.name}, median of "
+          f"{repeat} runs (us, and x bare parse):")  # fmt: skip
     for name in stages:
-        print(f"  {name:<10} {result[name]:>7.1f} us  {result[name] / parse:>5.1f}x")
+        low, high = min(run[name] for run in runs), max(run[name] for run in runs)
+        print(f"  {name:<10} {result[name]:>7.1f} us  {result[name] / parse:>5.1f}x"
+              f"   (runs {low:.1f}-{high:.1f})")  # fmt: skip
     print(f"  {'total':<10} {total:>7.1f} us  {total / parse:>5.1f}x")
 
 
@@ -221,7 +224,7 @@ def main() -> None:
         return
     print_sizes(args.sizes, args.repeat)
     if args.breakdown_rows:
-        print_breakdown(ensure_file(min(args.sizes)), args.breakdown_rows)
+        print_breakdown(ensure_file(min(args.sizes)), args.breakdown_rows, args.repeat)
 
 
 if __name__ == "__main__":
