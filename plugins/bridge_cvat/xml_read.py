@@ -1,6 +1,6 @@
 """Streaming reader of "CVAT for images 1.1" and "CVAT for video 1.1" XML.
 
-The file is fed to expat in 1 MiB chunks through defusedxml's parser (a DOCTYPE, entity
+The file is fed to expat in 16 KiB chunks through defusedxml's parser (a DOCTYPE, entity
 declarations and external references are refused, so a billion-laughs file fails at its
 first declaration). Handlers build CVAT dicts directly, without an element tree: an
 `<image>` becomes one `Item` as soon as it closes, so memory stays flat however large the
@@ -44,7 +44,9 @@ from bridge_cvat.convert import (
 )
 from bridge_cvat.xml_meta import CvatMeta, TaskInfo, parse_labels_node
 
-CHUNK = 1 << 20
+CHUNK = 1 << 14
+"""Bytes fed to expat at a time. Small, so finished images are converted before the
+cyclic GC sees them survive and promotes them: 1 MiB chunks made parsing ~25% slower."""
 SHAPE_TAGS = frozenset(
     {"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"}
 )
