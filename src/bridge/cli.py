@@ -232,24 +232,16 @@ def inspect_command(
 
 
 def main() -> None:
-    """Entry point of the `bridge` console script."""
+    """Entry point of the `bridge` console script: typer handles usage errors (exit 2);
+    a `BridgeError` is printed in one or two lines with its own exit code."""
     try:
-        app(standalone_mode=False)
+        app()
     except BridgeError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         err.print("aborted")
         sys.exit(130)
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

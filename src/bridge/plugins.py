@@ -40,6 +40,7 @@ class Registry:
 
 _loaded = False
 _registry: Registry | None = None
+_broken: dict[str, str] = {}  # entry points that failed to import
 
 
 def load_plugins() -> None:
@@ -61,10 +62,9 @@ def load_plugins() -> None:
             _broken[entry_point.name] = f"{type(error).__name__}: {error}"
 
 
-_broken: dict[str, str] = {}
-
-
-def _collect(hook_name: str, add) -> None:
+def _collect(hook_name: str, add, broken: dict[str, str]) -> None:
+    """Call every implementation of `hook_name`; a plugin whose hook fails (a missing
+    optional dependency, a bug) is listed in `broken` instead of breaking the others."""
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():
         owner = impl.plugin_name
@@ -72,7 +72,10 @@ def _collect(hook_name: str, add) -> None:
         def register(*args, _owner=owner):
             add(_owner, *args)
 
-        impl.function(register=register)
+        try:
+            impl.function(register=register)
+        except Exception as error:
+            broken[owner] = f"{hook_name}: {type(error).__name__}: {error}"
 
 
 def registry(refresh: bool = False) -> Registry:
@@ -100,10 +103,10 @@ def registry(refresh: bool = False) -> Registry:
         reg.qa_metrics[name] = function
         reg.owners[f"qa:{name}"] = owner
 
-    _collect("register_formats", add_format)
-    _collect("register_connectors", add_connector)
-    _collect("register_exporters", add_exporter)
-    _collect("register_qa_metrics", add_metric)
+    _collect("register_formats", add_format, reg.broken)
+    _collect("register_connectors", add_connector, reg.broken)
+    _collect("register_exporters", add_exporter, reg.broken)
+    _collect("register_qa_metrics", add_metric, reg.broken)
     _registry = reg
     return reg
 

@@ -247,3 +247,23 @@ def test_transfer_reports_progress_per_item(tmp_path):
     done = api.transfer(source, tmp_path / "out.jsonl", on_item=seen.append)
     assert seen == [1, 2]
     assert not done.losses
+
+
+def test_plugin_whose_hook_fails_is_listed_as_broken_and_the_rest_still_work():
+    from bridge import plugins
+    from bridge.hookspecs import hookimpl
+
+    class NeedsMissingDependency:
+        @hookimpl
+        def register_formats(self, register):
+            import no_such_vendor_sdk  # noqa: F401
+
+    plugin = NeedsMissingDependency()
+    plugins.pm.register(plugin, name="needs-sdk")
+    try:
+        reg = plugins.registry(refresh=True)
+        assert "No module named 'no_such_vendor_sdk'" in reg.broken["needs-sdk"]
+        assert "jsonl" in reg.formats
+    finally:
+        plugins.pm.unregister(plugin)
+        plugins.registry(refresh=True)
