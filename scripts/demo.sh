@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/demo
+export COLUMNS=${COLUMNS:-120}  # rich tables read better wider than the 80-column default of a pipe
 mkdir -p "$out"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
