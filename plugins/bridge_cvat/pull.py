@@ -1,0 +1,300 @@
+"""Pull: a CVAT task or project as a `Dataset`.
+
+One `Item` per image of an image task, one per video of a video task, and on each item one
+`AnnotationSet` per CVAT job that covers it (the job's assignee is the annotator; its stage
+and state give the status, see `job_status`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from bridge.errors import ConfigError, FormatError
+from bridge.formats import Dataset
+from bridge.losses import LossReport
+from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, SourceRef
+from bridge_cvat import convert
+from bridge_cvat.job_states import job_status
+from bridge_cvat.label_dicts import server_free
+from bridge_cvat.rest import (
+    FrameNumbering,
+    RestLabels,
+    malformed_answer,
+    renumber,
+    shape_from_rest,
+    tag_from_rest,
+    track_from_rest,
+)
+
+if TYPE_CHECKING:
+    from bridge_cvat.connector import CvatConnector
+
+
+def pull_dataset(connector: CvatConnector, losses: LossReport) -> Dataset:
+    """The task or project the connector's URL names, as a `Dataset` whose items are read
+    lazily, task by task."""
+    target = connector.target
+    if target.id is None:
+        raise ConfigError("a new task or project has nothing to pull", hint="give its id")
+    name, raw_labels, tasks = _task_or_project(connector, target.id)
+    where = f"{target.kind[:-1]} {target.id} labels"
+    labels = RestLabels(raw_labels, where=where)
+    with malformed_answer(where):
+        ontology = convert.labels_to_ontology(server_free(raw_labels))
+        index = convert.LabelIndex.from_labels(server_free(raw_labels))
+    source = SourceRef(tool="cvat", instance=target.base_url, project=str(target.id))
+    project = Project(name=name, ontology=ontology, source=source)
+    items = _task_items(connector, tasks, labels, index, losses)
+    return Dataset(project=project, items=items, origin=target.base_url)
+
+
+def _task_or_project(connector: CvatConnector, target_id: int):
+    """The name, the REST labels and the tasks (an iterator) of the task or project."""
+    api = connector.api
+    if connector.target.kind == "tasks":
+        task = api.get_task(target_id)
+        raw_labels = list(api.list_labels(task_id=target_id))
+        return task.get("name") or f"task {target_id}", raw_labels, iter([task])
+    project = api.get_project(target_id)
+    raw_labels = list(api.list_labels(project_id=target_id))
+    name = project.get("name") or f"project {target_id}"
+    return name, raw_labels, api.list_tasks(project_id=target_id)
+
+
+def _task_items(
+    connector: CvatConnector, tasks, labels: RestLabels, index, losses
+) -> Iterator[Item]:
+    where = f"{connector.target.kind[:-1]} {connector.target.id}"
+    for task in tasks:
+        with malformed_answer(where):
+            pull = TaskPull(connector, task, labels, index, losses)
+        yield from pull.items()
+
+
+def job_annotator(job: dict[str, Any]) -> Annotator | None:
+    """The job's assignee (id, and username or full name) as an Annotator; None if unassigned."""
+    assignee = job.get("assignee")
+    if not isinstance(assignee, dict):
+        return None
+    full_name = " ".join(p for p in (assignee.get("first_name"), assignee.get("last_name")) if p)
+    return Annotator(
+        id=str(assignee["id"]) if assignee.get("id") is not None else None,
+        name=assignee.get("username") or full_name or None,
+    )
+
+
+def job_annotation_set(job: dict[str, Any], source: SourceRef) -> AnnotationSet:
+    """An empty annotation set standing for `job`'s work on one item."""
+    ground_truth = job.get("type") == "ground_truth"
+    extra = {f"cvat_{key}": job[key] for key in ("stage", "state", "type") if job.get(key)}
+    return AnnotationSet(
+        id=f"job-{job['id']}",
+        kind="gold" if ground_truth else "human",
+        ground_truth=ground_truth,
+        annotator=job_annotator(job),
+        status=job_status(job.get("stage"), job.get("state")),
+        created_at=job.get("created_date"),
+        updated_at=job.get("updated_date"),
+        source=source,
+        extra=extra,
+    )
+
+
+def _id_text(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+class TaskPull:
+    """Reads one task: its frames, its jobs and each job's annotations, as items."""
+
+    def __init__(self, connector: CvatConnector, task, labels, index, losses: LossReport):
+        self.api = connector.api
+        self.base_url = connector.target.base_url
+        self.task = task
+        self.labels = labels
+        self.index = index
+        self.losses = losses
+        self.where = f"task {task['id']}"
+
+    @property
+    def is_video(self) -> bool:
+        return self.task.get("data_original_chunk_type") == "video"
+
+    def items(self) -> Iterator[Item]:
+        """The task's items; an image task's are yielded job by job, as soon as no later
+        job can cover them, so a large task is not held in memory."""
+        with malformed_answer(self.where):
+            meta = self.api.get_task_meta(self.task["id"])
+            frames = meta.get("frames")
+            if not isinstance(frames, list) or not frames:
+                raise FormatError("task has no frames in its data meta", where=self.where)
+            jobs = list(self.api.list_jobs(self.task["id"]))
+            if self.is_video:
+                numbering = FrameNumbering.from_meta(meta, self.where)
+                yield self._video_item(meta, frames[0], numbering, jobs)
+            else:
+                yield from self._image_items(meta, frames, jobs)
+
+    def _source(self, item: str, annotation: str | None = None) -> SourceRef:
+        project = self.task.get("project_id")
+        return SourceRef(
+            tool="cvat",
+            instance=self.base_url,
+            project=str(project) if project is not None else None,
+            item=item,
+            annotation=annotation,
+        )
+
+    def _task_extra(self, meta) -> dict[str, Any]:
+        keys = ("start_frame", "stop_frame", "frame_filter")
+        return {"task_id": self.task["id"], **{k: meta.get(k) for k in keys}}
+
+    def _job_annotations(self, job) -> dict[str, list[dict[str, Any]]]:
+        """A job's shapes, tags and tracks as named CVAT dicts (REST frame numbers)."""
+        raw = self.api.get_job_annotations(job["id"])
+        where = f"job {job['id']}"
+        if raw.get("intervals"):
+            self.losses.record(
+                "cvat.interval", "audio intervals are not read yet; dropped", where=where,
+                count=len(raw["intervals"]),
+            )  # fmt: skip
+        return {
+            "shapes": [shape_from_rest(s, self.labels, where=where) for s in raw.get("shapes") or []],
+            "tags": [tag_from_rest(t, self.labels, where=where) for t in raw.get("tags") or []],
+            "tracks": [track_from_rest(t, self.labels, where=where) for t in raw.get("tracks") or []],
+        }  # fmt: skip
+
+    # -- images -----------------------------------------------------------------
+
+    def _image_items(self, meta, frames, jobs) -> Iterator[Item]:
+        deleted = set(meta.get("deleted_frames") or [])
+        jobs = sorted(jobs, key=lambda job: int(job["start_frame"]))
+        pending: dict[int, Item] = {}
+        done = 0  # frames below this were yielded
+        for position, job in enumerate(jobs):
+            with malformed_answer(f"job {job.get('id')}"):
+                for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+                    if number < len(frames) and number not in deleted and number >= done:
+                        pending.setdefault(number, self._image_item(number, frames[number], meta))
+                self._add_image_job(job, pending)
+            later = jobs[position + 1 :]
+            limit = int(later[0]["start_frame"]) if later else len(frames)
+            yield from self._flush(frames, meta, pending, deleted, range(done, max(limit, done)))
+            done = max(limit, done)
+        yield from self._flush(frames, meta, pending, deleted, range(done, len(frames)))
+
+    def _flush(self, frames, meta, pending, deleted, numbers: range) -> Iterator[Item]:
+        """The items of frames `numbers`, in order; frames no job covers come out bare."""
+        for number in numbers:
+            if number in deleted:
+                self.losses.record(
+                    "cvat.deleted_frame", "frame deleted in CVAT; not pulled", where=self.where
+                )
+                continue
+            yield pending.pop(number, None) or self._image_item(number, frames[number], meta)
+
+    def _image_item(self, number: int, frame: dict[str, Any], meta) -> Item:
+        name = str(frame.get("name") or f"frame_{number:06d}")
+        return Item(
+            key=name,
+            media=Media(kind="image", width=frame.get("width"), height=frame.get("height")),
+            subset=self.task.get("subset") or None,
+            source=self._source(f"{self.task['id']}/{number}"),
+            extra={"cvat": {**self._task_extra(meta), "frame": number}},
+        )
+
+    def _add_image_job(self, job, items: dict[int, Item]) -> None:
+        annotations = self._job_annotations(job)
+        sets = {}
+        for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+            if number in items:
+                source = self._source(f"{self.task['id']}/{number}", str(job["id"]))
+                sets[number] = job_annotation_set(job, source)
+                items[number].annotation_sets.append(sets[number])
+        where = f"job {job['id']}"
+        for shape in annotations["shapes"]:
+            target = sets.get(shape.get("frame"))
+            if target is None:
+                self.losses.record(
+                    "cvat.shape_outside_job",
+                    "shape on a frame outside its job; skipped",
+                    where=where,
+                )
+                continue
+            item = items[shape["frame"]]
+            size = (item.media.width, item.media.height) if item.media.width else None
+            target.regions.append(self._region(shape, where, size, keep_frame=False))
+        for tag in annotations["tags"]:
+            if tag.get("frame") in sets:
+                sets[tag["frame"]].regions.append(self._tag(tag, where, keep_frame=False))
+        if annotations["tracks"]:
+            self.losses.record(
+                "cvat.track_in_image_task",
+                "tracks in an image task have no per-image form; dropped",
+                where=where,
+                count=len(annotations["tracks"]),
+            )
+
+    # -- shared -----------------------------------------------------------------
+
+    def _region(self, shape, where, size, *, keep_frame: bool):
+        region = convert.shape_to_region(
+            shape, self.index, self.losses, where=where, image_size=size, keep_frame=keep_frame
+        )
+        region.source = SourceRef(
+            tool="cvat", instance=self.base_url, annotation=where.split()[-1],
+            region=_id_text(shape.get("id")),
+        )  # fmt: skip
+        return region
+
+    def _tag(self, tag, where, *, keep_frame: bool):
+        region = convert.tag_to_region(
+            tag, self.index, self.losses, where=where, keep_frame=keep_frame
+        )
+        region.id = f"tag-{tag.get('id')}"
+        region.source = SourceRef(
+            tool="cvat", instance=self.base_url, annotation=where.split()[-1],
+            region=_id_text(tag.get("id")),
+        )  # fmt: skip
+        return region
+
+    # -- video ------------------------------------------------------------------
+
+    def _video_item(self, meta, frame, numbering: FrameNumbering, jobs) -> Item:
+        size = (frame.get("width"), frame.get("height"))
+        item = Item(
+            key=str(frame.get("name") or f"task_{self.task['id']}"),
+            media=Media(kind="video", width=size[0], height=size[1], frame_count=meta.get("size")),
+            subset=self.task.get("subset") or None,
+            source=self._source(str(self.task["id"])),
+            extra={"cvat": self._task_extra(meta)},
+        )
+        for job in jobs:
+            source = self._source(str(self.task["id"]), str(job["id"]))
+            with malformed_answer(f"job {job.get('id')}"):
+                aset = job_annotation_set(job, source)
+                self._fill_video_set(aset, job, numbering, size if size[0] else None)
+            item.annotation_sets.append(aset)
+        return item
+
+    def _fill_video_set(self, aset: AnnotationSet, job, numbering, size) -> None:
+        annotations = self._job_annotations(job)
+        where = f"job {job['id']}"
+        for shape in annotations["shapes"]:
+            shape = renumber(shape, numbering.to_unified)
+            aset.regions.append(self._region(shape, where, size, keep_frame=True))
+        for tag in annotations["tags"]:
+            aset.regions.append(
+                self._tag(renumber(tag, numbering.to_unified), where, keep_frame=True)
+            )
+        for track in annotations["tracks"]:
+            unified = convert.track_to_unified(
+                renumber(track, numbering.to_unified), self.index, self.losses,
+                where=where, image_size=size,
+            )  # fmt: skip
+            unified.source = SourceRef(
+                tool="cvat", instance=self.base_url, annotation=str(job["id"]),
+                region=_id_text(track.get("id")),
+            )  # fmt: skip
+            aset.tracks.append(unified)
