@@ -1,25 +1,40 @@
 """`bridge convert <cvat>.xml -o out.jsonl` next to Datumaro's CVAT importer on the same
-file, at two sizes: shapes/s, peak memory (max RSS of a fresh process) and the ratio.
+file, at two sizes: shapes/s, peak memory (max RSS of a fresh process) and the ratio; then
+where the time of one shape goes.
 
-    /work/venv/bin/python benchmarks/cvat_bench.py [--images 20000 100000] [--repeat 1]
+    /work/venv/bin/python benchmarks/cvat_bench.py [--images 20000 100000] [--repeat 3]
+        [--breakdown-images 5000]
 
 Files come from benchmarks/cvat_generate.py (5 shapes per image) into benchmarks/data/ if
 missing. Datumaro runs in its own venv, benchmarks/.venvs/datumaro (created with
 `python -m venv benchmarks/.venvs/datumaro && benchmarks/.venvs/datumaro/bin/pip install
 datumaro`). Datumaro's importer insists that every image file exists, so empty files are
-created under data/images/ (its images dir) once. Each run is its own process:
+created under data/images/ (its images dir) once. Each run is its own process; times are
+that process's CPU time (user + system: the machine is shared, CPU time moves much less
+than wall time), both in all (`total`, what a user waits for on an idle machine) and after
+the imports (`work`: Python, pydantic, plugin discovery and Datumaro's own imports are
+~0.5 s each and would otherwise dominate small files). Rates are the median of `--repeat`.
 
 * `bridge read`: stream the file into unified Items (`bridge.api.iter_items`), keep nothing;
 * `bridge convert`: `bridge.api.convert(xml, jsonl)`, what `bridge convert` runs (read,
   convert, write the unified JSONL file);
 * `datumaro import`: `Dataset.import_from(xml, "cvat")` and a walk over every annotation
   (Datumaro parses lazily; the walk makes it load everything). It writes nothing.
+
+The breakdown streams the first `--breakdown-images` images of the smallest size through
+each stage of `bridge convert` in turn, timed with the process CPU clock (clock reads are
+included): `parse` (expat and the handlers: XML -> CVAT dicts), `convert` (CVAT dicts ->
+the unified item as plain data), `validate` (`Item.model_validate`, one call per image),
+`serialize` (`bridge.formats.jsonl.item_line`, the core writer's per-item dump) and `write`
+(the line into a temporary file and the copy into the target, as `write_jsonl` does).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,24 +46,44 @@ DATA = HERE / "data"
 DATUMARO_PYTHON = HERE / ".venvs" / "datumaro" / "bin" / "python"
 SHAPES_PER_IMAGE = 5
 
-BRIDGE_READ = """
-import sys
+PROLOGUE = """
+import json, resource, sys
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+"""
+BRIDGE_READ = (
+    PROLOGUE
+    + """
 from bridge.api import iter_items
+from bridge import plugins
+plugins.registry()
+start = cpu()
 n = sum(len(s.regions) for item in iter_items(sys.argv[1]) for s in item.annotation_sets)
-print(n)
+print(json.dumps({"shapes": n, "work": cpu() - start}))
 """
-BRIDGE_CONVERT = """
-import sys
+)
+BRIDGE_CONVERT = (
+    PROLOGUE
+    + """
 from bridge.api import convert
+from bridge import plugins
+plugins.registry()
+start = cpu()
 convert(sys.argv[1], sys.argv[2])
-print(-1)
+print(json.dumps({"shapes": None, "work": cpu() - start}))
 """
-DATUMARO_IMPORT = """
-import sys
+)
+DATUMARO_IMPORT = (
+    PROLOGUE
+    + """
 from datumaro.components.dataset import Dataset
+start = cpu()
 dataset = Dataset.import_from(sys.argv[1], "cvat")
-print(sum(len(item.annotations) for item in dataset))
+n = sum(len(item.annotations) for item in dataset)
+print(json.dumps({"shapes": n, "work": cpu() - start}))
 """
+)
 
 
 def ensure_file(images: int) -> Path:
@@ -68,65 +103,144 @@ def ensure_file(images: int) -> Path:
     return path
 
 
-def run(command: list[str]) -> tuple[float, float, float, str]:
-    """CPU seconds (user + system), wall seconds, peak RSS in MB and stdout of one child.
-
-    Throughput is computed from CPU time: on a shared machine the wall clock measures the
-    neighbours too, CPU time mostly the program (both tools run single-threaded here)."""
+def run(command: list[str]) -> dict:
+    """Total CPU seconds (user + system), work CPU seconds (after imports, reported by the
+    child), wall seconds, peak RSS in MB and the shape count of one child."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if process.returncode != 0:
+        if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{command[:3]} failed:\n{err.read().decode()[-2000:]}")
-        printed = out.read().decode().strip()
-    return usage.ru_utime + usage.ru_stime, elapsed, usage.ru_maxrss / 1024, printed
+        printed = json.loads(out.read().decode().strip().splitlines()[-1])
+    return {"total": usage.ru_utime + usage.ru_stime, "work": printed["work"], "wall": elapsed,
+            "rss_mb": usage.ru_maxrss / 1024, "shapes": printed["shapes"]}  # fmt: skip
 
 
 def measure(name: str, command: list[str], shapes: int, repeat: int) -> dict:
     runs = [run(command) for _ in range(repeat)]
-    cpu = min(r[0] for r in runs)
-    counted = runs[0][3]
-    if counted not in ("-1", str(shapes)):
-        raise SystemExit(f"{name} saw {counted} shapes, expected {shapes}")
-    return {"tool": name, "cpu": cpu, "wall": min(r[1] for r in runs), "shapes_per_s": shapes / cpu,
-            "rss_mb": max(r[2] for r in runs)}  # fmt: skip
+    if runs[0]["shapes"] not in (None, shapes):
+        raise SystemExit(f"{name} saw {runs[0]['shapes']} shapes, expected {shapes}")
+    row = {key: statistics.median(r[key] for r in runs) for key in ("total", "work", "wall")}
+    return {"tool": name, **row, "rss_mb": max(r["rss_mb"] for r in runs)}
+
+
+def print_sizes(sizes: list[int], repeat: int) -> None:
+    have_datumaro = DATUMARO_PYTHON.exists()
+    if not have_datumaro:
+        print(f"no Datumaro venv at {DATUMARO_PYTHON}: only label-bridge is measured")
+    print(f"{'images':>8} {'shapes':>8} {'tool':<16} {'total s':>7} {'work s':>7} {'wall s':>7} "
+          f"{'shapes/s total':>14} {'shapes/s work':>13} {'peak MB':>8}")  # fmt: skip
+    for images in sizes:
+        path = ensure_file(images)
+        shapes = images * SHAPES_PER_IMAGE
+        out = DATA / f"cvat_{images}.jsonl"
+        rows = [
+            measure("bridge read", [sys.executable, "-c", BRIDGE_READ, str(path)], shapes, repeat),
+            measure("bridge convert", [sys.executable, "-c", BRIDGE_CONVERT, str(path), str(out)], shapes, repeat),
+        ]  # fmt: skip
+        if have_datumaro:
+            command = [str(DATUMARO_PYTHON), "-c", DATUMARO_IMPORT, str(path)]
+            rows.append(measure("datumaro import", command, shapes, repeat))
+        for row in rows:
+            print(f"{images:>8} {shapes:>8} {row['tool']:<16} {row['total']:>7.2f} {row['work']:>7.2f} "
+                  f"{row['wall']:>7.2f} {shapes / row['total']:>14.0f} {shapes / row['work']:>13.0f} "
+                  f"{row['rss_mb']:>8.0f}")  # fmt: skip
+        if have_datumaro:
+            base = rows[2]
+            ratios = [f"{name} {base['total'] / rows[i]['total']:.2f}x total, {base['work'] / rows[i]['work']:.2f}x work"
+                      for i, name in ((0, "read"), (1, "convert"))]  # fmt: skip
+            print(f"{'':>17} speed vs Datumaro: {'; '.join(ratios)}")
+        out.unlink(missing_ok=True)
+
+
+def breakdown(path: Path, limit: int) -> dict:
+    """CPU microseconds per shape spent in each stage (see the module docstring)."""
+    import shutil
+
+    import bridge_cvat.xml_read as xml_read
+    from bridge_cvat.convert import LabelIndex
+    from bridge_cvat.xml_read import CHUNK, CvatXmlParser, ReadContext, image_to_item
+    from bridge_cvat.xml_read import validated_item as real_validated_item
+
+    from bridge.formats.jsonl import item_line
+    from bridge.losses import LossReport
+    from bridge.schema import Item
+
+    clock = time.process_time_ns
+    names = ["parse", "convert", "validate", "serialize", "write"]
+    spent, images, shapes = dict.fromkeys(names, 0), 0, 0
+    xml_read.validated_item = lambda item, children, line, ctx: item  # convert only, below
+    parser, ctx = CvatXmlParser(str(path)), None
+    try:
+        with open(path, "rb") as handle, tempfile.TemporaryFile() as body:
+            while images < limit:
+                t0 = clock()
+                chunk = handle.read(CHUNK)
+                parser.feed(chunk, final=not chunk)
+                spent["parse"] += clock() - t0
+                if ctx is None and parser.meta is not None:
+                    labels = LabelIndex.from_labels(parser.meta.labels)
+                    ctx = ReadContext(parser.meta, labels, LossReport(), path)
+                while parser.images and images < limit:
+                    attrs, children, line = parser.images.popleft()
+                    t1 = clock()
+                    data = image_to_item(attrs, children, line, ctx)
+                    t2 = clock()
+                    item = Item.model_validate(data)
+                    t3 = clock()
+                    out = item_line(item)
+                    t4 = clock()
+                    body.write(out)
+                    t5 = clock()
+                    for index, mark in enumerate((t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                        spent[names[index + 1]] += mark
+                    images += 1
+                    shapes += len(children)
+                if not chunk:
+                    break
+            body.seek(0)
+            start = clock()
+            with tempfile.TemporaryFile() as target:
+                shutil.copyfileobj(body, target, 1 << 20)
+            spent["write"] += clock() - start
+    finally:
+        xml_read.validated_item = real_validated_item
+    # parse ran over whole chunks: count it per shape of the images parsed
+    parsed = images + len(parser.images)
+    parse_shapes = shapes * parsed / images
+    per_shape = {name: ns / shapes / 1000 for name, ns in spent.items()}
+    per_shape["parse"] = spent["parse"] / parse_shapes / 1000
+    return {"images": images, "shapes": shapes, **per_shape}
+
+
+def print_breakdown(path: Path, limit: int) -> None:
+    output = subprocess.run([sys.executable, __file__, "--child-breakdown", str(path), str(limit)],
+                            check=True, capture_output=True, text=True).stdout  # fmt: skip
+    result = json.loads(output.strip().splitlines()[-1])
+    stages = ["parse", "convert", "validate", "serialize", "write"]
+    total = sum(result[name] for name in stages)
+    print(f"\nCPU us per shape, first {result['images']} images of {path.name} "
+          f"({result['shapes']} shapes):")  # fmt: skip
+    print("  ".join(f"{name} {result[name]:.2f}" for name in stages) + f"  = {total:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, nargs="+", default=[20_000, 100_000])
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--breakdown-images", type=int, default=5000)
+    parser.add_argument("--child-breakdown", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    have_datumaro = DATUMARO_PYTHON.exists()
-    if not have_datumaro:
-        print(f"no Datumaro venv at {DATUMARO_PYTHON}: only label-bridge is measured")
-    print(
-        f"{'images':>8} {'shapes':>8} {'tool':<16} {'cpu s':>7} {'wall s':>7} {'shapes/cpu-s':>12} {'peak MB':>8}"
-    )
-    for images in args.images:
-        path = ensure_file(images)
-        shapes = images * SHAPES_PER_IMAGE
-        out = DATA / f"cvat_{images}.jsonl"
-        rows = [
-            measure("bridge read", [sys.executable, "-c", BRIDGE_READ, str(path)], shapes, args.repeat),
-            measure("bridge convert", [sys.executable, "-c", BRIDGE_CONVERT, str(path), str(out)], shapes, args.repeat),
-        ]  # fmt: skip
-        if have_datumaro:
-            command = [str(DATUMARO_PYTHON), "-c", DATUMARO_IMPORT, str(path)]
-            rows.append(measure("datumaro import", command, shapes, args.repeat))
-        for row in rows:
-            print(f"{images:>8} {shapes:>8} {row['tool']:<16} {row['cpu']:>7.2f} {row['wall']:>7.2f} "
-                  f"{row['shapes_per_s']:>12.0f} {row['rss_mb']:>8.0f}")  # fmt: skip
-        if have_datumaro:
-            base = rows[2]["shapes_per_s"]
-            print(f"{'':>8} {'':>8} ratio vs Datumaro: read {rows[0]['shapes_per_s'] / base:.2f}x, "
-                  f"convert {rows[1]['shapes_per_s'] / base:.2f}x")  # fmt: skip
-        out.unlink(missing_ok=True)
+    if args.child_breakdown:
+        print(json.dumps(breakdown(Path(args.child_breakdown[0]), int(args.child_breakdown[1]))))
+        return
+    print_sizes(args.images, args.repeat)
+    if args.breakdown_images:
+        print_breakdown(ensure_file(min(args.images)), args.breakdown_images)
 
 
 if __name__ == "__main__":
