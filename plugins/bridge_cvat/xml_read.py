@@ -56,7 +56,6 @@ CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
 FLAG_KEYS = ("occluded", "outside", "keyframe")
 BOX_KEYS = ("xtl", "ytl", "xbr", "ybr")
 ELLIPSE_KEYS = ("cx", "cy", "rx", "ry")
-FLOAT_ONLY = {float}
 
 
 # ------------------------------------------------------------------ attribute parsing
@@ -86,18 +85,21 @@ def _integer(text: str, key: str, where: str) -> int:
 
 
 def _json_floats(numbers: str, count: int) -> list[float] | None:
-    """The fast path for numeric attribute text: `numbers` ("1.5,2,...", comma-separated)
+    """The fast path for numeric attribute text: `numbers` ("1.5,2.25,...", comma-separated)
     parsed by orjson in C, about 3x faster than `float()` per value. None unless it is
-    exactly `count` JSON numbers, all written as floats, with a finite sum (NaN and
-    infinity are not JSON; an overflowing sum is rechecked by the slow path). Integers
-    are refused so "-0" keeps its sign through the slow path; anything orjson would read
-    as another JSON value (true, "a", [1]) fails the type check."""
+    exactly `count` JSON values, each written with a decimal point, that sum to a finite
+    number. Then all are floats: a summable non-float (an integer, true) has no point, so
+    the points could only come from a value with two, which is not a number and makes the
+    sum fail. NaN and infinity are not JSON; integers ("-0" keeps its sign), exponents
+    without a point and overflowing sums take the slow paths."""
+    if numbers.count(".") != count:
+        return None
     try:
         values = orjson.loads(f"[{numbers}]")
-    except orjson.JSONDecodeError:
-        return None
-    if len(values) == count and set(map(type, values)) == FLOAT_ONLY and math.isfinite(sum(values)):
-        return values
+        if len(values) == count and math.isfinite(sum(values)):
+            return values
+    except (orjson.JSONDecodeError, TypeError):
+        pass
     return None
 
 

@@ -66,7 +66,22 @@ def test_cvat_box_corners_read_like_float(corners):
 
 @pytest.mark.parametrize(
     "text",
-    ["1,2;true,4", '1,2;"3",4', "1,2;[3],4", "1,2;null,4", "1,2;3,4,5", "NaN,1", "1e999,2", "1,2;"],
+    [
+        "1,2;true,4",
+        '1,2;"3",4',
+        "1,2;[3],4",
+        "1,2;null,4",
+        "1,2;3,4,5",
+        "NaN,1",
+        "1e999,2",
+        "1,2;",
+        # as many decimal points as numbers, but not all numbers
+        '1.5,2.5;"3.5",4.5',
+        "1.5,2.5;[3.5],4.5",
+        '1.5,2.5;{"a.b":1},4.5',
+        '"..",true',
+        '1.5,"2..5";true,4.5',
+    ],
 )
 def test_cvat_point_lists_that_are_json_but_not_numbers_are_refused(text):
     with pytest.raises(FormatError):
