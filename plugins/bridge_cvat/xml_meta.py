@@ -13,6 +13,7 @@ every N-th frame of a video from `start_frame` to `stop_frame`.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,16 +190,39 @@ class TaskInfo:
     width: int | None = None
     height: int | None = None
 
+    _stops: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    _indexed: bool = field(default=False, init=False, repr=False, compare=False)
+
     def annotator_for(self, frame: int | None) -> tuple[Annotator | None, Segment | None]:
         """The assignee of the first segment holding `frame` (task-relative index), else
-        the task's assignee."""
-        for segment in self.segments:
-            if frame is None or segment.start <= frame <= segment.stop:
+        the task's assignee. With no frame (a video): the first segment assignee set."""
+        if frame is None:
+            for segment in self.segments:
                 if segment.assignee is not None:
                     return segment.assignee, segment
-                if frame is not None:
-                    return self.assignee, segment
-        return self.assignee, None
+            return self.assignee, None
+        segment = self.segment_holding(frame)
+        if segment is None:
+            return self.assignee, None
+        return (segment.assignee if segment.assignee is not None else self.assignee), segment
+
+    def segment_holding(self, frame: int) -> Segment | None:
+        """The first segment, in the meta's order, whose range holds `frame`. CVAT lists
+        segments in frame order (starts and stops both rising); then that is the first
+        segment whose stop is >= frame, found by bisection, because every image asks and
+        a task may have thousands of jobs. Other layouts are scanned. `segments` is taken
+        as fixed once a lookup has been made."""
+        if not self._indexed:
+            pairs = zip(self.segments, self.segments[1:], strict=False)
+            rising = all(a.start <= b.start and a.stop <= b.stop for a, b in pairs)
+            self._stops = [segment.stop for segment in self.segments] if rising else None
+            self._indexed = True
+        if self._stops is None:
+            return next((s for s in self.segments if s.start <= frame <= s.stop), None)
+        index = bisect_left(self._stops, frame)
+        if index < len(self._stops) and self.segments[index].start <= frame:
+            return self.segments[index]
+        return None
 
 
 def _step(frame_filter: str | None) -> int:
