@@ -283,15 +283,26 @@ class CvatMeta:
         return cls(tree=tree, labels=labels, project_id=project_id, name=name, tasks=tasks,
                    source=text(tree, "source"))  # fmt: skip
 
+    _by_id: dict[str | None, TaskInfo] | None = field(default=None, init=False, repr=False,
+                                                      compare=False)  # fmt: skip
+    _by_subset: dict[str | None, TaskInfo] = field(default_factory=dict, init=False, repr=False,
+                                                   compare=False)  # fmt: skip
+
     def task(self, task_id: str | None, subset: str | None = None) -> TaskInfo | None:
-        """The task an image or track belongs to (by id, then by subset, then the only one)."""
-        for task in self.tasks:
-            if task_id is not None and task.id == task_id:
-                return task
-        for task in self.tasks:
-            if subset is not None and task.subset == subset:
-                return task
-        return self.tasks[0] if len(self.tasks) == 1 else None
+        """The task an image or track belongs to: the first with its id, else the first
+        with its subset, else the only one. Every image asks, and a project may have
+        thousands of tasks: both are looked up in dicts built once (`tasks` is fixed)."""
+        if self._by_id is None:
+            self._by_id = {}
+            for task in self.tasks:
+                self._by_id.setdefault(task.id, task)
+                self._by_subset.setdefault(task.subset, task)
+        found = self._by_id.get(task_id) if task_id is not None else None
+        if found is None and subset is not None:
+            found = self._by_subset.get(subset)
+        if found is None and len(self.tasks) == 1:
+            found = self.tasks[0]
+        return found
 
     @property
     def is_project(self) -> bool:

@@ -1,11 +1,12 @@
-"""Which job (segment) an image belongs to: the first segment in the meta's order whose
-inclusive frame range holds the frame, its assignee or else the task's. The lookup
-bisects when segments are in frame order (CVAT's layout) and scans otherwise; both must
-agree with the plain definition below on any layout."""
+"""Which task and job (segment) an image belongs to. Task: the first with the image's
+task id, else the first with its subset, else the only one. Job: the first segment in the
+meta's order whose inclusive frame range holds the frame, its assignee or else the
+task's. Both are looked up fast (dicts; bisection when segments are in frame order, as
+CVAT writes them) and must agree with the plain definitions below on any layout."""
 
 from __future__ import annotations
 
-from bridge_cvat.xml_meta import Segment, TaskInfo
+from bridge_cvat.xml_meta import CvatMeta, Segment, TaskInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,3 +60,25 @@ def test_cvat_segment_lookup_by_hand():
     assert task.annotator_for(25) == (Annotator(name="user2"), task.segments[2])
     assert task.annotator_for(26) == (TASK_ASSIGNEE, None)
     assert task.annotator_for(None) == (Annotator(name="user1"), task.segments[1])
+
+
+def task_by_definition(tasks: list[TaskInfo], task_id: str | None, subset: str | None):
+    for task in tasks:
+        if task_id is not None and task.id == task_id:
+            return task
+    for task in tasks:
+        if subset is not None and task.subset == subset:
+            return task
+    return tasks[0] if len(tasks) == 1 else None
+
+
+ids = st.sampled_from([None, "1", "2", "3"])
+subsets = st.sampled_from([None, "train", "val"])
+
+
+@given(st.lists(st.tuples(ids, subsets), max_size=6), ids, subsets)
+def test_cvat_task_lookup(tasks, task_id, subset):
+    infos = [TaskInfo(id=i, name=f"task {n}", subset=s) for n, (i, s) in enumerate(tasks)]
+    meta = CvatMeta(tree=["meta", []], labels=[], project_id=None, name="p", tasks=infos)
+    for _ in range(2):  # the second call uses the dicts built by the first
+        assert meta.task(task_id, subset) is task_by_definition(infos, task_id, subset)
