@@ -136,3 +136,23 @@ def test_defaults_are_left_out_but_shape_type_is_kept(tmp_path):
         "label": "car",
         "shape": {"type": "bbox", "x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0},
     }
+
+
+def test_shape_type_may_be_omitted_in_python_but_is_always_written(monkeypatch):
+    from bridge import schema
+
+    assert BBox(x=1, y=2, width=3, height=4).type == "bbox"
+    assert schema.Tag().type == "tag"
+    calls = []
+    original = schema.Shape.__init__
+
+    def counting_init(self, /, **data):
+        calls.append(data)
+        original(self, **data)
+
+    # validation from JSON must not go through the Python-side __init__ (speed)
+    monkeypatch.setattr(schema.Shape, "__init__", counting_init)
+    line = '{"id": "r", "shape": {"type": "polygon", "points": [[0, 0], [1, 1]]}}'
+    region = Region.model_validate_json(line)
+    assert calls == []
+    assert region.model_dump(mode="json", exclude_defaults=True)["shape"]["type"] == "polygon"
