@@ -45,7 +45,7 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(
-                f"option {pair!r} is not KEY=VALUE", hint="e.g. -O image_size=640x480"
+                f"option {pair!r} is not KEY=VALUE", hint="e.g. -O label_config=config.xml"
             )
         try:
             options[key.replace("-", "_")] = json.loads(value)
