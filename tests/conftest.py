@@ -1,0 +1,12 @@
+"""Settings shared by the whole suite.
+
+Hypothesis runs without a per-example deadline: CI machines are shared and slow at times,
+and a test must fail on behaviour, never on timing. Its health check for slow data
+generation is relaxed for the same reason."""
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "label-bridge", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("label-bridge")
