@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 
 from bridge.errors import BridgeError, FormatError
 from bridge.losses import LossReport
+from tests.support.json_mutation import json_paths, replace_at
 
 from . import lb_export_samples as samples
 
@@ -91,18 +91,8 @@ json_values = st.recursive(
 )
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
 ROWS = [*samples.all_rows(), samples.document_row(), samples.audio_row()]
-PATHS = [(n, path) for n, row in enumerate(ROWS) for path in _paths(row) if path]
+PATHS = [(n, path) for n, row in enumerate(ROWS) for path in json_paths(row) if path]
 
 
 def _exercise(row) -> None:
@@ -123,12 +113,7 @@ def _exercise(row) -> None:
 @given(st.sampled_from(PATHS), json_values)
 def test_lb_fuzz_replaced_value_gives_item_or_bridge_error(target, value):
     number, path = target
-    row = copy.deepcopy(ROWS[number])
-    parent = row
-    for key in path[:-1]:
-        parent = parent[key]
-    parent[path[-1]] = value
-    _exercise(row)
+    _exercise(replace_at(ROWS[number], path, value))
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from bridge.errors import BridgeError, FormatError
 from bridge.losses import LossReport
+from tests.support.json_mutation import json_paths, replace_at
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
 BOX = {"id": "r1", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
@@ -246,33 +247,15 @@ def test_ls_fuzz_damaged_export_files_raise_only_bridge_errors(position, length,
             _read_all(path)
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
 REAL_TASKS = [t for p in sorted(FIXTURES.glob("real_*.json")) for t in orjson.loads(p.read_bytes())]
-
-
-def _replace(value, path, new):
-    if not path:
-        return new
-    copy = value.copy()
-    copy[path[0]] = _replace(value[path[0]], path[1:], new)
-    return copy
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(REAL_TASKS) - 1), st.integers(0, 10_000), JSON_VALUES)
 def test_ls_fuzz_one_field_changed_in_a_real_task(task_index, path_index, new_value):
     task = REAL_TASKS[task_index]
-    paths = list(_paths(task))
-    mutated = _replace(task, paths[path_index % len(paths)], new_value)
+    paths = list(json_paths(task))
+    mutated = replace_at(task, paths[path_index % len(paths)], new_value)
     try:
         item = task_to_item(mutated, None, LossReport(), where="fuzz")
     except BridgeError:
