@@ -291,10 +291,14 @@ def _load_config(option: Any) -> LabelConfig | None:
     if option is None:
         return None
     path = Path(str(option))
-    if not path.exists():
-        raise ConfigError(f"label config file not found: {path}",
+    if not str(option) or not path.is_file():
+        raise ConfigError(f"label config file not found: {str(option)!r}",
                           hint="-O label_config=PATH names the project's XML config")  # fmt: skip
-    return parse_label_config(path.read_text(encoding="utf-8"))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read the label config: {error}", where=str(path)) from None
+    return parse_label_config(text)
 
 
 class _Reader:

@@ -261,3 +261,13 @@ def test_ls_fuzz_one_field_changed_in_a_real_task(task_index, path_index, new_va
     except BridgeError:
         return
     item_to_task(item, None, LossReport())
+
+
+@pytest.mark.parametrize("option", ["", ".", "does/not/exist.xml"])
+def test_ls_label_config_option_that_is_not_a_file_is_a_config_error(tmp_path, option):
+    from bridge.api import open_dataset
+    from bridge.errors import ConfigError
+
+    path = _write(tmp_path, orjson.dumps([_task()]))
+    with pytest.raises(ConfigError, match="label config file not found"):
+        open_dataset(path, "labelstudio", label_config=option)
