@@ -19,6 +19,7 @@ from bridge.errors import BridgeError, ConfigError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
 from bridge.schema import Item
+from bridge.units import items_to_pixels, parse_media_size
 
 URL_PATTERN = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://")
 
@@ -38,7 +39,7 @@ def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport 
     scheme = _scheme(text)
     if scheme is not None:
         connector = plugins.get_connector(scheme).from_url(text, **options)
-        return connector.read(losses, **options)
+        return _with_media_size(connector.read(losses, **options), options)
     path = Path(text)
     if not path.exists():
         raise ConfigError(f"no such file: {path}", hint="check the path")
@@ -50,6 +51,14 @@ def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport 
         raise ConfigError(f"format {name!r} can be written but not read")
     dataset = reader.read(path, losses, **options)
     dataset.meta.setdefault("format", name)
+    return _with_media_size(dataset, options)
+
+
+def _with_media_size(dataset: Dataset, options: dict[str, Any]) -> Dataset:
+    """Apply `media_size=WxH`: shapes a reader kept in percent (size unknown) become pixels."""
+    if options.get("media_size") is not None:
+        size = parse_media_size(options["media_size"])
+        dataset.items = items_to_pixels(dataset.items, size)
     return dataset
 
 

@@ -1,0 +1,107 @@
+"""Shapes kept in percent turned into pixels once the media size is known.
+
+A reader that does not know an item's pixel size (a Label Studio task imported without
+`original_width/height`) keeps its shapes in `units="percent"` rather than guess. When the
+user supplies the size (`-O media_size=1280x720`), `item_to_pixels` converts them exactly as
+the reader would have with the size in the file: x values are percent of the width, y values
+percent of the height, and a rotated box keeps Label Studio's meaning (its percent form
+rotates about the top-left corner, see `bridge.geometry.coords`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from bridge.errors import ConfigError
+from bridge.geometry.coords import bbox_from_top_left_rotation, bbox_to_top_left_rotation
+from bridge.schema import (
+    BBox,
+    Cuboid,
+    Ellipse,
+    Item,
+    Keyframe,
+    Points,
+    Polygon,
+    Polyline,
+    Region,
+    Skeleton,
+    Track,
+)
+
+SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
+
+
+def parse_media_size(text: str) -> tuple[int, int]:
+    """`"1280x720"` as (1280, 720)."""
+    match = SIZE_PATTERN.match(str(text))
+    if not match or 0 in (int(match.group(1)), int(match.group(2))):
+        raise ConfigError(
+            f"media_size {text!r} is not WIDTHxHEIGHT", hint="e.g. -O media_size=1280x720"
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def shape_to_pixels(shape, width: float, height: float):
+    """`shape` in pixels of a `width` x `height` media (unchanged if already in pixels or
+    if it has no percent geometry)."""
+    if shape is None or shape.units != "percent":
+        return shape
+    sx, sy = width / 100.0, height / 100.0
+    if isinstance(shape, BBox):
+        x, y, w, h, rotation = bbox_to_top_left_rotation(shape)  # Label Studio's pivot form
+        return bbox_from_top_left_rotation(x * sx, y * sy, w * sx, h * sy, rotation)
+    if isinstance(shape, Polygon | Polyline | Cuboid):
+        return shape.model_copy(
+            update={"units": "px", "points": [(x * sx, y * sy) for x, y in shape.points]}
+        )
+    if isinstance(shape, Points | Skeleton):
+        points = [p.model_copy(update={"x": p.x * sx, "y": p.y * sy}) for p in shape.points]
+        return shape.model_copy(update={"units": "px", "points": points})
+    if isinstance(shape, Ellipse):
+        update = {
+            "cx": shape.cx * sx,
+            "cy": shape.cy * sy,
+            "rx": shape.rx * sx,
+            "ry": shape.ry * sy,
+        }
+        return shape.model_copy(update={"units": "px", **update})
+    return shape.model_copy(update={"units": "px"})
+
+
+def _region(region: Region, width: float, height: float) -> Region:
+    shape = shape_to_pixels(region.shape, width, height)
+    return region if shape is region.shape else region.model_copy(update={"shape": shape})
+
+
+def _track(track: Track, width: float, height: float) -> Track:
+    keyframes: list[Keyframe] = []
+    for keyframe in track.keyframes:
+        shape = shape_to_pixels(keyframe.shape, width, height)
+        keyframes.append(
+            keyframe if shape is keyframe.shape else keyframe.model_copy(update={"shape": shape})
+        )
+    return track.model_copy(update={"keyframes": keyframes})
+
+
+def item_to_pixels(item: Item, width: int, height: int) -> Item:
+    """`item` with every percent shape in pixels of `width` x `height`, and that size on its
+    media where the media had none."""
+    sets = []
+    for aset in item.annotation_sets:
+        regions = [_region(region, width, height) for region in aset.regions]
+        tracks = [_track(track, width, height) for track in aset.tracks]
+        sets.append(aset.model_copy(update={"regions": regions, "tracks": tracks}))
+    media = item.media
+    if media.width is None or media.height is None:
+        media = media.model_copy(update={"width": width, "height": height})
+    return item.model_copy(update={"annotation_sets": sets, "media": media})
+
+
+def items_to_pixels(items: Iterable[Item], size: tuple[int, int]) -> Iterator[Item]:
+    """Stream `items`, converting percent shapes with `size` (width, height) where the item
+    does not know its own size."""
+    for item in items:
+        width = item.media.width or size[0]
+        height = item.media.height or size[1]
+        yield item_to_pixels(item, width, height)
