@@ -320,7 +320,10 @@ class FrameNumbering:
                 step = int(text.removeprefix("step="))
             except ValueError:
                 raise FormatError(f"unknown frame_filter {text!r}", where=where) from None
-        return cls(start=int(meta.get("start_frame") or 0), step=max(step, 1))
+        start = meta.get("start_frame") or 0
+        if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+            raise FormatError(f"start_frame {start!r} is not a frame number", where=where)
+        return cls(start=start, step=max(step, 1))
 
     def to_unified(self, rest_frame: int) -> int:
         return self.start + rest_frame * self.step

@@ -6,6 +6,7 @@ import contextlib
 import copy
 from typing import Any
 
+import pytest
 from bridge_cvat import convert
 from bridge_cvat.connector import CvatTarget, TaskPull, server_free
 from bridge_cvat.rest import RestLabels, malformed_answer
@@ -113,3 +114,13 @@ def test_cvat_api_fuzz_one_broken_label_field(data):
         RestLabels(labels)
         with malformed_answer("labels"):
             convert.labels_to_ontology(server_free(labels))
+
+
+@pytest.mark.parametrize("start", [float("inf"), 2.5, -3, "ten", True])
+def test_cvat_api_start_frame_that_is_not_a_frame_number_is_a_format_error(start):
+    from bridge_cvat.rest import FrameNumbering
+
+    from bridge.errors import FormatError
+
+    with pytest.raises(FormatError, match="start_frame"):
+        FrameNumbering.from_meta({"start_frame": start, "frame_filter": ""}, "task 1")
