@@ -1,0 +1,49 @@
+"""Acceptance checks of the `bridge` CLI on the shipped fixtures, run as a user would
+(subprocesses): conversions between the file formats and the errors bad input must give
+(one or two lines, a hint, a non-zero exit code, no traceback, no output left behind)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+LABELBOX_EXPORT = FIXTURES / "labelbox" / "export_v2_image_classification.ndjson"
+CVAT_VIDEO = FIXTURES / "cvat" / "for_video.xml"
+
+
+def run_bridge(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else dict(os.environ),
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def assert_clean_error(done, code=2):
+    """A user error: the given exit code, `error:` and a `hint:` line, no traceback."""
+    assert done.returncode == code, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "error:" in done.stderr and "hint:" in done.stderr, done.stderr
+
+
+def test_output_in_a_path_that_cannot_be_created_is_a_clean_error(tmp_path):
+    not_a_dir = tmp_path / "file.txt"
+    not_a_dir.write_text("x")
+    done = run_bridge("convert", CVAT_VIDEO, not_a_dir / "out.jsonl")
+    assert_clean_error(done)
+    assert str(not_a_dir / "out.jsonl") in done.stderr
+
+
+def test_output_that_is_an_existing_directory_is_a_clean_error(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.mkdir()
+    done = run_bridge("convert", CVAT_VIDEO, target)
+    assert_clean_error(done)
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left beside it
+    assert list(target.iterdir()) == []
