@@ -20,6 +20,7 @@ from rich.table import Table
 
 from bridge import __version__, api, plugins
 from bridge.errors import BridgeError, ConfigError
+from bridge.io import atomic_write
 from bridge.losses import LossReport
 
 app = typer.Typer(
@@ -162,7 +163,8 @@ def convert_command(
     losses = done.losses
     print_losses(losses)
     if report is not None:
-        report.write_text(json.dumps({"losses": losses.as_dict()}, indent=2))
+        with atomic_write(report, "w") as handle:  # a clean error if it cannot be written
+            handle.write(json.dumps({"losses": losses.as_dict()}, indent=2))
     err.print(f"[green]wrote[/] {output}")
     if isinstance(done.written, dict):
         summary = {k: v for k, v in done.written.items() if not isinstance(v, dict | list)}

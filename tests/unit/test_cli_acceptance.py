@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,3 +48,19 @@ def test_output_that_is_an_existing_directory_is_a_clean_error(tmp_path):
     assert_clean_error(done)
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left beside it
     assert list(target.iterdir()) == []
+
+
+def test_report_in_a_missing_directory_is_written_like_the_output(tmp_path):
+    report = tmp_path / "reports" / "losses.json"
+    done = run_bridge("convert", CVAT_VIDEO, tmp_path / "out.jsonl", "--report", report)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(report.read_text()) == {"losses": []}
+
+
+def test_report_that_cannot_be_written_is_a_clean_error(tmp_path):
+    not_a_dir = tmp_path / "file.txt"
+    not_a_dir.write_text("x")
+    done = run_bridge(
+        "convert", CVAT_VIDEO, tmp_path / "out.jsonl", "--report", not_a_dir / "r.json"
+    )
+    assert_clean_error(done)
