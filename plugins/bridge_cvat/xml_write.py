@@ -16,6 +16,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
+from bridge.errors import ConfigError
 from bridge.formats import Dataset
 from bridge.io import atomic_write
 from bridge.losses import LossReport
@@ -480,6 +481,10 @@ def write_cvat_xml(
 ) -> int:
     """Write `dataset` as CVAT XML at `path`, atomically; return the number of items.
     `mode` is "images" or "video" (default: from the first item's media kind)."""
+    if mode not in (None, "images", "video"):
+        raise ConfigError(
+            f"mode {mode!r} is not a CVAT XML layout", hint="-O mode=images or -O mode=video"
+        )
     path = Path(path)
     items = iter(dataset.items)
     first = next(items, None)

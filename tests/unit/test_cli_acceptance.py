@@ -64,3 +64,11 @@ def test_report_that_cannot_be_written_is_a_clean_error(tmp_path):
         "convert", CVAT_VIDEO, tmp_path / "out.jsonl", "--report", not_a_dir / "r.json"
     )
     assert_clean_error(done)
+
+
+def test_cvat_writer_refuses_a_mistyped_mode(tmp_path):
+    target = tmp_path / "out.xml"
+    done = run_bridge("convert", CVAT_VIDEO, target, "--to", "cvat", "-O", "mode=vidoe")
+    assert_clean_error(done)
+    assert "vidoe" in done.stderr and "video" in done.stderr
+    assert not target.exists()
