@@ -465,6 +465,33 @@ def _data(item: Item, config: LabelConfig | None) -> dict:
     return {key: value if value is not None else item.key}
 
 
+def _foreign(element: Item | AnnotationSet) -> bool:
+    return element.source is not None and element.source.tool not in (None, TOOL)
+
+
+def _drop_extras(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _drop_extras(v) for k, v in data.items() if k != "extra"}
+    if isinstance(data, list):
+        return [_drop_extras(v) for v in data]
+    return data
+
+
+def _without_foreign_extras(item: Item) -> Item:
+    """`item` without the `extra` of the parts another tool read (a Labelbox answer's
+    `value`, CVAT's `source`, ...): they are that tool's fields, not Label Studio's, and
+    would be written into the task as if they were."""
+    foreign_sets = [i for i, aset in enumerate(item.annotation_sets) if _foreign(aset)]
+    if not _foreign(item) and not foreign_sets:
+        return item
+    data = item.model_dump()
+    if _foreign(item):
+        data["extra"] = {}
+    for index in foreign_sets:
+        data["annotation_sets"][index] = _drop_extras(data["annotation_sets"][index])
+    return Item.model_validate(data)
+
+
 def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
                  users: dict[str, int] | None = None) -> dict:  # fmt: skip
     """A unified Item as a Label Studio task (the export/import JSON shape).
@@ -472,6 +499,7 @@ def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
     `users` (e-mail -> Label Studio user id, e.g. from the server's user list) names the
     annotators of sets that come from other tools; without it they are written as
     `{"email": ...}`, which Label Studio's import accepts only for existing users."""
+    item = _without_foreign_extras(item)
     ctx = _context(item, config, losses)
     ctx.users = users
     task: dict[str, Any] = {}

@@ -33,6 +33,23 @@ def assert_clean_error(done, code=2):
     assert "error:" in done.stderr and "hint:" in done.stderr, done.stderr
 
 
+def test_labelbox_export_to_labelstudio_keeps_the_radio_answers(tmp_path):
+    target = tmp_path / "tasks.json"
+    done = run_bridge("convert", LABELBOX_EXPORT, target, "--to", "labelstudio")
+    assert done.returncode == 0, done.stderr
+    tasks = json.loads(target.read_text())
+    first = tasks[0]
+    assert first["data"]["image"].endswith("bdabc5cfa3eb4d16ace5af44cbc0cf9d_vexcel.png")
+    results = {r["from_name"]: r for r in first["annotations"][0]["result"]}
+    # the fixture's first row answers bad_image=False and wear=not_wear
+    assert results["bad_image"]["value"] == {"choices": ["False"]}
+    assert results["wear"]["value"] == {"choices": ["not_wear"]}
+    assert results["wear"]["type"] == "choices"
+    # Labelbox's own fields (feature schema ids, data row details) are not Label Studio's
+    assert "lb_data_row" not in first
+    assert "feature_schema_id" not in results["wear"]
+
+
 def test_output_in_a_path_that_cannot_be_created_is_a_clean_error(tmp_path):
     not_a_dir = tmp_path / "file.txt"
     not_a_dir.write_text("x")
