@@ -240,6 +240,7 @@ class BodyWriter:
 
     def item(self, item: Item) -> None:
         aset = self._annotation_set(item)
+        self._unwritable_parts(item, aset)
         if self.mode == "images":
             self._image(item, aset)
         else:
@@ -252,6 +253,23 @@ class BodyWriter:
             self.losses.record("cvat.extra_annotation_sets", "CVAT holds one annotation set per frame; others dropped",
                                where=item.key, count=len(item.annotation_sets) - 1)  # fmt: skip
         return sets[0] if sets else None
+
+    def _unwritable_parts(self, item: Item, aset: AnnotationSet | None) -> None:
+        """Record what no CVAT XML element holds: answers about the whole item (CVAT's
+        attributes belong to a label), relations, and the content of text/audio media."""
+        where = item.key
+        if self.mode == "images" and item.media.kind not in ("image", "video"):
+            self.losses.record("cvat.non_visual_media", f"{item.media.kind} media: written as an image named by "
+                               "its key, without its content", where=where)  # fmt: skip
+        if aset is None:
+            return
+        if aset.classifications:
+            self.losses.record("cvat.set_classification", "CVAT XML has no answers about a whole item "
+                               "(only a label's attributes); dropped", where=where,
+                               count=len(aset.classifications))  # fmt: skip
+        if aset.relations:
+            self.losses.record("cvat.relation", "CVAT has no relations between shapes; dropped",
+                               where=where, count=len(aset.relations))  # fmt: skip
 
     def _note(
         self, label: str | None, kind: str, attributes: list[dict[str, str]], mutable: bool = False

@@ -89,3 +89,41 @@ def test_cvat_writer_refuses_a_mistyped_mode(tmp_path):
     assert_clean_error(done)
     assert "vidoe" in done.stderr and "video" in done.stderr
     assert not target.exists()
+
+
+def _labelbox_item_answers() -> int:
+    """How many item-level classifications the Labelbox fixture's labels hold."""
+    total = 0
+    for line in LABELBOX_EXPORT.read_text().splitlines():
+        for project in json.loads(line)["projects"].values():
+            for label in project["labels"]:
+                total += len(label["annotations"]["classifications"])
+    return total
+
+
+def test_cvat_writer_reports_the_item_answers_it_cannot_hold(tmp_path):
+    report = tmp_path / "losses.json"
+    done = run_bridge("convert", LABELBOX_EXPORT, tmp_path / "out.xml", "--report", report)
+    assert done.returncode == 0, done.stderr
+    losses = {loss["code"]: loss for loss in json.loads(report.read_text())["losses"]}
+    assert losses["cvat.set_classification"]["count"] == _labelbox_item_answers() > 0
+    strict = run_bridge("convert", LABELBOX_EXPORT, tmp_path / "out2.xml", "--strict")
+    assert strict.returncode == 6, strict.stderr
+
+
+def test_cvat_writer_reports_relations_and_text_content(tmp_path):
+    report = tmp_path / "losses.json"
+    source = FIXTURES / "labelstudio" / "real_ner.json"
+    done = run_bridge("convert", source, tmp_path / "out.xml", "--to", "cvat", "--report", report)
+    assert done.returncode == 0, done.stderr
+    losses = {loss["code"]: loss for loss in json.loads(report.read_text())["losses"]}
+    tasks = json.loads(source.read_text())
+    relations = sum(
+        1
+        for t in tasks
+        for a in t["annotations"][:1]
+        for r in a["result"]
+        if r["type"] == "relation"
+    )
+    assert losses["cvat.relation"]["count"] == relations > 0
+    assert losses["cvat.non_visual_media"]["count"] == len(tasks)
