@@ -39,7 +39,7 @@ def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport 
     scheme = _scheme(text)
     if scheme is not None:
         connector = plugins.get_connector(scheme).from_url(text, **options)
-        return _with_media_size(connector.read(losses, **options), options)
+        return _with_media_size(connector.read(_reader_losses(losses, options), **options), options)
     path = Path(text)
     if not path.exists():
         raise ConfigError(f"no such file: {path}", hint="check the path")
@@ -49,9 +49,26 @@ def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport 
     reader = plugins.get_format(name)
     if not reader.capabilities.read:
         raise ConfigError(f"format {name!r} can be written but not read")
-    dataset = reader.read(path, losses, **options)
+    dataset = reader.read(path, _reader_losses(losses, options), **options)
     dataset.meta.setdefault("format", name)
     return _with_media_size(dataset, options)
+
+
+class _SizeGiven(LossReport):
+    """`losses` as a reader sees it when `media_size` is given: the same report, but its
+    "size-unknown" (shape kept in percent) is not a loss, `_with_media_size` turns those
+    shapes into pixels."""
+
+    def __init__(self, losses: LossReport) -> None:
+        self._losses = losses._losses  # records land in `losses`
+
+    def record(self, code: str, message: str, **details: Any) -> None:
+        if code != "size-unknown":
+            super().record(code, message, **details)
+
+
+def _reader_losses(losses: LossReport, options: dict[str, Any]) -> LossReport:
+    return _SizeGiven(losses) if options.get("media_size") is not None else losses
 
 
 def _with_media_size(dataset: Dataset, options: dict[str, Any]) -> Dataset:

@@ -127,3 +127,18 @@ def test_cvat_writer_reports_relations_and_text_content(tmp_path):
     )
     assert losses["cvat.relation"]["count"] == relations > 0
     assert losses["cvat.non_visual_media"]["count"] == len(tasks)
+
+
+def test_media_size_is_not_reported_as_size_unknown(tmp_path):
+    source = FIXTURES / "labelstudio" / "real_video_tracking.json"
+    report = tmp_path / "losses.json"
+    without = run_bridge("convert", source, tmp_path / "a.jsonl", "--report", report)
+    assert without.returncode == 0, without.stderr
+    assert "size-unknown" in {loss["code"] for loss in json.loads(report.read_text())["losses"]}
+    done = run_bridge(
+        "convert", source, tmp_path / "b.jsonl", "-O", "media_size=640x480", "--strict"
+    )
+    assert done.returncode == 0, done.stderr  # nothing lost: every shape is now in pixels
+    assert "nothing lost" in done.stderr
+    lines = (tmp_path / "b.jsonl").read_text().splitlines()[1:]
+    assert '"percent"' not in "".join(lines)
