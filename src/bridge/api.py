@@ -44,11 +44,16 @@ def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport 
     if not path.exists():
         raise ConfigError(f"no such file: {path}", hint="check the path")
     if path.is_dir():
-        raise ConfigError(f"{path} is a directory; give a file", where=str(path))
+        raise ConfigError(
+            "is a directory, not an export file", where=str(path), hint="give the file inside it"
+        )
     name = fmt or plugins.detect_format(path)
     reader = plugins.get_format(name)
     if not reader.capabilities.read:
-        raise ConfigError(f"format {name!r} can be written but not read")
+        raise ConfigError(
+            f"format {name!r} can be written but not read",
+            hint="see `bridge plugins` for the formats that read",
+        )
     dataset = reader.read(path, _reader_losses(losses, options), **options)
     dataset.meta.setdefault("format", name)
     return _with_media_size(dataset, options)

@@ -142,3 +142,14 @@ def test_media_size_is_not_reported_as_size_unknown(tmp_path):
     assert "nothing lost" in done.stderr
     lines = (tmp_path / "b.jsonl").read_text().splitlines()[1:]
     assert '"percent"' not in "".join(lines)
+
+
+def test_a_directory_as_input_is_a_clean_error_with_a_hint(tmp_path):
+    done = run_bridge("inspect", FIXTURES / "cvat")
+    assert_clean_error(done)
+    assert done.stderr.count(str(FIXTURES / "cvat")) == 1  # named once, not twice
+
+
+def test_a_write_only_format_as_input_is_a_clean_error_with_a_hint(tmp_path):
+    done = run_bridge("inspect", LABELBOX_EXPORT, "--from", "labelbox-import")
+    assert_clean_error(done)
