@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.losses import LossReport
-from bridge_cvat.api import CvatApi
+from bridge_cvat.api import AUTH_HINT, CvatApi
 from bridge_cvat.job_states import STATUS_TO_JOB, job_stage_state, job_status
 from bridge_cvat.job_workflow import JobWorkflow
 from bridge_cvat.label_dicts import (
@@ -130,7 +130,9 @@ class CvatConnector(Connector):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> CvatConnector:
         target = parse_url(url)
-        token = options.get("token") or os.environ.get(TOKEN_ENV)
+        token = options.get("token") or os.environ.get(TOKEN_ENV, "").strip()
+        if not token:  # CVAT answers every API call but /server/about with 401 without one
+            raise ConfigError(f"{TOKEN_ENV} is not set", hint=AUTH_HINT)
         if isinstance(token, str):
             token = SecretStr(token)
         api = CvatApi(

@@ -153,3 +153,11 @@ def test_a_directory_as_input_is_a_clean_error_with_a_hint(tmp_path):
 def test_a_write_only_format_as_input_is_a_clean_error_with_a_hint(tmp_path):
     done = run_bridge("inspect", LABELBOX_EXPORT, "--from", "labelbox-import")
     assert_clean_error(done)
+
+
+def test_live_cvat_url_without_its_token_is_a_clean_error_before_any_request():
+    env = {k: v for k, v in os.environ.items() if k != "CVAT_ACCESS_TOKEN"}
+    # a host that cannot resolve: the error must be about the token, not the network
+    done = run_bridge("inspect", "cvat://cvat.invalid/tasks/42", env=env)
+    assert_clean_error(done)
+    assert "CVAT_ACCESS_TOKEN is not set" in done.stderr
