@@ -60,8 +60,8 @@ class LossReport:
         if loss is None:
             loss = self._losses[code] = Loss(code, severity, message)
         loss.count += count
-        if where is not None and len(loss.examples) < MAX_EXAMPLES:
-            loss.examples.append(where)
+        if where is not None and where not in loss.examples and len(loss.examples) < MAX_EXAMPLES:
+            loss.examples.append(where)  # distinct places: one item may lose many shapes
 
     def merge(self, other: LossReport) -> None:
         """Add every loss of `other` into this report."""

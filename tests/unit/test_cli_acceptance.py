@@ -161,3 +161,17 @@ def test_live_cvat_url_without_its_token_is_a_clean_error_before_any_request():
     done = run_bridge("inspect", "cvat://cvat.invalid/tasks/42", env=env)
     assert_clean_error(done)
     assert "CVAT_ACCESS_TOKEN is not set" in done.stderr
+
+
+def test_loss_examples_name_distinct_places(tmp_path):
+    # three rotated boxes of one task lose their rotation in Labelbox: one place, not three
+    report = tmp_path / "losses.json"
+    source = FIXTURES / "labelstudio" / "real_image_boxes.json"
+    done = run_bridge(
+        "convert", source, tmp_path / "o.ndjson", "--to", "labelbox", "--report", report
+    )
+    assert done.returncode == 0, done.stderr
+    losses = {loss["code"]: loss for loss in json.loads(report.read_text())["losses"]}
+    rotation = losses["labelbox-rotation-dropped"]
+    assert rotation["count"] == 3
+    assert rotation["examples"] == ["item https://example.invalid/street.jpg"]
