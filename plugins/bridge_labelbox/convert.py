@@ -383,8 +383,13 @@ def _write_label(item: Item, annotation_set: AnnotationSet, losses: LossReport,
         text = _time_out(getattr(annotation_set, field), details.get(field))
         if text is not None:
             details[field] = text
-    if annotation_set.annotator is not None:
-        details["created_by"] = annotation_set.annotator.email or annotation_set.annotator.name
+    who = annotation_set.annotator
+    if who is not None and (who.email or who.name):
+        details["created_by"] = who.email or who.name
+    elif who is not None:
+        losses.record("labelbox-annotator-id-only", "Labelbox names a label's author by e-mail; "
+                      "an annotator known only by another tool's user id was left out",
+                      where=where)  # fmt: skip
     if annotation_set.reviews or extra.get("lb_has_reviews", raw_details is not None):
         details["reviews"] = [r.extra.get("lb_raw") or {"status": r.status}
                               for r in annotation_set.reviews]  # fmt: skip

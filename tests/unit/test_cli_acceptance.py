@@ -175,3 +175,17 @@ def test_loss_examples_name_distinct_places(tmp_path):
     rotation = losses["labelbox-rotation-dropped"]
     assert rotation["count"] == 3
     assert rotation["examples"] == ["item https://example.invalid/street.jpg"]
+
+
+def test_labelbox_writer_reports_an_annotator_known_only_by_id(tmp_path):
+    # the Label Studio export names its annotator by user id 1, without an e-mail
+    report = tmp_path / "losses.json"
+    source = FIXTURES / "labelstudio" / "real_ner.json"
+    target = tmp_path / "o.ndjson"
+    done = run_bridge("convert", source, target, "--to", "labelbox", "--report", report)
+    assert done.returncode == 0, done.stderr
+    losses = {loss["code"]: loss for loss in json.loads(report.read_text())["losses"]}
+    assert losses["labelbox-annotator-id-only"]["count"] == 1
+    row = json.loads(target.read_text().splitlines()[0])
+    labels = [label for p in row["projects"].values() for label in p["labels"]]
+    assert all(label["label_details"].get("created_by", "") is not None for label in labels)
