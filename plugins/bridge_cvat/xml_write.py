@@ -256,7 +256,8 @@ class BodyWriter:
 
     def _unwritable_parts(self, item: Item, aset: AnnotationSet | None) -> None:
         """Record what no CVAT XML element holds: answers about the whole item (CVAT's
-        attributes belong to a label), relations, and the content of text/audio media."""
+        attributes belong to a label), other tools' annotators, relations, and the content
+        of text/audio media."""
         where = item.key
         if self.mode == "images" and item.media.kind not in ("image", "video"):
             self.losses.record("cvat.non_visual_media", f"{item.media.kind} media: written as an image named by "
@@ -267,6 +268,10 @@ class BodyWriter:
             self.losses.record("cvat.set_classification", "CVAT XML has no answers about a whole item "
                                "(only a label's attributes); dropped", where=where,
                                count=len(aset.classifications))  # fmt: skip
+        from_cvat = item.source is not None and item.source.tool == "cvat"
+        if aset.annotator is not None and not from_cvat:
+            self.losses.record("cvat.annotator", "CVAT XML names annotators only as a job's assignee "
+                               "in the meta of a CVAT export; dropped", where=where)  # fmt: skip
         if aset.relations:
             self.losses.record("cvat.relation", "CVAT has no relations between shapes; dropped",
                                where=where, count=len(aset.relations))  # fmt: skip

@@ -127,6 +127,18 @@ def test_cvat_writer_reports_relations_and_text_content(tmp_path):
     )
     assert losses["cvat.relation"]["count"] == relations > 0
     assert losses["cvat.non_visual_media"]["count"] == len(tasks)
+    assert losses["cvat.annotator"]["count"] == 1  # the annotation by Label Studio user 1
+
+
+def test_cvat_round_trip_keeps_its_assignees_without_an_annotator_loss(tmp_path):
+    report = tmp_path / "losses.json"
+    source = FIXTURES / "cvat" / "video_project.xml"
+    done = run_bridge("convert", source, tmp_path / "o.xml", "--report", report)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(report.read_text()) == {"losses": []}
+    again = run_bridge("inspect", tmp_path / "o.xml", "--json")
+    before = run_bridge("inspect", source, "--json")
+    assert json.loads(again.stdout)["annotators"] == json.loads(before.stdout)["annotators"] != []
 
 
 def test_media_size_is_not_reported_as_size_unknown(tmp_path):
