@@ -201,3 +201,25 @@ def test_labelbox_writer_reports_an_annotator_known_only_by_id(tmp_path):
     row = json.loads(target.read_text().splitlines()[0])
     labels = [label for p in row["projects"].values() for label in p["labels"]]
     assert all(label["label_details"].get("created_by", "") is not None for label in labels)
+
+
+def _schema_keys(path: Path) -> set[str]:
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return {key for row in rows for key in ("name", "schemaId") if key in row}
+
+
+def test_labelbox_import_use_schema_ids_no_means_off_and_a_typo_is_an_error(tmp_path):
+    source = FIXTURES / "labelbox" / "export_v2_image_classification.ndjson"
+    for value, expected in (("no", {"name"}), ("false", {"name"}), ("yes", {"schemaId"})):
+        target = tmp_path / f"{value}.ndjson"
+        done = run_bridge(
+            "convert", source, target, "--to", "labelbox-import", "-O", f"use_schema_ids={value}"
+        )
+        assert done.returncode == 0, done.stderr
+        assert _schema_keys(target) == expected, value
+    target = tmp_path / "typo.ndjson"
+    done = run_bridge(
+        "convert", source, target, "--to", "labelbox-import", "-O", "use_schema_ids=maybe"
+    )
+    assert_clean_error(done)
+    assert not target.exists()
