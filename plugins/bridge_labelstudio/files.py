@@ -218,7 +218,8 @@ def iter_export_tasks(path) -> Iterator[tuple[str, dict]]:
         elif head.startswith(b"{"):
             yield from _iter_lines(handle, path)
         elif not head:
-            raise FormatError("the file is empty", where=str(path))
+            raise FormatError("the file is empty", where=str(path),
+                              hint="export the project again as JSON: a list of tasks")  # fmt: skip
         else:
             raise FormatError(
                 f"not a Label Studio JSON export (starts with {head[:10]!r})", where=str(path),

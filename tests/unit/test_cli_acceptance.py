@@ -223,3 +223,19 @@ def test_labelbox_import_use_schema_ids_no_means_off_and_a_typo_is_an_error(tmp_
     )
     assert_clean_error(done)
     assert not target.exists()
+
+
+def test_empty_and_truncated_files_give_a_hint(tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    for fmt in ("jsonl", "labelstudio", "cvat"):
+        assert_clean_error(run_bridge("inspect", empty, "--from", fmt))
+    unified = tmp_path / "unified.jsonl"
+    assert run_bridge("convert", CVAT_VIDEO, unified).returncode == 0
+    text = unified.read_text()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(text[: len(text) - 40])  # the last item line cut short
+    done = run_bridge("convert", cut, tmp_path / "out.json", "--to", "labelstudio")
+    assert_clean_error(done)
+    assert f"{cut}:" in done.stderr
+    assert not (tmp_path / "out.json").exists()

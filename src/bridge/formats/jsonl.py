@@ -30,6 +30,10 @@ ALL_REGIONS = [
 ]  # fmt: skip
 
 
+HEADER_HINT = "a unified JSONL file starts with its header line; was it written completely?"
+ITEM_HINT = "each line after the header is one Item (`bridge schema`); a cut-off line means a truncated file"
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """The first problem pydantic found, as `field.path: message`."""
     first = error.errors()[0]
@@ -70,14 +74,15 @@ def _read_header(line: bytes, where: str) -> Project:
     if header.get("version") != SCHEMA_VERSION:
         raise FormatError(
             f"unsupported version {header.get('version')!r} (this label-bridge reads {SCHEMA_VERSION})",
-            where=where,
-        )
+            where=where, hint="upgrade label-bridge to read this file",
+        )  # fmt: skip
     try:
         return Project.model_validate(header.get("project") or {"name": "unnamed"})
     except ValidationError as error:
         raise FormatError(
-            f"invalid project: {describe_validation_error(error)}", where=where
-        ) from None
+            f"invalid project: {describe_validation_error(error)}", where=where,
+            hint="`bridge schema` shows the header's project",
+        ) from None  # fmt: skip
 
 
 def read_items(path: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[Item]:
@@ -90,7 +95,8 @@ def read_items(path: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[Item]
             kind = (
                 "not valid JSON" if error.errors()[0]["type"] == "json_invalid" else "invalid item"
             )
-            raise FormatError(f"{kind}: {problem}", where=f"{path}:{number}") from None
+            raise FormatError(f"{kind}: {problem}", where=f"{path}:{number}",
+                              hint=ITEM_HINT) from None  # fmt: skip
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -107,7 +113,7 @@ def read_jsonl(path: str | Path) -> Dataset:
     try:
         number, first = next(lines)
     except StopIteration:
-        raise FormatError("the file is empty", where=f"{path}:1") from None
+        raise FormatError("the file is empty", where=f"{path}:1", hint=HEADER_HINT) from None
     project = _read_header(first, f"{path}:{number}")
     return Dataset(project=project, items=read_items(path, lines), origin=str(path))
 
