@@ -214,8 +214,9 @@ def parse_label_config(xml: str) -> LabelConfig:
         ) from None  # fmt: skip
     if root.tag.lower() != "view":
         raise FormatError(
-            f"the label config's root is <{root.tag}>, not <View>", where="label config"
-        )
+            f"the label config's root is <{root.tag}>, not <View>", where="label config",
+            hint="-O label_config names the project's Label Studio config (Settings > Labeling Interface > Code)",
+        )  # fmt: skip
     objects: list[ObjectTag] = []
     controls: list[ControlTag] = []
     _walk(root, objects, controls)

@@ -239,3 +239,12 @@ def test_empty_and_truncated_files_give_a_hint(tmp_path):
     assert_clean_error(done)
     assert f"{cut}:" in done.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+def test_label_config_of_another_tool_gives_a_hint(tmp_path):
+    # a CVAT file passed as the Label Studio label config (an easy slip)
+    source = FIXTURES / "labelstudio" / "real_ner.json"
+    done = run_bridge("convert", source, tmp_path / "o.jsonl", "-O", f"label_config={CVAT_VIDEO}")
+    assert_clean_error(done)
+    assert "<annotations>" in done.stderr
+    assert not (tmp_path / "o.jsonl").exists()
