@@ -24,7 +24,7 @@ from typing import Any
 from bridge.errors import FormatError
 from bridge.geometry.coords import bbox_from_top_left_rotation
 from bridge.geometry.ls_brush import ls_rle_to_rle
-from bridge.losses import LossReport
+from bridge.losses import SIZE_UNKNOWN, LossReport
 
 GEOMETRY_TYPES = {
     "rectanglelabels", "rectangle", "polygonlabels", "polygon", "keypointlabels", "keypoint",
@@ -102,7 +102,7 @@ def _result_size(result: dict, ctx: ReadContext) -> tuple[int | None, int | None
 
 def _size_unknown(ctx: ReadContext) -> None:
     ctx.losses.record(
-        "size-unknown",
+        SIZE_UNKNOWN,
         "media size unknown (no original_width/original_height): geometry kept in percent",
         where=ctx.where, severity="approximated",
     )  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 from bridge import plugins
 from bridge.errors import BridgeError, ConfigError
 from bridge.formats import Dataset
-from bridge.losses import LossReport
+from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge.schema import Item
 from bridge.units import items_to_pixels, parse_media_size
 
@@ -39,7 +39,7 @@ def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport 
     scheme = _scheme(text)
     if scheme is not None:
         connector = plugins.get_connector(scheme).from_url(text, **options)
-        return _with_media_size(connector.read(_reader_losses(losses, options), **options), options)
+        return _with_media_size(connector.read(losses, **options), options, losses)
     path = Path(text)
     if not path.exists():
         raise ConfigError(f"no such file: {path}", hint="check the path")
@@ -54,34 +54,23 @@ def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport 
             f"format {name!r} can be written but not read",
             hint="see `bridge plugins` for the formats that read",
         )
-    dataset = reader.read(path, _reader_losses(losses, options), **options)
+    dataset = reader.read(path, losses, **options)
     dataset.meta.setdefault("format", name)
-    return _with_media_size(dataset, options)
+    return _with_media_size(dataset, options, losses)
 
 
-class _SizeGiven(LossReport):
-    """`losses` as a reader sees it when `media_size` is given: the same report, but its
-    "size-unknown" (shape kept in percent) is not a loss, `_with_media_size` turns those
-    shapes into pixels."""
-
-    def __init__(self, losses: LossReport) -> None:
-        self._losses = losses._losses  # records land in `losses`
-
-    def record(self, code: str, message: str, **details: Any) -> None:
-        if code != "size-unknown":
-            super().record(code, message, **details)
-
-
-def _reader_losses(losses: LossReport, options: dict[str, Any]) -> LossReport:
-    return _SizeGiven(losses) if options.get("media_size") is not None else losses
-
-
-def _with_media_size(dataset: Dataset, options: dict[str, Any]) -> Dataset:
-    """Apply `media_size=WxH`: shapes a reader kept in percent (size unknown) become pixels."""
+def _with_media_size(dataset: Dataset, options: dict[str, Any], losses: LossReport) -> Dataset:
+    """Apply `media_size=WxH`: shapes a reader kept in percent (size unknown) become pixels,
+    so once the stream is through, the readers' `SIZE_UNKNOWN` losses no longer hold."""
     if options.get("media_size") is not None:
         size = parse_media_size(options["media_size"])
-        dataset.items = items_to_pixels(dataset.items, size)
+        dataset.items = _sized(dataset.items, size, losses)
     return dataset
+
+
+def _sized(items: Iterable[Item], size: tuple[int, int], losses: LossReport) -> Iterator[Item]:
+    yield from items_to_pixels(items, size)
+    losses.forget(SIZE_UNKNOWN)
 
 
 def write_dataset(dataset: Dataset, target: str | Path, fmt: str,

@@ -19,6 +19,10 @@ Severity = Literal["dropped", "approximated", "unmapped"]
 
 MAX_EXAMPLES = 5
 
+SIZE_UNKNOWN = "size-unknown"
+"""The code a reader records when it keeps shapes in percent because the media's pixel
+size is unknown; `bridge.api` withdraws it when `media_size` converts those shapes."""
+
 
 @dataclass
 class Loss:
@@ -85,6 +89,10 @@ class LossReport:
 
     def __getitem__(self, code: str) -> Loss:
         return self._losses[code]
+
+    def forget(self, code: str) -> None:
+        """Withdraw every record of `code` (a later step made good what it reported)."""
+        self._losses.pop(code, None)
 
     def count(self, code: str) -> int:
         """How many times `code` was recorded (0 if never)."""

@@ -37,3 +37,12 @@ def test_merge_adds_counts_and_caps_examples():
 
 def test_empty_report_is_falsy():
     assert not LossReport()
+
+
+def test_forget_withdraws_a_code():
+    report = LossReport()
+    report.record("size-unknown", "kept in percent", where="task 1")
+    report.record("occluded", "no occluded flag", where="task 1")
+    report.forget("size-unknown")
+    report.forget("never-recorded")
+    assert [loss.code for loss in report] == ["occluded"]
