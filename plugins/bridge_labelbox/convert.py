@@ -38,6 +38,7 @@ from bridge.schema import (
     MediaKind,
     Region,
     Relation,
+    without_extras,
 )
 
 from .classifications import TOOL, read_classifications, write_classifications
@@ -406,18 +407,10 @@ def _from_labelbox(element) -> bool:
     return element.source is not None and element.source.tool == TOOL
 
 
-def _drop_extras(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _drop_extras(v) for k, v in data.items() if k != "extra"}
-    if isinstance(data, list):
-        return [_drop_extras(v) for v in data]
-    return data
-
-
 def _without_vendor_extras(annotation_set: AnnotationSet) -> AnnotationSet:
     """A copy without `extra` anywhere: another tool's vendor fields must not land in a
     Labelbox file (they were reported by the reader that kept them)."""
-    return AnnotationSet.model_validate(_drop_extras(annotation_set.model_dump()))
+    return without_extras(annotation_set)
 
 
 def _project_id(annotation_set: AnnotationSet, default: str) -> str:

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from bridge.errors import FormatError
 from bridge.formats.jsonl import describe_validation_error
 from bridge.losses import LossReport
-from bridge.schema import AnnotationSet, Annotator, Item, Review
+from bridge.schema import AnnotationSet, Annotator, Item, Review, without_extras
 from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig
 from bridge_labelstudio.read_results import ReadContext, read_results
 from bridge_labelstudio.write_results import (
@@ -469,14 +469,6 @@ def _foreign(element: Item | AnnotationSet) -> bool:
     return element.source is not None and element.source.tool not in (None, TOOL)
 
 
-def _drop_extras(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _drop_extras(v) for k, v in data.items() if k != "extra"}
-    if isinstance(data, list):
-        return [_drop_extras(v) for v in data]
-    return data
-
-
 def _without_foreign_extras(item: Item) -> Item:
     """`item` without the `extra` of the parts another tool read (a Labelbox answer's
     `value`, CVAT's `source`, ...): they are that tool's fields, not Label Studio's, and
@@ -484,12 +476,11 @@ def _without_foreign_extras(item: Item) -> Item:
     foreign_sets = [i for i, aset in enumerate(item.annotation_sets) if _foreign(aset)]
     if not _foreign(item) and not foreign_sets:
         return item
-    data = item.model_dump()
-    if _foreign(item):
-        data["extra"] = {}
+    sets = list(item.annotation_sets)
     for index in foreign_sets:
-        data["annotation_sets"][index] = _drop_extras(data["annotation_sets"][index])
-    return Item.model_validate(data)
+        sets[index] = without_extras(sets[index])
+    extra = {} if _foreign(item) else item.extra
+    return item.model_copy(update={"annotation_sets": sets, "extra": extra})
 
 
 def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,

@@ -24,7 +24,7 @@ Conventions that hold everywhere:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -511,3 +511,21 @@ class Item(Element):
 
 for _model in (OptionSpec, ClassificationSpec, Keypoint, Answer, Classification):
     _model.model_rebuild()
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _drop_extra_keys(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _drop_extra_keys(value) for key, value in data.items() if key != "extra"}
+    if isinstance(data, list):
+        return [_drop_extra_keys(value) for value in data]
+    return data
+
+
+def without_extras(model: ModelT) -> ModelT:
+    """A copy of `model` (an annotation set, a region, ...) with every nested `extra`
+    emptied: what a writer uses so that one tool's vendor fields never land in another
+    tool's file. Not for an `Item`, whose free-form `data` may hold an "extra" key."""
+    return type(model).model_validate(_drop_extra_keys(model.model_dump()))

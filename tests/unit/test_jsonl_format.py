@@ -156,3 +156,18 @@ def test_shape_type_may_be_omitted_in_python_but_is_always_written(monkeypatch):
     region = Region.model_validate_json(line)
     assert calls == []
     assert region.model_dump(mode="json", exclude_defaults=True)["shape"]["type"] == "polygon"
+
+
+def test_without_extras_empties_every_nested_extra_and_keeps_the_rest():
+    from bridge.schema import AnnotationSet, Answer, Classification, without_extras
+
+    answer = Answer(value="red", extra={"labelbox_value": "r"})
+    region = Region(id="r", label="car", shape=BBox(x=1, y=2, width=3, height=4),
+                    classifications=[Classification(name="color", answers=[answer])], extra={"source": "manual"})  # fmt: skip
+    aset = AnnotationSet(id="1", regions=[region], extra={"cvat": 1})
+    clean = without_extras(aset)
+    assert clean.extra == {} and clean.regions[0].extra == {}
+    assert clean.regions[0].classifications[0].answers[0].extra == {}
+    assert clean.regions[0].classifications[0].answers[0].value == "red"
+    assert clean.regions[0].shape == region.shape
+    assert aset.regions[0].extra == {"source": "manual"}  # the original is untouched
