@@ -17,10 +17,11 @@ from typing import Any
 
 import orjson
 
-from bridge.errors import ConfigError, FormatError
+from bridge.errors import FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat
 from bridge.io import atomic_write
 from bridge.losses import LossReport
+from bridge.options import flag
 from bridge.schema import ClassificationSpec, Item, LabelClass, Project
 
 from .classifications import question_kind
@@ -142,19 +143,6 @@ class LabelboxExport(FileFormat):
         write_export(dataset, path, losses, project_id=str(options.get("project_id", "unified")))
 
 
-ON_OFF = {"true": True, "1": True, "yes": True, "on": True,
-          "false": False, "0": False, "no": False, "off": False}  # fmt: skip
-
-
-def _on_off(name: str, value: Any) -> bool:
-    """A flag option (`-O use_schema_ids=true`; the CLI gives JSON values as bool or int)."""
-    answer = ON_OFF.get(str(value).strip().lower()) if not isinstance(value, bool) else value
-    if answer is None:
-        raise ConfigError(f"{name} must be true or false, not {value!r}",
-                          hint=f"-O {name}=true or -O {name}=false")  # fmt: skip
-    return answer
-
-
 class LabelboxImport(FileFormat):
     name = "labelbox-import"
     description = "Labelbox import NDJSON for model-assisted labeling / label import (write-only)"
@@ -165,5 +153,5 @@ class LabelboxImport(FileFormat):
         write_import(
             dataset, path, losses,
             data_row_key=str(options.get("data_row_key", "globalKey")),
-            use_schema_ids=_on_off("use_schema_ids", options.get("use_schema_ids", False)),
+            use_schema_ids=flag("use_schema_ids", options.get("use_schema_ids", False)),
         )  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge import plugins
 from bridge.errors import BridgeError, ConfigError
-from bridge.formats import Dataset
+from bridge.formats import Dataset, ItemRecords
 from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge.schema import Item
 from bridge.units import items_to_pixels, parse_media_size
@@ -97,7 +97,7 @@ class Transfer:
     written: Any = None
 
 
-def counted(items: Iterable[Item], on_item: Callable[[int], None]) -> Iterator[Item]:
+def counted(items: Iterable[Any], on_item: Callable[[int], None]) -> Iterator[Any]:
     """`items`, calling `on_item(n)` after the n-th one has been handed on."""
     for number, item in enumerate(items, start=1):
         yield item
@@ -112,7 +112,10 @@ def transfer(source: str | Path, target: str | Path, *, from_format: str | None 
     losses = LossReport()
     dataset = open_dataset(source, from_format, losses, **options)
     if on_item is not None:
-        dataset.items = counted(dataset.items, on_item)
+        if isinstance(dataset.items, ItemRecords):
+            dataset.items = dataset.items.wrapped(lambda stream: counted(stream, on_item))
+        else:
+            dataset.items = counted(dataset.items, on_item)
     if to_format is None:
         to_format = _format_for_target(target)
     written = write_dataset(dataset, target, to_format, losses, **options)

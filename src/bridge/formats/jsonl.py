@@ -1,8 +1,11 @@
 """The unified JSONL format, label-bridge's lingua franca.
 
 Line 1 is a header, `{"format": "bridge-jsonl", "version": 1, "project": {...}}`; every
-following line is one `Item` with its annotation sets. Fields equal to their defaults are
-left out. The reader streams line by line; the writer is atomic.
+following line is one `Item` with its annotation sets. Fields equal to their defaults may
+be left out (items written from models leave them all out). The reader streams line by
+line and validates every line; the writer is atomic. Given `ItemRecords`, the writer
+dumps the reader's records with orjson instead of building and dumping pydantic models
+(`validate=True` makes it validate them first).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import orjson
 from pydantic import ValidationError
 
 from bridge.errors import FormatError
-from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.hookspecs import hookimpl
 from bridge.io import atomic_write
 from bridge.losses import LossReport
+from bridge.options import flag
 from bridge.schema import SCHEMA_VERSION, Item, Project
 
 FORMAT_TAG = "bridge-jsonl"
@@ -53,6 +57,17 @@ def header_line(project: Project) -> bytes:
 
 def item_line(item: Item) -> bytes:
     return item.model_dump_json(exclude_defaults=True).encode() + b"\n"
+
+
+def record_line(entry: Item | dict[str, Any]) -> bytes:
+    """One line for an `Item` or an item record. A record orjson cannot dump (an integer
+    beyond 64 bits) goes through pydantic, which writes it exactly."""
+    if type(entry) is not dict:
+        return item_line(entry)  # type: ignore[arg-type]
+    try:
+        return orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return item_line(Item.model_validate(entry))
 
 
 def _parse_line(raw: bytes, where: str) -> Any:
@@ -118,16 +133,20 @@ def read_jsonl(path: str | Path) -> Dataset:
     return Dataset(project=project, items=read_items(path, lines), origin=str(path))
 
 
-def write_jsonl(dataset: Dataset, path: str | Path) -> int:
-    """Write `dataset` atomically; return the number of items written.
+def write_jsonl(dataset: Dataset, path: str | Path, *, validate: bool = False) -> int:
+    """Write `dataset` atomically; return the number of items written. Records of an
+    `ItemRecords` stream are written as they are unless `validate`.
 
     Items go to a temporary body first because the header (the project) is final only once
     the items have been streamed."""
     path = Path(path)
     count = 0
+    items = dataset.items
+    entries = items.records() if isinstance(items, ItemRecords) and not validate else items
     with atomic_write(path) as out, tempfile.TemporaryFile(dir=path.parent) as body:
-        for item in dataset.items:
-            body.write(item_line(item))
+        write = body.write
+        for entry in entries:
+            write(record_line(entry))
             count += 1
         out.write(header_line(dataset.project))
         body.seek(0)
@@ -150,7 +169,7 @@ class UnifiedJsonl(FileFormat):
         return read_jsonl(path)
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
-        write_jsonl(dataset, path)
+        write_jsonl(dataset, path, validate=flag("validate", options.get("validate", False)))
 
 
 @hookimpl
