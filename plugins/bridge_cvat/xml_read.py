@@ -30,7 +30,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from pydantic import ValidationError
 
 from bridge.errors import BridgeError, FormatError
-from bridge.formats import Dataset
+from bridge.formats import Dataset, ItemRecords
 from bridge.formats.jsonl import describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Media, Project, Region, SourceRef, Track
@@ -529,8 +529,10 @@ def validated_item(item: dict[str, Any], children, line: int, ctx: ReadContext) 
         ) from None
 
 
-def image_to_item(attrs: dict[str, str], children, line: int, ctx: ReadContext) -> Item:
-    """One `<image>` and its shapes and tags -> one `Item` with one annotation set."""
+def image_to_record(attrs: dict[str, str], children, line: int, ctx: ReadContext) -> dict[str, Any]:
+    """One `<image>` and its shapes and tags -> one item record (plain data) with one
+    annotation set. Every value is typed and checked while parsing, so the record is a
+    valid `Item` (tests hold the record and validated streams to the same output)."""
     where = ctx.where(line)
     if "name" not in attrs or "id" not in attrs:
         raise FormatError("<image> needs id and name", where=where)
@@ -546,17 +548,25 @@ def image_to_item(attrs: dict[str, str], children, line: int, ctx: ReadContext) 
     )
     name = attrs["name"]
     extra = {k: v for k, v in attrs.items() if k not in ("name", "width", "height", "subset")}
+    annotation_set = {"id": set_id, "regions": _image_regions(children, size, ctx)}
+    if annotator is not None:
+        annotation_set["annotator"] = annotator
     item = {
         "key": f"{subset}/{name}" if subset else name,
         "media": {"kind": "image", "uri": name, "width": size[0], "height": size[1]},
-        "subset": subset,
-        "annotation_sets": [{"id": set_id, "annotator": annotator,
-                             "regions": _image_regions(children, size, ctx)}],
+        "annotation_sets": [annotation_set],
         "source": {"tool": "cvat", "instance": str(ctx.path), "project": ctx.meta.project_id,
                    "item": f"{task.id}/{frame}" if task and task.id else str(frame)},
         "extra": {"cvat_image": extra},
     }  # fmt: skip
-    return validated_item(item, children, line, ctx)
+    if subset is not None:
+        item["subset"] = subset
+    return item
+
+
+def image_to_item(attrs: dict[str, str], children, line: int, ctx: ReadContext) -> Item:
+    """One `<image>` -> one validated `Item` (`image_to_record`, then one pydantic pass)."""
+    return validated_item(image_to_record(attrs, children, line, ctx), children, line, ctx)
 
 
 def _modern_skeleton_elements(shapes: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
@@ -656,7 +666,11 @@ def _video_items(pending: dict[str | None, list[Track]], tasks: dict[str | None,
 
 
 def _items(parser: CvatXmlParser, steps: Iterator[str], handle: BinaryIO, ctx: ReadContext,
-           project: Project) -> Iterator[Item]:  # fmt: skip
+           project: Project, validate: bool) -> Iterator[Item | dict[str, Any]]:  # fmt: skip
+    """Items as the file is parsed: images as they close (validated `Item`s, or records
+    when not `validate`), video tasks at the end (always `Item`s: a task's tracks are
+    models already)."""
+    to_item = image_to_item if validate else image_to_record
     pending: dict[str | None, list[Track]] = {}
     tasks: dict[str | None, TaskInfo | None] = {}
     seen: dict[str, set[str]] = {}
@@ -664,7 +678,7 @@ def _items(parser: CvatXmlParser, steps: Iterator[str], handle: BinaryIO, ctx: R
         for _ in _chain_steps(steps):
             while parser.images:
                 attrs, children, line = parser.images.popleft()
-                yield image_to_item(attrs, children, line, ctx)
+                yield to_item(attrs, children, line, ctx)
             while parser.tracks:
                 attrs, children, line = parser.tracks.popleft()
                 track, task = track_to_track(attrs, children, line, ctx)
@@ -723,5 +737,6 @@ def read_cvat_xml(path: str | Path, losses: LossReport) -> Dataset:
         path=path,
     )
     project = project_from_meta(parser.meta, path)
-    return Dataset(project=project, items=_items(parser, steps, handle, ctx, project), origin=str(path),
+    items = ItemRecords(lambda validate: _items(parser, steps, handle, ctx, project, validate))
+    return Dataset(project=project, items=items, origin=str(path),
                    meta={"cvat_format": parser.kind})  # fmt: skip

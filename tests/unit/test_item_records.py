@@ -93,12 +93,12 @@ def test_validate_option_must_be_a_yes_or_no(tmp_path):
 
 def test_iterating_records_gives_items_and_wrapping_keeps_both_ways():
     model = Item(key="a", media={"kind": "image"})
-    stream = records_of([model])
-    assert list(stream) == [model]
+    assert list(records_of([model])) == [model]
     seen = []
-    counted = stream.wrapped(lambda inner: api.counted(inner, seen.append))
-    assert list(counted.records()) == [{"key": "a", "media": {"kind": "image"}}]
-    assert list(counted) == [model]
+    as_records = records_of([model]).wrapped(lambda inner: api.counted(inner, seen.append))
+    assert list(as_records.records()) == [{"key": "a", "media": {"kind": "image"}}]
+    as_items = records_of([model]).wrapped(lambda inner: api.counted(inner, seen.append))
+    assert list(as_items) == [model]
     assert seen == [1, 1]
 
 
@@ -118,3 +118,12 @@ def test_transfer_counts_progress_on_a_record_stream_and_keeps_it_fast(tmp_path,
     assert progress == [1, 2, 3]
     assert dumped == []  # the records were written by orjson, no model was dumped
     assert list(read_jsonl(tmp_path / "out.jsonl").items) == models
+
+
+def test_the_stream_runs_once_like_a_generator():
+    models = [Item(key=k, media={"kind": "image"}) for k in "abc"]
+    stream = records_of(models)
+    assert next(iter(stream)) == models[0]
+    assert list(stream) == models[1:]  # goes on where it stopped
+    with pytest.raises(RuntimeError, match="already started as items"):
+        stream.records()

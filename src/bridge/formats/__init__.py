@@ -41,7 +41,6 @@ ItemRecord = dict[str, Any]
 defaults may be left out)."""
 
 
-@dataclass(frozen=True)
 class ItemRecords:
     """Items that a reader can stream either as validated `Item`s or as *records*.
 
@@ -52,20 +51,33 @@ class ItemRecords:
     reported where it is in the source), with `False` records (dicts) or, where the reader
     built a model anyway, `Item`s. Iterating an `ItemRecords` gives `Item`s.
 
+    Like a generator, the stream runs once: iterating again goes on where it stopped, and
+    asking for the other kind once it has started is an error.
+
     A reader offers records only when they are valid by construction (typed while parsed,
     every check done by the reader itself). Its tests hold it to that: on the fixtures
     and on fuzzed files, the records written as JSONL read back as exactly the validated
     items, and input the validated stream rejects is rejected by the record stream too.
     """
 
-    produce: Callable[[bool], Iterator[Item | ItemRecord]]
+    def __init__(self, produce: Callable[[bool], Iterator[Item | ItemRecord]]):
+        self.produce = produce
+        self._started: tuple[bool, Iterator[Any]] | None = None
+
+    def _stream(self, validate: bool) -> Iterator[Any]:
+        if self._started is None:
+            self._started = (validate, self.produce(validate))
+        elif self._started[0] != validate:
+            started = "items" if self._started[0] else "records"
+            raise RuntimeError(f"this stream has already started as {started}")
+        return self._started[1]
 
     def __iter__(self) -> Iterator[Item]:
-        return self.produce(True)  # type: ignore[return-value]
+        return self._stream(True)
 
     def records(self) -> Iterator[Item | ItemRecord]:
         """The stream as records (and `Item`s where the reader built models)."""
-        return self.produce(False)
+        return self._stream(False)
 
     def wrapped(self, wrap: Callable[[Iterator[Any]], Iterator[Any]]) -> ItemRecords:
         """The same stream passed through `wrap` (e.g. counting), whichever way it runs."""
