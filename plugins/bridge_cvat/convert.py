@@ -175,12 +175,17 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
     if kind == "rectangle":
         _need(points, 4, "rectangle", where)
         x1, y1, x2, y2 = points
+        width, height = x2 - x1, y2 - y1
+        if not (math.isfinite(width) and math.isfinite(height)):
+            side = "width" if not math.isfinite(width) else "height"
+            raise FormatError(f"invalid value: shape.bbox.{side}: the corners are too far apart "
+                              "for the size to be a finite number", where=where)  # fmt: skip
         return {
             "type": "bbox",
             "x": x1,
             "y": y1,
-            "width": x2 - x1,
-            "height": y2 - y1,
+            "width": width,
+            "height": height,
             "rotation": rotation,
         }
     if kind == "ellipse":
@@ -274,7 +279,7 @@ def _keypoint_dict(
     element: dict[str, Any], labels: LabelIndex, losses: LossReport, where: str
 ) -> dict[str, Any]:
     label = element.get("label")
-    _check_label(label, labels, where)
+    check_label(label, labels, where)
     points = _numbers_only(element.get("points") or [], where)
     _need(points, 2, "skeleton point", where)
     extra = {k: element[k] for k in ("source", "id", "z_order", "keyframe") if k in element}
@@ -314,7 +319,7 @@ def keypoint_to_element(
 # ---------------------------------------------------------------- shapes and tags
 
 
-def _check_label(label: str | None, labels: LabelIndex, where: str) -> None:
+def check_label(label: str | None, labels: LabelIndex, where: str) -> None:
     if label and label not in labels:
         raise FormatError(f"label {label!r} is not declared", where=where,
                           hint="every label used by a shape must be in the task's or project's labels")  # fmt: skip
@@ -373,7 +378,7 @@ def shape_to_region_dict(shape: dict[str, Any], labels: LabelIndex, losses: Loss
     Values equal to the `Region` defaults are left out: validating them costs time and
     changes nothing."""
     label = shape.get("label") or None
-    _check_label(label, labels, where)
+    check_label(label, labels, where)
     geometry = _geometry(shape, labels, losses, where, image_size)
     shape_id = shape.get("id")
     region = {"id": str(shape_id) if shape_id is not None else (region_id or "0"),
@@ -416,7 +421,7 @@ def tag_to_region_dict(tag: dict[str, Any], labels: LabelIndex, losses: LossRepo
                        ) -> dict[str, Any]:  # fmt: skip
     """`tag_to_region` without the validation (see `shape_to_region_dict`)."""
     label = tag.get("label") or None
-    _check_label(label, labels, where)
+    check_label(label, labels, where)
     tag_id = tag.get("id")
     region = {
         "id": str(tag_id) if tag_id is not None else (region_id or "0"),
@@ -571,7 +576,7 @@ def track_to_unified(track: dict[str, Any], labels: LabelIndex, losses: LossRepo
     attributes go to the track, mutable ones to each keyframe; skeleton tracks get one
     `Skeleton` per frame built from their element tracks."""
     label = track.get("label") or None
-    _check_label(label, labels, where)
+    check_label(label, labels, where)
     shapes = track.get("shapes") or []
     fixed = track.get("attributes")
     if fixed is None:  # XML: every tracked shape repeats the immutable attributes

@@ -36,6 +36,9 @@ from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Media, Project, Region, SourceRef, Track
 from bridge_cvat.convert import (
     LabelIndex,
+    attributes_to_classifications,
+    check_label,
+    geometry_dict,
     labels_to_ontology,
     shape_to_region_dict,
     tag_to_region_dict,
@@ -210,6 +213,52 @@ def tag_dict(attrs: dict[str, str], where: str) -> dict[str, Any]:
     return tag
 
 
+REGION_TAGS = SHAPE_TAGS - {"skeleton"}
+"""Shapes of an `<image>` read straight into unified regions (skeletons take the CVAT-dict
+path: their points arrive as child elements)."""
+
+
+def image_region(tag: str, attrs: dict[str, str], size: tuple[int, int] | None,
+                 labels: LabelIndex, where: str) -> dict[str, Any]:  # fmt: skip
+    """A shape element of an `<image>` -> its unified `Region` dict, without the id and the
+    classifications (`_image_regions` adds them once the `<attribute>`s are read). What
+    `shape_to_region_dict(shape_dict(...))` gives, in one step (the image hot path), except
+    that an ellipse's radii are taken as written rather than through CVAT's corner point."""
+    label = attrs.get("label") or None
+    if label and label not in labels:
+        check_label(label, labels, where)
+    rotation = _number(attrs, "rotation", where) if "rotation" in attrs else 0.0
+    if tag == "ellipse":
+        cx, cy, rx, ry = _numbers(attrs, ELLIPSE_KEYS, where)
+        geometry = {"type": "ellipse", "cx": cx, "cy": cy, "rx": rx, "ry": ry, "rotation": rotation}
+    else:
+        kind = "rectangle" if tag == "box" else tag
+        geometry = geometry_dict(kind, shape_points(tag, attrs, where), rotation, size, where)
+    region: dict[str, Any] = {"label": label, "shape": geometry}
+    if "occluded" in attrs:
+        region["occluded"] = attrs["occluded"] == "1"
+    if "z_order" in attrs:
+        region["z_order"] = _integer(attrs["z_order"], "z_order", where)
+    if "group_id" in attrs:
+        group = _integer(attrs["group_id"], "group_id", where)
+        if group:
+            region["group"] = str(group)
+    extra: dict[str, Any] = {}
+    if attrs.get("source"):
+        extra["source"] = attrs["source"]
+    if attrs.get("outside") == "1":
+        extra["outside"] = True
+    if rotation and tag not in ("box", "ellipse"):
+        extra["rotation"] = rotation
+    if tag == "mask":
+        left, top = (_integer(attrs[k], k, where) for k in ("left", "top"))
+        extra["cvat_mask_crop"] = [left, top, _integer(attrs["width"], "width", where),
+                                   _integer(attrs["height"], "height", where)]  # fmt: skip
+    if extra:
+        region["extra"] = extra
+    return region
+
+
 def element_track_dict(attrs: dict[str, str], where: str) -> dict[str, Any]:
     """A `<track>` nested in a skeleton track (older layout): one point's track."""
     track: dict[str, Any] = {"label": attrs.get("label"), "attributes": []}
@@ -246,6 +295,7 @@ class CvatXmlParser:
     def __init__(self, where_prefix: str):
         self.prefix = where_prefix
         self.meta: CvatMeta | None = None
+        self.labels = LabelIndex()  # from the meta, once read
         self.images: deque[Finished] = deque()
         self.tracks: deque[Finished] = deque()
         self.kind: str | None = None  # "images" or "video", from the first annotation element
@@ -294,8 +344,17 @@ class CvatXmlParser:
         self._depth += 1
         opened = self._open
         if opened:  # the hot paths: a shape in an <image>, an <attribute> in a shape
-            kind = opened[-1].kind
-            if kind == "image" and tag in SHAPE_TAGS:
+            parent = opened[-1]
+            kind = parent.kind
+            if kind == "image" and tag in REGION_TAGS:
+                line = self.expat.CurrentLineNumber
+                where = f"{self.prefix}:{line}"
+                size = _known_size(parent.data, where) if tag == "mask" else None
+                region = image_region(tag, attrs, size, self.labels, where)
+                region["attributes"] = []
+                opened.append(_Open("region", region, line))
+                return
+            if kind == "image" and tag == "skeleton":
                 line = self.expat.CurrentLineNumber
                 try:
                     opened.append(_Open("shape", shape_dict(tag, attrs, None), line))
@@ -303,7 +362,7 @@ class CvatXmlParser:
                     error.where = error.where or self.where(line)
                     raise
                 return
-            if kind == "shape" and tag == "attribute" and "name" in attrs:
+            if (kind == "region" or kind == "shape") and tag == "attribute" and "name" in attrs:
                 self._text.clear()
                 self._attribute = attrs["name"]
                 self.expat.CharacterDataHandler = self._text.append
@@ -416,6 +475,7 @@ class CvatXmlParser:
             self._meta_stack = None
             self.expat.CharacterDataHandler = None
             self.meta = CvatMeta.from_tree(self._meta_root, self._labels, self.where())
+            self.labels = LabelIndex.from_labels(self.meta.labels)
 
     def _close(self, done: _Open) -> None:
         if not self._open:
@@ -477,12 +537,27 @@ def _size(attrs: dict[str, str], where: str) -> tuple[int | None, int | None]:
     return width, height
 
 
+def _known_size(attrs: dict[str, str], where: str) -> tuple[int, int] | None:
+    size = _size(attrs, where)
+    return size if None not in size else None  # type: ignore[return-value]
+
+
 def _image_regions(children, size, ctx: ReadContext) -> list[dict[str, Any]]:
     """The regions of an image as dicts (validated with their item)."""
     regions = []
     image_size = size if None not in size else None
     labels, losses, prefix, kinds = ctx.labels, ctx.losses, f"{ctx.path}:", ctx.image_kinds
     for index, (data, line, kind) in enumerate(children):
+        if kind == "region":  # read straight into a region dict while parsing
+            attributes = data.pop("attributes")
+            data["id"] = str(index)
+            if attributes:
+                data["classifications"] = attributes_to_classifications(
+                    attributes, data["label"], labels, losses, f"{prefix}{line}"
+                )
+            kinds.add((data["label"] or "", data["shape"]["type"]))
+            regions.append(data)
+            continue
         where = f"{prefix}{line}"
         if kind == "tag":
             region = tag_to_region_dict(data, labels, losses, where=where, region_id=str(index))

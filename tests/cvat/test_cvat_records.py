@@ -91,7 +91,7 @@ VIDEO = (FIXTURES / "for_video_with_skeleton.xml").read_text(encoding="utf-8")
 ANNOTATION_PART = {text: text.index("</meta>") for text in (IMAGES, VIDEO)}
 ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
 JUNK = ["", "abc", "1e400", "-0", "nan", "inf", "1,2", "1;2", "2.5", "-3", "99999999999999999999999",
-        "true", "0", "1", "1.0e3", " 7", "0x10", "1,2;3", "car", "unknown label"]  # fmt: skip
+        "true", "0", "1", "1.0e3", " 7", "0x10", "1,2;3", "car", "unknown label", "1.7e308", "-1.7e308"]  # fmt: skip
 
 
 def _mutated(text: str, pick: float, value: str) -> str:
@@ -137,4 +137,22 @@ def test_cvat_byte_flips_give_the_same_result_both_ways(tmp_path, where, byte):
     data[start + int(where * (len(data) - start - 1))] = byte
     path = tmp_path / "fuzz.xml"
     path.write_bytes(bytes(data))
+    assert record_outcome(path, tmp_path) == validated_outcome(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('xtl="1.25" ytl="2.50" xbr="7.75"', 'xtl="-1.7e308" ytl="2.50" xbr="1.7e308"'),  # width overflows
+        ('ytl="2.50" xbr="7.75" ybr="6.00"', 'ytl="-1.7e308" xbr="7.75" ybr="1.7e308"'),  # height overflows
+        ('cx="3.00" cy="6.00" rx="1.50"', 'cx="1e308" cy="6.00" rx="1.7e308"'),  # fine: radii as written
+        ('<attribute name="doors">4</attribute>', '<attribute name="doors">123456789012345678901234567890</attribute>'),
+        ('left="2" top="1" width="4" height="3"', 'left="2" top="1" width="40" height="3"'),  # runs != crop
+        ('rle="1, 3, 2, 2, 4"', 'rle="1, x"'),
+    ],
+)  # fmt: skip
+def test_cvat_hostile_values_give_the_same_result_both_ways(tmp_path, old, new):
+    assert old in IMAGES
+    path = tmp_path / "hostile.xml"
+    path.write_text(IMAGES.replace(old, new, 1), encoding="utf-8")
     assert record_outcome(path, tmp_path) == validated_outcome(path)
