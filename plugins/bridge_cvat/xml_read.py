@@ -219,7 +219,7 @@ path: their points arrive as child elements)."""
 
 
 def image_region(tag: str, attrs: dict[str, str], size: tuple[int, int] | None,
-                 labels: LabelIndex, where: str) -> dict[str, Any]:  # fmt: skip
+                 labels: LabelIndex, where: str | None) -> dict[str, Any]:  # fmt: skip
     """A shape element of an `<image>` -> its unified `Region` dict, without the id and the
     classifications (`_image_regions` adds them once the `<attribute>`s are read). What
     `shape_to_region_dict(shape_dict(...))` gives, in one step (the image hot path), except
@@ -286,6 +286,9 @@ class _Open:
     children: list[Any] = field(default_factory=list)
 
 
+NO_CHILDREN: Any = ()  # for the elements that never have children (regions)
+
+
 class CvatXmlParser:
     """Expat handlers that turn CVAT XML into meta + CVAT dicts, one chunk at a time.
 
@@ -348,11 +351,15 @@ class CvatXmlParser:
             kind = parent.kind
             if kind == "image" and tag in REGION_TAGS:
                 line = self.expat.CurrentLineNumber
-                where = f"{self.prefix}:{line}"
-                size = _known_size(parent.data, where) if tag == "mask" else None
-                region = image_region(tag, attrs, size, self.labels, where)
+                try:
+                    size = _known_size(parent.data, None) if tag == "mask" else None
+                    region = image_region(tag, attrs, size, self.labels, None)
+                except FormatError as error:
+                    error.where = error.where or f"{self.prefix}:{line}"
+                    raise
                 region["attributes"] = []
-                opened.append(_Open("region", region, line))
+                parent.children.append((region, line, "region"))
+                opened.append(_Open("region", region, line, NO_CHILDREN))  # for its <attribute>s
                 return
             if kind == "image" and tag == "skeleton":
                 line = self.expat.CurrentLineNumber
@@ -447,7 +454,8 @@ class CvatXmlParser:
             and tag in SHAPE_TAGS - {"skeleton"}
         ):
             return "element"
-        raise FormatError(f"unknown or misplaced shape <{tag}> inside <{parent.data.get('type', parent.kind)}>",
+        inside = parent.data.get("type") or parent.data.get("shape", {}).get("type") or parent.kind
+        raise FormatError(f"unknown or misplaced shape <{tag}> inside <{inside}>",
                           where=self.where(),
                           hint="CVAT shapes are box, polygon, polyline, points, ellipse, cuboid, mask, skeleton, tag")  # fmt: skip
 
@@ -478,6 +486,8 @@ class CvatXmlParser:
             self.labels = LabelIndex.from_labels(self.meta.labels)
 
     def _close(self, done: _Open) -> None:
+        if done.kind == "region":  # already among its image's children
+            return
         if not self._open:
             queue = self.images if done.kind == "image" else self.tracks
             queue.append((done.data, done.children, done.line))
@@ -528,7 +538,7 @@ class ReadContext:
         return f"{self.path}:{line}"
 
 
-def _size(attrs: dict[str, str], where: str) -> tuple[int | None, int | None]:
+def _size(attrs: dict[str, str], where: str | None) -> tuple[int | None, int | None]:
     try:
         width = int(attrs["width"]) if "width" in attrs else None
         height = int(attrs["height"]) if "height" in attrs else None
@@ -537,7 +547,7 @@ def _size(attrs: dict[str, str], where: str) -> tuple[int | None, int | None]:
     return width, height
 
 
-def _known_size(attrs: dict[str, str], where: str) -> tuple[int, int] | None:
+def _known_size(attrs: dict[str, str], where: str | None) -> tuple[int, int] | None:
     size = _size(attrs, where)
     return size if None not in size else None  # type: ignore[return-value]
 
