@@ -166,7 +166,7 @@ def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, 
         rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1])
     except (ValueError, TypeError) as error:
         raise FormatError(f"invalid mask: {error}", where=where) from None
-    return {"type": "mask", "rle": rle}
+    return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
 
 
 def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSize | None,

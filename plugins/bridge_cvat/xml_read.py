@@ -33,7 +33,7 @@ from bridge.errors import BridgeError, FormatError
 from bridge.formats import Dataset, ItemRecords
 from bridge.formats.jsonl import describe_validation_error
 from bridge.losses import LossReport
-from bridge.schema import AnnotationSet, Item, Media, Project, Region, SourceRef, Track
+from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, Region, SourceRef, Track
 from bridge_cvat.convert import (
     LabelIndex,
     attributes_to_classifications,
@@ -533,9 +533,19 @@ class ReadContext:
     losses: LossReport
     path: Path
     image_kinds: set[tuple[str, str]] = field(default_factory=set)
+    annotators: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def where(self, line: int) -> str:
         return f"{self.path}:{line}"
+
+    def annotator_record(self, annotator: Annotator) -> dict[str, Any]:
+        """A job's or task's assignee as record data, dumped once per person (the meta
+        holds each `Annotator` for the whole read, so its id is stable)."""
+        record = self.annotators.get(id(annotator))
+        if record is None:
+            record = annotator.model_dump(mode="json", exclude_defaults=True)
+            self.annotators[id(annotator)] = record
+        return record.copy()
 
 
 def _size(attrs: dict[str, str], where: str | None) -> tuple[int | None, int | None]:
@@ -635,7 +645,7 @@ def image_to_record(attrs: dict[str, str], children, line: int, ctx: ReadContext
     extra = {k: v for k, v in attrs.items() if k not in ("name", "width", "height", "subset")}
     annotation_set = {"id": set_id, "regions": _image_regions(children, size, ctx)}
     if annotator is not None:
-        annotation_set["annotator"] = annotator
+        annotation_set["annotator"] = ctx.annotator_record(annotator)
     item = {
         "key": f"{subset}/{name}" if subset else name,
         "media": {"kind": "image", "uri": name, "width": size[0], "height": size[1]},

@@ -156,3 +156,16 @@ def test_cvat_hostile_values_give_the_same_result_both_ways(tmp_path, old, new):
     path = tmp_path / "hostile.xml"
     path.write_text(IMAGES.replace(old, new, 1), encoding="utf-8")
     assert record_outcome(path, tmp_path) == validated_outcome(path)
+
+
+@pytest.mark.parametrize("path", ALL_FIXTURES, ids=lambda p: p.name)
+def test_cvat_records_are_plain_json_data(path):
+    """orjson dumps every record as it is (a model inside a record would send the whole
+    item through pydantic, silently slow)."""
+    import orjson
+
+    from bridge.schema import Item
+
+    for record in read_cvat_xml(path, LossReport()).items.records():
+        if type(record) is dict:
+            assert Item.model_validate_json(orjson.dumps(record)) == Item.model_validate(record)
