@@ -129,17 +129,29 @@ def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
 # ------------------------------------------------------------------------------ writing
 
 
+def _kind(stored: Any, answers: list, first_value: Any) -> str:
+    if stored in ("radio", "checklist", "text"):
+        return stored
+    if len(answers) > 1:
+        return "checklist"
+    if answers and not isinstance(first_value, str):
+        return "text"
+    return "radio"
+
+
 def question_kind(classification: Classification) -> str:
     """ "radio", "checklist" or "text": from the Labelbox kind it was read as, else guessed
     (several answers: a checklist; a non-text value: text; one answer: a radio)."""
-    kind = classification.extra.get(KIND_KEY)
-    if kind in ("radio", "checklist", "text"):
-        return kind
-    if len(classification.answers) > 1:
-        return "checklist"
-    if classification.answers and not isinstance(classification.answers[0].value, str):
-        return "text"
-    return "radio"
+    answers = classification.answers
+    first = answers[0].value if answers else None
+    return _kind(classification.extra.get(KIND_KEY), answers, first)
+
+
+def record_question_kind(classification: dict) -> str:
+    """`question_kind` of a classification record (plain data, defaults maybe left out)."""
+    answers = classification.get("answers") or []
+    first = answers[0]["value"] if answers else None
+    return _kind((classification.get("extra") or {}).get(KIND_KEY), answers, first)
 
 
 def _feature_id(element) -> dict[str, str]:

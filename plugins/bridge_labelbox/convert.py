@@ -41,12 +41,15 @@ from bridge.schema import (
     without_extras,
 )
 
+from .checks import finite, optional_text, timestamp
 from .classifications import TOOL, read_classifications, write_classifications
 from .import_ndjson import item_to_import_rows
 from .shapes import GEOMETRY_KEYS, MaskFetcher, read_geometry, write_geometry
 from .video import read_frame_classifications, read_tracks, write_video_annotations
 
-__all__ = ["data_row_to_item", "item_to_data_row", "item_to_import_rows", "media_kind"]
+__all__ = [
+    "data_row_to_item", "item_record", "item_to_data_row", "item_to_import_rows", "media_kind",
+]  # fmt: skip
 
 _DATA_ROW_CONSUMED = frozenset(("id", "row_data"))
 _MEDIA_CONSUMED = frozenset(("mime_type", "width", "height", "frame_rate", "frame_count"))
@@ -102,18 +105,22 @@ def _int(raw: Any) -> int | None:
     return int(raw) if isinstance(raw, _NUMBER) and not isinstance(raw, bool) else None
 
 
+def _seconds(raw: Any) -> float | None:
+    return finite(float(raw), "seconds_to_create") if isinstance(raw, _NUMBER) else None
+
+
 def _read_media(row: dict, labels: list[dict]) -> dict:
     attributes = row.get("media_attributes") or {}
     annotations = [label.get("annotations") or {} for label in labels]
-    mime_type = attributes.get("mime_type")
+    mime_type = optional_text(attributes.get("mime_type"), "media_attributes.mime_type")
     fps = attributes.get("frame_rate")
     return {
         "kind": media_kind(mime_type, annotations),
-        "uri": row["data_row"].get("row_data"),
+        "uri": optional_text(row["data_row"].get("row_data"), "data_row.row_data"),
         "width": _int(attributes.get("width")),
         "height": _int(attributes.get("height")),
         "frame_count": _int(attributes.get("frame_count")),
-        "fps": float(fps) if isinstance(fps, _NUMBER) else None,
+        "fps": finite(float(fps), "frame_rate") if isinstance(fps, _NUMBER) else None,
         "mime_type": mime_type,
     }
 
@@ -127,7 +134,7 @@ def _review(raw: dict) -> dict:
     return {
         "status": status,
         "reviewer": {"email": reviewer} if isinstance(reviewer, str) else None,
-        "created_at": _time(raw.get("created_at") or raw.get("reviewed_at")),
+        "created_at": timestamp(raw.get("created_at") or raw.get("reviewed_at")),
         "extra": {"lb_raw": raw},
     }
 
@@ -143,6 +150,9 @@ def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: 
         return None
     feature_id = obj.get("feature_id")
     nested = obj.get("classifications")
+    name = obj.get("name")
+    if name is not None and type(name) is not str:
+        optional_text(name, "an object's name")
     if feature_id is None:
         region_id, source = f"object-{index}", None
     else:
@@ -150,7 +160,7 @@ def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: 
         source = {"tool": TOOL, "region": region_id}
     return {
         "id": region_id,
-        "label": obj.get("name"),
+        "label": name,
         "shape": shape,
         "classifications": read_classifications(nested, losses, where) if nested else [],
         "source": source,
@@ -165,7 +175,8 @@ def _read_relationship(raw: dict) -> dict:
     link_rest = _rest(link, _LINK_CONSUMED)
     if link_rest:
         extra["lb_relationship"] = link_rest
-    return {"from_id": str(link["source"]), "to_id": str(link["target"]), "label": raw.get("name"),
+    label = optional_text(raw.get("name"), "a relationship's name")
+    return {"from_id": str(link["source"]), "to_id": str(link["target"]), "label": label,
             "direction": "both" if both else "forward", "extra": extra}  # fmt: skip
 
 
@@ -234,10 +245,10 @@ def _read_label(label: dict, project_id: str, project_rest: dict, workflow: Any,
     annotation_set = {
         "id": label_id,
         "annotator": {"email": created_by} if isinstance(created_by, str) else None,
-        "created_at": _time(details.get("created_at")),
-        "updated_at": _time(details.get("updated_at")),
+        "created_at": timestamp(details.get("created_at")),
+        "updated_at": timestamp(details.get("updated_at")),
         "status": WORKFLOW_STATUS.get(workflow) if isinstance(workflow, str) else None,
-        "lead_time": float(seconds) if isinstance(seconds, _NUMBER) else None,
+        "lead_time": _seconds(seconds),
         "reviews": [_review(review) for review in reviews] if reviews else [],
         "source": {"tool": TOOL, "project": project_id, "item": data_row_id, "annotation": label_id},
         "extra": extra,
@@ -297,28 +308,40 @@ def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
     }
 
 
-def data_row_to_item(row: dict, losses: LossReport, *, where: str, instance: str | None = None,
-                     masks: MaskFetcher | None = None) -> Item:  # fmt: skip
-    """One export v2 line (already parsed) as a unified `Item`: one `AnnotationSet` per
-    label per project. `masks(url)` fetches a mask PNG; without it mask regions keep their
-    URLs in `extra` (loss "mask-not-fetched"). Bad input raises `FormatError` at `where`."""
+def item_record(row: Any, losses: LossReport, *, where: str, instance: str | None = None,
+                masks: MaskFetcher | None = None) -> dict:  # fmt: skip
+    """One export v2 line (already parsed) as an item *record*: the plain data of the
+    unified `Item`, valid by construction (every value `Item.model_validate` would refuse
+    is refused here), so the JSONL writer may dump it without pydantic. Bad input raises
+    `FormatError` at `where`."""
     if not isinstance(row, dict) or not isinstance(row.get("data_row"), dict):
         raise FormatError(
             "not an export v2 data row (no data_row object)", where=where,
             hint="each line of a Labelbox export v2 file is {\"data_row\": {...}, \"projects\": {...}}",
         )  # fmt: skip
     try:
-        return Item.model_validate(item_data(row, losses, where, instance, masks))
+        return item_data(row, losses, where, instance, masks)
     except BridgeError as error:
         error.where = error.where or where
         raise
-    except ValidationError as error:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as error:
+        detail = f"missing key {error}" if isinstance(error, KeyError) else str(error)[:200]
+        raise FormatError(f"malformed Labelbox data row: {detail}", where=where) from None
+
+
+def data_row_to_item(row: dict, losses: LossReport, *, where: str, instance: str | None = None,
+                     masks: MaskFetcher | None = None) -> Item:  # fmt: skip
+    """One export v2 line (already parsed) as a unified `Item`: one `AnnotationSet` per
+    label per project (`item_record`, validated). `masks(url)` fetches a mask PNG; without
+    it mask regions keep their URLs in `extra` (loss "mask-not-fetched"). Bad input raises
+    `FormatError` at `where`."""
+    record = item_record(row, losses, where=where, instance=instance, masks=masks)
+    try:
+        return Item.model_validate(record)
+    except ValidationError as error:  # a check item_record lacks: a bug, but still reported
         raise FormatError(
             f"malformed Labelbox data row: {describe_validation_error(error)}", where=where
         ) from None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-        detail = f"missing key {error}" if isinstance(error, KeyError) else str(error)[:200]
-        raise FormatError(f"malformed Labelbox data row: {detail}", where=where) from None
 
 
 # ------------------------------------------------------------------------------ writing

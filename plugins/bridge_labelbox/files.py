@@ -18,14 +18,14 @@ from typing import Any
 import orjson
 
 from bridge.errors import FormatError
-from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
 from bridge.losses import LossReport
 from bridge.options import flag
 from bridge.schema import ClassificationSpec, Item, LabelClass, Project
 
-from .classifications import question_kind
-from .convert import data_row_to_item, item_to_data_row, item_to_import_rows
+from .classifications import question_kind, record_question_kind
+from .convert import data_row_to_item, item_record, item_to_data_row, item_to_import_rows
 
 MEDIA = ["image", "video", "text", "audio", "document", "html", "conversation"]
 REGIONS = ["bbox", "polygon", "polyline", "points", "mask", "span"]
@@ -47,7 +47,9 @@ def iter_export_rows(path: Path) -> Iterator[tuple[int, dict]]:
 
 
 class OntologyCollector:
-    """Builds the project's ontology from the labels and questions met while streaming."""
+    """Builds the project's ontology from the labels and questions met while streaming:
+    `observe` takes validated `Item`s, `observe_record` item records (plain dicts); both
+    build the same ontology from the same items."""
 
     def __init__(self, project: Project):
         self.project = project
@@ -64,11 +66,28 @@ class OntologyCollector:
                     self._label(track.label, kind)
             for classification in annotation_set.classifications:
                 if classification.name not in self.questions:
-                    self.questions.add(classification.name)
-                    kind = question_kind(classification)
-                    self.project.ontology.classifications.append(
-                        ClassificationSpec(name=classification.name, input=kind)  # type: ignore[arg-type]
-                    )
+                    self._question(classification.name, question_kind(classification))
+
+    def observe_record(self, record: dict) -> None:
+        """`observe` for an item record (fields left at their defaults may be missing)."""
+        label, questions = self._label, self.questions
+        for annotation_set in record.get("annotation_sets", ()):
+            for region in annotation_set.get("regions", ()):
+                label(region.get("label"), region["shape"]["type"])
+            for track in annotation_set.get("tracks", ()):
+                kinds = {k["shape"]["type"] for k in track["keyframes"] if k.get("shape")}
+                for kind in kinds or {"bbox"}:
+                    label(track.get("label"), kind)
+            for classification in annotation_set.get("classifications", ()):
+                name = classification["name"]
+                if name not in questions:
+                    self._question(name, record_question_kind(classification))
+
+    def _question(self, name: str, kind: str) -> None:
+        self.questions.add(name)
+        self.project.ontology.classifications.append(
+            ClassificationSpec(name=name, input=kind)  # type: ignore[arg-type]
+        )
 
     def _label(self, name: str | None, kind: str) -> None:
         if name is None:
@@ -82,20 +101,34 @@ class OntologyCollector:
 
 
 def read_export(path: str | Path, losses: LossReport, *, masks=None) -> Dataset:
-    """Open an export v2 file as a streamed `Dataset` (items are read as iterated)."""
+    """Open an export v2 file as a streamed `Dataset` (items are read as iterated). Its
+    items are `ItemRecords`: validated `Item`s when iterated, item records (`item_record`,
+    no pydantic) for a writer that asks for `records()`."""
     path = Path(path)
     project = Project(name=path.stem, description="Labelbox export v2")
     collector = OntologyCollector(project)
+    instance = str(path)
 
     def items() -> Iterator[Item]:
-        instance = str(path)
+        observe = collector.observe
         for number, row in iter_export_rows(path):
             item = data_row_to_item(row, losses, where=f"{instance}:{number}", instance=instance,
                                     masks=masks)  # fmt: skip
-            collector.observe(item)
+            observe(item)
             yield item
 
-    return Dataset(project=project, items=items(), origin=str(path))
+    def records() -> Iterator[dict]:
+        observe = collector.observe_record
+        for number, row in iter_export_rows(path):
+            record = item_record(row, losses, where=f"{instance}:{number}", instance=instance,
+                                 masks=masks)  # fmt: skip
+            observe(record)
+            yield record
+
+    def produce(validate: bool) -> Iterator[Item | dict]:
+        return items() if validate else records()
+
+    return Dataset(project=project, items=ItemRecords(produce), origin=str(path))
 
 
 def write_export(dataset: Dataset, path: str | Path, losses: LossReport, *,

@@ -24,6 +24,8 @@ from bridge.geometry.masks import bitmap_to_rle
 from bridge.losses import LossReport
 from bridge.schema import RLE, BBox, Span
 
+from .checks import finite_points, non_finite, optional_text
+
 GEOMETRY_KEYS = ("bounding_box", "polygon", "line", "point", "location", "conversational_location")
 MASK_KEYS = ("mask", "composite_mask")
 BOX_EXTRA = "lb_bounding_box"
@@ -35,22 +37,27 @@ _BOX_KEYS = frozenset(("top", "left", "height", "width"))
 
 
 def _xy(point: dict) -> tuple[float, float]:
-    return float(point["x"]), float(point["y"])
+    x, y = float(point["x"]), float(point["y"])
+    if x - x or y - y:
+        raise non_finite("a point's x and y")
+    return x, y
 
 
 def _points(raw: Any) -> list[tuple[float, float]]:
     if not isinstance(raw, list):
         raise TypeError("a point list must be a list of {x, y}")
-    return [(float(point["x"]), float(point["y"])) for point in raw]
+    return finite_points([(float(point["x"]), float(point["y"])) for point in raw],
+                         "a point's x and y")  # fmt: skip
 
 
 def read_box(raw: dict, extra: dict) -> dict:
     if not isinstance(raw, dict):
         raise TypeError("bounding_box must be an object {top, left, height, width}")
-    box = {
-        "type": "bbox", "x": float(raw["left"]), "y": float(raw["top"]),
-        "width": float(raw["width"]), "height": float(raw["height"]),
-    }  # fmt: skip
+    x, y = float(raw["left"]), float(raw["top"])
+    width, height = float(raw["width"]), float(raw["height"])
+    if x - x or y - y or width - width or height - height:
+        raise non_finite("bounding_box top, left, height and width")
+    box = {"type": "bbox", "x": x, "y": y, "width": width, "height": height}
     if len(raw) > 4:  # the four keys above and more (document boxes have a `unit`)
         extra[BOX_EXTRA] = {k: v for k, v in raw.items() if k not in _BOX_KEYS}
     return box
@@ -75,7 +82,8 @@ def read_location(raw: dict, extra: dict) -> dict:
                 "container": None if page is None else str(page)}  # fmt: skip
     end = raw.get("end")
     return {"type": "span", "start": int(raw["start"]),
-            "end": None if end is None else int(end) + 1, "text": raw.get("token")}  # fmt: skip
+            "end": None if end is None else int(end) + 1,
+            "text": optional_text(raw.get("token"), "location.token")}  # fmt: skip
 
 
 def read_conversational(raw: dict) -> dict:
@@ -125,12 +133,17 @@ def read_mask(obj: dict, size: tuple, extra: dict, masks: MaskFetcher | None,
             where=where, severity="approximated",
         )  # fmt: skip
         extra[MASK_FETCHED] = False
-        return {"type": "mask", "rle": empty_rle(size)}
+        return {"type": "mask", "rle": _rle_data(empty_rle(size))}
     if composite:
         rle = png_to_rle(masks(composite["url"]), _color(composite["color_rgb"]))
     else:
         rle = png_to_rle(masks(single["url"]))
-    return {"type": "mask", "rle": rle}
+    return {"type": "mask", "rle": _rle_data(rle)}
+
+
+def _rle_data(rle: RLE) -> dict:
+    """`rle` as plain data (shapes are read as plain data: see convert.item_record)."""
+    return {"size": list(rle.size), "counts": rle.counts}
 
 
 def read_geometry(obj: dict, size: tuple, extra: dict, masks: MaskFetcher | None,

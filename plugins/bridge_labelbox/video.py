@@ -27,6 +27,7 @@ import orjson
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Keyframe, Region, Track
 
+from .checks import optional_text
 from .classifications import read_classifications, write_classification, write_classifications
 from .shapes import MaskFetcher, read_geometry, write_geometry
 
@@ -121,7 +122,12 @@ def read_tracks(annotations: dict, size: tuple, frame_count: int | None, losses:
         if form is not None:
             extra[KFFM_FORM] = form
         tracks.append(
-            {"id": feature_id, "label": first.get("name"), "keyframes": keyframes, "extra": extra}
+            {
+                "id": feature_id,
+                "label": optional_text(first.get("name"), "an object's name"),
+                "keyframes": keyframes,
+                "extra": extra,
+            }  # fmt: skip
         )
     return tracks
 
