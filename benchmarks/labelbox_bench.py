@@ -8,26 +8,33 @@ where the time of one data row goes.
 Files are generated with benchmarks/labelbox_generate.py into benchmarks/data/ if missing.
 Each measurement runs in its own process so that peak memory is that run's alone. Times
 are the process's CPU time (user + system) of the work itself, after the imports (the
-machine is shared, CPU time moves less than wall time; wall-time ratios are printed too):
+machine is shared, CPU time moves less than wall time; wall-time ratios are printed too).
+Each size has two lines: `records`, the path `bridge convert` takes to a JSONL file (the
+reader's item records dumped by orjson), and `validated`, the same with `-O validate=true`
+(every item built and dumped by pydantic), for comparison:
 
 * `bare parse`: read the file line by line and `orjson.loads` every line (the floor: no
   conversion, nothing kept);
-* `read only`: the `labelbox` reader alone (parse + convert every line to a unified Item,
-  nothing written), to separate this plugin's cost from the JSONL writer's;
+* `read only`: the `labelbox` reader alone (parse + convert every line to a record, or to
+  a validated Item; nothing written), to separate this plugin's cost from the writer's;
 * `bridge convert`: `bridge.api.convert(src, dst)` with the format auto-detected, i.e.
-  what the `bridge convert` command runs (read, convert to unified Items, write JSONL).
+  what the `bridge convert` command runs (read, convert, write JSONL).
 
 The breakdown streams the first `--breakdown-rows` rows of the smallest size through each
 stage of `bridge convert` in turn and times each with the process CPU clock (the clock
-reads themselves cost ~0.3 us each and are included); median of `--repeat` runs:
+reads themselves cost ~0.3 us each and are included); median of `--repeat` runs. The
+record path (what `bridge convert` runs):
 
 * `parse`: `orjson.loads` of the line;
-* `convert`: `bridge_labelbox.convert.item_data` (export row -> unified item as plain data);
-* `validate`: `Item.model_validate` of that data (pydantic; one call per row);
-* `serialize`: `bridge.formats.jsonl.item_line` (the core JSONL writer's per-item dump);
+* `convert`: `bridge_labelbox.convert.item_record` (export row -> item record, checked);
+* `observe`: the reader's ontology collector (`observe_record`);
+* `dump`: `bridge.formats.jsonl.record_line` (orjson);
 * `write`: writing that line into a temporary file, as `write_jsonl` does (plus its copy
-  into the target at the end, spread over the rows);
-* `observe`: the reader's ontology collector.
+  into the target at the end, spread over the rows).
+
+The validated path (`-O validate=true`) has `validate` (`Item.model_validate` of the
+record, pydantic; one call per row) and `serialize` (`bridge.formats.jsonl.item_line`,
+pydantic's dump) instead of `dump`, and observes the `Item`.
 """
 
 from __future__ import annotations
@@ -65,65 +72,84 @@ def _bare_setup(path: Path):
     return work
 
 
-def _read_setup(path: Path):
+def _read_setup(path: Path, validated: bool = False):
     from bridge_labelbox.files import read_export
 
     from bridge.losses import LossReport
 
-    return lambda: sum(1 for _ in read_export(path, LossReport()).items)
+    def work() -> int:
+        items = read_export(path, LossReport()).items
+        return sum(1 for _ in (items if validated else items.records()))
+
+    return work
 
 
-def _convert_setup(path: Path):
+def _convert_setup(path: Path, validated: bool = False):
     from bridge import api, plugins
 
     plugins.registry()
     target = path.with_suffix(".bench.jsonl")
 
     def work() -> int:
-        api.convert(str(path), target)
+        api.convert(str(path), target, validate=validated)
         target.unlink()
         return sum(1 for _ in open(path, "rb"))
 
     return work
 
 
-def _breakdown(path: Path, limit: int) -> dict:
+RECORD_STAGES = ["parse", "convert", "observe", "dump", "write"]
+VALIDATED_STAGES = ["parse", "convert", "validate", "observe", "serialize", "write"]
+
+
+def _stages(path: Path, validated: bool):
+    """The per-row stages of one path through `bridge convert`, as functions taking the
+    previous stage's output (see the module docstring)."""
+    import orjson
+    from bridge_labelbox.convert import item_record
+    from bridge_labelbox.files import OntologyCollector
+
+    from bridge.formats.jsonl import item_line, record_line
+    from bridge.losses import LossReport
+    from bridge.schema import Item, Project
+
+    losses, instance = LossReport(), str(path)
+    collector = OntologyCollector(Project(name="bench"))
+
+    def convert(row: dict, number: int) -> dict:
+        return item_record(row, losses, where=f"{instance}:{number}", instance=instance)
+
+    def observe(entry):
+        (collector.observe if validated else collector.observe_record)(entry)
+        return entry
+
+    stages = {"parse": orjson.loads, "convert": convert, "observe": observe}
+    if validated:
+        stages.update(validate=Item.model_validate, serialize=item_line)
+    else:
+        stages["dump"] = record_line
+    return stages
+
+
+def _breakdown(path: Path, limit: int, validated: bool) -> dict:
     """CPU microseconds per row spent in each stage (see the module docstring)."""
     import shutil
     import tempfile
 
-    import orjson
-    from bridge_labelbox.convert import item_data
-    from bridge_labelbox.files import OntologyCollector
-
-    from bridge.formats.jsonl import item_line
-    from bridge.losses import LossReport
-    from bridge.schema import Item, Project
-
-    clock, losses = time.process_time_ns, LossReport()
-    collector = OntologyCollector(Project(name="bench"))
-    names = ["parse", "convert", "validate", "serialize", "write", "observe"]
+    names = VALIDATED_STAGES if validated else RECORD_STAGES
+    stages = _stages(path, validated)
+    clock = time.process_time_ns
     spent, rows = dict.fromkeys(names, 0), 0
     with open(path, "rb") as handle, tempfile.TemporaryFile() as body:
+        stages["write"] = body.write
         for number, line in enumerate(handle, start=1):
             if rows == limit:
                 break
-            t0 = clock()
-            row = orjson.loads(line)
-            t1 = clock()
-            data = item_data(row, losses, f"{path}:{number}", str(path), None)
-            t2 = clock()
-            item = Item.model_validate(data)
-            t3 = clock()
-            out = item_line(item)
-            t4 = clock()
-            body.write(out)
-            t5 = clock()
-            collector.observe(item)
-            t6 = clock()
-            marks = (t0, t1, t2, t3, t4, t5, t6)
-            for index, name in enumerate(names):
-                spent[name] += marks[index + 1] - marks[index]
+            value = line
+            for name in names:
+                start = clock()
+                value = stages[name](value, number) if name == "convert" else stages[name](value)
+                spent[name] += clock() - start
             rows += 1
         body.seek(0)
         start = clock()
@@ -133,12 +159,18 @@ def _breakdown(path: Path, limit: int) -> dict:
     return {"rows": rows, **{name: ns / rows / 1000 for name, ns in spent.items()}}
 
 
-SETUPS = {"bare": _bare_setup, "read": _read_setup, "convert": _convert_setup}
+SETUPS = {
+    "bare": _bare_setup,
+    "read": _read_setup,
+    "convert": _convert_setup,
+    "read-validated": lambda path: _read_setup(path, validated=True),
+    "convert-validated": lambda path: _convert_setup(path, validated=True),
+}
 
 
 def child(mode: str, path: Path, limit: int) -> dict:
-    if mode == "breakdown":
-        return _breakdown(path, limit)
+    if mode.startswith("breakdown"):
+        return _breakdown(path, limit, validated=mode == "breakdown-validated")
     cpu0 = _cpu()
     work = SETUPS[mode](path)
     cpu1, wall1 = _cpu(), time.perf_counter()
@@ -184,31 +216,43 @@ def _cells(run: dict, bare: dict, width: int) -> str:
 
 
 def print_sizes(sizes: list[int], repeat: int) -> None:
-    print(f"{'rows':>8} {'MB':>6} | {'bare rows/s':>11} {'MB':>5} | {'read rows/s':>11} {'MB':>5} "
-          f"{'cpu x':>6} {'wall x':>6} | {'convert rows/s':>14} {'MB':>5} {'cpu x':>6} {'wall x':>6}"
-          f" | {'setup s':>7}")  # fmt: skip
+    print(f"{'rows':>8} {'MB':>6} | {'bare rows/s':>11} {'MB':>5} | {'path':<9} | "
+          f"{'read rows/s':>11} {'MB':>5} {'cpu x':>6} {'wall x':>6} | "
+          f"{'convert rows/s':>14} {'MB':>5} {'cpu x':>6} {'wall x':>6} | {'setup s':>7}")  # fmt: skip
     for size in sizes:
         path = ensure_file(size)
         bare = measure("bare", path, repeat)
-        read = measure("read", path, repeat)
-        conv = measure("convert", path, repeat)
-        print(f"{bare['rows']:>8} {path.stat().st_size / 1e6:>6.1f} | "
-              f"{bare['rows'] / bare['cpu']:>11,.0f} {bare['peak_mb']:>5.1f} | "
-              f"{_cells(read, bare, 11)} | {_cells(conv, bare, 14)} | {conv['setup']:>7.2f}")  # fmt: skip
+        lead = (f"{bare['rows']:>8} {path.stat().st_size / 1e6:>6.1f} | "
+                f"{bare['rows'] / bare['cpu']:>11,.0f} {bare['peak_mb']:>5.1f}")  # fmt: skip
+        for label, suffix in (("records", ""), ("validated", "-validated")):
+            read = measure("read" + suffix, path, repeat)
+            conv = measure("convert" + suffix, path, repeat)
+            print(f"{lead} | {label:<9} | {_cells(read, bare, 11)} | {_cells(conv, bare, 14)} | "
+                  f"{conv['setup']:>7.2f}")  # fmt: skip
+            lead = " " * len(lead)
+
+
+def _breakdown_line(label: str, runs: list[dict], parse: float | None = None) -> float:
+    stages = [name for name in runs[0] if name != "rows"]
+    result = {name: statistics.median(run[name] for run in runs) for name in stages}
+    total = sum(result.values())
+    parse = parse or result["parse"]
+    cells = "  ".join(f"{name} {result[name]:.1f}" for name in stages)
+    spread = max(sum(run[n] for n in stages) for run in runs) - min(
+        sum(run[n] for n in stages) for run in runs
+    )
+    print(f"  {label:<10} {cells}  | total {total:.1f} us = {total / parse:.1f}x parse"
+          f" (runs within {spread:.1f} us)")  # fmt: skip
+    return result["parse"]
 
 
 def print_breakdown(path: Path, limit: int, repeat: int) -> None:
-    runs = [run_child("breakdown", path, limit) for _ in range(repeat)]
-    stages = [name for name in runs[0] if name != "rows"]
-    result = {name: statistics.median(run[name] for run in runs) for name in stages}
-    total, parse = sum(result.values()), result["parse"]
-    print(f"\nCPU per data row, first {runs[0]['rows']} rows of {path.name}, median of "
-          f"{repeat} runs (us, and x bare parse):")  # fmt: skip
-    for name in stages:
-        low, high = min(run[name] for run in runs), max(run[name] for run in runs)
-        print(f"  {name:<10} {result[name]:>7.1f} us  {result[name] / parse:>5.1f}x"
-              f"   (runs {low:.1f}-{high:.1f})")  # fmt: skip
-    print(f"  {'total':<10} {total:>7.1f} us  {total / parse:>5.1f}x")
+    records = [run_child("breakdown", path, limit) for _ in range(repeat)]
+    checked = [run_child("breakdown-validated", path, limit) for _ in range(repeat)]
+    print(f"\nCPU us per data row by stage, first {records[0]['rows']} rows of {path.name}, "
+          f"median of {repeat} runs:")  # fmt: skip
+    parse = _breakdown_line("records", records)
+    _breakdown_line("validated", checked, parse)
 
 
 def main() -> None:

@@ -43,7 +43,6 @@ _QUESTION_CONSUMED = {"name", "feature_id", "classifications", *ANSWER_KEYS}
 _OPTION_CONSUMED = {"name", "feature_id", "classifications"}
 _TEXT_CONSUMED = {"content", "classifications"}
 _CONTENT = {"content"}
-_CONVERSATIONAL_KEYS = tuple(key for key in ANSWER_KEYS if key.startswith("conversational_"))
 
 
 def read_classifications(raws: Any, losses: LossReport, where: str) -> list[dict]:
@@ -56,56 +55,61 @@ def read_classifications(raws: Any, losses: LossReport, where: str) -> list[dict
     return [read_classification(raw, losses, where) for raw in raws]
 
 
+def _source(feature_id: Any) -> dict:
+    return {"tool": TOOL, "region": feature_id if type(feature_id) is str else str(feature_id)}
+
+
 def _read_option(raw: dict, losses: LossReport, where: str) -> dict:
-    value = str(raw["name"])
-    nested = raw.get("classifications")
-    feature_id = raw.get("feature_id")
-    return {
-        "value": value,
-        "classifications": read_classifications(nested, losses, where) if nested else [],
-        "source": None if feature_id is None else {"tool": TOOL, "region": str(feature_id)},
+    option = {
+        "value": str(raw["name"]),
         "extra": {k: v for k, v in raw.items() if k not in _OPTION_CONSUMED},
     }
+    feature_id = raw.get("feature_id")
+    if feature_id is not None:
+        region = feature_id if type(feature_id) is str else str(feature_id)
+        option["source"] = {"tool": TOOL, "region": region}
+    nested = raw.get("classifications")
+    if nested:
+        option["classifications"] = read_classifications(nested, losses, where)
+    return option
 
 
 def _read_text(raw: dict, losses: LossReport, where: str) -> dict:
     # an empty `classifications` list stays in `extra` so that it comes back as it was
     nested = raw.get("classifications")
     consumed = _TEXT_CONSUMED if nested else _CONTENT
-    return {
+    text = {
         "value": str(raw.get("content", "")),
-        "classifications": read_classifications(nested, losses, where) if nested else [],
         "extra": {k: v for k, v in raw.items() if k not in consumed},
     }
+    if nested:
+        text["classifications"] = read_classifications(nested, losses, where)
+    return text
 
 
 def _answer_key(raw: dict) -> str | None:
-    """The first key of `ANSWER_KEYS` that `raw` has (the plain kinds are checked first:
-    they are what nearly every export holds)."""
-    if "radio_answer" in raw:
-        return "radio_answer"
-    if "checklist_answers" in raw:
-        return "checklist_answers"
-    if "text_answer" in raw:
-        return "text_answer"
-    for key in _CONVERSATIONAL_KEYS:
+    """The first key of `ANSWER_KEYS` that `raw` has."""
+    for key in ANSWER_KEYS:
         if key in raw:
             return key
     return None
 
 
 def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
-    """One export classification as unified `Classification` data."""
-    answer_key = _answer_key(raw)
+    """One export classification as a unified `Classification` record (the plain kinds
+    are looked for first: they are what nearly every export holds)."""
+    if "radio_answer" in raw:
+        answer_key, kind, conversational = "radio_answer", "radio", False
+    elif "checklist_answers" in raw:
+        answer_key, kind, conversational = "checklist_answers", "checklist", False
+    elif "text_answer" in raw:
+        answer_key, kind, conversational = "text_answer", "text", False
+    else:
+        answer_key = _answer_key(raw)
+        if answer_key is None:
+            return _unknown(raw, losses, where)
+        kind, conversational = ANSWER_KEYS[answer_key]
     name = str(raw["name"])
-    if answer_key is None:
-        losses.record(
-            "labelbox-classification-unknown",
-            "a classification of an unknown kind is kept only for a Labelbox round trip",
-            where=where, severity="unmapped",
-        )  # fmt: skip
-        return {"name": name, "answers": [], "extra": {RAW_KEY: raw}}
-    kind, conversational = ANSWER_KEYS[answer_key]
     value = raw[answer_key]
     if kind == "radio":
         answers = [_read_option(value, losses, where)]
@@ -117,13 +121,21 @@ def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
     extra[KIND_KEY] = kind
     if conversational:
         extra[CONVERSATIONAL_KEY] = True
+    classification = {"name": name, "answers": answers, "extra": extra}
     feature_id = raw.get("feature_id")
-    return {
-        "name": name,
-        "answers": answers,
-        "source": None if feature_id is None else {"tool": TOOL, "region": str(feature_id)},
-        "extra": extra,
-    }
+    if feature_id is not None:
+        classification["source"] = _source(feature_id)
+    return classification
+
+
+def _unknown(raw: dict, losses: LossReport, where: str) -> dict:
+    name = str(raw["name"])
+    losses.record(
+        "labelbox-classification-unknown",
+        "a classification of an unknown kind is kept only for a Labelbox round trip",
+        where=where, severity="unmapped",
+    )  # fmt: skip
+    return {"name": name, "answers": [], "extra": {RAW_KEY: raw}}
 
 
 # ------------------------------------------------------------------------------ writing

@@ -22,6 +22,7 @@ lives in `import_ndjson` and is re-exported here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any
@@ -71,7 +72,7 @@ WORKFLOW_STATUS: dict[str, AnnotationStatus] = {
 }  # fmt: skip
 
 
-def media_kind(mime_type: str | None, annotations: list[dict]) -> MediaKind:
+def media_kind(mime_type: str | None, annotations: Iterable[dict]) -> MediaKind:
     """What a data row is, from its MIME type (or, failing that, from its labels)."""
     mime = (mime_type or "").lower()
     if "conversation" in mime:
@@ -86,6 +87,9 @@ def media_kind(mime_type: str | None, annotations: list[dict]) -> MediaKind:
 
 
 def _rest(raw: dict, consumed: AbstractSet[str]) -> dict[str, Any]:
+    """The entries of `raw` not in `consumed` (checked in C first: often there are none)."""
+    if consumed.issuperset(raw):
+        return {}
     return {key: value for key, value in raw.items() if key not in consumed}
 
 
@@ -109,9 +113,9 @@ def _seconds(raw: Any) -> float | None:
     return finite(float(raw), "seconds_to_create") if isinstance(raw, _NUMBER) else None
 
 
-def _read_media(row: dict, labels: list[dict]) -> dict:
+def _read_media(row: dict, labels: Iterable[dict]) -> dict:
     attributes = row.get("media_attributes") or {}
-    annotations = [label.get("annotations") or {} for label in labels]
+    annotations = (label.get("annotations") or {} for label in labels)  # read if need be
     mime_type = optional_text(attributes.get("mime_type"), "media_attributes.mime_type")
     fps = attributes.get("frame_rate")
     return {
@@ -141,31 +145,27 @@ def _review(raw: dict) -> dict:
 
 def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: str,
                  masks: MaskFetcher | None) -> dict | None:  # fmt: skip
-    """One export object as unified `Region` data, or None for a kind with no unified shape.
-    The reader's hot path: kept to one comprehension and one geometry call; nested
-    classifications are read only when there are some."""
+    """One export object as a unified `Region` record, or None for a kind with no unified
+    shape. The reader's hot path: one comprehension, one geometry call, no field left at
+    its default (nested classifications are read only when there are some)."""
     extra = {key: value for key, value in obj.items() if key not in _OBJECT_CONSUMED}
-    shape, _ = read_geometry(obj, size, extra, masks, losses, where)
+    shape = read_geometry(obj, size, extra, masks, losses, where)
     if shape is None:
         return None
-    feature_id = obj.get("feature_id")
-    nested = obj.get("classifications")
     name = obj.get("name")
     if name is not None and type(name) is not str:
         optional_text(name, "an object's name")
+    feature_id = obj.get("feature_id")
     if feature_id is None:
-        region_id, source = f"object-{index}", None
+        region = {"id": f"object-{index}", "label": name, "shape": shape, "extra": extra}
     else:
-        region_id = str(feature_id)
-        source = {"tool": TOOL, "region": region_id}
-    return {
-        "id": region_id,
-        "label": name,
-        "shape": shape,
-        "classifications": read_classifications(nested, losses, where) if nested else [],
-        "source": source,
-        "extra": extra,
-    }
+        region_id = feature_id if type(feature_id) is str else str(feature_id)
+        region = {"id": region_id, "label": name, "shape": shape, "extra": extra,
+                  "source": {"tool": TOOL, "region": region_id}}  # fmt: skip
+    nested = obj.get("classifications")
+    if nested:
+        region["classifications"] = read_classifications(nested, losses, where)
+    return region
 
 
 def _read_relationship(raw: dict) -> dict:
@@ -244,15 +244,19 @@ def _read_label(label: dict, project_id: str, project_rest: dict, workflow: Any,
     extra["lb_has_reviews"] = "reviews" in details
     annotation_set = {
         "id": label_id,
-        "annotator": {"email": created_by} if isinstance(created_by, str) else None,
         "created_at": timestamp(details.get("created_at")),
         "updated_at": timestamp(details.get("updated_at")),
-        "status": WORKFLOW_STATUS.get(workflow) if isinstance(workflow, str) else None,
-        "lead_time": _seconds(seconds),
-        "reviews": [_review(review) for review in reviews] if reviews else [],
         "source": {"tool": TOOL, "project": project_id, "item": data_row_id, "annotation": label_id},
         "extra": extra,
     }  # fmt: skip
+    if isinstance(created_by, str):
+        annotation_set["annotator"] = {"email": created_by}
+    if isinstance(workflow, str) and workflow in WORKFLOW_STATUS:
+        annotation_set["status"] = WORKFLOW_STATUS[workflow]
+    if seconds is not None:
+        annotation_set["lead_time"] = _seconds(seconds)
+    if reviews:
+        annotation_set["reviews"] = [_review(review) for review in reviews]
     _read_annotations(annotation_set, label.get("annotations") or {}, media, losses, where, masks)
     return annotation_set
 
@@ -291,7 +295,7 @@ def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
     if not key:
         raise FormatError("the data row has no global_key, external_id or id", where=where)
     data_row_id = str(data_row.get("id") or key)
-    media = _read_media(row, [label for _, _, label in labels])
+    media = _read_media(row, (label for _, _, label in labels))
     extra = {
         "lb_data_row": _rest(data_row, _DATA_ROW_CONSUMED),
         "lb_media_attributes": _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED),

@@ -147,26 +147,26 @@ def _rle_data(rle: RLE) -> dict:
 
 
 def read_geometry(obj: dict, size: tuple, extra: dict, masks: MaskFetcher | None,
-                  losses: LossReport, where: str):  # fmt: skip
-    """The unified shape data of export object `obj` (a dict with its `type`) and the key
-    it came from, or (None, None) when the object has no geometry this module knows. Side
-    facts go into `extra`. `size` is the media's (height, width) for mask placeholders."""
+                  losses: LossReport, where: str) -> dict | None:  # fmt: skip
+    """The unified shape record of export object `obj` (a dict with its `type`), or None
+    when the object has no geometry this module knows. Side facts go into `extra`. `size`
+    is the media's (height, width) for mask placeholders."""
     if "bounding_box" in obj:
-        return read_box(obj["bounding_box"], extra), "bounding_box"
+        return read_box(obj["bounding_box"], extra)
     if "polygon" in obj:
-        return read_polygon(obj["polygon"], extra), "polygon"
+        return read_polygon(obj["polygon"], extra)
     if "line" in obj:
-        return {"type": "polyline", "points": _points(obj["line"])}, "line"
+        return {"type": "polyline", "points": _points(obj["line"])}
     if "point" in obj:
         x, y = _xy(obj["point"])
-        return {"type": "points", "points": [{"x": x, "y": y}]}, "point"
+        return {"type": "points", "points": [{"x": x, "y": y}]}
     if "conversational_location" in obj:
-        return read_conversational(obj["conversational_location"]), "conversational_location"
+        return read_conversational(obj["conversational_location"])
     if "location" in obj:
-        return read_location(obj["location"], extra), "location"
-    if any(key in obj for key in MASK_KEYS):
-        return read_mask(obj, size, extra, masks, losses, where), None
-    return None, None
+        return read_location(obj["location"], extra)
+    if "mask" in obj or "composite_mask" in obj:
+        return read_mask(obj, size, extra, masks, losses, where)
+    return None
 
 
 # ------------------------------------------------------------------------------ writing

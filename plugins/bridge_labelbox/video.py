@@ -82,7 +82,7 @@ def _frame_objects(frames: dict) -> dict[str, list[tuple[int, dict]]]:
 def _keyframe(frame: int, obj: dict, size: tuple, drawn: dict[int, Any] | None,
               losses: LossReport, where: str, masks: MaskFetcher | None) -> dict:  # fmt: skip
     extra: dict[str, Any] = {}
-    shape, _ = read_geometry(obj, size, extra, masks, losses, where)
+    shape = read_geometry(obj, size, extra, masks, losses, where)
     if drawn is not None and drawn.get(frame, True) is not True:
         extra[KFFM_VALUE] = drawn[frame]
     nested = obj.get("classifications")
