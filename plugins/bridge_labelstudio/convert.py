@@ -26,6 +26,7 @@ from bridge.errors import FormatError
 from bridge.formats.jsonl import describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Review, without_extras
+from bridge_labelstudio import checks
 from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig
 from bridge_labelstudio.read_results import ReadContext, read_results
 from bridge_labelstudio.write_results import (
@@ -124,7 +125,7 @@ def _item_key(media: dict, data: dict, key: str | None, task_id: Any) -> str:
 # ------------------------------------------------------------------------ annotators
 
 
-def _annotator(who: Any) -> tuple[dict | None, dict]:
+def _annotator(who: Any, ctx: ReadContext) -> tuple[dict | None, dict]:
     """(annotator dict, leftover fields) for `completed_by` / a draft's `user`."""
     if who is None:
         return None, {}
@@ -135,7 +136,7 @@ def _annotator(who: Any) -> tuple[dict | None, dict]:
     if isinstance(who, str):
         return ({"email": who} if "@" in who else {"id": who}), {}
     person = {"id": str(who["id"]) if who.get("id") is not None else None,
-              "email": who.get("email")}  # fmt: skip
+              "email": checks.text(who.get("email"), ctx)}  # fmt: skip
     name = " ".join(p for p in (who.get("first_name"), who.get("last_name")) if p)
     if name:
         person["name"] = name
@@ -144,18 +145,19 @@ def _annotator(who: Any) -> tuple[dict | None, dict]:
     }
 
 
-def _reviews(raw: Any) -> list[dict]:
+def _reviews(raw: Any, ctx: ReadContext) -> list[dict]:
     reviews = []
     for review in raw if isinstance(raw, list) else []:
         if not isinstance(review, dict):
             continue
-        reviewer, leftover = _annotator(review.get("created_by"))
+        reviewer, leftover = _annotator(review.get("created_by"), ctx)
         accepted = review.get("accepted")
         status = (
             "accepted" if accepted is True else "rejected" if accepted is False else "commented"
         )
-        entry = {"reviewer": reviewer, "status": status, "comment": review.get("comment"),
-                 "created_at": review.get("created_at"),
+        entry = {"reviewer": reviewer, "status": status,
+                 "comment": checks.text(review.get("comment"), ctx),
+                 "created_at": checks.timestamp(review.get("created_at"), ctx),
                  "extra": {k: v for k, v in review.items()
                            if k not in ("created_by", "accepted", "comment", "created_at")}}  # fmt: skip
         entry["extra"].update(leftover)  # the reviewer object's other fields
@@ -177,21 +179,23 @@ def _set_from(entry: Any, kind: str, ctx: ReadContext, base: dict, index: int) -
         "source": {**base, "annotation": str(raw_id) if raw_id is not None else None},
         "regions": found["regions"], "tracks": found["tracks"],
         "relations": found["relations"], "classifications": found["classifications"],
-        "created_at": entry.get("created_at"), "updated_at": entry.get("updated_at"),
+        "created_at": checks.timestamp(entry.get("created_at"), ctx),
+        "updated_at": checks.timestamp(entry.get("updated_at"), ctx),
     }  # fmt: skip
     keys = {"annotation": ANNOTATION_KEYS, "prediction": PREDICTION_KEYS, "draft": DRAFT_KEYS}
     extra = {k: v for k, v in entry.items() if k not in keys[kind]}
     if kind == "prediction":
         aset.update(kind="prediction", model_version=_text(entry.get("model_version")),
-                    score=entry.get("score"))  # fmt: skip
+                    score=checks.number(entry.get("score"), ctx))  # fmt: skip
     else:
-        person, leftover = _annotator(entry.get("completed_by" if kind == "annotation" else "user"))
-        aset.update(annotator=person, lead_time=entry.get("lead_time"))
+        who = entry.get("completed_by" if kind == "annotation" else "user")
+        person, leftover = _annotator(who, ctx)
+        aset.update(annotator=person, lead_time=checks.number(entry.get("lead_time"), ctx))
         extra.update(leftover)
     if kind == "annotation":
         aset["status"] = "skipped" if entry.get("was_cancelled") else "submitted"
         aset["ground_truth"] = bool(entry.get("ground_truth"))
-        aset["reviews"] = _reviews(entry.get("reviews"))
+        aset["reviews"] = _reviews(entry.get("reviews"), ctx)
         if "reviews" in entry and not isinstance(entry["reviews"], list):
             extra["reviews"] = entry["reviews"]
     elif kind == "draft":
@@ -222,8 +226,36 @@ def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, 
 
     `seen` (optional) collects the controls and labels met, to build an ontology when no
     config is given (see `bridge_labelstudio.files.config_from_seen`)."""
+    record, _ = _built(task, config, losses, where, instance, project, seen)
+    return validated_item(record, where)
+
+
+def task_record(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
+                instance: str | None = None, project: str | None = None,
+                seen: dict | None = None) -> dict | Item:  # fmt: skip
+    """One task as an item *record*: the plain JSON data of the `Item` that `task_to_item`
+    gives, valid by construction, for the JSONL writer to dump without pydantic. A task
+    holding a value the reader's checks cannot vouch for (`bridge_labelstudio.checks`)
+    comes back as the validated `Item` instead, or raises `task_to_item`'s `FormatError`.
+    Same arguments, losses and `seen` as `task_to_item`."""
+    record, doubtful = _built(task, config, losses, where, instance, project, seen)
+    return validated_item(record, where) if doubtful else record
+
+
+def validated_item(record: dict, where: str) -> Item:
+    """`record` as an `Item`; what pydantic refuses is a `FormatError` at `where`."""
     try:
-        return _task_to_item(task, config, losses, where, instance, project, seen)
+        return Item.model_validate(record)
+    except ValidationError as error:
+        raise FormatError(
+            f"invalid task: {describe_validation_error(error)}", where=where
+        ) from None
+
+
+def _built(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
+    """(the item record, whether it is doubtful) of one task."""
+    try:
+        return _task_record(task, config, losses, where, instance, project, seen)
     except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
         # a shape of input no check above foresaw: still a user error, never a traceback
         raise FormatError(
@@ -233,7 +265,7 @@ def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, 
         ) from None
 
 
-def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
+def _task_record(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
     ctx = ReadContext(where, losses, config, seen)
     if not isinstance(task, dict):
         ctx.fail(f"a task is {type(task).__name__}, not an object")
@@ -271,12 +303,7 @@ def _task_to_item(task, config, losses, where, instance, project, seen) -> Item:
             "source": base, "extra": extra, "annotation_sets": sets}  # fmt: skip
     if subset is not None:
         item["subset"] = subset
-    try:
-        return Item.model_validate(item)
-    except ValidationError as error:
-        raise FormatError(
-            f"invalid task: {describe_validation_error(error)}", where=where
-        ) from None
+    return item, ctx.doubtful
 
 
 def _take_subset(extra: dict) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from bridge.errors import ConfigError, FormatError
-from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
 from bridge.losses import LossReport
 from bridge.schema import Item, Ontology, Project
@@ -31,7 +31,12 @@ from bridge_labelstudio.config import (
     ontology_to_config,
     parse_label_config,
 )
-from bridge_labelstudio.convert import foreign_annotator_losses, item_to_task, task_to_item
+from bridge_labelstudio.convert import (
+    foreign_annotator_losses,
+    item_to_task,
+    task_record,
+    task_to_item,
+)
 
 CHUNK = 1 << 22
 EXACT_AFTER = 1 << 20
@@ -302,8 +307,16 @@ def _load_config(option: Any) -> LabelConfig | None:
     return parse_label_config(text)
 
 
+def _kind_and_data(entry: Item | dict) -> tuple[str, dict]:
+    """The media kind and task data of an `Item` or an item record."""
+    if type(entry) is dict:
+        return entry["media"]["kind"], entry["data"]
+    return entry.media.kind, entry.data  # type: ignore[union-attr]
+
+
 class _Reader:
-    """Streams items and completes the project's ontology when the stream ends."""
+    """Streams items (`produce(True)`) or item records (`produce(False)`, see
+    `convert.task_record`) and completes the project's ontology when the stream ends."""
 
     def __init__(self, path: Path, losses: LossReport, config: LabelConfig | None,
                  project: Project) -> None:  # fmt: skip
@@ -311,24 +324,27 @@ class _Reader:
         self.seen: dict = {}
         self.media: dict[str, tuple[str, str | None]] = {}
 
-    def __iter__(self) -> Iterator[Item]:
-        instance = str(self.path)
+    def produce(self, validate: bool) -> Iterator[Item | dict]:
+        convert = task_to_item if validate else task_record
+        instance, config, losses = str(self.path), self.config, self.losses
+        seen = self.seen if config is None else None
         for where, task in iter_export_tasks(self.path):
-            item = task_to_item(task, self.config, self.losses, where=where, instance=instance,
-                                seen=self.seen if self.config is None else None)  # fmt: skip
-            if self.project.media_kind is None:
-                self.project.media_kind = item.media.kind
-            if self.config is None:
-                self._note_media(item)
-            yield item
-        if self.config is None:
+            entry = convert(task, config, losses, where=where, instance=instance, seen=seen)
+            if self.project.media_kind is None or config is None:
+                self._note_media(*_kind_and_data(entry))
+            yield entry
+        if config is None:
             self.project.ontology = config_to_ontology(config_from_seen(self.seen, self.media))
 
-    def _note_media(self, item: Item) -> None:
+    def _note_media(self, kind: str, data: dict) -> None:
+        if self.project.media_kind is None:
+            self.project.media_kind = kind
+        if self.config is not None:
+            return
         for _, to_name, _ in self.seen:
             if to_name and to_name not in self.media:
-                key = to_name if to_name in item.data else next(iter(item.data), None)
-                self.media[to_name] = (item.media.kind, key)
+                key = to_name if to_name in data else next(iter(data), None)
+                self.media[to_name] = (kind, key)
 
 
 class LabelStudioJson(FileFormat):
@@ -357,7 +373,7 @@ class LabelStudioJson(FileFormat):
         project = Project(name=Path(path).stem, ontology=ontology,
                           media_kind=config.media_kind if config is not None else None)  # fmt: skip
         reader = _Reader(Path(path), losses, config, project)
-        return Dataset(project=project, items=reader, origin=str(path))
+        return Dataset(project=project, items=ItemRecords(reader.produce), origin=str(path))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
         write_export(dataset, path, losses, _load_config(options.get("label_config")))

@@ -25,6 +25,7 @@ from bridge.errors import FormatError
 from bridge.geometry.coords import bbox_from_top_left_rotation
 from bridge.geometry.ls_brush import ls_rle_to_rle
 from bridge.losses import SIZE_UNKNOWN, LossReport
+from bridge_labelstudio import checks
 
 GEOMETRY_TYPES = {
     "rectanglelabels", "rectangle", "polygonlabels", "polygon", "keypointlabels", "keypoint",
@@ -54,9 +55,12 @@ STEP_KEYS = {"frame", "x", "y", "width", "height", "rotation", "enabled", INTERP
 
 class ReadContext:
     """What reading one task needs: where it is (for messages), the loss report, the
-    config (or None), the media size, and the controls seen (to build an ontology)."""
+    config (or None), the media size, and the controls seen (to build an ontology).
+    `doubtful` is set when a value passed through may be one pydantic refuses or
+    coerces (see `bridge_labelstudio.checks`)."""
 
-    __slots__ = ("where", "losses", "config", "width", "height", "seen", "media_kind")
+    __slots__ = ("where", "losses", "config", "width", "height", "seen", "media_kind",
+                 "doubtful")  # fmt: skip
 
     def __init__(self, where, losses: LossReport, config, seen: dict | None = None) -> None:
         self.where = where
@@ -66,6 +70,7 @@ class ReadContext:
         self.height: int | None = None
         self.seen = seen if seen is not None else {}
         self.media_kind: str | None = None
+        self.doubtful = False
 
     def fail(self, message: str, hint: str | None = None):
         raise FormatError(message, where=self.where, hint=hint)
@@ -238,7 +243,7 @@ def _text_span(value: dict, ctx: ReadContext) -> dict:
         "end": _offset(value, "end", ctx),
     }
     if "text" in value:
-        span["text"] = value["text"]
+        span["text"] = checks.text(value["text"], ctx)
     return span
 
 
@@ -249,7 +254,7 @@ def _html_span(value: dict, ctx: ReadContext) -> dict:
     span = {"type": "span", "start": _offset(offsets, "start", ctx),
             "end": _offset(offsets, "end", ctx)}  # fmt: skip
     if "text" in value:
-        span["text"] = value["text"]
+        span["text"] = checks.text(value["text"], ctx)
     return span
 
 
@@ -257,7 +262,7 @@ def _paragraph_span(value: dict, ctx: ReadContext) -> dict:
     span = {"type": "span", "container": str(value.get("start")),
             "start": _offset(value, "startOffset", ctx), "end": _offset(value, "endOffset", ctx)}  # fmt: skip
     if "text" in value:
-        span["text"] = value["text"]
+        span["text"] = checks.text(value["text"], ctx)
     return span
 
 
@@ -444,10 +449,10 @@ def _geometry(result, rtype, value, ctx, out) -> dict | None:
     if rid is None:  # Label Studio always sets one; hand-made imports may not
         extra["no_id"] = True
         rid = f"_{len(out['regions'])}"
-    region = {"id": str(rid), "label": labels[0] if labels else None, "shape": shape,
-              "classifications": [], "extra": extra}  # fmt: skip
+    region = {"id": str(rid), "label": checks.text(labels[0], ctx) if labels else None,
+              "shape": shape, "classifications": [], "extra": extra}  # fmt: skip
     if result.get("score") is not None:
-        region["score"] = result["score"]
+        region["score"] = checks.number(result["score"], ctx)
     out["regions"].append(region)
     return region
 
@@ -492,6 +497,8 @@ def _answers(rtype: str, raw: Any, ctx: ReadContext) -> list[dict]:
     for value in values:
         if not isinstance(value, str | int | float | bool):
             ctx.fail(f"{rtype} answer {value!r} is not a string or number")
+        if type(value) is float:
+            checks.number(value, ctx)
     return [{"value": value} for value in values]
 
 
@@ -523,7 +530,7 @@ def _question(result: dict, rtype: str, value: dict, region_value, ctx: ReadCont
         extra["value"] = rest
     if not isinstance(raw, list):
         extra["scalar"] = True
-    return {"name": result.get("from_name"), "answers": answers, "extra": extra}
+    return {"name": checks.name(result.get("from_name"), ctx), "answers": answers, "extra": extra}
 
 
 # -------------------------------------------------------------------------- tracks
@@ -576,10 +583,11 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
         extra["value"] = rest
     if len(labels) > 1:
         extra["labels"] = labels
-    track = {"id": str(result.get("id")), "label": labels[0] if labels else None, "keyframes": keyframes,
+    label = checks.text(labels[0], ctx) if labels else None
+    track = {"id": str(result.get("id")), "label": label, "keyframes": keyframes,
              "classifications": [], "extra": extra}  # fmt: skip
     if result.get("score") is not None:
-        track["score"] = result["score"]
+        track["score"] = checks.number(result["score"], ctx)
     return track
 
 
