@@ -42,7 +42,7 @@ CHUNK = 1 << 22
 EXACT_AFTER = 1 << 20
 """A task longer than this without balanced braces is split by the exact (string-aware)
 scanner: braces inside strings fooled the fast one."""
-CANDIDATE_END = re.compile(rb"\}\s*(?=[,\]])")
+CANDIDATE_END = re.compile(rb"\}\s*(?=,\s*\{|\])")
 TASK_ID = re.compile(rb'^\{\s*"id"\s*:\s*(-?\d+)|"id"\s*:\s*(-?\d+)')
 TOKENS = re.compile(rb'["\\{}]')
 WHITESPACE = b" \t\r\n"
@@ -85,7 +85,7 @@ class _ArraySplitter:
     """Cuts the bytes of a top-level JSON array of objects into one bytes object per task.
 
     `buf` holds the unread part of the file from `base`; positions are offsets in `buf`.
-    Candidate task ends are `}` followed by `,` or `]`; the first one where `{` and `}`
+    Candidate task ends are `}` followed by `, {` or `]`; the first one where `{` and `}`
     balance is the end unless braces inside strings fooled the count, which orjson then
     reports and the exact scanner resolves."""
 

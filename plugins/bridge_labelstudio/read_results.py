@@ -142,13 +142,22 @@ def rotated_box_fault(x: float, y: float, w: float, h: float, rotation: float,
     return None
 
 
+NUMBER_TYPES = (float, int)
+LOW, HIGH = -TOLERANCE, 100 + TOLERANCE
+
+
 def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     """A Label Studio rectangle (percent, pivot top-left) as a unified bbox dict."""
     rotation = _number(value, "rotation", ctx, percent=False) if value.get("rotation") else 0
     if rotation:
         return _rotated_box(value, rotation, ctx, width, height)
-    x, y = _number(value, "x", ctx), _number(value, "y", ctx)
-    w, h = _number(value, "width", ctx), _number(value, "height", ctx)
+    x, y, w, h = value.get("x"), value.get("y"), value.get("width"), value.get("height")
+    if not (type(x) in NUMBER_TYPES and type(y) in NUMBER_TYPES and type(w) in NUMBER_TYPES
+            and type(h) in NUMBER_TYPES and LOW <= x <= HIGH and LOW <= y <= HIGH
+            and LOW <= w <= HIGH and LOW <= h <= HIGH):  # fmt: skip
+        # the checks one by one, for the message (`_number`'s, in this order)
+        x, y = _number(value, "x", ctx), _number(value, "y", ctx)
+        w, h = _number(value, "width", ctx), _number(value, "height", ctx)
     if width is not None:
         return {"type": "bbox", "x": x * width / 100.0, "y": y * height / 100.0,
                 "width": w * width / 100.0, "height": h * height / 100.0, "units": "px"}  # fmt: skip
@@ -292,6 +301,10 @@ def _is_time(value: dict, ctx: ReadContext) -> bool:
     return isinstance(value.get("start"), float) or "channel" in value
 
 
+SHAPE_READERS = {"rectangle": _box, "polygon": _polygon, "keypoint": _keypoint,
+                 "ellipse": _ellipse, "brush": _brush}  # fmt: skip
+
+
 def shape_of(result: dict, rtype: str, value: dict, ctx: ReadContext):
     """(shape dict or None, the value keys it used) for one geometry result."""
     base = rtype[:-6] if rtype.endswith("labels") else rtype
@@ -299,9 +312,7 @@ def shape_of(result: dict, rtype: str, value: dict, ctx: ReadContext):
         width, height = _result_size(result, ctx)
         if width is None and base != "brush":
             _size_unknown(ctx)
-        reader = {"rectangle": _box, "polygon": _polygon, "keypoint": _keypoint,
-                  "ellipse": _ellipse, "brush": _brush}[base]  # fmt: skip
-        return reader(value, ctx, width, height), VALUE_KEYS[base]
+        return SHAPE_READERS[base](value, ctx, width, height), VALUE_KEYS[base]
     if base == "hypertext":
         return _html_span(value, ctx), HTML_KEYS
     if base == "paragraph":
