@@ -193,9 +193,10 @@ json_values = st.recursive(
 
 
 def _bench_rows() -> list[dict]:
-    path = Path(tempfile.mkdtemp()) / "rows.ndjson"
-    _generator().generate(50, path)
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.ndjson"
+        _generator().generate(50, path)
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
     return [rows[0], rows[19], rows[49]]  # an image, two projects, a video
 
 
