@@ -6,7 +6,10 @@ figure does not include the parent or other jobs). Jobs:
 
 * `orjson-loads`     orjson.loads of the whole file (the floor for "parse it at all");
 * `bridge-read`      read every task into unified pydantic Items (streaming), discard them;
-* `bridge-convert`   `bridge convert FILE -o out.jsonl` through the real CLI (read + write);
+* `bridge-convert`   `bridge convert FILE -o out.jsonl` through the real CLI (read + write;
+                     the reader hands the JSONL writer item records, no pydantic);
+* `bridge-convert-validate`  the same with `-O validate=true` (every item validated and
+                     dumped by pydantic; not run unless named in --jobs);
 * `sdk-coco`         label_studio_sdk.converter.Converter(...).convert(FILE, out, "COCO");
 * `sdk-json-min`     the same converter to JSON_MIN.
 
@@ -61,14 +64,14 @@ def _job_bridge_read(path: Path, config: Path, out: Path):
     return work
 
 
-def _job_bridge_convert(path: Path, config: Path, out: Path):
+def _job_bridge_convert(path: Path, config: Path, out: Path, *extra: str):
     from bridge.cli import app
 
     target = out / "unified.jsonl"
 
     def work() -> str:
         try:
-            app(["convert", str(path), "-o", str(target), "--from", "labelstudio"],
+            app(["convert", str(path), "-o", str(target), "--from", "labelstudio", *extra],
                 standalone_mode=False)  # fmt: skip
         except SystemExit as stop:  # typer may exit 0
             if stop.code:
@@ -99,7 +102,9 @@ def _job_sdk(fmt: str):
 
 RUNNERS = {
     "orjson-loads": _job_orjson, "bridge-read": _job_bridge_read,
-    "bridge-convert": _job_bridge_convert, "sdk-coco": _job_sdk("COCO"),
+    "bridge-convert": _job_bridge_convert,
+    "bridge-convert-validate": lambda *a: _job_bridge_convert(*a, "-O", "validate=true"),
+    "sdk-coco": _job_sdk("COCO"),
     "sdk-json-min": _job_sdk("JSON_MIN"),
 }  # fmt: skip
 
@@ -164,15 +169,15 @@ def main() -> None:
     print(f"file: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     results = [spawn(name, path, config) for name in args.jobs.split(",")]
     base = next((r for r in results if r["job"] == "orjson-loads" and "seconds" in r), None)
-    print(f"{'job':16} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'wall/orjson':>12} "
+    print(f"{'job':24} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'wall/orjson':>12} "
           f"{'cpu/orjson':>11}  note")  # fmt: skip
     for r in results:
         if "error" in r:
-            print(f"{r['job']:16} failed: {r['error']}")
+            print(f"{r['job']:24} failed: {r['error']}")
             continue
         wall = f"{r['seconds'] / base['seconds']:.2f}" if base else "-"
         cpu = f"{r['cpu'] / base['cpu']:.2f}" if base else "-"
-        print(f"{r['job']:16} {r['seconds']:8.2f} {r['cpu']:8.2f} {r['peak_mb']:8.0f} "
+        print(f"{r['job']:24} {r['seconds']:8.2f} {r['cpu']:8.2f} {r['peak_mb']:8.0f} "
               f"{wall:>12} {cpu:>11}  {r['note']}")  # fmt: skip
 
 
