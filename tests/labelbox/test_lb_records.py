@@ -28,7 +28,7 @@ from bridge.formats import ItemRecords
 from bridge.formats.jsonl import read_jsonl, record_line, write_jsonl
 from bridge.losses import LossReport
 from bridge.schema import Item, Project
-from tests.support.json_mutation import json_paths, replace_at
+from tests.support.json_mutation import as_text, delete_at, json_paths, replace_at, value_at
 
 from . import lb_export_samples as samples
 
@@ -236,24 +236,6 @@ PROBES = [None, True, 0, 2.5, "x", "nan", "1e400", [], {"name": 1}]
 TRICKY = [*NUMBER_TEXTS, *TIME_TEXTS, *PROBES, False, -1, 2**63, ""]
 
 
-def _at(value, path):
-    for key in path:
-        value = value[key]
-    return value
-
-
-def _delete_at(value, path):
-    """A copy of `value` without the key or list element at `path`."""
-    rebuilt = _at(value, path[:-1]).copy()
-    del rebuilt[path[-1]]
-    return replace_at(value, path[:-1], rebuilt)
-
-
-def _as_text(value):
-    """A number written as a string ("strings for numbers"), anything else as its JSON."""
-    return str(value) if isinstance(value, int | float) else json.dumps(value)
-
-
 # a row, a shape of place in it, then one place of that shape
 places = st.integers(0, len(ROWS) - 1).flatmap(
     lambda n: st.tuples(st.just(n), st.sampled_from(ROW_PLACES[n]).flatmap(st.sampled_from))
@@ -271,8 +253,8 @@ def _mutate(kind, target, value):
     if kind == "replace":
         return replace_at(row, path, value)
     if kind == "as_text":
-        return replace_at(row, path, _as_text(_at(row, path)))
-    return _delete_at(row, path)
+        return replace_at(row, path, as_text(value_at(row, path)))
+    return delete_at(row, path)
 
 
 def _outcome(run):
@@ -334,8 +316,8 @@ def _record_row(row):
 def _variants(number: int, path: tuple):
     row = ROWS[number]
     yield from (replace_at(row, path, probe) for probe in PROBES)
-    yield _delete_at(row, path)
-    yield replace_at(row, path, _as_text(_at(row, path)))
+    yield delete_at(row, path)
+    yield replace_at(row, path, as_text(value_at(row, path)))
 
 
 @pytest.mark.parametrize("number", range(len(ROWS)))

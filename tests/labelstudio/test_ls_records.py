@@ -25,7 +25,7 @@ from bridge.formats import ItemRecords
 from bridge.formats.jsonl import read_jsonl, record_line, write_jsonl
 from bridge.losses import LossReport
 from bridge.schema import Item
-from tests.support.json_mutation import json_paths, replace_at
+from tests.support.json_mutation import as_text, delete_at, json_paths, replace_at, value_at
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "labelstudio"
@@ -284,23 +284,6 @@ def _places(task: dict) -> list[tuple]:
 PLACES = [_places(task) for task, _ in TASKS]
 
 
-def _at(value, path):
-    for key in path:
-        value = value[key]
-    return value
-
-
-def _delete_at(value, path):
-    rebuilt = _at(value, path[:-1]).copy()
-    del rebuilt[path[-1]]
-    return replace_at(value, path[:-1], rebuilt)
-
-
-def _as_text(value):
-    """A number as a string ("strings for numbers"), anything else as its JSON text."""
-    return str(value) if isinstance(value, int | float) else json.dumps(value)
-
-
 def _one_way(convert, task, config):
     """(what the JSONL reader reads back, losses, seen), or the error's (where, message)."""
     losses, seen = LossReport(), {}
@@ -330,7 +313,7 @@ def test_ls_every_place_probed_gives_the_same_outcome_both_ways(number, with_con
     config = CONFIGS[config_file] if with_config and config_file is not None else None
     for path in PLACES[number]:
         variants = [replace_at(task, path, probe) for probe in PROBES]
-        variants += [_delete_at(task, path), replace_at(task, path, _as_text(_at(task, path)))]
+        variants += [delete_at(task, path), replace_at(task, path, as_text(value_at(task, path)))]
         for variant in variants:
             expected, got = both_ways(variant, config)
             assert got == expected, (path, variant)
@@ -359,9 +342,9 @@ def test_ls_fuzzed_tasks_are_refused_alike_and_otherwise_read_back_equal(mutatio
             if kind == "replace":
                 task = replace_at(task, path, value)
             elif kind == "delete":
-                task = _delete_at(task, path)
+                task = delete_at(task, path)
             else:
-                task = replace_at(task, path, _as_text(_at(task, path)))
+                task = replace_at(task, path, as_text(value_at(task, path)))
         except (KeyError, IndexError, TypeError, AttributeError):
             continue  # an earlier mutation removed this place (paths of another task)
     config = CONFIGS[config_file] if with_config and config_file is not None else None

@@ -3,6 +3,7 @@ the thing at one path replaced."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,3 +29,22 @@ def replace_at(value: Any, path: Path, new: Any) -> Any:
     copy = value.copy()
     copy[path[0]] = replace_at(value[path[0]], path[1:], new)
     return copy
+
+
+def value_at(value: Any, path: Path) -> Any:
+    """The element of `value` at `path`."""
+    for key in path:
+        value = value[key]
+    return value
+
+
+def delete_at(value: Any, path: Path) -> Any:
+    """A copy of `value` without the key or list element at `path` (not the empty path)."""
+    rebuilt = value_at(value, path[:-1]).copy()
+    del rebuilt[path[-1]]
+    return replace_at(value, path[:-1], rebuilt)
+
+
+def as_text(value: Any) -> str:
+    """A number written as a string ("strings for numbers"), anything else as its JSON."""
+    return str(value) if isinstance(value, int | float) else json.dumps(value)
