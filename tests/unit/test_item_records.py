@@ -123,7 +123,8 @@ def test_transfer_counts_progress_on_a_record_stream_and_keeps_it_fast(tmp_path,
 def test_the_stream_runs_once_like_a_generator():
     models = [Item(key=k, media={"kind": "image"}) for k in "abc"]
     stream = records_of(models)
-    assert next(iter(stream)) == models[0]
-    assert list(stream) == models[1:]  # goes on where it stopped
+    assert next(stream) == models[0]  # an iterator, like the generators readers returned
+    assert next(iter(stream)) == models[1]
+    assert list(stream) == models[2:]  # goes on where it stopped
     with pytest.raises(RuntimeError, match="already started as items"):
         stream.records()

@@ -51,8 +51,9 @@ class ItemRecords:
     reported where it is in the source), with `False` records (dicts) or, where the reader
     built a model anyway, `Item`s. Iterating an `ItemRecords` gives `Item`s.
 
-    Like a generator, the stream runs once: iterating again goes on where it stopped, and
-    asking for the other kind once it has started is an error.
+    Like a generator (which `Dataset.items` used to be), the stream runs once: `next()` and
+    iterating again go on where it stopped, and asking for the other kind once it has
+    started is an error.
 
     A reader offers records only when they are valid by construction (typed while parsed,
     every check done by the reader itself). Its tests hold it to that: on the fixtures
@@ -74,6 +75,9 @@ class ItemRecords:
 
     def __iter__(self) -> Iterator[Item]:
         return self._stream(True)
+
+    def __next__(self) -> Item:
+        return next(self._stream(True))
 
     def records(self) -> Iterator[Item | ItemRecord]:
         """The stream as records (and `Item`s where the reader built models)."""
