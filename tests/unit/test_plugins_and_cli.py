@@ -267,3 +267,25 @@ def test_plugin_whose_hook_fails_is_listed_as_broken_and_the_rest_still_work():
     finally:
         plugins.pm.unregister(plugin)
         plugins.registry(refresh=True)
+
+
+def test_a_file_conversion_never_loads_the_connectors(tmp_path):
+    """Connector modules (the HTTP stack, the vendor APIs) are loaded when a URL or
+    `bridge plugins` asks for them, not for a file-to-file conversion."""
+    source = tmp_path / "in.jsonl"
+    write_jsonl(sample_dataset(), source)
+    script = textwrap.dedent(f"""
+        import json, sys
+        from bridge import plugins
+        from bridge.api import convert
+        convert({str(source)!r}, {str(tmp_path / "out.jsonl")!r})
+        print(json.dumps(sorted(m for m in sys.modules if m == "httpx" or m.endswith(".connector"))))
+        print(json.dumps(sorted(plugins.registry().connectors)))
+        print(json.dumps(sorted(m for m in sys.modules if m.endswith(".connector"))))
+    """)
+    lines = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                           text=True).stdout.splitlines()  # fmt: skip
+    loaded_by_convert, connectors, loaded_after = (json.loads(line) for line in lines)
+    assert loaded_by_convert == []
+    assert {"cvat", "labelbox", "labelstudio"} <= set(connectors)
+    assert "bridge_cvat.connector" in loaded_after
