@@ -203,7 +203,23 @@ def _set_from(entry: Any, kind: str, ctx: ReadContext, base: dict, index: int) -
     if found["unconverted"]:
         extra["unconverted_results"] = found["unconverted"]
     aset["extra"] = extra
+    _drop_defaults(aset)
     return aset
+
+
+_EMPTY_BY_DEFAULT = ("regions", "tracks", "relations", "classifications", "reviews", "ground_truth")
+_NONE_BY_DEFAULT = ("created_at", "updated_at", "annotator", "lead_time", "model_version", "score")
+
+
+def _drop_defaults(aset: dict) -> None:
+    """Leave out the annotation-set fields that hold their default ([] or False; None), as
+    the JSONL writer leaves them out of a model: records stay as small as model lines."""
+    for key in _EMPTY_BY_DEFAULT:
+        if key in aset and not aset[key]:
+            del aset[key]
+    for key in _NONE_BY_DEFAULT:
+        if key in aset and aset[key] is None:
+            del aset[key]
 
 
 def _text(value: Any) -> str | None:
@@ -333,7 +349,7 @@ def _objects_and_ids(entries: list) -> tuple[list[tuple[int, Any]], list[int]]:
 
 def _video_facts(media: dict, sets: list[dict]) -> None:
     for aset in sets:
-        for track in aset["tracks"]:
+        for track in aset.get("tracks", ()):
             value = track["extra"].get("value") or {}
             if isinstance(value.get("framesCount"), int):
                 media.setdefault("frame_count", value["framesCount"])
