@@ -109,24 +109,16 @@ def read_export(path: str | Path, losses: LossReport, *, masks=None) -> Dataset:
     collector = OntologyCollector(project)
     instance = str(path)
 
-    def items() -> Iterator[Item]:
-        observe = collector.observe
-        for number, row in iter_export_rows(path):
-            item = data_row_to_item(row, losses, where=f"{instance}:{number}", instance=instance,
-                                    masks=masks)  # fmt: skip
-            observe(item)
-            yield item
-
-    def records() -> Iterator[dict]:
-        observe = collector.observe_record
-        for number, row in iter_export_rows(path):
-            record = item_record(row, losses, where=f"{instance}:{number}", instance=instance,
-                                 masks=masks)  # fmt: skip
-            observe(record)
-            yield record
-
     def produce(validate: bool) -> Iterator[Item | dict]:
-        return items() if validate else records()
+        if validate:
+            convert, observe = data_row_to_item, collector.observe
+        else:
+            convert, observe = item_record, collector.observe_record
+        for number, row in iter_export_rows(path):
+            entry = convert(row, losses, where=f"{instance}:{number}", instance=instance,
+                            masks=masks)  # fmt: skip
+            observe(entry)
+            yield entry
 
     return Dataset(project=project, items=ItemRecords(produce), origin=str(path))
 
