@@ -5,7 +5,6 @@ the validated stream rejects must be rejected by the record stream at the same l
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -28,6 +27,7 @@ from bridge.formats import ItemRecords
 from bridge.formats.jsonl import read_jsonl, record_line, write_jsonl
 from bridge.losses import LossReport
 from bridge.schema import Item, Project
+from tests.support.benchmarks import benchmark_module
 from tests.support.json_mutation import as_text, delete_at, json_paths, replace_at, value_at
 
 from . import lb_export_samples as samples
@@ -38,12 +38,7 @@ REAL_EXPORT = ROOT / "tests" / "fixtures" / "labelbox" / "export_v2_image_classi
 
 def _generator():
     """benchmarks/labelbox_generate.py, the benchmark's synthetic export writer."""
-    spec = importlib.util.spec_from_file_location(
-        "labelbox_generate", ROOT / "benchmarks" / "labelbox_generate.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return benchmark_module("labelbox_generate")
 
 
 def _write_rows(path: Path, rows: list) -> Path:

@@ -5,7 +5,6 @@ validated stream refuses must be refused by the record stream with the same erro
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,6 +24,7 @@ from bridge.formats import ItemRecords
 from bridge.formats.jsonl import read_jsonl, record_line, write_jsonl
 from bridge.losses import LossReport
 from bridge.schema import Item
+from tests.support.benchmarks import benchmark_module
 from tests.support.json_mutation import as_text, delete_at, json_paths, replace_at, value_at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,12 +39,7 @@ def config_path(path: Path) -> Path:
 
 def _generator():
     """benchmarks/labelstudio_generate.py, the benchmark's synthetic export writer."""
-    spec = importlib.util.spec_from_file_location(
-        "labelstudio_generate", ROOT / "benchmarks" / "labelstudio_generate.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return benchmark_module("labelstudio_generate")
 
 
 # A hand-made task with what the fixtures lack: an annotator object with an e-mail and a
