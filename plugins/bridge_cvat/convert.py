@@ -24,8 +24,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from bridge.errors import FormatError
-from bridge.formats.jsonl import describe_validation_error
+from bridge.errors import FormatError, describe_validation_error
 from bridge.geometry.cvat_rle import cvat_mask_to_rle, rle_to_cvat_mask
 from bridge.losses import LossReport
 from bridge.schema import (

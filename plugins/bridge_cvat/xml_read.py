@@ -29,9 +29,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 from pydantic import ValidationError
 
-from bridge.errors import BridgeError, FormatError
+from bridge.errors import BridgeError, FormatError, describe_validation_error
 from bridge.formats import Dataset, ItemRecords
-from bridge.formats.jsonl import describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, Region, SourceRef, Track
 from bridge_cvat.convert import (

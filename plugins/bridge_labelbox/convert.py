@@ -29,8 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bridge.errors import BridgeError, FormatError
-from bridge.formats.jsonl import describe_validation_error
+from bridge.errors import BridgeError, FormatError, describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import (
     AnnotationSet,

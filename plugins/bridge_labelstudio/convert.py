@@ -22,8 +22,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from bridge.errors import FormatError
-from bridge.formats.jsonl import describe_validation_error
+from bridge.errors import FormatError, describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Review, without_extras
 from bridge_labelstudio import checks

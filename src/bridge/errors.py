@@ -7,6 +7,11 @@ traceback is shown for these errors.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class BridgeError(Exception):
     """Base of every error label-bridge raises on purpose.
@@ -64,7 +69,10 @@ class RemoteError(BridgeError):
     exit_code = 5
 
 
-class UnsafePathError(BridgeError):
-    """A path read from input data would escape the output directory."""
-
-    exit_code = 2
+def describe_validation_error(error: ValidationError) -> str:
+    """The first problem pydantic found, as `field.path: message` (and how many more), for
+    the message of the `FormatError` a reader raises where it validates."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(line)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{location}: {first['msg']}{more}"

@@ -1,4 +1,4 @@
-"""Safe file output: atomic writes and paths that cannot escape their directory."""
+"""Safe file output: atomic writes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from bridge.errors import ConfigError, UnsafePathError
+from bridge.errors import ConfigError
 
 
 @contextlib.contextmanager
@@ -42,15 +42,3 @@ def _unwritable(target: Path, error: OSError) -> ConfigError:
         f"cannot write {target}: {error.strerror or error}",
         hint="choose an output path in a directory you can write to (not an existing directory)",
     )
-
-
-def safe_join(root: str | os.PathLike, relative: str) -> Path:
-    """`root / relative`, refusing absolute paths and `..` that would leave `root`."""
-    base = Path(root).resolve()
-    candidate = (base / relative).resolve()
-    if not candidate.is_relative_to(base):
-        raise UnsafePathError(
-            f"path {relative!r} escapes the output directory {str(base)!r}",
-            hint="file names taken from input data must stay inside the output directory",
-        )
-    return candidate

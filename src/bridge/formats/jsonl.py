@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from bridge.errors import FormatError
+from bridge.errors import FormatError, describe_validation_error
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.hookspecs import hookimpl
 from bridge.io import atomic_write
@@ -36,14 +36,6 @@ ALL_REGIONS = [
 
 HEADER_HINT = "a unified JSONL file starts with its header line; was it written completely?"
 ITEM_HINT = "each line after the header is one Item (`bridge schema`); a cut-off line means a truncated file"
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """The first problem pydantic found, as `field.path: message`."""
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "(line)"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{location}: {first['msg']}{more}"
 
 
 def header_line(project: Project) -> bytes:
