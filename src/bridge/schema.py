@@ -11,6 +11,16 @@ Conventions that hold everywhere:
   clockwise on screen, about the shape's *centre*. When the media size is unknown (a Label
   Studio task imported without `original_width/height`) a shape keeps `units="percent"`
   (0-100 of width/height) and says so; nothing is scaled by a guessed size.
+* **Percent units** (`units="percent"`): every x value is percent of the media's width,
+  every y value percent of its height; with the size known, a shape becomes pixels by
+  scaling x by width/100 and y by height/100 (`bridge.units`). Scaling x and y by different
+  factors does not keep a rotated rectangle's centre where a rotation about the centre put
+  it, so a *rotated box* in percent turns about its **top-left corner** instead: that
+  corner, `bridge.geometry.coords.bbox_to_top_left_rotation` of the box computed in percent,
+  is scaled to pixels with the width and height, and the pixel box turns about it (the
+  unified pixel box is then rotated about its centre as always). Ellipses turn about their
+  centre in both units. A tool that stores percent boxes turned about their top-left
+  corner (Label Studio) maps to this without knowing the media size.
 * **Text offsets** are character offsets into the item's text, `start` inclusive and `end`
   exclusive (Python slicing).
 * **Frames** are 0-based indices into the media's frames as the source tool numbers them

@@ -1,11 +1,12 @@
 """Shapes kept in percent turned into pixels once the media size is known.
 
-A reader that does not know an item's pixel size (a Label Studio task imported without
-`original_width/height`) keeps its shapes in `units="percent"` rather than guess. When the
-user supplies the size (`-O media_size=1280x720`), `item_to_pixels` converts them exactly as
-the reader would have with the size in the file: x values are percent of the width, y values
-percent of the height, and a rotated box keeps Label Studio's meaning (its percent form
-rotates about the top-left corner, see `bridge.geometry.coords`).
+A reader that does not know an item's pixel size keeps its shapes in `units="percent"`
+rather than guess. When the user supplies the size (`-O media_size=1280x720`),
+`item_to_pixels` converts them as `bridge.schema` defines percent units: x values are
+percent of the width, y values percent of the height, and a rotated box turns about its
+top-left corner (a centre cannot be placed before the aspect ratio is known). A reader
+that maps its tool's percent form onto that definition (Label Studio's is exactly it) gets
+the pixels it would have produced had the size been in the file.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def shape_to_pixels(shape, width: float, height: float):
         return shape
     sx, sy = width / 100.0, height / 100.0
     if isinstance(shape, BBox):
-        x, y, w, h, rotation = bbox_to_top_left_rotation(shape)  # Label Studio's pivot form
+        # a percent box turns about its top-left corner (`bridge.schema`, percent units)
+        x, y, w, h, rotation = bbox_to_top_left_rotation(shape)
         return bbox_from_top_left_rotation(x * sx, y * sy, w * sx, h * sy, rotation)
     if isinstance(shape, Polygon | Polyline | Cuboid):
         return shape.model_copy(
