@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.losses import LossReport
+from bridge.options import flag_option
 from bridge_cvat.api import AUTH_HINT, CvatApi
 from bridge_cvat.job_states import STATUS_TO_JOB, job_stage_state, job_status
 from bridge_cvat.job_workflow import JobWorkflow
@@ -162,6 +163,7 @@ class CvatConnector(Connector):
             raise ConfigError(
                 f"unknown push mode {mode!r}", hint=f"use one of {', '.join(PUSH_MODES)}"
             )
+        flag_option(options, "job_workflow")  # a typo fails before anything is created
         items = list(dataset.items)  # the project is complete once the items are read
         if self.target.kind == "tasks" and self.target.id is not None:
             push = TaskPush(self, self.target.id, losses, mode, options)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bridge.losses import LossReport
+from bridge.options import integer_option, number_option
 from bridge.schema import Item, Project
 from bridge_cvat import convert
 from bridge_cvat.label_dicts import label_requests
@@ -125,17 +126,17 @@ class NewTasksPush:
         if first.subset and first.media.kind == "image":
             body["subset"] = first.subset
         if self.options.get("segment_size"):
-            body["segment_size"] = int(self.options["segment_size"])
+            body["segment_size"] = integer_option(self.options, "segment_size", 0, minimum=1)
         task_id = self.api.create_task(body)["id"]
         rq_id = self.api.attach_data(task_id, self._data_request(pairs))
         self.api.wait_for_request(
-            rq_id, poll_interval=float(self.options.get("poll_interval", 2.0))
+            rq_id, poll_interval=number_option(self.options, "poll_interval", 2.0, minimum=0)
         )
         return task_id
 
     def _data_request(self, pairs) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "image_quality": int(self.options.get("image_quality", 70)),
+            "image_quality": integer_option(self.options, "image_quality", 70, minimum=0, maximum=100),
             "remote_files": [url for _, url in pairs],
             "sorting_method": "predefined",
         }

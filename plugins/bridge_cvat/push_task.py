@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.errors import ConfigError, RemoteError
 from bridge.losses import LossReport
+from bridge.options import flag_option
 from bridge.schema import AnnotationSet, Item
 from bridge_cvat import convert
 from bridge_cvat.job_workflow import JobWorkflow
@@ -49,7 +50,7 @@ class TaskPush:
         self.mode = mode
         self.where = f"task {task_id}"
         self.workflow = JobWorkflow(
-            connector, losses, enabled=_flag((options or {}).get("job_workflow"))
+            connector, losses, enabled=flag_option(options, "job_workflow")
         )
 
     def push(self, items: list[Item], *, by_order: bool = False) -> dict[str, Any]:
@@ -145,10 +146,3 @@ class TaskPush:
             if aset is not None:
                 placed[number] = aset
         return placed
-
-
-def _flag(value: Any) -> bool:
-    """An option given as a bool or as text from the command line ("true", "1", "yes")."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from bridge.errors import ConfigError, RemoteError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.losses import LossReport
+from bridge.options import flag_option
 from bridge.schema import Item, MediaKind, Project, SourceRef
 from bridge_labelbox.api import DEFAULT_ENDPOINT, ExportParams, ImportOutcome, LabelboxApi
 
@@ -122,6 +123,7 @@ class LabelboxConnector(Connector):
         from bridge_labelbox.ontology import ontology_from_normalized
 
         options = {**self.options, **options}
+        params = ExportParams(interpolated_frames=flag_option(options, "interpolated_frames"))
         project_id = self._require_project()
         remote = self.api.get_project(project_id)
         project = Project(
@@ -134,7 +136,6 @@ class LabelboxConnector(Connector):
             source=SourceRef(tool="labelbox", instance=self.api.endpoint, project=project_id),
             extra={key: remote[key] for key in PROJECT_EXTRA_FIELDS if remote.get(key) is not None},
         )
-        params = ExportParams(interpolated_frames=flag(options.get("interpolated_frames")))
         items = self._pulled_items(project_id, params, losses)
         return Dataset(project, items, origin=f"labelbox://projects/{project_id}",
                        meta={"format": "labelbox", "endpoint": self.api.endpoint})  # fmt: skip
@@ -188,7 +189,7 @@ class LabelboxConnector(Connector):
         """Write every item's import rows to `spool`; return the data row specs."""
         from bridge_labelbox.convert import item_to_import_rows
 
-        use_schema_ids = flag(options.get("use_schema_ids"))
+        use_schema_ids = flag_option(options, "use_schema_ids")
         specs: dict[str, dict[str, Any]] = {}
         for item in dataset.items:
             spec = data_row_spec(item)
@@ -246,13 +247,6 @@ def parse_url(url: str) -> tuple[str | None, dict[str, str]]:
         )
     project_id = segments[1] if len(segments) == 2 else None
     return project_id, dict(parse_qsl(parts.query))
-
-
-def flag(value: Any) -> bool:
-    """An on/off option given as a bool or as text (URL query, `-O key=value`)."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def data_row_spec(item: Item) -> dict[str, Any] | None:

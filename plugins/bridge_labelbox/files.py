@@ -21,7 +21,7 @@ from bridge.errors import FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
 from bridge.losses import LossReport
-from bridge.options import flag
+from bridge.options import flag_option
 from bridge.schema import ClassificationSpec, Item, LabelClass, Project
 
 from .classifications import question_kind, record_question_kind
@@ -178,5 +178,5 @@ class LabelboxImport(FileFormat):
         write_import(
             dataset, path, losses,
             data_row_key=str(options.get("data_row_key", "globalKey")),
-            use_schema_ids=flag("use_schema_ids", options.get("use_schema_ids", False)),
+            use_schema_ids=flag_option(options, "use_schema_ids"),
         )  # fmt: skip

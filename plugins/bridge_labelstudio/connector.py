@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from bridge.errors import AuthError, BridgeError, ConfigError, NotFoundError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.losses import LossReport
+from bridge.options import integer_option
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
 from bridge_labelstudio import convert
 from bridge_labelstudio.api import LabelStudioApi
@@ -266,15 +267,7 @@ class LabelStudioHttpsConnector(LabelStudioConnector):
 
 def int_option(options: dict[str, Any], name: str, default: int) -> int:
     """A positive whole-number option, or a `ConfigError` naming it."""
-    value = options.get(name, default)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | str)
-        or not str(value).isdigit()
-        or int(value) < 1
-    ):
-        raise ConfigError(f"option {name}={value!r} is not a positive whole number", hint=f"e.g. -O {name}={default}")  # fmt: skip
-    return int(value)
+    return integer_option(options, name, default, minimum=1)
 
 
 def project_title(name: str) -> str:

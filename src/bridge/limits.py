@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.errors import ConfigError, FormatError
+from bridge.errors import FormatError
+from bridge.options import integer_option
 
 DEFAULT_MAX_PIXELS = 1_000_000_000
 
 
 def max_pixels_option(options: dict[str, Any]) -> int:
     """The pixel budget from `-O max_pixels=N` (a positive integer), or the default."""
-    value = options.get("max_pixels", DEFAULT_MAX_PIXELS)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(
-            f"max_pixels must be a positive integer, not {value!r}",
-            hint="-O max_pixels=2000000000",
-        )
-    return value
+    return integer_option(options, "max_pixels", DEFAULT_MAX_PIXELS, minimum=1)
 
 
 def check_pixels(

@@ -11,11 +11,10 @@ the pixels it would have produced had the size been in the file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 
-from bridge.errors import ConfigError
 from bridge.geometry.coords import bbox_from_top_left_rotation, bbox_to_top_left_rotation
+from bridge.options import size
 from bridge.schema import (
     BBox,
     Cuboid,
@@ -30,17 +29,10 @@ from bridge.schema import (
     Track,
 )
 
-SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
-
 
 def parse_media_size(text: str) -> tuple[int, int]:
-    """`"1280x720"` as (1280, 720)."""
-    match = SIZE_PATTERN.match(str(text))
-    if not match or 0 in (int(match.group(1)), int(match.group(2))):
-        raise ConfigError(
-            f"media_size {text!r} is not WIDTHxHEIGHT", hint="e.g. -O media_size=1280x720"
-        )
-    return int(match.group(1)), int(match.group(2))
+    """`-O media_size=1280x720` as (1280, 720)."""
+    return size("media_size", text)
 
 
 def shape_to_pixels(shape, width: float, height: float):

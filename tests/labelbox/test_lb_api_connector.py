@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import respx
-from bridge_labelbox.connector import ImportRowsRefused, LabelboxConnector, flag, parse_url
+from bridge_labelbox.connector import ImportRowsRefused, LabelboxConnector, parse_url
 from PIL import Image
 
 from bridge import api as bridge_api
@@ -17,6 +17,7 @@ from bridge.errors import ConfigError
 from bridge.formats import Dataset
 from bridge.geometry.masks import rle_to_bitmap
 from bridge.losses import LossReport
+from bridge.options import flag_option
 from bridge.schema import Item
 
 from .test_lb_api_fakes import (
@@ -114,8 +115,10 @@ def test_lb_url_forms():
 
 
 def test_lb_text_flags_from_urls_are_parsed():
-    assert [flag(v) for v in ("true", "1", "yes", "false", "0", "", None, True, False)] == [
-        True, True, True, False, False, False, False, True, False]  # fmt: skip
+    assert [flag_option({"f": v}, "f") for v in ("true", "1", "yes", "false", "0", None, True, False)] == [
+        True, True, True, False, False, False, True, False]  # fmt: skip
+    with pytest.raises(ConfigError):
+        flag_option({"f": ""}, "f")
 
 
 def test_lb_missing_api_key_is_config_error(monkeypatch):

@@ -24,7 +24,7 @@ from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.hookspecs import hookimpl
 from bridge.io import atomic_write
 from bridge.losses import LossReport
-from bridge.options import flag
+from bridge.options import flag_option
 from bridge.schema import SCHEMA_VERSION, Item, Project
 
 FORMAT_TAG = "bridge-jsonl"
@@ -161,7 +161,7 @@ class UnifiedJsonl(FileFormat):
         return read_jsonl(path)
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
-        write_jsonl(dataset, path, validate=flag("validate", options.get("validate", False)))
+        write_jsonl(dataset, path, validate=flag_option(options, "validate"))
 
 
 @hookimpl
