@@ -1,8 +1,11 @@
-"""label-bridge: one schema, one CLI and one QA/export layer for Label Studio, CVAT and Labelbox.
+"""label-bridge: one schema and one CLI to move labeled data between labeling tools.
 
-The stable Python API is re-exported here: the unified models (`bridge.schema`), the loss
-report, the error family, and `open_dataset` / `write_dataset` to read and write any
-registered format or live source.
+This package exports its version and the names every caller needs to handle a failure:
+`BridgeError` (the base of every error raised on purpose, with `where` and `hint`),
+`FormatError` and `LossReport`. The Python API is `bridge.api` (`open_dataset`,
+`write_dataset`, `convert`, `transfer`, `inspect`), the unified models are `bridge.schema`,
+the plugin hooks `bridge.hookspecs`. Importing `bridge` imports nothing heavy (no
+pydantic, numpy or HTTP stack), so that `bridge --version` stays fast.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -83,7 +83,6 @@ def plugins_command(
     for kind, table in (
         ("format", reg.formats),
         ("connector", reg.connectors),
-        ("exporter", reg.exporters),
     ):
         for name, thing in sorted(table.items()):
             rows.append({

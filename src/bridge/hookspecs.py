@@ -3,41 +3,38 @@
 A plugin is a module with `@hookimpl` functions; each hook receives a `register` callable
 and calls it once per thing it provides (the simonw/llm shape):
 
-    from bridge import hookimpl
+    from bridge.hookspecs import hookimpl
 
     @hookimpl
     def register_formats(register):
         register(MyFormat())
 
-Plugins are found through the "bridge" entry point group (the built-in connectors are
+Plugins are found through the "bridge" entry point group (the built-in vendor plugins are
 registered exactly that way) or registered directly with `bridge.plugins.pm.register`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import pluggy
+
+if TYPE_CHECKING:
+    from bridge.formats import Connector, FileFormat
 
 hookspec = pluggy.HookspecMarker("bridge")
 hookimpl = pluggy.HookimplMarker("bridge")
 
 
 @hookspec
-def register_formats(register):
-    """Register file formats: `register(fmt)` with a `bridge.formats.FileFormat`."""
+def register_formats(register: Callable[[FileFormat], Any]) -> None:
+    """Register file formats: `register(fmt)` with a `bridge.formats.FileFormat` instance
+    (its `name` is what `--from`/`--to` take)."""
 
 
 @hookspec
-def register_connectors(register):
-    """Register live connectors: `register(cls)` with a `bridge.connectors.Connector`
-    subclass (its `scheme` names the URLs it opens, e.g. "labelstudio")."""
-
-
-@hookspec
-def register_exporters(register):
-    """Register exporters (COCO, YOLO, ...): `register(exporter)` with a `FileFormat`
-    whose capabilities say `read=False`."""
-
-
-@hookspec
-def register_qa_metrics(register):
-    """Register QA metrics: `register(name, function)`."""
+def register_connectors(register: Callable[[type[Connector]], Any]) -> None:
+    """Register live connectors: `register(cls)` with a `bridge.formats.Connector`
+    subclass (its `name` is the URL scheme it opens, e.g. "cvat" for `cvat://...`).
+    Called the first time a command needs a connector, not at start-up."""

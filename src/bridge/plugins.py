@@ -11,7 +11,6 @@ import importlib
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import pluggy
 
@@ -35,8 +34,6 @@ class Registry:
     never needs (~0.1 s of every such command's start)."""
 
     formats: dict[str, FileFormat] = field(default_factory=dict)
-    exporters: dict[str, FileFormat] = field(default_factory=dict)
-    qa_metrics: dict[str, Any] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     _connectors: dict[str, type[Connector]] | None = None
@@ -113,27 +110,17 @@ def registry(refresh: bool = False) -> Registry:
         reg.formats[fmt.name] = fmt
         reg.owners[f"format:{fmt.name}"] = owner
 
-    def add_exporter(owner, exporter):
-        reg.exporters[exporter.name] = exporter
-        reg.owners[f"exporter:{exporter.name}"] = owner
-
-    def add_metric(owner, name, function):
-        reg.qa_metrics[name] = function
-        reg.owners[f"qa:{name}"] = owner
-
     _collect("register_formats", add_format, reg.failed)
-    _collect("register_exporters", add_exporter, reg.failed)
-    _collect("register_qa_metrics", add_metric, reg.failed)
     _registry = reg
     return reg
 
 
 def get_format(name: str) -> FileFormat:
-    """The file format (or exporter) called `name`."""
+    """The file format called `name`."""
     reg = registry()
-    fmt = reg.formats.get(name) or reg.exporters.get(name)
+    fmt = reg.formats.get(name)
     if fmt is None:
-        known = ", ".join(sorted({*reg.formats, *reg.exporters}))
+        known = ", ".join(sorted(reg.formats))
         raise UnknownFormatError(
             f"unknown format {name!r}", hint=f"known formats: {known} (see `bridge plugins`)"
         )

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 import bridge
-from bridge.formats import Dataset
+from bridge.formats import Dataset, FileFormat
 from bridge.formats.jsonl import write_jsonl
 from bridge.schema import (
     AnnotationSet,
@@ -110,17 +110,20 @@ def test_plugin_registered_directly_with_pluggy_is_seen():
     from bridge import plugins
     from bridge.hookspecs import hookimpl
 
+    class Lines(FileFormat):
+        name = "direct-lines"
+
     class Direct:
         @hookimpl
-        def register_qa_metrics(self, register):
-            register("always_one", lambda items: 1.0)
+        def register_formats(self, register):
+            register(Lines())
 
     plugin = Direct()
     plugins.pm.register(plugin, name="direct-test")
     try:
         reg = plugins.registry(refresh=True)
-        assert reg.qa_metrics["always_one"]([]) == 1.0
-        assert reg.owners["qa:always_one"] == "direct-test"
+        assert isinstance(reg.formats["direct-lines"], Lines)
+        assert reg.owners["format:direct-lines"] == "direct-test"
     finally:
         plugins.pm.unregister(plugin)
         plugins.registry(refresh=True)

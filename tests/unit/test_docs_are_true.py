@@ -1,0 +1,55 @@
+"""What the core's docstrings promise holds: the plugin example in `bridge.hookspecs` runs
+as written, the hooks it lists are the hooks there are, and `import bridge` gives what its
+docstring says and nothing heavy."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import bridge
+from bridge import hookspecs, plugins
+from bridge.formats import Capabilities, FileFormat
+
+
+def test_the_hookspecs_example_registers_a_format():
+    example = textwrap.dedent(re.search(r"\n\n(    from bridge.*?)\n\n[A-Z]", hookspecs.__doc__,
+                                        re.S).group(1))  # fmt: skip
+    assert "from bridge.hookspecs import hookimpl" in example
+
+    class MyFormat(FileFormat):
+        name = "docs-example"
+        capabilities = Capabilities(write=False)
+
+    namespace = {"MyFormat": MyFormat}
+    exec(compile(example, "hookspecs-example", "exec"), namespace)  # the docstring's code
+    module = type(sys)("docs_example_plugin")
+    module.register_formats = namespace["register_formats"]
+    plugins.pm.register(module, name="docs-example")
+    try:
+        reg = plugins.registry(refresh=True)
+        assert isinstance(reg.formats["docs-example"], MyFormat)
+        assert reg.owners["format:docs-example"] == "docs-example"
+    finally:
+        plugins.pm.unregister(module)
+        plugins.registry(refresh=True)
+
+
+def test_the_hooks_are_the_ones_with_something_behind_them():
+    specs = {name for name, value in vars(hookspecs).items() if hasattr(value, "bridge_spec")}
+    assert specs == {"register_formats", "register_connectors"}
+    assert "bridge.formats.Connector" in hookspecs.register_connectors.__doc__
+    assert "bridge.connectors" not in hookspecs.__doc__ + hookspecs.register_connectors.__doc__
+
+
+def test_the_package_exports_what_its_docstring_names_and_imports_nothing_heavy():
+    for name in bridge.__all__:
+        assert getattr(bridge, name) is not None
+        assert name == "__version__" or f"`{name}`" in bridge.__doc__
+    script = "import sys, bridge; print(sorted(m.split('.')[0] for m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True).stdout  # fmt: skip
+    for heavy in ("pydantic", "numpy", "httpx", "pluggy", "typer"):
+        assert f"'{heavy}'" not in loaded
