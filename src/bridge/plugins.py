@@ -31,7 +31,7 @@ class Registry:
 
     Connectors are asked for the first time `connectors` (or `broken`) is read: their
     modules bring the HTTP stack and the vendor APIs, which a file-to-file conversion
-    never needs (~0.1 s of every such command's start)."""
+    never needs."""
 
     formats: dict[str, FileFormat] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)

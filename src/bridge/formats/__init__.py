@@ -51,7 +51,7 @@ class ItemRecords:
     reported where it is in the source), with `False` records (dicts) or, where the reader
     built a model anyway, `Item`s. Iterating an `ItemRecords` gives `Item`s.
 
-    Like a generator (which `Dataset.items` used to be), the stream runs once: `next()` and
+    Like a generator, the stream runs once: `next()` and
     iterating again go on where it stopped, and asking for the other kind once it has
     started is an error.
 
