@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP_CONSTRAINTS := requirements/constraints.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test labelstudio lint constraints clean
+.PHONY: demo test install install-test labelstudio lint typecheck constraints clean
 
 $(BIN)/bridge: pyproject.toml $(PIP_CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,11 @@ demo: $(BIN)/bridge
 test: install-test labelstudio
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-lint: install-test
+lint: install-test typecheck
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: install-test
+	$(BIN)/mypy  # strict on src/bridge ([tool.mypy] in pyproject.toml)
 
 constraints:
 	$(BIN)/python -m pip freeze | grep -v '^-e' | grep -viE '^(label-bridge|pip|setuptools|wheel)==' > $(PIP_CONSTRAINTS).new

@@ -139,7 +139,7 @@ def _format_for_target(target: str | Path) -> str:
     raise ConfigError(f"cannot tell which format to write {target} in", hint="name it with --to")
 
 
-def summarize(items, fmt: str | None = None) -> dict[str, Any]:
+def summarize(items: Iterable[Item], fmt: str | None = None) -> dict[str, Any]:
     """Counts of what `items` hold: the `bridge inspect --json` object. `classifications`
     counts answered questions by name, on items and on regions."""
     n_items = n_sets = n_tracks = n_relations = 0
@@ -187,7 +187,7 @@ def inspect(source: str | Path, fmt: str | None = None, **options: Any) -> dict[
     return summary
 
 
-def iter_items(source: str | Path, fmt: str | None = None, **options: Any):
+def iter_items(source: str | Path, fmt: str | None = None, **options: Any) -> Iterator[Item]:
     """Iterate the unified items of `source`."""
     yield from open_dataset(source, fmt, **options).items
 

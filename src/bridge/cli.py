@@ -80,11 +80,9 @@ def plugins_command(
     """List every registered format and connector with its capabilities."""
     reg = plugins.registry()
     rows = []
-    for kind, table in (
-        ("format", reg.formats),
-        ("connector", reg.connectors),
-    ):
-        for name, thing in sorted(table.items()):
+    tables: list[tuple[str, dict[str, Any]]] = [("format", reg.formats), ("connector", reg.connectors)]
+    for kind, things in tables:
+        for name, thing in sorted(things.items()):
             rows.append({
                 "name": name,
                 "kind": kind,
@@ -154,6 +152,7 @@ def convert_command(
     if (target is None) == (output is None):
         raise ConfigError("give the output once: `bridge convert SOURCE TARGET` or `-o TARGET`")
     output = target or output
+    assert output is not None  # exactly one of the two was given (checked above)
     with item_progress() as on_item:
         done = api.transfer(
             source, output, from_format=from_format, to_format=to_format, on_item=on_item,

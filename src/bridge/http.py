@@ -252,7 +252,7 @@ def response_detail(response: httpx.Response, limit: int = 300) -> str:
     return str(body)[:limit]
 
 
-def iter_next_pages(client: HttpClient, url: str, *, params: dict | None = None,
+def iter_next_pages(client: HttpClient, url: str, *, params: dict[str, Any] | None = None,
                     results_key: str = "results") -> Iterator[Any]:  # fmt: skip
     """Yield every element of a `{"count", "next", "results"}` paginated collection,
     following `next` links until one is null."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Severity = Literal["dropped", "approximated", "unmapped"]
 """`dropped`: the data is gone from the target. `approximated`: it is there but changed
@@ -34,7 +34,7 @@ class Loss:
     count: int = 0
     examples: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "severity": self.severity,
@@ -99,5 +99,5 @@ class LossReport:
         loss = self._losses.get(code)
         return loss.count if loss else 0
 
-    def as_dict(self) -> list[dict]:
+    def as_dict(self) -> list[dict[str, Any]]:
         return [loss.as_dict() for loss in self]

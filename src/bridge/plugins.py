@@ -8,9 +8,11 @@ shape). A plugin that fails to import is reported by `bridge plugins`, not fatal
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pluggy
 
@@ -41,13 +43,14 @@ class Registry:
     @property
     def connectors(self) -> dict[str, type[Connector]]:
         if self._connectors is None:
-            self._connectors = {}
+            connectors: dict[str, type[Connector]] = {}
 
-            def add_connector(owner, cls):
-                self._connectors[cls.name] = cls
+            def add_connector(owner: str, cls: type[Connector]) -> None:
+                connectors[cls.name] = cls
                 self.owners[f"connector:{cls.name}"] = owner
 
             _collect("register_connectors", add_connector, self.failed)
+            self._connectors = connectors
         return self._connectors
 
     @property
@@ -81,15 +84,15 @@ def load_plugins() -> None:
             _broken[entry_point.name] = f"{type(error).__name__}: {error}"
 
 
-def _collect(hook_name: str, add, broken: dict[str, str]) -> None:
+def _collect(hook_name: str, add: Callable[[str, Any], None], broken: dict[str, str]) -> None:
     """Call every implementation of `hook_name`; a plugin whose hook fails (a missing
     optional dependency, a bug) is listed in `broken` instead of breaking the others."""
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():
         owner = impl.plugin_name
 
-        def register(*args, _owner=owner):
-            add(_owner, *args)
+        def register(thing: Any, _owner: str = owner) -> None:
+            add(_owner, thing)
 
         try:
             impl.function(register=register)
@@ -106,7 +109,7 @@ def registry(refresh: bool = False) -> Registry:
         return _registry
     reg = Registry(failed=dict(_broken))
 
-    def add_format(owner, fmt):
+    def add_format(owner: str, fmt: FileFormat) -> None:
         reg.formats[fmt.name] = fmt
         reg.owners[f"format:{fmt.name}"] = owner
 

@@ -25,6 +25,7 @@ from bridge.schema import (
     Polygon,
     Polyline,
     Region,
+    Shape,
     Skeleton,
     Track,
 )
@@ -35,7 +36,7 @@ def parse_media_size(text: str) -> tuple[int, int]:
     return size("media_size", text)
 
 
-def shape_to_pixels(shape, width: float, height: float):
+def shape_to_pixels(shape: Shape | None, width: float, height: float) -> Shape | None:
     """`shape` in pixels of a `width` x `height` media (unchanged if already in pixels or
     if it has no percent geometry)."""
     if shape is None or shape.units != "percent":

@@ -77,7 +77,8 @@ class ItemRecords:
         return self._stream(True)
 
     def __next__(self) -> Item:
-        return next(self._stream(True))
+        item: Item = next(self._stream(True))
+        return item
 
     def records(self) -> Iterator[Item | ItemRecord]:
         """The stream as records (and `Item`s where the reader built models)."""

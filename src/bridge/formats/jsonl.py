@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from pydantic import ValidationError
@@ -25,13 +25,11 @@ from bridge.hookspecs import hookimpl
 from bridge.io import atomic_write
 from bridge.losses import LossReport
 from bridge.options import flag_option
-from bridge.schema import SCHEMA_VERSION, Item, Project
+from bridge.schema import SCHEMA_VERSION, Item, MediaKind, Project, RegionKind
 
 FORMAT_TAG = "bridge-jsonl"
-ALL_REGIONS = [
-    "bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid",
-    "cuboid3d", "span", "time_segment", "tag",
-]  # fmt: skip
+ALL_REGIONS: list[RegionKind] = list(get_args(RegionKind))
+ALL_MEDIA: list[MediaKind] = list(get_args(MediaKind))
 
 
 HEADER_HINT = "a unified JSONL file starts with its header line; was it written completely?"
@@ -150,8 +148,7 @@ class UnifiedJsonl(FileFormat):
     name = "jsonl"
     description = "label-bridge unified JSONL (header line + one Item per line)"
     capabilities = Capabilities(
-        media=["image", "video", "text", "audio", "pointcloud", "document", "html", "timeseries", "conversation"],
-        regions=ALL_REGIONS, tracks=True, relations=True, extensions=[".jsonl"],
+        media=ALL_MEDIA, regions=ALL_REGIONS, tracks=True, relations=True, extensions=[".jsonl"],
     )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
@@ -165,5 +162,5 @@ class UnifiedJsonl(FileFormat):
 
 
 @hookimpl
-def register_formats(register):
+def register_formats(register: Callable[[FileFormat], Any]) -> None:
     register(UnifiedJsonl())

@@ -39,7 +39,10 @@ def bbox_from_top_left_rotation(
     convention, in pixels) as a unified box rotated about its centre."""
     dx, dy = _rotate(width / 2, height / 2, rotation)
     cx, cy = x + dx, y + dy
-    return BBox(x=cx - width / 2, y=cy - height / 2, width=width, height=height, rotation=rotation)
+    return BBox(
+        type="bbox", x=cx - width / 2, y=cy - height / 2, width=width, height=height,
+        rotation=rotation,
+    )  # fmt: skip
 
 
 def bbox_to_top_left_rotation(box: BBox) -> tuple[float, float, float, float, float]:

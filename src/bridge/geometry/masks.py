@@ -7,13 +7,16 @@ an ASCII string; `RLE.size` is (height, width).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 from pycocotools import mask as coco_mask
 
 from bridge.schema import RLE
 
 
-def bitmap_to_rle(bitmap: np.ndarray) -> RLE:
+def bitmap_to_rle(bitmap: npt.NDArray[Any]) -> RLE:
     """Encode a height x width bitmap as a unified `RLE`."""
     if bitmap.ndim != 2:
         raise ValueError(f"a mask bitmap must be 2D, got shape {bitmap.shape}")
@@ -24,13 +27,14 @@ def bitmap_to_rle(bitmap: np.ndarray) -> RLE:
     )
 
 
-def _coco(rle: RLE) -> dict:
+def _coco(rle: RLE) -> dict[str, Any]:
     return {"size": [rle.size[0], rle.size[1]], "counts": rle.counts.encode("ascii")}
 
 
-def rle_to_bitmap(rle: RLE) -> np.ndarray:
+def rle_to_bitmap(rle: RLE) -> npt.NDArray[np.bool_]:
     """Decode a unified `RLE` to a boolean height x width bitmap."""
-    return coco_mask.decode(_coco(rle)).astype(bool)
+    bitmap: npt.NDArray[np.bool_] = coco_mask.decode(_coco(rle)).astype(bool)
+    return bitmap
 
 
 def rle_area(rle: RLE) -> int:
