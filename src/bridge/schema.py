@@ -36,7 +36,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -64,6 +64,9 @@ CVAT job's stage/state, a Labelbox workflow status)."""
 
 Units = Literal["px", "percent"]
 Point = tuple[float, float]
+"""(x, y) in the shape's units."""
+Length = Annotated[float, Field(ge=0)]
+"""A size, a radius or a scale: never negative."""
 AttributeValue = str | int | float | bool
 
 
@@ -195,7 +198,10 @@ class Shape(Model):
     apart in JSON); `units` is "px" (absolute pixels) unless the media size was unknown
     when the shape was read, in which case it is "percent" of width/height."""
 
-    units: Units = "px"
+    units: Units = Field(
+        "px", description='"px": absolute pixels; "percent": 0-100 of the media width (x) and '
+        "height (y), used when the media size was unknown (see the module's conventions)",
+    )
 
     def __init__(self, /, **data: Any) -> None:
         # `type` has no default, so writers that leave defaults out still write it; in
@@ -214,25 +220,25 @@ class BBox(Shape):
     clockwise about its centre."""
 
     type: Literal["bbox"]
-    x: float
-    y: float
-    width: float
-    height: float
-    rotation: float = 0.0
+    x: float = Field(description="left edge of the unrotated box")
+    y: float = Field(description="top edge of the unrotated box")
+    width: Length
+    height: Length
+    rotation: float = Field(0.0, description="degrees, clockwise on screen, about the centre")
 
 
 class Polygon(Shape):
     """A closed outline; the last point connects back to the first (not repeated)."""
 
     type: Literal["polygon"]
-    points: list[Point]
+    points: list[Point] = Field(min_length=3, description="the outline, at least 3 points")
 
 
 class Polyline(Shape):
     """An open line through its points."""
 
     type: Literal["polyline"]
-    points: list[Point]
+    points: list[Point] = Field(min_length=2, description="the line, at least 2 points")
 
 
 Visibility = Literal["visible", "occluded", "absent"]
@@ -269,11 +275,11 @@ class Ellipse(Shape):
     `rotation` degrees clockwise about its centre."""
 
     type: Literal["ellipse"]
-    cx: float
-    cy: float
-    rx: float
-    ry: float
-    rotation: float = 0.0
+    cx: float = Field(description="centre x")
+    cy: float = Field(description="centre y")
+    rx: Length = Field(description="radius along x before rotation")
+    ry: Length = Field(description="radius along y before rotation")
+    rotation: float = Field(0.0, description="degrees, clockwise on screen, about the centre")
 
 
 class RLE(Model):
@@ -281,8 +287,10 @@ class RLE(Model):
     (height, width), `counts` the compressed COCO RLE string (column-major runs, starting
     with background), as pycocotools writes it."""
 
-    size: tuple[int, int]
-    counts: str
+    size: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] = Field(
+        description="(height, width) of the whole media, in pixels"
+    )
+    counts: str = Field(description="COCO compressed RLE (column-major runs, background first)")
 
 
 class Mask(Shape):
@@ -297,7 +305,7 @@ class Cuboid(Shape):
     (each face top-left, bottom-left, top-right, bottom-right)."""
 
     type: Literal["cuboid"]
-    points: list[Point]
+    points: list[Point] = Field(description="8 points: front face then back face")
 
 
 class Cuboid3D(Shape):
@@ -305,9 +313,11 @@ class Cuboid3D(Shape):
     and size along each axis."""
 
     type: Literal["cuboid3d"]
-    position: tuple[float, float, float]
-    rotation: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    scale: tuple[float, float, float]
+    position: tuple[float, float, float] = Field(description="centre (x, y, z)")
+    rotation: tuple[float, float, float] = Field(
+        (0.0, 0.0, 0.0), description="radians about the x, y and z axes"
+    )
+    scale: tuple[Length, Length, Length] = Field(description="size along x, y and z")
 
 
 class Span(Shape):
@@ -318,10 +328,16 @@ class Span(Shape):
     `extra`."""
 
     type: Literal["span"]
-    start: int | None = None
-    end: int | None = None
-    text: str | None = None
-    container: str | None = None
+    start: int | None = Field(None, ge=0, description="first character (inclusive)")
+    end: int | None = Field(None, ge=0, description="end character (exclusive), >= start")
+    text: str | None = Field(None, description="the covered text as the tool recorded it")
+    container: str | None = Field(None, description="the part of the item the offsets index")
+
+    @model_validator(mode="after")
+    def _start_not_after_end(self) -> Span:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
 
 
 class TimeSegment(Shape):
@@ -329,9 +345,15 @@ class TimeSegment(Shape):
     `unit` is "frames")."""
 
     type: Literal["time_segment"]
-    start: float
-    end: float
+    start: float = Field(description="where the segment starts")
+    end: float = Field(description="where it ends, >= start")
     unit: Literal["seconds", "frames"] = "seconds"
+
+    @model_validator(mode="after")
+    def _start_not_after_end(self) -> TimeSegment:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
 
 
 class Tag(Shape):
@@ -363,8 +385,14 @@ AnyShape = Annotated[
 class FrameRange(Model):
     """Frames `start` to `end`, both inclusive."""
 
-    start: int
-    end: int
+    start: int = Field(ge=0, description="first frame (inclusive)")
+    end: int = Field(ge=0, description="last frame (inclusive), >= start")
+
+    @model_validator(mode="after")
+    def _start_not_after_end(self) -> FrameRange:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
 
 
 class Answer(Element):
@@ -493,13 +521,13 @@ class Media(Model):
     place shapes on it (pixel size, frames, duration) and, for text, the text itself."""
 
     kind: MediaKind
-    uri: str | None = None
-    width: int | None = None
-    height: int | None = None
-    frame_count: int | None = None
-    fps: float | None = None
-    duration: float | None = None
-    text: str | None = None
+    uri: str | None = Field(None, description="where the media lives (URL or path)")
+    width: int | None = Field(None, gt=0, description="pixels, when known")
+    height: int | None = Field(None, gt=0, description="pixels, when known")
+    frame_count: int | None = Field(None, ge=0, description="frames of a video, when known")
+    fps: float | None = Field(None, gt=0, description="frames per second, when known")
+    duration: float | None = Field(None, ge=0, description="seconds, when known")
+    text: str | None = Field(None, description="the text of a text item")
     mime_type: str | None = None
 
 
