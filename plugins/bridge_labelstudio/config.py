@@ -456,12 +456,13 @@ class _ConfigBuilder:
         names = [n for n in ids.get("controls", []) if n in self.controls]
         if not names:
             names = []
-            for kind in cls.kinds or any_kinds(self.media_kind):
+            kinds = cls.kinds or any_kinds(self.media_kind)
+            for kind in kinds:
                 tag_name = default_control(kind, self.media_kind)
-                if tag_name is not None:
+                if tag_name is not None and tag_name[1] not in names:
                     self.control(tag_name[1], tag_name[0])
                     names.append(tag_name[1])
-            if self.media_kind == "video" and "bbox" in cls.kinds:
+            if self.media_kind == "video" and "bbox" in kinds:
                 self.control("box", "VideoRectangle")
         for name in names:
             attrs = {"value": cls.name}

@@ -114,6 +114,8 @@ class LabelStudioConnector(Connector):
         self.project_id = project_id
         self.url = url
         self._users: list[dict[str, Any]] | None = None
+        if project_id is None:  # a push creates the project from the whole ontology
+            self.capabilities = self.capabilities.model_copy(update={"needs_final_ontology": True})
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> LabelStudioConnector:

@@ -358,7 +358,7 @@ class LabelStudioJson(FileFormat):
     capabilities = Capabilities(
         media=["image", "video", "text", "html", "audio", "conversation", "timeseries"],
         regions=["bbox", "polygon", "points", "ellipse", "mask", "span", "time_segment", "tag"],
-        tracks=True, relations=True, extensions=[".json"],
+        tracks=True, relations=True, extensions=[".json"], needs_final_ontology=True,
     )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
