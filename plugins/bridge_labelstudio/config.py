@@ -460,7 +460,9 @@ class _ConfigBuilder:
             for kind in kinds:
                 tag_name = default_control(kind, self.media_kind)
                 if tag_name is not None and tag_name[1] not in names:
-                    self.control(tag_name[1], tag_name[0])
+                    entry = self.control(tag_name[1], tag_name[0])
+                    if kind == "tag":  # an image may have several tags
+                        entry["attrs"].setdefault("choice", "multiple")
                     names.append(tag_name[1])
             if self.media_kind == "video" and "bbox" in kinds:
                 self.control("box", "VideoRectangle")

@@ -34,6 +34,7 @@ from bridge_labelstudio.write_results import (
     question_result,
     region_results,
     relation_result,
+    tag_results,
     track_result,
 )
 
@@ -381,7 +382,11 @@ def annotation_set_to_result(aset: AnnotationSet, item: Item, config: LabelConfi
 def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
     results: list[dict] = []
     for region in aset.regions:
-        results.extend(region_results(region, ctx))
+        if region.shape.type != "tag":
+            results.extend(region_results(region, ctx))
+    tags = [region for region in aset.regions if region.shape.type == "tag"]
+    if tags:
+        results.extend(tag_results(tags, ctx))
     for track in aset.tracks:
         result = track_result(track, ctx)
         if result is not None:
@@ -391,7 +396,10 @@ def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
                 for c in track.classifications
             )
     results.extend(question_result(c, ctx, None, None, None) for c in aset.classifications)
-    results.extend(relation_result(relation) for relation in aset.relations)
+    for relation in aset.relations:
+        written = relation_result(relation, ctx)
+        if written is not None:
+            results.append(written)
     results.extend(aset.extra.get("unconverted_results") or ())
     return results
 

@@ -50,7 +50,12 @@ TOLERANCE = 1e-3
 INTERPOLATED = "bridge_interpolated"
 """Key label-bridge adds to a `videorectangle` sequence step it wrote for a frame that was
 not drawn (Label Studio keeps unknown step keys: its sequence is stored as given)."""
-STEP_KEYS = {"frame", "x", "y", "width", "height", "rotation", "enabled", INTERPOLATED}
+KEYFRAME_ATTRIBUTES = "bridge_attributes"
+"""Key of a `videorectangle` sequence step holding the keyframe's answers (unified
+`Classification`s as JSON: CVAT mutable attributes, Labelbox per-frame answers), which
+Label Studio's editor has no per-frame form for."""
+STEP_KEYS = {"frame", "x", "y", "width", "height", "rotation", "enabled", INTERPOLATED,
+             KEYFRAME_ATTRIBUTES}  # fmt: skip
 
 
 class ReadContext:
@@ -569,6 +574,8 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
             ctx.fail(f"videorectangle {result.get('id')!r} sequence item {step!r} is not an object")
         frame = _frame(step, ctx)
         keyframe = {"frame": frame, "shape": _box(step, ctx, width, height)}
+        if KEYFRAME_ATTRIBUTES in step:
+            keyframe["classifications"] = _step_answers(step[KEYFRAME_ATTRIBUTES], ctx)
         extra = _residual(step, STEP_KEYS)
         if step.get(INTERPOLATED) is True:
             keyframe["keyframe"] = False
@@ -600,6 +607,16 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
     if result.get("score") is not None:
         track["score"] = checks.number(result["score"], ctx)
     return track
+
+
+def _step_answers(answers: Any, ctx: ReadContext) -> list:
+    """A step's `bridge_attributes` (see `KEYFRAME_ATTRIBUTES`): a list of classification
+    objects, validated with the item (`doubtful`)."""
+    if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
+        ctx.fail(f"videorectangle step {KEYFRAME_ATTRIBUTES} {answers!r} is not a list of "
+                 "classification objects")  # fmt: skip
+    ctx.doubtful = True
+    return answers
 
 
 def _frame(step: Any, ctx: ReadContext) -> int:
