@@ -456,7 +456,8 @@ class _ConfigBuilder:
         names = [n for n in ids.get("controls", []) if n in self.controls]
         if not names:
             names = []
-            kinds = cls.kinds or any_kinds(self.media_kind)
+            drawable = any_kinds(self.media_kind)
+            kinds = [k for k in cls.kinds or drawable if k in drawable or k == "tag"]
             for kind in kinds:
                 tag_name = default_control(kind, self.media_kind)
                 if tag_name is not None and tag_name[1] not in names:
