@@ -505,15 +505,27 @@ def _annotation(aset: AnnotationSet, ctx: WriteContext) -> dict:
     return entry
 
 
-def _data(item: Item, config: LabelConfig | None) -> dict:
+def _data(item: Item, config: LabelConfig | None, ctx: WriteContext) -> dict:
+    """The task's data: the item's own (read from Label Studio), else its media (text, or
+    the URL) under the config's first object's key. The key is never used as data."""
     if item.data:
         return dict(item.data)
     if config is not None and config.objects and config.objects[0].data_key:
         key = config.objects[0].data_key
     else:
         key = DEFAULT_OBJECTS.get(item.media.kind, DEFAULT_OBJECTS["image"])[2][1:]
-    value = item.media.text if item.media.kind in TEXT_MEDIA else item.media.uri
-    return {key: value if value is not None else item.key}
+    media = item.media
+    value = media.text if media.kind in TEXT_MEDIA else media.uri
+    if value is None and media.kind in TEXT_MEDIA and media.uri is not None:
+        value = media.uri
+        ctx.lose("text-by-url", "a text item known by its URL only: the task's data holds the "
+                 "URL, which the project's text tag loads only with valueType=\"url\"",
+                 severity="approximated")  # fmt: skip
+    if value is None:
+        ctx.lose("media-unknown", "the item has neither a media URL nor text: its task has no "
+                 "data for the label config's object tag")  # fmt: skip
+        return {}
+    return {key: value}
 
 
 def _foreign(element: Item | AnnotationSet) -> bool:
@@ -548,7 +560,7 @@ def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
     if item.source is not None and item.source.tool == TOOL and item.source.item is not None:
         raw = item.source.item
         task["id"] = int(raw) if raw.isdigit() else raw
-    task["data"] = _data(item, config)
+    task["data"] = _data(item, config, ctx)
     annotations, predictions, drafts = [], [], []
     for aset in item.annotation_sets:
         target = (predictions if aset.kind == "prediction"

@@ -10,6 +10,7 @@ JSON lines (one task per line) or, failing that, as a single task.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -382,14 +383,18 @@ class LabelStudioJson(FileFormat):
 def write_export(dataset: Dataset, path, losses: LossReport,
                  config: LabelConfig | None = None) -> int:  # fmt: skip
     """Write `dataset` as a Label Studio JSON export, atomically; return the task count.
-    Without a config, one generated from the project's ontology names the controls."""
+    Without a config, one generated from the project's ontology (for the project's media
+    kind, else the first item's) names the controls."""
+    items = iter(dataset.items)
+    first = next(items, None)
     if config is None and dataset.project.ontology.labels:
         ontology = dataset.project.ontology
-        config = parse_label_config(ontology_to_config(ontology, dataset.project.media_kind))
+        media_kind = dataset.project.media_kind or (first.media.kind if first else None)
+        config = parse_label_config(ontology_to_config(ontology, media_kind))
     count = 0
     with atomic_write(Path(path)) as out:
         out.write(b"[")
-        for item in dataset.items:
+        for item in itertools.chain([first] if first is not None else [], items):
             if count:
                 out.write(b",\n")
             out.write(orjson.dumps(item_to_task(item, config, losses)))

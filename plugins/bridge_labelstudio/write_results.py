@@ -628,7 +628,7 @@ def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
         if written:
             sequence.append(_sequence_step(keyframe, scale, ctx, True))
             answers = keyframe.classifications
-        elif keyframe.classifications != answers:
+        elif keyframe.classifications and keyframe.classifications != answers:
             _frame_answers_dropped(keyframe, ctx)
         shown = keyframe
     dropped += shown is not None and not written

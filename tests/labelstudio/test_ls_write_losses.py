@@ -277,3 +277,50 @@ def test_empty_label_names_are_never_written(label):
     names = [n for r in written for key in ("rectanglelabels", "labels", "choices")
              for n in (r.get("value", {}).get(key) or r.get(key) or [])]  # fmt: skip
     assert names == ["car"]
+
+
+# ------------------------------------------------- Labelbox rows (no project media kind)
+
+
+def _labelbox_file(tmp_path: Path, *rows: dict) -> Path:
+    path = tmp_path / "export.ndjson"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_labelbox_video_answers_per_frame_reach_label_studio(tmp_path):
+    from tests.labelbox.lb_export_samples import video_row
+
+    row = video_row()
+    source = _labelbox_file(tmp_path, row)
+    losses = api.convert(source, tmp_path / "out.json")
+    [task] = json.loads((tmp_path / "out.json").read_text())
+    assert task["data"] == {"video": row["data_row"]["row_data"]}
+    [track] = [r for r in task["annotations"][0]["result"] if r["type"] == "videorectangle"]
+    answered = [s for s in track["value"]["sequence"] if "bridge_attributes" in s]
+    assert [a["name"] for s in answered for a in s["bridge_attributes"]] == ["occluded"]
+    assert losses.count("keyframe-attributes-hidden") == 1
+    assert "keyframe-attributes-dropped" not in losses
+    unified = next(iter(api.open_dataset(source).items))
+    back = next(iter(api.open_dataset(tmp_path / "out.json").items))
+    frames = [(k.frame, [c.name for c in k.classifications])
+              for k in unified.annotation_sets[0].tracks[0].keyframes if k.classifications]  # fmt: skip
+    assert frames == [(k.frame, [c.name for c in k.classifications])
+                      for k in back.annotation_sets[0].tracks[0].keyframes if k.classifications]  # fmt: skip
+
+
+def test_text_known_by_url_is_written_as_its_url_not_its_key(tmp_path):
+    from tests.labelbox.lb_export_samples import text_row
+
+    row = text_row()
+    losses = api.convert(_labelbox_file(tmp_path, row), tmp_path / "out.json")
+    [task] = json.loads((tmp_path / "out.json").read_text())
+    assert task["data"] == {"text": row["data_row"]["row_data"]}
+    assert losses.count("text-by-url") == 1
+
+
+def test_an_item_without_media_gets_no_invented_data():
+    losses = LossReport()
+    task = item_to_task(Item(key="img-7", media={"kind": "image"}), None, losses)
+    assert task["data"] == {}
+    assert losses.count("media-unknown") == 1
