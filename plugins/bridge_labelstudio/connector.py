@@ -33,7 +33,7 @@ from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
 from bridge_labelstudio import convert
 from bridge_labelstudio.api import LabelStudioApi
-from bridge_labelstudio.config import (
+from bridge_labelstudio.ontology import (
     LabelConfig,
     config_to_ontology,
     ontology_to_config,

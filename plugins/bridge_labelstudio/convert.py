@@ -27,7 +27,8 @@ from bridge.formats.jsonl import describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Review, without_extras
 from bridge_labelstudio import checks
-from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig
+from bridge_labelstudio.controls import DEFAULT_OBJECTS, RESULT_MEDIA
+from bridge_labelstudio.ontology import LabelConfig
 from bridge_labelstudio.read_results import ReadContext, read_results
 from bridge_labelstudio.write_results import (
     WriteContext,
@@ -44,13 +45,6 @@ ANNOTATION_KEYS = {"id", "result", "completed_by", "created_at", "updated_at", "
                    "was_cancelled", "ground_truth", "reviews"}  # fmt: skip
 PREDICTION_KEYS = {"id", "result", "model_version", "score", "created_at", "updated_at"}
 DRAFT_KEYS = {"id", "result", "user", "created_at", "updated_at", "lead_time"}
-RESULT_MEDIA = {
-    "rectanglelabels": "image", "rectangle": "image", "polygonlabels": "image",
-    "polygon": "image", "keypointlabels": "image", "keypoint": "image",
-    "ellipselabels": "image", "ellipse": "image", "brushlabels": "image", "brush": "image",
-    "videorectangle": "video", "hypertextlabels": "html", "paragraphlabels": "conversation",
-    "timeserieslabels": "timeseries",
-}  # fmt: skip
 DATA_KEY_MEDIA = {"image": "image", "img": "image", "video": "video", "audio": "audio",
                   "text": "text", "html": "html", "dialogue": "conversation",
                   "timeseries": "timeseries"}  # fmt: skip

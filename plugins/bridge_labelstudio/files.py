@@ -23,7 +23,14 @@ from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
 from bridge.losses import LossReport
 from bridge.schema import Item, Ontology, Project
-from bridge_labelstudio.config import (
+from bridge_labelstudio.controls import MEDIA_TAGS, TYPE_TAGS
+from bridge_labelstudio.convert import (
+    foreign_annotator_losses,
+    item_to_task,
+    task_record,
+    task_to_item,
+)
+from bridge_labelstudio.ontology import (
     ControlTag,
     LabelConfig,
     LabelDef,
@@ -31,12 +38,6 @@ from bridge_labelstudio.config import (
     config_to_ontology,
     ontology_to_config,
     parse_label_config,
-)
-from bridge_labelstudio.convert import (
-    foreign_annotator_losses,
-    item_to_task,
-    task_record,
-    task_to_item,
 )
 
 CHUNK = 1 << 22
@@ -235,18 +236,6 @@ def iter_export_tasks(path) -> Iterator[tuple[str, dict]]:
 
 # ------------------------------------------------------------------- ontology discovery
 
-TYPE_TAGS = {
-    "rectanglelabels": "RectangleLabels", "rectangle": "Rectangle",
-    "polygonlabels": "PolygonLabels", "polygon": "Polygon", "keypointlabels": "KeyPointLabels",
-    "keypoint": "KeyPoint", "ellipselabels": "EllipseLabels", "ellipse": "Ellipse",
-    "brushlabels": "BrushLabels", "brush": "Brush", "labels": "Labels",
-    "hypertextlabels": "HyperTextLabels", "paragraphlabels": "ParagraphLabels",
-    "timeserieslabels": "TimeSeriesLabels", "videorectangle": "VideoRectangle",
-    "choices": "Choices", "textarea": "TextArea", "number": "Number", "rating": "Rating",
-    "taxonomy": "Taxonomy", "datetime": "DateTime", "relation": "Relations",
-}  # fmt: skip
-MEDIA_TAGS = {"image": "Image", "video": "Video", "text": "Text", "html": "HyperText",
-              "audio": "Audio", "conversation": "Paragraphs", "timeseries": "TimeSeries"}  # fmt: skip
 
 
 def _insert(roots: dict[str, LabelDef], path) -> None:

@@ -26,22 +26,13 @@ from bridge.geometry.coords import bbox_from_top_left_rotation
 from bridge.geometry.ls_brush import ls_rle_to_rle
 from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge_labelstudio import checks
+from bridge_labelstudio.controls import (
+    GEOMETRY_TYPES,
+    QUESTION_KEY,
+    QUESTION_TYPES,
+    UNSUPPORTED_TYPES,
+)
 
-GEOMETRY_TYPES = {
-    "rectanglelabels", "rectangle", "polygonlabels", "polygon", "keypointlabels", "keypoint",
-    "ellipselabels", "ellipse", "brushlabels", "brush", "labels", "hypertextlabels",
-    "paragraphlabels", "timeserieslabels", "videorectangle",
-}  # fmt: skip
-QUESTION_TYPES = {"choices", "textarea", "number", "rating", "taxonomy", "datetime"}
-QUESTION_KEY = {"choices": "choices", "textarea": "text", "number": "number", "rating": "rating",
-                "taxonomy": "taxonomy", "datetime": "datetime"}  # fmt: skip
-KNOWN_UNSUPPORTED = {
-    "vectorlabels", "vector", "bitmasklabels", "bitmask", "magicwand", "ocrlabels", "ranker",
-    "pairwise", "timelinelabels", "videovectorlabels", "videovector", "chatmessage",
-    "reactcode", "list", "polylinelabels", "polyline", "custom_interface",
-}  # fmt: skip
-"""Result types Label Studio writes that have no unified form yet: kept verbatim in the
-annotation set's `extra["unconverted_results"]` (and listed in the loss report)."""
 RESULT_KEYS = {"id", "from_name", "to_name", "type", "value", "original_width",
                "original_height", "score"}  # fmt: skip
 NAME_KEYS = ("from_name", "to_name", "id")
@@ -431,7 +422,7 @@ def _unconverted(result: dict, ctx: ReadContext, out: dict, why: str) -> None:
 
 def _geometry(result, rtype, value, ctx, out) -> dict | None:
     if rtype not in GEOMETRY_TYPES:
-        if rtype in KNOWN_UNSUPPORTED:
+        if rtype in UNSUPPORTED_TYPES:  # kept verbatim in extra["unconverted_results"]
             _unconverted(result, ctx, out, "no unified form")
             return None
         ctx.fail(

@@ -31,7 +31,8 @@ from bridge.schema import (
     TimeSegment,
     Track,
 )
-from bridge_labelstudio.config import DEFAULT_OBJECTS, SAFE_NAME, LabelConfig, default_control
+from bridge_labelstudio.controls import DEFAULT_OBJECTS, DRAWABLE
+from bridge_labelstudio.ontology import SAFE_NAME, LabelConfig, default_control
 from bridge_labelstudio.read_results import (
     INTERPOLATED,
     KEYFRAME_ATTRIBUTES,
@@ -44,13 +45,6 @@ WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_widt
 DIRECTION_NAMES = {"forward": "right", "backward": "left", "both": "bi"}
 SHAPE_KIND = {BBox: "bbox", Polygon: "polygon", Points: "points", Ellipse: "ellipse",
               Mask: "mask", Span: "span", TimeSegment: "time_segment", Tag: "tag"}  # fmt: skip
-DRAWABLE = {
-    "image": {"bbox", "polygon", "points", "ellipse", "mask"}, "video": {"bbox", "time_segment"},
-    "text": {"span"}, "html": {"span"}, "conversation": {"span"},
-    "audio": {"time_segment"}, "timeseries": {"time_segment"},
-}  # fmt: skip
-"""Media kind -> the region kinds Label Studio's editor can show on it (tags, written as
-Choices answers, go on any). Other media (documents, point clouds) hold none."""
 
 
 class WriteContext:
@@ -102,6 +96,15 @@ def _names(kind: str, label: str | None, ctx: WriteContext) -> tuple[str, str, s
     if tag_name is None:
         return None
     return tag_name[1], ctx.object_name(), tag_name[0].lower()
+
+
+def _drawable(kind: str, media_kind: str) -> bool:
+    """Can Label Studio's editor show a region of `kind` on `media_kind`? Tags (written as
+    Choices answers) go on any media; a video's `<Labels>` also marks time segments;
+    documents and point clouds hold none."""
+    if kind == "tag" or (media_kind == "video" and kind == "time_segment"):
+        return True
+    return kind in DRAWABLE.get(media_kind, ())
 
 
 def _tag_names(label: str | None, ctx: WriteContext) -> tuple[str, str, str] | None:
@@ -323,7 +326,7 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     if "from_name" in extra:
         names = extra["from_name"], extra.get("to_name"), extra.get("type")
     else:
-        if kind != "tag" and kind not in DRAWABLE.get(ctx.media_kind, ()):
+        if not _drawable(kind, ctx.media_kind):
             ctx.lose(f"unsupported-{kind}-on-{ctx.media_kind}", f"Label Studio cannot show "
                      f"{kind} regions on {ctx.media_kind} items; the region was left out")  # fmt: skip
             return []

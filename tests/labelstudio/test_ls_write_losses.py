@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from bridge_labelstudio.config import ontology_to_config, parse_label_config
 from bridge_labelstudio.convert import item_to_task, task_to_item
 from bridge_labelstudio.files import write_export
+from bridge_labelstudio.ontology import ontology_to_config, parse_label_config
 
 from bridge import api
 from bridge.formats import Dataset
