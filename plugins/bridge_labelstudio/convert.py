@@ -399,7 +399,11 @@ def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
 
 
 def _ls_id(aset: AnnotationSet) -> Any:
-    raw = aset.source.annotation if aset.source is not None else None
+    """The set's Label Studio id (None for a set another tool made: its id means nothing
+    to Label Studio)."""
+    if aset.source is None or aset.source.tool != TOOL:
+        return None
+    raw = aset.source.annotation
     if raw is None:
         return None
     return int(raw) if raw.isdigit() else raw

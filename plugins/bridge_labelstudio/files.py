@@ -341,7 +341,9 @@ class LabelStudioJson(FileFormat):
     """Label Studio's JSON export (a list of tasks with annotations, predictions, drafts).
 
     Options: `label_config=PATH` (the project's XML config: gives the full ontology and
-    checks every result's control; without it the ontology is built from the results)."""
+    checks every result's control; without it the ontology is built from the results);
+    writing, `config_out=PATH` also writes the label config the tasks were written for
+    (the given one, or the one generated from the ontology) to create the project with."""
 
     name = "labelstudio"
     description = "Label Studio JSON export (tasks with annotations, predictions, drafts)"
@@ -366,19 +368,21 @@ class LabelStudioJson(FileFormat):
         return Dataset(project=project, items=ItemRecords(reader.produce), origin=str(path))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
-        write_export(dataset, path, losses, _load_config(options.get("label_config")))
+        config_out = options.get("config_out")
+        write_export(dataset, path, losses, _load_config(options.get("label_config")),
+                     config_out=Path(str(config_out)) if config_out else None)  # fmt: skip
 
 
 def write_export(dataset: Dataset, path, losses: LossReport,
-                 config: LabelConfig | None = None) -> int:  # fmt: skip
+                 config: LabelConfig | None = None, *, config_out: Path | None = None) -> int:  # fmt: skip
     """Write `dataset` as a Label Studio JSON export, atomically; return the task count.
     Without a config, one generated from the project's ontology (for the project's media
     kind, else the first item's) names the controls."""
     items = iter(dataset.items)
     first = next(items, None)
-    if config is None and dataset.project.ontology.labels:
-        ontology = dataset.project.ontology
-        media_kind = dataset.project.media_kind or (first.media.kind if first else None)
+    ontology = dataset.project.ontology
+    media_kind = dataset.project.media_kind or (first.media.kind if first else None)
+    if config is None and (ontology.labels or ontology.classifications or ontology.relations):
         config = parse_label_config(ontology_to_config(ontology, media_kind))
     count = 0
     with atomic_write(Path(path)) as out:
@@ -390,4 +394,8 @@ def write_export(dataset: Dataset, path, losses: LossReport,
             foreign_annotator_losses(item, losses)
             count += 1
         out.write(b"]\n")
+    if config_out is not None:
+        xml = config.xml if config is not None else ontology_to_config(ontology, media_kind)
+        with atomic_write(config_out) as handle:
+            handle.write(xml.encode() + b"\n")
     return count

@@ -31,7 +31,7 @@ from bridge.schema import (
     TimeSegment,
     Track,
 )
-from bridge_labelstudio.controls import DEFAULT_OBJECTS, DRAWABLE
+from bridge_labelstudio.controls import DEFAULT_OBJECTS, DRAWABLE, QUESTION_KEY
 from bridge_labelstudio.ontology import SAFE_NAME, LabelConfig, default_control
 from bridge_labelstudio.read_results import (
     INTERPOLATED,
@@ -490,10 +490,11 @@ def question_result(cls: Classification, ctx: WriteContext, region_id: str | Non
         if keys is None and "type" not in extra:  # a foreign answer: repeat the geometry
             keys = [k for k in region_value if not k.endswith("labels")]
         value.update((k, region_value[k]) for k in keys or () if k in region_value)
-    key = {"textarea": "text", "choices": "choices"}.get(rtype, rtype)
-    value[key] = raw
+    value[QUESTION_KEY.get(rtype, rtype)] = raw
     rid = region_id if region_id is not None else extra.get("id") or f"{cls.name}"
     control = question_control(cls.name, ctx) if "type" not in extra else None
+    if control is not None and rtype == "choices" and control.kind == "choices":
+        _strays(raw, control, ctx)
     result = {"id": rid, "type": rtype, "from_name": control.name if control else cls.name,
               "to_name": extra.get("to_name") or to_name or _control_to_name(cls.name, ctx),
               "value": value}  # fmt: skip
@@ -506,6 +507,19 @@ def question_result(cls: Classification, ctx: WriteContext, region_id: str | Non
         if size_key in extra:
             result[size_key] = extra[size_key]
     return result
+
+
+def _strays(answers: list, control, ctx: WriteContext) -> None:
+    """Record the answers its Choices control does not offer (the editor shows none)."""
+    offered = set(control.label_values)
+    strays = sum(
+        (str(v).lower() if isinstance(v, bool) else str(v)) not in offered for v in answers
+    )
+    if strays:
+        ctx.losses.record("answer-not-in-config", "a Choices answer that is not one of its "
+                          "control's choices is written, but Label Studio's editor shows only "
+                          "the choices its config lists", where=ctx.where, severity="unmapped",
+                          count=strays)  # fmt: skip
 
 
 def _control_to_name(name: str, ctx: WriteContext) -> str:

@@ -324,3 +324,30 @@ def test_an_item_without_media_gets_no_invented_data():
     task = item_to_task(Item(key="img-7", media={"kind": "image"}), None, losses)
     assert task["data"] == {}
     assert losses.count("media-unknown") == 1
+
+
+# ------------------------------------------------------- answers, ids, the written config
+
+
+def test_labelbox_answers_their_config_does_not_offer_are_reported(tmp_path):
+    source = FIXTURES / "labelbox" / "export_v2_image_classification.ndjson"
+    answers = sum("radio_answer" in c for line in source.read_text().splitlines()
+                  for p in json.loads(line)["projects"].values() for label in p["labels"]
+                  for c in label["annotations"]["classifications"])  # fmt: skip
+    losses = api.convert(source, tmp_path / "out.json", config_out=str(tmp_path / "c.xml"))
+    written = [r for r in results(tmp_path / "out.json") if r["type"] == "choices"]
+    assert len(written) == answers == 192
+    assert losses.count("answer-not-in-config") == answers  # the export lists no options
+    config = parse_label_config((tmp_path / "c.xml").read_text())
+    assert {r["from_name"] for r in written} == {c.name for c in config.controls}
+    tasks = json.loads((tmp_path / "out.json").read_text())
+    assert all("id" not in a for t in tasks for a in t["annotations"])  # Labelbox ids
+
+
+def test_the_written_config_names_every_control_the_tasks_use(tmp_path):
+    api.convert(CVAT / "all_shapes_images.xml", tmp_path / "out.json",
+                config_out=str(tmp_path / "config.xml"))  # fmt: skip
+    config = parse_label_config((tmp_path / "config.xml").read_text())
+    used = {r["from_name"] for r in results(tmp_path / "out.json")}
+    assert used <= {c.name for c in config.controls}
+    assert {"bbox", "tags", "color"} <= used
