@@ -101,7 +101,7 @@ LOSS_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     (r"span-unplaceable", ("regions:span",)),
     (r"(single-frame-shape|size-unknown|empty-label)", (*REGIONS_AND_TRACKS, "relations")),
     (r"(interpolated-frames-dropped|outside-while-hidden)", ("keyframes",)),
-    (r"(tag-attributes-dropped|nested-answers-dropped)", ("classifications",)),
+    (r"(tag-attributes-dropped|nested-answers-dropped|no-control-question)", ("classifications",)),
     (r"keyframe-attributes-dropped", ("keyframe_answers",)),
     # CVAT writer
     (r"cvat\.no_(?P<kind>[a-z_0-9]+)", ("regions:{kind}", "tracks")),

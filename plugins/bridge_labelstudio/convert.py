@@ -390,6 +390,7 @@ def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
                 for c in track.classifications
             )
     results.extend(question_result(c, ctx, None, None, None) for c in aset.classifications)
+    results = [result for result in results if result is not None]
     for relation in aset.relations:
         written = relation_result(relation, ctx)
         if written is not None:

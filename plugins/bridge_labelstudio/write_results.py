@@ -358,7 +358,7 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     answers = [
         question_result(c, ctx, region.id, names[1], value, sizes) for c in region.classifications
     ]
-    return [result, *answers]
+    return [result, *(a for a in answers if a is not None)]
 
 
 def named(labels: list, ctx: WriteContext) -> bool:
@@ -471,8 +471,13 @@ def _nested_answers_lost(cls: Classification, ctx: WriteContext) -> None:
 
 def question_result(cls: Classification, ctx: WriteContext, region_id: str | None,
                     to_name: str | None, region_value: dict | None,
-                    sizes: dict | None = None) -> dict[str, Any]:  # fmt: skip
-    """A per-region (region_id given) or task-level answer as a result."""
+                    sizes: dict | None = None) -> dict[str, Any] | None:  # fmt: skip
+    """A per-region (region_id given) or task-level answer as a result; None (the loss
+    recorded) for another tool's answer the label config has no control for."""
+    if "type" not in cls.extra and ctx.config is not None and question_control(cls.name, ctx) is None:
+        ctx.lose("no-control-question", "the label config has no control for this question "
+                 "(its ontology does not list it); the answer was left out")  # fmt: skip
+        return None
     rtype = _question_type(cls, ctx)
     if rtype == "taxonomy":
         raw: Any = [path for answer in cls.answers for path in _flatten_taxonomy(answer)]

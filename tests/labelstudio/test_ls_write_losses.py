@@ -351,3 +351,17 @@ def test_the_written_config_names_every_control_the_tasks_use(tmp_path):
     used = {r["from_name"] for r in results(tmp_path / "out.json")}
     assert used <= {c.name for c in config.controls}
     assert {"bbox", "tags", "color"} <= used
+
+
+def test_answers_the_config_has_no_control_for_are_reported_not_written(tmp_path):
+    box = {"id": "b", "label": "car", "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2,
+                                                 "height": 2},
+           "classifications": [{"name": "color", "answers": [{"value": "red"}]}]}  # fmt: skip
+    aset = AnnotationSet(id="1", regions=[box],
+                         classifications=[{"name": "weather", "answers": [{"value": "sun"}]}])  # fmt: skip
+    ontology = Ontology(labels=[LabelClass(name="car", kinds=["bbox"])])  # no questions
+    losses = LossReport()
+    write_export(Dataset(Project(name="p", ontology=ontology, media_kind="image"),
+                         [_item_with(aset)]), tmp_path / "out.json", losses)  # fmt: skip
+    assert [r["type"] for r in results(tmp_path / "out.json")] == ["rectanglelabels"]
+    assert losses.count("no-control-question") == 2
