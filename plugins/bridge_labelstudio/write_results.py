@@ -441,7 +441,7 @@ def _flatten_taxonomy(answer) -> list[list[str]]:
 
 def question_control(name: str, ctx: WriteContext):
     """The config's control for question `name` (generated configs make names safe, see
-    `config.SAFE_NAME`), or None."""
+    `ontology.SAFE_NAME`), or None."""
     if ctx.config is None:
         return None
     return ctx.config.control(name) or ctx.config.control(SAFE_NAME.sub("_", name))
