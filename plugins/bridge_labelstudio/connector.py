@@ -34,7 +34,7 @@ from bridge.options import integer_option
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
 from bridge_labelstudio import convert
 from bridge_labelstudio.api import LabelStudioApi
-from bridge_labelstudio.config import (
+from bridge_labelstudio.ontology import (
     LabelConfig,
     config_to_ontology,
     ontology_to_config,
@@ -115,6 +115,8 @@ class LabelStudioConnector(Connector):
         self.project_id = project_id
         self.url = url
         self._users: list[dict[str, Any]] | None = None
+        if project_id is None:  # a push creates the project from the whole ontology
+            self.capabilities = self.capabilities.model_copy(update={"needs_final_ontology": True})
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> LabelStudioConnector:

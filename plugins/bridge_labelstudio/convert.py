@@ -26,13 +26,15 @@ from bridge.errors import FormatError, describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Review, without_extras
 from bridge_labelstudio import checks
-from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig
+from bridge_labelstudio.controls import DEFAULT_OBJECTS, RESULT_MEDIA
+from bridge_labelstudio.ontology import LabelConfig
 from bridge_labelstudio.read_results import ReadContext, read_results
 from bridge_labelstudio.write_results import (
     WriteContext,
     question_result,
     region_results,
     relation_result,
+    tag_results,
     track_result,
 )
 
@@ -42,13 +44,6 @@ ANNOTATION_KEYS = {"id", "result", "completed_by", "created_at", "updated_at", "
                    "was_cancelled", "ground_truth", "reviews"}  # fmt: skip
 PREDICTION_KEYS = {"id", "result", "model_version", "score", "created_at", "updated_at"}
 DRAFT_KEYS = {"id", "result", "user", "created_at", "updated_at", "lead_time"}
-RESULT_MEDIA = {
-    "rectanglelabels": "image", "rectangle": "image", "polygonlabels": "image",
-    "polygon": "image", "keypointlabels": "image", "keypoint": "image",
-    "ellipselabels": "image", "ellipse": "image", "brushlabels": "image", "brush": "image",
-    "videorectangle": "video", "hypertextlabels": "html", "paragraphlabels": "conversation",
-    "timeserieslabels": "timeseries",
-}  # fmt: skip
 DATA_KEY_MEDIA = {"image": "image", "img": "image", "video": "video", "audio": "audio",
                   "text": "text", "html": "html", "dialogue": "conversation",
                   "timeseries": "timeseries"}  # fmt: skip
@@ -380,7 +375,11 @@ def annotation_set_to_result(aset: AnnotationSet, item: Item, config: LabelConfi
 def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
     results: list[dict] = []
     for region in aset.regions:
-        results.extend(region_results(region, ctx))
+        if region.shape.type != "tag":
+            results.extend(region_results(region, ctx))
+    tags = [region for region in aset.regions if region.shape.type == "tag"]
+    if tags:
+        results.extend(tag_results(tags, ctx))
     for track in aset.tracks:
         result = track_result(track, ctx)
         if result is not None:
@@ -390,13 +389,21 @@ def _results(aset: AnnotationSet, ctx: WriteContext) -> list[dict]:
                 for c in track.classifications
             )
     results.extend(question_result(c, ctx, None, None, None) for c in aset.classifications)
-    results.extend(relation_result(relation) for relation in aset.relations)
+    results = [result for result in results if result is not None]
+    for relation in aset.relations:
+        written = relation_result(relation, ctx)
+        if written is not None:
+            results.append(written)
     results.extend(aset.extra.get("unconverted_results") or ())
     return results
 
 
 def _ls_id(aset: AnnotationSet) -> Any:
-    raw = aset.source.annotation if aset.source is not None else None
+    """The set's Label Studio id (None for a set another tool made: its id means nothing
+    to Label Studio)."""
+    if aset.source is None or aset.source.tool != TOOL:
+        return None
+    raw = aset.source.annotation
     if raw is None:
         return None
     return int(raw) if raw.isdigit() else raw
@@ -496,15 +503,27 @@ def _annotation(aset: AnnotationSet, ctx: WriteContext) -> dict:
     return entry
 
 
-def _data(item: Item, config: LabelConfig | None) -> dict:
+def _data(item: Item, config: LabelConfig | None, ctx: WriteContext) -> dict:
+    """The task's data: the item's own (read from Label Studio), else its media (text, or
+    the URL) under the config's first object's key. The key is never used as data."""
     if item.data:
         return dict(item.data)
     if config is not None and config.objects and config.objects[0].data_key:
         key = config.objects[0].data_key
     else:
         key = DEFAULT_OBJECTS.get(item.media.kind, DEFAULT_OBJECTS["image"])[2][1:]
-    value = item.media.text if item.media.kind in TEXT_MEDIA else item.media.uri
-    return {key: value if value is not None else item.key}
+    media = item.media
+    value = media.text if media.kind in TEXT_MEDIA else media.uri
+    if value is None and media.kind in TEXT_MEDIA and media.uri is not None:
+        value = media.uri
+        ctx.lose("text-by-url", "a text item known by its URL only: the task's data holds the "
+                 "URL, which the project's text tag loads only with valueType=\"url\"",
+                 severity="approximated")  # fmt: skip
+    if value is None:
+        ctx.lose("media-unknown", "the item has neither a media URL nor text: its task has no "
+                 "data for the label config's object tag")  # fmt: skip
+        return {}
+    return {key: value}
 
 
 def _foreign(element: Item | AnnotationSet) -> bool:
@@ -539,7 +558,7 @@ def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
     if item.source is not None and item.source.tool == TOOL and item.source.item is not None:
         raw = item.source.item
         task["id"] = int(raw) if raw.isdigit() else raw
-    task["data"] = _data(item, config)
+    task["data"] = _data(item, config, ctx)
     annotations, predictions, drafts = [], [], []
     for aset in item.annotation_sets:
         target = (predictions if aset.kind == "prediction"

@@ -10,6 +10,7 @@ JSON lines (one task per line) or, failing that, as a single task.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,14 @@ from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
 from bridge.losses import LossReport
 from bridge.schema import Item, Ontology, Project
-from bridge_labelstudio.config import (
+from bridge_labelstudio.controls import MEDIA_TAGS, TYPE_TAGS
+from bridge_labelstudio.convert import (
+    foreign_annotator_losses,
+    item_to_task,
+    task_record,
+    task_to_item,
+)
+from bridge_labelstudio.ontology import (
     ControlTag,
     LabelConfig,
     LabelDef,
@@ -30,12 +38,6 @@ from bridge_labelstudio.config import (
     config_to_ontology,
     ontology_to_config,
     parse_label_config,
-)
-from bridge_labelstudio.convert import (
-    foreign_annotator_losses,
-    item_to_task,
-    task_record,
-    task_to_item,
 )
 
 CHUNK = 1 << 22
@@ -234,18 +236,6 @@ def iter_export_tasks(path) -> Iterator[tuple[str, dict]]:
 
 # ------------------------------------------------------------------- ontology discovery
 
-TYPE_TAGS = {
-    "rectanglelabels": "RectangleLabels", "rectangle": "Rectangle",
-    "polygonlabels": "PolygonLabels", "polygon": "Polygon", "keypointlabels": "KeyPointLabels",
-    "keypoint": "KeyPoint", "ellipselabels": "EllipseLabels", "ellipse": "Ellipse",
-    "brushlabels": "BrushLabels", "brush": "Brush", "labels": "Labels",
-    "hypertextlabels": "HyperTextLabels", "paragraphlabels": "ParagraphLabels",
-    "timeserieslabels": "TimeSeriesLabels", "videorectangle": "VideoRectangle",
-    "choices": "Choices", "textarea": "TextArea", "number": "Number", "rating": "Rating",
-    "taxonomy": "Taxonomy", "datetime": "DateTime", "relation": "Relations",
-}  # fmt: skip
-MEDIA_TAGS = {"image": "Image", "video": "Video", "text": "Text", "html": "HyperText",
-              "audio": "Audio", "conversation": "Paragraphs", "timeseries": "TimeSeries"}  # fmt: skip
 
 
 def _insert(roots: dict[str, LabelDef], path) -> None:
@@ -351,14 +341,16 @@ class LabelStudioJson(FileFormat):
     """Label Studio's JSON export (a list of tasks with annotations, predictions, drafts).
 
     Options: `label_config=PATH` (the project's XML config: gives the full ontology and
-    checks every result's control; without it the ontology is built from the results)."""
+    checks every result's control; without it the ontology is built from the results);
+    writing, `config_out=PATH` also writes the label config the tasks were written for
+    (the given one, or the one generated from the ontology) to create the project with."""
 
     name = "labelstudio"
     description = "Label Studio JSON export (tasks with annotations, predictions, drafts)"
     capabilities = Capabilities(
         media=["image", "video", "text", "html", "audio", "conversation", "timeseries"],
         regions=["bbox", "polygon", "points", "ellipse", "mask", "span", "time_segment", "tag"],
-        tracks=True, relations=True, extensions=[".json"],
+        tracks=True, relations=True, extensions=[".json"], needs_final_ontology=True,
     )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
@@ -376,24 +368,34 @@ class LabelStudioJson(FileFormat):
         return Dataset(project=project, items=ItemRecords(reader.produce), origin=str(path))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
-        write_export(dataset, path, losses, _load_config(options.get("label_config")))
+        config_out = options.get("config_out")
+        write_export(dataset, path, losses, _load_config(options.get("label_config")),
+                     config_out=Path(str(config_out)) if config_out else None)  # fmt: skip
 
 
 def write_export(dataset: Dataset, path, losses: LossReport,
-                 config: LabelConfig | None = None) -> int:  # fmt: skip
+                 config: LabelConfig | None = None, *, config_out: Path | None = None) -> int:  # fmt: skip
     """Write `dataset` as a Label Studio JSON export, atomically; return the task count.
-    Without a config, one generated from the project's ontology names the controls."""
-    if config is None and dataset.project.ontology.labels:
-        ontology = dataset.project.ontology
-        config = parse_label_config(ontology_to_config(ontology, dataset.project.media_kind))
+    Without a config, one generated from the project's ontology (for the project's media
+    kind, else the first item's) names the controls."""
+    items = iter(dataset.items)
+    first = next(items, None)
+    ontology = dataset.project.ontology
+    media_kind = dataset.project.media_kind or (first.media.kind if first else None)
+    if config is None and (ontology.labels or ontology.classifications or ontology.relations):
+        config = parse_label_config(ontology_to_config(ontology, media_kind))
     count = 0
     with atomic_write(Path(path)) as out:
         out.write(b"[")
-        for item in dataset.items:
+        for item in itertools.chain([first] if first is not None else [], items):
             if count:
                 out.write(b",\n")
             out.write(orjson.dumps(item_to_task(item, config, losses)))
             foreign_annotator_losses(item, losses)
             count += 1
         out.write(b"]\n")
+    if config_out is not None:
+        xml = config.xml if config is not None else ontology_to_config(ontology, media_kind)
+        with atomic_write(config_out) as handle:
+            handle.write(xml.encode() + b"\n")
     return count

@@ -26,22 +26,13 @@ from bridge.geometry.coords import bbox_from_top_left_rotation
 from bridge.geometry.ls_brush import ls_rle_to_rle
 from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge_labelstudio import checks
+from bridge_labelstudio.controls import (
+    GEOMETRY_TYPES,
+    QUESTION_KEY,
+    QUESTION_TYPES,
+    UNSUPPORTED_TYPES,
+)
 
-GEOMETRY_TYPES = {
-    "rectanglelabels", "rectangle", "polygonlabels", "polygon", "keypointlabels", "keypoint",
-    "ellipselabels", "ellipse", "brushlabels", "brush", "labels", "hypertextlabels",
-    "paragraphlabels", "timeserieslabels", "videorectangle",
-}  # fmt: skip
-QUESTION_TYPES = {"choices", "textarea", "number", "rating", "taxonomy", "datetime"}
-QUESTION_KEY = {"choices": "choices", "textarea": "text", "number": "number", "rating": "rating",
-                "taxonomy": "taxonomy", "datetime": "datetime"}  # fmt: skip
-KNOWN_UNSUPPORTED = {
-    "vectorlabels", "vector", "bitmasklabels", "bitmask", "magicwand", "ocrlabels", "ranker",
-    "pairwise", "timelinelabels", "videovectorlabels", "videovector", "chatmessage",
-    "reactcode", "list", "polylinelabels", "polyline", "custom_interface",
-}  # fmt: skip
-"""Result types Label Studio writes that have no unified form yet: kept verbatim in the
-annotation set's `extra["unconverted_results"]` (and listed in the loss report)."""
 RESULT_KEYS = {"id", "from_name", "to_name", "type", "value", "original_width",
                "original_height", "score"}  # fmt: skip
 NAME_KEYS = ("from_name", "to_name", "id")
@@ -50,7 +41,12 @@ TOLERANCE = 1e-3
 INTERPOLATED = "bridge_interpolated"
 """Key label-bridge adds to a `videorectangle` sequence step it wrote for a frame that was
 not drawn (Label Studio keeps unknown step keys: its sequence is stored as given)."""
-STEP_KEYS = {"frame", "x", "y", "width", "height", "rotation", "enabled", INTERPOLATED}
+KEYFRAME_ATTRIBUTES = "bridge_attributes"
+"""Key of a `videorectangle` sequence step holding the keyframe's answers (unified
+`Classification`s as JSON: CVAT mutable attributes, Labelbox per-frame answers), which
+Label Studio's editor has no per-frame form for."""
+STEP_KEYS = {"frame", "x", "y", "width", "height", "rotation", "enabled", INTERPOLATED,
+             KEYFRAME_ATTRIBUTES}  # fmt: skip
 
 
 class ReadContext:
@@ -426,7 +422,7 @@ def _unconverted(result: dict, ctx: ReadContext, out: dict, why: str) -> None:
 
 def _geometry(result, rtype, value, ctx, out) -> dict | None:
     if rtype not in GEOMETRY_TYPES:
-        if rtype in KNOWN_UNSUPPORTED:
+        if rtype in UNSUPPORTED_TYPES:  # kept verbatim in extra["unconverted_results"]
             _unconverted(result, ctx, out, "no unified form")
             return None
         ctx.fail(
@@ -569,6 +565,8 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
             ctx.fail(f"videorectangle {result.get('id')!r} sequence item {step!r} is not an object")
         frame = _frame(step, ctx)
         keyframe = {"frame": frame, "shape": _box(step, ctx, width, height)}
+        if KEYFRAME_ATTRIBUTES in step:
+            keyframe["classifications"] = _step_answers(step[KEYFRAME_ATTRIBUTES], ctx)
         extra = _residual(step, STEP_KEYS)
         if step.get(INTERPOLATED) is True:
             keyframe["keyframe"] = False
@@ -600,6 +598,16 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
     if result.get("score") is not None:
         track["score"] = checks.number(result["score"], ctx)
     return track
+
+
+def _step_answers(answers: Any, ctx: ReadContext) -> list:
+    """A step's `bridge_attributes` (see `KEYFRAME_ATTRIBUTES`): a list of classification
+    objects, validated with the item (`doubtful`)."""
+    if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
+        ctx.fail(f"videorectangle step {KEYFRAME_ATTRIBUTES} {answers!r} is not a list of "
+                 "classification objects")  # fmt: skip
+    ctx.doubtful = True
+    return answers
 
 
 def _frame(step: Any, ctx: ReadContext) -> int:

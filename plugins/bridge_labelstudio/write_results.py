@@ -31,8 +31,14 @@ from bridge.schema import (
     TimeSegment,
     Track,
 )
-from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig, default_control
-from bridge_labelstudio.read_results import INTERPOLATED, TOLERANCE, rotated_box_fault
+from bridge_labelstudio.controls import DEFAULT_OBJECTS, DRAWABLE, QUESTION_KEY
+from bridge_labelstudio.ontology import SAFE_NAME, LabelConfig, default_control
+from bridge_labelstudio.read_results import (
+    INTERPOLATED,
+    KEYFRAME_ATTRIBUTES,
+    TOLERANCE,
+    rotated_box_fault,
+)
 
 WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
                "original_height", "region_value", "scalar", "id", "no_id"}  # fmt: skip
@@ -69,6 +75,8 @@ class WriteContext:
 
 def _names(kind: str, label: str | None, ctx: WriteContext) -> tuple[str, str, str] | None:
     """(from_name, to_name, type) for a region of `kind` with `label`."""
+    if kind == "tag":
+        return _tag_names(label, ctx)
     video = ctx.media_kind == "video" and kind == "bbox"
     config = ctx.config
     if config is not None:
@@ -88,6 +96,29 @@ def _names(kind: str, label: str | None, ctx: WriteContext) -> tuple[str, str, s
     if tag_name is None:
         return None
     return tag_name[1], ctx.object_name(), tag_name[0].lower()
+
+
+def _drawable(kind: str, media_kind: str) -> bool:
+    """Can Label Studio's editor show a region of `kind` on `media_kind`? Tags (written as
+    Choices answers) go on any media; a video's `<Labels>` also marks time segments;
+    documents and point clouds hold none."""
+    if kind == "tag" or (media_kind == "video" and kind == "time_segment"):
+        return True
+    return kind in DRAWABLE.get(media_kind, ())
+
+
+def _tag_names(label: str | None, ctx: WriteContext) -> tuple[str, str, str] | None:
+    """(from_name, to_name, "choices") of the Choices control a tag is written to: the
+    task-level one that lists `label` (generated configs call it "tags")."""
+    config = ctx.config
+    if config is None:
+        tag, name = default_control("tag", ctx.media_kind) or ("Choices", "tags")
+        return name, ctx.object_name(), tag.lower()
+    control = next((c for c in config.controls if c.kind == "choices" and not c.per_region
+                    and label in c.label_values), None)  # fmt: skip
+    if control is None:
+        return None
+    return control.name, control.to_names[0] if control.to_names else ctx.object_name(), "choices"
 
 
 def _size(extra: dict, ctx: WriteContext) -> tuple[int | None, int | None]:
@@ -199,22 +230,47 @@ def fitted(shape, sx: float, sy: float, ctx: WriteContext):
     return fixed
 
 
-def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | None:
+def _span_value(shape: Span, rest: dict, rtype: str, ctx: WriteContext) -> dict | None:
+    """A span's value: paragraph spans name their paragraphs (`start`/`end`) and offsets in
+    them; HyperText spans need the XPath ranges Label Studio wrote (`globalOffsets` only
+    where the offsets are known); text spans need both offsets. None (and the loss
+    recorded) for a span the editor could not place."""
+    known = shape.start is not None and shape.end is not None
+    if shape.container is not None or rtype == "paragraphlabels":
+        if not known or shape.container is None:
+            return _unplaceable(ctx, "a dialogue span without its paragraph and offsets")
+        rest.setdefault("start", shape.container)
+        rest.setdefault("end", shape.container)
+        value = {**rest, "startOffset": shape.start, "endOffset": shape.end}
+    elif rtype == "hypertextlabels":
+        if not all(isinstance(rest.get(k), str) for k in ("start", "end")):
+            return _unplaceable(ctx, "a HyperText span without Label Studio's XPath range "
+                                "(start/end/startOffset/endOffset)")  # fmt: skip
+        value = dict(rest)
+        if known:
+            value["globalOffsets"] = {"start": shape.start, "end": shape.end}
+    else:
+        if not known:
+            return _unplaceable(ctx, "a text span without character offsets")
+        value = {**rest, "start": shape.start, "end": shape.end}
+    if shape.text is not None:
+        value["text"] = shape.text
+    return value
+
+
+def _unplaceable(ctx: WriteContext, what: str) -> None:
+    ctx.lose("span-unplaceable", f"{what} cannot be shown by Label Studio's editor; the "
+             "region was left out")  # fmt: skip
+    return None
+
+
+def _geometry_value(region: Region, rtype: str, ctx: WriteContext) -> tuple[dict, dict] | None:
     """(value without labels, size keys) of a region's shape, or None if impossible."""
     shape, extra = region.shape, region.extra
     rest = dict(extra.get("value") or {})
     if isinstance(shape, Span):
-        if shape.container is not None:
-            rest.setdefault("start", shape.container)
-            rest.setdefault("end", shape.container)
-            value = {**rest, "startOffset": shape.start, "endOffset": shape.end}
-        elif extra.get("type") == "hypertextlabels":
-            value = {**rest, "globalOffsets": {"start": shape.start, "end": shape.end}}
-        else:
-            value = {**rest, "start": shape.start, "end": shape.end}
-        if shape.text is not None:
-            value["text"] = shape.text
-        return value, {}
+        value = _span_value(shape, rest, rtype, ctx)
+        return None if value is None else (value, {})
     if isinstance(shape, TimeSegment):
         return {**rest, "start": shape.start, "end": shape.end}, {}
     if isinstance(shape, Tag):
@@ -258,6 +314,8 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
         ctx.lose(f"unsupported-{shape.type}", f"Label Studio has no {shape.type} tool; "
                  "the region was left out")  # fmt: skip
         return []
+    if isinstance(shape, Tag):
+        return tag_results([region], ctx)
     if isinstance(shape, Points) and len(shape.points) != 1:
         return _split_points(region, ctx)
     if region.frame is not None:
@@ -268,18 +326,22 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     if "from_name" in extra:
         names = extra["from_name"], extra.get("to_name"), extra.get("type")
     else:
+        if not _drawable(kind, ctx.media_kind):
+            ctx.lose(f"unsupported-{kind}-on-{ctx.media_kind}", f"Label Studio cannot show "
+                     f"{kind} regions on {ctx.media_kind} items; the region was left out")  # fmt: skip
+            return []
         names = _names(kind, region.label, ctx)
         if names is None:
             ctx.lose(f"no-control-{kind}", f"the label config has no control for {kind} regions")
             return []
-    if isinstance(shape, Tag):
-        return [_tag_result(region, names, ctx)]
-    geometry = _geometry_value(region, ctx)
+    labels = _labels(extra, region.label)
+    if not named(labels, ctx):
+        return []
+    rtype = names[2]
+    geometry = _geometry_value(region, rtype, ctx)
     if geometry is None:
         return []
     value, sizes = geometry
-    rtype = names[2]
-    labels = _labels(extra, region.label)
     if rtype.endswith("labels"):
         value[rtype] = labels
     elif rtype == "labels" or labels:
@@ -296,12 +358,58 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     answers = [
         question_result(c, ctx, region.id, names[1], value, sizes) for c in region.classifications
     ]
-    return [result, *answers]
+    return [result, *(a for a in answers if a is not None)]
 
 
-def _tag_result(region: Region, names, ctx: WriteContext) -> dict[str, Any]:
-    return {"id": region.id, "type": "choices", "from_name": names[0], "to_name": names[1],
-            "value": {"choices": _labels(region.extra, region.label)}}  # fmt: skip
+def named(labels: list, ctx: WriteContext) -> bool:
+    """Are all `labels` names? An empty or null label name is never written: the loss is
+    recorded and the element left out."""
+    if all(isinstance(label, str) and label.strip() for label in labels):
+        return True
+    ctx.lose("empty-label", "an element whose label name is empty or null cannot be written "
+             "to Label Studio (its editor shows no such label); it was left out")  # fmt: skip
+    return False
+
+
+def tag_results(tags: list[Region], ctx: WriteContext) -> list[dict[str, Any]]:
+    """Tags (labels of the whole image) as Label Studio Choices answers: one result per
+    Choices control, its choices the tags' labels in order (see `_tag_names`)."""
+    by_control: dict[tuple, dict[str, Any]] = {}
+    written = 0
+    for region in tags:
+        if region.frame is not None:
+            ctx.lose("single-frame-shape", "Label Studio has no single-frame video shapes; "
+                     "the region was left out")  # fmt: skip
+            continue
+        if not named([region.label], ctx):
+            continue
+        names = _tag_names(region.label, ctx)
+        if names is None:
+            ctx.lose("no-control-tag", "the label config has no Choices control listing this "
+                     "tag's label; the tag was left out")  # fmt: skip
+            continue
+        result = by_control.get(names)
+        if result is None:
+            result = by_control[names] = {"id": region.id, "type": "choices",
+                                          "from_name": names[0], "to_name": names[1],
+                                          "value": {"choices": []}}  # fmt: skip
+        choices = result["value"]["choices"]
+        if region.label in choices:
+            ctx.lose("duplicate-tag", "a tag repeating another tag's label on the same item is "
+                     "one Label Studio choice; the repeat was left out")  # fmt: skip
+        else:
+            choices.append(region.label)
+            written += 1
+        if region.classifications:
+            ctx.losses.record("tag-attributes-dropped", "Label Studio asks no questions about "
+                              "a Choices answer: a tag's attributes were left out",
+                              where=ctx.where, count=len(region.classifications))  # fmt: skip
+    if written:
+        ctx.losses.record("tag-as-choices", "tags became answers of a Label Studio Choices "
+                          "control (Label Studio has no tag regions): they read back as "
+                          "task-level classifications", where=ctx.where,
+                          severity="approximated", count=written)  # fmt: skip
+    return list(by_control.values())
 
 
 def _split_points(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
@@ -331,28 +439,53 @@ def _flatten_taxonomy(answer) -> list[list[str]]:
     return paths
 
 
+def question_control(name: str, ctx: WriteContext):
+    """The config's control for question `name` (generated configs make names safe, see
+    `ontology.SAFE_NAME`), or None."""
+    if ctx.config is None:
+        return None
+    return ctx.config.control(name) or ctx.config.control(SAFE_NAME.sub("_", name))
+
+
 def _question_type(cls: Classification, ctx: WriteContext) -> str:
+    """The result type of an answer: as read from Label Studio, else its control's, else
+    "number" for numbers, else "choices"."""
     if "type" in cls.extra:
         return cls.extra["type"]
-    if ctx.config is not None:
-        control = ctx.config.control(cls.name)
-        if control is not None:
-            return control.kind
+    control = question_control(cls.name, ctx)
+    if control is not None:
+        return control.kind
     if cls.answers and all(isinstance(a.value, int | float) and not isinstance(a.value, bool)
                            for a in cls.answers):  # fmt: skip
         return "number"
     return "choices"
 
 
+def _nested_answers_lost(cls: Classification, ctx: WriteContext) -> None:
+    nested = sum(len(answer.classifications) for answer in cls.answers)
+    if nested:
+        ctx.losses.record("nested-answers-dropped", "Label Studio has no sub-questions under "
+                          "an answer (outside Taxonomy): the nested answers were left out",
+                          where=ctx.where, count=nested)  # fmt: skip
+
+
 def question_result(cls: Classification, ctx: WriteContext, region_id: str | None,
                     to_name: str | None, region_value: dict | None,
-                    sizes: dict | None = None) -> dict[str, Any]:  # fmt: skip
-    """A per-region (region_id given) or task-level answer as a result."""
+                    sizes: dict | None = None) -> dict[str, Any] | None:  # fmt: skip
+    """A per-region (region_id given) or task-level answer as a result; None (the loss
+    recorded) for another tool's answer the label config has no control for."""
+    if "type" not in cls.extra and ctx.config is not None and question_control(cls.name, ctx) is None:
+        ctx.lose("no-control-question", "the label config has no control for this question "
+                 "(its ontology does not list it); the answer was left out")  # fmt: skip
+        return None
     rtype = _question_type(cls, ctx)
     if rtype == "taxonomy":
         raw: Any = [path for answer in cls.answers for path in _flatten_taxonomy(answer)]
     else:
+        _nested_answers_lost(cls, ctx)
         raw = [answer.value for answer in cls.answers]
+        if rtype == "textarea":
+            raw = [str(value) for value in raw]
         if cls.extra.get("scalar") or rtype in ("number", "rating", "datetime"):
             raw = raw[0] if raw else None
     extra = cls.extra
@@ -362,10 +495,12 @@ def question_result(cls: Classification, ctx: WriteContext, region_id: str | Non
         if keys is None and "type" not in extra:  # a foreign answer: repeat the geometry
             keys = [k for k in region_value if not k.endswith("labels")]
         value.update((k, region_value[k]) for k in keys or () if k in region_value)
-    key = {"textarea": "text", "choices": "choices"}.get(rtype, rtype)
-    value[key] = raw
+    value[QUESTION_KEY.get(rtype, rtype)] = raw
     rid = region_id if region_id is not None else extra.get("id") or f"{cls.name}"
-    result = {"id": rid, "type": rtype, "from_name": cls.name,
+    control = question_control(cls.name, ctx) if "type" not in extra else None
+    if control is not None and rtype == "choices" and control.kind == "choices":
+        _strays(raw, control, ctx)
+    result = {"id": rid, "type": rtype, "from_name": control.name if control else cls.name,
               "to_name": extra.get("to_name") or to_name or _control_to_name(cls.name, ctx),
               "value": value}  # fmt: skip
     if region_id is not None and sizes and "original_width" not in extra and "type" not in extra:
@@ -379,17 +514,32 @@ def question_result(cls: Classification, ctx: WriteContext, region_id: str | Non
     return result
 
 
+def _strays(answers: list, control, ctx: WriteContext) -> None:
+    """Record the answers its Choices control does not offer (the editor shows none)."""
+    offered = set(control.label_values)
+    strays = sum(
+        (str(v).lower() if isinstance(v, bool) else str(v)) not in offered for v in answers
+    )
+    if strays:
+        ctx.losses.record("answer-not-in-config", "a Choices answer that is not one of its "
+                          "control's choices is written, but Label Studio's editor shows only "
+                          "the choices its config lists", where=ctx.where, severity="unmapped",
+                          count=strays)  # fmt: skip
+
+
 def _control_to_name(name: str, ctx: WriteContext) -> str:
-    if ctx.config is not None:
-        control = ctx.config.control(name)
-        if control is not None and control.to_names:
-            return control.to_names[0]
+    control = question_control(name, ctx)
+    if control is not None and control.to_names:
+        return control.to_names[0]
     return ctx.object_name()
 
 
-def relation_result(relation: Relation) -> dict[str, Any]:
+def relation_result(relation: Relation, ctx: WriteContext) -> dict[str, Any] | None:
+    """A relation as a `relation` result (None, the loss recorded, if a label is empty)."""
     extra = relation.extra
     labels = _labels(extra, relation.label)
+    if not named(labels, ctx):
+        return None
     result = {"from_id": relation.from_id, "to_id": relation.to_id, "type": "relation",
               "direction": extra.get("direction") or DIRECTION_NAMES[relation.direction],
               "labels": labels}  # fmt: skip
@@ -405,6 +555,18 @@ def _sequence_step(keyframe, sizes_scale, ctx: WriteContext, enabled: bool) -> d
     box = fitted(keyframe.shape, sx, sy, ctx)
     step = {"frame": keyframe.frame + 1, "enabled": enabled, **box_value(box, sx, sy)}
     step.update(keyframe.extra)
+    if keyframe.classifications:
+        step[KEYFRAME_ATTRIBUTES] = [
+            c.model_dump(mode="json", exclude_defaults=True) for c in keyframe.classifications
+        ]
+        ctx.losses.record(
+            "keyframe-attributes-hidden",
+            "Label Studio's video editor has no per-frame attributes: the answers of a "
+            "keyframe (CVAT mutable attributes, Labelbox per-frame answers) are kept in its "
+            f"sequence step's `{KEYFRAME_ATTRIBUTES}`, which label-bridge reads back but the "
+            "editor does not show", where=ctx.where, severity="unmapped",
+            count=len(keyframe.classifications),
+        )  # fmt: skip
     step.pop("enabled", None)
     step["enabled"] = enabled and keyframe.extra.get("enabled", True)
     if not keyframe.keyframe:
@@ -447,6 +609,13 @@ def _outside_while_hidden(ctx: WriteContext) -> None:
              "frame); it was left out, the frames shown are the same")  # fmt: skip
 
 
+def _frame_answers_dropped(keyframe: Keyframe, ctx: WriteContext) -> None:
+    ctx.losses.record("keyframe-attributes-dropped", "answers on a frame that has no step in "
+                      "Label Studio's sequence (an interpolated frame, an outside keyframe) "
+                      "that differ from the last step's were left out", where=ctx.where,
+                      count=len(keyframe.classifications))  # fmt: skip
+
+
 def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
     """The `sequence` of a box track: its drawn keyframes, and `enabled: false` where the
     object leaves the view (see `_end_segment`).
@@ -460,10 +629,13 @@ def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
     written (`outside-while-hidden`)."""
     sequence: list[dict[str, Any]] = []
     shown, written, dropped = None, False, 0  # the last visible frame; is it a step?
+    answers: list = []  # the answers of the last step written
     for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
         if keyframe.occluded:
             ctx.lose("occluded", "Label Studio has no occluded flag")
         if keyframe.outside:
+            if keyframe.classifications and keyframe.classifications != answers:
+                _frame_answers_dropped(keyframe, ctx)
             if shown is None:
                 _outside_while_hidden(ctx)
                 continue
@@ -477,6 +649,9 @@ def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
         written = keyframe.keyframe or shown is None
         if written:
             sequence.append(_sequence_step(keyframe, scale, ctx, True))
+            answers = keyframe.classifications
+        elif keyframe.classifications and keyframe.classifications != answers:
+            _frame_answers_dropped(keyframe, ctx)
         shown = keyframe
     dropped += shown is not None and not written
     if dropped:
@@ -497,8 +672,11 @@ def track_result(track: Track, ctx: WriteContext) -> dict[str, Any] | None:
              else _names("bbox", track.label, ctx) if ctx.media_kind == "video" else None)  # fmt: skip
     boxes = [k for k in track.keyframes if isinstance(k.shape, BBox)]
     if names is None or len(boxes) < len([k for k in track.keyframes if k.shape is not None]):
-        ctx.lose("unsupported-track", "Label Studio tracks only boxes on videos; the track "
-                 "was left out")  # fmt: skip
+        ctx.lose("unsupported-track", "Label Studio tracks only boxes, on videos, with a "
+                 "VideoRectangle control: a track of another shape (points, polygon, ...) or "
+                 "on another media was left out")  # fmt: skip
+        return None
+    if not named(_labels(extra, track.label), ctx):
         return None
     scale = _percent(boxes[0].shape, extra, ctx) if boxes else (1.0, 1.0, {})
     if scale is None:

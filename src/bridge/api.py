@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge import plugins
 from bridge.errors import BridgeError, ConfigError
-from bridge.formats import Dataset, ItemRecords
+from bridge.formats import Capabilities, Dataset, ItemRecords
 from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge.schema import Item
 from bridge.units import items_to_pixels, parse_media_size
@@ -81,11 +81,25 @@ def write_dataset(dataset: Dataset, target: str | Path, fmt: str,
     scheme = _scheme(text)
     if scheme is not None:
         connector = plugins.get_connector(scheme).from_url(text, **options)
-        return connector.write(dataset, losses, **options)
+        return connector.write(_final_if_needed(dataset, connector.capabilities), losses, **options)
     writer = plugins.get_format(fmt)
     if not writer.capabilities.write:
         raise ConfigError(f"format {fmt!r} can be read but not written")
+    dataset = _final_if_needed(dataset, writer.capabilities, Path(text).parent)
     return writer.write(dataset, Path(text), losses, **options)
+
+
+def _final_if_needed(dataset: Dataset, capabilities: Capabilities, directory: Path | None = None
+                     ) -> Dataset:  # fmt: skip
+    """`dataset` with its final project for a writer that needs the whole ontology first:
+    the stream is spooled to a temporary file (beside the output, if it is a file)."""
+    if not capabilities.needs_final_ontology or dataset.ontology_final:
+        return dataset
+    from bridge.formats.spool import with_final_ontology
+
+    if directory is not None and not directory.is_dir():
+        directory = None  # the writer reports the missing directory
+    return with_final_ontology(dataset, directory)
 
 
 @dataclass

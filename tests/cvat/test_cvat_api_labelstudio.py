@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import respx
-from bridge_labelstudio.config import ontology_to_config, parse_label_config
 from bridge_labelstudio.convert import item_to_task, task_to_item
+from bridge_labelstudio.ontology import ontology_to_config, parse_label_config
 from cvat_sdk.masks import decode_mask
 
 from bridge.formats import Dataset

@@ -11,8 +11,8 @@ import pytest
 from bridge_cvat.convert import LabelIndex, region_to_shape, shape_to_region
 from bridge_cvat.xml_read import read_cvat_xml
 from bridge_cvat.xml_write import write_cvat_xml
-from bridge_labelstudio.config import ontology_to_config, parse_label_config
 from bridge_labelstudio.convert import item_to_task, task_to_item
+from bridge_labelstudio.ontology import ontology_to_config, parse_label_config
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 

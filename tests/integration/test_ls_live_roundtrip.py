@@ -12,8 +12,8 @@ from __future__ import annotations
 import httpx
 import numpy as np
 import pytest
-from bridge_labelstudio.config import config_to_ontology, parse_label_config
 from bridge_labelstudio.connector import LabelStudioConnector
+from bridge_labelstudio.ontology import config_to_ontology, parse_label_config
 from pycocotools import mask as coco_mask
 
 from bridge.formats import Dataset

@@ -292,3 +292,22 @@ def test_ls_bad_size_options_are_config_errors(server, value):
     with pytest.raises(ConfigError) as caught:
         push(items, url="labelstudio://ls.test/projects/42", batch_size=value)
     assert "batch_size" in str(caught.value)
+
+
+def test_ls_push_creates_the_project_from_the_final_ontology(server):
+    """A reader finds labels while streaming: the project's config, created before the
+    first task is imported, must still list every label (bridge.api spools the stream)."""
+    from bridge import api
+
+    project = Project(name="Cars", media_kind="image")
+
+    def discovering():
+        for n, label in enumerate(["Car", "Bus", "Tram"]):
+            project.ontology.labels.append(LabelClass(name=label, kinds=["bbox"]))
+            yield item(n, [box_set("a", Annotator(email="ci@example.com"))])
+
+    api.write_dataset(Dataset(project=project, items=discovering()), "labelstudio://ls.test",
+                      "labelstudio", LossReport())  # fmt: skip
+    config = server.created[0]["label_config"]
+    assert all(f'value="{label}"' in config for label in ("Car", "Bus", "Tram"))
+    assert sum(len(batch) for batch in server.imports) == 3

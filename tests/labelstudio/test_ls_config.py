@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bridge_labelstudio.config import config_to_ontology, ontology_to_config, parse_label_config
+from bridge_labelstudio.ontology import config_to_ontology, ontology_to_config, parse_label_config
 from label_studio_sdk.label_interface import LabelInterface
 
 from bridge.errors import FormatError
@@ -175,7 +175,11 @@ def test_ls_config_time_series_channels_survive():
 def test_label_without_kinds_can_be_drawn_as_any_image_shape():
     """A CVAT label of type "any" names no region kinds: the generated config must let it
     be drawn with every image tool, so none of its regions is dropped on the way."""
-    from bridge_labelstudio.config import config_to_ontology, ontology_to_config, parse_label_config
+    from bridge_labelstudio.ontology import (
+        config_to_ontology,
+        ontology_to_config,
+        parse_label_config,
+    )
 
     from bridge.schema import LabelClass, Ontology
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bridge_labelstudio.config import parse_label_config
 from bridge_labelstudio.convert import item_to_task, task_to_item
 from bridge_labelstudio.files import LabelStudioJson
+from bridge_labelstudio.ontology import parse_label_config
 from label_studio_sdk.converter import brush as sdk_brush
 
 from bridge import api

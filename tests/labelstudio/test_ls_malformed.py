@@ -10,9 +10,9 @@ from pathlib import Path
 import orjson
 import pytest
 from bridge_labelstudio import files
-from bridge_labelstudio.config import parse_label_config
 from bridge_labelstudio.convert import item_to_task, task_to_item
 from bridge_labelstudio.files import LabelStudioJson, iter_export_tasks
+from bridge_labelstudio.ontology import parse_label_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

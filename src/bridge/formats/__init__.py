@@ -3,7 +3,8 @@
 * `Capabilities`: what a format or connector can hold (media kinds, region kinds, tracks,
   relations) and do (read, write, live API).
 * `Dataset`: a project plus a stream of items. Readers may discover labels while
-  streaming, so `project` is complete only once `items` has been exhausted.
+  streaming, so `project` is complete only once `items` has been exhausted (unless
+  `ontology_final` says it is from the start).
 * `ItemRecords`: a stream of items a reader can also hand out as *records* (plain JSON
   data), so that a writer that only serializes can skip pydantic.
 * `FileFormat`: reads and writes one kind of file; registered through `register_formats`.
@@ -34,6 +35,10 @@ class Capabilities(BaseModel):
     write: bool = True
     live: bool = False
     extensions: list[str] = Field(default_factory=list)
+    needs_final_ontology: bool = False
+    """The writer needs the whole ontology before its first item (e.g. to write a label
+    config or create a project): `bridge.api.write_dataset` spools the stream first
+    (`bridge.formats.spool`) so that the project it sees is final."""
 
 
 ItemRecord = dict[str, Any]
@@ -99,6 +104,9 @@ class Dataset:
     items: Iterable[Item]
     origin: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    ontology_final: bool = False
+    """True when `project` is final before `items` is read (a reader that knows the whole
+    ontology up front, a spooled stream): no need to spool for a writer that needs it."""
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)

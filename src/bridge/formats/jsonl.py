@@ -120,7 +120,8 @@ def read_jsonl(path: str | Path) -> Dataset:
     except StopIteration:
         raise FormatError("the file is empty", where=f"{path}:1", hint=HEADER_HINT) from None
     project = _read_header(first, f"{path}:{number}")
-    return Dataset(project=project, items=read_items(path, lines), origin=str(path))
+    return Dataset(project=project, items=read_items(path, lines), origin=str(path),
+                   ontology_final=True)  # the header holds the whole project
 
 
 def write_jsonl(dataset: Dataset, path: str | Path, *, validate: bool = False) -> int:

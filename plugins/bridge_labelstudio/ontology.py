@@ -31,31 +31,16 @@ from defusedxml import ElementTree as SafeET
 
 from bridge.errors import FormatError
 from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec, RelationType
+from bridge_labelstudio.controls import (
+    CHOICE_INPUT,
+    DEFAULT_OBJECTS,
+    DRAWABLE,
+    LABEL_KIND,
+    OBJECT_MEDIA,
+    QUESTION_INPUT,
+)
 
-OBJECT_MEDIA = {
-    "image": "image", "text": "text", "hypertext": "html", "audio": "audio",
-    "audioplus": "audio", "video": "video", "paragraphs": "conversation",
-    "timeseries": "timeseries", "pdf": "document",
-}  # fmt: skip
-"""Object tag (lower case) -> unified media kind."""
-
-LABEL_KIND = {
-    "rectanglelabels": "bbox", "rectangle": "bbox", "polygonlabels": "polygon",
-    "polygon": "polygon", "keypointlabels": "points", "keypoint": "points",
-    "ellipselabels": "ellipse", "ellipse": "ellipse", "brushlabels": "mask", "brush": "mask",
-    "hypertextlabels": "span", "paragraphlabels": "span", "timeserieslabels": "time_segment",
-    "videorectangle": "bbox",
-}  # fmt: skip
-"""Labeling control tag (lower case) -> the region kind it draws. `labels` depends on the
-object it is bound to (see `labels_kind`)."""
-
-QUESTION_INPUT = {
-    "textarea": "text", "number": "number", "rating": "rating", "taxonomy": "taxonomy",
-    "datetime": "datetime",
-}  # fmt: skip
-CHOICE_INPUT = {"single": "select", "single-radio": "radio", "multiple": "checklist"}
 OPTION_TAGS = {"label", "choice", "relation"}
-CHILD_ATTRS_KEPT = ("value", "background")
 
 
 @dataclass
@@ -376,13 +361,6 @@ def _raw(label: LabelDef) -> tuple[str, dict[str, str], list]:
 
 # ------------------------------------------------------------------ ontology -> config
 
-DEFAULT_OBJECTS = {
-    "image": ("Image", "image", "$image"), "video": ("Video", "video", "$video"),
-    "text": ("Text", "text", "$text"), "html": ("HyperText", "html", "$html"),
-    "audio": ("Audio", "audio", "$audio"),
-    "conversation": ("Paragraphs", "dialogue", "$dialogue"),
-    "timeseries": ("TimeSeries", "ts", "$timeseries"),
-}  # fmt: skip
 KIND_CONTROLS = {
     "bbox": ("RectangleLabels", "bbox"), "polygon": ("PolygonLabels", "polygon"),
     "points": ("KeyPointLabels", "keypoints"), "skeleton": ("KeyPointLabels", "keypoints"),
@@ -400,17 +378,10 @@ INPUT_CHOICE = {"select": "single", "radio": "single-radio", "checklist": "multi
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-ANY_KINDS = {
-    "image": ["bbox", "polygon", "points", "ellipse", "mask"], "video": ["bbox"],
-    "text": ["span"], "html": ["span"], "conversation": ["span"], "audio": ["time_segment"],
-    "timeseries": ["time_segment"],
-}  # fmt: skip
-
-
 def any_kinds(media_kind: str | None) -> list[str]:
     """The region kinds of a label class that names none (a CVAT label of type "any"):
     every kind Label Studio can draw on `media_kind`."""
-    return ANY_KINDS.get(media_kind or "image", ["bbox"])
+    return DRAWABLE.get(media_kind or "image", ["bbox"])
 
 
 def default_control(kind: str, media_kind: str | None) -> tuple[str, str] | None:
@@ -456,12 +427,16 @@ class _ConfigBuilder:
         names = [n for n in ids.get("controls", []) if n in self.controls]
         if not names:
             names = []
-            for kind in cls.kinds or any_kinds(self.media_kind):
+            drawable = any_kinds(self.media_kind)
+            kinds = [k for k in cls.kinds or drawable if k in drawable or k == "tag"]
+            for kind in kinds:
                 tag_name = default_control(kind, self.media_kind)
-                if tag_name is not None:
-                    self.control(tag_name[1], tag_name[0])
+                if tag_name is not None and tag_name[1] not in names:
+                    entry = self.control(tag_name[1], tag_name[0])
+                    if kind == "tag":  # an image may have several tags
+                        entry["attrs"].setdefault("choice", "multiple")
                     names.append(tag_name[1])
-            if self.media_kind == "video" and "bbox" in cls.kinds:
+            if self.media_kind == "video" and "bbox" in kinds:
                 self.control("box", "VideoRectangle")
         for name in names:
             attrs = {"value": cls.name}
