@@ -26,7 +26,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from bridge.errors import FormatError
 from bridge.formats.jsonl import describe_validation_error
-from bridge.geometry.cvat_rle import cvat_mask_to_rle, rle_to_cvat_mask
+from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import (
     AnyShape,
@@ -160,12 +161,10 @@ def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, 
                           hint="the frame's width and height must be known")  # fmt: skip
     if len(points) < 5:
         raise FormatError("a mask needs run lengths and a box", where=where)
-    try:
-        values = [int(v) for v in points]
-        *runs, x1, y1, x2, y2 = values
-        rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1])
-    except (ValueError, TypeError) as error:
-        raise FormatError(f"invalid mask: {error}", where=where) from None
+    if not all(math.isfinite(v) and float(v).is_integer() for v in points):
+        raise FormatError("mask runs and box corners must be whole numbers", where=where)
+    *runs, x1, y1, x2, y2 = (int(v) for v in points)
+    rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1], where=where)
     return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
 
 
@@ -218,25 +217,43 @@ def points_to_geometry(kind: str, points: list[float], rotation: float, size: Im
     return validated(_SHAPE_ADAPTER, geometry_dict(kind, points, rotation, size, where), where)
 
 
-def geometry_to_points(shape, extra: dict[str, Any]) -> tuple[str, list[float], float]:
-    """A unified shape -> (CVAT type, flat points, rotation). `extra` may hold the mask's
-    original crop (`cvat_mask_crop`)."""
+def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
+                       max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, list[float], float] | None:  # fmt: skip
+    """A unified shape -> (CVAT type, flat points, rotation), or None when CVAT has no such
+    shape. `extra` may hold the mask's original crop (`cvat_mask_crop`). A cuboid without
+    8 points or a mask whose RLE is malformed or above the pixel budget is a FormatError."""
     if isinstance(shape, BBox):
         box = [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height]
         return "rectangle", box, shape.rotation
     if isinstance(shape, Ellipse):
         ellipse = [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry]
         return "ellipse", ellipse, shape.rotation
+    if isinstance(shape, Cuboid) and len(shape.points) != 8:
+        raise FormatError(f"a cuboid needs 8 points, this one has {len(shape.points)}",
+                          where=where, hint="front face then back face, 4 corners each")  # fmt: skip
     if isinstance(shape, Polygon | Polyline | Cuboid):
         flat = [c for point in shape.points for c in point]
         return KIND_TO_CVAT[shape.type], flat, 0.0
     if isinstance(shape, Points):
         return "points", [c for p in shape.points for c in (p.x, p.y)], 0.0
     if isinstance(shape, Mask):
+        height, width = shape.rle.size
+        check_pixels(width, height, where=where, max_pixels=max_pixels)
         crop = extra.get("cvat_mask_crop")
-        runs, left, top, width, height = rle_to_cvat_mask(shape.rle, tuple(crop) if crop else None)
+        crop = tuple(crop) if isinstance(crop, list | tuple) and len(crop) == 4 else None
+        runs, left, top, width, height = rle_to_cvat_mask(shape.rle, crop, where=where)
         return "mask", [*runs, left, top, left + width - 1, top + height - 1], 0.0
-    raise ValueError(f"no CVAT shape for {shape.type}")
+    return None
+
+
+def has_label(label: str | None, losses: LossReport, where: str, what: str = "shape") -> bool:
+    """True if `label` is a name CVAT can hold; else the loss is recorded (a CVAT writer
+    never writes an empty or missing label name)."""
+    if label:
+        return True
+    losses.record("cvat.unlabeled_region", f"a {what} without a label name; CVAT needs one; skipped",
+                  where=where)  # fmt: skip
+    return False
 
 
 # ---------------------------------------------------------------- validation
@@ -454,16 +471,21 @@ def _common_out(region, frame: int, losses, where) -> dict[str, Any]:
 
 def region_to_tag(
     region: Region, losses: LossReport, *, frame: int = 0, where: str = ""
-) -> dict[str, Any]:
-    """A unified `Region` with a `Tag` -> a CVAT tag dict."""
+) -> dict[str, Any] | None:
+    """A unified `Region` with a `Tag` -> a CVAT tag dict; None (and a loss) without a label."""
+    if not has_label(region.label, losses, where, "tag"):
+        return None
     return _common_out(region, region.frame if region.frame is not None else frame, losses, where)
 
 
 def region_to_shape(region: Region, labels: LabelIndex | None, losses: LossReport, *, frame: int = 0,
-                    where: str = "") -> dict[str, Any] | None:  # fmt: skip
+                    where: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any] | None:  # fmt: skip
     """A unified `Region` -> a CVAT shape dict, or None (and a loss) when CVAT has no such
-    shape (text spans, time segments, 3D cuboids). Tags go through `region_to_tag`."""
+    shape (text spans, time segments, 3D cuboids) or it has no label. Tags go through
+    `region_to_tag`."""
     geometry = region.shape
+    if not has_label(region.label, losses, where):
+        return None
     if geometry.units != "px":
         losses.record(
             "cvat.percent_units", "shape in percent of an unknown image size; dropped", where=where
@@ -473,18 +495,20 @@ def region_to_shape(region: Region, labels: LabelIndex | None, losses: LossRepor
     if isinstance(geometry, Skeleton):
         out.update(type="skeleton", points=[], rotation=0.0)
         out["elements"] = [
-            keypoint_to_element(p, out["frame"], losses, where) for p in geometry.points
+            keypoint_to_element(p, out["frame"], losses, where)
+            for p in geometry.points
+            if has_label(p.label, losses, where, "skeleton point")
         ]
     else:
-        try:
-            kind, points, rotation = geometry_to_points(geometry, region.extra)
-        except ValueError:
+        converted = geometry_to_points(geometry, region.extra, where, max_pixels)
+        if converted is None:
             losses.record(
                 f"cvat.no_{geometry.type}",
                 f"CVAT has no {geometry.type} shape; dropped",
                 where=where,
             )
             return None
+        kind, points, rotation = converted
         out.update(type=kind, points=points, rotation=float(region.extra.get("rotation", rotation)))
     out.update(
         occluded=region.occluded,
@@ -610,12 +634,12 @@ def _tracked_shape(keyframe: Keyframe, geometry, losses, where) -> dict[str, Any
             type="skeleton", points=list(keyframe.extra.get("cvat_points", [])), rotation=0.0
         )
     else:
-        try:
-            kind, points, rotation = geometry_to_points(geometry, keyframe.extra)
-        except ValueError:
+        converted = geometry_to_points(geometry, keyframe.extra, where)
+        if converted is None:
             losses.record(f"cvat.no_{geometry.type}", f"CVAT has no {geometry.type} shape; dropped",
                           where=where)  # fmt: skip
             return None
+        kind, points, rotation = converted
         out.update(
             type=kind, points=points, rotation=float(keyframe.extra.get("rotation", rotation))
         )
@@ -648,6 +672,8 @@ def _element_tracks(track: Track, losses, where) -> list[dict[str, Any]]:
     for keyframe in track.keyframes:
         points = keyframe.shape.points if isinstance(keyframe.shape, Skeleton) else []
         for point in points:
+            if not has_label(point.label, losses, where, "skeleton point"):
+                continue
             element = elements.setdefault(point.label, {"label": point.label, "shapes": []})
             shape = keypoint_to_element(point, keyframe.frame, losses, where)
             shape.pop("label")
@@ -660,9 +686,12 @@ def _element_tracks(track: Track, losses, where) -> list[dict[str, Any]]:
 
 
 def track_to_cvat(track: Track, labels: LabelIndex | None, losses: LossReport, *,
-                  where: str = "") -> dict[str, Any]:  # fmt: skip
-    """A unified `Track` -> a CVAT track dict. Tracked shapes keep a `keyframe` flag (the
-    XML writes it; the REST connector sends only the keyframes and drops the key)."""
+                  where: str = "") -> dict[str, Any] | None:  # fmt: skip
+    """A unified `Track` -> a CVAT track dict (None, and a loss, without a label). Tracked
+    shapes keep a `keyframe` flag (the XML writes it; the REST connector sends only the
+    keyframes and drops the key)."""
+    if not has_label(track.label, losses, where, "track"):
+        return None
     is_skeleton = any(isinstance(k.shape, Skeleton) for k in track.keyframes)
     shapes = []
     for keyframe, geometry in zip(track.keyframes, _geometries(track, is_skeleton), strict=True):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge_cvat.xml_read import read_cvat_xml
 from bridge_cvat.xml_write import write_cvat_xml
@@ -41,7 +42,8 @@ class CvatXml(FileFormat):
         return looks_like_cvat_xml(head)
 
     def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
-        return read_cvat_xml(path, losses)
+        return read_cvat_xml(path, losses, max_pixels=max_pixels_option(options))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
-        write_cvat_xml(dataset, path, losses, mode=options.get("mode"))
+        write_cvat_xml(dataset, path, losses, mode=options.get("mode"),
+                       max_pixels=max_pixels_option(options))  # fmt: skip

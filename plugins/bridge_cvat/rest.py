@@ -425,11 +425,10 @@ class BodyBuilder:
         )  # fmt: skip
 
     def _add_region(self, body, region, rest_frame: int, where: str) -> None:
-        if region.label is None:
-            self.losses.record("cvat.unlabeled_region", "CVAT needs a label; dropped", where=where)
-            return
         if region.shape.type == "tag":
             named = convert.region_to_tag(region, self.losses, where=where)
+            if named is None:  # no label: reported
+                return
             named["frame"] = rest_frame
             self._append(body, "tags", tag_to_rest(named, self.labels, where=where,
                                                    keep_ids=self.keep_ids), where)  # fmt: skip
@@ -454,6 +453,8 @@ class BodyBuilder:
 
     def _add_track(self, body, track, to_rest, where: str) -> None:
         named = convert.track_to_cvat(track, self.index, self.losses, where=where)
+        if named is None:  # no label: reported
+            return
         named = renumber(named, lambda frame: to_rest(frame))
         named["shapes"] = [s for s in named["shapes"] if s.get("frame") is not None]
         for element in named.get("elements") or []:

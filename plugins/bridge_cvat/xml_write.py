@@ -19,6 +19,7 @@ from typing import IO, Any
 from bridge.errors import ConfigError
 from bridge.formats import Dataset
 from bridge.io import atomic_write
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import (
     AnnotationSet,
@@ -227,10 +228,10 @@ class BodyWriter:
     """Writes items as `<image>` or `<track>` elements and remembers which labels and
     attributes they used (so the meta can declare them)."""
 
-    def __init__(
-        self, out: IO[bytes], mode: str, labels: LabelIndex, losses: LossReport, project: bool
-    ):
+    def __init__(self, out: IO[bytes], mode: str, labels: LabelIndex, losses: LossReport,
+                 project: bool, max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
         self.out, self.mode, self.labels, self.losses = out, mode, labels, losses
+        self.max_pixels = max_pixels
         self.project_export = project
         self.count = 0
         self.used: dict[str, dict[str, Any]] = {}
@@ -322,6 +323,8 @@ class BodyWriter:
         for region in aset.regions:
             if isinstance(region.shape, Tag):
                 tag = region_to_tag(region, self.losses, where=where)
+                if tag is None:  # no label: reported
+                    continue
                 self._note(region.label, "tag", tag["attributes"])
                 tags.append(_tag_xml(tag, 2))
                 continue
@@ -331,7 +334,8 @@ class BodyWriter:
         return shapes, tags
 
     def _shape(self, region: Region, where: str) -> dict[str, Any] | None:
-        shape = region_to_shape(region, self.labels, self.losses, where=where)
+        shape = region_to_shape(region, self.labels, self.losses, where=where,
+                                max_pixels=self.max_pixels)  # fmt: skip
         if shape is None:
             return None
         if region.z_order is None:
@@ -388,6 +392,8 @@ class BodyWriter:
 
     def _write_track(self, track: Track, item: Item, where: str) -> None:
         data = track_to_cvat(track, self.labels, self.losses, where=where)
+        if data is None:  # no label: reported
+            return
         if not data["shapes"]:
             self.losses.record(
                 "cvat.empty_track", "a track without drawable keyframes; dropped", where=where
@@ -411,7 +417,8 @@ class BodyWriter:
                 "cvat.video_tag", "CVAT for video has no frame tags; dropped", where=where
             )
             return
-        shape = region_to_shape(region, self.labels, self.losses, where=where)
+        shape = region_to_shape(region, self.labels, self.losses, where=where,
+                                max_pixels=self.max_pixels)  # fmt: skip
         if shape is None:
             return
         self.losses.record("cvat.shape_as_track", "a video shape was written as a one-frame track",
@@ -464,8 +471,9 @@ def default_meta(project: Project, mode: str, count: int, first_video: Item | No
 def with_labels_node(tree: MetaNode) -> MetaNode:
     """`tree`, with a `<labels>` placeholder in its project or task if it had none."""
     owners = [
-        node for node in tree[1] if node[0] in ("project", "task") and isinstance(node[1], list)
-    ]
+        node for node in tree[1]
+        if node[0] in ("project", "task", "job") and isinstance(node[1], list)
+    ]  # fmt: skip
     if owners and not any(sub[0] == "labels" for sub in owners[0][1]):
         owners[0][1].append(["labels", None])
     return tree
@@ -499,11 +507,11 @@ def _mode(project: Project, first: Item | None, requested: str | None) -> str:
     return "video" if project.media_kind == "video" else "images"
 
 
-def write_cvat_xml(
-    dataset: Dataset, path: str | Path, losses: LossReport, *, mode: str | None = None
-) -> int:
+def write_cvat_xml(dataset: Dataset, path: str | Path, losses: LossReport, *,
+                   mode: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:  # fmt: skip
     """Write `dataset` as CVAT XML at `path`, atomically; return the number of items.
-    `mode` is "images" or "video" (default: from the first item's media kind)."""
+    `mode` is "images" or "video" (default: from the first item's media kind); masks
+    larger than `max_pixels` are refused."""
     if mode not in (None, "images", "video"):
         raise ConfigError(
             f"mode {mode!r} is not a CVAT XML layout", hint="-O mode=images or -O mode=video"
@@ -516,9 +524,8 @@ def write_cvat_xml(
     stored = dataset.project.extra.get("cvat_meta")
     is_project = bool(stored) and any(node[0] == "project" for node in stored[1])
     with atomic_write(path) as out, tempfile.TemporaryFile(dir=path.parent) as body:
-        writer = BodyWriter(
-            body, kind, LabelIndex.from_ontology(dataset.project.ontology), losses, is_project
-        )
+        writer = BodyWriter(body, kind, LabelIndex.from_ontology(dataset.project.ontology), losses,
+                            is_project, max_pixels)  # fmt: skip
         for item in stream:
             writer.item(item)
         project = dataset.project

@@ -72,7 +72,7 @@ def test_cvat_rotated_box_turns_about_its_centre():
 def test_cvat_ellipse_points_are_centre_right_and_top():
     shape = {
         "type": "ellipse",
-        "label": None,
+        "label": "car",
         "frame": 0,
         "points": [10.0, 20.0, 13.0, 18.0],
         "rotation": 5.0,

@@ -41,7 +41,7 @@ def broken(tmp_path: Path, text: str) -> Path:
         ('<points label="label2" points="1,2;3,4;5,6"', '<points label="label2" points="1,2;3,4;5"', "not an x,y pair"),
         ('<box label="label1" occluded="1" xbr="4"', '<box label="label1" occluded="1" xbr="four"', "not a number"),
         ('<box label="label1" occluded="1" xbr="4"', '<box label="label1" occluded="1" xbr="nan"', "not a finite number"),
-        ('<image height="10" id="1"', '<image height="ten" id="1"', "not integers"),
+        ('<image height="10" id="1"', '<image height="ten" id="1"', "not an integer"),
     ],
 )  # fmt: skip
 def test_cvat_bad_shape_is_reported_at_its_line(tmp_path, old, new, message):

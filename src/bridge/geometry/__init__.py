@@ -3,8 +3,8 @@
 * `coords`: percent <-> pixels, rotation about the top-left corner (Label Studio) <-> about
   the centre (unified, CVAT), box corners.
 * `masks`: the unified mask encoding (COCO RLE via pycocotools) <-> numpy bitmaps.
-* Vendor mask codecs sit beside them, one module each (Label Studio brush RLE, CVAT crop
-  RLE, Labelbox PNG).
+* Vendor mask codecs sit beside them, one module each (Label Studio brush RLE, Labelbox
+  PNG); CVAT's crop RLE lives in its plugin (`bridge_cvat.masks`).
 """
 
 from bridge.geometry.coords import (
