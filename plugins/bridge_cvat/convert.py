@@ -48,6 +48,7 @@ from bridge.schema import (
 from bridge_cvat.labels import (
     KIND_TO_CVAT,
     LabelIndex,
+    _number_or_none,
     format_number,
     labels_to_ontology,
     ontology_to_labels,
@@ -71,6 +72,8 @@ ImageSize = tuple[int, int]
 """(width, height) of the frame in pixels; needed for masks."""
 
 NUMBER_TYPES = {int, float}
+MIN_POINTS = {"polygon": 3, "polyline": 2}
+"""Fewest points CVAT draws (and its importer accepts) for each outline."""
 
 # ---------------------------------------------------------------- attribute values
 
@@ -104,11 +107,37 @@ def attributes_to_classifications(attributes: list[dict[str, Any]], label: str |
         if not isinstance(name, str):
             raise FormatError("an attribute has no name", where=where)
         spec = specs.get(name)
+        text = str(value)
         if spec is None:
             losses.record("cvat.unknown_attribute", "attribute not declared for its label; kept as text",
                           where=where, severity="unmapped")  # fmt: skip
-        result.append({"name": name, "answers": [{"value": _typed_value(str(value), spec)}]})
+        elif _outside_spec(text, spec):
+            losses.record("cvat.attribute_outside_spec", "attribute value not among its spec's values "
+                          "(or out of its number range); kept as written", where=where,
+                          severity="unmapped")  # fmt: skip
+        result.append({"name": name, "answers": [{"value": _typed_value(text, spec)}]})
     return result
+
+
+def _outside_spec(text: str, spec: dict[str, Any]) -> bool:
+    """True for a value CVAT holds (its server does not check values against the spec, and
+    a spec may change after the fact) but the spec does not allow: a checkbox that is not
+    true/false, a radio or select value not among `values`, a number that is not one or
+    lies outside [min, max]."""
+    input_type, values = spec.get("input_type"), spec.get("values") or []
+    if input_type == "checkbox":
+        return text not in ("true", "false")
+    if input_type in ("radio", "select"):
+        return bool(values) and text not in values
+    if input_type == "number":
+        number = _number_or_none(text)
+        if number is None or not math.isfinite(number):
+            return True
+        bounds = [_number_or_none(str(v)) for v in values[:2]]
+        low, high = (bounds + [None, None])[:2]
+        if low is not None and high is not None and low <= high:  # else the spec is no range
+            return not low <= number <= high
+    return False
 
 
 def _value_text(value: Any) -> str:
@@ -179,6 +208,10 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
             side = "width" if not math.isfinite(width) else "height"
             raise FormatError(f"invalid value: shape.bbox.{side}: the corners are too far apart "
                               "for the size to be a finite number", where=where)  # fmt: skip
+        if width < 0 or height < 0:
+            raise FormatError(f"inverted box: the bottom-right corner ({x2}, {y2}) is left of or "
+                              f"above the top-left ({x1}, {y1})", where=where,
+                              hint="CVAT writes xtl <= xbr and ytl <= ybr")  # fmt: skip
         return {
             "type": "bbox",
             "x": x1,
@@ -199,7 +232,11 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
             "rotation": rotation,
         }
     if kind in ("polygon", "polyline"):
-        return {"type": kind, "points": _pairs(points, where)}
+        pairs = _pairs(points, where)
+        if len(pairs) < MIN_POINTS[kind]:
+            raise FormatError(f"a {kind} needs at least {MIN_POINTS[kind]} points, got {len(pairs)}",
+                              where=where)  # fmt: skip
+        return {"type": kind, "points": pairs}
     if kind == "points":
         return {"type": "points", "points": [{"x": x, "y": y} for x, y in _pairs(points, where)]}
     if kind == "cuboid":

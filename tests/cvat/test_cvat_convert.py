@@ -169,7 +169,7 @@ def test_cvat_bad_rest_values_raise_format_errors():
             where="job 2",
         )
     with pytest.raises(FormatError, match="invalid value") as caught:
-        shape_to_region({"type": "polygon", "label": "car", "points": [0, 0, 1, 1], "z_order": "top"},
+        shape_to_region({"type": "polygon", "label": "car", "points": [0, 0, 1, 1, 2, 0], "z_order": "top"},
                         INDEX, LossReport(), where="job 2")  # fmt: skip
     assert caught.value.where == "job 2"
 
