@@ -118,10 +118,17 @@ def cvat_mask_to_rle(runs: Sequence[int], left: int, top: int, crop_width: int,
     column, row = np.divmod(starts, crop_height + 1)
     full_starts = (left + column) * image_height + top + row
     full_ends = full_starts + (ends - starts)
+    if full_starts.size:  # a run reaching a column's end goes on at the next column's top
+        touch = full_starts[1:] == full_ends[:-1]
+        full_starts, full_ends = full_starts[np.r_[True, ~touch]], full_ends[np.r_[~touch, True]]
+    starts = full_starts
     bounds = np.empty(2 * starts.size + 2, dtype=np.int64)
     bounds[0], bounds[-1] = 0, image_width * image_height
     bounds[1:-1:2], bounds[2:-1:2] = full_starts, full_ends
-    return rle_from_counts(np.diff(bounds).tolist(), image_height, image_width)
+    counts = np.diff(bounds).tolist()
+    if len(counts) > 1 and counts[-1] == 0:
+        counts.pop()  # the mask reaches the last pixel: no background run after it
+    return rle_from_counts(counts, image_height, image_width)
 
 
 # ------------------------------------------------------------------ unified -> CVAT
