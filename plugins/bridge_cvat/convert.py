@@ -26,11 +26,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from bridge.errors import FormatError
 from bridge.formats.jsonl import describe_validation_error
-from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
 from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import (
-    AnyShape,
     BBox,
     Classification,
     Cuboid,
@@ -45,19 +43,15 @@ from bridge.schema import (
     Skeleton,
     Track,
 )
-from bridge_cvat.labels import (
+from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
+from bridge_cvat.ontology import (
     KIND_TO_CVAT,
     LabelIndex,
-    _number_or_none,
     format_number,
-    labels_to_ontology,
-    ontology_to_labels,
+    number_or_none,
 )
 
 __all__ = [
-    "LabelIndex",
-    "labels_to_ontology",
-    "ontology_to_labels",
     "region_to_shape",
     "region_to_tag",
     "shape_to_region",
@@ -130,10 +124,10 @@ def _outside_spec(text: str, spec: dict[str, Any]) -> bool:
     if input_type in ("radio", "select"):
         return bool(values) and text not in values
     if input_type == "number":
-        number = _number_or_none(text)
+        number = number_or_none(text)
         if number is None or not math.isfinite(number):
             return True
-        bounds = [_number_or_none(str(v)) for v in values[:2]]
+        bounds = [number_or_none(str(v)) for v in values[:2]]
         low, high = (bounds + [None, None])[:2]
         if low is not None and high is not None and low <= high:  # else the spec is no range
             return not low <= number <= high
@@ -248,12 +242,6 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
                       hint="CVAT shapes are rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton")  # fmt: skip
 
 
-def points_to_geometry(kind: str, points: list[float], rotation: float, size: ImageSize | None,
-                       where: str):  # fmt: skip
-    """A CVAT shape `type` and flat `points` -> a validated unified shape (not skeletons)."""
-    return validated(_SHAPE_ADAPTER, geometry_dict(kind, points, rotation, size, where), where)
-
-
 def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
                        max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, list[float], float] | None:  # fmt: skip
     """A unified shape -> (CVAT type, flat points, rotation), or None when CVAT has no such
@@ -296,7 +284,6 @@ def has_label(label: str | None, losses: LossReport, where: str, what: str = "sh
 # ---------------------------------------------------------------- validation
 
 
-_SHAPE_ADAPTER = TypeAdapter(AnyShape)
 
 
 def validated(model, data: dict[str, Any], where: str):
@@ -344,12 +331,6 @@ def _keypoint_dict(
         "classifications": attributes_to_classifications(element.get("attributes"), label, labels, losses, where),
         "extra": extra,
     }  # fmt: skip
-
-
-def element_to_keypoint(element: dict[str, Any], labels: LabelIndex, losses: LossReport,
-                        where: str) -> Keypoint:  # fmt: skip
-    """A skeleton element (a one-point `points` shape of a sublabel) -> a `Keypoint`."""
-    return validated(Keypoint, _keypoint_dict(element, labels, losses, where), where)
 
 
 def keypoint_to_element(

@@ -8,15 +8,16 @@ and state give the status, see `job_status`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, SourceRef
 from bridge_cvat import convert
+from bridge_cvat.api import CvatApi
 from bridge_cvat.job_states import job_status
-from bridge_cvat.label_dicts import server_free
+from bridge_cvat.ontology import LabelIndex, labels_to_ontology, server_free
 from bridge_cvat.rest import (
     FrameNumbering,
     RestLabels,
@@ -26,33 +27,30 @@ from bridge_cvat.rest import (
     tag_from_rest,
     track_from_rest,
 )
-
-if TYPE_CHECKING:
-    from bridge_cvat.connector import CvatConnector
+from bridge_cvat.target import CvatTarget
 
 
-def pull_dataset(connector: CvatConnector, losses: LossReport) -> Dataset:
-    """The task or project the connector's URL names, as a `Dataset` whose items are read
-    lazily, task by task."""
-    target = connector.target
+def pull_dataset(api: CvatApi, target: CvatTarget, losses: LossReport) -> Dataset:
+    """The task or project `target` names, as a `Dataset` whose items are read lazily,
+    task by task."""
     if target.id is None:
         raise ConfigError("a new task or project has nothing to pull", hint="give its id")
-    name, raw_labels, tasks = _task_or_project(connector, target.id)
+    name, raw_labels, tasks = _task_or_project(api, target)
     where = f"{target.kind[:-1]} {target.id} labels"
     labels = RestLabels(raw_labels, where=where)
     with malformed_answer(where):
-        ontology = convert.labels_to_ontology(server_free(raw_labels))
-        index = convert.LabelIndex.from_labels(server_free(raw_labels))
+        ontology = labels_to_ontology(server_free(raw_labels))
+        index = LabelIndex.from_labels(server_free(raw_labels))
     source = SourceRef(tool="cvat", instance=target.base_url, project=str(target.id))
     project = Project(name=name, ontology=ontology, source=source)
-    items = _task_items(connector, tasks, labels, index, losses)
+    items = _task_items(api, target, tasks, labels, index, losses)
     return Dataset(project=project, items=items, origin=target.base_url)
 
 
-def _task_or_project(connector: CvatConnector, target_id: int):
+def _task_or_project(api: CvatApi, target: CvatTarget):
     """The name, the REST labels and the tasks (an iterator) of the task or project."""
-    api = connector.api
-    if connector.target.kind == "tasks":
+    target_id = target.id
+    if target.kind == "tasks":
         task = api.get_task(target_id)
         raw_labels = list(api.list_labels(task_id=target_id))
         return task.get("name") or f"task {target_id}", raw_labels, iter([task])
@@ -62,13 +60,12 @@ def _task_or_project(connector: CvatConnector, target_id: int):
     return name, raw_labels, api.list_tasks(project_id=target_id)
 
 
-def _task_items(
-    connector: CvatConnector, tasks, labels: RestLabels, index, losses
-) -> Iterator[Item]:
-    where = f"{connector.target.kind[:-1]} {connector.target.id}"
+def _task_items(api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, index,
+                losses) -> Iterator[Item]:  # fmt: skip
+    where = f"{target.kind[:-1]} {target.id}"
     for task in tasks:
         with malformed_answer(where):
-            pull = TaskPull(connector, task, labels, index, losses)
+            pull = TaskPull(api, target.base_url, task, labels, index, losses)
         yield from pull.items()
 
 
@@ -108,9 +105,9 @@ def _id_text(value: Any) -> str | None:
 class TaskPull:
     """Reads one task: its frames, its jobs and each job's annotations, as items."""
 
-    def __init__(self, connector: CvatConnector, task, labels, index, losses: LossReport):
-        self.api = connector.api
-        self.base_url = connector.target.base_url
+    def __init__(self, api: CvatApi, base_url: str, task, labels, index, losses: LossReport):
+        self.api = api
+        self.base_url = base_url
         self.task = task
         self.labels = labels
         self.index = index

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.errors import ConfigError, RemoteError
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item
-from bridge_cvat import convert
+from bridge_cvat.api import CvatApi
 from bridge_cvat.job_workflow import JobWorkflow
-from bridge_cvat.label_dicts import server_free
+from bridge_cvat.ontology import LabelIndex, server_free
 from bridge_cvat.rest import BodyBuilder, FrameNumbering, JobFrames, RestLabels, malformed_answer
-
-if TYPE_CHECKING:
-    from bridge_cvat.connector import CvatConnector
+from bridge_cvat.target import CvatTarget
 
 PUSH_MODES = ("replace", "create", "update", "delete")
 """replace: PUT each job's annotations (everything else in the job is removed);
@@ -41,15 +39,15 @@ def pick_annotation_set(item: Item, losses: LossReport) -> AnnotationSet | None:
 class TaskPush:
     """Writes items' annotations into an existing task, job by job."""
 
-    def __init__(self, connector: CvatConnector, task_id: int, losses: LossReport, mode: str,
-                 options: dict[str, Any] | None = None):  # fmt: skip
-        self.api = connector.api
+    def __init__(self, api: CvatApi, target: CvatTarget, task_id: int, losses: LossReport,
+                 mode: str, options: dict[str, Any] | None = None):  # fmt: skip
+        self.api = api
         self.task_id = task_id
         self.losses = losses
         self.mode = mode
         self.where = f"task {task_id}"
         self.workflow = JobWorkflow(
-            connector, losses, enabled=_flag((options or {}).get("job_workflow"))
+            api, target.base_url, losses, enabled=_flag((options or {}).get("job_workflow"))
         )
 
     def push(self, items: list[Item], *, by_order: bool = False) -> dict[str, Any]:
@@ -60,7 +58,7 @@ class TaskPush:
         task = self.api.get_task(self.task_id)
         raw = list(self.api.list_labels(task_id=self.task_id))
         labels = RestLabels(raw, where=f"{self.where} labels")  # checks the label answer
-        index = convert.LabelIndex.from_labels(server_free(raw))
+        index = LabelIndex.from_labels(server_free(raw))
         meta = self.api.get_task_meta(self.task_id)
         video = task.get("data_original_chunk_type") == "video"
         numbering = FrameNumbering.from_meta(meta, self.where) if video else FrameNumbering()

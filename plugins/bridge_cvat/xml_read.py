@@ -36,17 +36,16 @@ from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, Region, SourceRef, Track
 from bridge_cvat.convert import (
-    LabelIndex,
     attributes_to_classifications,
     check_label,
     geometry_dict,
-    labels_to_ontology,
     shape_to_region_dict,
     tag_to_region_dict,
     track_to_unified,
     validated,
 )
 from bridge_cvat.job_states import job_status
+from bridge_cvat.ontology import LabelIndex, labels_to_ontology
 from bridge_cvat.xml_meta import CvatMeta, TaskInfo, parse_labels_node
 
 CHUNK = 1 << 14

@@ -31,15 +31,8 @@ from bridge.schema import (
     Tag,
     Track,
 )
-from bridge_cvat.convert import (
-    LabelIndex,
-    format_number,
-    ontology_to_labels,
-    region_to_shape,
-    region_to_tag,
-    track_to_cvat,
-)
-from bridge_cvat.labels import CVAT_TO_KIND
+from bridge_cvat.convert import region_to_shape, region_to_tag, track_to_cvat
+from bridge_cvat.ontology import CVAT_TO_KIND, LabelIndex, format_number, ontology_to_labels
 from bridge_cvat.xml_meta import MetaNode, labels_to_nodes
 
 CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",

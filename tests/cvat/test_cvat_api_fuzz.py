@@ -7,8 +7,8 @@ import copy
 from typing import Any
 
 import pytest
-from bridge_cvat import convert
-from bridge_cvat.connector import CvatTarget, TaskPull, server_free
+from bridge_cvat.ontology import LabelIndex, labels_to_ontology, server_free
+from bridge_cvat.pull import TaskPull
 from bridge_cvat.rest import RestLabels, malformed_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,12 +44,6 @@ class StubApi:
         return self.answers["annotations"][job_id]
 
 
-class StubConnector:
-    def __init__(self, answers):
-        self.api = StubApi(answers)
-        self.target = CvatTarget("https://cvat.example.com", "tasks", 42)
-
-
 def answers_for(task: int) -> dict[str, Any]:
     jobs = fixture(f"jobs_task{task}.json")["results"]
     return {
@@ -62,8 +56,9 @@ def answers_for(task: int) -> dict[str, Any]:
 
 def pull_answers(answers: dict[str, Any]) -> None:
     labels = RestLabels(LABELS)
-    index = convert.LabelIndex.from_labels(server_free(LABELS))
-    task_pull = TaskPull(StubConnector(answers), answers["task"], labels, index, LossReport())
+    index = LabelIndex.from_labels(server_free(LABELS))
+    task_pull = TaskPull(StubApi(answers), "https://cvat.example.com", answers["task"], labels,
+                         index, LossReport())  # fmt: skip
     list(task_pull.items())
 
 
@@ -101,7 +96,7 @@ def test_cvat_api_fuzz_broken_labels_raise_only_bridge_errors(labels):
     with contextlib.suppress(BridgeError):
         RestLabels(labels)
         with malformed_answer("labels"):
-            convert.labels_to_ontology(server_free(labels))
+            labels_to_ontology(server_free(labels))
 
 
 @settings(max_examples=200, deadline=None)
@@ -113,7 +108,7 @@ def test_cvat_api_fuzz_one_broken_label_field(data):
     with contextlib.suppress(BridgeError):
         RestLabels(labels)
         with malformed_answer("labels"):
-            convert.labels_to_ontology(server_free(labels))
+            labels_to_ontology(server_free(labels))
 
 
 @pytest.mark.parametrize("start", [float("inf"), 2.5, -3, "ten", True])

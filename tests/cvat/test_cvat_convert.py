@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from bridge_cvat.convert import (
+from bridge_cvat.convert import region_to_shape, shape_to_region, track_to_cvat, track_to_unified
+from bridge_cvat.ontology import (
     LabelIndex,
     labels_to_ontology,
     ontology_to_labels,
-    region_to_shape,
-    shape_to_region,
-    track_to_cvat,
-    track_to_unified,
+    skeleton_edges,
+    skeleton_svg,
 )
-from bridge_cvat.labels import skeleton_edges, skeleton_svg
 
 from bridge.errors import FormatError
 from bridge.geometry import bbox_corners

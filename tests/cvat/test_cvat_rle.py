@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
 from cvat_sdk.masks import decode_mask, encode_mask
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +12,6 @@ from hypothesis.extra.numpy import arrays
 
 from bridge.errors import FormatError
 from bridge.geometry import bitmap_to_rle, rle_to_bitmap
-from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
 
 masks = st.tuples(st.integers(1, 12), st.integers(1, 12)).flatmap(
     lambda shape: arrays(np.bool_, shape, elements=st.booleans())

@@ -53,7 +53,8 @@ def test_cvat_bad_shape_is_reported_at_its_line(tmp_path, old, new, message):
 
 
 def test_cvat_odd_coordinate_count_in_points_is_refused(tmp_path):
-    from bridge_cvat.convert import LabelIndex, shape_to_region
+    from bridge_cvat.convert import shape_to_region
+    from bridge_cvat.ontology import LabelIndex
 
     shape = {"type": "polygon", "label": None, "points": [1.0, 2.0, 3.0], "frame": 0}
     with pytest.raises(FormatError, match="odd number of coordinates") as caught:

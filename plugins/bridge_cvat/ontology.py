@@ -1,4 +1,5 @@
-"""CVAT labels (with their attribute specs) <-> the unified ontology, and `LabelIndex`.
+"""The ontology room: CVAT labels (with their attribute specs) <-> the unified ontology,
+`LabelIndex`, and label dicts as they cross the REST API.
 
 Vendor terms:
 
@@ -15,6 +16,10 @@ Vendor terms:
 The dicts here are CVAT REST `Label` shapes without ids required: `{"name", "color", "type",
 "svg", "attributes": [{"name", "mutable", "input_type", "values", "default_value"}],
 "sublabels": [...]}`. Keys with no unified home ride in `extra` and come back.
+
+Labels pulled over REST carry fields that place them on one server (`server_free` drops
+them); labels sent to create a task or project may carry only the request model's fields
+and no ids (`label_requests`).
 """
 
 from __future__ import annotations
@@ -93,7 +98,7 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
-def _number_or_none(text: str) -> float | None:
+def number_or_none(text: str) -> float | None:
     try:
         return float(text)
     except (TypeError, ValueError):
@@ -116,7 +121,7 @@ def _spec_from_cvat(attribute: dict[str, Any]) -> ClassificationSpec:
     if (
         input_type == "number"
         and len(values) == 3
-        and all(_number_or_none(v) is not None for v in values)
+        and all(number_or_none(v) is not None for v in values)
     ):
         spec.min, spec.max, spec.step = (float(v) for v in values)
     else:
@@ -285,3 +290,75 @@ def skeleton_svg(points: list[str], edges: list[tuple[str, str]]) -> str:
             f'data-node-id="{node_id[name]}" data-label-name="{name}"></circle>'
         )
     return "".join(parts)
+
+
+# ------------------------------------------------------------------ REST label dicts
+
+
+SERVER_FIELDS = ("project_id", "task_id", "parent_id", "has_parent")
+"""Label fields that say where a label lives on the server, not what it is."""
+
+
+def server_free(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """REST labels without the fields that place them on one server (project_id, ...),
+    and skeleton layouts naming their points (`data-label-name`) instead of the server's
+    sublabel ids (`data-label-id`), as CVAT's XML export and label editor do."""
+    clean = []
+    for label in labels:
+        if label.get("parent_id") is not None:
+            continue
+        out = {k: v for k, v in label.items() if k not in SERVER_FIELDS}
+        subs = label.get("sublabels") or []
+        out["sublabels"] = [
+            {k: v for k, v in sub.items() if k not in SERVER_FIELDS} for sub in subs
+        ]
+        if out.get("svg"):
+            out["svg"] = svg_with_names(
+                out["svg"], {sub.get("id"): sub.get("name") for sub in subs}
+            )
+        clean.append(out)
+    return clean
+
+
+SVG_LABEL_ID = re.compile(r'data-label-id="(\d+)"')
+
+
+def svg_with_names(svg: str, names: dict[Any, Any]) -> str:
+    """`svg` with each `data-label-id="13"` replaced by `data-label-name="head"`."""
+
+    def name_for(match: re.Match) -> str:
+        name = names.get(int(match.group(1)))
+        return f'data-label-name="{name}"' if name else match.group(0)
+
+    return SVG_LABEL_ID.sub(name_for, svg)
+
+
+LABEL_REQUEST_FIELDS = frozenset({"name", "color", "attributes", "type", "svg", "sublabels"})
+SUBLABEL_REQUEST_FIELDS = frozenset({"name", "color", "attributes", "type"})
+ATTRIBUTE_REQUEST_FIELDS = frozenset({"name", "mutable", "input_type", "values", "default_value"})
+
+
+def label_requests(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CVAT label dicts as PatchedLabelRequests for a *new* task or project: no ids (the
+    server assigns them), only fields the request model has."""
+
+    def attributes(label):
+        return [
+            {k: v for k, v in a.items() if k in ATTRIBUTE_REQUEST_FIELDS}
+            for a in label.get("attributes") or []
+        ]
+
+    requests = []
+    for label in labels:
+        out = {k: v for k, v in label.items() if k in LABEL_REQUEST_FIELDS}
+        out["attributes"] = attributes(label)
+        if label.get("sublabels"):
+            out["sublabels"] = [
+                {**{k: v for k, v in sub.items() if k in SUBLABEL_REQUEST_FIELDS},
+                 "attributes": attributes(sub)}
+                for sub in label["sublabels"]
+            ]  # fmt: skip
+        else:
+            out.pop("sublabels", None)
+        requests.append(out)
+    return requests
