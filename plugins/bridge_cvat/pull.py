@@ -164,17 +164,45 @@ class TaskPull:
 
     # -- images -----------------------------------------------------------------
 
+    def job_frames(self, job, numbering: FrameNumbering) -> list[int]:
+        """The REST frame numbers `job` covers: its range, or for a job made of chosen
+        frames (a ground-truth job: `type`, or a `frame_count` short of its range) the
+        `included_frames` of its own data meta, which are task data frame numbers."""
+        where = f"job {job['id']}"
+        start, stop = int(job["start_frame"]), int(job["stop_frame"])
+        count = job.get("frame_count")
+        chosen = job.get("type") == "ground_truth" or (
+            isinstance(count, int) and not isinstance(count, bool) and count != stop - start + 1
+        )
+        if not chosen:
+            return list(range(start, stop + 1))
+        included = self.api.get_job_meta(job["id"]).get("included_frames")
+        if included is None:
+            return list(range(start, stop + 1))
+        if not isinstance(included, list) or not all(
+            isinstance(f, int) and not isinstance(f, bool) for f in included
+        ):
+            raise FormatError("malformed job data meta: 'included_frames' is not a list of "
+                              "frame numbers", where=where)  # fmt: skip
+        numbers = sorted({numbering.to_rest(f) for f in included} - {None})
+        if len(numbers) != len(set(included)) or (numbers and not start <= numbers[0] <= numbers[-1] <= stop):
+            raise FormatError(f"job frames {sorted(included)} are not frames of its task between "
+                              f"{start} and {stop}", where=where)  # fmt: skip
+        return numbers  # type: ignore[return-value]
+
     def _image_items(self, meta, frames, jobs) -> Iterator[Item]:
         deleted = set(meta.get("deleted_frames") or [])
+        numbering = FrameNumbering.from_meta(meta, self.where)
         jobs = sorted(jobs, key=lambda job: int(job["start_frame"]))
         pending: dict[int, Item] = {}
         done = 0  # frames below this were yielded
         for position, job in enumerate(jobs):
             with malformed_answer(f"job {job.get('id')}"):
-                for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+                covered = self.job_frames(job, numbering)
+                for number in covered:
                     if number < len(frames) and number not in deleted and number >= done:
                         pending.setdefault(number, self._image_item(number, frames[number], meta))
-                self._add_image_job(job, pending)
+                self._add_image_job(job, covered, pending)
             later = jobs[position + 1 :]
             limit = int(later[0]["start_frame"]) if later else len(frames)
             yield from self._flush(frames, meta, pending, deleted, range(done, max(limit, done)))
@@ -201,10 +229,10 @@ class TaskPull:
             extra={"cvat": {**self._task_extra(meta), "frame": number}},
         )
 
-    def _add_image_job(self, job, items: dict[int, Item]) -> None:
+    def _add_image_job(self, job, covered: list[int], items: dict[int, Item]) -> None:
         annotations = self._job_annotations(job)
         sets = {}
-        for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+        for number in covered:
             if number in items:
                 source = self._source(f"{self.task['id']}/{number}", str(job["id"]))
                 sets[number] = job_annotation_set(job, source)
@@ -271,6 +299,9 @@ class TaskPull:
             source = self._source(str(self.task["id"]), str(job["id"]))
             with malformed_answer(f"job {job.get('id')}"):
                 aset = job_annotation_set(job, source)
+                covered = self.job_frames(job, numbering)
+                if covered != list(range(int(job["start_frame"]), int(job["stop_frame"]) + 1)):
+                    aset.extra["cvat_frames"] = [numbering.to_unified(f) for f in covered]
                 self._fill_video_set(aset, job, numbering, size if size[0] else None)
             item.annotation_sets.append(aset)
         return item
