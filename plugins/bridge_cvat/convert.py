@@ -29,6 +29,7 @@ from bridge.formats.jsonl import describe_validation_error
 from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import (
+    AnnotationSet,
     BBox,
     Classification,
     Cuboid,
@@ -41,6 +42,7 @@ from bridge.schema import (
     Polyline,
     Region,
     Skeleton,
+    Tag,
     Track,
 )
 from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
@@ -269,6 +271,34 @@ def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
         runs, left, top, width, height = rle_to_cvat_mask(shape.rle, crop, where=where)
         return "mask", [*runs, left, top, left + width - 1, top + height - 1], 0.0
     return None
+
+
+def report_set_extras(aset: AnnotationSet, losses: LossReport, where: str, *,
+                      shape_scores: bool, status: bool) -> None:
+    """Record what of annotation set `aset` has no CVAT form (each with its count): reviews,
+    the time spent (`lead_time`), its status unless the writer holds it (`status`: a job's
+    stage/state), a prediction's score and model version, and the scores of its regions
+    and tracks (`shape_scores`: the REST API keeps a shape's score, not a tag's or a
+    track's; CVAT XML keeps none)."""
+    if aset.reviews:
+        losses.record("cvat.review", "CVAT has no reviews of an annotation; dropped",
+                      where=where, count=len(aset.reviews))  # fmt: skip
+    if aset.lead_time is not None:
+        losses.record("cvat.lead_time", "CVAT keeps no time spent per annotation; dropped",
+                      where=where)  # fmt: skip
+    if aset.status is not None and not status:
+        losses.record("cvat.status", f"annotation status {aset.status!r} has no place here "
+                      "(a CVAT job's stage/state); dropped", where=where)  # fmt: skip
+    if aset.score is not None or aset.model_version:
+        losses.record("cvat.prediction_info", "a prediction's score and model version have no "
+                      "CVAT form; dropped", where=where)  # fmt: skip
+    scores = sum(
+        region.score is not None and not (shape_scores and not isinstance(region.shape, Tag))
+        for region in aset.regions
+    ) + sum(track.score is not None for track in aset.tracks)
+    if scores:
+        losses.record("cvat.score", "CVAT keeps no score here (the REST API keeps a shape's "
+                      "only); dropped", where=where, count=scores)  # fmt: skip
 
 
 def has_label(label: str | None, losses: LossReport, where: str, what: str = "shape") -> bool:

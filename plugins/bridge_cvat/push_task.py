@@ -9,6 +9,7 @@ from bridge.errors import ConfigError, RemoteError
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item
 from bridge_cvat.api import CvatApi
+from bridge_cvat.convert import report_set_extras
 from bridge_cvat.job_workflow import JobWorkflow
 from bridge_cvat.ontology import LabelIndex, server_free
 from bridge_cvat.rest import BodyBuilder, FrameNumbering, JobFrames, RestLabels, malformed_answer
@@ -113,7 +114,10 @@ class TaskPush:
             if chosen is None:
                 raise ConfigError(f"no video item to write into {self.where}", where=self.where)
             aset = pick_annotation_set(chosen, self.losses)
-            return {0: aset} if aset is not None else {}
+            if aset is None:
+                return {}
+            report_set_extras(aset, self.losses, chosen.key, shape_scores=True, status=True)
+            return {0: aset}
         if by_order:
             if len(items) != int(meta.get("size") or len(names)):
                 raise RemoteError(
@@ -142,6 +146,7 @@ class TaskPush:
             aset = pick_annotation_set(item, self.losses)
             if aset is not None:
                 placed[number] = aset
+                report_set_extras(aset, self.losses, item.key, shape_scores=True, status=True)
         return placed
 
 

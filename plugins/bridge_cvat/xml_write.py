@@ -31,7 +31,7 @@ from bridge.schema import (
     Tag,
     Track,
 )
-from bridge_cvat.convert import region_to_shape, region_to_tag, track_to_cvat
+from bridge_cvat.convert import region_to_shape, region_to_tag, report_set_extras, track_to_cvat
 from bridge_cvat.ontology import CVAT_TO_KIND, LabelIndex, format_number, ontology_to_labels
 from bridge_cvat.xml_meta import MetaNode, labels_to_nodes
 
@@ -225,6 +225,7 @@ class BodyWriter:
                  project: bool, max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
         self.out, self.mode, self.labels, self.losses = out, mode, labels, losses
         self.max_pixels = max_pixels
+        self.meta_has_stage = False  # the stored meta of a job export that names its stage
         self.project_export = project
         self.count = 0
         self.used: dict[str, dict[str, Any]] = {}
@@ -269,6 +270,8 @@ class BodyWriter:
         if aset.relations:
             self.losses.record("cvat.relation", "CVAT has no relations between shapes; dropped",
                                where=where, count=len(aset.relations))  # fmt: skip
+        report_set_extras(aset, self.losses, where, shape_scores=False,
+                          status=from_cvat and self.meta_has_stage)  # fmt: skip
 
     def _note(
         self, label: str | None, kind: str, attributes: list[dict[str, str]], mutable: bool = False
@@ -492,6 +495,15 @@ def meta_xml(node: MetaNode, labels: list[dict[str, Any]], indent: int) -> Itera
 # ------------------------------------------------------------------ the writer
 
 
+def _names_job_stage(stored: MetaNode | None) -> bool:
+    """True if a stored meta is a job export's with a `<stage>` or `<state>`, so the status
+    read from it is written back with it."""
+    job = next((n for n in (stored or ["meta", []])[1] if n[0] == "job"), None)
+    return job is not None and isinstance(job[1], list) and any(
+        child[0] in ("stage", "state") for child in job[1]
+    )
+
+
 def _mode(project: Project, first: Item | None, requested: str | None) -> str:
     if requested in ("images", "video"):
         return requested
@@ -519,6 +531,7 @@ def write_cvat_xml(dataset: Dataset, path: str | Path, losses: LossReport, *,
     with atomic_write(path) as out, tempfile.TemporaryFile(dir=path.parent) as body:
         writer = BodyWriter(body, kind, LabelIndex.from_ontology(dataset.project.ontology), losses,
                             is_project, max_pixels)  # fmt: skip
+        writer.meta_has_stage = _names_job_stage(stored)
         for item in stream:
             writer.item(item)
         project = dataset.project
