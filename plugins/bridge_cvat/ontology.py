@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.errors import FormatError
 from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec
 
 CVAT_TO_KIND = {
@@ -293,6 +294,67 @@ def skeleton_svg(points: list[str], edges: list[tuple[str, str]]) -> str:
 
 
 # ------------------------------------------------------------------ REST label dicts
+
+
+def _label_problem(label: Any, sub: bool) -> str | None:
+    """What is wrong with one REST label (None if nothing): the types the fields must have."""
+    if not isinstance(label, dict):
+        return f"a label is {type(label).__name__}, not an object"
+    if not isinstance(label.get("name"), str) or not label["name"]:
+        return f"a label's name is {label.get('name')!r}"
+    name = label["name"]
+    for key in ("id", "parent_id", "project_id", "task_id"):
+        value = label.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"label {name!r}: {key} {value!r} is not an integer"
+    for key in ("type", "color", "svg"):
+        if label.get(key) is not None and not isinstance(label[key], str):
+            return f"label {name!r}: {key} {label[key]!r} is not text"
+    for key in ("attributes", "sublabels"):
+        if label.get(key) is not None and not isinstance(label[key], list):
+            return f"label {name!r}: {key} is not a list"
+    for attribute in label.get("attributes") or []:
+        problem = _attribute_problem(attribute)
+        if problem:
+            return f"label {name!r}: {problem}"
+    if sub and label.get("sublabels"):
+        return f"label {name!r}: a skeleton point has sublabels"
+    for sublabel in label.get("sublabels") or []:
+        problem = _label_problem(sublabel, sub=True)
+        if problem:
+            return problem
+    return None
+
+
+def _attribute_problem(attribute: Any) -> str | None:
+    if not isinstance(attribute, dict) or not isinstance(attribute.get("name"), str):
+        return f"attribute {attribute!r} has no name"
+    name = attribute["name"]
+    spec_id = attribute.get("id")
+    if spec_id is not None and (not isinstance(spec_id, int) or isinstance(spec_id, bool)):
+        return f"attribute {name!r}: id {spec_id!r} is not an integer"
+    if attribute.get("mutable") is not None and not isinstance(attribute["mutable"], bool):
+        return f"attribute {name!r}: mutable {attribute['mutable']!r} is not true/false"
+    for key in ("input_type", "default_value"):
+        if attribute.get(key) is not None and not isinstance(attribute[key], str):
+            return f"attribute {name!r}: {key} {attribute[key]!r} is not text"
+    values = attribute.get("values")
+    if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
+        return f"attribute {name!r}: values {values!r} are not a list of texts"
+    return None
+
+
+def check_rest_labels(labels: Any, where: str) -> list[dict[str, Any]]:
+    """REST labels (`/api/labels` results), checked: a list of label objects whose fields
+    have the types CVAT's `Label` model gives them (FormatError at `where` otherwise)."""
+    if not isinstance(labels, list):
+        raise FormatError(f"labels are {type(labels).__name__}, not a list", where=where)
+    for label in labels:
+        problem = _label_problem(label, sub=False)
+        if problem:
+            raise FormatError(f"malformed CVAT label: {problem}", where=where,
+                              hint="the server sent something this CVAT version should not")  # fmt: skip
+    return labels
 
 
 SERVER_FIELDS = ("project_id", "task_id", "parent_id", "has_parent")

@@ -17,7 +17,7 @@ from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, Source
 from bridge_cvat import convert
 from bridge_cvat.api import CvatApi
 from bridge_cvat.job_states import job_status
-from bridge_cvat.ontology import LabelIndex, labels_to_ontology, server_free
+from bridge_cvat.ontology import LabelIndex, check_rest_labels, labels_to_ontology, server_free
 from bridge_cvat.rest import (
     FrameNumbering,
     RestLabels,
@@ -37,6 +37,7 @@ def pull_dataset(api: CvatApi, target: CvatTarget, losses: LossReport) -> Datase
         raise ConfigError("a new task or project has nothing to pull", hint="give its id")
     name, raw_labels, tasks = _task_or_project(api, target)
     where = f"{target.kind[:-1]} {target.id} labels"
+    raw_labels = check_rest_labels(raw_labels, where)
     labels = RestLabels(raw_labels, where=where)
     with malformed_answer(where):
         ontology = labels_to_ontology(server_free(raw_labels))
@@ -67,6 +68,92 @@ def _task_items(api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, ind
         with malformed_answer(where):
             pull = TaskPull(api, target.base_url, task, labels, index, losses)
         yield from pull.items()
+
+
+# ------------------------------------------------------------------ answer checks
+# Each server answer is checked where it is read: a value of the wrong type is a
+# FormatError naming the field (`malformed_answer` stays a last line of defence only).
+
+
+def _fail(what: str, where: str) -> FormatError:
+    return FormatError(f"malformed CVAT answer: {what}", where=where,
+                       hint="the server sent something this CVAT version should not; check its version")  # fmt: skip
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fields(data: Any, what: str, where: str, ints: tuple[str, ...] = (),
+            optional_ints: tuple[str, ...] = (), texts: tuple[str, ...] = (),
+            objects: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+    """`data` as an object whose `ints` are integers and whose other named fields, when
+    present and not null, have the type their group says."""
+    if not isinstance(data, dict):
+        raise _fail(f"{what} is {type(data).__name__}, not an object", where)
+    for key in ints:
+        if not _is_int(data.get(key)):
+            raise _fail(f"{what} '{key}' is {data.get(key)!r}, not an integer", where)
+    checks = ((optional_ints, _is_int, "an integer"), (texts, lambda v: isinstance(v, str), "text"),
+              (objects, lambda v: isinstance(v, dict), "an object"),
+              (lists, lambda v: isinstance(v, list), "a list"))  # fmt: skip
+    for keys, check, kind in checks:
+        for key in keys:
+            if data.get(key) is not None and not check(data[key]):
+                raise _fail(f"{what} '{key}' is {data[key]!r}, not {kind}", where)
+    return data
+
+
+def checked_meta(meta: Any, where: str) -> dict[str, Any]:
+    """A task's data meta: its frames (objects with a name and a size) and deleted frames."""
+    meta = _fields(meta, "data meta", where, optional_ints=("size",), lists=("frames", "deleted_frames"))
+    frames = meta.get("frames")
+    if not frames:
+        raise FormatError("task has no frames in its data meta", where=where)
+    for frame in frames:
+        _fields(frame, "frame", where, optional_ints=("width", "height"))
+        if frame.get("name") is not None and not isinstance(frame["name"], str | int):
+            raise _fail(f"frame name {frame['name']!r} is not text", where)
+    if not all(map(_is_int, meta.get("deleted_frames") or [])):
+        raise _fail("'deleted_frames' holds something that is not a frame number", where)
+    return meta
+
+
+def checked_job(job: Any, where: str) -> dict[str, Any]:
+    """A job from the job list: integer id and frame range; texts and assignee typed."""
+    job = _fields(job, "job", where, ints=("id", "start_frame", "stop_frame"),
+                  optional_ints=("frame_count",),
+                  texts=("type", "stage", "state", "created_date", "updated_date"),
+                  objects=("assignee",))  # fmt: skip
+    if job["stop_frame"] < job["start_frame"]:
+        raise _fail(f"job {job['id']} stops ({job['stop_frame']}) before it starts", where)
+    if job.get("assignee") is not None:
+        _fields(job["assignee"], "assignee", where, optional_ints=("id",),
+                texts=("username", "first_name", "last_name"))  # fmt: skip
+    return job
+
+
+def _checked_object(thing: Any, what: str, where: str) -> None:
+    """One shape, tag, track, tracked shape or skeleton element of a job's annotations:
+    an integer frame, lists where lists belong, attribute values naming an integer spec."""
+    _fields(thing, what, where, ints=("frame",),
+            optional_ints=("id", "label_id", "group", "z_order"),
+            lists=("attributes", "points", "shapes", "elements"))  # fmt: skip
+    for value in thing.get("attributes") or []:
+        _fields(value, f"{what} attribute", where, ints=("spec_id",))
+    for shape in thing.get("shapes") or []:
+        _checked_object(shape, "tracked shape", where)
+    for element in thing.get("elements") or []:
+        _checked_object(element, f"{what} element", where)
+
+
+def checked_annotations(raw: Any, where: str) -> dict[str, Any]:
+    """A job's annotations: lists of shapes, tags and tracks, each with an integer frame."""
+    raw = _fields(raw, "annotations", where, lists=("shapes", "tags", "tracks", "intervals"))
+    for key, what in (("shapes", "shape"), ("tags", "tag"), ("tracks", "track")):
+        for thing in raw.get(key) or []:
+            _checked_object(thing, what, where)
+    return raw
 
 
 def job_annotator(job: dict[str, Any]) -> Annotator | None:
@@ -122,11 +209,9 @@ class TaskPull:
         """The task's items; an image task's are yielded job by job, as soon as no later
         job can cover them, so a large task is not held in memory."""
         with malformed_answer(self.where):
-            meta = self.api.get_task_meta(self.task["id"])
-            frames = meta.get("frames")
-            if not isinstance(frames, list) or not frames:
-                raise FormatError("task has no frames in its data meta", where=self.where)
-            jobs = list(self.api.list_jobs(self.task["id"]))
+            meta = checked_meta(self.api.get_task_meta(self.task["id"]), self.where)
+            frames = meta["frames"]
+            jobs = [checked_job(job, self.where) for job in self.api.list_jobs(self.task["id"])]
             if self.is_video:
                 numbering = FrameNumbering.from_meta(meta, self.where)
                 yield self._video_item(meta, frames[0], numbering, jobs)
@@ -149,8 +234,8 @@ class TaskPull:
 
     def _job_annotations(self, job) -> dict[str, list[dict[str, Any]]]:
         """A job's shapes, tags and tracks as named CVAT dicts (REST frame numbers)."""
-        raw = self.api.get_job_annotations(job["id"])
         where = f"job {job['id']}"
+        raw = checked_annotations(self.api.get_job_annotations(job["id"]), where)
         if raw.get("intervals"):
             self.losses.record(
                 "cvat.interval", "audio intervals are not read yet; dropped", where=where,

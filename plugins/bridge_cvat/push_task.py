@@ -11,7 +11,7 @@ from bridge.schema import AnnotationSet, Item
 from bridge_cvat.api import CvatApi
 from bridge_cvat.convert import report_set_extras
 from bridge_cvat.job_workflow import JobWorkflow
-from bridge_cvat.ontology import LabelIndex, server_free
+from bridge_cvat.ontology import LabelIndex, check_rest_labels, server_free
 from bridge_cvat.rest import BodyBuilder, FrameNumbering, JobFrames, RestLabels, malformed_answer
 from bridge_cvat.target import CvatTarget
 
@@ -57,7 +57,8 @@ class TaskPush:
 
     def _push(self, items: list[Item], by_order: bool) -> dict[str, Any]:
         task = self.api.get_task(self.task_id)
-        raw = list(self.api.list_labels(task_id=self.task_id))
+        raw = check_rest_labels(list(self.api.list_labels(task_id=self.task_id)),
+                                f"{self.where} labels")  # fmt: skip
         labels = RestLabels(raw, where=f"{self.where} labels")  # checks the label answer
         index = LabelIndex.from_labels(server_free(raw))
         meta = self.api.get_task_meta(self.task_id)

@@ -41,16 +41,22 @@ TAG_FIELDS = frozenset({"frame", "id", "group", "source"})
 """Fields of a LabeledImageRequest (a tag) besides label_id and attributes."""
 
 
+class UncheckedAnswer(FormatError):
+    """A server answer broke our code where no check looked at it (a KeyError, TypeError
+    ... caught by `malformed_answer`). Users see a FormatError; the fuzz tests fail on
+    this class: each one is an input check to write where the value is read."""
+
+
 @contextmanager
 def malformed_answer(where: str) -> Iterator[None]:
-    """Turn a missing key or a wrong type met while reading a server answer into a
-    `FormatError` located at `where` (a task or job)."""
+    """Last line of defence while reading a server answer: a missing key or a wrong type
+    that no deliberate check caught becomes an `UncheckedAnswer` located at `where`."""
     try:
         yield
     except BridgeError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
-        raise FormatError(
+        raise UncheckedAnswer(
             f"malformed CVAT answer ({type(error).__name__}: {error})",
             where=where,
             hint="the server sent something this CVAT version should not; check its version",
