@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Connector, Dataset
+from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge_cvat.api import AUTH_HINT, CvatApi
 from bridge_cvat.pull import pull_dataset
@@ -101,7 +102,7 @@ class CvatConnector(Connector):
 
     def read(self, losses: LossReport, **options: Any) -> Dataset:
         """Pull the task or project the URL names (see `pull.pull_dataset`)."""
-        return pull_dataset(self.api, self.target, losses)
+        return pull_dataset(self.api, self.target, losses, max_pixels_option(options))
 
 
 class CvatHttpConnector(CvatConnector):

@@ -12,6 +12,7 @@ from typing import Any
 
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, SourceRef
 from bridge_cvat import convert
@@ -30,9 +31,10 @@ from bridge_cvat.rest import (
 from bridge_cvat.target import CvatTarget
 
 
-def pull_dataset(api: CvatApi, target: CvatTarget, losses: LossReport) -> Dataset:
+def pull_dataset(api: CvatApi, target: CvatTarget, losses: LossReport,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:  # fmt: skip
     """The task or project `target` names, as a `Dataset` whose items are read lazily,
-    task by task."""
+    task by task; frame sizes above `max_pixels` are refused."""
     if target.id is None:
         raise ConfigError("a new task or project has nothing to pull", hint="give its id")
     name, raw_labels, tasks = _task_or_project(api, target)
@@ -44,7 +46,7 @@ def pull_dataset(api: CvatApi, target: CvatTarget, losses: LossReport) -> Datase
         index = LabelIndex.from_labels(server_free(raw_labels))
     source = SourceRef(tool="cvat", instance=target.base_url, project=str(target.id))
     project = Project(name=name, ontology=ontology, source=source)
-    items = _task_items(api, target, tasks, labels, index, losses)
+    items = _task_items(api, target, tasks, labels, index, losses, max_pixels)
     return Dataset(project=project, items=items, origin=target.base_url)
 
 
@@ -62,11 +64,11 @@ def _task_or_project(api: CvatApi, target: CvatTarget):
 
 
 def _task_items(api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, index,
-                losses) -> Iterator[Item]:  # fmt: skip
+                losses, max_pixels: int) -> Iterator[Item]:  # fmt: skip
     where = f"{target.kind[:-1]} {target.id}"
     for task in tasks:
         with malformed_answer(where):
-            pull = TaskPull(api, target.base_url, task, labels, index, losses)
+            pull = TaskPull(api, target.base_url, task, labels, index, losses, max_pixels)
         yield from pull.items()
 
 
@@ -104,14 +106,17 @@ def _fields(data: Any, what: str, where: str, ints: tuple[str, ...] = (),
     return data
 
 
-def checked_meta(meta: Any, where: str) -> dict[str, Any]:
-    """A task's data meta: its frames (objects with a name and a size) and deleted frames."""
+def checked_meta(meta: Any, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
+    """A task's data meta: its frames (objects with a name and a size, within the pixel
+    budget) and deleted frames."""
     meta = _fields(meta, "data meta", where, optional_ints=("size",), lists=("frames", "deleted_frames"))
     frames = meta.get("frames")
     if not frames:
         raise FormatError("task has no frames in its data meta", where=where)
     for frame in frames:
         _fields(frame, "frame", where, optional_ints=("width", "height"))
+        if frame.get("width") is not None and frame.get("height") is not None:
+            check_pixels(frame["width"], frame["height"], where=where, max_pixels=max_pixels)
         if frame.get("name") is not None and not isinstance(frame["name"], str | int):
             raise _fail(f"frame name {frame['name']!r} is not text", where)
     if not all(map(_is_int, meta.get("deleted_frames") or [])):
@@ -192,7 +197,9 @@ def _id_text(value: Any) -> str | None:
 class TaskPull:
     """Reads one task: its frames, its jobs and each job's annotations, as items."""
 
-    def __init__(self, api: CvatApi, base_url: str, task, labels, index, losses: LossReport):
+    def __init__(self, api: CvatApi, base_url: str, task, labels, index, losses: LossReport,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
+        self.max_pixels = max_pixels
         self.api = api
         self.base_url = base_url
         self.task = task
@@ -209,7 +216,7 @@ class TaskPull:
         """The task's items; an image task's are yielded job by job, as soon as no later
         job can cover them, so a large task is not held in memory."""
         with malformed_answer(self.where):
-            meta = checked_meta(self.api.get_task_meta(self.task["id"]), self.where)
+            meta = checked_meta(self.api.get_task_meta(self.task["id"]), self.where, self.max_pixels)
             frames = meta["frames"]
             jobs = [checked_job(job, self.where) for job in self.api.list_jobs(self.task["id"])]
             if self.is_video:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import respx
 
 from bridge.losses import LossReport
@@ -83,3 +84,16 @@ def test_cvat_api_range_jobs_do_not_ask_for_their_data_meta():
         _, items, _ = pull("cvat://cvat.example.com/tasks/42")
     assert not meta_route.called
     assert len(items) == 3
+
+
+def test_cvat_api_frame_above_the_pixel_budget_is_refused_before_any_mask():
+    from bridge.errors import FormatError
+
+    with respx.mock(assert_all_called=False) as router:
+        install_server(router)
+        meta = copy.deepcopy(fixture("task42_meta.json"))
+        meta["frames"][2].update(width=50000, height=50000)
+        router.get(f"{HOST}/api/tasks/42/data/meta").respond(json=meta)
+        with pytest.raises(FormatError, match="above the limit") as caught:
+            pull("cvat://cvat.example.com/tasks/42")
+    assert caught.value.where == "task 42"
