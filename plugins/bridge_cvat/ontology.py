@@ -266,6 +266,17 @@ def ontology_to_labels(ontology: Ontology) -> list[dict[str, Any]]:
     ]
 
 
+def named_labels(ontology: Ontology, losses: Any, where: str) -> list[dict[str, Any]]:
+    """`ontology_to_labels` for a writer: a label class (or skeleton point) without a
+    name has no CVAT form; it is left out and reported, never written as `<name></name>`."""
+    unnamed = [label for label in ontology.labels if not label.name]
+    if unnamed:
+        losses.record("cvat.unnamed_label", "a label class without a name; CVAT needs one; "
+                      "left out of the labels", where=where, count=len(unnamed))  # fmt: skip
+        ontology = Ontology(labels=[label for label in ontology.labels if label.name])
+    return ontology_to_labels(ontology)
+
+
 def skeleton_svg(points: list[str], edges: list[tuple[str, str]]) -> str:
     """A CVAT skeleton layout for `points` (on a circle in a 100x100 box) and `edges`."""
     position: dict[str, tuple[float, float]] = {}

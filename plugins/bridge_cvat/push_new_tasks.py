@@ -9,7 +9,7 @@ from typing import Any
 from bridge.losses import LossReport
 from bridge.schema import Item, Project
 from bridge_cvat.api import CvatApi
-from bridge_cvat.ontology import label_requests, ontology_to_labels
+from bridge_cvat.ontology import label_requests, named_labels
 from bridge_cvat.push_task import TaskPush
 from bridge_cvat.target import CvatTarget
 
@@ -94,7 +94,7 @@ class NewTasksPush:
         self.options = options
 
     def push(self, items: list[Item]) -> dict[str, Any]:
-        labels = ontology_to_labels(self.project.ontology)
+        labels = named_labels(self.project.ontology, self.losses, "ontology")
         labels = label_requests(labels + missing_labels(items, labels, self.losses))
         result: dict[str, Any] = {}
         project_id = self.target.id

@@ -32,7 +32,7 @@ from bridge.schema import (
     Track,
 )
 from bridge_cvat.convert import region_to_shape, region_to_tag, report_set_extras, track_to_cvat
-from bridge_cvat.ontology import CVAT_TO_KIND, LabelIndex, format_number, ontology_to_labels
+from bridge_cvat.ontology import CVAT_TO_KIND, LabelIndex, format_number, named_labels
 from bridge_cvat.xml_meta import MetaNode, labels_to_nodes
 
 CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
@@ -544,7 +544,7 @@ def write_cvat_xml(dataset: Dataset, path: str | Path, losses: LossReport, *,
         out.write(
             b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
         )
-        labels = ontology_to_labels(project.ontology)
+        labels = named_labels(project.ontology, losses, "ontology")
         out.write("".join(meta_xml(tree, labels, 1)).encode())
         body.seek(0)
         shutil.copyfileobj(body, out, 1 << 20)

@@ -136,3 +136,14 @@ def test_cvat_writer_skips_an_unlabeled_track(tmp_path, label):
     write_cvat_xml(Dataset(project=Project(name="p"), items=[video]), tmp_path / "v.xml", losses)
     assert ET.parse(tmp_path / "v.xml").getroot().findall("track") == []
     assert losses.count("cvat.unlabeled_region") == 1
+
+
+def test_cvat_writer_leaves_unnamed_label_classes_out_of_the_meta(tmp_path):
+    from bridge.schema import LabelClass, Ontology
+
+    project = Project(name="p", ontology=Ontology(labels=[LabelClass(name=""), LabelClass(name="car")]))
+    losses = LossReport()
+    write_cvat_xml(Dataset(project=project, items=[unlabeled_item()]), tmp_path / "out.xml", losses)
+    names = [n.text for n in ET.parse(tmp_path / "out.xml").getroot().iter("name")]
+    assert "car" in names and "" not in names and None not in names
+    assert losses.count("cvat.unnamed_label") == 1
