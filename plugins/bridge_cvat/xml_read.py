@@ -54,7 +54,6 @@ cyclic GC sees them survive and promotes them: 1 MiB chunks made parsing ~25% sl
 SHAPE_TAGS = frozenset(
     {"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"}
 )
-POINT_LIST_TAGS = frozenset({"polygon", "polyline", "points", "skeleton"})
 CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
                "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")  # fmt: skip
 FLAG_KEYS = ("occluded", "outside", "keyframe")
