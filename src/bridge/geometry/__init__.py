@@ -4,7 +4,7 @@
   the centre (unified, CVAT), box corners.
 * `masks`: the unified mask encoding (COCO RLE via pycocotools) <-> numpy bitmaps.
 * Vendor mask codecs sit beside them, one module each (Label Studio brush RLE, Labelbox
-  PNG); CVAT's crop RLE lives in its plugin (`bridge_cvat.masks`).
+  PNG); CVAT's crop RLE lives in the CVAT plugin.
 """
 
 from bridge.geometry.coords import (
