@@ -30,41 +30,45 @@ CropBox = tuple[int, int, int, int]
 # ------------------------------------------------------------------ COCO counts strings
 
 
-def coco_counts(rle: RLE, where: str | None) -> list[int]:
+def coco_counts(rle: RLE, where: str | None) -> np.ndarray:
     """The run lengths of a unified `RLE` (column-major, from background), decoded from
-    COCO's compressed string; a string that is not one, or whose runs do not cover
-    `size`, is a FormatError at `where`."""
+    COCO's compressed string (pycocotools' `rleFrString`, vectorized); a string that is
+    not one, or whose runs do not cover `size`, is a FormatError at `where`."""
     height, width = rle.size
     if height < 0 or width < 0:
         raise FormatError(f"mask size {height}x{width} is negative", where=where)
-    counts: list[int] = []
-    text = rle.counts.encode("ascii", "replace")
-    position = 0
-    while position < len(text):
-        value, shift, more = 0, 0, True
-        while more:
-            if position >= len(text):
-                raise FormatError("mask counts end in the middle of a number", where=where,
-                                  hint="counts must be a COCO compressed RLE string")  # fmt: skip
-            char = text[position] - 48
-            if not 0 <= char < 64:
-                raise FormatError(f"mask counts hold {chr(text[position])!r}, not a COCO RLE "
-                                  "character", where=where)  # fmt: skip
-            value |= (char & 0x1F) << shift
-            more = bool(char & 0x20)
-            position += 1
-            shift += 5
-            if not more and char & 0x10:
-                value |= -1 << shift
-        if len(counts) > 2:
-            value += counts[-2]
-        if value < 0:
-            raise FormatError("mask counts decode to a negative run", where=where)
-        counts.append(value)
-    if sum(counts) != height * width:
-        raise FormatError(f"mask runs cover {sum(counts)} pixels, its size {height}x{width} has "
+    if not rle.counts.isascii():
+        raise FormatError("mask counts are not a COCO RLE string", where=where)
+    chars = np.frombuffer(rle.counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    if chars.size and (chars.min() < 0 or chars.max() >= 64):
+        raise FormatError("mask counts hold a character that is not a COCO RLE one", where=where)
+    last = (chars & 0x20) == 0  # the last 5-bit group of each number
+    if chars.size and not last[-1]:
+        raise FormatError("mask counts end in the middle of a number", where=where,
+                          hint="counts must be a COCO compressed RLE string")  # fmt: skip
+    ends = np.flatnonzero(last)
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+    lengths = ends - starts + 1
+    if lengths.size and lengths.max() > 12:
+        raise FormatError("mask counts hold a run longer than any image", where=where)
+    group = np.repeat(np.arange(starts.size), lengths)
+    shift = 5 * (np.arange(chars.size) - starts[group])
+    values = np.add.reduceat((chars & 0x1F) << shift, starts) if chars.size else chars
+    negative = (chars[ends] & 0x10) != 0
+    values = values - (negative.astype(np.int64) << (5 * lengths))
+    if values.size > 2:  # from the fourth number on, each is a difference to the one 2 back
+        values[1::2] = np.cumsum(values[1::2])
+        values[2::2] = np.cumsum(values[2::2])
+    if values.size and values.min() < 0:
+        raise FormatError("mask counts decode to a negative run", where=where)
+    if values.size and values.max() > height * width:
+        raise FormatError(f"mask counts hold a run of {values.max()} pixels, its size "
+                          f"{height}x{width} has {height * width}", where=where)  # fmt: skip
+    total = int(values.sum())  # no overflow: each run is at most height * width
+    if total != height * width:
+        raise FormatError(f"mask runs cover {total} pixels, its size {height}x{width} has "
                           f"{height * width}", where=where)  # fmt: skip
-    return counts
+    return values
 
 
 def rle_from_counts(counts: list[int], height: int, width: int) -> RLE:
@@ -79,7 +83,7 @@ def rle_from_counts(counts: list[int], height: int, width: int) -> RLE:
 def check_runs(runs: Sequence[int], crop_width: int, crop_height: int, where: str | None) -> None:
     """Refuse runs that are negative or do not cover the crop exactly (checked on Python
     integers, before numpy could overflow on a huge one)."""
-    if any(run < 0 for run in runs):
+    if runs and min(runs) < 0:
         raise FormatError("negative run length in mask", where=where)
     total = sum(runs)
     if total != crop_width * crop_height:
@@ -144,9 +148,9 @@ def crop_runs(flat: np.ndarray) -> list[int]:
     return [0, *lengths] if flat[0] else lengths
 
 
-def _foreground(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _foreground(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) of each foreground run, in column-major pixel order."""
-    bounds = np.cumsum(np.asarray([0, *counts], dtype=np.int64))
+    bounds = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
     return bounds[1:-1:2], bounds[2::2]
 
 
@@ -191,8 +195,7 @@ def rle_to_cvat_mask(rle: RLE, crop: CropBox | None = None, *, where: str | None
     left, top, crop_width, crop_height = crop
     # The crop column by column (one row per image column): a run maps to one stretch.
     offsets = ((starts // height - left) * crop_height + starts % height - top) if height else starts
-    marks = np.zeros(crop_width * crop_height + 1, dtype=np.int32)
-    np.add.at(marks, offsets, 1)
-    np.add.at(marks, offsets + (ends - starts), -1)
+    size = crop_width * crop_height + 1
+    marks = np.bincount(offsets, minlength=size) - np.bincount(offsets + (ends - starts), minlength=size)
     columns = (np.cumsum(marks[:-1]) > 0).reshape(crop_width, crop_height)
     return crop_runs(columns.T.ravel()), left, top, crop_width, crop_height

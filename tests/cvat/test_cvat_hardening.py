@@ -188,7 +188,7 @@ def test_cvat_crop_runs_encode_like_cvat_sdk_anywhere_in_the_image(crop, left, t
 @pytest.mark.parametrize(
     ("rle", "message"),
     [
-        (RLE(size=(4, 4), counts="~~~~"), "not a COCO RLE character"),
+        (RLE(size=(4, 4), counts="~~~~"), "not a COCO RLE one"),
         (RLE(size=(4, 4), counts="0"), "cover 0 pixels"),
         (RLE(size=(4, 4), counts="4"), "cover 4 pixels"),
         (RLE(size=(4, 4), counts="1o"), "middle of a number"),
