@@ -118,7 +118,7 @@ def test_cvat_image_before_meta_is_refused(tmp_path):
 
 FUZZ_SOURCES = [GOOD.encode()] + [
     (FIXTURES / name).read_bytes()
-    for name in ("for_video_with_skeleton.xml", "all_shapes_images.xml")
+    for name in ("for_video_with_skeleton.xml", "all_shapes_images.xml", "job_export_images.xml")
 ]
 
 
