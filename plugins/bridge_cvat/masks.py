@@ -46,16 +46,7 @@ def coco_counts(rle: RLE, where: str | None) -> np.ndarray:
     if chars.size and not last[-1]:
         raise FormatError("mask counts end in the middle of a number", where=where,
                           hint="counts must be a COCO compressed RLE string")  # fmt: skip
-    ends = np.flatnonzero(last)
-    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
-    lengths = ends - starts + 1
-    if lengths.size and lengths.max() > 12:
-        raise FormatError("mask counts hold a run longer than any image", where=where)
-    group = np.repeat(np.arange(starts.size), lengths)
-    shift = 5 * (np.arange(chars.size) - starts[group])
-    values = np.add.reduceat((chars & 0x1F) << shift, starts) if chars.size else chars
-    negative = (chars[ends] & 0x10) != 0
-    values = values - (negative.astype(np.int64) << (5 * lengths))
+    values = _numbers(chars, np.flatnonzero(last), where) if chars.size else chars
     if values.size > 2:  # from the fourth number on, each is a difference to the one 2 back
         values[1::2] = np.cumsum(values[1::2])
         values[2::2] = np.cumsum(values[2::2])
@@ -69,6 +60,20 @@ def coco_counts(rle: RLE, where: str | None) -> np.ndarray:
         raise FormatError(f"mask runs cover {total} pixels, its size {height}x{width} has "
                           f"{height * width}", where=where)  # fmt: skip
     return values
+
+
+def _numbers(chars: np.ndarray, ends: np.ndarray, where: str | None) -> np.ndarray:
+    """The signed numbers of COCO's string: 5 bits a character, low bits first, ending at
+    `ends` (a character without the 0x20 continuation bit; 0x10 there is the sign)."""
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+    lengths = ends - starts + 1
+    if lengths.max() > 12:
+        raise FormatError("mask counts hold a run longer than any image", where=where)
+    group = np.repeat(np.arange(starts.size), lengths)
+    shift = 5 * (np.arange(chars.size) - starts[group])
+    values = np.add.reduceat((chars & 0x1F) << shift, starts)
+    negative = (chars[ends] & 0x10) != 0
+    return values - (negative.astype(np.int64) << (5 * lengths))
 
 
 def rle_from_counts(counts: list[int], height: int, width: int) -> RLE:

@@ -221,3 +221,24 @@ def write_one(tmp_path: Path, *regions: Region, losses: LossReport | None = None
     path = tmp_path / "out.xml"
     write_cvat_xml(Dataset(project=Project(name="p"), items=[item]), path, losses or LossReport())
     return path
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=[chr(c) for c in range(40, 120)], max_size=8),
+       st.integers(0, 6), st.integers(0, 6))  # fmt: skip
+def test_cvat_mask_writer_reads_any_counts_string_like_pycocotools_or_refuses_it(counts, h, w):
+    """Either a FormatError, or the crop runs describe exactly the mask pycocotools
+    decodes from the same string (only asked once our decoder found the runs sound)."""
+    from pycocotools import mask as coco_mask
+
+    rle = RLE(size=(h, w), counts=counts)
+    try:
+        runs, left, top, width, height = rle_to_cvat_mask(rle)
+    except FormatError:
+        return
+    reference = coco_mask.decode({"size": [h, w], "counts": counts.encode()}).astype(bool)
+    if h * w == 0:
+        assert not reference.any()
+        return
+    back = cvat_mask_to_rle(runs, left, top, width, height, w, h)
+    assert np.array_equal(rle_to_bitmap(back), reference)
