@@ -29,6 +29,7 @@ from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
+from bridge.options import flag
 from bridge_cvat.api import AUTH_HINT, CvatApi
 from bridge_cvat.pull import pull_dataset
 from bridge_cvat.push_new_tasks import NewTasksPush
@@ -83,6 +84,7 @@ class CvatConnector(Connector):
         """Push `dataset`: into the task the URL names (its jobs' annotations are replaced,
         or patched with `mode=create|update|delete`), or into new tasks (`/tasks/new`,
         `/projects/ID`, `/projects/new`) created with the items' media URLs."""
+        options = {**options, "job_workflow": flag("job_workflow", options.get("job_workflow", False))}
         mode = options.get("mode", "replace")
         if mode not in PUSH_MODES:
             raise ConfigError(

@@ -7,6 +7,7 @@ from typing import Any
 
 from bridge.errors import ConfigError, RemoteError
 from bridge.losses import LossReport
+from bridge.options import flag
 from bridge.schema import AnnotationSet, Item
 from bridge_cvat.api import CvatApi
 from bridge_cvat.convert import report_set_extras
@@ -48,7 +49,7 @@ class TaskPush:
         self.mode = mode
         self.where = f"task {task_id}"
         self.workflow = JobWorkflow(
-            api, target.base_url, losses, enabled=_flag((options or {}).get("job_workflow"))
+            api, target.base_url, losses, enabled=flag("job_workflow", (options or {}).get("job_workflow", False))
         )
 
     def push(self, items: list[Item], *, by_order: bool = False) -> dict[str, Any]:
@@ -149,10 +150,3 @@ class TaskPush:
                 placed[number] = aset
                 report_set_extras(aset, self.losses, item.key, shape_scores=True, status=True)
         return placed
-
-
-def _flag(value: Any) -> bool:
-    """An option given as a bool or as text from the command line ("true", "1", "yes")."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
