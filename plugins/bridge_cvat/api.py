@@ -136,6 +136,11 @@ class CvatApi:
         """Frame names and sizes (`frames`), start/stop frame and frame filter of a task."""
         return self._object("GET", f"/api/tasks/{task_id}/data/meta")
 
+    def get_job_meta(self, job_id: int) -> dict[str, Any]:
+        """A job's data meta; `included_frames` lists the task data frames of a job made
+        of chosen frames (a ground-truth job), None for a job over a frame range."""
+        return self._object("GET", f"/api/jobs/{job_id}/data/meta")
+
     # -- writing --------------------------------------------------------------------
 
     def create_project(self, body: dict[str, Any]) -> dict[str, Any]:

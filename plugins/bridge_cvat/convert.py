@@ -25,10 +25,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from bridge.errors import FormatError, describe_validation_error
-from bridge.geometry.cvat_rle import cvat_mask_to_rle, rle_to_cvat_mask
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import (
-    AnyShape,
+    AnnotationSet,
     BBox,
     Classification,
     Cuboid,
@@ -41,20 +41,18 @@ from bridge.schema import (
     Polyline,
     Region,
     Skeleton,
+    Tag,
     Track,
 )
-from bridge_cvat.labels import (
+from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
+from bridge_cvat.ontology import (
     KIND_TO_CVAT,
     LabelIndex,
     format_number,
-    labels_to_ontology,
-    ontology_to_labels,
+    number_or_none,
 )
 
 __all__ = [
-    "LabelIndex",
-    "labels_to_ontology",
-    "ontology_to_labels",
     "region_to_shape",
     "region_to_tag",
     "shape_to_region",
@@ -69,6 +67,8 @@ ImageSize = tuple[int, int]
 """(width, height) of the frame in pixels; needed for masks."""
 
 NUMBER_TYPES = {int, float}
+MIN_POINTS = {"polygon": 3, "polyline": 2}
+"""Fewest points CVAT draws (and its importer accepts) for each outline."""
 
 # ---------------------------------------------------------------- attribute values
 
@@ -102,11 +102,37 @@ def attributes_to_classifications(attributes: list[dict[str, Any]], label: str |
         if not isinstance(name, str):
             raise FormatError("an attribute has no name", where=where)
         spec = specs.get(name)
+        text = str(value)
         if spec is None:
             losses.record("cvat.unknown_attribute", "attribute not declared for its label; kept as text",
                           where=where, severity="unmapped")  # fmt: skip
-        result.append({"name": name, "answers": [{"value": _typed_value(str(value), spec)}]})
+        elif _outside_spec(text, spec):
+            losses.record("cvat.attribute_outside_spec", "attribute value not among its spec's values "
+                          "(or out of its number range); kept as written", where=where,
+                          severity="unmapped")  # fmt: skip
+        result.append({"name": name, "answers": [{"value": _typed_value(text, spec)}]})
     return result
+
+
+def _outside_spec(text: str, spec: dict[str, Any]) -> bool:
+    """True for a value CVAT holds (its server does not check values against the spec, and
+    a spec may change after the fact) but the spec does not allow: a checkbox that is not
+    true/false, a radio or select value not among `values`, a number that is not one or
+    lies outside [min, max]."""
+    input_type, values = spec.get("input_type"), spec.get("values") or []
+    if input_type == "checkbox":
+        return text not in ("true", "false")
+    if input_type in ("radio", "select"):
+        return bool(values) and text not in values
+    if input_type == "number":
+        number = number_or_none(text)
+        if number is None or not math.isfinite(number):
+            return True
+        bounds = [number_or_none(str(v)) for v in values[:2]]
+        low, high = (bounds + [None, None])[:2]
+        if low is not None and high is not None and low <= high:  # else the spec is no range
+            return not low <= number <= high
+    return False
 
 
 def _value_text(value: Any) -> str:
@@ -159,12 +185,10 @@ def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, 
                           hint="the frame's width and height must be known")  # fmt: skip
     if len(points) < 5:
         raise FormatError("a mask needs run lengths and a box", where=where)
-    try:
-        values = [int(v) for v in points]
-        *runs, x1, y1, x2, y2 = values
-        rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1])
-    except (ValueError, TypeError) as error:
-        raise FormatError(f"invalid mask: {error}", where=where) from None
+    if not all(math.isfinite(v) and float(v).is_integer() for v in points):
+        raise FormatError("mask runs and box corners must be whole numbers", where=where)
+    *runs, x1, y1, x2, y2 = (int(v) for v in points)
+    rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1], where=where)
     return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
 
 
@@ -179,6 +203,10 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
             side = "width" if not math.isfinite(width) else "height"
             raise FormatError(f"invalid value: shape.bbox.{side}: the corners are too far apart "
                               "for the size to be a finite number", where=where)  # fmt: skip
+        if width < 0 or height < 0:
+            raise FormatError(f"inverted box: the bottom-right corner ({x2}, {y2}) is left of or "
+                              f"above the top-left ({x1}, {y1})", where=where,
+                              hint="CVAT writes xtl <= xbr and ytl <= ybr")  # fmt: skip
         return {
             "type": "bbox",
             "x": x1,
@@ -199,7 +227,11 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
             "rotation": rotation,
         }
     if kind in ("polygon", "polyline"):
-        return {"type": kind, "points": _pairs(points, where)}
+        pairs = _pairs(points, where)
+        if len(pairs) < MIN_POINTS[kind]:
+            raise FormatError(f"a {kind} needs at least {MIN_POINTS[kind]} points, got {len(pairs)}",
+                              where=where)  # fmt: skip
+        return {"type": kind, "points": pairs}
     if kind == "points":
         return {"type": "points", "points": [{"x": x, "y": y} for x, y in _pairs(points, where)]}
     if kind == "cuboid":
@@ -211,37 +243,76 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
                       hint="CVAT shapes are rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton")  # fmt: skip
 
 
-def points_to_geometry(kind: str, points: list[float], rotation: float, size: ImageSize | None,
-                       where: str):  # fmt: skip
-    """A CVAT shape `type` and flat `points` -> a validated unified shape (not skeletons)."""
-    return validated(_SHAPE_ADAPTER, geometry_dict(kind, points, rotation, size, where), where)
-
-
-def geometry_to_points(shape, extra: dict[str, Any]) -> tuple[str, list[float], float]:
-    """A unified shape -> (CVAT type, flat points, rotation). `extra` may hold the mask's
-    original crop (`cvat_mask_crop`)."""
+def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
+                       max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, list[float], float] | None:  # fmt: skip
+    """A unified shape -> (CVAT type, flat points, rotation), or None when CVAT has no such
+    shape. `extra` may hold the mask's original crop (`cvat_mask_crop`). A cuboid without
+    8 points or a mask whose RLE is malformed or above the pixel budget is a FormatError."""
     if isinstance(shape, BBox):
         box = [shape.x, shape.y, shape.x + shape.width, shape.y + shape.height]
         return "rectangle", box, shape.rotation
     if isinstance(shape, Ellipse):
         ellipse = [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry]
         return "ellipse", ellipse, shape.rotation
+    if isinstance(shape, Cuboid) and len(shape.points) != 8:
+        raise FormatError(f"a cuboid needs 8 points, this one has {len(shape.points)}",
+                          where=where, hint="front face then back face, 4 corners each")  # fmt: skip
     if isinstance(shape, Polygon | Polyline | Cuboid):
         flat = [c for point in shape.points for c in point]
         return KIND_TO_CVAT[shape.type], flat, 0.0
     if isinstance(shape, Points):
         return "points", [c for p in shape.points for c in (p.x, p.y)], 0.0
     if isinstance(shape, Mask):
+        height, width = shape.rle.size
+        check_pixels(width, height, where=where, max_pixels=max_pixels)
         crop = extra.get("cvat_mask_crop")
-        runs, left, top, width, height = rle_to_cvat_mask(shape.rle, tuple(crop) if crop else None)
+        crop = tuple(crop) if isinstance(crop, list | tuple) and len(crop) == 4 else None
+        runs, left, top, width, height = rle_to_cvat_mask(shape.rle, crop, where=where)
         return "mask", [*runs, left, top, left + width - 1, top + height - 1], 0.0
-    raise ValueError(f"no CVAT shape for {shape.type}")
+    return None
+
+
+def report_set_extras(aset: AnnotationSet, losses: LossReport, where: str, *,
+                      shape_scores: bool, status: bool) -> None:
+    """Record what of annotation set `aset` has no CVAT form (each with its count): reviews,
+    the time spent (`lead_time`), its status unless the writer holds it (`status`: a job's
+    stage/state), a prediction's score and model version, and the scores of its regions
+    and tracks (`shape_scores`: the REST API keeps a shape's score, not a tag's or a
+    track's; CVAT XML keeps none)."""
+    if aset.reviews:
+        losses.record("cvat.review", "CVAT has no reviews of an annotation; dropped",
+                      where=where, count=len(aset.reviews))  # fmt: skip
+    if aset.lead_time is not None:
+        losses.record("cvat.lead_time", "CVAT keeps no time spent per annotation; dropped",
+                      where=where)  # fmt: skip
+    if aset.status is not None and not status:
+        losses.record("cvat.status", f"annotation status {aset.status!r} has no place here "
+                      "(a CVAT job's stage/state); dropped", where=where)  # fmt: skip
+    if aset.score is not None or aset.model_version:
+        losses.record("cvat.prediction_info", "a prediction's score and model version have no "
+                      "CVAT form; dropped", where=where)  # fmt: skip
+    scores = sum(
+        region.score is not None and not (shape_scores and not isinstance(region.shape, Tag))
+        for region in aset.regions
+    ) + sum(track.score is not None for track in aset.tracks)
+    if scores:
+        losses.record("cvat.score", "CVAT keeps no score here (the REST API keeps a shape's "
+                      "only); dropped", where=where, count=scores)  # fmt: skip
+
+
+def has_label(label: str | None, losses: LossReport, where: str, what: str = "shape") -> bool:
+    """True if `label` is a name CVAT can hold; else the loss is recorded (a CVAT writer
+    never writes an empty or missing label name)."""
+    if label:
+        return True
+    losses.record("cvat.unlabeled_region", f"a {what} without a label name; CVAT needs one; skipped",
+                  where=where)  # fmt: skip
+    return False
 
 
 # ---------------------------------------------------------------- validation
 
 
-_SHAPE_ADAPTER = TypeAdapter(AnyShape)
 
 
 def validated(model, data: dict[str, Any], where: str):
@@ -289,12 +360,6 @@ def _keypoint_dict(
         "classifications": attributes_to_classifications(element.get("attributes"), label, labels, losses, where),
         "extra": extra,
     }  # fmt: skip
-
-
-def element_to_keypoint(element: dict[str, Any], labels: LabelIndex, losses: LossReport,
-                        where: str) -> Keypoint:  # fmt: skip
-    """A skeleton element (a one-point `points` shape of a sublabel) -> a `Keypoint`."""
-    return validated(Keypoint, _keypoint_dict(element, labels, losses, where), where)
 
 
 def keypoint_to_element(
@@ -453,16 +518,21 @@ def _common_out(region, frame: int, losses, where) -> dict[str, Any]:
 
 def region_to_tag(
     region: Region, losses: LossReport, *, frame: int = 0, where: str = ""
-) -> dict[str, Any]:
-    """A unified `Region` with a `Tag` -> a CVAT tag dict."""
+) -> dict[str, Any] | None:
+    """A unified `Region` with a `Tag` -> a CVAT tag dict; None (and a loss) without a label."""
+    if not has_label(region.label, losses, where, "tag"):
+        return None
     return _common_out(region, region.frame if region.frame is not None else frame, losses, where)
 
 
 def region_to_shape(region: Region, labels: LabelIndex | None, losses: LossReport, *, frame: int = 0,
-                    where: str = "") -> dict[str, Any] | None:  # fmt: skip
+                    where: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any] | None:  # fmt: skip
     """A unified `Region` -> a CVAT shape dict, or None (and a loss) when CVAT has no such
-    shape (text spans, time segments, 3D cuboids). Tags go through `region_to_tag`."""
+    shape (text spans, time segments, 3D cuboids) or it has no label. Tags go through
+    `region_to_tag`."""
     geometry = region.shape
+    if not has_label(region.label, losses, where):
+        return None
     if geometry.units != "px":
         losses.record(
             "cvat.percent_units", "shape in percent of an unknown image size; dropped", where=where
@@ -472,18 +542,20 @@ def region_to_shape(region: Region, labels: LabelIndex | None, losses: LossRepor
     if isinstance(geometry, Skeleton):
         out.update(type="skeleton", points=[], rotation=0.0)
         out["elements"] = [
-            keypoint_to_element(p, out["frame"], losses, where) for p in geometry.points
+            keypoint_to_element(p, out["frame"], losses, where)
+            for p in geometry.points
+            if has_label(p.label, losses, where, "skeleton point")
         ]
     else:
-        try:
-            kind, points, rotation = geometry_to_points(geometry, region.extra)
-        except ValueError:
+        converted = geometry_to_points(geometry, region.extra, where, max_pixels)
+        if converted is None:
             losses.record(
                 f"cvat.no_{geometry.type}",
                 f"CVAT has no {geometry.type} shape; dropped",
                 where=where,
             )
             return None
+        kind, points, rotation = converted
         out.update(type=kind, points=points, rotation=float(region.extra.get("rotation", rotation)))
     out.update(
         occluded=region.occluded,
@@ -609,12 +681,12 @@ def _tracked_shape(keyframe: Keyframe, geometry, losses, where) -> dict[str, Any
             type="skeleton", points=list(keyframe.extra.get("cvat_points", [])), rotation=0.0
         )
     else:
-        try:
-            kind, points, rotation = geometry_to_points(geometry, keyframe.extra)
-        except ValueError:
+        converted = geometry_to_points(geometry, keyframe.extra, where)
+        if converted is None:
             losses.record(f"cvat.no_{geometry.type}", f"CVAT has no {geometry.type} shape; dropped",
                           where=where)  # fmt: skip
             return None
+        kind, points, rotation = converted
         out.update(
             type=kind, points=points, rotation=float(keyframe.extra.get("rotation", rotation))
         )
@@ -647,6 +719,8 @@ def _element_tracks(track: Track, losses, where) -> list[dict[str, Any]]:
     for keyframe in track.keyframes:
         points = keyframe.shape.points if isinstance(keyframe.shape, Skeleton) else []
         for point in points:
+            if not has_label(point.label, losses, where, "skeleton point"):
+                continue
             element = elements.setdefault(point.label, {"label": point.label, "shapes": []})
             shape = keypoint_to_element(point, keyframe.frame, losses, where)
             shape.pop("label")
@@ -659,9 +733,12 @@ def _element_tracks(track: Track, losses, where) -> list[dict[str, Any]]:
 
 
 def track_to_cvat(track: Track, labels: LabelIndex | None, losses: LossReport, *,
-                  where: str = "") -> dict[str, Any]:  # fmt: skip
-    """A unified `Track` -> a CVAT track dict. Tracked shapes keep a `keyframe` flag (the
-    XML writes it; the REST connector sends only the keyframes and drops the key)."""
+                  where: str = "") -> dict[str, Any] | None:  # fmt: skip
+    """A unified `Track` -> a CVAT track dict (None, and a loss, without a label). Tracked
+    shapes keep a `keyframe` flag (the XML writes it; the REST connector sends only the
+    keyframes and drops the key)."""
+    if not has_label(track.label, losses, where, "track"):
+        return None
     is_skeleton = any(isinstance(k.shape, Skeleton) for k in track.keyframes)
     shapes = []
     for keyframe, geometry in zip(track.keyframes, _geometries(track, is_skeleton), strict=True):

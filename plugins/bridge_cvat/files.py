@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge_cvat.xml_read import read_cvat_xml
 from bridge_cvat.xml_write import write_cvat_xml
@@ -17,16 +18,32 @@ from bridge_cvat.xml_write import write_cvat_xml
 REGIONS = ["bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid", "tag"]
 
 
+def _skip_prolog(text: bytes) -> bytes:
+    """`text` after leading whitespace, XML declaration, processing instructions and
+    comments (what may come before the root element, or between elements)."""
+    while True:
+        text = text.lstrip(b" \t\r\n")
+        if text.startswith(b"<?"):
+            end = text.find(b"?>")
+            text = text[end + 2 :] if end >= 0 else b""
+        elif text.startswith(b"<!--"):
+            end = text.find(b"-->", 4)
+            text = text[end + 3 :] if end >= 0 else b""
+        else:
+            return text
+
+
 def looks_like_cvat_xml(head: bytes) -> bool:
     """True if the first bytes are an XML document whose root is `<annotations>` with a
-    `<version>` or `<meta>` right inside it (what every CVAT 1.1 export starts with)."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<?xml"):
-        end = text.find(b"?>")
-        text = text[end + 2 :].lstrip() if end >= 0 else b""
+    `<version>` or `<meta>` right inside it (what every CVAT 1.1 export starts with).
+    A byte order mark, whitespace, comments and processing instructions may come first."""
+    text = _skip_prolog(head.removeprefix(b"\xef\xbb\xbf"))
     if not text.startswith(b"<annotations"):
         return False
-    rest = text[len(b"<annotations") :].lstrip(b" \t\r\n>")
+    rest = text[len(b"<annotations") :]
+    if rest[:1] not in (b">", b" ", b"\t", b"\r", b"\n"):
+        return False  # another element, <annotationsX>
+    rest = _skip_prolog(rest[rest.find(b">") + 1 :]) if b">" in rest else b""
     return rest.startswith(b"<version") or rest.startswith(b"<meta")
 
 
@@ -41,7 +58,8 @@ class CvatXml(FileFormat):
         return looks_like_cvat_xml(head)
 
     def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
-        return read_cvat_xml(path, losses)
+        return read_cvat_xml(path, losses, max_pixels=max_pixels_option(options))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
-        write_cvat_xml(dataset, path, losses, mode=options.get("mode"))
+        write_cvat_xml(dataset, path, losses, mode=options.get("mode"),
+                       max_pixels=max_pixels_option(options))  # fmt: skip

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator
+from bridge_cvat.api import CvatApi
 from bridge_cvat.job_states import job_stage_state
-
-if TYPE_CHECKING:
-    from bridge_cvat.connector import CvatConnector
 
 
 class JobWorkflow:
@@ -17,9 +15,9 @@ class JobWorkflow:
     job's assignee and its stage/state, when every set written into the job agrees.
     Without the option, what is not carried is reported."""
 
-    def __init__(self, connector: CvatConnector, losses: LossReport, enabled: bool):
-        self.api = connector.api
-        self.base_url = connector.target.base_url
+    def __init__(self, api: CvatApi, base_url: str, losses: LossReport, enabled: bool):
+        self.api = api
+        self.base_url = base_url
         self.losses = losses
         self.enabled = enabled
         self._users: dict[str, int | None] = {}

@@ -8,15 +8,17 @@ and state give the status, see `job_status`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, SourceRef
 from bridge_cvat import convert
+from bridge_cvat.api import CvatApi
 from bridge_cvat.job_states import job_status
-from bridge_cvat.label_dicts import server_free
+from bridge_cvat.ontology import LabelIndex, check_rest_labels, labels_to_ontology, server_free
 from bridge_cvat.rest import (
     FrameNumbering,
     RestLabels,
@@ -26,33 +28,32 @@ from bridge_cvat.rest import (
     tag_from_rest,
     track_from_rest,
 )
-
-if TYPE_CHECKING:
-    from bridge_cvat.connector import CvatConnector
+from bridge_cvat.target import CvatTarget
 
 
-def pull_dataset(connector: CvatConnector, losses: LossReport) -> Dataset:
-    """The task or project the connector's URL names, as a `Dataset` whose items are read
-    lazily, task by task."""
-    target = connector.target
+def pull_dataset(api: CvatApi, target: CvatTarget, losses: LossReport,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:  # fmt: skip
+    """The task or project `target` names, as a `Dataset` whose items are read lazily,
+    task by task; frame sizes above `max_pixels` are refused."""
     if target.id is None:
         raise ConfigError("a new task or project has nothing to pull", hint="give its id")
-    name, raw_labels, tasks = _task_or_project(connector, target.id)
+    name, raw_labels, tasks = _task_or_project(api, target)
     where = f"{target.kind[:-1]} {target.id} labels"
+    raw_labels = check_rest_labels(raw_labels, where)
     labels = RestLabels(raw_labels, where=where)
     with malformed_answer(where):
-        ontology = convert.labels_to_ontology(server_free(raw_labels))
-        index = convert.LabelIndex.from_labels(server_free(raw_labels))
+        ontology = labels_to_ontology(server_free(raw_labels))
+        index = LabelIndex.from_labels(server_free(raw_labels))
     source = SourceRef(tool="cvat", instance=target.base_url, project=str(target.id))
     project = Project(name=name, ontology=ontology, source=source)
-    items = _task_items(connector, tasks, labels, index, losses)
+    items = _task_items(api, target, tasks, labels, index, losses, max_pixels)
     return Dataset(project=project, items=items, origin=target.base_url)
 
 
-def _task_or_project(connector: CvatConnector, target_id: int):
+def _task_or_project(api: CvatApi, target: CvatTarget):
     """The name, the REST labels and the tasks (an iterator) of the task or project."""
-    api = connector.api
-    if connector.target.kind == "tasks":
+    target_id = target.id
+    if target.kind == "tasks":
         task = api.get_task(target_id)
         raw_labels = list(api.list_labels(task_id=target_id))
         return task.get("name") or f"task {target_id}", raw_labels, iter([task])
@@ -62,14 +63,102 @@ def _task_or_project(connector: CvatConnector, target_id: int):
     return name, raw_labels, api.list_tasks(project_id=target_id)
 
 
-def _task_items(
-    connector: CvatConnector, tasks, labels: RestLabels, index, losses
-) -> Iterator[Item]:
-    where = f"{connector.target.kind[:-1]} {connector.target.id}"
+def _task_items(api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, index,
+                losses, max_pixels: int) -> Iterator[Item]:  # fmt: skip
+    where = f"{target.kind[:-1]} {target.id}"
     for task in tasks:
         with malformed_answer(where):
-            pull = TaskPull(connector, task, labels, index, losses)
+            pull = TaskPull(api, target.base_url, task, labels, index, losses, max_pixels)
         yield from pull.items()
+
+
+# ------------------------------------------------------------------ answer checks
+# Each server answer is checked where it is read: a value of the wrong type is a
+# FormatError naming the field (`malformed_answer` stays a last line of defence only).
+
+
+def _fail(what: str, where: str) -> FormatError:
+    return FormatError(f"malformed CVAT answer: {what}", where=where,
+                       hint="the server sent something this CVAT version should not; check its version")  # fmt: skip
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fields(data: Any, what: str, where: str, ints: tuple[str, ...] = (),
+            optional_ints: tuple[str, ...] = (), texts: tuple[str, ...] = (),
+            objects: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+    """`data` as an object whose `ints` are integers and whose other named fields, when
+    present and not null, have the type their group says."""
+    if not isinstance(data, dict):
+        raise _fail(f"{what} is {type(data).__name__}, not an object", where)
+    for key in ints:
+        if not _is_int(data.get(key)):
+            raise _fail(f"{what} '{key}' is {data.get(key)!r}, not an integer", where)
+    checks = ((optional_ints, _is_int, "an integer"), (texts, lambda v: isinstance(v, str), "text"),
+              (objects, lambda v: isinstance(v, dict), "an object"),
+              (lists, lambda v: isinstance(v, list), "a list"))  # fmt: skip
+    for keys, check, kind in checks:
+        for key in keys:
+            if data.get(key) is not None and not check(data[key]):
+                raise _fail(f"{what} '{key}' is {data[key]!r}, not {kind}", where)
+    return data
+
+
+def checked_meta(meta: Any, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
+    """A task's data meta: its frames (objects with a name and a size, within the pixel
+    budget) and deleted frames."""
+    meta = _fields(meta, "data meta", where, optional_ints=("size",), lists=("frames", "deleted_frames"))
+    frames = meta.get("frames")
+    if not frames:
+        raise FormatError("task has no frames in its data meta", where=where)
+    for frame in frames:
+        _fields(frame, "frame", where, optional_ints=("width", "height"))
+        if frame.get("width") is not None and frame.get("height") is not None:
+            check_pixels(frame["width"], frame["height"], where=where, max_pixels=max_pixels)
+        if frame.get("name") is not None and not isinstance(frame["name"], str | int):
+            raise _fail(f"frame name {frame['name']!r} is not text", where)
+    if not all(map(_is_int, meta.get("deleted_frames") or [])):
+        raise _fail("'deleted_frames' holds something that is not a frame number", where)
+    return meta
+
+
+def checked_job(job: Any, where: str) -> dict[str, Any]:
+    """A job from the job list: integer id and frame range; texts and assignee typed."""
+    job = _fields(job, "job", where, ints=("id", "start_frame", "stop_frame"),
+                  optional_ints=("frame_count",),
+                  texts=("type", "stage", "state", "created_date", "updated_date"),
+                  objects=("assignee",))  # fmt: skip
+    if job["stop_frame"] < job["start_frame"]:
+        raise _fail(f"job {job['id']} stops ({job['stop_frame']}) before it starts", where)
+    if job.get("assignee") is not None:
+        _fields(job["assignee"], "assignee", where, optional_ints=("id",),
+                texts=("username", "first_name", "last_name"))  # fmt: skip
+    return job
+
+
+def _checked_object(thing: Any, what: str, where: str) -> None:
+    """One shape, tag, track, tracked shape or skeleton element of a job's annotations:
+    an integer frame, lists where lists belong, attribute values naming an integer spec."""
+    _fields(thing, what, where, ints=("frame",),
+            optional_ints=("id", "label_id", "group", "z_order"),
+            lists=("attributes", "points", "shapes", "elements"))  # fmt: skip
+    for value in thing.get("attributes") or []:
+        _fields(value, f"{what} attribute", where, ints=("spec_id",))
+    for shape in thing.get("shapes") or []:
+        _checked_object(shape, "tracked shape", where)
+    for element in thing.get("elements") or []:
+        _checked_object(element, f"{what} element", where)
+
+
+def checked_annotations(raw: Any, where: str) -> dict[str, Any]:
+    """A job's annotations: lists of shapes, tags and tracks, each with an integer frame."""
+    raw = _fields(raw, "annotations", where, lists=("shapes", "tags", "tracks", "intervals"))
+    for key, what in (("shapes", "shape"), ("tags", "tag"), ("tracks", "track")):
+        for thing in raw.get(key) or []:
+            _checked_object(thing, what, where)
+    return raw
 
 
 def job_annotator(job: dict[str, Any]) -> Annotator | None:
@@ -108,9 +197,11 @@ def _id_text(value: Any) -> str | None:
 class TaskPull:
     """Reads one task: its frames, its jobs and each job's annotations, as items."""
 
-    def __init__(self, connector: CvatConnector, task, labels, index, losses: LossReport):
-        self.api = connector.api
-        self.base_url = connector.target.base_url
+    def __init__(self, api: CvatApi, base_url: str, task, labels, index, losses: LossReport,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
+        self.max_pixels = max_pixels
+        self.api = api
+        self.base_url = base_url
         self.task = task
         self.labels = labels
         self.index = index
@@ -125,11 +216,9 @@ class TaskPull:
         """The task's items; an image task's are yielded job by job, as soon as no later
         job can cover them, so a large task is not held in memory."""
         with malformed_answer(self.where):
-            meta = self.api.get_task_meta(self.task["id"])
-            frames = meta.get("frames")
-            if not isinstance(frames, list) or not frames:
-                raise FormatError("task has no frames in its data meta", where=self.where)
-            jobs = list(self.api.list_jobs(self.task["id"]))
+            meta = checked_meta(self.api.get_task_meta(self.task["id"]), self.where, self.max_pixels)
+            frames = meta["frames"]
+            jobs = [checked_job(job, self.where) for job in self.api.list_jobs(self.task["id"])]
             if self.is_video:
                 numbering = FrameNumbering.from_meta(meta, self.where)
                 yield self._video_item(meta, frames[0], numbering, jobs)
@@ -152,8 +241,8 @@ class TaskPull:
 
     def _job_annotations(self, job) -> dict[str, list[dict[str, Any]]]:
         """A job's shapes, tags and tracks as named CVAT dicts (REST frame numbers)."""
-        raw = self.api.get_job_annotations(job["id"])
         where = f"job {job['id']}"
+        raw = checked_annotations(self.api.get_job_annotations(job["id"]), where)
         if raw.get("intervals"):
             self.losses.record(
                 "cvat.interval", "audio intervals are not read yet; dropped", where=where,
@@ -167,17 +256,45 @@ class TaskPull:
 
     # -- images -----------------------------------------------------------------
 
+    def job_frames(self, job, numbering: FrameNumbering) -> list[int]:
+        """The REST frame numbers `job` covers: its range, or for a job made of chosen
+        frames (a ground-truth job: `type`, or a `frame_count` short of its range) the
+        `included_frames` of its own data meta, which are task data frame numbers."""
+        where = f"job {job['id']}"
+        start, stop = int(job["start_frame"]), int(job["stop_frame"])
+        count = job.get("frame_count")
+        chosen = job.get("type") == "ground_truth" or (
+            isinstance(count, int) and not isinstance(count, bool) and count != stop - start + 1
+        )
+        if not chosen:
+            return list(range(start, stop + 1))
+        included = self.api.get_job_meta(job["id"]).get("included_frames")
+        if included is None:
+            return list(range(start, stop + 1))
+        if not isinstance(included, list) or not all(
+            isinstance(f, int) and not isinstance(f, bool) for f in included
+        ):
+            raise FormatError("malformed job data meta: 'included_frames' is not a list of "
+                              "frame numbers", where=where)  # fmt: skip
+        numbers = sorted({numbering.to_rest(f) for f in included} - {None})
+        if len(numbers) != len(set(included)) or (numbers and not start <= numbers[0] <= numbers[-1] <= stop):
+            raise FormatError(f"job frames {sorted(included)} are not frames of its task between "
+                              f"{start} and {stop}", where=where)  # fmt: skip
+        return numbers  # type: ignore[return-value]
+
     def _image_items(self, meta, frames, jobs) -> Iterator[Item]:
         deleted = set(meta.get("deleted_frames") or [])
+        numbering = FrameNumbering.from_meta(meta, self.where)
         jobs = sorted(jobs, key=lambda job: int(job["start_frame"]))
         pending: dict[int, Item] = {}
         done = 0  # frames below this were yielded
         for position, job in enumerate(jobs):
             with malformed_answer(f"job {job.get('id')}"):
-                for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+                covered = self.job_frames(job, numbering)
+                for number in covered:
                     if number < len(frames) and number not in deleted and number >= done:
                         pending.setdefault(number, self._image_item(number, frames[number], meta))
-                self._add_image_job(job, pending)
+                self._add_image_job(job, covered, pending)
             later = jobs[position + 1 :]
             limit = int(later[0]["start_frame"]) if later else len(frames)
             yield from self._flush(frames, meta, pending, deleted, range(done, max(limit, done)))
@@ -204,10 +321,10 @@ class TaskPull:
             extra={"cvat": {**self._task_extra(meta), "frame": number}},
         )
 
-    def _add_image_job(self, job, items: dict[int, Item]) -> None:
+    def _add_image_job(self, job, covered: list[int], items: dict[int, Item]) -> None:
         annotations = self._job_annotations(job)
         sets = {}
-        for number in range(int(job["start_frame"]), int(job["stop_frame"]) + 1):
+        for number in covered:
             if number in items:
                 source = self._source(f"{self.task['id']}/{number}", str(job["id"]))
                 sets[number] = job_annotation_set(job, source)
@@ -274,6 +391,9 @@ class TaskPull:
             source = self._source(str(self.task["id"]), str(job["id"]))
             with malformed_answer(f"job {job.get('id')}"):
                 aset = job_annotation_set(job, source)
+                covered = self.job_frames(job, numbering)
+                if covered != list(range(int(job["start_frame"]), int(job["stop_frame"]) + 1)):
+                    aset.extra["cvat_frames"] = [numbering.to_unified(f) for f in covered]
                 self._fill_video_set(aset, job, numbering, size if size[0] else None)
             item.annotation_sets.append(aset)
         return item

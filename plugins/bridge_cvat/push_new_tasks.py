@@ -4,17 +4,15 @@ the annotations job by job (`TaskPush`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.losses import LossReport
 from bridge.options import integer_option, number_option
 from bridge.schema import Item, Project
-from bridge_cvat import convert
-from bridge_cvat.label_dicts import label_requests
+from bridge_cvat.api import CvatApi
+from bridge_cvat.ontology import label_requests, named_labels
 from bridge_cvat.push_task import TaskPush
-
-if TYPE_CHECKING:
-    from bridge_cvat.connector import CvatConnector
+from bridge_cvat.target import CvatTarget
 
 
 def media_url(item: Item, media_base_url: str | None) -> str | None:
@@ -89,19 +87,19 @@ class NewTasksPush:
     """Creates a project (for /projects/new) and tasks with the items' media, then writes
     their annotations."""
 
-    def __init__(self, connector: CvatConnector, project: Project, losses, options):
-        self.connector = connector
-        self.api = connector.api
+    def __init__(self, api: CvatApi, target: CvatTarget, project: Project, losses, options):
+        self.api = api
+        self.target = target
         self.project = project
         self.losses = losses
         self.options = options
 
     def push(self, items: list[Item]) -> dict[str, Any]:
-        labels = convert.ontology_to_labels(self.project.ontology)
+        labels = named_labels(self.project.ontology, self.losses, "ontology")
         labels = label_requests(labels + missing_labels(items, labels, self.losses))
         result: dict[str, Any] = {}
-        project_id = self.connector.target.id
-        if self.connector.target.kind == "projects" and project_id is None:
+        project_id = self.target.id
+        if self.target.kind == "projects" and project_id is None:
             body = {"name": self.options.get("name") or self.project.name, "labels": labels}
             project_id = self.api.create_project(body)["id"]
             result["project"] = project_id
@@ -109,7 +107,7 @@ class NewTasksPush:
         result["tasks"] = []
         for group, pairs in groups:
             task_id = self._create_task(group, pairs, labels, project_id)
-            push = TaskPush(self.connector, task_id, self.losses, "replace", self.options)
+            push = TaskPush(self.api, self.target, task_id, self.losses, "replace", self.options)
             result["tasks"].append(push.push([item for item, _ in pairs], by_order=True))
         return result
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.errors import ConfigError, RemoteError
 from bridge.losses import LossReport
 from bridge.options import flag_option
 from bridge.schema import AnnotationSet, Item
-from bridge_cvat import convert
+from bridge_cvat.api import CvatApi
+from bridge_cvat.convert import report_set_extras
 from bridge_cvat.job_workflow import JobWorkflow
-from bridge_cvat.label_dicts import server_free
+from bridge_cvat.ontology import LabelIndex, check_rest_labels, server_free
 from bridge_cvat.rest import BodyBuilder, FrameNumbering, JobFrames, RestLabels, malformed_answer
-
-if TYPE_CHECKING:
-    from bridge_cvat.connector import CvatConnector
+from bridge_cvat.target import CvatTarget
 
 PUSH_MODES = ("replace", "create", "update", "delete")
 """replace: PUT each job's annotations (everything else in the job is removed);
@@ -42,15 +41,15 @@ def pick_annotation_set(item: Item, losses: LossReport) -> AnnotationSet | None:
 class TaskPush:
     """Writes items' annotations into an existing task, job by job."""
 
-    def __init__(self, connector: CvatConnector, task_id: int, losses: LossReport, mode: str,
-                 options: dict[str, Any] | None = None):  # fmt: skip
-        self.api = connector.api
+    def __init__(self, api: CvatApi, target: CvatTarget, task_id: int, losses: LossReport,
+                 mode: str, options: dict[str, Any] | None = None):  # fmt: skip
+        self.api = api
         self.task_id = task_id
         self.losses = losses
         self.mode = mode
         self.where = f"task {task_id}"
         self.workflow = JobWorkflow(
-            connector, losses, enabled=flag_option(options, "job_workflow")
+            api, target.base_url, losses, enabled=flag_option(options or {}, "job_workflow")
         )
 
     def push(self, items: list[Item], *, by_order: bool = False) -> dict[str, Any]:
@@ -59,9 +58,10 @@ class TaskPush:
 
     def _push(self, items: list[Item], by_order: bool) -> dict[str, Any]:
         task = self.api.get_task(self.task_id)
-        raw = list(self.api.list_labels(task_id=self.task_id))
+        raw = check_rest_labels(list(self.api.list_labels(task_id=self.task_id)),
+                                f"{self.where} labels")  # fmt: skip
         labels = RestLabels(raw, where=f"{self.where} labels")  # checks the label answer
-        index = convert.LabelIndex.from_labels(server_free(raw))
+        index = LabelIndex.from_labels(server_free(raw))
         meta = self.api.get_task_meta(self.task_id)
         video = task.get("data_original_chunk_type") == "video"
         numbering = FrameNumbering.from_meta(meta, self.where) if video else FrameNumbering()
@@ -116,7 +116,10 @@ class TaskPush:
             if chosen is None:
                 raise ConfigError(f"no video item to write into {self.where}", where=self.where)
             aset = pick_annotation_set(chosen, self.losses)
-            return {0: aset} if aset is not None else {}
+            if aset is None:
+                return {}
+            report_set_extras(aset, self.losses, chosen.key, shape_scores=True, status=True)
+            return {0: aset}
         if by_order:
             if len(items) != int(meta.get("size") or len(names)):
                 raise RemoteError(
@@ -145,4 +148,5 @@ class TaskPush:
             aset = pick_annotation_set(item, self.losses)
             if aset is not None:
                 placed[number] = aset
+                report_set_extras(aset, self.losses, item.key, shape_scores=True, status=True)
         return placed

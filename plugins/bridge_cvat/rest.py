@@ -41,16 +41,22 @@ TAG_FIELDS = frozenset({"frame", "id", "group", "source"})
 """Fields of a LabeledImageRequest (a tag) besides label_id and attributes."""
 
 
+class UncheckedAnswer(FormatError):
+    """A server answer broke our code where no check looked at it (a KeyError, TypeError
+    ... caught by `malformed_answer`). Users see a FormatError; the fuzz tests fail on
+    this class: each one is an input check to write where the value is read."""
+
+
 @contextmanager
 def malformed_answer(where: str) -> Iterator[None]:
-    """Turn a missing key or a wrong type met while reading a server answer into a
-    `FormatError` located at `where` (a task or job)."""
+    """Last line of defence while reading a server answer: a missing key or a wrong type
+    that no deliberate check caught becomes an `UncheckedAnswer` located at `where`."""
     try:
         yield
     except BridgeError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
-        raise FormatError(
+        raise UncheckedAnswer(
             f"malformed CVAT answer ({type(error).__name__}: {error})",
             where=where,
             hint="the server sent something this CVAT version should not; check its version",
@@ -425,11 +431,10 @@ class BodyBuilder:
         )  # fmt: skip
 
     def _add_region(self, body, region, rest_frame: int, where: str) -> None:
-        if region.label is None:
-            self.losses.record("cvat.unlabeled_region", "CVAT needs a label; dropped", where=where)
-            return
         if region.shape.type == "tag":
             named = convert.region_to_tag(region, self.losses, where=where)
+            if named is None:  # no label: reported
+                return
             named["frame"] = rest_frame
             self._append(body, "tags", tag_to_rest(named, self.labels, where=where,
                                                    keep_ids=self.keep_ids), where)  # fmt: skip
@@ -454,6 +459,8 @@ class BodyBuilder:
 
     def _add_track(self, body, track, to_rest, where: str) -> None:
         named = convert.track_to_cvat(track, self.index, self.losses, where=where)
+        if named is None:  # no label: reported
+            return
         named = renumber(named, lambda frame: to_rest(frame))
         named["shapes"] = [s for s in named["shapes"] if s.get("frame") is not None]
         for element in named.get("elements") or []:

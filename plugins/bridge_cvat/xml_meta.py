@@ -14,10 +14,11 @@ every N-th frame of a video from `start_frame` to `stop_frame`.
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bridge.errors import FormatError
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.schema import Annotator
 
 MetaNode = list  # [tag, str | list[MetaNode] | None]
@@ -43,11 +44,15 @@ def text(node: MetaNode | None, tag: str, default: str | None = None) -> str | N
     return sub[1]
 
 
-def _int(value: str | None, default: int | None = None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
+def _int(value: str | None, default: int | None = None, where: str | None = None) -> int | None:
+    """A meta number: empty or missing gives `default`; anything but plain ASCII digits
+    (what CVAT writes) is a FormatError."""
+    if value is None or not value.strip():
         return default
+    text = value.strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()):
+        raise FormatError(f"<meta> value {value!r} is not an integer", where=where)
+    return int(text)
 
 
 def person(node: MetaNode | None) -> Annotator | None:
@@ -189,6 +194,10 @@ class TaskInfo:
     owner: Annotator | None = None
     width: int | None = None
     height: int | None = None
+    job_id: str | None = None
+    """Set for a job export ("Export job dataset"): the id of the job the file holds."""
+    stage: str | None = None
+    state: str | None = None
 
     _stops: list[int] | None = field(default=None, init=False, repr=False, compare=False)
     _indexed: bool = field(default=False, init=False, repr=False, compare=False)
@@ -225,35 +234,50 @@ class TaskInfo:
         return None
 
 
-def _step(frame_filter: str | None) -> int:
+def _step(frame_filter: str | None, where: str | None) -> int:
     if frame_filter and frame_filter.startswith("step="):
-        return _int(frame_filter[5:], 1) or 1
+        return _int(frame_filter[5:], 1, where) or 1
     return 1
 
 
-def _segments(task: MetaNode) -> list[Segment]:
+def _segments(task: MetaNode, where: str | None) -> list[Segment]:
     nodes = node_children(child(task, "segments")) or node_children(child(task, "jobs"))
     return [
         Segment(
             id=text(s, "id"),
-            start=_int(text(s, "start"), 0),
-            stop=_int(text(s, "stop"), 0),
+            start=_int(text(s, "start"), 0, where),
+            stop=_int(text(s, "stop"), 0, where),
             assignee=person(child(s, "assignee")),
         )  # fmt: skip
         for s in nodes
     ]
 
 
-def task_info(task: MetaNode) -> TaskInfo:
-    size = child(task, "original_size")
+def task_info(task: MetaNode, where: str | None = None, size: MetaNode | None = None) -> TaskInfo:
+    """A `<task>` (or a job export's `<job>`, whose `<original_size>` sits beside it in
+    `<meta>`: `size`) -> TaskInfo."""
+    size = child(task, "original_size") if size is None else size
     return TaskInfo(
         id=text(task, "id"), name=text(task, "name"), subset=text(task, "subset") or None,
-        mode=text(task, "mode"), size=_int(text(task, "size")),
-        start_frame=_int(text(task, "start_frame"), 0), stop_frame=_int(text(task, "stop_frame")),
-        frame_step=_step(text(task, "frame_filter")), segments=_segments(task),
+        mode=text(task, "mode"), size=_int(text(task, "size"), None, where),
+        start_frame=_int(text(task, "start_frame"), 0, where),
+        stop_frame=_int(text(task, "stop_frame"), None, where),
+        frame_step=_step(text(task, "frame_filter"), where), segments=_segments(task, where),
         assignee=person(child(task, "assignee")), owner=person(child(task, "owner")),
-        width=_int(text(size, "width")), height=_int(text(size, "height")),
+        width=_int(text(size, "width"), None, where), height=_int(text(size, "height"), None, where),
     )  # fmt: skip
+
+
+def job_info(job: MetaNode, tree: MetaNode, where: str | None) -> TaskInfo:
+    """A job export's `<job>` -> TaskInfo of the job's part of its task: its id becomes
+    `job_id` (the task id is not in the file), its assignee the annotator of every frame,
+    and a `<stage>`/`<state>` (when present) its status."""
+    info = task_info(job, where, child(tree, "original_size"))
+    info.job_id, info.id = info.id, None
+    info.name = info.name or f"job-{info.job_id}"
+    info.stage, info.state = text(job, "stage") or None, text(job, "state") or None
+    info.segments = [replace(s, assignee=None) for s in info.segments]  # the job's assignee
+    return info
 
 
 @dataclass
@@ -268,16 +292,25 @@ class CvatMeta:
     source: str | None = None
 
     @classmethod
-    def from_tree(cls, tree: MetaNode, labels: list[dict[str, Any]], where: str) -> CvatMeta:
+    def from_tree(cls, tree: MetaNode, labels: list[dict[str, Any]], where: str,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> CvatMeta:  # fmt: skip
         project = child(tree, "project")
         if project is not None:
-            tasks = [task_info(t) for t in node_children(child(project, "tasks")) if t[0] == "task"]
+            tasks = [task_info(t, where) for t in node_children(child(project, "tasks"))
+                     if t[0] == "task"]  # fmt: skip
             owner = project
-        else:
+        elif child(tree, "task") is not None:
             owner = child(tree, "task")
-            if owner is None:
-                raise FormatError("<meta> has neither <project> nor <task>", where=where)
-            tasks = [task_info(owner)]
+            tasks = [task_info(owner, where)]
+        elif child(tree, "job") is not None:
+            owner = child(tree, "job")
+            tasks = [job_info(owner, tree, where)]
+        else:
+            raise FormatError("<meta> has neither <project>, <task> nor <job>", where=where,
+                              hint="a CVAT export names what it holds in its <meta>")  # fmt: skip
+        for task in tasks:
+            if task.width is not None and task.height is not None:
+                check_pixels(task.width, task.height, where=where, max_pixels=max_pixels)
         name = text(owner, "name") or (tasks[0].name if tasks else None) or "cvat"
         project_id = text(project, "id") if project is not None else None
         return cls(tree=tree, labels=labels, project_id=project_id, name=name, tasks=tasks,

@@ -31,19 +31,20 @@ from pydantic import ValidationError
 
 from bridge.errors import BridgeError, FormatError, describe_validation_error
 from bridge.formats import Dataset, ItemRecords
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, Region, SourceRef, Track
 from bridge_cvat.convert import (
-    LabelIndex,
     attributes_to_classifications,
     check_label,
     geometry_dict,
-    labels_to_ontology,
     shape_to_region_dict,
     tag_to_region_dict,
     track_to_unified,
     validated,
 )
+from bridge_cvat.job_states import job_status
+from bridge_cvat.ontology import LabelIndex, labels_to_ontology
 from bridge_cvat.xml_meta import CvatMeta, TaskInfo, parse_labels_node
 
 CHUNK = 1 << 14
@@ -52,7 +53,6 @@ cyclic GC sees them survive and promotes them: 1 MiB chunks made parsing ~25% sl
 SHAPE_TAGS = frozenset(
     {"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"}
 )
-POINT_LIST_TAGS = frozenset({"polygon", "polyline", "points", "skeleton"})
 CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
                "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")  # fmt: skip
 FLAG_KEYS = ("occluded", "outside", "keyframe")
@@ -63,10 +63,18 @@ ELLIPSE_KEYS = ("cx", "cy", "rx", "ry")
 # ------------------------------------------------------------------ attribute parsing
 
 
+def _plain(text: str) -> bool:
+    """False for number text Python reads but no tool writes: digit groups ("1_0") and
+    non-ASCII digits ("１"). `float()` and `int()` accept both; CVAT never writes them."""
+    return text.isascii() and "_" not in text
+
+
 def _finite(text: str, what: str, where: str) -> float:
     try:
-        value = float(text)
+        value = float(text) if _plain(text) else None
     except ValueError:
+        value = None
+    if value is None:
         raise FormatError(f"{what}={text!r} is not a number", where=where) from None
     if not math.isfinite(value):
         raise FormatError(f"{what}={text!r} is not a finite number", where=where)
@@ -81,9 +89,11 @@ def _number(attrs: dict[str, str], key: str, where: str) -> float:
 
 def _integer(text: str, key: str, where: str) -> int:
     try:
-        return int(text)
+        if _plain(text):
+            return int(text)
     except ValueError:
-        raise FormatError(f"{key}={text!r} is not an integer", where=where) from None
+        pass
+    raise FormatError(f"{key}={text!r} is not an integer", where=where)
 
 
 def _json_floats(numbers: str, count: int) -> list[float] | None:
@@ -106,7 +116,10 @@ def _json_floats(numbers: str, count: int) -> list[float] | None:
 
 
 def _python_floats(numbers: list[str]) -> list[float] | None:
-    """The second path: `float()` of each (integers, "1.", " 1e3"...), finite sum."""
+    """The second path: `float()` of each (integers, "1.", " 1e3"...), finite sum; None
+    when one is not plain ASCII number text (the checked path says which)."""
+    if not all(map(_plain, numbers)):
+        return None
     try:
         values = list(map(float, numbers))
     except ValueError:
@@ -149,12 +162,9 @@ def _parse_point_list_checked(text: str, where: str) -> list[float]:
 
 
 def _mask_points(attrs: dict[str, str], where: str) -> list[float]:
-    try:
-        runs = [int(v) for v in attrs["rle"].split(",")]
-    except KeyError:
-        raise FormatError("a mask has no rle", where=where) from None
-    except ValueError:
-        raise FormatError("mask rle is not a list of integers", where=where) from None
+    if "rle" not in attrs:
+        raise FormatError("a mask has no rle", where=where)
+    runs = [_integer(v, "mask rle", where) for v in attrs["rle"].split(",")]
     left, top = (_integer(attrs.get(k, ""), k, where) for k in ("left", "top"))
     width, height = (_integer(attrs.get(k, ""), k, where) for k in ("width", "height"))
     return [*runs, left, top, left + width - 1, top + height - 1]
@@ -294,8 +304,9 @@ class CvatXmlParser:
     Finished images go to `images` (a queue the reader drains after each chunk);
     finished tracks go to `tracks`. `meta` is set once `</meta>` has been read."""
 
-    def __init__(self, where_prefix: str):
+    def __init__(self, where_prefix: str, max_pixels: int = DEFAULT_MAX_PIXELS):
         self.prefix = where_prefix
+        self.max_pixels = max_pixels
         self.meta: CvatMeta | None = None
         self.labels = LabelIndex()  # from the meta, once read
         self.images: deque[Finished] = deque()
@@ -351,7 +362,7 @@ class CvatXmlParser:
             if kind == "image" and tag in REGION_TAGS:
                 line = self.expat.CurrentLineNumber
                 try:
-                    size = _known_size(parent.data, None) if tag == "mask" else None
+                    size = _known_size(parent.data, None, self.max_pixels) if tag == "mask" else None
                     region = image_region(tag, attrs, size, self.labels, None)
                 except FormatError as error:
                     error.where = error.where or f"{self.prefix}:{line}"
@@ -481,7 +492,8 @@ class CvatXmlParser:
         if not self._meta_stack:
             self._meta_stack = None
             self.expat.CharacterDataHandler = None
-            self.meta = CvatMeta.from_tree(self._meta_root, self._labels, self.where())
+            self.meta = CvatMeta.from_tree(self._meta_root, self._labels, self.where(),
+                                           self.max_pixels)  # fmt: skip
             self.labels = LabelIndex.from_labels(self.meta.labels)
 
     def _close(self, done: _Open) -> None:
@@ -532,6 +544,7 @@ class ReadContext:
     losses: LossReport
     path: Path
     image_kinds: set[tuple[str, str]] = field(default_factory=set)
+    max_pixels: int = DEFAULT_MAX_PIXELS
     annotators: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def where(self, line: int) -> str:
@@ -547,17 +560,22 @@ class ReadContext:
         return record.copy()
 
 
-def _size(attrs: dict[str, str], where: str | None) -> tuple[int | None, int | None]:
-    try:
-        width = int(attrs["width"]) if "width" in attrs else None
-        height = int(attrs["height"]) if "height" in attrs else None
-    except ValueError:
-        raise FormatError("image width/height are not integers", where=where) from None
+def _size(attrs: dict[str, str], where: str | None,
+          max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int | None, int | None]:  # fmt: skip
+    """An `<image>`'s width and height (None when not given), positive and within the
+    pixel budget."""
+    width = _integer(attrs["width"], "width", where) if "width" in attrs else None
+    height = _integer(attrs["height"], "height", where) if "height" in attrs else None
+    if width is not None and height is not None:
+        check_pixels(width, height, where=where, max_pixels=max_pixels)
+    elif any(value is not None and value <= 0 for value in (width, height)):
+        raise FormatError(f"image size {width}x{height} is not positive", where=where)
     return width, height
 
 
-def _known_size(attrs: dict[str, str], where: str | None) -> tuple[int, int] | None:
-    size = _size(attrs, where)
+def _known_size(attrs: dict[str, str], where: str | None,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int] | None:  # fmt: skip
+    size = _size(attrs, where, max_pixels)
     return size if None not in size else None  # type: ignore[return-value]
 
 
@@ -631,20 +649,23 @@ def image_to_record(attrs: dict[str, str], children, line: int, ctx: ReadContext
     if "name" not in attrs or "id" not in attrs:
         raise FormatError("<image> needs id and name", where=where)
     frame = _integer(attrs["id"], "id", where)
-    size = _size(attrs, where)
+    size = _size(attrs, where, ctx.max_pixels)
     subset = attrs.get("subset") or None
     task = ctx.meta.task(attrs.get("task_id"), subset)
     annotator, segment = task.annotator_for(frame) if task else (None, None)
-    set_id = (
-        f"job-{segment.id}"
-        if segment and segment.id
-        else (f"task-{task.id}" if task and task.id else "cvat")
-    )
+    if task is not None and task.job_id:
+        set_id = f"job-{task.job_id}"
+    elif segment and segment.id:
+        set_id = f"job-{segment.id}"
+    else:
+        set_id = f"task-{task.id}" if task and task.id else "cvat"
     name = attrs["name"]
     extra = {k: v for k, v in attrs.items() if k not in ("name", "width", "height", "subset")}
     annotation_set = {"id": set_id, "regions": _image_regions(children, size, ctx)}
     if annotator is not None:
         annotation_set["annotator"] = ctx.annotator_record(annotator)
+    if task is not None and (task.stage or task.state):
+        annotation_set.update(job_set_fields(task))
     item = {
         "key": f"{subset}/{name}" if subset else name,
         "media": {"kind": "image", "uri": name, "width": size[0], "height": size[1]},
@@ -714,6 +735,21 @@ def track_to_track(attrs, children, line: int, ctx: ReadContext) -> tuple[Track,
     return track, task
 
 
+def job_set_fields(task: TaskInfo) -> dict[str, Any]:
+    """A job export's stage and state as annotation-set fields: status and extra."""
+    if not (task.stage or task.state):
+        return {}
+    extra = {f"cvat_{key}": value for key, value in (("stage", task.stage), ("state", task.state))
+             if value}  # fmt: skip
+    return {"status": job_status(task.stage, task.state), "extra": extra}
+
+
+def _video_set_id(task: TaskInfo | None) -> str:
+    if task is not None and task.job_id:
+        return f"job-{task.job_id}"
+    return f"task-{task.id}" if task is not None and task.id else "cvat"
+
+
 def video_item(task: TaskInfo | None, tracks: list[Track], ctx: ReadContext) -> Item:
     """One video task and its tracks -> one `Item`."""
     single = len(ctx.meta.tasks) <= 1
@@ -730,7 +766,8 @@ def video_item(task: TaskInfo | None, tracks: list[Track], ctx: ReadContext) -> 
                     width=task.width if task else None, height=task.height if task else None,
                     frame_count=task.size if task else None),
         subset=task.subset if task else None,
-        annotation_sets=[AnnotationSet(id=f"task-{task_id}" if task_id else "cvat", annotator=annotator, tracks=tracks)],
+        annotation_sets=[AnnotationSet(id=_video_set_id(task), annotator=annotator, tracks=tracks,
+                                       **(job_set_fields(task) if task else {}))],
         source=SourceRef(tool="cvat", instance=str(ctx.path), project=ctx.meta.project_id, item=task_id),
         extra=({"cvat_task_id": task_id} if task_id else {}) | {"cvat_frame_step": task.frame_step if task else 1},
     )  # fmt: skip
@@ -806,14 +843,16 @@ def _chain_steps(steps: Iterator[str]) -> Iterator[None]:
         yield None
 
 
-def read_cvat_xml(path: str | Path, losses: LossReport) -> Dataset:
-    """Open a CVAT XML file: the meta is read now, images/tracks as items are iterated."""
+def read_cvat_xml(path: str | Path, losses: LossReport, *,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:  # fmt: skip
+    """Open a CVAT XML file: the meta is read now, images/tracks as items are iterated.
+    Declared image and frame sizes above `max_pixels` are refused."""
     path = Path(path)
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the item generator
     except OSError as error:
         raise BridgeError(f"cannot open {path}: {error.strerror}", where=str(path)) from None
-    parser = CvatXmlParser(str(path))
+    parser = CvatXmlParser(str(path), max_pixels)
     steps = iter_parse(handle, parser)
     try:
         for step in steps:
@@ -829,6 +868,7 @@ def read_cvat_xml(path: str | Path, losses: LossReport) -> Dataset:
         labels=LabelIndex.from_labels(parser.meta.labels),
         losses=losses,
         path=path,
+        max_pixels=max_pixels,
     )
     project = project_from_meta(parser.meta, path)
     items = ItemRecords(lambda validate: _items(parser, steps, handle, ctx, project, validate))

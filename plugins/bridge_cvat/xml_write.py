@@ -19,6 +19,7 @@ from typing import IO, Any
 from bridge.errors import ConfigError
 from bridge.formats import Dataset
 from bridge.io import atomic_write
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import (
     AnnotationSet,
@@ -30,15 +31,8 @@ from bridge.schema import (
     Tag,
     Track,
 )
-from bridge_cvat.convert import (
-    LabelIndex,
-    format_number,
-    ontology_to_labels,
-    region_to_shape,
-    region_to_tag,
-    track_to_cvat,
-)
-from bridge_cvat.labels import CVAT_TO_KIND
+from bridge_cvat.convert import region_to_shape, region_to_tag, report_set_extras, track_to_cvat
+from bridge_cvat.ontology import CVAT_TO_KIND, LabelIndex, format_number, named_labels
 from bridge_cvat.xml_meta import MetaNode, labels_to_nodes
 
 CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
@@ -227,10 +221,11 @@ class BodyWriter:
     """Writes items as `<image>` or `<track>` elements and remembers which labels and
     attributes they used (so the meta can declare them)."""
 
-    def __init__(
-        self, out: IO[bytes], mode: str, labels: LabelIndex, losses: LossReport, project: bool
-    ):
+    def __init__(self, out: IO[bytes], mode: str, labels: LabelIndex, losses: LossReport,
+                 project: bool, max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
         self.out, self.mode, self.labels, self.losses = out, mode, labels, losses
+        self.max_pixels = max_pixels
+        self.meta_has_stage = False  # the stored meta of a job export that names its stage
         self.project_export = project
         self.count = 0
         self.used: dict[str, dict[str, Any]] = {}
@@ -275,6 +270,8 @@ class BodyWriter:
         if aset.relations:
             self.losses.record("cvat.relation", "CVAT has no relations between shapes; dropped",
                                where=where, count=len(aset.relations))  # fmt: skip
+        report_set_extras(aset, self.losses, where, shape_scores=False,
+                          status=from_cvat and self.meta_has_stage)  # fmt: skip
 
     def _note(
         self, label: str | None, kind: str, attributes: list[dict[str, str]], mutable: bool = False
@@ -322,6 +319,8 @@ class BodyWriter:
         for region in aset.regions:
             if isinstance(region.shape, Tag):
                 tag = region_to_tag(region, self.losses, where=where)
+                if tag is None:  # no label: reported
+                    continue
                 self._note(region.label, "tag", tag["attributes"])
                 tags.append(_tag_xml(tag, 2))
                 continue
@@ -331,7 +330,8 @@ class BodyWriter:
         return shapes, tags
 
     def _shape(self, region: Region, where: str) -> dict[str, Any] | None:
-        shape = region_to_shape(region, self.labels, self.losses, where=where)
+        shape = region_to_shape(region, self.labels, self.losses, where=where,
+                                max_pixels=self.max_pixels)  # fmt: skip
         if shape is None:
             return None
         if region.z_order is None:
@@ -388,6 +388,8 @@ class BodyWriter:
 
     def _write_track(self, track: Track, item: Item, where: str) -> None:
         data = track_to_cvat(track, self.labels, self.losses, where=where)
+        if data is None:  # no label: reported
+            return
         if not data["shapes"]:
             self.losses.record(
                 "cvat.empty_track", "a track without drawable keyframes; dropped", where=where
@@ -411,7 +413,8 @@ class BodyWriter:
                 "cvat.video_tag", "CVAT for video has no frame tags; dropped", where=where
             )
             return
-        shape = region_to_shape(region, self.labels, self.losses, where=where)
+        shape = region_to_shape(region, self.labels, self.losses, where=where,
+                                max_pixels=self.max_pixels)  # fmt: skip
         if shape is None:
             return
         self.losses.record("cvat.shape_as_track", "a video shape was written as a one-frame track",
@@ -464,8 +467,9 @@ def default_meta(project: Project, mode: str, count: int, first_video: Item | No
 def with_labels_node(tree: MetaNode) -> MetaNode:
     """`tree`, with a `<labels>` placeholder in its project or task if it had none."""
     owners = [
-        node for node in tree[1] if node[0] in ("project", "task") and isinstance(node[1], list)
-    ]
+        node for node in tree[1]
+        if node[0] in ("project", "task", "job") and isinstance(node[1], list)
+    ]  # fmt: skip
     if owners and not any(sub[0] == "labels" for sub in owners[0][1]):
         owners[0][1].append(["labels", None])
     return tree
@@ -491,6 +495,15 @@ def meta_xml(node: MetaNode, labels: list[dict[str, Any]], indent: int) -> Itera
 # ------------------------------------------------------------------ the writer
 
 
+def _names_job_stage(stored: MetaNode | None) -> bool:
+    """True if a stored meta is a job export's with a `<stage>` or `<state>`, so the status
+    read from it is written back with it."""
+    job = next((n for n in (stored or ["meta", []])[1] if n[0] == "job"), None)
+    return job is not None and isinstance(job[1], list) and any(
+        child[0] in ("stage", "state") for child in job[1]
+    )
+
+
 def _mode(project: Project, first: Item | None, requested: str | None) -> str:
     if requested in ("images", "video"):
         return requested
@@ -499,11 +512,11 @@ def _mode(project: Project, first: Item | None, requested: str | None) -> str:
     return "video" if project.media_kind == "video" else "images"
 
 
-def write_cvat_xml(
-    dataset: Dataset, path: str | Path, losses: LossReport, *, mode: str | None = None
-) -> int:
+def write_cvat_xml(dataset: Dataset, path: str | Path, losses: LossReport, *,
+                   mode: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:  # fmt: skip
     """Write `dataset` as CVAT XML at `path`, atomically; return the number of items.
-    `mode` is "images" or "video" (default: from the first item's media kind)."""
+    `mode` is "images" or "video" (default: from the first item's media kind); masks
+    larger than `max_pixels` are refused."""
     if mode not in (None, "images", "video"):
         raise ConfigError(
             f"mode {mode!r} is not a CVAT XML layout", hint="-O mode=images or -O mode=video"
@@ -516,9 +529,9 @@ def write_cvat_xml(
     stored = dataset.project.extra.get("cvat_meta")
     is_project = bool(stored) and any(node[0] == "project" for node in stored[1])
     with atomic_write(path) as out, tempfile.TemporaryFile(dir=path.parent) as body:
-        writer = BodyWriter(
-            body, kind, LabelIndex.from_ontology(dataset.project.ontology), losses, is_project
-        )
+        writer = BodyWriter(body, kind, LabelIndex.from_ontology(dataset.project.ontology), losses,
+                            is_project, max_pixels)  # fmt: skip
+        writer.meta_has_stage = _names_job_stage(stored)
         for item in stream:
             writer.item(item)
         project = dataset.project
@@ -531,7 +544,7 @@ def write_cvat_xml(
         out.write(
             b'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n'
         )
-        labels = ontology_to_labels(project.ontology)
+        labels = named_labels(project.ontology, losses, "ontology")
         out.write("".join(meta_xml(tree, labels, 1)).encode())
         body.seek(0)
         shutil.copyfileobj(body, out, 1 << 20)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from bridge_cvat import convert
-from bridge_cvat.connector import label_requests, server_free
+from bridge_cvat.ontology import (
+    LabelIndex,
+    label_requests,
+    labels_to_ontology,
+    ontology_to_labels,
+    server_free,
+)
 from bridge_cvat.rest import BodyBuilder, FrameNumbering, JobFrames, RestLabels, shape_to_rest
 
 from bridge.errors import FormatError
@@ -27,7 +32,7 @@ def track(track_id: str, *frames: int) -> Track:
 
 
 def build(aset: AnnotationSet, start: int, stop: int, losses: LossReport) -> dict:
-    builder = BodyBuilder(RestLabels(LABELS), convert.LabelIndex.from_labels(server_free(LABELS)),
+    builder = BodyBuilder(RestLabels(LABELS), LabelIndex.from_labels(server_free(LABELS)),
                           losses, keep_ids=False)  # fmt: skip
     job = JobFrames(7, start, stop, video_set=aset, numbering=FrameNumbering(start=10, step=3))
     body = builder.body(job)
@@ -71,8 +76,8 @@ def test_cvat_api_job_body_holds_only_its_frames_and_reports_the_rest():
 
 
 def test_cvat_api_new_task_labels_carry_no_server_ids():
-    requests = label_requests(convert.ontology_to_labels(
-        convert.labels_to_ontology(server_free(LABELS))
+    requests = label_requests(ontology_to_labels(
+        labels_to_ontology(server_free(LABELS))
     ))  # fmt: skip
     body = {"name": "t", "labels": requests}
     assert_request_body("TaskWriteRequest", body)
@@ -97,7 +102,7 @@ def test_cvat_api_unknown_label_or_attribute_on_push_is_a_clear_error():
 def test_cvat_api_unplaceable_frame_is_reported_once_across_jobs():
     aset = AnnotationSet(id="s", regions=[box(11)], tracks=[track("t", 10, 14)])
     losses = LossReport()
-    builder = BodyBuilder(RestLabels(LABELS), convert.LabelIndex.from_labels(server_free(LABELS)),
+    builder = BodyBuilder(RestLabels(LABELS), LabelIndex.from_labels(server_free(LABELS)),
                           losses, keep_ids=False)  # fmt: skip
     numbering = FrameNumbering(start=10, step=3)
     first = builder.body(JobFrames(1, 0, 4, video_set=aset, numbering=numbering))

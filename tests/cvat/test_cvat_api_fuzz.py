@@ -1,4 +1,5 @@
-"""Malformed server answers never escape as anything but a BridgeError (hypothesis)."""
+"""Malformed server answers never escape as anything but a BridgeError raised by a
+deliberate check (hypothesis): an `UncheckedAnswer` (the catch-all's) fails the test."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import copy
 from typing import Any
 
 import pytest
-from bridge_cvat import convert
-from bridge_cvat.connector import CvatTarget, TaskPull, server_free
-from bridge_cvat.rest import RestLabels, malformed_answer
+from bridge_cvat.ontology import LabelIndex, check_rest_labels, labels_to_ontology, server_free
+from bridge_cvat.pull import TaskPull
+from bridge_cvat.rest import RestLabels, UncheckedAnswer, malformed_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, FormatError
 from bridge.losses import LossReport
 from tests.cvat.test_cvat_api_oracle import fixture
 
@@ -38,16 +39,17 @@ class StubApi:
         return self.answers["meta"]
 
     def list_jobs(self, task_id):
-        return iter(self.answers["jobs"])
+        jobs = self.answers["jobs"]
+        if not isinstance(jobs, list):  # what CvatApi's page reader refuses
+            raise FormatError("malformed page: 'results' is not a list", where="GET /api/jobs")
+        return iter(jobs)
 
     def get_job_annotations(self, job_id):
-        return self.answers["annotations"][job_id]
-
-
-class StubConnector:
-    def __init__(self, answers):
-        self.api = StubApi(answers)
-        self.target = CvatTarget("https://cvat.example.com", "tasks", 42)
+        """The JSON the server answers for the job: whatever the (mutated) answers hold."""
+        answers = self.answers["annotations"]
+        if isinstance(answers, dict):
+            return answers.get(job_id) if isinstance(job_id, int | str) else None
+        return answers
 
 
 def answers_for(task: int) -> dict[str, Any]:
@@ -62,14 +64,27 @@ def answers_for(task: int) -> dict[str, Any]:
 
 def pull_answers(answers: dict[str, Any]) -> None:
     labels = RestLabels(LABELS)
-    index = convert.LabelIndex.from_labels(server_free(LABELS))
-    task_pull = TaskPull(StubConnector(answers), answers["task"], labels, index, LossReport())
+    index = LabelIndex.from_labels(server_free(LABELS))
+    task_pull = TaskPull(StubApi(answers), "https://cvat.example.com", answers["task"], labels,
+                         index, LossReport())  # fmt: skip
     list(task_pull.items())
 
 
 def test_cvat_api_fuzz_baseline_pulls_cleanly():
     pull_answers(answers_for(42))
     pull_answers(answers_for(43))
+
+
+@contextlib.contextmanager
+def checked_errors_only():
+    """Let BridgeErrors from deliberate checks pass; fail on anything else, and on what
+    only the catch-all caught."""
+    try:
+        yield
+    except UncheckedAnswer as error:
+        pytest.fail(f"no check caught this bad value: {error}")
+    except BridgeError:
+        pass
 
 
 @st.composite
@@ -91,17 +106,18 @@ def mutated(draw):
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_cvat_api_fuzz_broken_answers_raise_only_bridge_errors(answers):
-    with contextlib.suppress(BridgeError):
+    with checked_errors_only():
         pull_answers(answers)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(JSON, max_size=4))
 def test_cvat_api_fuzz_broken_labels_raise_only_bridge_errors(labels):
-    with contextlib.suppress(BridgeError):
+    with checked_errors_only():
+        check_rest_labels(labels, "labels")
         RestLabels(labels)
         with malformed_answer("labels"):
-            convert.labels_to_ontology(server_free(labels))
+            labels_to_ontology(server_free(labels))
 
 
 @settings(max_examples=200, deadline=None)
@@ -110,10 +126,11 @@ def test_cvat_api_fuzz_one_broken_label_field(data):
     labels = copy.deepcopy(LABELS)
     label = data.draw(st.sampled_from(labels))
     label[data.draw(st.sampled_from(sorted(label)))] = data.draw(JSON)
-    with contextlib.suppress(BridgeError):
+    with checked_errors_only():
+        check_rest_labels(labels, "labels")
         RestLabels(labels)
         with malformed_answer("labels"):
-            convert.labels_to_ontology(server_free(labels))
+            labels_to_ontology(server_free(labels))
 
 
 @pytest.mark.parametrize("start", [float("inf"), 2.5, -3, "ten", True])

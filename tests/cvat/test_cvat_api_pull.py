@@ -7,7 +7,9 @@ import httpx
 import numpy as np
 import pytest
 import respx
-from bridge_cvat.connector import CvatConnector, job_status, parse_url
+from bridge_cvat.connector import CvatConnector
+from bridge_cvat.job_states import job_status
+from bridge_cvat.target import parse_url
 from cvat_sdk.masks import decode_mask
 
 from bridge.errors import FormatError

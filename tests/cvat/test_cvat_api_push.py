@@ -414,3 +414,15 @@ def test_cvat_api_push_into_existing_project_creates_a_task_there():
     assert_request_body("TaskWriteRequest", task_body)
     assert task_body == {"name": "more streets", "project_id": 7, "subset": "train"}
     assert [t["id"] for t in result["tasks"]] == [77]
+
+
+@respx.mock
+def test_cvat_api_job_workflow_option_is_parsed_strictly_before_anything_is_sent():
+    from bridge.errors import ConfigError
+
+    item = Item(key="a.jpg", media=Media(kind="image", uri="https://x.example.com/a.jpg"))
+    with pytest.raises(ConfigError, match="job_workflow must be true or false, not 'ture'"):
+        connector("cvat://cvat.example.com/tasks/new").write(
+            Dataset(project=Project(name="p"), items=[item]), LossReport(), job_workflow="ture"
+        )
+    assert not respx.mock.calls  # no task was created

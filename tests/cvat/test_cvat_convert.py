@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from bridge_cvat.convert import (
+from bridge_cvat.convert import region_to_shape, shape_to_region, track_to_cvat, track_to_unified
+from bridge_cvat.ontology import (
     LabelIndex,
     labels_to_ontology,
     ontology_to_labels,
-    region_to_shape,
-    shape_to_region,
-    track_to_cvat,
-    track_to_unified,
+    skeleton_edges,
+    skeleton_svg,
 )
-from bridge_cvat.labels import skeleton_edges, skeleton_svg
 
 from bridge.errors import FormatError
 from bridge.geometry import bbox_corners
@@ -72,7 +70,7 @@ def test_cvat_rotated_box_turns_about_its_centre():
 def test_cvat_ellipse_points_are_centre_right_and_top():
     shape = {
         "type": "ellipse",
-        "label": None,
+        "label": "car",
         "frame": 0,
         "points": [10.0, 20.0, 13.0, 18.0],
         "rotation": 5.0,
@@ -169,7 +167,7 @@ def test_cvat_bad_rest_values_raise_format_errors():
             where="job 2",
         )
     with pytest.raises(FormatError, match="invalid value") as caught:
-        shape_to_region({"type": "polygon", "label": "car", "points": [0, 0, 1, 1], "z_order": "top"},
+        shape_to_region({"type": "polygon", "label": "car", "points": [0, 0, 1, 1, 2, 0], "z_order": "top"},
                         INDEX, LossReport(), where="job 2")  # fmt: skip
     assert caught.value.where == "job 2"
 

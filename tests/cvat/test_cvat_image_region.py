@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-from bridge_cvat.convert import LabelIndex, shape_to_region_dict
+from bridge_cvat.convert import shape_to_region_dict
+from bridge_cvat.ontology import LabelIndex
 from bridge_cvat.xml_read import image_region, shape_dict
 from hypothesis import given, settings
 from hypothesis import strategies as st

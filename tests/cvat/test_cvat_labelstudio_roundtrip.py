@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bridge_cvat.convert import LabelIndex, region_to_shape, shape_to_region
+from bridge_cvat.convert import region_to_shape, shape_to_region
+from bridge_cvat.ontology import LabelIndex
 from bridge_cvat.xml_read import read_cvat_xml
 from bridge_cvat.xml_write import write_cvat_xml
 from bridge_labelstudio.convert import item_to_task, task_to_item

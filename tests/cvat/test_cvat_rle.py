@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
 from cvat_sdk.masks import decode_mask, encode_mask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from bridge.errors import FormatError
 from bridge.geometry import bitmap_to_rle, rle_to_bitmap
-from bridge.geometry.cvat_rle import cvat_mask_to_rle, rle_to_cvat_mask
 
 masks = st.tuples(st.integers(1, 12), st.integers(1, 12)).flatmap(
     lambda shape: arrays(np.bool_, shape, elements=st.booleans())
@@ -59,7 +60,7 @@ def test_cvat_mask_keeps_its_original_crop_when_it_holds_the_mask():
 
 
 def test_cvat_mask_rejects_runs_that_do_not_cover_the_crop():
-    with pytest.raises(ValueError, match="cover 5 pixels"):
+    with pytest.raises(FormatError, match="cover 5 pixels"):
         cvat_mask_to_rle([1, 4], 0, 0, 2, 2, 4, 4)
-    with pytest.raises(ValueError, match="leaves"):
+    with pytest.raises(FormatError, match="leaves"):
         cvat_mask_to_rle([4], 3, 3, 2, 2, 4, 4)

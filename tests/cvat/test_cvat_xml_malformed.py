@@ -41,7 +41,7 @@ def broken(tmp_path: Path, text: str) -> Path:
         ('<points label="label2" points="1,2;3,4;5,6"', '<points label="label2" points="1,2;3,4;5"', "not an x,y pair"),
         ('<box label="label1" occluded="1" xbr="4"', '<box label="label1" occluded="1" xbr="four"', "not a number"),
         ('<box label="label1" occluded="1" xbr="4"', '<box label="label1" occluded="1" xbr="nan"', "not a finite number"),
-        ('<image height="10" id="1"', '<image height="ten" id="1"', "not integers"),
+        ('<image height="10" id="1"', '<image height="ten" id="1"', "not an integer"),
     ],
 )  # fmt: skip
 def test_cvat_bad_shape_is_reported_at_its_line(tmp_path, old, new, message):
@@ -53,7 +53,8 @@ def test_cvat_bad_shape_is_reported_at_its_line(tmp_path, old, new, message):
 
 
 def test_cvat_odd_coordinate_count_in_points_is_refused(tmp_path):
-    from bridge_cvat.convert import LabelIndex, shape_to_region
+    from bridge_cvat.convert import shape_to_region
+    from bridge_cvat.ontology import LabelIndex
 
     shape = {"type": "polygon", "label": None, "points": [1.0, 2.0, 3.0], "frame": 0}
     with pytest.raises(FormatError, match="odd number of coordinates") as caught:
@@ -117,7 +118,7 @@ def test_cvat_image_before_meta_is_refused(tmp_path):
 
 FUZZ_SOURCES = [GOOD.encode()] + [
     (FIXTURES / name).read_bytes()
-    for name in ("for_video_with_skeleton.xml", "all_shapes_images.xml")
+    for name in ("for_video_with_skeleton.xml", "all_shapes_images.xml", "job_export_images.xml")
 ]
 
 

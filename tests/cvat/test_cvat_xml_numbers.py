@@ -23,13 +23,16 @@ written = st.one_of(
     finite.map(lambda v: f"{v:.2f}"),  # what CVAT writes
     finite.map(repr),  # 1e+300, -0.0, 5.0
     st.integers(-(10**20), 10**20).map(str),  # integers take the float() path
-    st.sampled_from(["-0", "-0.00", "1.", ".5", " 7.25", "1_000.5", "1E3", "+2.5"]),
+    st.sampled_from(["-0", "-0.00", "1.", ".5", " 7.25", "1_000.5", "1E3", "+2.5", "１２.5"]),
 )
 
 
 def reference(texts: list[str]) -> list[float] | None:
     """What the reader must return: float() of each text, or None when one is not a
-    finite number (the reader raises FormatError then)."""
+    finite number, or is number text no tool writes although float() reads it: digit
+    groups ("1_000.5") and non-ASCII digits (the reader raises FormatError then)."""
+    if any("_" in text or not text.isascii() for text in texts):
+        return None
     try:
         values = [float(text) for text in texts]
     except ValueError:

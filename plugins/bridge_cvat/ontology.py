@@ -1,4 +1,5 @@
-"""CVAT labels (with their attribute specs) <-> the unified ontology, and `LabelIndex`.
+"""The ontology room: CVAT labels (with their attribute specs) <-> the unified ontology,
+`LabelIndex`, and label dicts as they cross the REST API.
 
 Vendor terms:
 
@@ -15,6 +16,10 @@ Vendor terms:
 The dicts here are CVAT REST `Label` shapes without ids required: `{"name", "color", "type",
 "svg", "attributes": [{"name", "mutable", "input_type", "values", "default_value"}],
 "sublabels": [...]}`. Keys with no unified home ride in `extra` and come back.
+
+Labels pulled over REST carry fields that place them on one server (`server_free` drops
+them); labels sent to create a task or project may carry only the request model's fields
+and no ids (`label_requests`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.errors import FormatError
 from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec
 
 CVAT_TO_KIND = {
@@ -93,7 +99,7 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
-def _number_or_none(text: str) -> float | None:
+def number_or_none(text: str) -> float | None:
     try:
         return float(text)
     except (TypeError, ValueError):
@@ -116,7 +122,7 @@ def _spec_from_cvat(attribute: dict[str, Any]) -> ClassificationSpec:
     if (
         input_type == "number"
         and len(values) == 3
-        and all(_number_or_none(v) is not None for v in values)
+        and all(number_or_none(v) is not None for v in values)
     ):
         spec.min, spec.max, spec.step = (float(v) for v in values)
     else:
@@ -260,6 +266,17 @@ def ontology_to_labels(ontology: Ontology) -> list[dict[str, Any]]:
     ]
 
 
+def named_labels(ontology: Ontology, losses: Any, where: str) -> list[dict[str, Any]]:
+    """`ontology_to_labels` for a writer: a label class (or skeleton point) without a
+    name has no CVAT form; it is left out and reported, never written as `<name></name>`."""
+    unnamed = [label for label in ontology.labels if not label.name]
+    if unnamed:
+        losses.record("cvat.unnamed_label", "a label class without a name; CVAT needs one; "
+                      "left out of the labels", where=where, count=len(unnamed))  # fmt: skip
+        ontology = Ontology(labels=[label for label in ontology.labels if label.name])
+    return ontology_to_labels(ontology)
+
+
 def skeleton_svg(points: list[str], edges: list[tuple[str, str]]) -> str:
     """A CVAT skeleton layout for `points` (on a circle in a 100x100 box) and `edges`."""
     position: dict[str, tuple[float, float]] = {}
@@ -285,3 +302,136 @@ def skeleton_svg(points: list[str], edges: list[tuple[str, str]]) -> str:
             f'data-node-id="{node_id[name]}" data-label-name="{name}"></circle>'
         )
     return "".join(parts)
+
+
+# ------------------------------------------------------------------ REST label dicts
+
+
+def _label_problem(label: Any, sub: bool) -> str | None:
+    """What is wrong with one REST label (None if nothing): the types the fields must have."""
+    if not isinstance(label, dict):
+        return f"a label is {type(label).__name__}, not an object"
+    if not isinstance(label.get("name"), str) or not label["name"]:
+        return f"a label's name is {label.get('name')!r}"
+    name = label["name"]
+    for key in ("id", "parent_id", "project_id", "task_id"):
+        value = label.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"label {name!r}: {key} {value!r} is not an integer"
+    for key in ("type", "color", "svg"):
+        if label.get(key) is not None and not isinstance(label[key], str):
+            return f"label {name!r}: {key} {label[key]!r} is not text"
+    for key in ("attributes", "sublabels"):
+        if label.get(key) is not None and not isinstance(label[key], list):
+            return f"label {name!r}: {key} is not a list"
+    for attribute in label.get("attributes") or []:
+        problem = _attribute_problem(attribute)
+        if problem:
+            return f"label {name!r}: {problem}"
+    if sub and label.get("sublabels"):
+        return f"label {name!r}: a skeleton point has sublabels"
+    for sublabel in label.get("sublabels") or []:
+        problem = _label_problem(sublabel, sub=True)
+        if problem:
+            return problem
+    return None
+
+
+def _attribute_problem(attribute: Any) -> str | None:
+    if not isinstance(attribute, dict) or not isinstance(attribute.get("name"), str):
+        return f"attribute {attribute!r} has no name"
+    name = attribute["name"]
+    spec_id = attribute.get("id")
+    if spec_id is not None and (not isinstance(spec_id, int) or isinstance(spec_id, bool)):
+        return f"attribute {name!r}: id {spec_id!r} is not an integer"
+    if attribute.get("mutable") is not None and not isinstance(attribute["mutable"], bool):
+        return f"attribute {name!r}: mutable {attribute['mutable']!r} is not true/false"
+    for key in ("input_type", "default_value"):
+        if attribute.get(key) is not None and not isinstance(attribute[key], str):
+            return f"attribute {name!r}: {key} {attribute[key]!r} is not text"
+    values = attribute.get("values")
+    if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
+        return f"attribute {name!r}: values {values!r} are not a list of texts"
+    return None
+
+
+def check_rest_labels(labels: Any, where: str) -> list[dict[str, Any]]:
+    """REST labels (`/api/labels` results), checked: a list of label objects whose fields
+    have the types CVAT's `Label` model gives them (FormatError at `where` otherwise)."""
+    if not isinstance(labels, list):
+        raise FormatError(f"labels are {type(labels).__name__}, not a list", where=where)
+    for label in labels:
+        problem = _label_problem(label, sub=False)
+        if problem:
+            raise FormatError(f"malformed CVAT label: {problem}", where=where,
+                              hint="the server sent something this CVAT version should not")  # fmt: skip
+    return labels
+
+
+SERVER_FIELDS = ("project_id", "task_id", "parent_id", "has_parent")
+"""Label fields that say where a label lives on the server, not what it is."""
+
+
+def server_free(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """REST labels without the fields that place them on one server (project_id, ...),
+    and skeleton layouts naming their points (`data-label-name`) instead of the server's
+    sublabel ids (`data-label-id`), as CVAT's XML export and label editor do."""
+    clean = []
+    for label in labels:
+        if label.get("parent_id") is not None:
+            continue
+        out = {k: v for k, v in label.items() if k not in SERVER_FIELDS}
+        subs = label.get("sublabels") or []
+        out["sublabels"] = [
+            {k: v for k, v in sub.items() if k not in SERVER_FIELDS} for sub in subs
+        ]
+        if out.get("svg"):
+            out["svg"] = svg_with_names(
+                out["svg"], {sub.get("id"): sub.get("name") for sub in subs}
+            )
+        clean.append(out)
+    return clean
+
+
+SVG_LABEL_ID = re.compile(r'data-label-id="(\d+)"')
+
+
+def svg_with_names(svg: str, names: dict[Any, Any]) -> str:
+    """`svg` with each `data-label-id="13"` replaced by `data-label-name="head"`."""
+
+    def name_for(match: re.Match) -> str:
+        name = names.get(int(match.group(1)))
+        return f'data-label-name="{name}"' if name else match.group(0)
+
+    return SVG_LABEL_ID.sub(name_for, svg)
+
+
+LABEL_REQUEST_FIELDS = frozenset({"name", "color", "attributes", "type", "svg", "sublabels"})
+SUBLABEL_REQUEST_FIELDS = frozenset({"name", "color", "attributes", "type"})
+ATTRIBUTE_REQUEST_FIELDS = frozenset({"name", "mutable", "input_type", "values", "default_value"})
+
+
+def label_requests(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CVAT label dicts as PatchedLabelRequests for a *new* task or project: no ids (the
+    server assigns them), only fields the request model has."""
+
+    def attributes(label):
+        return [
+            {k: v for k, v in a.items() if k in ATTRIBUTE_REQUEST_FIELDS}
+            for a in label.get("attributes") or []
+        ]
+
+    requests = []
+    for label in labels:
+        out = {k: v for k, v in label.items() if k in LABEL_REQUEST_FIELDS}
+        out["attributes"] = attributes(label)
+        if label.get("sublabels"):
+            out["sublabels"] = [
+                {**{k: v for k, v in sub.items() if k in SUBLABEL_REQUEST_FIELDS},
+                 "attributes": attributes(sub)}
+                for sub in label["sublabels"]
+            ]  # fmt: skip
+        else:
+            out.pop("sublabels", None)
+        requests.append(out)
+    return requests
