@@ -109,6 +109,7 @@ LOSS_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     (r"cvat\.set_classification", ("classifications",)),
     (r"cvat\.relation", ("relations",)),
     (r"cvat\.percent_units", REGIONS_AND_TRACKS),
+    (r"cvat\.unlabeled_region", (*REGIONS_AND_TRACKS, "relations")),
     # Labelbox writer
     (r"labelbox-(?P<kind>[a-z_0-9]+)-unsupported", ("regions:{kind}", "tracks")),
     (r"labelbox-mask-without-url", ("regions:mask",)),
