@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.errors import ConfigError
-from bridge.geometry.labelbox_png import rle_to_png
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Classification, Item, Region, Relation, Track
 
@@ -142,6 +141,10 @@ class _Writer:
             if single.get("url"):  # a binary PNG: its white pixels are the mask
                 return {"mask": {"instanceURI": single["url"], "colorRGB": [255, 255, 255]}}
             return self.drop("labelbox-mask-not-fetched", "a mask whose pixels were never fetched")
+        from .png_masks import rle_to_png
+
+        if not shape.rle.size[0] or not shape.rle.size[1]:
+            return self.drop("labelbox-mask-empty-size", "a mask of size 0 has no PNG")
         png = base64.b64encode(rle_to_png(shape.rle)).decode("ascii")
         return {"mask": {"png": png}}
 

@@ -45,7 +45,7 @@ def test_lb_malformed_json_line_names_its_line(tmp_path):
         ("[1, 2]", "no data_row"),
         ('{"projects": {}}', "no data_row"),
         ('{"data_row": {}}', "no global_key"),
-        ('{"data_row": {"id": "a"}, "projects": [1]}', "malformed"),
+        ('{"data_row": {"id": "a"}, "projects": [1]}', "projects must be an object"),
     ],
 )
 def test_lb_not_a_data_row_names_its_line(tmp_path, line, words):
