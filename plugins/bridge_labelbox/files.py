@@ -1,8 +1,9 @@
 """Labelbox files: the export v2 NDJSON (read and write) and the import NDJSON (write).
 
-* `labelbox`: an export v2 file, one data row per line (`convert.data_row_to_item`).
-  Read line by line, so memory stays flat whatever the file size; a line that is not
-  JSON raises `FormatError` naming the file and line.
+* `labelbox`: an export v2 file, one data row per line (`convert.data_row_to_item`), or
+  the JSON array of data rows `export_json` / `export_v2` return (saved with `json.dump`).
+  Read row by row, so memory stays flat whatever the file size; a line that is not JSON
+  raises `FormatError` naming the file and line. A file with no data row is refused.
 * `labelbox-import`: the NDJSON Labelbox takes for model-assisted labeling and label
   import (`convert.item_to_import_rows`), one annotation per line. Write-only.
 
@@ -20,6 +21,7 @@ import orjson
 from bridge.errors import FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
+from bridge.limits import DEFAULT_MAX_PIXELS, max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag
 from bridge.schema import ClassificationSpec, Item, LabelClass, Project
@@ -31,19 +33,80 @@ MEDIA = ["image", "video", "text", "audio", "document", "html", "conversation"]
 REGIONS = ["bbox", "polygon", "polyline", "points", "mask", "span"]
 
 
-def iter_export_rows(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, parsed JSON) for every non-blank line of an NDJSON file."""
+WHITESPACE = b" \t\r\n"
+BOM = b"\xef\xbb\xbf"
+EMPTY_HINT = ("a Labelbox export v2 file has one data row per line (NDJSON), or is the JSON "
+              "array of data rows export_json / export_v2 return")  # fmt: skip
+LEGACY_HINT = ("this is a legacy Labelbox JSON export (\"Labeled Data\"/\"Label\" keys), which "
+               "Labelbox retired in 2024; export the project again with export v2 (the app's "
+               "Export data, or project.export() in the SDK)")  # fmt: skip
+
+
+def _first_byte(path: Path) -> bytes:
+    """The first byte of the file that is not whitespace (nor a UTF-8 BOM); b"" if none."""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(65536):
+            text = chunk.lstrip(WHITESPACE + BOM)
+            if text:
+                return text[:1]
+    return b""
+
+
+def _ndjson_rows(path: Path) -> Iterator[tuple[str, Any]]:
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if raw.isspace():  # a blank line (isspace stops at the first other byte)
                 continue
+            if number == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM):]
             try:
-                yield number, orjson.loads(raw)
+                yield f"{path}:{number}", orjson.loads(raw)
             except orjson.JSONDecodeError as error:
                 raise FormatError(
                     f"not valid JSON ({error})", where=f"{path}:{number}",
                     hint="a Labelbox export v2 file has one JSON object per line",
                 ) from None  # fmt: skip
+
+
+def _array_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """The rows of a JSON array of data rows (`export_json`), streamed with ijson."""
+    import ijson
+
+    with open(path, "rb") as handle:
+        if handle.read(3) != BOM:
+            handle.seek(0)
+        rows = ijson.items(handle, "item", use_float=True)
+        number = 0
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except ijson.JSONError as error:
+                raise FormatError(
+                    f"not valid JSON after data row {number} ({str(error).splitlines()[0]})",
+                    where=str(path), hint="is the file complete?",
+                ) from None  # fmt: skip
+            number += 1
+            yield f"{path}: data row {number}", row
+
+
+def iter_export_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, parsed JSON) for every data row of an export file: an NDJSON file (one row
+    per non-blank line) or a JSON array of rows. A file with no data row, and a legacy
+    (v1) JSON export, are refused with a `FormatError`."""
+    first = _first_byte(path)
+    rows = _array_rows(path) if first == b"[" else _ndjson_rows(path)
+    count = 0
+    for where, row in rows:
+        if count == 0 and type(row) is dict and "data_row" not in row and (
+                "Labeled Data" in row or "Label" in row):  # fmt: skip
+            raise FormatError("a legacy Labelbox JSON export, not an export v2 file",
+                              where=where, hint=LEGACY_HINT)  # fmt: skip
+        count += 1
+        yield where, row
+    if count == 0:
+        raise FormatError("the file holds no Labelbox data rows", where=str(path), hint=EMPTY_HINT)
 
 
 class OntologyCollector:
@@ -100,10 +163,12 @@ class OntologyCollector:
             label.kinds.append(kind)  # type: ignore[arg-type]
 
 
-def read_export(path: str | Path, losses: LossReport, *, masks=None) -> Dataset:
-    """Open an export v2 file as a streamed `Dataset` (items are read as iterated). Its
-    items are `ItemRecords`: validated `Item`s when iterated, item records (`item_record`,
-    no pydantic) for a writer that asks for `records()`."""
+def read_export(path: str | Path, losses: LossReport, *, masks=None,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:  # fmt: skip
+    """Open an export v2 file (NDJSON, or a JSON array of data rows) as a streamed
+    `Dataset` (items are read as iterated). Its items are `ItemRecords`: validated `Item`s
+    when iterated, item records (`item_record`, no pydantic) for a writer that asks for
+    `records()`. No mask above `max_pixels` pixels is decoded or made."""
     path = Path(path)
     project = Project(name=path.stem, description="Labelbox export v2")
     collector = OntologyCollector(project)
@@ -114,9 +179,9 @@ def read_export(path: str | Path, losses: LossReport, *, masks=None) -> Dataset:
             convert, observe = data_row_to_item, collector.observe
         else:
             convert, observe = item_record, collector.observe_record
-        for number, row in iter_export_rows(path):
-            entry = convert(row, losses, where=f"{instance}:{number}", instance=instance,
-                            masks=masks)  # fmt: skip
+        for where, row in iter_export_rows(path):
+            entry = convert(row, losses, where=where, instance=instance, masks=masks,
+                            max_pixels=max_pixels)  # fmt: skip
             observe(entry)
             yield entry
 
@@ -148,8 +213,20 @@ def write_import(dataset: Dataset, path: str | Path, losses: LossReport, *,
 
 
 def _looks_like_export(head: bytes) -> bool:
-    first = head.lstrip().split(b"\n", 1)[0]
-    return first.startswith(b"{") and b'"data_row"' in first and b'"projects"' in head
+    """An export v2 file (NDJSON, or a JSON array of rows as `export_json` returns): its
+    first row is an object with a "data_row" object, and "projects" or "media_attributes"
+    follows, or "data_row" is the row's first key (Labelbox writes it first). A legacy (v1)
+    JSON export (an array of objects with "Labeled Data" and "Label") is claimed too, so
+    that it is refused with a hint instead of being read as something else."""
+    text = head.lstrip(WHITESPACE + BOM)
+    if text.startswith(b"["):
+        text = text[1:].lstrip(WHITESPACE)
+        if b'"Labeled Data"' in head and (b'"Label"' in head or b'"DataRow ID"' in head):
+            return text.startswith(b"{")
+    if not text.startswith(b"{") or b'"data_row"' not in head:
+        return False
+    first_key = text[1:].lstrip(WHITESPACE).startswith(b'"data_row"')
+    return first_key or b'"projects"' in head or b'"media_attributes"' in head
 
 
 class LabelboxExport(FileFormat):
@@ -162,7 +239,7 @@ class LabelboxExport(FileFormat):
         return _looks_like_export(head)
 
     def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
-        return read_export(path, losses)
+        return read_export(path, losses, max_pixels=max_pixels_option(options))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
         write_export(dataset, path, losses, project_id=str(options.get("project_id", "unified")))

@@ -31,6 +31,7 @@ from .checks import (
     number,
     optional_text,
     required,
+    show,
 )
 
 GEOMETRY_KEYS = ("bounding_box", "polygon", "line", "point", "location", "conversational_location")
@@ -75,7 +76,7 @@ def _points(raw: Any, what: str) -> list[tuple[float, float]]:
 
 def read_box(raw: Any, extra: dict) -> dict:
     if type(raw) is not dict:
-        raise FormatError(f"bounding_box must be an object {{top, left, height, width}}, not {raw!r:.40}")
+        raise FormatError(f"bounding_box must be an object {{top, left, height, width}}, not {show(raw)}")
     x, y = raw.get("left"), raw.get("top")
     width, height = raw.get("width"), raw.get("height")
     if not (type(x) in NUMBER_TYPES and type(y) in NUMBER_TYPES and type(width) in NUMBER_TYPES
@@ -148,7 +149,7 @@ def read_conversational(raw: Any) -> dict:
         raise FormatError(f"conversational_location end {end} is before its start {start}")
     message = required(raw, "message_id", "conversational_location")
     if type(message) not in (str, int):
-        raise FormatError(f"conversational_location message_id must be a string, not {message!r:.40}")
+        raise FormatError(f"conversational_location message_id must be a string, not {show(message)}")
     return {"type": "span", "start": start, "end": end + 1, "container": str(message)}  # fmt: skip
 
 
@@ -174,10 +175,10 @@ def empty_rle(size: tuple[int | None, int | None], max_pixels: int = DEFAULT_MAX
 
 def _color(raw: Any) -> tuple[int, int, int]:
     if type(raw) is not list or len(raw) != 3:
-        raise FormatError(f"color_rgb must be [r, g, b], not {raw!r:.40}")
+        raise FormatError(f"color_rgb must be [r, g, b], not {show(raw)}")
     channels = tuple(integer(channel, "a color_rgb channel") for channel in raw)
     if not all(0 <= channel <= 255 for channel in channels):
-        raise FormatError(f"color_rgb channels must be 0 to 255, not {raw!r:.40}")
+        raise FormatError(f"color_rgb channels must be 0 to 255, not {show(raw)}")
     return channels  # type: ignore[return-value]
 
 

@@ -28,7 +28,7 @@ from bridge.errors import FormatError
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Keyframe, Region, Track
 
-from .checks import a_list, an_object, frame_number, optional_text
+from .checks import a_list, an_object, frame_number, optional_text, show
 from .classifications import read_classifications, write_classification, write_classifications
 from .shapes import Masks, read_geometry, write_geometry
 
@@ -64,7 +64,7 @@ def _ranges(raw: Any, feature: str) -> list[tuple[int, int]]:
     ranges = []
     for pair in a_list(raw or [], f"the segments of {feature}"):
         if type(pair) is not list or len(pair) != 2:
-            raise FormatError(f"a segment of {feature} must be [start, end], not {pair!r:.40}")
+            raise FormatError(f"a segment of {feature} must be [start, end], not {show(pair)}")
         start = frame_number(pair[0], f"a segment start of {feature}")
         end = frame_number(pair[1], f"a segment end of {feature}")
         if end < start:
