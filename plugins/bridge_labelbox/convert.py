@@ -55,6 +55,7 @@ from .checks import (
 )
 from .classifications import TOOL, read_classifications, write_classifications
 from .import_ndjson import item_to_import_rows
+from .names import named_only
 from .shapes import (
     GEOMETRY_KEYS,
     NO_MASKS,
@@ -83,6 +84,8 @@ _RELATIONSHIP_CONSUMED = frozenset(("name", "relationship"))
 _LINK_CONSUMED = frozenset(("source", "target", "type"))
 PROJECT_KEY = "lb_project"
 UNSUPPORTED_KEY = "lb_unsupported_objects"
+UNSUPPORTED_AT = "lb_unsupported_at"
+"""Where the unsupported objects were in `objects` (so they come back in their place)."""
 ANNOTATIONS_KEY = "lb_annotations"
 WORKFLOW_STATUS: dict[str, AnnotationStatus] = {
     "ToLabel": "draft", "InReview": "in_review", "InRework": "rejected", "Done": "accepted",
@@ -211,33 +214,46 @@ def _read_relationship(raw: Any) -> dict:
 def _read_objects(objects: Any, annotation_set: dict, size: tuple, losses: LossReport,
                   where: str, masks: Masks) -> list[dict]:  # fmt: skip
     """The regions of a label's `objects`; unsupported objects go into the set's `extra`."""
-    regions, unsupported = [], []
+    regions, unsupported, positions = [], [], []
     for index, obj in enumerate(a_list(objects, "objects")):
         region = _read_object(obj, size, index, losses, where, masks)
         if region is None:
             unsupported.append(obj)
+            positions.append(index)
         else:
             regions.append(region)
     if unsupported:
         _report_unsupported(unsupported, losses, where)
         annotation_set["extra"][UNSUPPORTED_KEY] = unsupported
+        if positions[0] < len(regions):  # not all at the end: say where they were
+            annotation_set["extra"][UNSUPPORTED_AT] = positions
     return regions
 
 
+UNSUPPORTED_CODES = {
+    "DocumentEntityToken": (
+        "labelbox-document-entity",
+        "document entities (token ids on PDF pages, no character offsets) have no unified "
+        "span; they are kept for a Labelbox round trip only",
+    ),
+}
+
+
 def _report_unsupported(objects: list[dict], losses: LossReport, where: str) -> None:
-    """One loss line per kind of object kept for a Labelbox round trip only, naming it."""
+    """The objects kept for a Labelbox round trip only, by kind, each place naming the
+    objects' kind and names."""
     by_kind: dict[str, list[str]] = {}
     for obj in objects:
         kind = obj.get("annotation_kind") if type(obj.get("annotation_kind")) is str else None
         name = obj.get("name") if type(obj.get("name")) is str else "?"
         by_kind.setdefault(kind or "unknown kind", []).append(name)
     for kind, names in by_kind.items():
-        losses.record(
+        code, message = UNSUPPORTED_CODES.get(kind) or (
             "labelbox-object-unsupported",
-            "objects of a kind label-bridge does not model are kept for a Labelbox round "
-            f"trip only: {kind} ({', '.join(sorted(set(names)))})",
-            where=where, severity="unmapped", count=len(names),
+            "objects of a kind label-bridge does not model are kept for a Labelbox round trip only",
         )  # fmt: skip
+        losses.record(code, message, where=f"{where} ({kind}: {', '.join(sorted(set(names)))})",
+                      severity="unmapped", count=len(names))  # fmt: skip
 
 
 def _report_dicom(annotations: dict, losses: LossReport, where: str) -> None:
@@ -257,9 +273,10 @@ def _report_dicom(annotations: dict, losses: LossReport, where: str) -> None:
                         names.add(obj["name"])
     losses.record(
         "labelbox-dicom-unsupported",
-        "DICOM annotations (per-view frames in `groups`) are kept for a Labelbox round trip "
-        f"only: {', '.join(sorted(names)) or 'no objects'}",
-        where=where, severity="unmapped", count=max(count, 1),
+        "DICOM annotations (per-view frames in `groups`) have no unified form yet; they are "
+        "kept for a Labelbox round trip only",
+        where=f"{where} ({', '.join(sorted(names)) or 'no named objects'})",
+        severity="unmapped", count=max(count, 1),
     )  # fmt: skip
 
 
@@ -459,6 +476,20 @@ def _write_relation(relation: Relation) -> dict[str, Any]:
     return {"name": relation.label, **extra, "relationship": link}
 
 
+def _put_back_unsupported(objects: list, extra: dict) -> None:
+    """The objects kept for a Labelbox round trip, put back where they were."""
+    unsupported = extra.get(UNSUPPORTED_KEY) or []
+    positions = extra.get(UNSUPPORTED_AT)
+    if not isinstance(positions, list) or len(positions) != len(unsupported):
+        objects += unsupported
+        return
+    for position, obj in zip(positions, unsupported, strict=True):
+        if isinstance(position, int) and 0 <= position <= len(objects):
+            objects.insert(position, obj)
+        else:
+            objects.append(obj)
+
+
 def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossReport,
                        where: str) -> dict[str, Any]:  # fmt: skip
     stored = annotation_set.extra.get(ANNOTATIONS_KEY) or {}
@@ -472,7 +503,7 @@ def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossRe
                           where=where)  # fmt: skip
         objects = [_write_region(region, losses, where) for region in annotation_set.regions]
         objects = [obj for obj in objects if obj is not None]
-        objects += annotation_set.extra.get(UNSUPPORTED_KEY, [])
+        _put_back_unsupported(objects, annotation_set.extra)
         out = {}
         if objects or layout.get("objects") or not stored:  # audio labels have no objects
             out["objects"] = objects
@@ -553,6 +584,7 @@ def item_to_data_row(item: Item, losses: LossReport, *, project_id: str = "unifi
     for annotation_set in item.annotation_sets:
         if not _from_labelbox(annotation_set):
             annotation_set = _without_vendor_extras(annotation_set)
+        annotation_set = named_only(annotation_set, losses, where)
         pid = _project_id(annotation_set, project_id)
         project = projects.setdefault(
             pid, {**annotation_set.extra.get(PROJECT_KEY, {}), "labels": []}

@@ -12,9 +12,9 @@ Both writers are atomic: the target appears complete or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -24,7 +24,7 @@ from bridge.io import atomic_write
 from bridge.limits import DEFAULT_MAX_PIXELS, max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag
-from bridge.schema import ClassificationSpec, Item, LabelClass, Project
+from bridge.schema import ClassificationSpec, Item, LabelClass, OptionSpec, Project
 
 from .classifications import question_kind, record_question_kind
 from .convert import data_row_to_item, item_record, item_to_data_row, item_to_import_rows
@@ -59,6 +59,8 @@ def _ndjson_rows(path: Path) -> Iterator[tuple[str, Any]]:
                 continue
             if number == 1 and raw.startswith(BOM):
                 raw = raw[len(BOM):]
+                if not raw.strip():
+                    continue
             try:
                 yield f"{path}:{number}", orjson.loads(raw)
             except orjson.JSONDecodeError as error:
@@ -109,58 +111,120 @@ def iter_export_rows(path: Path) -> Iterator[tuple[str, Any]]:
         raise FormatError("the file holds no Labelbox data rows", where=str(path), hint=EMPTY_HINT)
 
 
+class _Access(NamedTuple):
+    """How to read a classification: from a validated model or from an item record."""
+
+    name: Callable[[Any], str]
+    kind: Callable[[Any], str]
+    answers: Callable[[Any], Any]
+    value: Callable[[Any], Any]
+    nested: Callable[[Any], Any]
+
+
+_MODEL = _Access(lambda c: c.name, question_kind, lambda c: c.answers, lambda a: a.value,
+                 lambda a: a.classifications)  # fmt: skip
+_RECORD = _Access(lambda c: c["name"], record_question_kind, lambda c: c.get("answers"),
+                  lambda a: a["value"], lambda a: a.get("classifications"))  # fmt: skip
+
+
 class OntologyCollector:
     """Builds the project's ontology from the labels and questions met while streaming:
     `observe` takes validated `Item`s, `observe_record` item records (plain dicts); both
-    build the same ontology from the same items."""
+    build the same ontology from the same items.
+
+    Every question gets a `ClassificationSpec` of its Labelbox kind (radio, checklist or
+    text) with the options answered so far and the nested questions under each option:
+    questions about the item or video in `ontology.classifications`, questions about an
+    object in its label's `attributes` (`mutable` on video objects, answered per frame)."""
 
     def __init__(self, project: Project):
         self.project = project
         self.labels: dict[str, LabelClass] = {}
-        self.questions: set[str] = set()
+        self._specs: dict[tuple, tuple[ClassificationSpec, dict[str, OptionSpec]]] = {}
 
     def observe(self, item: Item) -> None:
         for annotation_set in item.annotation_sets:
             for region in annotation_set.regions:
-                self._label(region.label, region.shape.type)
+                label = self._label(region.label, region.shape.type)
+                if region.classifications and label is not None:
+                    self._questions(region.classifications, _MODEL, label, False)
             for track in annotation_set.tracks:
                 kinds = {k.shape.type for k in track.keyframes if k.shape is not None}
                 for kind in kinds or {"bbox"}:
-                    self._label(track.label, kind)
-            for classification in annotation_set.classifications:
-                if classification.name not in self.questions:
-                    self._question(classification.name, question_kind(classification))
+                    label = self._label(track.label, kind)
+                if label is None:
+                    continue
+                for keyframe in track.keyframes:
+                    if keyframe.classifications:
+                        self._questions(keyframe.classifications, _MODEL, label, True)
+            if annotation_set.classifications:
+                self._questions(annotation_set.classifications, _MODEL, None, False)
 
     def observe_record(self, record: dict) -> None:
         """`observe` for an item record (fields left at their defaults may be missing)."""
-        label, questions = self._label, self.questions
         for annotation_set in record.get("annotation_sets", ()):
             for region in annotation_set.get("regions", ()):
-                label(region.get("label"), region["shape"]["type"])
+                label = self._label(region.get("label"), region["shape"]["type"])
+                nested = region.get("classifications")
+                if nested and label is not None:
+                    self._questions(nested, _RECORD, label, False)
             for track in annotation_set.get("tracks", ()):
                 kinds = {k["shape"]["type"] for k in track["keyframes"] if k.get("shape")}
                 for kind in kinds or {"bbox"}:
-                    label(track.get("label"), kind)
-            for classification in annotation_set.get("classifications", ()):
-                name = classification["name"]
-                if name not in questions:
-                    self._question(name, record_question_kind(classification))
+                    label = self._label(track.get("label"), kind)
+                if label is None:
+                    continue
+                for keyframe in track["keyframes"]:
+                    nested = keyframe.get("classifications")
+                    if nested:
+                        self._questions(nested, _RECORD, label, True)
+            classifications = annotation_set.get("classifications")
+            if classifications:
+                self._questions(classifications, _RECORD, None, False)
 
-    def _question(self, name: str, kind: str) -> None:
-        self.questions.add(name)
-        self.project.ontology.classifications.append(
-            ClassificationSpec(name=name, input=kind)  # type: ignore[arg-type]
-        )
+    def _questions(self, classifications: Any, access: _Access, label: LabelClass | None,
+                   mutable: bool) -> None:  # fmt: skip
+        if label is None:
+            container, base = self.project.ontology.classifications, ("item",)
+        else:
+            container, base = label.attributes, ("label", label.name)
+        for classification in classifications:
+            self._question(classification, access, container, base, mutable)
 
-    def _label(self, name: str | None, kind: str) -> None:
+    def _question(self, classification: Any, access: _Access, container: list,
+                  base: tuple, mutable: bool) -> None:  # fmt: skip
+        name = access.name(classification)
+        key = (*base, name)
+        entry = self._specs.get(key)
+        if entry is None:
+            kind = access.kind(classification)
+            spec = ClassificationSpec(name=name, input=kind, mutable=mutable)  # type: ignore[arg-type]
+            container.append(spec)
+            entry = self._specs[key] = (spec, {})
+        spec, options = entry
+        if spec.input == "text":
+            return  # a free-text answer is no option (questions nested under it are rare)
+        for answer in access.answers(classification) or ():
+            value = str(access.value(answer))
+            option = options.get(value)
+            if option is None:
+                option = options[value] = OptionSpec(value=value)
+                spec.options.append(option)
+            nested = access.nested(answer)
+            if nested:
+                for child in nested:
+                    self._question(child, access, option.children, (*key, value), mutable)
+
+    def _label(self, name: str | None, kind: str) -> LabelClass | None:
         if name is None:
-            return
+            return None
         label = self.labels.get(name)
         if label is None:
             label = self.labels[name] = LabelClass(name=name)
             self.project.ontology.labels.append(label)
         if kind not in label.kinds:
             label.kinds.append(kind)  # type: ignore[arg-type]
+        return label
 
 
 def read_export(path: str | Path, losses: LossReport, *, masks=None,

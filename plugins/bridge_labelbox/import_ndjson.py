@@ -30,6 +30,7 @@ from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Classification, Item, Region, Relation, Track
 
 from .classifications import question_kind
+from .names import named_only
 from .shapes import MASK_FETCHED, OPEN_POLYGON, write_span
 from .video import region_as_track
 
@@ -282,4 +283,4 @@ def item_to_import_rows(item: Item, losses: LossReport, *, data_row_key: str = "
                       where=f"item {item.key}", severity="approximated")  # fmt: skip
     writer = _Writer(item, losses, data_row, use_schema_ids)
     for annotation_set in item.annotation_sets:
-        yield from _set_rows(writer, annotation_set)
+        yield from _set_rows(writer, named_only(annotation_set, losses, writer.where))

@@ -109,34 +109,16 @@ def _offset(raw: dict, key: str, what: str) -> int:
 
 def read_location(raw: Any, extra: dict) -> dict:
     """A text entity `{start, end, token}` (end inclusive) as a span with integer offsets
-    (end exclusive). Document entities (`groups`) are read by `read_document_location`."""
+    (end exclusive). Document entities (`groups` of token ids on PDF pages) have no
+    character offsets: no unified span can hold them, they are kept as unsupported objects
+    for a Labelbox round trip (and named in the loss report)."""
     an_object(raw, "location")
-    if "groups" in raw:
-        return read_document_location(raw, extra)
     start = _offset(raw, "start", "location")
     end = _offset(raw, "end", "location")
     if end < start:
         raise FormatError(f"location end {end} is before its start {start}")
     return {"type": "span", "start": start, "end": end + 1,
             "text": optional_text(raw.get("token"), "location.token")}  # fmt: skip
-
-
-def read_document_location(raw: dict, extra: dict) -> dict:
-    """A document entity: token ids grouped by page, with their text. A span with no
-    character offsets (the unified span of a document entity is its text and its page);
-    the groups ride in `extra` for a Labelbox round trip."""
-    groups = a_list(raw["groups"], "location.groups")
-    texts, pages = [], []
-    for group in groups:
-        an_object(group, "a location group")
-        texts.append(optional_text(group.get("text"), "a location group's text") or "")
-        page = group.get("page_number")
-        if page is not None:
-            pages.append(integer(page, "a location group's page_number"))
-    extra[DOCUMENT_LOCATION] = raw
-    text = " ".join(texts)
-    return {"type": "span", "text": text or None,
-            "container": str(pages[0]) if pages else None}  # fmt: skip
 
 
 def read_conversational(raw: Any) -> dict:
@@ -259,7 +241,10 @@ def read_geometry(obj: dict, size: tuple, extra: dict, masks: Masks, losses: Los
     if key == "conversational_location":
         return read_conversational(obj["conversational_location"])
     if key == "location":
-        return read_location(obj["location"], extra)
+        location = obj["location"]
+        if type(location) is dict and "groups" in location:
+            return None  # a document entity: token ids on pages, no character offsets
+        return read_location(location, extra)
     if key == "mask":
         return read_mask(obj, size, extra, masks, losses, where)
     return None
