@@ -101,7 +101,7 @@ def media_kind(mime_type: str | None, annotations: Iterable[dict]) -> MediaKind:
                          ("text/html", "html"), ("text/", "text"), ("application/pdf", "document")):  # fmt: skip
         if mime.startswith(prefix):
             return kind  # type: ignore[return-value]
-    if any("frames" in annotation for annotation in annotations):
+    if any(type(annotation) is dict and "frames" in annotation for annotation in annotations):
         return "video"
     return "image"
 
@@ -139,7 +139,7 @@ def _seconds(raw: Any) -> float | None:
 def _read_media(row: dict, data_row: dict, labels: Iterable[dict]) -> dict:
     attributes = row.get("media_attributes") or {}
     an_object(attributes, "media_attributes")
-    annotations = (label.get("annotations") or {} for label in labels)  # read if need be
+    annotations = (label.get("annotations") for label in labels if type(label) is dict)
     mime_type = optional_text(attributes.get("mime_type"), "media_attributes.mime_type")
     fps = attributes.get("frame_rate")
     return {

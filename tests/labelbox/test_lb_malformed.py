@@ -91,11 +91,17 @@ json_values = st.recursive(
 )
 
 
-ROWS = [*samples.all_rows(), samples.document_row(), samples.audio_row()]
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelbox"
+FIELD_ROWS = [json.loads(line) for name in ("export_v2_video_bbox_keyframes.ndjson",
+              "export_v2_video_checklist_segments.ndjson", "export_v2_dicom_groups.ndjson")
+              for line in (FIXTURES / name).read_text().splitlines()]  # fmt: skip
+ROWS = [*samples.all_rows(), samples.document_row(), samples.audio_row(), *FIELD_ROWS]
 PATHS = [(n, path) for n, row in enumerate(ROWS) for path in json_paths(row) if path]
 
 
 def _exercise(row) -> None:
+    """Read `row`, write what was read both ways: only a `BridgeError` may stop it (no
+    reader catch-all turns a KeyError or TypeError into one, so such a bug fails here)."""
     losses = LossReport()
     try:
         item = data_row_to_item(row, losses, where="fuzz:1")
