@@ -71,12 +71,14 @@ def _source(feature_id: Any) -> dict:
 def _read_option(raw: Any, losses: LossReport, where: str, depth: int) -> dict:
     if type(raw) is not dict:
         an_object(raw, "an answer")
-    option = {
-        "value": identifier(required(raw, "name", "an answer"), "an answer's name"),
-        "extra": {k: v for k, v in raw.items() if k not in _OPTION_CONSUMED},
-    }
+    name = raw.get("name")
+    if type(name) is not str:
+        name = identifier(required(raw, "name", "an answer"), "an answer's name")
+    option = {"value": name, "extra": {k: v for k, v in raw.items() if k not in _OPTION_CONSUMED}}
     feature_id = raw.get("feature_id")
-    if feature_id is not None:
+    if type(feature_id) is str:
+        option["source"] = {"tool": TOOL, "region": feature_id}
+    elif feature_id is not None:
         option["source"] = _source(feature_id)
     nested = raw.get("classifications")
     if nested:
@@ -124,7 +126,9 @@ def read_classification(raw: Any, losses: LossReport, where: str, depth: int = 0
         if answer_key is None:
             return _unknown(raw, losses, where)
         kind, conversational = ANSWER_KEYS[answer_key]
-    name = identifier(required(raw, "name", "a classification"), "a classification's name")
+    name = raw.get("name")
+    if type(name) is not str:
+        name = identifier(required(raw, "name", "a classification"), "a classification's name")
     value = raw[answer_key]
     if kind == "radio":
         answers = [_read_option(value, losses, where, depth)]
@@ -139,7 +143,9 @@ def read_classification(raw: Any, losses: LossReport, where: str, depth: int = 0
         extra[CONVERSATIONAL_KEY] = True
     classification = {"name": name, "answers": answers, "extra": extra}
     feature_id = raw.get("feature_id")
-    if feature_id is not None:
+    if type(feature_id) is str:
+        classification["source"] = {"tool": TOOL, "region": feature_id}
+    elif feature_id is not None:
         classification["source"] = _source(feature_id)
     return classification
 

@@ -138,7 +138,8 @@ def _seconds(raw: Any) -> float | None:
 
 def _read_media(row: dict, data_row: dict, labels: Iterable[dict]) -> dict:
     attributes = row.get("media_attributes") or {}
-    an_object(attributes, "media_attributes")
+    if type(attributes) is not dict:
+        an_object(attributes, "media_attributes")
     annotations = (label.get("annotations") for label in labels if type(label) is dict)
     mime_type = optional_text(attributes.get("mime_type"), "media_attributes.mime_type")
     fps = attributes.get("frame_rate")
@@ -186,7 +187,7 @@ def _read_object(obj: Any, size: tuple, index: int, losses: LossReport, where: s
     if feature_id is None:
         region = {"id": f"object-{index}", "label": name, "shape": shape, "extra": extra}
     else:
-        region_id = identifier(feature_id, "an object's feature_id")
+        region_id = feature_id if type(feature_id) is str else identifier(feature_id, "a feature_id")
         region = {"id": region_id, "label": name, "shape": shape, "extra": extra,
                   "source": {"tool": TOOL, "region": region_id}}  # fmt: skip
     nested = obj.get("classifications")
@@ -282,7 +283,8 @@ def _report_dicom(annotations: dict, losses: LossReport, where: str) -> None:
 
 def _read_annotations(annotation_set: dict, annotations: Any, media: dict, losses: LossReport,
                       where: str, masks: Masks) -> None:  # fmt: skip
-    an_object(annotations, "a label's annotations")
+    if type(annotations) is not dict:
+        an_object(annotations, "a label's annotations")
     size = (media["height"], media["width"])
     objects = annotations.get("objects")
     regions = _read_objects(objects, annotation_set, size, losses, where, masks) if objects else []
@@ -319,14 +321,20 @@ def _read_annotations(annotation_set: dict, annotations: Any, media: dict, losse
 def _read_label(label: Any, project_id: str, project_rest: dict, workflow: Any,
                 data_row_id: str, media: dict, losses: LossReport, where: str,
                 masks: Masks) -> dict:  # fmt: skip
-    an_object(label, "a label")
+    if type(label) is not dict:
+        an_object(label, "a label")
     details = label.get("label_details") or {}
-    an_object(details, "label_details")
+    if type(details) is not dict:
+        an_object(details, "label_details")
     created_by = details.get("created_by")
     performance = label.get("performance_details") or {}
-    seconds = an_object(performance, "performance_details").get("seconds_to_create")
+    if type(performance) is not dict:
+        an_object(performance, "performance_details")
+    seconds = performance.get("seconds_to_create")
     reviews = details.get("reviews")
-    label_id = identifier(required(label, "id", "a label"), "a label's id")
+    label_id = label.get("id")
+    if type(label_id) is not str:
+        label_id = identifier(required(label, "id", "a label"), "a label's id")
     extra = _rest(label, _LABEL_CONSUMED)
     extra["lb_label_details"] = (
         _rest(details, _DETAILS_CONSUMED) if "label_details" in label else None
@@ -358,9 +366,12 @@ def _all_labels(row: dict) -> list[tuple[str, dict, dict]]:
         raise FormatError("projects must be an object keyed by project id")
     labels = []
     for pid, project in projects.items():
-        an_object(project, f"project {pid}")
-        for label in a_list(project.get("labels") or [], f"project {pid} labels"):
-            labels.append((pid, project, label))
+        if type(project) is not dict:
+            an_object(project, f"project {pid}")
+        project_labels = project.get("labels") or ()
+        if type(project_labels) is not list:
+            a_list(project_labels, f"project {pid} labels")
+        labels += [(pid, project, label) for label in project_labels]
     return labels
 
 
@@ -389,9 +400,10 @@ def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
     key = data_row.get("global_key") or data_row.get("external_id") or data_row.get("id")
     if not key:
         raise FormatError("the data row has no global_key, external_id or id", where=where)
-    key = identifier(key, "the data row's global_key")
+    if type(key) is not str:
+        key = identifier(key, "the data row's global_key")
     raw_id = data_row.get("id")
-    data_row_id = identifier(raw_id, "data_row.id") if raw_id else key
+    data_row_id = (raw_id if type(raw_id) is str else identifier(raw_id, "data_row.id")) if raw_id else key
     media = _read_media(row, data_row, (label for _, _, label in labels))
     extra = {
         "lb_data_row": _rest(data_row, _DATA_ROW_CONSUMED),

@@ -140,7 +140,9 @@ class OntologyCollector:
     def __init__(self, project: Project):
         self.project = project
         self.labels: dict[str, LabelClass] = {}
-        self._specs: dict[tuple, tuple[ClassificationSpec, dict[str, OptionSpec]]] = {}
+        self._specs: dict[tuple, tuple[ClassificationSpec, dict[Any, OptionSpec]]] = {}
+        """(where, question name) -> its spec and options by answer; `where` is None for
+        the item's questions, a label name, or (the parent question's key, the answer)."""
 
     def observe(self, item: Item) -> None:
         for annotation_set in item.annotation_sets:
@@ -185,16 +187,16 @@ class OntologyCollector:
     def _questions(self, classifications: Any, access: _Access, label: LabelClass | None,
                    mutable: bool) -> None:  # fmt: skip
         if label is None:
-            container, base = self.project.ontology.classifications, ("item",)
+            container, base = self.project.ontology.classifications, None
         else:
-            container, base = label.attributes, ("label", label.name)
+            container, base = label.attributes, label.name
         for classification in classifications:
             self._question(classification, access, container, base, mutable)
 
     def _question(self, classification: Any, access: _Access, container: list,
                   base: tuple, mutable: bool) -> None:  # fmt: skip
         name = access.name(classification)
-        key = (*base, name)
+        key = (base, name)
         entry = self._specs.get(key)
         if entry is None:
             kind = access.kind(classification)
@@ -202,18 +204,20 @@ class OntologyCollector:
             container.append(spec)
             entry = self._specs[key] = (spec, {})
         spec, options = entry
-        if spec.input == "text":
+        answers = access.answers(classification)
+        if not answers or spec.input == "text":
             return  # a free-text answer is no option (questions nested under it are rare)
-        for answer in access.answers(classification) or ():
-            value = str(access.value(answer))
+        value_of, nested_of = access.value, access.nested
+        for answer in answers:
+            value = value_of(answer)
             option = options.get(value)
             if option is None:
-                option = options[value] = OptionSpec(value=value)
+                option = options[value] = OptionSpec(value=str(value))
                 spec.options.append(option)
-            nested = access.nested(answer)
+            nested = nested_of(answer)
             if nested:
                 for child in nested:
-                    self._question(child, access, option.children, (*key, value), mutable)
+                    self._question(child, access, option.children, (key, value), mutable)
 
     def _label(self, name: str | None, kind: str) -> LabelClass | None:
         if name is None:

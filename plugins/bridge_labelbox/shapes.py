@@ -24,7 +24,6 @@ from bridge.losses import LossReport
 from bridge.schema import RLE, BBox, Span
 
 from .checks import (
-    NUMBER_TYPES,
     a_list,
     an_object,
     integer,
@@ -59,19 +58,28 @@ class Masks:
 NO_MASKS = Masks()
 
 
+_NUMBERS = frozenset((int, float))  # exact types: a bool is no number
+
+
 def _xy(point: Any, what: str) -> tuple[float, float]:
-    if type(point) is not dict:
-        an_object(point, what)
-    x, y = point.get("x"), point.get("y")
-    if type(x) is float and type(y) is float and not (x - x or y - y):
-        return x, y  # what nearly every export holds
-    return number(required(point, "x", what), f"{what} x"), number(required(point, "y", what), f"{what} y")
+    an_object(point, f"a point of {what}")
+    return (number(required(point, "x", f"a point of {what}"), f"{what} x"),
+            number(required(point, "y", f"a point of {what}"), f"{what} y"))  # fmt: skip
 
 
 def _points(raw: Any, what: str) -> list[tuple[float, float]]:
     if type(raw) is not list:
         a_list(raw, what)
-    return [_xy(point, f"a point of {what}") for point in raw]
+    points = []
+    append = points.append
+    for point in raw:  # the reader's hottest loop: the usual case checked inline
+        if type(point) is dict:
+            x, y = point.get("x"), point.get("y")
+            if type(x) is float and type(y) is float and not (x - x or y - y):
+                append((x, y))
+                continue
+        append(_xy(point, what))
+    return points
 
 
 def read_box(raw: Any, extra: dict) -> dict:
@@ -79,16 +87,25 @@ def read_box(raw: Any, extra: dict) -> dict:
         raise FormatError(f"bounding_box must be an object {{top, left, height, width}}, not {show(raw)}")
     x, y = raw.get("left"), raw.get("top")
     width, height = raw.get("width"), raw.get("height")
-    if not (type(x) in NUMBER_TYPES and type(y) in NUMBER_TYPES and type(width) in NUMBER_TYPES
-            and type(height) in NUMBER_TYPES):  # fmt: skip
-        for key in ("top", "left", "height", "width"):
-            number(required(raw, key, "bounding_box"), f"bounding_box {key}")
-    x, y = number(x, "bounding_box left"), number(y, "bounding_box top")
-    width, height = number(width, "bounding_box width"), number(height, "bounding_box height")
-    box = {"type": "bbox", "x": x, "y": y, "width": width, "height": height}
+    if (type(x) in _NUMBERS and type(y) in _NUMBERS and type(width) in _NUMBERS
+            and type(height) in _NUMBERS and -_BIG < x < _BIG and -_BIG < y < _BIG
+            and -_BIG < width < _BIG and -_BIG < height < _BIG):  # fmt: skip
+        box = {"type": "bbox", "x": float(x), "y": float(y), "width": float(width),
+               "height": float(height)}  # fmt: skip
+    else:  # NaN fails the range test: each value is checked and named
+        box = {"type": "bbox",
+               "x": number(required(raw, "left", "bounding_box"), "bounding_box left"),
+               "y": number(required(raw, "top", "bounding_box"), "bounding_box top"),
+               "width": number(required(raw, "width", "bounding_box"), "bounding_box width"),
+               "height": number(required(raw, "height", "bounding_box"), "bounding_box height")}  # fmt: skip
     if len(raw) > 4:  # the four keys above and more (document boxes have a `unit`)
         extra[BOX_EXTRA] = {k: v for k, v in raw.items() if k not in _BOX_KEYS}
     return box
+
+
+_BIG = 1e300
+"""Coordinates are compared with this: NaN and infinity fail, and an integer inside it
+converts to a float without overflow."""
 
 
 def read_polygon(raw: Any, extra: dict) -> dict:
@@ -206,46 +223,48 @@ def _rle_data(rle: RLE) -> dict:
     return {"size": list(rle.size), "counts": rle.counts}
 
 
-def geometry_key(obj: dict, where: str) -> str | None:
-    """The one key of `obj` that holds its geometry (None: none this module knows). An
-    object with two geometries (a box and a polygon) is refused: Labelbox draws one."""
-    found = None
-    for key in SHAPE_KEYS:
-        if key in obj:
-            if found is not None:
-                raise FormatError(
-                    f"an object has two geometries, {found!r} and {key!r}", where=where,
-                    hint="a Labelbox object holds one shape; split it into two objects",
-                )  # fmt: skip
-            found = key
-    if found is None and "composite_mask" in obj:
-        found = "mask"
-    return found
+_OTHER_SHAPE_KEYS = {key: frozenset(SHAPE_KEYS) - {key} for key in SHAPE_KEYS}
+
+
+def _second_geometry(obj: dict, key: str, where: str) -> None:
+    """Refuse an object with a geometry besides `key`: Labelbox draws one per object."""
+    if not obj.keys().isdisjoint(_OTHER_SHAPE_KEYS[key]):
+        other = next(k for k in SHAPE_KEYS if k in obj and k != key)
+        raise FormatError(
+            f"an object has two geometries, {key!r} and {other!r}", where=where,
+            hint="a Labelbox object holds one shape; split it into two objects",
+        )  # fmt: skip
 
 
 def read_geometry(obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport,
                   where: str) -> dict | None:  # fmt: skip
     """The unified shape record of export object `obj` (a dict with its `type`), or None
     when the object has no geometry this module knows. Side facts go into `extra`. `size`
-    is the media's (height, width) for mask placeholders."""
-    key = geometry_key(obj, where)
-    if key == "bounding_box":
+    is the media's (height, width) for mask placeholders. An object with two geometries
+    (a box and a polygon) is refused."""
+    if "bounding_box" in obj:
+        _second_geometry(obj, "bounding_box", where)
         return read_box(obj["bounding_box"], extra)
-    if key == "polygon":
+    if "polygon" in obj:
+        _second_geometry(obj, "polygon", where)
         return read_polygon(obj["polygon"], extra)
-    if key == "line":
+    if "line" in obj:
+        _second_geometry(obj, "line", where)
         return {"type": "polyline", "points": _points(obj["line"], "line")}
-    if key == "point":
-        x, y = _xy(obj["point"], "point")
+    if "point" in obj:
+        _second_geometry(obj, "point", where)
+        (x, y), = _points([obj["point"]], "point")
         return {"type": "points", "points": [{"x": x, "y": y}]}
-    if key == "conversational_location":
+    if "conversational_location" in obj:
+        _second_geometry(obj, "conversational_location", where)
         return read_conversational(obj["conversational_location"])
-    if key == "location":
+    if "location" in obj:
+        _second_geometry(obj, "location", where)
         location = obj["location"]
         if type(location) is dict and "groups" in location:
             return None  # a document entity: token ids on pages, no character offsets
         return read_location(location, extra)
-    if key == "mask":
+    if "mask" in obj or "composite_mask" in obj:
         return read_mask(obj, size, extra, masks, losses, where)
     return None
 
