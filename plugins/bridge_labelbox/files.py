@@ -268,13 +268,15 @@ def write_export(dataset: Dataset, path: str | Path, losses: LossReport, *,
 
 
 def write_import(dataset: Dataset, path: str | Path, losses: LossReport, *,
-                 data_row_key: str = "globalKey", use_schema_ids: bool = False) -> int:  # fmt: skip
+                 data_row_key: str = "globalKey", use_schema_ids: bool = False,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> int:  # fmt: skip
     """Write `dataset` as Labelbox import NDJSON; return the number of annotation rows."""
     count = 0
     with atomic_write(path) as out:
         for item in dataset.items:
             for row in item_to_import_rows(item, losses, data_row_key=data_row_key,
-                                           use_schema_ids=use_schema_ids):  # fmt: skip
+                                           use_schema_ids=use_schema_ids,
+                                           max_pixels=max_pixels):  # fmt: skip
                 out.write(orjson.dumps(row) + b"\n")
                 count += 1
     return count
@@ -324,4 +326,5 @@ class LabelboxImport(FileFormat):
             dataset, path, losses,
             data_row_key=str(options.get("data_row_key", "globalKey")),
             use_schema_ids=flag("use_schema_ids", options.get("use_schema_ids", False)),
+            max_pixels=max_pixels_option(options),
         )  # fmt: skip

@@ -486,3 +486,37 @@ def test_lb_unnamed_png_is_not_a_png():
         png_to_rle(b"GIF89a" + bytes(30))
     with pytest.raises(FormatError):
         png_to_rle(_png_header(4, 4)[:-12] + io.BytesIO(b"junk").read())
+
+
+def test_lb_import_writer_refuses_a_mask_above_the_budget_before_making_its_png():
+    from bridge.schema import RLE, Mask
+
+    rle = RLE(size=(50_000, 50_000), counts="0")  # 2.5 gigapixels announced by two numbers
+    region = Region(id="m", label="blob", shape=Mask(rle=rle))
+    item = Item(key="a", media=Media(kind="image", width=50_000, height=50_000),
+                annotation_sets=[AnnotationSet(id="s", regions=[region])])  # fmt: skip
+    with pytest.raises(FormatError, match="above the limit"):
+        list(item_to_import_rows(item, LossReport()))
+    small = Region(id="m", label="blob", shape=Mask(rle=RLE(size=(4, 5), counts="0")))
+    item = item.model_copy(update={"annotation_sets": [AnnotationSet(id="s", regions=[small])]})
+    with pytest.raises(FormatError, match="above the limit"):
+        list(item_to_import_rows(item, LossReport(), max_pixels=19))
+    (row,) = item_to_import_rows(item, LossReport(), max_pixels=20)
+    assert row["name"] == "blob" and row["mask"]["png"]
+
+
+def test_the_core_imports_no_pillow_and_the_plugin_only_when_decoding():
+    import ast
+    import subprocess
+    import sys
+
+    core = Path(__file__).resolve().parents[2] / "src" / "bridge"
+    for module in core.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])  # fmt: skip
+            assert not [n for n in names if n == "PIL" or n.startswith("PIL.")], module
+    code = ("import sys, bridge_labelbox.plugin, bridge_labelbox.convert, bridge_labelbox.files;"
+            "print('PIL' in sys.modules)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
