@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from bridge.errors import FormatError
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Keyframe, Region, Track
@@ -192,14 +190,20 @@ def read_frame_classifications(frames: list[tuple[int, dict]], segments: dict,
     are the feature's `segments` (the export lists a range's classification on its first
     and last frames only), or, for a feature without segments, the runs of frames it is
     listed on."""
-    grouped: dict[str, tuple[dict, list[int]]] = {}
+    grouped: dict[Any, tuple[dict, list[int]]] = {}
     for frame, content in frames:
         raws = content.get("classifications")
         for raw in a_list(raws, f"the classifications of frame {frame}") if raws else ():
             feature = raw.get("feature_id") if type(raw) is dict else None
-            key = feature if type(feature) is str and feature else orjson.dumps(raw).decode()
-            if key not in grouped:
-                grouped[key] = (read_classifications([raw], losses, where)[0], [])
+            if type(feature) is str and feature:
+                key: Any = feature
+                if key not in grouped:
+                    grouped[key] = (read_classifications([raw], losses, where)[0], [])
+            else:  # no feature id: the same question with the same answers is one
+                read = read_classifications([raw], losses, where)[0]
+                key = (read["name"], tuple(str(answer["value"]) for answer in read["answers"]))
+                if key not in grouped:
+                    grouped[key] = (read, [])
             grouped[key][1].append(frame - 1)
     result = []
     for key, (classification, numbers) in grouped.items():

@@ -520,3 +520,19 @@ def test_the_core_imports_no_pillow_and_the_plugin_only_when_decoding():
             "print('PIL' in sys.modules)")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_lb_frame_classification_without_feature_id_groups_by_answer(tmp_path):
+    row = samples.video_row()
+    annotations = row["projects"]["pA"]["labels"][0]["annotations"]
+    day = {"name": "scene", "radio_answer": {"name": "day"}, "odd": "DEEP"}
+    night = {"name": "scene", "radio_answer": {"name": "night"}}
+    annotations["frames"] = {"2": {"objects": {}, "classifications": [day]},
+                             "3": {"objects": {}, "classifications": [day, night]},
+                             "5": {"objects": {}, "classifications": [night]}}  # fmt: skip
+    path = tmp_path / "export.ndjson"  # a vendor field nested past what orjson can write
+    path.write_text(json.dumps(row).replace('"DEEP"', "[" * 300 + "1" + "]" * 300) + "\n")
+    item, _ = _one(path)
+    ranged = {c.answers[0].value: [(r.start, r.end) for r in c.frames]
+              for c in item.annotation_sets[0].classifications if c.frames is not None}  # fmt: skip
+    assert ranged == {"day": [(1, 2)], "night": [(2, 2), (4, 4)]}
