@@ -13,6 +13,7 @@ Both writers are atomic: the target appears complete or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from operator import attrgetter, itemgetter, methodcaller
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -121,10 +122,10 @@ class _Access(NamedTuple):
     nested: Callable[[Any], Any]
 
 
-_MODEL = _Access(lambda c: c.name, question_kind, lambda c: c.answers, lambda a: a.value,
-                 lambda a: a.classifications)  # fmt: skip
-_RECORD = _Access(lambda c: c["name"], record_question_kind, lambda c: c.get("answers"),
-                  lambda a: a["value"], lambda a: a.get("classifications"))  # fmt: skip
+_MODEL = _Access(attrgetter("name"), question_kind, attrgetter("answers"), attrgetter("value"),
+                 attrgetter("classifications"))  # fmt: skip
+_RECORD = _Access(itemgetter("name"), record_question_kind, methodcaller("get", "answers"),
+                  itemgetter("value"), methodcaller("get", "classifications"))  # fmt: skip
 
 
 class OntologyCollector:
@@ -140,9 +141,10 @@ class OntologyCollector:
     def __init__(self, project: Project):
         self.project = project
         self.labels: dict[str, LabelClass] = {}
-        self._specs: dict[tuple, tuple[ClassificationSpec, dict[Any, OptionSpec]]] = {}
-        """(where, question name) -> its spec and options by answer; `where` is None for
-        the item's questions, a label name, or (the parent question's key, the answer)."""
+        self._specs: dict[tuple, tuple[ClassificationSpec, dict[Any, OptionSpec], bool]] = {}
+        """(where, question name) -> its spec, its options by answer and whether it is a
+        free-text question; `where` is None for the item's questions, a label name, or (the
+        parent question's key, the answer)."""
 
     def observe(self, item: Item) -> None:
         for annotation_set in item.annotation_sets:
@@ -202,11 +204,13 @@ class OntologyCollector:
             kind = access.kind(classification)
             spec = ClassificationSpec(name=name, input=kind, mutable=mutable)  # type: ignore[arg-type]
             container.append(spec)
-            entry = self._specs[key] = (spec, {})
-        spec, options = entry
-        answers = access.answers(classification)
-        if not answers or spec.input == "text":
+            entry = self._specs[key] = (spec, {}, kind == "text")
+        spec, options, text = entry
+        if text:
             return  # a free-text answer is no option (questions nested under it are rare)
+        answers = access.answers(classification)
+        if not answers:
+            return
         value_of, nested_of = access.value, access.nested
         for answer in answers:
             value = value_of(answer)

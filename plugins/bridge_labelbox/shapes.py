@@ -58,9 +58,6 @@ class Masks:
 NO_MASKS = Masks()
 
 
-_NUMBERS = frozenset((int, float))  # exact types: a bool is no number
-
-
 def _xy(point: Any, what: str) -> tuple[float, float]:
     an_object(point, f"a point of {what}")
     return (number(required(point, "x", f"a point of {what}"), f"{what} x"),
@@ -87,12 +84,10 @@ def read_box(raw: Any, extra: dict) -> dict:
         raise FormatError(f"bounding_box must be an object {{top, left, height, width}}, not {show(raw)}")
     x, y = raw.get("left"), raw.get("top")
     width, height = raw.get("width"), raw.get("height")
-    if (type(x) in _NUMBERS and type(y) in _NUMBERS and type(width) in _NUMBERS
-            and type(height) in _NUMBERS and -_BIG < x < _BIG and -_BIG < y < _BIG
-            and -_BIG < width < _BIG and -_BIG < height < _BIG):  # fmt: skip
-        box = {"type": "bbox", "x": float(x), "y": float(y), "width": float(width),
-               "height": float(height)}  # fmt: skip
-    else:  # NaN fails the range test: each value is checked and named
+    if (type(x) is float and type(y) is float and type(width) is float and type(height) is float
+            and not (x - x or y - y or width - width or height - height)):  # fmt: skip
+        box = {"type": "bbox", "x": x, "y": y, "width": width, "height": height}
+    else:  # integers, or something to name: each value checked
         box = {"type": "bbox",
                "x": number(required(raw, "left", "bounding_box"), "bounding_box left"),
                "y": number(required(raw, "top", "bounding_box"), "bounding_box top"),
@@ -101,11 +96,6 @@ def read_box(raw: Any, extra: dict) -> dict:
     if len(raw) > 4:  # the four keys above and more (document boxes have a `unit`)
         extra[BOX_EXTRA] = {k: v for k, v in raw.items() if k not in _BOX_KEYS}
     return box
-
-
-_BIG = 1e300
-"""Coordinates are compared with this: NaN and infinity fail, and an integer inside it
-converts to a float without overflow."""
 
 
 def read_polygon(raw: Any, extra: dict) -> dict:
@@ -223,17 +213,27 @@ def _rle_data(rle: RLE) -> dict:
     return {"size": list(rle.size), "counts": rle.counts}
 
 
-_OTHER_SHAPE_KEYS = {key: frozenset(SHAPE_KEYS) - {key} for key in SHAPE_KEYS}
+_SHAPE_KEY_SET = frozenset(SHAPE_KEYS)
 
 
-def _second_geometry(obj: dict, key: str, where: str) -> None:
-    """Refuse an object with a geometry besides `key`: Labelbox draws one per object."""
-    if not obj.keys().isdisjoint(_OTHER_SHAPE_KEYS[key]):
-        other = next(k for k in SHAPE_KEYS if k in obj and k != key)
-        raise FormatError(
-            f"an object has two geometries, {key!r} and {other!r}", where=where,
-            hint="a Labelbox object holds one shape; split it into two objects",
-        )  # fmt: skip
+def _location(obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport,
+              where: str) -> dict | None:  # fmt: skip
+    location = obj["location"]
+    if type(location) is dict and "groups" in location:
+        return None  # a document entity: token ids on pages, no character offsets
+    return read_location(location, extra)
+
+
+_READERS: dict[str, Callable[..., dict | None]] = {
+    "bounding_box": lambda obj, size, extra, *_: read_box(obj["bounding_box"], extra),
+    "polygon": lambda obj, size, extra, *_: read_polygon(obj["polygon"], extra),
+    "line": lambda obj, *_: {"type": "polyline", "points": _points(obj["line"], "line")},
+    "point": lambda obj, *_: {"type": "points", "points": [
+        {"x": x, "y": y} for x, y in _points([obj["point"]], "point")]},
+    "conversational_location": lambda obj, *_: read_conversational(obj["conversational_location"]),
+    "location": _location,
+    "mask": read_mask,
+}  # fmt: skip
 
 
 def read_geometry(obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport,
@@ -241,30 +241,17 @@ def read_geometry(obj: dict, size: tuple, extra: dict, masks: Masks, losses: Los
     """The unified shape record of export object `obj` (a dict with its `type`), or None
     when the object has no geometry this module knows. Side facts go into `extra`. `size`
     is the media's (height, width) for mask placeholders. An object with two geometries
-    (a box and a polygon) is refused."""
-    if "bounding_box" in obj:
-        _second_geometry(obj, "bounding_box", where)
-        return read_box(obj["bounding_box"], extra)
-    if "polygon" in obj:
-        _second_geometry(obj, "polygon", where)
-        return read_polygon(obj["polygon"], extra)
-    if "line" in obj:
-        _second_geometry(obj, "line", where)
-        return {"type": "polyline", "points": _points(obj["line"], "line")}
-    if "point" in obj:
-        _second_geometry(obj, "point", where)
-        (x, y), = _points([obj["point"]], "point")
-        return {"type": "points", "points": [{"x": x, "y": y}]}
-    if "conversational_location" in obj:
-        _second_geometry(obj, "conversational_location", where)
-        return read_conversational(obj["conversational_location"])
-    if "location" in obj:
-        _second_geometry(obj, "location", where)
-        location = obj["location"]
-        if type(location) is dict and "groups" in location:
-            return None  # a document entity: token ids on pages, no character offsets
-        return read_location(location, extra)
-    if "mask" in obj or "composite_mask" in obj:
+    (a box and a polygon) is refused: Labelbox draws one shape per object."""
+    found = obj.keys() & _SHAPE_KEY_SET
+    if len(found) == 1:
+        return _READERS[found.pop()](obj, size, extra, masks, losses, where)
+    if found:
+        first, second = sorted(found, key=SHAPE_KEYS.index)[:2]
+        raise FormatError(
+            f"an object has two geometries, {first!r} and {second!r}", where=where,
+            hint="a Labelbox object holds one shape; split it into two objects",
+        )  # fmt: skip
+    if "composite_mask" in obj:
         return read_mask(obj, size, extra, masks, losses, where)
     return None
 
