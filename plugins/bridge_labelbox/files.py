@@ -3,7 +3,8 @@
 * `labelbox`: an export v2 file, one data row per line (`convert.data_row_to_item`), or
   the JSON array of data rows `export_json` / `export_v2` return (saved with `json.dump`).
   Read row by row, so memory stays flat whatever the file size; a line that is not JSON
-  raises `FormatError` naming the file and line. A file with no data row is refused.
+  raises `FormatError` naming the file and line. A file with no data row is refused. A
+  legacy (v1) JSON export is read too, each label as an export v2 row (`legacy_v1`).
 * `labelbox-import`: the NDJSON Labelbox takes for model-assisted labeling and label
   import (`convert.item_to_import_rows`), one annotation per line. Write-only.
 
@@ -29,6 +30,7 @@ from bridge.schema import ClassificationSpec, Item, LabelClass, OptionSpec, Proj
 
 from .classifications import question_kind, record_question_kind
 from .convert import data_row_to_item, item_record, item_to_data_row, item_to_import_rows
+from .legacy_v1 import is_v1_row, v1_row_to_v2
 
 MEDIA = ["image", "video", "text", "audio", "document", "html", "conversation"]
 REGIONS = ["bbox", "polygon", "polyline", "points", "mask", "span"]
@@ -38,9 +40,9 @@ WHITESPACE = b" \t\r\n"
 BOM = b"\xef\xbb\xbf"
 EMPTY_HINT = ("a Labelbox export v2 file has one data row per line (NDJSON), or is the JSON "
               "array of data rows export_json / export_v2 return")  # fmt: skip
-LEGACY_HINT = ("this is a legacy Labelbox JSON export (\"Labeled Data\"/\"Label\" keys), which "
-               "Labelbox retired in 2024; export the project again with export v2 (the app's "
-               "Export data, or project.export() in the SDK)")  # fmt: skip
+LEGACY_CODE = "labelbox-legacy-export"
+LEGACY_MESSAGE = ("a legacy (v1) JSON export: each label read as an export v2 data row (a data "
+                  "row labeled twice is two items); written back, it is export v2")  # fmt: skip
 
 
 def _first_byte(path: Path) -> bytes:
@@ -96,16 +98,12 @@ def _array_rows(path: Path) -> Iterator[tuple[str, Any]]:
 
 def iter_export_rows(path: Path) -> Iterator[tuple[str, Any]]:
     """(where, parsed JSON) for every data row of an export file: an NDJSON file (one row
-    per non-blank line) or a JSON array of rows. A file with no data row, and a legacy
-    (v1) JSON export, are refused with a `FormatError`."""
+    per non-blank line) or a JSON array of rows. A file with no data row is refused with a
+    `FormatError`."""
     first = _first_byte(path)
     rows = _array_rows(path) if first == b"[" else _ndjson_rows(path)
     count = 0
     for where, row in rows:
-        if count == 0 and type(row) is dict and "data_row" not in row and (
-                "Labeled Data" in row or "Label" in row):  # fmt: skip
-            raise FormatError("a legacy Labelbox JSON export, not an export v2 file",
-                              where=where, hint=LEGACY_HINT)  # fmt: skip
         count += 1
         yield where, row
     if count == 0:
@@ -252,6 +250,9 @@ def read_export(path: str | Path, losses: LossReport, *, masks=None,
         else:
             convert, observe = item_record, collector.observe_record
         for where, row in iter_export_rows(path):
+            if is_v1_row(row):
+                row = v1_row_to_v2(row, where)
+                losses.record(LEGACY_CODE, LEGACY_MESSAGE, where=where, severity="approximated")
             entry = convert(row, losses, where=where, instance=instance, masks=masks,
                             max_pixels=max_pixels)  # fmt: skip
             observe(entry)
@@ -290,8 +291,8 @@ def _looks_like_export(head: bytes) -> bool:
     """An export v2 file (NDJSON, or a JSON array of rows as `export_json` returns): its
     first row is an object with a "data_row" object, and "projects" or "media_attributes"
     follows, or "data_row" is the row's first key (Labelbox writes it first). A legacy (v1)
-    JSON export (an array of objects with "Labeled Data" and "Label") is claimed too, so
-    that it is refused with a hint instead of being read as something else."""
+    JSON export (an array of objects with "Labeled Data" and "Label") is claimed too: it is
+    read through `legacy_v1`."""
     text = head.lstrip(WHITESPACE + BOM)
     if text.startswith(b"["):
         text = text[1:].lstrip(WHITESPACE)

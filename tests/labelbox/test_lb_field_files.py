@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 from bridge_labelbox.convert import data_row_to_item, item_to_data_row, item_to_import_rows
 from bridge_labelbox.files import LabelboxExport, read_export
+from bridge_labelbox.legacy_v1 import v1_row_to_v2
 from bridge_labelbox.png_masks import png_to_rle
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge import api
-from bridge.errors import FormatError
+from bridge.errors import BridgeError, FormatError
 from bridge.losses import LossReport
 from bridge.plugins import detect_format
 from bridge.schema import (
@@ -33,14 +36,17 @@ from bridge.schema import (
     Relation,
     Track,
 )
+from tests.support.json_mutation import json_paths, replace_at
 
 from . import lb_export_samples as samples
+from .test_lb_malformed import json_values
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelbox"
 REAL_EXPORT = FIXTURES / "export_v2_image_classification.ndjson"
 VIDEO_KEYFRAMES = FIXTURES / "export_v2_video_bbox_keyframes.ndjson"
 VIDEO_CHECKLIST = FIXTURES / "export_v2_video_checklist_segments.ndjson"
 DICOM = FIXTURES / "export_v2_dicom_groups.ndjson"
+LEGACY = FIXTURES / "legacy_v1_export.json"
 LS_EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio" / "real_image_boxes.json"
 
 
@@ -114,18 +120,34 @@ def test_lb_empty_file_is_refused(tmp_path, text):
     assert caught.value.where == str(path) and caught.value.hint
 
 
-def test_lb_legacy_json_export_is_claimed_and_refused_with_a_hint(tmp_path):
-    legacy = [{"ID": "cke6dtfgo00003b5s1tanhqk8", "DataRow ID": "cke6dd2co8ohh0bnuhq589dnu",
-               "Labeled Data": "https://storage.labelbox.com/x.jpg",
-               "Label": {"objects": [{"featureId": "f1", "title": "slum", "value": "slum",
-                                      "bbox": {"top": 1, "left": 2, "height": 3, "width": 4}}]},
-               "Created By": "a@example.com", "Project Name": "p", "External ID": "x.jpg"}]  # fmt: skip
-    path = tmp_path / "export.json"
-    path.write_text(json.dumps(legacy, indent=4))
-    assert detect_format(path) == "labelbox"
-    with pytest.raises(FormatError) as caught:
-        list(read_export(path, LossReport()).items)
-    assert "legacy" in caught.value.message and "export v2" in caught.value.hint
+def test_lb_legacy_json_export_is_detected_and_read(tmp_path):
+    rows = json.loads(LEGACY.read_text())
+    assert detect_format(LEGACY) == "labelbox"
+    losses = LossReport()
+    items = list(read_export(LEGACY, losses).items)
+    assert len(items) == len(rows) == 3
+    first = items[0]
+    assert first.key == "0.jpg" and first.source.item == "cke6dd2co8ohh0bnuhq589dnu"
+    assert first.media.uri == rows[0]["Labeled Data"]
+    (label,) = first.annotation_sets
+    assert label.id == "cke6dtfgo00003b5s1tanhqk8" and label.annotator.email == rows[0]["Created By"]
+    assert label.lead_time == 186.632
+    assert [(r.label, r.shape.type) for r in label.regions] == [("slum", "mask"), ("other", "mask")]
+    assert [r.extra["mask"]["url"] for r in label.regions] == [
+        o["instanceURI"] for o in rows[0]["Label"]["objects"]]  # fmt: skip
+    boxes = items[1].annotation_sets[0]
+    (box,) = boxes.regions
+    expected = rows[1]["Label"]["objects"][0]["bbox"]
+    assert (box.label, box.shape.x, box.shape.y, box.shape.width, box.shape.height) == (
+        "cattle", expected["left"], expected["top"], expected["width"], expected["height"])
+    (posture,) = box.classifications
+    assert (posture.name, posture.answers[0].value) == ("posture", "standing")
+    weather, note, tags = boxes.classifications
+    assert (weather.name, weather.answers[0].value) == ("weather", "rain")
+    assert (note.name, note.answers[0].value) == ("note", "muddy field")
+    assert [a.value for a in tags.answers] == ["a", "b"]
+    assert items[2].annotation_sets[0].regions == []  # a skipped label
+    assert losses.count("labelbox-legacy-export") == 3
 
 
 def test_lb_truncated_json_array_is_refused_with_the_last_row_read(tmp_path):
@@ -536,3 +558,30 @@ def test_lb_frame_classification_without_feature_id_groups_by_answer(tmp_path):
     ranged = {c.answers[0].value: [(r.start, r.end) for r in c.frames]
               for c in item.annotation_sets[0].classifications if c.frames is not None}  # fmt: skip
     assert ranged == {"day": [(1, 2)], "night": [(2, 2), (4, 4)]}
+
+
+def test_lb_legacy_export_converts_to_an_export_v2_file_that_reads_back(tmp_path):
+    out = tmp_path / "v2.ndjson"
+    api.convert(LEGACY, out, to_format="labelbox")
+    again = list(read_export(out, LossReport()).items)
+    first = list(read_export(LEGACY, LossReport()).items)
+    assert [i.model_dump(exclude={"source"}) for i in again] == [
+        i.model_dump(exclude={"source"}) for i in first]  # fmt: skip
+
+
+LEGACY_ROWS = json.loads(LEGACY.read_text())
+LEGACY_PATHS = [(n, p) for n, row in enumerate(LEGACY_ROWS) for p in json_paths(row) if p]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(LEGACY_PATHS), json_values)
+def test_lb_legacy_fuzz_gives_an_item_or_a_bridge_error(target, value):
+    number, path = target
+    row = replace_at(LEGACY_ROWS[number], path, value)
+    losses = LossReport()
+    try:
+        item = data_row_to_item(v1_row_to_v2(row, "fuzz:1"), losses, where="fuzz:1")
+    except BridgeError:
+        return
+    item_to_data_row(item, losses)
+    list(item_to_import_rows(item, losses))
