@@ -32,7 +32,7 @@ from bridge.schema import AnnotationSet, Classification, Item, Region, Relation,
 
 from .classifications import question_kind
 from .names import named_only
-from .shapes import MASK_FETCHED, OPEN_POLYGON, write_span
+from .shapes import BOX_EXTRA, MASK_FETCHED, OPEN_POLYGON, write_span
 from .video import region_as_track
 
 UUID_NAMESPACE = uuidlib.UUID("9b7f2c1e-5a4d-4e8f-b1c3-6d2a0e9f7b15")
@@ -114,8 +114,13 @@ class _Writer:
             if shape.rotation:
                 self.losses.record("labelbox-rotation-dropped", "Labelbox boxes cannot rotate",
                                    where=self.where, severity="approximated")  # fmt: skip
-            return {"bbox": {"top": shape.y, "left": shape.x, "height": shape.height,
-                             "width": shape.width}}  # fmt: skip
+            out = {"bbox": {"top": shape.y, "left": shape.x, "height": shape.height,
+                            "width": shape.width}}  # fmt: skip
+            page = extra.get("page_number")
+            if type(page) is int:  # a document box: Labelbox imports it with its page and unit
+                unit = (extra.get(BOX_EXTRA) or {}).get("unit")
+                out.update(page=page, unit=unit if isinstance(unit, str) else "POINTS")
+            return out
         if kind in ("polygon", "polyline"):
             points = [{"x": x, "y": y} for x, y in shape.points]
             if kind == "polygon" and points and not extra.get(OPEN_POLYGON):

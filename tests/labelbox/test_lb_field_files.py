@@ -585,3 +585,19 @@ def test_lb_legacy_fuzz_gives_an_item_or_a_bridge_error(target, value):
         return
     item_to_data_row(item, losses)
     list(item_to_import_rows(item, losses))
+
+
+def test_lb_document_box_is_imported_with_its_page_and_unit():
+    """Labelbox's document rectangles import with `page` and `unit` (labelbox-python's
+    `rectangle_inference_document`: page 1, unit POINTS); the export names the page
+    `page_number`."""
+    item = data_row_to_item(samples.document_row(), LossReport(), where="t")
+    losses = LossReport()
+    (row,) = [r for r in item_to_import_rows(item, losses) if "bbox" in r]
+    assert (row["page"], row["unit"]) == (1, "POINTS")
+    assert row["bbox"] == {"top": 48.0, "left": 58.0, "height": 65.0, "width": 12.0}
+    from labelbox.data.serialization.ndjson.objects import NDDocumentRectangle
+
+    parsed = NDDocumentRectangle(**{k: v for k, v in row.items() if k != "dataRow"},
+                                 dataRow={"globalKey": "pdf-1"})  # fmt: skip
+    assert (parsed.page, parsed.unit) == (1, "POINTS")
