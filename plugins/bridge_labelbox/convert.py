@@ -136,14 +136,21 @@ def _seconds(raw: Any) -> float | None:
     return number(raw, "seconds_to_create") if type(raw) in NUMBER_TYPES else None
 
 
-def _read_media(row: dict, data_row: dict, labels: Iterable[dict]) -> dict:
+_MEDIA_NUMBERS = (("width", "width", False), ("height", "height", False),
+                  ("frame_count", "frame_count", True), ("fps", "frame_rate", False))  # fmt: skip
+"""(unified field, export key, may it be 0): a size that is not positive is unknown."""
+
+
+def _read_media(row: dict, data_row: dict, labels: Iterable[dict]) -> tuple[dict, dict]:
+    """The item's media, and the media attributes it could not take (a width of 0: no
+    size is known; the value rides in `extra` and is written back)."""
     attributes = row.get("media_attributes") or {}
     if type(attributes) is not dict:
         an_object(attributes, "media_attributes")
     annotations = (label.get("annotations") for label in labels if type(label) is dict)
     mime_type = optional_text(attributes.get("mime_type"), "media_attributes.mime_type")
     fps = attributes.get("frame_rate")
-    return {
+    media = {
         "kind": media_kind(mime_type, annotations),
         "uri": optional_text(data_row.get("row_data"), "data_row.row_data"),
         "width": _int(attributes.get("width"), "media_attributes.width"),
@@ -152,6 +159,13 @@ def _read_media(row: dict, data_row: dict, labels: Iterable[dict]) -> dict:
         "fps": number(fps, "frame_rate") if type(fps) in NUMBER_TYPES else None,
         "mime_type": mime_type,
     }
+    kept = {}
+    for field, key, zero_ok in _MEDIA_NUMBERS:
+        value = media[field]
+        if value is not None and (value < 0 or (value == 0 and not zero_ok)):
+            media[field] = None
+            kept[key] = attributes[key]
+    return media, kept
 
 
 def _review(raw: Any) -> dict:
@@ -404,10 +418,13 @@ def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
         key = identifier(key, "the data row's global_key")
     raw_id = data_row.get("id")
     data_row_id = (raw_id if type(raw_id) is str else identifier(raw_id, "data_row.id")) if raw_id else key
-    media = _read_media(row, data_row, (label for _, _, label in labels))
+    media, unknown = _read_media(row, data_row, (label for _, _, label in labels))
+    media_rest = _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED)
+    if unknown:
+        media_rest.update(unknown)
     extra = {
         "lb_data_row": _rest(data_row, _DATA_ROW_CONSUMED),
-        "lb_media_attributes": _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED),
+        "lb_media_attributes": media_rest,
         "lb_has_media_attributes": "media_attributes" in row,
     }
     if not _ROW_CONSUMED.issuperset(row):  # keys of a newer export

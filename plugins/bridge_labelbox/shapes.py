@@ -43,6 +43,7 @@ DOCUMENT_LOCATION = "lb_document_location"
 DOCUMENT_PAGE = "lb_page_number"
 MASK_FETCHED = "lb_mask_fetched"
 MaskFetcher = Callable[[str], bytes]
+_INF = float("inf")
 _BOX_KEYS = frozenset(("top", "left", "height", "width"))
 
 
@@ -85,7 +86,7 @@ def read_box(raw: Any, extra: dict) -> dict:
     x, y = raw.get("left"), raw.get("top")
     width, height = raw.get("width"), raw.get("height")
     if (type(x) is float and type(y) is float and type(width) is float and type(height) is float
-            and not (x - x or y - y or width - width or height - height)):  # fmt: skip
+            and not (x - x or y - y) and 0.0 <= width < _INF and 0.0 <= height < _INF):  # fmt: skip
         box = {"type": "bbox", "x": x, "y": y, "width": width, "height": height}
     else:  # integers, or something to name: each value checked
         box = {"type": "bbox",
@@ -93,6 +94,8 @@ def read_box(raw: Any, extra: dict) -> dict:
                "y": number(required(raw, "top", "bounding_box"), "bounding_box top"),
                "width": number(required(raw, "width", "bounding_box"), "bounding_box width"),
                "height": number(required(raw, "height", "bounding_box"), "bounding_box height")}  # fmt: skip
+        if box["width"] < 0 or box["height"] < 0:
+            raise FormatError(f"bounding_box width and height must not be negative, not {show(raw)}")
     if len(raw) > 4:  # the four keys above and more (document boxes have a `unit`)
         extra[BOX_EXTRA] = {k: v for k, v in raw.items() if k not in _BOX_KEYS}
     return box
@@ -104,7 +107,16 @@ def read_polygon(raw: Any, extra: dict) -> dict:
         points.pop()
     else:
         extra[OPEN_POLYGON] = True
+    if len(points) < 3:
+        raise FormatError(f"a polygon needs at least 3 points, not {len(points)}")
     return {"type": "polygon", "points": points}
+
+
+def read_line(raw: Any) -> dict:
+    points = _points(raw, "line")
+    if len(points) < 2:
+        raise FormatError(f"a line needs at least 2 points, not {len(points)}")
+    return {"type": "polyline", "points": points}
 
 
 def _offset(raw: dict, key: str, what: str) -> int:
@@ -227,7 +239,7 @@ def _location(obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossRep
 _READERS: dict[str, Callable[..., dict | None]] = {
     "bounding_box": lambda obj, size, extra, *_: read_box(obj["bounding_box"], extra),
     "polygon": lambda obj, size, extra, *_: read_polygon(obj["polygon"], extra),
-    "line": lambda obj, *_: {"type": "polyline", "points": _points(obj["line"], "line")},
+    "line": lambda obj, *_: read_line(obj["line"]),
     "point": lambda obj, *_: {"type": "points", "points": [
         {"x": x, "y": y} for x, y in _points([obj["point"]], "point")]},
     "conversational_location": lambda obj, *_: read_conversational(obj["conversational_location"]),

@@ -601,3 +601,35 @@ def test_lb_document_box_is_imported_with_its_page_and_unit():
     parsed = NDDocumentRectangle(**{k: v for k, v in row.items() if k != "dataRow"},
                                  dataRow={"globalKey": "pdf-1"})  # fmt: skip
     assert (parsed.page, parsed.unit) == (1, "POINTS")
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda objs: objs[0]["bounding_box"].update(width=-5.0), "must not be negative"),
+        (lambda objs: objs[0]["bounding_box"].update(height=-1), "must not be negative"),
+        (lambda objs: objs[1].update(polygon=[{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0},
+                                              {"x": 0.0, "y": 0.0}]), "at least 3 points"),
+        (lambda objs: objs[2].update(line=[{"x": 1.0, "y": 1.0}]), "at least 2 points"),
+    ],
+)
+def test_lb_shapes_no_tool_draws_are_refused(tmp_path, change, words):
+    """What the schema's invariants refuse is refused where the export is read, on both
+    the validated and the record path (which skips pydantic)."""
+    row = samples.image_row()
+    change(row["projects"]["pA"]["labels"][0]["annotations"]["objects"])
+    path = _write(tmp_path, [samples.text_row(), row])
+    for read in (lambda: list(read_export(path, LossReport()).items),
+                 lambda: list(read_export(path, LossReport()).items.records())):  # fmt: skip
+        with pytest.raises(FormatError) as caught:
+            read()
+        assert caught.value.where == f"{path}:2" and words in caught.value.message
+
+
+def test_lb_media_size_of_zero_is_unknown_and_written_back():
+    row = samples.video_row()
+    row["media_attributes"].update(width=0, height=0, frame_rate=0)
+    item = data_row_to_item(row, LossReport(), where="t")
+    assert (item.media.width, item.media.height, item.media.fps) == (None, None, None)
+    assert item.media.frame_count == 30
+    assert item_to_data_row(item, LossReport()) == row
