@@ -113,6 +113,7 @@ LOSS_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     # Labelbox writer
     (r"labelbox-(?P<kind>[a-z_0-9]+)-unsupported", ("regions:{kind}", "tracks")),
     (r"labelbox-mask-without-url", ("regions:mask",)),
+    (r"labelbox-unnamed", (*REGIONS_AND_TRACKS, "relations", "classifications")),
     (r"labelbox-percent-shape", REGIONS_AND_TRACKS),
     (r"(labelbox-)?points-split", ("regions:skeleton", "regions:points")),  # kind changed
 ]

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.errors import FormatError
 from bridge.losses import LossReport
 from bridge.schema import Answer, Classification
+
+from .checks import MAX_NESTING, a_list, an_object, identifier, required
 
 TOOL = "labelbox"
 
@@ -45,45 +48,57 @@ _TEXT_CONSUMED = {"content", "classifications"}
 _CONTENT = {"content"}
 
 
-def read_classifications(raws: Any, losses: LossReport, where: str) -> list[dict]:
+def read_classifications(raws: Any, losses: LossReport, where: str, depth: int = 0) -> list[dict]:
     """Every classification of an export list (nested ones included), as unified
-    `Classification` data (plain dicts: the item is validated once, as a whole)."""
+    `Classification` data (plain dicts: the item is validated once, as a whole). `depth`
+    counts the answers above this list: past `MAX_NESTING` the input is refused."""
     if not raws:
         return []
-    if not isinstance(raws, list):
-        raise TypeError("classifications must be a list")
-    return [read_classification(raw, losses, where) for raw in raws]
+    if type(raws) is not list:
+        a_list(raws, "classifications")
+    if depth > MAX_NESTING:
+        raise FormatError(
+            f"classifications nest more than {MAX_NESTING} levels deep", where=where,
+            hint="Labelbox nests classifications a few levels at most; is the file genuine?",
+        )  # fmt: skip
+    return [read_classification(raw, losses, where, depth) for raw in raws]
 
 
 def _source(feature_id: Any) -> dict:
-    return {"tool": TOOL, "region": feature_id if type(feature_id) is str else str(feature_id)}
+    return {"tool": TOOL, "region": identifier(feature_id, "a classification's feature_id")}
 
 
-def _read_option(raw: dict, losses: LossReport, where: str) -> dict:
-    option = {
-        "value": str(raw["name"]),
-        "extra": {k: v for k, v in raw.items() if k not in _OPTION_CONSUMED},
-    }
+def _read_option(raw: Any, losses: LossReport, where: str, depth: int) -> dict:
+    if type(raw) is not dict:
+        an_object(raw, "an answer")
+    name = raw.get("name")
+    if type(name) is not str:
+        name = identifier(required(raw, "name", "an answer"), "an answer's name")
+    option = {"value": name, "extra": {k: v for k, v in raw.items() if k not in _OPTION_CONSUMED}}
     feature_id = raw.get("feature_id")
-    if feature_id is not None:
-        region = feature_id if type(feature_id) is str else str(feature_id)
-        option["source"] = {"tool": TOOL, "region": region}
+    if type(feature_id) is str:
+        option["source"] = {"tool": TOOL, "region": feature_id}
+    elif feature_id is not None:
+        option["source"] = _source(feature_id)
     nested = raw.get("classifications")
     if nested:
-        option["classifications"] = read_classifications(nested, losses, where)
+        option["classifications"] = read_classifications(nested, losses, where, depth + 1)
     return option
 
 
-def _read_text(raw: dict, losses: LossReport, where: str) -> dict:
+def _read_text(raw: Any, losses: LossReport, where: str, depth: int) -> dict:
+    if type(raw) is not dict:
+        an_object(raw, "a text_answer")
     # an empty `classifications` list stays in `extra` so that it comes back as it was
     nested = raw.get("classifications")
     consumed = _TEXT_CONSUMED if nested else _CONTENT
+    content = raw.get("content", "")
     text = {
-        "value": str(raw.get("content", "")),
+        "value": content if type(content) is str else identifier(content, "a text answer"),
         "extra": {k: v for k, v in raw.items() if k not in consumed},
     }
     if nested:
-        text["classifications"] = read_classifications(nested, losses, where)
+        text["classifications"] = read_classifications(nested, losses, where, depth + 1)
     return text
 
 
@@ -95,9 +110,11 @@ def _answer_key(raw: dict) -> str | None:
     return None
 
 
-def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
+def read_classification(raw: Any, losses: LossReport, where: str, depth: int = 0) -> dict:
     """One export classification as a unified `Classification` record (the plain kinds
     are looked for first: they are what nearly every export holds)."""
+    if type(raw) is not dict:
+        an_object(raw, "a classification")
     if "radio_answer" in raw:
         answer_key, kind, conversational = "radio_answer", "radio", False
     elif "checklist_answers" in raw:
@@ -109,30 +126,35 @@ def read_classification(raw: dict, losses: LossReport, where: str) -> dict:
         if answer_key is None:
             return _unknown(raw, losses, where)
         kind, conversational = ANSWER_KEYS[answer_key]
-    name = str(raw["name"])
+    name = raw.get("name")
+    if type(name) is not str:
+        name = identifier(required(raw, "name", "a classification"), "a classification's name")
     value = raw[answer_key]
     if kind == "radio":
-        answers = [_read_option(value, losses, where)]
+        answers = [_read_option(value, losses, where, depth)]
     elif kind == "checklist":
-        answers = [_read_option(option, losses, where) for option in value]
+        answers = [_read_option(option, losses, where, depth)
+                   for option in a_list(value, answer_key)]  # fmt: skip
     else:
-        answers = [_read_text(value, losses, where)]
+        answers = [_read_text(value, losses, where, depth)]
     extra = {k: v for k, v in raw.items() if k not in _QUESTION_CONSUMED}
     extra[KIND_KEY] = kind
     if conversational:
         extra[CONVERSATIONAL_KEY] = True
     classification = {"name": name, "answers": answers, "extra": extra}
     feature_id = raw.get("feature_id")
-    if feature_id is not None:
+    if type(feature_id) is str:
+        classification["source"] = {"tool": TOOL, "region": feature_id}
+    elif feature_id is not None:
         classification["source"] = _source(feature_id)
     return classification
 
 
 def _unknown(raw: dict, losses: LossReport, where: str) -> dict:
-    name = str(raw["name"])
+    name = identifier(required(raw, "name", "a classification"), "a classification's name")
     losses.record(
         "labelbox-classification-unknown",
-        "a classification of an unknown kind is kept only for a Labelbox round trip",
+        f"a classification of an unknown kind is kept only for a Labelbox round trip: {name}",
         where=where, severity="unmapped",
     )  # fmt: skip
     return {"name": name, "answers": [], "extra": {RAW_KEY: raw}}

@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bridge.errors import BridgeError, FormatError, describe_validation_error
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import (
     AnnotationSet,
@@ -41,11 +42,28 @@ from bridge.schema import (
     without_extras,
 )
 
-from .checks import finite, optional_text, timestamp
+from .checks import (
+    NUMBER_TYPES,
+    a_list,
+    an_object,
+    identifier,
+    number,
+    optional_text,
+    required,
+    timestamp,
+)
 from .classifications import TOOL, read_classifications, write_classifications
 from .import_ndjson import item_to_import_rows
-from .shapes import GEOMETRY_KEYS, MaskFetcher, read_geometry, write_geometry
-from .video import read_frame_classifications, read_tracks, write_video_annotations
+from .names import named_only
+from .shapes import (
+    GEOMETRY_KEYS,
+    NO_MASKS,
+    MaskFetcher,
+    Masks,
+    read_geometry,
+    write_geometry,
+)
+from .video import OTHER_KEY, read_video, write_video_annotations
 
 __all__ = [
     "data_row_to_item", "item_record", "item_to_data_row", "item_to_import_rows", "media_kind",
@@ -65,6 +83,8 @@ _RELATIONSHIP_CONSUMED = frozenset(("name", "relationship"))
 _LINK_CONSUMED = frozenset(("source", "target", "type"))
 PROJECT_KEY = "lb_project"
 UNSUPPORTED_KEY = "lb_unsupported_objects"
+UNSUPPORTED_AT = "lb_unsupported_at"
+"""Where the unsupported objects were in `objects` (so they come back in their place)."""
 ANNOTATIONS_KEY = "lb_annotations"
 WORKFLOW_STATUS: dict[str, AnnotationStatus] = {
     "ToLabel": "draft", "InReview": "in_review", "InRework": "rejected", "Done": "accepted",
@@ -80,7 +100,7 @@ def media_kind(mime_type: str | None, annotations: Iterable[dict]) -> MediaKind:
                          ("text/html", "html"), ("text/", "text"), ("application/pdf", "document")):  # fmt: skip
         if mime.startswith(prefix):
             return kind  # type: ignore[return-value]
-    if any("frames" in annotation for annotation in annotations):
+    if any(type(annotation) is dict and "frames" in annotation for annotation in annotations):
         return "video"
     return "image"
 
@@ -101,36 +121,56 @@ def _time(raw: Any) -> datetime | None:
         return None
 
 
-_NUMBER = (int, float)
-
-
-def _int(raw: Any) -> int | None:
-    return int(raw) if isinstance(raw, _NUMBER) and not isinstance(raw, bool) else None
+def _int(raw: Any, what: str) -> int | None:
+    """A media size or count: None when the export gives none (or not a number)."""
+    kind = type(raw)
+    if kind is int:
+        return raw
+    if kind is float:
+        return int(number(raw, what))
+    return None
 
 
 def _seconds(raw: Any) -> float | None:
-    return finite(float(raw), "seconds_to_create") if isinstance(raw, _NUMBER) else None
+    return number(raw, "seconds_to_create") if type(raw) in NUMBER_TYPES else None
 
 
-def _read_media(row: dict, labels: Iterable[dict]) -> dict:
+_MEDIA_NUMBERS = (("width", "width", False), ("height", "height", False),
+                  ("frame_count", "frame_count", True), ("fps", "frame_rate", False))  # fmt: skip
+"""(unified field, export key, may it be 0): a size that is not positive is unknown."""
+
+
+def _read_media(row: dict, data_row: dict, labels: Iterable[dict]) -> tuple[dict, dict]:
+    """The item's media, and the media attributes it could not take (a width of 0: no
+    size is known; the value rides in `extra` and is written back)."""
     attributes = row.get("media_attributes") or {}
-    annotations = (label.get("annotations") or {} for label in labels)  # read if need be
+    if type(attributes) is not dict:
+        an_object(attributes, "media_attributes")
+    annotations = (label.get("annotations") for label in labels if type(label) is dict)
     mime_type = optional_text(attributes.get("mime_type"), "media_attributes.mime_type")
     fps = attributes.get("frame_rate")
-    return {
+    media = {
         "kind": media_kind(mime_type, annotations),
-        "uri": optional_text(row["data_row"].get("row_data"), "data_row.row_data"),
-        "width": _int(attributes.get("width")),
-        "height": _int(attributes.get("height")),
-        "frame_count": _int(attributes.get("frame_count")),
-        "fps": finite(float(fps), "frame_rate") if isinstance(fps, _NUMBER) else None,
+        "uri": optional_text(data_row.get("row_data"), "data_row.row_data"),
+        "width": _int(attributes.get("width"), "media_attributes.width"),
+        "height": _int(attributes.get("height"), "media_attributes.height"),
+        "frame_count": _int(attributes.get("frame_count"), "media_attributes.frame_count"),
+        "fps": number(fps, "frame_rate") if type(fps) in NUMBER_TYPES else None,
         "mime_type": mime_type,
     }
+    kept = {}
+    for field, key, zero_ok in _MEDIA_NUMBERS:
+        value = media[field]
+        if value is not None and (value < 0 or (value == 0 and not zero_ok)):
+            media[field] = None
+            kept[key] = attributes[key]
+    return media, kept
 
 
-def _review(raw: dict) -> dict:
+def _review(raw: Any) -> dict:
     """A Labelbox review; its exact shape is kept in `extra` for the round trip."""
-    text = " ".join(str(value) for value in raw.values() if isinstance(value, str)).lower()
+    an_object(raw, "a review")
+    text = " ".join(value for value in raw.values() if type(value) is str).lower()
     status = "accepted" if "approve" in text or "accept" in text else (
         "rejected" if "reject" in text else "commented")  # fmt: skip
     reviewer = raw.get("created_by") or raw.get("reviewer")
@@ -142,11 +182,13 @@ def _review(raw: dict) -> dict:
     }
 
 
-def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: str,
-                 masks: MaskFetcher | None) -> dict | None:  # fmt: skip
+def _read_object(obj: Any, size: tuple, index: int, losses: LossReport, where: str,
+                 masks: Masks) -> dict | None:  # fmt: skip
     """One export object as a unified `Region` record, or None for a kind with no unified
     shape. The reader's hot path: one comprehension, one geometry call, no field left at
     its default (nested classifications are read only when there are some)."""
+    if type(obj) is not dict:
+        an_object(obj, "an object")
     extra = {key: value for key, value in obj.items() if key not in _OBJECT_CONSUMED}
     shape = read_geometry(obj, size, extra, masks, losses, where)
     if shape is None:
@@ -158,7 +200,7 @@ def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: 
     if feature_id is None:
         region = {"id": f"object-{index}", "label": name, "shape": shape, "extra": extra}
     else:
-        region_id = feature_id if type(feature_id) is str else str(feature_id)
+        region_id = feature_id if type(feature_id) is str else identifier(feature_id, "a feature_id")
         region = {"id": region_id, "label": name, "shape": shape, "extra": extra,
                   "source": {"tool": TOOL, "region": region_id}}  # fmt: skip
     nested = obj.get("classifications")
@@ -167,52 +209,115 @@ def _read_object(obj: dict, size: tuple, index: int, losses: LossReport, where: 
     return region
 
 
-def _read_relationship(raw: dict) -> dict:
-    link = raw["relationship"]
-    both = str(link.get("type", "")).lower() == "bidirectional"
+def _read_relationship(raw: Any) -> dict:
+    an_object(raw, "a relationship")
+    link = an_object(required(raw, "relationship", "a relationship"), "relationship")
+    kind = link.get("type", "")
+    both = type(kind) is str and kind.lower() == "bidirectional"
     extra = _rest(raw, _RELATIONSHIP_CONSUMED)
     link_rest = _rest(link, _LINK_CONSUMED)
     if link_rest:
         extra["lb_relationship"] = link_rest
     label = optional_text(raw.get("name"), "a relationship's name")
-    return {"from_id": str(link["source"]), "to_id": str(link["target"]), "label": label,
+    source = identifier(required(link, "source", "relationship"), "relationship source")
+    target = identifier(required(link, "target", "relationship"), "relationship target")
+    return {"from_id": source, "to_id": target, "label": label,
             "direction": "both" if both else "forward", "extra": extra}  # fmt: skip
 
 
 def _read_objects(objects: Any, annotation_set: dict, size: tuple, losses: LossReport,
-                  where: str, masks: MaskFetcher | None) -> list[dict]:  # fmt: skip
+                  where: str, masks: Masks) -> list[dict]:  # fmt: skip
     """The regions of a label's `objects`; unsupported objects go into the set's `extra`."""
-    regions, unsupported = [], []
-    for index, obj in enumerate(objects):
+    regions, unsupported, positions = [], [], []
+    for index, obj in enumerate(a_list(objects, "objects")):
         region = _read_object(obj, size, index, losses, where, masks)
         if region is None:
             unsupported.append(obj)
+            positions.append(index)
         else:
             regions.append(region)
     if unsupported:
-        losses.record(
-            "labelbox-object-unsupported",
-            "objects of a kind label-bridge does not model are kept for a Labelbox round trip only",
-            where=where, severity="unmapped", count=len(unsupported),
-        )  # fmt: skip
+        _report_unsupported(unsupported, losses, where)
         annotation_set["extra"][UNSUPPORTED_KEY] = unsupported
+        if positions[0] < len(regions):  # not all at the end: say where they were
+            annotation_set["extra"][UNSUPPORTED_AT] = positions
     return regions
 
 
-def _read_annotations(annotation_set: dict, annotations: dict, media: dict, losses: LossReport,
-                      where: str, masks: MaskFetcher | None) -> None:  # fmt: skip
+UNSUPPORTED_CODES = {
+    "DocumentEntityToken": (
+        "labelbox-document-entity",
+        "document entities (token ids on PDF pages, no character offsets) have no unified "
+        "span; they are kept for a Labelbox round trip only",
+    ),
+}
+
+
+def _report_unsupported(objects: list[dict], losses: LossReport, where: str) -> None:
+    """The objects kept for a Labelbox round trip only, by kind, each place naming the
+    objects' kind and names."""
+    by_kind: dict[str, list[str]] = {}
+    for obj in objects:
+        kind = obj.get("annotation_kind") if type(obj.get("annotation_kind")) is str else None
+        name = obj.get("name") if type(obj.get("name")) is str else "?"
+        by_kind.setdefault(kind or "unknown kind", []).append(name)
+    for kind, names in by_kind.items():
+        code, message = UNSUPPORTED_CODES.get(kind) or (
+            "labelbox-object-unsupported",
+            "objects of a kind label-bridge does not model are kept for a Labelbox round trip only",
+        )  # fmt: skip
+        losses.record(code, message, where=f"{where} ({kind}: {', '.join(sorted(set(names)))})",
+                      severity="unmapped", count=len(names))  # fmt: skip
+
+
+def _report_dicom(annotations: dict, losses: LossReport, where: str) -> None:
+    """DICOM labels (`groups`: one video-like label per view) have no unified form yet:
+    they ride in `extra` for a Labelbox round trip, and the loss report names them."""
+    groups = annotations["groups"]
+    names: set[str] = set()
+    count = 0
+    if type(groups) is dict:
+        for group in groups.values():
+            frames = group.get("frames") if type(group) is dict else None
+            for frame in (frames or {}).values() if type(frames) is dict else ():
+                objects = frame.get("objects") if type(frame) is dict else None
+                for obj in (objects or {}).values() if type(objects) is dict else ():
+                    count += 1
+                    if type(obj) is dict and type(obj.get("name")) is str:
+                        names.add(obj["name"])
+    losses.record(
+        "labelbox-dicom-unsupported",
+        "DICOM annotations (per-view frames in `groups`) have no unified form yet; they are "
+        "kept for a Labelbox round trip only",
+        where=f"{where} ({', '.join(sorted(names)) or 'no named objects'})",
+        severity="unmapped", count=max(count, 1),
+    )  # fmt: skip
+
+
+def _read_annotations(annotation_set: dict, annotations: Any, media: dict, losses: LossReport,
+                      where: str, masks: Masks) -> None:  # fmt: skip
+    if type(annotations) is not dict:
+        an_object(annotations, "a label's annotations")
     size = (media["height"], media["width"])
     objects = annotations.get("objects")
     regions = _read_objects(objects, annotation_set, size, losses, where, masks) if objects else []
     classifications = read_classifications(annotations.get("classifications"), losses, where)
     relationships = annotations.get("relationships")
-    relations = [_read_relationship(raw) for raw in relationships] if relationships else []
+    relations = (
+        [_read_relationship(raw) for raw in a_list(relationships, "relationships")]
+        if relationships else []
+    )  # fmt: skip
     video = "frames" in annotations  # audio labels have `segments` of their own: kept as is
+    rest_keys = _VIDEO_ANNOTATIONS_CONSUMED if video else _ANNOTATIONS_CONSUMED
     if video:
-        annotation_set["tracks"] = read_tracks(
-            annotations, size, media["frame_count"], losses, where, masks
+        annotation_set["tracks"], classifications, other = read_video(
+            annotations, classifications, size, media["frame_count"], losses, where, masks
         )
-        classifications += read_frame_classifications(annotations["frames"] or {}, losses, where)
+        if other:
+            annotation_set["extra"][OTHER_KEY] = other
+    rest = _rest(annotations, rest_keys)
+    if "groups" in annotations:
+        _report_dicom(annotations, losses, where)
     annotation_set["regions"] = regions
     annotation_set["classifications"] = classifications
     annotation_set["relations"] = relations
@@ -223,18 +328,26 @@ def _read_annotations(annotation_set: dict, annotations: dict, media: dict, loss
         layout["relationships"] = True
     if video:
         layout["frames"] = True
-    rest = _rest(annotations, _VIDEO_ANNOTATIONS_CONSUMED if video else _ANNOTATIONS_CONSUMED)
     annotation_set["extra"][ANNOTATIONS_KEY] = {"layout": layout, "rest": rest}
 
 
-def _read_label(label: dict, project_id: str, project_rest: dict, workflow: Any,
+def _read_label(label: Any, project_id: str, project_rest: dict, workflow: Any,
                 data_row_id: str, media: dict, losses: LossReport, where: str,
-                masks: MaskFetcher | None) -> dict:  # fmt: skip
+                masks: Masks) -> dict:  # fmt: skip
+    if type(label) is not dict:
+        an_object(label, "a label")
     details = label.get("label_details") or {}
+    if type(details) is not dict:
+        an_object(details, "label_details")
     created_by = details.get("created_by")
-    seconds = (label.get("performance_details") or {}).get("seconds_to_create")
+    performance = label.get("performance_details") or {}
+    if type(performance) is not dict:
+        an_object(performance, "performance_details")
+    seconds = performance.get("seconds_to_create")
     reviews = details.get("reviews")
-    label_id = str(label["id"])
+    label_id = label.get("id")
+    if type(label_id) is not str:
+        label_id = identifier(required(label, "id", "a label"), "a label's id")
     extra = _rest(label, _LABEL_CONSUMED)
     extra["lb_label_details"] = (
         _rest(details, _DETAILS_CONSUMED) if "label_details" in label else None
@@ -255,26 +368,33 @@ def _read_label(label: dict, project_id: str, project_rest: dict, workflow: Any,
     if seconds is not None:
         annotation_set["lead_time"] = _seconds(seconds)
     if reviews:
-        annotation_set["reviews"] = [_review(review) for review in reviews]
+        annotation_set["reviews"] = [_review(review) for review in a_list(reviews, "reviews")]
     _read_annotations(annotation_set, label.get("annotations") or {}, media, losses, where, masks)
     return annotation_set
 
 
 def _all_labels(row: dict) -> list[tuple[str, dict, dict]]:
     projects = row.get("projects") or {}
-    if not isinstance(projects, dict):
-        raise TypeError("projects must be an object keyed by project id")
-    return [(str(pid), project, label) for pid, project in projects.items()
-            for label in project.get("labels") or []]  # fmt: skip
+    if type(projects) is not dict:
+        raise FormatError("projects must be an object keyed by project id")
+    labels = []
+    for pid, project in projects.items():
+        if type(project) is not dict:
+            an_object(project, f"project {pid}")
+        project_labels = project.get("labels") or ()
+        if type(project_labels) is not list:
+            a_list(project_labels, f"project {pid} labels")
+        labels += [(pid, project, label) for label in project_labels]
+    return labels
 
 
 def _read_labels(labels: list[tuple[str, dict, dict]], data_row_id: str, media: dict,
-                 losses: LossReport, where: str, masks: MaskFetcher | None) -> list[dict]:  # fmt: skip
+                 losses: LossReport, where: str, masks: Masks) -> list[dict]:  # fmt: skip
     """One annotation set per label; a project's own fields are read once per project."""
     sets, projects = [], {}
     for pid, project, label in labels:
         if pid not in projects:
-            details = project.get("project_details") or {}
+            details = an_object(project.get("project_details") or {}, "project_details")
             projects[pid] = (_rest(project, _PROJECT_CONSUMED), details.get("workflow_status"))
         project_rest, workflow = projects[pid]
         sets.append(_read_label(label, pid, project_rest, workflow, data_row_id, media, losses,
@@ -283,27 +403,33 @@ def _read_labels(labels: list[tuple[str, dict, dict]], data_row_id: str, media: 
 
 
 def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
-              masks: MaskFetcher | None) -> dict:  # fmt: skip
+              masks: Masks) -> dict:  # fmt: skip
     """The unified `Item` of export line `row` as plain data, not yet validated: building
     it as dicts and validating once is much faster than building ~50 pydantic objects one
     by one, and every value is still checked (`data_row_to_item` does both; the benchmark
-    times them apart). Malformed input raises KeyError/TypeError/ValueError/... here."""
+    times them apart). Malformed input raises `FormatError` where it is checked."""
     data_row = row["data_row"]
     labels = _all_labels(row)
     key = data_row.get("global_key") or data_row.get("external_id") or data_row.get("id")
     if not key:
         raise FormatError("the data row has no global_key, external_id or id", where=where)
-    data_row_id = str(data_row.get("id") or key)
-    media = _read_media(row, (label for _, _, label in labels))
+    if type(key) is not str:
+        key = identifier(key, "the data row's global_key")
+    raw_id = data_row.get("id")
+    data_row_id = (raw_id if type(raw_id) is str else identifier(raw_id, "data_row.id")) if raw_id else key
+    media, unknown = _read_media(row, data_row, (label for _, _, label in labels))
+    media_rest = _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED)
+    if unknown:
+        media_rest.update(unknown)
     extra = {
         "lb_data_row": _rest(data_row, _DATA_ROW_CONSUMED),
-        "lb_media_attributes": _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED),
+        "lb_media_attributes": media_rest,
         "lb_has_media_attributes": "media_attributes" in row,
     }
     if not _ROW_CONSUMED.issuperset(row):  # keys of a newer export
         extra.update(_rest(row, _ROW_CONSUMED))
     return {
-        "key": str(key),
+        "key": key,
         "media": media,
         "source": {"tool": TOOL, "instance": instance, "item": data_row_id},
         "extra": extra,
@@ -312,33 +438,34 @@ def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
 
 
 def item_record(row: Any, losses: LossReport, *, where: str, instance: str | None = None,
-                masks: MaskFetcher | None = None) -> dict:  # fmt: skip
+                masks: MaskFetcher | None = None,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:  # fmt: skip
     """One export v2 line (already parsed) as an item *record*: the plain data of the
     unified `Item`, valid by construction (every value `Item.model_validate` would refuse
     is refused here), so the JSONL writer may dump it without pydantic. Bad input raises
-    `FormatError` at `where`."""
+    `FormatError` at `where`; no mask above `max_pixels` pixels is decoded or made."""
     if not isinstance(row, dict) or not isinstance(row.get("data_row"), dict):
         raise FormatError(
             "not an export v2 data row (no data_row object)", where=where,
             hint="each line of a Labelbox export v2 file is {\"data_row\": {...}, \"projects\": {...}}",
         )  # fmt: skip
+    source = NO_MASKS if masks is None and max_pixels == DEFAULT_MAX_PIXELS else Masks(masks, max_pixels)
     try:
-        return item_data(row, losses, where, instance, masks)
+        return item_data(row, losses, where, instance, source)
     except BridgeError as error:
         error.where = error.where or where
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as error:
-        detail = f"missing key {error}" if isinstance(error, KeyError) else str(error)[:200]
-        raise FormatError(f"malformed Labelbox data row: {detail}", where=where) from None
 
 
 def data_row_to_item(row: dict, losses: LossReport, *, where: str, instance: str | None = None,
-                     masks: MaskFetcher | None = None) -> Item:  # fmt: skip
+                     masks: MaskFetcher | None = None,
+                     max_pixels: int = DEFAULT_MAX_PIXELS) -> Item:  # fmt: skip
     """One export v2 line (already parsed) as a unified `Item`: one `AnnotationSet` per
     label per project (`item_record`, validated). `masks(url)` fetches a mask PNG; without
     it mask regions keep their URLs in `extra` (loss "mask-not-fetched"). Bad input raises
     `FormatError` at `where`."""
-    record = item_record(row, losses, where=where, instance=instance, masks=masks)
+    record = item_record(row, losses, where=where, instance=instance, masks=masks,
+                         max_pixels=max_pixels)  # fmt: skip
     try:
         return Item.model_validate(record)
     except ValidationError as error:  # a check item_record lacks: a bug, but still reported
@@ -377,6 +504,20 @@ def _write_relation(relation: Relation) -> dict[str, Any]:
     return {"name": relation.label, **extra, "relationship": link}
 
 
+def _put_back_unsupported(objects: list, extra: dict) -> None:
+    """The objects kept for a Labelbox round trip, put back where they were."""
+    unsupported = extra.get(UNSUPPORTED_KEY) or []
+    positions = extra.get(UNSUPPORTED_AT)
+    if not isinstance(positions, list) or len(positions) != len(unsupported):
+        objects += unsupported
+        return
+    for position, obj in zip(positions, unsupported, strict=True):
+        if isinstance(position, int) and 0 <= position <= len(objects):
+            objects.insert(position, obj)
+        else:
+            objects.append(obj)
+
+
 def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossReport,
                        where: str) -> dict[str, Any]:  # fmt: skip
     stored = annotation_set.extra.get(ANNOTATIONS_KEY) or {}
@@ -390,7 +531,7 @@ def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossRe
                           where=where)  # fmt: skip
         objects = [_write_region(region, losses, where) for region in annotation_set.regions]
         objects = [obj for obj in objects if obj is not None]
-        objects += annotation_set.extra.get(UNSUPPORTED_KEY, [])
+        _put_back_unsupported(objects, annotation_set.extra)
         out = {}
         if objects or layout.get("objects") or not stored:  # audio labels have no objects
             out["objects"] = objects
@@ -471,6 +612,7 @@ def item_to_data_row(item: Item, losses: LossReport, *, project_id: str = "unifi
     for annotation_set in item.annotation_sets:
         if not _from_labelbox(annotation_set):
             annotation_set = _without_vendor_extras(annotation_set)
+        annotation_set = named_only(annotation_set, losses, where)
         pid = _project_id(annotation_set, project_id)
         project = projects.setdefault(
             pid, {**annotation_set.extra.get(PROJECT_KEY, {}), "labels": []}

@@ -26,12 +26,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.errors import ConfigError
-from bridge.geometry.labelbox_png import rle_to_png
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Classification, Item, Region, Relation, Track
 
 from .classifications import question_kind
-from .shapes import MASK_FETCHED, OPEN_POLYGON, write_span
+from .names import named_only
+from .shapes import BOX_EXTRA, MASK_FETCHED, OPEN_POLYGON, write_span
 from .video import region_as_track
 
 UUID_NAMESPACE = uuidlib.UUID("9b7f2c1e-5a4d-4e8f-b1c3-6d2a0e9f7b15")
@@ -50,9 +51,11 @@ def _uuid_for(*parts: str) -> str:
 class _Writer:
     """Import rows for one item; `feature` picks name or schemaId."""
 
-    def __init__(self, item: Item, losses: LossReport, data_row: dict, use_schema_ids: bool):
+    def __init__(self, item: Item, losses: LossReport, data_row: dict, use_schema_ids: bool,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
         self.item, self.losses, self.data_row = item, losses, data_row
         self.use_schema_ids = use_schema_ids
+        self.max_pixels = max_pixels
         self.where = f"item {item.key}"
 
     def feature(self, name: str | None, extra: dict) -> dict[str, Any]:
@@ -111,8 +114,13 @@ class _Writer:
             if shape.rotation:
                 self.losses.record("labelbox-rotation-dropped", "Labelbox boxes cannot rotate",
                                    where=self.where, severity="approximated")  # fmt: skip
-            return {"bbox": {"top": shape.y, "left": shape.x, "height": shape.height,
-                             "width": shape.width}}  # fmt: skip
+            out = {"bbox": {"top": shape.y, "left": shape.x, "height": shape.height,
+                            "width": shape.width}}  # fmt: skip
+            page = extra.get("page_number")
+            if type(page) is int:  # a document box: Labelbox imports it with its page and unit
+                unit = (extra.get(BOX_EXTRA) or {}).get("unit")
+                out.update(page=page, unit=unit if isinstance(unit, str) else "POINTS")
+            return out
         if kind in ("polygon", "polyline"):
             points = [{"x": x, "y": y} for x, y in shape.points]
             if kind == "polygon" and points and not extra.get(OPEN_POLYGON):
@@ -142,7 +150,11 @@ class _Writer:
             if single.get("url"):  # a binary PNG: its white pixels are the mask
                 return {"mask": {"instanceURI": single["url"], "colorRGB": [255, 255, 255]}}
             return self.drop("labelbox-mask-not-fetched", "a mask whose pixels were never fetched")
-        png = base64.b64encode(rle_to_png(shape.rle)).decode("ascii")
+        from .png_masks import rle_to_png
+
+        if not shape.rle.size[0] or not shape.rle.size[1]:
+            return self.drop("labelbox-mask-empty-size", "a mask of size 0 has no PNG")
+        png = base64.b64encode(rle_to_png(shape.rle, max_pixels=self.max_pixels)).decode("ascii")
         return {"mask": {"png": png}}
 
     def span(self, shape, extra: dict) -> dict[str, Any] | None:
@@ -259,12 +271,14 @@ def _data_row(item: Item, data_row_key: str, losses: LossReport) -> dict[str, st
 
 
 def item_to_import_rows(item: Item, losses: LossReport, *, data_row_key: str = "globalKey",
-                        use_schema_ids: bool = False) -> Iterator[dict]:  # fmt: skip
+                        use_schema_ids: bool = False,
+                        max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[dict]:  # fmt: skip
     """Labelbox import NDJSON rows (MAL / label import) for every annotation set of `item`.
 
     `data_row_key` is "globalKey" (the item's global key, else its key) or "id" (the
     Labelbox data row id it was read with). A Labelbox import makes one label per data row,
-    so several annotation sets on one item are merged (loss "labelbox-sets-merged")."""
+    so several annotation sets on one item are merged (loss "labelbox-sets-merged"). A mask
+    above `max_pixels` pixels is refused before its PNG is made."""
     if data_row_key not in ("globalKey", "id"):
         raise ConfigError(
             f"data_row_key must be 'globalKey' or 'id', not {data_row_key!r}",
@@ -277,6 +291,6 @@ def item_to_import_rows(item: Item, losses: LossReport, *, data_row_key: str = "
         losses.record("labelbox-sets-merged",
                       "an import makes one label per data row; several annotation sets were merged",
                       where=f"item {item.key}", severity="approximated")  # fmt: skip
-    writer = _Writer(item, losses, data_row, use_schema_ids)
+    writer = _Writer(item, losses, data_row, use_schema_ids, max_pixels)
     for annotation_set in item.annotation_sets:
-        yield from _set_rows(writer, annotation_set)
+        yield from _set_rows(writer, named_only(annotation_set, losses, writer.where))

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bridge.errors import FormatError
+from bridge.errors import FormatError, describe_validation_error
 from bridge.schema import (
     ClassificationSpec,
     LabelClass,
@@ -30,6 +30,8 @@ from bridge.schema import (
     RegionKind,
     RelationType,
 )
+
+from .checks import MAX_NESTING, a_list, an_object, identifier, optional_text, required, show
 
 TOOL = "labelbox"
 TOOL_KINDS: dict[str, list[RegionKind]] = {
@@ -45,60 +47,83 @@ INPUT_QUESTIONS = {"radio": "radio", "checklist": "checklist", "text": "text", "
 RELATIONSHIP_TOOL = "edge"
 
 
+ONTOLOGY_HINT = 'expected {"tools": [{"tool", "name", ...}], "classifications": [...]}'
+
+
 def _ids(raw: dict, consumed: set[str]) -> dict[str, dict[str, Any]]:
     rest = {key: value for key, value in raw.items() if key not in consumed}
     return {TOOL: rest} if rest else {}
 
 
-def _option(raw: dict) -> OptionSpec:
-    value = raw.get("label") if raw.get("label") is not None else raw["value"]
+def _option(raw: Any, depth: int) -> OptionSpec:
+    an_object(raw, "an option")
+    value = raw.get("label") if raw.get("label") is not None else required(raw, "value", "an option")
     return OptionSpec(
-        value=str(value),
-        children=[_question(child) for child in raw.get("options") or []],
+        value=identifier(value, "an option's label"),
+        children=[_question(child, depth + 1) for child in a_list(raw.get("options") or [], "options")],
         tool_ids=_ids(raw, {"label", "options"}),
     )
 
 
-def _question(raw: dict) -> ClassificationSpec:
+def _question(raw: Any, depth: int = 0) -> ClassificationSpec:
+    an_object(raw, "a classification")
+    if depth > MAX_NESTING:
+        raise FormatError(f"the ontology's classifications nest more than {MAX_NESTING} levels deep")
     kind = raw.get("type", "radio")
     name = raw.get("name") or raw.get("instructions")
     if not name:
-        raise KeyError("name")
+        raise FormatError("an ontology classification has no name (nor instructions)")
     return ClassificationSpec(
-        name=str(name),
-        input=QUESTION_INPUTS.get(kind, "text"),  # type: ignore[arg-type]
+        name=identifier(name, "a classification's name"),
+        input=QUESTION_INPUTS.get(kind, "text") if type(kind) is str else "text",  # type: ignore[arg-type]
         required=bool(raw.get("required", False)),
-        options=[_option(option) for option in raw.get("options") or []],
+        options=[_option(option, depth) for option in a_list(raw.get("options") or [], "options")],
         tool_ids=_ids(raw, {"name", "required", "options"}),
     )
 
 
 def _tool(raw: dict) -> LabelClass:
+    color = raw.get("color")
     return LabelClass(
-        name=str(raw["name"]),
+        name=identifier(required(raw, "name", "a tool"), "a tool's name"),
         kinds=list(TOOL_KINDS.get(raw["tool"], [])),
-        color=raw.get("color"),
-        attributes=[_question(question) for question in raw.get("classifications") or []],
+        color=optional_text(color, "a tool's color"),
+        attributes=[_question(q) for q in a_list(raw.get("classifications") or [], "classifications")],
         tool_ids=_ids(raw, {"name", "color", "classifications"}),
     )
 
 
-def ontology_from_normalized(normalized: dict) -> Ontology:
-    """A Labelbox normalized ontology as a unified `Ontology`."""
+def _tool_kind(raw: Any) -> str:
+    an_object(raw, "a tool")
+    kind = required(raw, "tool", "a tool")
+    if type(kind) is not str:
+        raise FormatError(f"a tool's kind must be a string, not {show(kind)}")
+    return kind
+
+
+def ontology_from_normalized(normalized: Any) -> Ontology:
+    """A Labelbox normalized ontology as a unified `Ontology` (a malformed one raises
+    `FormatError`, checked where it is read)."""
     try:
-        tools = normalized.get("tools") or []
-        labels = [_tool(tool) for tool in tools if tool["tool"] != RELATIONSHIP_TOOL]
+        an_object(normalized, "the ontology")
+        tools = a_list(normalized.get("tools") or [], "tools")
+        kinds = [_tool_kind(tool) for tool in tools]
+        labels = [_tool(tool) for tool, kind in zip(tools, kinds, strict=True) if kind != RELATIONSHIP_TOOL]
         relations = [
-            RelationType(name=str(tool["name"]), tool_ids=_ids(tool, {"name"}))
-            for tool in tools if tool["tool"] == RELATIONSHIP_TOOL
+            RelationType(name=identifier(required(tool, "name", "an edge tool"), "a tool's name"),
+                         tool_ids=_ids(tool, {"name"}))
+            for tool, kind in zip(tools, kinds, strict=True) if kind == RELATIONSHIP_TOOL
         ]  # fmt: skip
-        questions = [_question(raw) for raw in normalized.get("classifications") or []]
-    except (KeyError, TypeError, AttributeError, ValidationError) as error:
-        raise FormatError(
-            f"malformed Labelbox ontology: {error!r}",
-            hint='expected {"tools": [{"tool", "name", ...}], "classifications": [...]}',
-        ) from None
-    return Ontology(labels=labels, classifications=questions, relations=relations)
+        questions = [_question(raw) for raw in a_list(normalized.get("classifications") or [],
+                                                      "classifications")]  # fmt: skip
+        return Ontology(labels=labels, classifications=questions, relations=relations)
+    except FormatError as error:
+        error.message = f"malformed Labelbox ontology: {error.message}"
+        error.hint = error.hint or ONTOLOGY_HINT
+        raise
+    except ValidationError as error:  # the schema's own checks on what was read
+        raise FormatError(f"malformed Labelbox ontology: {describe_validation_error(error)}",
+                          hint=ONTOLOGY_HINT) from None  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ writing

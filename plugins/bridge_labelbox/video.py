@@ -22,17 +22,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from bridge.errors import FormatError
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Keyframe, Region, Track
 
-from .checks import optional_text
+from .checks import a_list, an_object, frame_number, optional_text, show
 from .classifications import read_classifications, write_classification, write_classifications
-from .shapes import MaskFetcher, read_geometry, write_geometry
+from .shapes import Masks, read_geometry, write_geometry
 
 KFFM_FORM = "lb_key_frame_form"
 KFFM_VALUE = "lb_key_frame_value"
+FRAMES_FORM = "lb_frames_form"
+"""How a frame-range classification was exported: "segments" (on the frames that start and
+end each range, the ranges in `segments`), "video" (with the whole-video classifications,
+the ranges in `segments`) or, without the key, on every frame it holds on."""
+CLASSIFICATION_KEY_FRAMES = "lb_key_frames"
+OTHER_KEY = "lb_video_other"
+"""`segments` and `key_frame_feature_map` entries of features that are neither an object
+nor a classification of the label: kept for a Labelbox round trip."""
 _OBJECT_CONSUMED = {
     "feature_id",
     "name",
@@ -41,79 +48,102 @@ _OBJECT_CONSUMED = {
 }
 
 
-def _key_frames(raw: Any) -> tuple[dict[int, Any], str]:
+def _key_frames(raw: Any, where: str) -> tuple[dict[int, Any], str]:
     """The drawn frames of one feature and the form the export used ("list" or "dict")."""
-    if isinstance(raw, dict):
-        return {int(frame): value for frame, value in raw.items()}, "dict"
-    return {int(frame): True for frame in raw or []}, "list"
+    if type(raw) is dict:
+        return {frame_number(frame, "a key_frame_feature_map frame"): value
+                for frame, value in raw.items()}, "dict"  # fmt: skip
+    frames = a_list(raw or [], "a key_frame_feature_map entry")
+    return {frame_number(frame, "a key_frame_feature_map frame"): True for frame in frames}, "list"
 
 
-def _outside_frames(segments: list, frame_count: int | None) -> list[int]:
-    """Labelbox frames just after each segment where the object is not on screen."""
-    covered = [(int(start), int(end)) for start, end in segments]
+def _ranges(raw: Any, feature: str) -> list[tuple[int, int]]:
+    """One feature's `segments`: inclusive [start, end] Labelbox frame ranges, checked."""
+    ranges = []
+    for pair in a_list(raw or [], f"the segments of {feature}"):
+        if type(pair) is not list or len(pair) != 2:
+            raise FormatError(f"a segment of {feature} must be [start, end], not {show(pair)}")
+        start = frame_number(pair[0], f"a segment start of {feature}")
+        end = frame_number(pair[1], f"a segment end of {feature}")
+        if end < start:
+            raise FormatError(f"a segment of {feature} ends ({end}) before it starts ({start})")
+        ranges.append((start, end))
+    return ranges
+
+
+def _outside_frames(segments: list[tuple[int, int]], frame_count: int | None) -> list[int]:
+    """Labelbox frames just after each segment where the object is not on screen (none
+    after a segment that ends on the video's last frame)."""
     result = []
-    for _, end in covered:
+    for _, end in segments:
         after = end + 1
         if frame_count is not None and after > frame_count:
             continue
-        if not any(start <= after <= stop for start, stop in covered):
+        if not any(start <= after <= stop for start, stop in segments):
             result.append(after)
     return result
 
 
-def _frame_objects(frames: dict) -> dict[str, list[tuple[int, dict]]]:
+def _frames(raw: Any) -> list[tuple[int, dict]]:
+    """(Labelbox frame, frame object) in frame order, every key and value checked."""
+    frames = [(frame_number(number, "a frame number"), an_object(content, f"frame {number}"))
+              for number, content in an_object(raw, "frames").items()]  # fmt: skip
+    frames.sort(key=lambda pair: pair[0])
+    return frames
+
+
+def _frame_objects(frames: list[tuple[int, dict]]) -> dict[str, list[tuple[int, dict]]]:
     """feature id -> [(Labelbox frame, object)] in frame order."""
     by_feature: dict[str, list[tuple[int, dict]]] = {}
-    for number in sorted(frames, key=int):
-        objects = frames[number].get("objects")
+    for frame, content in frames:
+        objects = content.get("objects")
         if not objects:
             continue
-        frame = int(number)
-        for feature_id, obj in objects.items():
-            key = str(feature_id)
-            observed = by_feature.get(key)
+        for feature_id, obj in an_object(objects, f"the objects of frame {frame}").items():
+            an_object(obj, f"an object of frame {frame}")
+            observed = by_feature.get(feature_id)
             if observed is None:
-                by_feature[key] = [(frame, obj)]
+                by_feature[feature_id] = [(frame, obj)]
             else:
                 observed.append((frame, obj))
     return by_feature
 
 
 def _keyframe(frame: int, obj: dict, size: tuple, drawn: dict[int, Any] | None,
-              losses: LossReport, where: str, masks: MaskFetcher | None) -> dict:  # fmt: skip
+              losses: LossReport, where: str, masks: Masks) -> dict:  # fmt: skip
     extra: dict[str, Any] = {}
     shape = read_geometry(obj, size, extra, masks, losses, where)
-    if drawn is not None and drawn.get(frame, True) is not True:
-        extra[KFFM_VALUE] = drawn[frame]
+    value = True if drawn is None else drawn.get(frame)
+    if drawn is not None and frame in drawn and value is not True:
+        extra[KFFM_VALUE] = value
     nested = obj.get("classifications")
     return {
         "frame": frame - 1,
         "shape": shape,
-        "keyframe": drawn is None or frame in drawn,
+        "keyframe": bool(value),  # `false` in the map, or not in it: not drawn
         "classifications": read_classifications(nested, losses, where) if nested else [],
         "extra": extra,
     }
 
 
-def read_tracks(annotations: dict, size: tuple, frame_count: int | None, losses: LossReport,
-                where: str, masks: MaskFetcher | None) -> list[dict]:  # fmt: skip
+def read_tracks(frames: list[tuple[int, dict]], segments: dict, key_frame_map: dict,
+                size: tuple, frame_count: int | None, losses: LossReport, where: str,
+                masks: Masks) -> list[dict]:  # fmt: skip
     """Unified `Track` data for every object of a video label. `size` is the media's
     (height, width), `frame_count` its number of frames (when known)."""
-    frames = annotations.get("frames") or {}
-    segments = annotations.get("segments") or {}
-    key_frame_map = annotations.get("key_frame_feature_map") or {}
     tracks = []
     for feature_id, observed in _frame_objects(frames).items():
         drawn, form = (
-            _key_frames(key_frame_map[feature_id]) if feature_id in key_frame_map else (None, None)
-        )
+            _key_frames(key_frame_map[feature_id], where) if feature_id in key_frame_map
+            else (None, None)
+        )  # fmt: skip
         first = observed[0][1]
         keyframes = [
             _keyframe(frame, obj, size, drawn, losses, where, masks) for frame, obj in observed
         ]
         seen = {frame for frame, _ in observed}
-        outside = [frame for frame in _outside_frames(segments.get(feature_id) or [], frame_count)
-                   if frame not in seen]  # fmt: skip
+        ranges = _ranges(segments.get(feature_id), feature_id)
+        outside = [frame for frame in _outside_frames(ranges, frame_count) if frame not in seen]
         if outside:  # `observed` is in frame order already
             keyframes += [{"frame": frame - 1, "outside": True} for frame in outside]
             keyframes.sort(key=lambda keyframe: keyframe["frame"])
@@ -143,22 +173,80 @@ def _runs(frames: list[int]) -> list[dict]:
     return runs
 
 
-def read_frame_classifications(frames: dict, losses: LossReport, where: str) -> list[dict]:
-    """Classifications found on frames, one per feature (and answer), with frame runs."""
-    grouped: dict[str, tuple[dict, list[int]]] = {}
-    for number in sorted(frames, key=int):
-        for raw in frames[number].get("classifications") or []:
-            key = (
-                str(raw.get("feature_id")) if raw.get("feature_id") else orjson.dumps(raw).decode()
-            )
-            if key not in grouped:
-                grouped[key] = (read_classifications([raw], losses, where)[0], [])
-            grouped[key][1].append(int(number) - 1)
+def _segment_runs(ranges: list[tuple[int, int]]) -> list[dict]:
+    """Labelbox segments (1-based, inclusive) as unified frame ranges (0-based), merged."""
+    runs: list[dict] = []
+    for start, end in sorted(ranges):
+        if runs and start - 1 <= runs[-1]["end"] + 1:
+            runs[-1]["end"] = max(runs[-1]["end"], end - 1)
+        else:
+            runs.append({"start": start - 1, "end": end - 1})
+    return runs
+
+
+def read_frame_classifications(frames: list[tuple[int, dict]], segments: dict,
+                               losses: LossReport, where: str) -> list[dict]:  # fmt: skip
+    """Classifications found on frames, one per feature (and answer). Their frame ranges
+    are the feature's `segments` (the export lists a range's classification on its first
+    and last frames only), or, for a feature without segments, the runs of frames it is
+    listed on."""
+    grouped: dict[Any, tuple[dict, list[int]]] = {}
+    for frame, content in frames:
+        raws = content.get("classifications")
+        for raw in a_list(raws, f"the classifications of frame {frame}") if raws else ():
+            feature = raw.get("feature_id") if type(raw) is dict else None
+            if type(feature) is str and feature:
+                key: Any = feature
+                if key not in grouped:
+                    grouped[key] = (read_classifications([raw], losses, where)[0], [])
+            else:  # no feature id: the same question with the same answers is one
+                read = read_classifications([raw], losses, where)[0]
+                key = (read["name"], tuple(str(answer["value"]) for answer in read["answers"]))
+                if key not in grouped:
+                    grouped[key] = (read, [])
+            grouped[key][1].append(frame - 1)
     result = []
-    for classification, numbers in grouped.values():
-        classification["frames"] = _runs(numbers)
+    for key, (classification, numbers) in grouped.items():
+        if key in segments:
+            classification["frames"] = _segment_runs(_ranges(segments[key], key))
+            classification["extra"][FRAMES_FORM] = "segments"
+        else:
+            classification["frames"] = _runs(numbers)
         result.append(classification)
     return result
+
+
+def read_video(annotations: dict, classifications: list[dict], size: tuple,
+               frame_count: int | None, losses: LossReport, where: str,
+               masks: Masks) -> tuple[list[dict], list[dict], dict]:  # fmt: skip
+    """A video label's tracks and classifications (the whole-video ones read already
+    given in `classifications`; those with `segments` hold on those frames only), and
+    the `segments`/`key_frame_feature_map` entries of no object or classification."""
+    frames = _frames(annotations.get("frames") or {})
+    segments = an_object(annotations.get("segments") or {}, "segments")
+    key_frame_map = an_object(annotations.get("key_frame_feature_map") or {},
+                              "key_frame_feature_map")  # fmt: skip
+    tracks = read_tracks(frames, segments, key_frame_map, size, frame_count, losses, where, masks)
+    on_frames = read_frame_classifications(frames, segments, losses, where)
+    for classification in classifications:
+        feature = (classification.get("source") or {}).get("region")
+        if feature is not None and feature in segments:
+            classification["frames"] = _segment_runs(_ranges(segments[feature], feature))
+            classification["extra"][FRAMES_FORM] = "video"
+    known = {track["id"] for track in tracks}
+    for classification in (*classifications, *on_frames):
+        feature = (classification.get("source") or {}).get("region")
+        if feature is None:
+            continue
+        known.add(feature)
+        if feature in key_frame_map:
+            classification["extra"][CLASSIFICATION_KEY_FRAMES] = key_frame_map[feature]
+    other = {}
+    for name, mapping in (("segments", segments), ("key_frame_feature_map", key_frame_map)):
+        rest = {feature: value for feature, value in mapping.items() if feature not in known}
+        if rest:
+            other[name] = rest
+    return tracks, [*classifications, *on_frames], other
 
 
 # ------------------------------------------------------------------------------ writing
@@ -197,8 +285,9 @@ def region_as_track(region: Region) -> Track:
 
 
 def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> list[tuple[int, Any]]:
-    """Put the track's shapes into `frames`; return its drawn frames (Labelbox numbers) with
-    their `key_frame_feature_map` values."""
+    """Put the track's shapes into `frames`; return its frames (Labelbox numbers) that go
+    into `key_frame_feature_map`, with their values (True for a drawn frame, else the value
+    the export had, such as `false`)."""
     drawn = []
     base = {k: v for k, v in track.extra.items() if k != KFFM_FORM}
     for keyframe in track.keyframes:
@@ -212,9 +301,43 @@ def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> li
                "classifications": write_classifications(keyframe.classifications), **geometry}  # fmt: skip
         frame = frames.setdefault(str(number), {"objects": {}, "classifications": []})
         frame["objects"][track.id] = obj
-        if keyframe.keyframe:
-            drawn.append((number, keyframe.extra.get(KFFM_VALUE, True)))
+        if KFFM_VALUE in keyframe.extra:
+            drawn.append((number, keyframe.extra[KFFM_VALUE]))
+        elif keyframe.keyframe:
+            drawn.append((number, True))
     return drawn
+
+
+def _classification_feature(classification) -> str | None:
+    source = classification.source
+    if source is not None and source.tool == "labelbox" and source.region:
+        return source.region
+    return None
+
+
+def _put_ranged(classification, frames: dict, segments: dict, key_frames: dict,
+                video_wide: list) -> None:
+    """A classification over frame ranges, placed as the export places it (see
+    `FRAMES_FORM`); without a Labelbox feature id, on every frame of its ranges."""
+    runs = [(run.start + 1, run.end + 1) for run in classification.frames or []]
+    extra = {k: v for k, v in classification.extra.items()
+             if k not in (FRAMES_FORM, CLASSIFICATION_KEY_FRAMES)}  # fmt: skip
+    body = write_classification(classification.model_copy(update={"frames": None, "extra": extra}))
+    feature = _classification_feature(classification)
+    form = classification.extra.get(FRAMES_FORM)
+    if feature is not None and CLASSIFICATION_KEY_FRAMES in classification.extra:
+        key_frames[feature] = classification.extra[CLASSIFICATION_KEY_FRAMES]
+    if feature is None or form is None:
+        numbers = [frame for start, end in runs for frame in range(start, end + 1)]
+    else:
+        segments[feature] = [[start, end] for start, end in runs]
+        if form == "video":
+            video_wide.append(body)
+            return
+        numbers = sorted({frame for run in runs for frame in run})
+    for number in numbers:
+        frames.setdefault(str(number), {"objects": {}, "classifications": []})
+        frames[str(number)]["classifications"].append(body)
 
 
 def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, where: str,
@@ -239,16 +362,15 @@ def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, w
             key_frames[track.id] = {str(number): value for number, value in drawn}
         else:
             key_frames[track.id] = [number for number, _ in drawn]
-    video_wide = []
+    video_wide: list[dict] = []
     for classification in annotation_set.classifications:
         if classification.frames is None:
             video_wide.append(write_classification(classification))
-            continue
-        body = write_classification(classification.model_copy(update={"frames": None}))
-        for run in classification.frames:
-            for frame in range(run.start + 1, run.end + 2):
-                frames.setdefault(str(frame), {"objects": {}, "classifications": []})
-                frames[str(frame)]["classifications"].append(body)
+        else:
+            _put_ranged(classification, frames, segments, key_frames, video_wide)
+    other = annotation_set.extra.get(OTHER_KEY) or {}
+    segments.update(other.get("segments") or {})
+    key_frames.update(other.get("key_frame_feature_map") or {})
     ordered = {key: frames[key] for key in sorted(frames, key=int)}
     return {"frames": ordered, "segments": segments, "key_frame_feature_map": key_frames,
             "classifications": video_wide}  # fmt: skip

@@ -242,15 +242,16 @@ def test_lb_hand_built_rows_round_trip_through_jsonl_file(tmp_path):
 
 
 def test_lb_document_entity_and_page_box():
-    item, _ = _convert(samples.document_row())
-    entity, page_box = item.annotation_sets[0].regions
+    item, losses = _convert(samples.document_row())
+    (page_box,) = item.annotation_sets[0].regions
     assert item.media.kind == "document"
-    assert (entity.shape.type, entity.shape.text, entity.shape.container) == (
-        "span",
-        "Metal-insulator transitions",
-        "1",
-    )
     assert (page_box.shape.x, page_box.shape.y, page_box.extra["page_number"]) == (58.0, 48.0, 1)
+    # the token entity has no character offsets: no span, kept for Labelbox, named as lost
+    (kept,) = item.annotation_sets[0].extra["lb_unsupported_objects"]
+    assert kept["annotation_kind"] == "DocumentEntityToken"
+    (loss,) = [loss for loss in losses if loss.code == "labelbox-document-entity"]
+    assert loss.examples == ["test:1 (DocumentEntityToken: named-entity)"] and loss.count == 1
+    assert not [r for r in item.annotation_sets[0].regions if r.shape.type == "span"]
 
 
 def test_lb_foreign_item_written_as_export_reads_back_the_same():

@@ -3,11 +3,18 @@ OntologyBuilder."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from bridge_labelbox.ontology import ontology_from_normalized, ontology_to_normalized
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.errors import FormatError
 from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec
+from tests.support.json_mutation import json_paths, replace_at
+
+from .test_lb_malformed import json_values
 
 
 def normalized() -> dict:
@@ -83,3 +90,29 @@ def test_lb_ontology_written_is_accepted_by_labelbox_builder():
 def test_lb_ontology_malformed_raises_format_error(bad):
     with pytest.raises(FormatError):
         ontology_from_normalized(bad)
+
+
+def _nested_ontology(depth: int) -> dict:
+    question: dict = {"type": "text", "name": "leaf", "options": []}
+    for level in range(depth):
+        question = {"type": "radio", "name": f"q{level}",
+                    "options": [{"label": f"a{level}", "value": f"a{level}", "options": [question]}]}  # fmt: skip
+    return {"tools": [], "classifications": [question]}
+
+
+def test_lb_ontology_nested_too_deep_is_a_format_error_not_a_recursion_error():
+    assert ontology_from_normalized(_nested_ontology(10)).classifications[0].name == "q9"
+    with pytest.raises(FormatError, match="nest more than"):
+        ontology_from_normalized(_nested_ontology(2000))
+
+
+PATHS = [path for path in json_paths(normalized()) if path]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(PATHS), json_values)
+def test_lb_ontology_fuzz_gives_an_ontology_or_a_format_error(path, value):
+    """Any value anywhere: an `Ontology` or a `FormatError`, nothing else (no catch-all
+    turns our own bugs into a FormatError)."""
+    with contextlib.suppress(FormatError):
+        ontology_from_normalized(replace_at(normalized(), path, value))

@@ -8,13 +8,13 @@ import io
 
 import numpy as np
 import pytest
+from bridge_labelbox.png_masks import png_to_rle, rle_to_png
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from bridge.errors import FormatError
-from bridge.geometry.labelbox_png import png_to_rle, rle_to_png
 from bridge.geometry.masks import bitmap_to_rle, rle_to_bitmap
 
 

@@ -46,8 +46,15 @@ def _write_rows(path: Path, rows: list) -> Path:
     return path
 
 
+FIELD_EXPORTS = ["export_v2_video_bbox_keyframes.ndjson", "export_v2_video_checklist_segments.ndjson",
+                 "export_v2_dicom_groups.ndjson"]  # fmt: skip
+"""Rows shaped as Labelbox's own export tests assert (see the fixtures' PROVENANCE.md)."""
+
+
 def _sample_rows() -> list[dict]:
-    return [*samples.all_rows(), samples.document_row(), samples.audio_row()]
+    field = [json.loads(line) for name in FIELD_EXPORTS
+             for line in (REAL_EXPORT.parent / name).read_text().splitlines()]  # fmt: skip
+    return [*samples.all_rows(), samples.document_row(), samples.audio_row(), *field]
 
 
 @pytest.fixture(scope="module")
