@@ -25,7 +25,14 @@ import httpx
 from pydantic import SecretStr
 
 from bridge.errors import FormatError, RemoteError
-from bridge.http import HttpClient, RetryPolicy, iter_next_pages
+from bridge.http import (
+    HttpClient,
+    HttpLimits,
+    RetryPolicy,
+    check_header_token,
+    expect_object,
+    iter_next_pages,
+)
 
 AUTH_HINT = (
     "set CVAT_ACCESS_TOKEN to a personal access token (CVAT: user menu > Profile > "
@@ -70,7 +77,10 @@ class CvatApi:
         transport: httpx.BaseTransport | None = None,
         page_size: int = 100,
         sleep: Callable[[float], None] = time.sleep,
+        limits: HttpLimits | None = None,
     ):
+        if organization:
+            check_header_token(organization, name="CVAT_ORG")
         headers = {"X-Organization": organization} if organization else {}
         self.http = HttpClient(
             base_url,
@@ -78,9 +88,11 @@ class CvatApi:
             token=token,
             auth_scheme="Bearer",
             auth_hint=AUTH_HINT,
+            token_name="CVAT_ACCESS_TOKEN",
             headers=headers,
             retry=retry,
             transport=transport,
+            limits=limits,
         )
         self.page_size = page_size
         self.sleep = sleep
@@ -223,12 +235,7 @@ class CvatApi:
 
     def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         answer = self.http.json(method, path, **kwargs)
-        if not isinstance(answer, dict):
-            raise FormatError(
-                f"malformed response: expected a JSON object, got {type(answer).__name__}",
-                where=f"{method} {path}",
-            )
-        return answer
+        return expect_object(answer, f"{method} {path}", "response")
 
     def close(self) -> None:
         self.http.close()

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Connector, Dataset
+from bridge.http import HttpLimits, refuse_userinfo
 from bridge.losses import LossReport
 from bridge_cvat.api import AUTH_HINT, CvatApi
 from bridge_cvat.job_states import STATUS_TO_JOB, job_stage_state, job_status
@@ -100,7 +101,9 @@ class CvatTarget:
 
 
 def parse_url(url: str) -> CvatTarget:
-    """`cvat://host[:port]/tasks/42` -> CvatTarget("https://host[:port]", "tasks", 42)."""
+    """`cvat://host[:port]/tasks/42` -> CvatTarget("https://host[:port]", "tasks", 42).
+    A URL with `user:password@` is refused (tokens come from the environment)."""
+    refuse_userinfo(url, hint=f"drop the part before @; put the token in {TOKEN_ENV}")
     match = URL_RE.match(url)
     if match is None:
         raise ConfigError(
@@ -142,6 +145,7 @@ class CvatConnector(Connector):
             retry=options.get("retry"),
             transport=options.get("transport"),
             sleep=options.get("sleep") or time.sleep,
+            limits=HttpLimits.from_options(options),
         )
         return cls(target, api)
 

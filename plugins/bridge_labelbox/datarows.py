@@ -104,6 +104,7 @@ class DataRowOperations(TaskOperations):
         field_name = "failedDataRowImports" if failed else "successesfulDataRowImports"
         items_key = "results" if failed else "nodes"
         cursor = None
+        cursors: set[str] = set()
         while True:
             variables = {"taskId": task_id, "first": RESULT_PAGE_SIZE, "from": cursor}
             where = f"task {task_id}"
@@ -113,6 +114,13 @@ class DataRowOperations(TaskOperations):
             cursor = page.get("after")
             if not cursor or not items:
                 return
+            if not isinstance(cursor, str) or cursor in cursors:
+                raise RemoteError(
+                    f"Labelbox sent a page cursor {'already used' if cursor in cursors else 'that is not text'}; "
+                    "stopped instead of reading the same rows forever",
+                    where=where,
+                )
+            cursors.add(cursor)
 
     def ensure_data_rows(self, dataset_id: str, rows: list[dict[str, Any]]) -> DataRowsOutcome:
         """Make sure a data row exists for each row's `global_key`: existing keys are reused

@@ -111,14 +111,21 @@ class ExportOperations(TaskOperations):
         page = gql.dig(
             data, "task", "exportFileFromOffset", where=f"export task {task_id}", optional=True
         )
+        where = f"export task {task_id}"
         if (
             not page
             or not isinstance(page.get("file"), str)
             or not isinstance(page.get("offsets"), dict)
         ):
-            raise FormatError(
-                f"export has no {stream_type} file at offset {offset}",
-                where=f"export task {task_id}",
+            raise FormatError(f"export has no {stream_type} file at offset {offset}", where=where)
+        start = gql.expect_int(page["offsets"].get("start"), "offsets.start", where)
+        end = gql.expect_int(page["offsets"].get("end"), "offsets.end", where)
+        if start != offset or end < start:
+            raise RemoteError(
+                f"Labelbox answered the export page at byte {offset} with bytes {start}..{end}; "
+                "stopped instead of reading pages that do not advance",
+                where=where,
+                hint="the export stream is broken on the server; rerun the export",
             )
         return page
 
@@ -147,7 +154,7 @@ class ExportOperations(TaskOperations):
         end = gql.expect_int(offsets.get("end"), "offsets.end", where)
         expected = end - gql.expect_int(offsets.get("start"), "offsets.start", where) + 1
         response = self._open_signed(page["file"])
-        return checked_bytes(response, expected, where)
+        return checked_bytes(self.storage, response, expected, where)
 
 
 def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:

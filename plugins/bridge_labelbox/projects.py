@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bridge.errors import FormatError, NotFoundError
+from bridge.errors import FormatError, NotFoundError, RemoteError
 from bridge_labelbox import graphql as gql
 from bridge_labelbox.client import LabelboxClient
 
@@ -15,12 +15,23 @@ class ProjectOperations(LabelboxClient):
     """The project queries: list, get, ontology."""
 
     def list_projects(self) -> Iterator[dict[str, Any]]:
-        """Every project visible to the key (pages of 100 until a short page)."""
+        """Every project visible to the key (pages of 100 until a short page); a page of
+        projects already listed (the server ignores `skip`) is a `RemoteError`."""
         skip = 0
+        seen: set[tuple] = set()
         while True:
             data = self.execute(gql.list_projects_query(skip), {"deleted": False})
             page = gql.dig(data, "projects", where="projects", expect=list, optional=True) or []
-            yield from (gql.expect_object(project, "projects") for project in page)
+            projects = [gql.expect_object(project, "projects") for project in page]
+            ids = tuple(str(project.get("id")) for project in projects)
+            if ids and ids in seen:
+                raise RemoteError(
+                    f"Labelbox sent the same page of projects again (skip {skip}); stopped "
+                    "instead of listing forever",
+                    where="projects",
+                )
+            seen.add(ids)
+            yield from projects
             if len(page) < gql.PAGE_SIZE:
                 return
             skip += gql.PAGE_SIZE

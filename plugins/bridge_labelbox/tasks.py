@@ -8,9 +8,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bridge.errors import NotFoundError, RemoteError
+from bridge.errors import BridgeError, NotFoundError, RemoteError
 from bridge_labelbox import graphql as gql
 from bridge_labelbox.client import LabelboxClient
+
+ERROR_FILE_BYTES = 1 << 20
+"""A failed task's error file is read for its message only: at most this much."""
 
 
 class TaskOperations(LabelboxClient):
@@ -52,7 +55,7 @@ class TaskOperations(LabelboxClient):
         raw = task.get("errors") or task.get("result") or ""
         if isinstance(raw, str) and raw.startswith(("https://", "http://")):
             try:
-                raw = self.storage.get(raw).text
-            except httpx.HTTPError:
+                raw = self._read_signed(raw, limit=ERROR_FILE_BYTES).decode("utf-8", "replace")
+            except (httpx.HTTPError, BridgeError):
                 return f"see {urlsplit(raw).netloc} (error file could not be read)"
         return gql.summarize_error_text(raw) or "no error message"
