@@ -267,9 +267,9 @@ class LabelStudioApi:
         body = self.json("GET", "/api/users/")
         if isinstance(body, dict) and isinstance(body.get("results"), list):
             body = body["results"]
-        if not isinstance(body, list):
-            raise FormatError("malformed user list: expected a JSON list", where="GET /api/users/")
-        return [user for user in body if isinstance(user, dict)]
+        if not isinstance(body, list) or not all(isinstance(user, dict) for user in body):
+            raise FormatError("malformed user list: expected a JSON list of objects", where="GET /api/users/")  # fmt: skip
+        return body
 
     # -- projects ----------------------------------------------------------------------
 

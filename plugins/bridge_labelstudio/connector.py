@@ -123,8 +123,9 @@ class LabelStudioConnector(Connector):
     def from_url(cls, url: str, **options: Any) -> LabelStudioConnector:
         target = parse_url(url)
         api = LabelStudioApi(
-            target.base_url, token_from_env(), limits=HttpLimits.from_options(options)
-        )
+            target.base_url, token_from_env(), retry=options.get("retry"),
+            transport=options.get("transport"), limits=HttpLimits.from_options(options),
+        )  # fmt: skip
         return cls(api, target.project_id, url)
 
     def close(self) -> None:

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import json
 import math
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -286,11 +288,18 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once per process (loading the CA bundle
+    takes about 0.1 s; a context is safe to share between connections and threads)."""
+    return httpx.create_ssl_context()
+
+
 def _deadline_transport(deadline: _Deadline) -> httpx.BaseTransport:
     """httpx's own transport with the deadline backend under its connection pool (httpx
     has no public hook for the backend; without the attribute the deadline is still
     checked between body chunks)."""
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=_ssl_context())
     pool = getattr(transport, "_pool", None)
     if pool is not None and isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
         pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)
