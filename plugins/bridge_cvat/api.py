@@ -30,6 +30,7 @@ from bridge.http import (
     HttpLimits,
     RetryPolicy,
     check_header_token,
+    expect_field,
     expect_object,
     iter_next_pages,
 )
@@ -123,10 +124,10 @@ class CvatApi:
         return self._list("/api/tasks", project_id=project_id)
 
     def get_project(self, project_id: int) -> dict[str, Any]:
-        return self._object("GET", f"/api/projects/{project_id}")
+        return self._identified("GET", f"/api/projects/{project_id}", project_id)
 
     def get_task(self, task_id: int) -> dict[str, Any]:
-        return self._object("GET", f"/api/tasks/{task_id}")
+        return self._identified("GET", f"/api/tasks/{task_id}", task_id)
 
     def list_labels(
         self, *, task_id: int | None = None, project_id: int | None = None
@@ -141,8 +142,13 @@ class CvatApi:
         return self._list("/api/jobs", task_id=task_id)
 
     def get_job_annotations(self, job_id: int) -> dict[str, Any]:
-        """A job's `{"version", "tags", "shapes", "tracks"}`."""
-        return self._object("GET", f"/api/jobs/{job_id}/annotations/")
+        """A job's `{"version", "tags", "shapes", "tracks"}` (the three lists checked: an
+        answer without them is not an empty job)."""
+        path = f"/api/jobs/{job_id}/annotations/"
+        answer = self._object("GET", path)
+        for key in ("shapes", "tags", "tracks"):
+            expect_field(answer, key, list, f"GET {path}", what="job annotations")
+        return answer
 
     def get_task_meta(self, task_id: int) -> dict[str, Any]:
         """Frame names and sizes (`frames`), start/stop frame and frame filter of a task."""
@@ -152,11 +158,11 @@ class CvatApi:
 
     def create_project(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/projects` with a ProjectWriteRequest (name, labels)."""
-        return self._object("POST", "/api/projects", json=body)
+        return self._identified("POST", "/api/projects", None, json=body)
 
     def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/tasks` with a TaskWriteRequest (name, labels or project_id)."""
-        return self._object("POST", "/api/tasks", json=body)
+        return self._identified("POST", "/api/tasks", None, json=body)
 
     def attach_data(self, task_id: int, body: dict[str, Any]) -> str:
         """`POST /api/tasks/{id}/data/` with a DataRequest (e.g. `remote_files`); returns
@@ -236,6 +242,16 @@ class CvatApi:
     def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         answer = self.http.json(method, path, **kwargs)
         return expect_object(answer, f"{method} {path}", "response")
+
+    def _identified(self, method: str, path: str, expected: int | None, **kwargs: Any) -> dict[str, Any]:
+        """An answer that is one CVAT object: a JSON object whose integer `id` is the one
+        asked for (when one was)."""
+        where = f"{method} {path}"
+        answer = self._object(method, path, **kwargs)
+        found = expect_field(answer, "id", int, where, what="response")
+        if expected is not None and found != expected:
+            raise FormatError(f"malformed response: asked for id {expected}, got {found}", where=where)
+        return answer
 
     def close(self) -> None:
         self.http.close()
