@@ -55,6 +55,7 @@ class SameOrigin:
 
     def __init__(self, http: HttpClient):
         self.http = http
+        self.tool = http.tool
 
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         parsed = httpx.URL(url)

@@ -94,10 +94,16 @@ class FakeLabelStudio:
             page = int(params["page"])
             if page > len(LS_EXPORT):
                 return httpx.Response(404, json={"detail": "Invalid page."})
-            return httpx.Response(200, json={"tasks": [LS_EXPORT[page - 1]], "total": len(LS_EXPORT)})
+            return httpx.Response(
+                200, json={"tasks": [LS_EXPORT[page - 1]], "total": len(LS_EXPORT)}
+            )
         if path == "/api/projects/" and method == "POST":
             body = json.loads(request.content)
-            self.projects[2] = {"id": 2, "title": body["title"], "label_config": body["label_config"]}
+            self.projects[2] = {
+                "id": 2,
+                "title": body["title"],
+                "label_config": body["label_config"],
+            }
             return httpx.Response(201, json=self.projects[2])
         if (m := re.fullmatch(r"/api/projects/(\d+)/import", path)) and method == "POST":
             tasks = json.loads(request.content)
@@ -213,7 +219,9 @@ def lb_push(server: FakeServer, tmp: Path, app: Any) -> Any:
     written = transfer(source, "labelbox://projects/cls1so9z80075075j1mle13w0", endpoint=f"{server.url}/graphql",
                        import_name="push-1", **options()).written  # fmt: skip
     fake = app
-    sent = [call.variables for call in fake.calls if call.operation != "createLabelImportByFilePyApi"]
+    sent = [
+        call.variables for call in fake.calls if call.operation != "createLabelImportByFilePyApi"
+    ]
     return written, sent
 
 

@@ -82,7 +82,9 @@ def normalized(result: Any, server: FakeServer) -> Any:
     return json.loads(text.replace(server.host, "HOST"))
 
 
-def check(flow: Flow, outcome: Any, clean: Any, evil_requests: list[httpx.Request], label: str) -> str:
+def check(
+    flow: Flow, outcome: Any, clean: Any, evil_requests: list[httpx.Request], label: str
+) -> str:
     for request in evil_requests:
         assert "Authorization" not in request.headers, label
         assert request.method == "GET" and not request.content, label
@@ -106,7 +108,9 @@ def clean_run(flow: Flow, tmp_path, cache: dict) -> tuple[Any, list[str]]:
     """The result of the flow without faults, and the paths of its requests in order."""
     if flow.name not in cache:
         outcome, server, _evil, _state = run(flow, tmp_path)
-        assert not isinstance(outcome, BaseException), f"{flow.name} fails without faults: {outcome}"
+        assert not isinstance(outcome, BaseException), (
+            f"{flow.name} fails without faults: {outcome}"
+        )
         cache[flow.name] = (outcome, [request.url.path for request in server.requests])
     return cache[flow.name]
 
@@ -128,7 +132,9 @@ def known_gap(path: str, kind: str) -> str | None:
 
 @pytest.mark.parametrize("flow", FLOWS, ids=[flow.name for flow in FLOWS])
 @pytest.mark.parametrize("kind", sorted(CHEAP))
-def test_every_request_of_every_flow_survives_each_fault(flow, kind, tmp_path, clean_runs, monkeypatch):
+def test_every_request_of_every_flow_survives_each_fault(
+    flow, kind, tmp_path, clean_runs, monkeypatch
+):
     clean, paths = clean_run(flow, tmp_path, clean_runs)
     assert len(paths) >= 3
     outcomes, gaps = [], []

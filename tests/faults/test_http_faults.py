@@ -124,9 +124,12 @@ def test_a_server_that_drips_bytes_is_cut_off_at_the_deadline(server, waits, kin
 
 def test_a_download_that_drips_is_cut_off_at_the_download_deadline(server, waits, tmp_path):
     server.fault("drip", on=1, interval=0.1)
-    with client(server, waits, download_deadline=1.0) as http, open(tmp_path / "x", "w+b") as out:
-        with pytest.raises(RemoteError) as caught:
-            http.download("/export", out)
+    with (
+        client(server, waits, download_deadline=1.0) as http,
+        open(tmp_path / "x", "w+b") as out,
+        pytest.raises(RemoteError) as caught,
+    ):
+        http.download("/export", out)
     assert "within 1 s" in one_line(caught.value)
 
 
@@ -148,9 +151,12 @@ def test_a_gzip_bomb_stops_at_the_cap(server, waits):
 
 def test_a_download_above_its_cap_is_refused(server, waits, tmp_path):
     server.fault("gzip_bomb", on=1, size=8 * 1024**2)
-    with client(server, waits, max_download_bytes=1_000_000) as http, open(tmp_path / "x", "w+b") as out:
-        with pytest.raises(RemoteError, match="larger than 1,000,000 bytes"):
-            http.download("/export", out)
+    with (
+        client(server, waits, max_download_bytes=1_000_000) as http,
+        open(tmp_path / "x", "w+b") as out,
+        pytest.raises(RemoteError, match="larger than 1,000,000 bytes"),
+    ):
+        http.download("/export", out)
     assert (tmp_path / "x").stat().st_size <= 1_000_000 + (1 << 20)
 
 
@@ -204,7 +210,9 @@ def test_a_get_is_sent_again_after_the_connection_drops(server, waits):
     [("abc\ndef", "a line break"), ("abc\r\ndef", "a line break"), ("tökén", "a non-ASCII"),
      ("abc def", "a space"), ("abc\x00def", "a control")],
 )  # fmt: skip
-def test_a_token_no_header_can_carry_is_a_config_error_before_any_request(server, waits, token, kind):
+def test_a_token_no_header_can_carry_is_a_config_error_before_any_request(
+    server, waits, token, kind
+):
     with pytest.raises(ConfigError) as caught:
         client(server, waits, token=token)
     assert kind in caught.value.message
@@ -212,7 +220,7 @@ def test_a_token_no_header_can_carry_is_a_config_error_before_any_request(server
     assert server.requests == []
 
 
-SPECIAL = "Sp3c/ia+l=\"tok\\en&more"
+SPECIAL = 'Sp3c/ia+l="tok\\en&more'
 
 
 @pytest.mark.parametrize(
@@ -245,9 +253,11 @@ def test_the_minted_label_studio_access_token_is_redacted_when_echoed(server, mo
 
     server.app = app
     retry = RetryPolicy(attempts=1, sleep=lambda s: None)
-    with LabelStudioApi(server.url, SecretStr(pat), retry=retry) as api:
-        with pytest.raises(RemoteError) as caught:
-            api.whoami()
+    with (
+        LabelStudioApi(server.url, SecretStr(pat), retry=retry) as api,
+        pytest.raises(RemoteError) as caught,
+    ):
+        api.whoami()
     assert "crash while checking ***" in str(caught.value)
     assert access not in str(caught.value) and pat not in str(caught.value)
 
@@ -259,9 +269,11 @@ def test_a_minted_token_with_a_line_break_is_a_remote_error(server):
     pat = f"eyJhbGciOiJIUzI1NiJ9.{claims}.c2lnbmF0dXJl"
     server.app = lambda request: httpx.Response(200, json={"access": "abc\r\nX-Evil: 1"})
     retry = RetryPolicy(attempts=1, sleep=lambda s: None)
-    with LabelStudioApi(server.url, SecretStr(pat), retry=retry) as api:
-        with pytest.raises(RemoteError) as caught:
-            api.whoami()
+    with (
+        LabelStudioApi(server.url, SecretStr(pat), retry=retry) as api,
+        pytest.raises(RemoteError) as caught,
+    ):
+        api.whoami()
     assert "line break" in caught.value.message and "X-Evil" not in str(caught.value)
 
 
@@ -272,9 +284,11 @@ def test_the_token_exchange_follows_no_redirect_so_the_pat_stays_home(server, ev
     pat = f"eyJhbGciOiJIUzI1NiJ9.{claims}.c2lnbmF0dXJl"
     server.fault("redirect", on=1, status=307, location=f"{evil.url}/api/token/refresh/")
     retry = RetryPolicy(attempts=1, sleep=lambda s: None)
-    with LabelStudioApi(server.url, SecretStr(pat), retry=retry) as api:
-        with pytest.raises(RemoteError) as caught:
-            api.whoami()
+    with (
+        LabelStudioApi(server.url, SecretStr(pat), retry=retry) as api,
+        pytest.raises(RemoteError) as caught,
+    ):
+        api.whoami()
     assert "redirect" in caught.value.message and pat not in str(caught.value)
     assert evil.requests == []
 
