@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from bridge.errors import FormatError, RemoteError
 from bridge.http import HttpClient, HttpLimits, RetryPolicy, describe_request, json_or_none
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge_labelbox import graphql as gql
 from bridge_labelbox import signed_urls
 
@@ -76,6 +77,8 @@ class LabelboxClient:
             limits=limits,
         )  # fmt: skip
         self._user_id: str | None = None
+        self.max_pixels = DEFAULT_MAX_PIXELS
+        """The pixel budget a mask PNG's declared size must fit (`-O max_pixels=`)."""
 
     def close(self) -> None:
         self.http.close()

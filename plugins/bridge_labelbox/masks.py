@@ -8,38 +8,33 @@ from __future__ import annotations
 import struct
 from urllib.parse import urlsplit
 
-from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
+from bridge.limits import check_pixels
 from bridge_labelbox.client import LabelboxClient
 from bridge_labelbox.signed_urls import signed_url_where
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-class MaskDownloads(LabelboxClient):
-    """Fetching the PNG behind an exported mask URL, sending the key only to Labelbox."""
+def fetch_mask(client: LabelboxClient, url: str) -> bytes:
+    """The PNG behind an exported mask URL. Labelbox API URLs get the API key; any
+    other host (a signed storage link) is fetched without it, so the key never leaks."""
+    if _is_labelbox_host(client, url):
+        png = client.http.get(url, headers={"Accept": "image/png,*/*"}).content
+    else:
+        png = client._read_signed(url)
+    check_png_size(png, where=f"mask {signed_url_where(url)}", max_pixels=client.max_pixels)
+    return png
 
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    """The pixel budget a mask PNG's declared size must fit (`-O max_pixels=`)."""
 
-    def fetch_mask(self, url: str) -> bytes:
-        """The PNG behind an exported mask URL. Labelbox API URLs get the API key; any
-        other host (a signed storage link) is fetched without it, so the key never leaks."""
-        if self._is_labelbox_host(url):
-            png = self.http.get(url, headers={"Accept": "image/png,*/*"}).content
-        else:
-            png = self._read_signed(url)
-        check_png_size(png, where=f"mask {signed_url_where(url)}", max_pixels=self.max_pixels)
-        return png
-
-    def _is_labelbox_host(self, url: str) -> bool:
-        """True for the endpoint's own origin, or https on a labelbox.com host."""
-        target, own = urlsplit(url), urlsplit(self.endpoint)
-        host = (target.hostname or "").lower()
-        if (target.scheme, target.netloc.lower()) == (own.scheme, own.netloc.lower()):
-            return True
-        return target.scheme == "https" and (
-            host == "labelbox.com" or host.endswith(".labelbox.com")
-        )
+def _is_labelbox_host(client: LabelboxClient, url: str) -> bool:
+    """True for the endpoint's own origin, or https on a labelbox.com host."""
+    target, own = urlsplit(url), urlsplit(client.endpoint)
+    host = (target.hostname or "").lower()
+    if (target.scheme, target.netloc.lower()) == (own.scheme, own.netloc.lower()):
+        return True
+    return target.scheme == "https" and (
+        host == "labelbox.com" or host.endswith(".labelbox.com")
+    )
 
 
 def check_png_size(png: bytes, *, where: str, max_pixels: int) -> None:
