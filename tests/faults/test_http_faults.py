@@ -315,3 +315,26 @@ def test_limits_come_from_options():
     assert (limits.deadline, limits.max_bytes) == (2.5, 1000)
     with pytest.raises(ConfigError, match="http_deadline"):
         HttpLimits.from_options({"http_deadline": "nan"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("LABEL_STUDIO_API_KEY", "labelstudio://{host}/projects/1"),
+        ("CVAT_ACCESS_TOKEN", "cvat+http://{host}/tasks/1"),
+        ("LABELBOX_API_KEY", "labelbox://projects/abc"),
+    ],
+)
+def test_connectors_refuse_a_header_unsafe_token_before_any_request(
+    server, monkeypatch, variable, url
+):
+    from bridge.api import open_dataset
+
+    claims = base64.urlsafe_b64encode(b'{"exp": 4102444800}').decode().rstrip("=")
+    monkeypatch.setenv(variable, f"eyJhbGciOiJIUzI1NiJ9.{claims}\n.c2lnbmF0dXJl")  # a JWT split
+    monkeypatch.setenv("LABELBOX_ENDPOINT", f"{server.url}/graphql")
+    with pytest.raises(ConfigError) as caught:
+        open_dataset(url.format(host=server.host))
+    assert "line break" in caught.value.message and variable in caught.value.message
+    assert "c2lnbmF0dXJl" not in str(caught.value)
+    assert server.requests == []
