@@ -109,7 +109,9 @@ class LabelboxClient:
         form = {"operations": operations, "map": json.dumps({file_name: ["variables.file"]})}
         files = {file_name: (file_name, content, content_type)}
         with self.http.redacted_errors():
-            return self._post(self.endpoint, query, True, data=form, files=files)
+            # an upload may be large: it gets the download deadline, not a request's
+            return self._post(self.endpoint, query, True, data=form, files=files,
+                              deadline=self.http.limits.download_deadline)  # fmt: skip
 
     def _post(self, url: str, query: str, mutation: bool, **send: Any) -> dict[str, Any]:
         where = f"{describe_request('POST', url)} ({gql.operation_name(query)})"
