@@ -152,8 +152,12 @@ class CvatApi:
         return answer
 
     def get_task_meta(self, task_id: int) -> dict[str, Any]:
-        """Frame names and sizes (`frames`), start/stop frame and frame filter of a task."""
-        return self._object("GET", f"/api/tasks/{task_id}/data/meta")
+        """Frame names and sizes (`frames`, checked to be a list), start/stop frame and
+        frame filter of a task."""
+        path = f"/api/tasks/{task_id}/data/meta"
+        meta = self._object("GET", path)
+        expect_field(meta, "frames", list, f"GET {path}", what="task data meta")
+        return meta
 
     # -- writing --------------------------------------------------------------------
 

@@ -125,12 +125,15 @@ def ls_pull(how: str) -> Callable[[FakeServer, Path, Any], Any]:
     return run
 
 
-def ls_push(server: FakeServer, tmp: Path, app: FakeLabelStudio) -> Any:
-    source = tmp / "in.json"
-    source.write_text(json.dumps(LS_EXPORT))
-    written = transfer(source, f"labelstudio://{server.host}/projects/new", batch_size=1,
-                       **options()).written  # fmt: skip
-    return written, app.imported
+def ls_push(project: str) -> Callable[[FakeServer, Path, Any], Any]:
+    def run(server: FakeServer, tmp: Path, app: FakeLabelStudio) -> Any:
+        source = tmp / "in.json"
+        source.write_text(json.dumps(LS_EXPORT))
+        written = transfer(source, f"labelstudio://{server.host}/projects/{project}", batch_size=1,
+                           **options()).written  # fmt: skip
+        return written, app.imported
+
+    return run
 
 
 # ------------------------------------------------------------------------------ CVAT
@@ -154,16 +157,22 @@ def cvat_pull(server: FakeServer, tmp: Path, app: Any) -> Any:
     return out.read_text()
 
 
-def cvat_push(server: FakeServer, tmp: Path, app: Any) -> Any:
-    pulled = tmp / "task42.jsonl"
-    # the source is pulled without faults: the fault is meant for the push
-    faults, server.faults = server.faults, []
-    transfer(f"cvat+http://{server.host}/tasks/42", pulled, **options())
-    server.faults = faults
-    server.requests.clear()  # fault numbers count the push's requests
-    written = transfer(pulled, f"cvat+http://{server.host}/tasks/new", media_base_url="https://data.example.com",
-                       name="traffic", **options()).written  # fmt: skip
-    return written
+def cvat_push(target: str) -> Callable[[FakeServer, Path, Any], Any]:
+    def run(server: FakeServer, tmp: Path, app: Any) -> Any:
+        pulled = tmp / "task42.jsonl"
+        # the source is pulled without faults: the fault is meant for the push
+        faults, server.faults = server.faults, []
+        transfer(f"cvat+http://{server.host}/tasks/42", pulled, **options())
+        server.faults = faults
+        server.requests.clear()  # fault numbers count the push's requests
+        server.answered.clear()
+        written = transfer(pulled, f"cvat+http://{server.host}/tasks/{target}",
+                           media_base_url="https://data.example.com", name="traffic",
+                           **options()).written  # fmt: skip
+        sent = [json.loads(r.content) for r in server.answered if r.method in ("PUT", "POST")]
+        return written, sent
+
+    return run
 
 
 # --------------------------------------------------------------------------- Labelbox
@@ -233,9 +242,11 @@ def ls_app(server_url: str) -> tuple[Any, Any]:
 FLOWS = [
     Flow("labelstudio pull (export snapshot)", ls_app, ls_pull("export")),
     Flow("labelstudio pull (task pages)", ls_app, ls_pull("pages")),
-    Flow("labelstudio push", ls_app, ls_push),
+    Flow("labelstudio push (new project)", ls_app, ls_push("new")),
+    Flow("labelstudio push (existing project)", ls_app, ls_push("1")),
     Flow("cvat pull", cvat_app, cvat_pull, virtual_origin=CVAT_HOST),
-    Flow("cvat push", cvat_app, cvat_push, virtual_origin=CVAT_HOST),
+    Flow("cvat push (new task)", cvat_app, cvat_push("new"), virtual_origin=CVAT_HOST),
+    Flow("cvat push (existing task)", cvat_app, cvat_push("42"), virtual_origin=CVAT_HOST),
     Flow("labelbox pull", lb_pull_app, lb_pull, virtual_origin=LB_ORIGIN),
     Flow("labelbox push", lb_push_app, lb_push, virtual_origin=LB_ORIGIN),
 ]

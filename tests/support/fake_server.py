@@ -79,6 +79,8 @@ class FakeServer:
         self.app = app or not_found
         self.virtual_origin = virtual_origin
         self.requests: list[httpx.Request] = []
+        self.answered: list[httpx.Request] = []
+        """The requests `app` answered (not those a fault answered)."""
         self.faults: list[Fault] = []
         self.errors: list[str] = []
         self._lock = threading.Lock()
@@ -149,6 +151,8 @@ class FakeServer:
             target = httpx.URL(self.virtual_origin).join(request.url.raw_path.decode())
             routed = httpx.Request(request.method, target, headers=request.headers,
                                    content=request.content)  # fmt: skip
+        with self._lock:
+            self.answered.append(request)
         try:
             response = self.app(routed)
         except Exception as error:  # noqa: BLE001 - reported to the test, answered as 500
