@@ -805,7 +805,7 @@ def _json_type(value: Any) -> str:
 # ------------------------------------------------------------------------ pagination
 
 
-def iter_next_pages(client: HttpClient, url: str, *, params: dict | None = None,
+def iter_next_pages(client: HttpClient, url: str, *, params: dict[str, Any] | None = None,
                     results_key: str = "results") -> Iterator[Any]:  # fmt: skip
     """Yield every element of a `{"count", "next", "results"}` paginated collection,
     following `next` links until one is null; a `next` link seen before (the server
@@ -837,7 +837,7 @@ def iter_next_pages(client: HttpClient, url: str, *, params: dict | None = None,
         next_url, next_params = following, None
 
 
-def _page_key(url: str, params: dict | None = None) -> str:
+def _page_key(url: str, params: dict[str, Any] | None = None) -> str:
     """A page's address without scheme and host (servers behind proxies vary them)."""
     parsed = httpx.URL(url)
     if params:
