@@ -73,8 +73,8 @@ class LabelboxClient:
         )
         # signed links carry their own credentials: this client has no token at all
         self.storage = HttpClient(
-            "", tool="Labelbox storage", timeout=timeout, retry=retry, transport=transport,
-            limits=limits,
+            "", tool="Labelbox storage", headers={"Accept": "*/*"}, timeout=timeout,
+            retry=retry, transport=transport, limits=limits,
         )  # fmt: skip
         self._user_id: str | None = None
         self.max_pixels = DEFAULT_MAX_PIXELS
