@@ -25,7 +25,15 @@ import httpx
 from pydantic import SecretStr
 
 from bridge.errors import FormatError, RemoteError
-from bridge.http import HttpClient, RetryPolicy, iter_next_pages
+from bridge.http import (
+    HttpClient,
+    HttpLimits,
+    RetryPolicy,
+    check_header_token,
+    expect_field,
+    expect_object,
+    iter_next_pages,
+)
 
 AUTH_HINT = (
     "set CVAT_ACCESS_TOKEN to a personal access token (CVAT: user menu > Profile > "
@@ -47,6 +55,7 @@ class SameOrigin:
 
     def __init__(self, http: HttpClient):
         self.http = http
+        self.tool = http.tool
 
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         parsed = httpx.URL(url)
@@ -70,7 +79,10 @@ class CvatApi:
         transport: httpx.BaseTransport | None = None,
         page_size: int = 100,
         sleep: Callable[[float], None] = time.sleep,
+        limits: HttpLimits | None = None,
     ):
+        if organization:
+            check_header_token(organization, name="CVAT_ORG")
         headers = {"X-Organization": organization} if organization else {}
         self.http = HttpClient(
             base_url,
@@ -78,9 +90,11 @@ class CvatApi:
             token=token,
             auth_scheme="Bearer",
             auth_hint=AUTH_HINT,
+            token_name="CVAT_ACCESS_TOKEN",
             headers=headers,
             retry=retry,
             transport=transport,
+            limits=limits,
         )
         self.page_size = page_size
         self.sleep = sleep
@@ -111,10 +125,10 @@ class CvatApi:
         return self._list("/api/tasks", project_id=project_id)
 
     def get_project(self, project_id: int) -> dict[str, Any]:
-        return self._object("GET", f"/api/projects/{project_id}")
+        return self._identified("GET", f"/api/projects/{project_id}", project_id)
 
     def get_task(self, task_id: int) -> dict[str, Any]:
-        return self._object("GET", f"/api/tasks/{task_id}")
+        return self._identified("GET", f"/api/tasks/{task_id}", task_id)
 
     def list_labels(
         self, *, task_id: int | None = None, project_id: int | None = None
@@ -129,12 +143,21 @@ class CvatApi:
         return self._list("/api/jobs", task_id=task_id)
 
     def get_job_annotations(self, job_id: int) -> dict[str, Any]:
-        """A job's `{"version", "tags", "shapes", "tracks"}`."""
-        return self._object("GET", f"/api/jobs/{job_id}/annotations/")
+        """A job's `{"version", "tags", "shapes", "tracks"}` (the three lists checked: an
+        answer without them is not an empty job)."""
+        path = f"/api/jobs/{job_id}/annotations/"
+        answer = self._object("GET", path)
+        for key in ("shapes", "tags", "tracks"):
+            expect_field(answer, key, list, f"GET {path}", what="job annotations")
+        return answer
 
     def get_task_meta(self, task_id: int) -> dict[str, Any]:
-        """Frame names and sizes (`frames`), start/stop frame and frame filter of a task."""
-        return self._object("GET", f"/api/tasks/{task_id}/data/meta")
+        """Frame names and sizes (`frames`, checked to be a list), start/stop frame and
+        frame filter of a task."""
+        path = f"/api/tasks/{task_id}/data/meta"
+        meta = self._object("GET", path)
+        expect_field(meta, "frames", list, f"GET {path}", what="task data meta")
+        return meta
 
     def get_job_meta(self, job_id: int) -> dict[str, Any]:
         """A job's data meta; `included_frames` lists the task data frames of a job made
@@ -145,11 +168,11 @@ class CvatApi:
 
     def create_project(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/projects` with a ProjectWriteRequest (name, labels)."""
-        return self._object("POST", "/api/projects", json=body)
+        return self._identified("POST", "/api/projects", None, json=body)
 
     def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/tasks` with a TaskWriteRequest (name, labels or project_id)."""
-        return self._object("POST", "/api/tasks", json=body)
+        return self._identified("POST", "/api/tasks", None, json=body)
 
     def attach_data(self, task_id: int, body: dict[str, Any]) -> str:
         """`POST /api/tasks/{id}/data/` with a DataRequest (e.g. `remote_files`); returns
@@ -228,11 +251,16 @@ class CvatApi:
 
     def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         answer = self.http.json(method, path, **kwargs)
-        if not isinstance(answer, dict):
-            raise FormatError(
-                f"malformed response: expected a JSON object, got {type(answer).__name__}",
-                where=f"{method} {path}",
-            )
+        return expect_object(answer, f"{method} {path}", "response")
+
+    def _identified(self, method: str, path: str, expected: int | None, **kwargs: Any) -> dict[str, Any]:
+        """An answer that is one CVAT object: a JSON object whose integer `id` is the one
+        asked for (when one was)."""
+        where = f"{method} {path}"
+        answer = self._object(method, path, **kwargs)
+        found = expect_field(answer, "id", int, where, what="response")
+        if expected is not None and found != expected:
+            raise FormatError(f"malformed response: asked for id {expected}, got {found}", where=where)
         return answer
 
     def close(self) -> None:

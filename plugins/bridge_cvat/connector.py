@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Connector, Dataset
+from bridge.http import HttpLimits
 from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag_option
@@ -69,6 +70,7 @@ class CvatConnector(Connector):
             retry=options.get("retry"),
             transport=options.get("transport"),
             sleep=options.get("sleep") or time.sleep,
+            limits=HttpLimits.from_options(options),
         )
         return cls(target, api)
 

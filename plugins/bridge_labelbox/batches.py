@@ -12,59 +12,58 @@ SYNC_BATCH_LIMIT = 1_000
 """createBatchV2 is synchronous up to 1,000 rows; larger pushes are split into batches."""
 
 
-class BatchOperations(LabelboxClient):
-    """Queueing data rows into a project, idempotently."""
+def wait_data_rows_processed(client: LabelboxClient, global_keys: list[str]) -> None:
+    """Block until Labelbox has processed the data rows (needed before batching)."""
+    client._poll(
+        lambda: client.execute(gql.DATA_ROWS_PROCESSED, {"globalKeys": global_keys}),
+        lambda data: bool(
+            gql.dig(
+                data,
+                "queryAllDataRowsHaveBeenProcessed",
+                "allDataRowsHaveBeenProcessed",
+                where="data row processing",
+                expect=bool,
+                optional=True,
+            )  # fmt: skip
+        ),
+        "data row processing",
+    )
 
-    def wait_data_rows_processed(self, global_keys: list[str]) -> None:
-        """Block until Labelbox has processed the data rows (needed before batching)."""
-        self._poll(
-            lambda: self.execute(gql.DATA_ROWS_PROCESSED, {"globalKeys": global_keys}),
-            lambda data: bool(
-                gql.dig(
-                    data,
-                    "queryAllDataRowsHaveBeenProcessed",
-                    "allDataRowsHaveBeenProcessed",
-                    where="data row processing",
-                    expect=bool,
-                    optional=True,
-                )  # fmt: skip
-            ),
-            "data row processing",
-        )
 
-    def create_batch(self, project_id: str, name: str, global_keys: list[str], *,
-                     priority: int = 5) -> dict[str, Any]:  # fmt: skip
-        """Queue the data rows into the project as one batch (at most 1,000 rows).
-        Returns `{"batch": {...}, "failedDataRowIds": [...]}`."""
-        variables = {
-            "projectId": project_id,
-            "batchInput": {
-                "name": name,
-                "dataRowIds": [],
-                "globalKeys": global_keys,
-                "priority": priority,
-                "consensusSettings": None,
-            },
-        }
-        data = self.execute(gql.CREATE_BATCH, variables, mutation=True, experimental=True)
-        return gql.dig(data, "project", "createBatchV2", where=f"project {project_id}")
+def create_batch(client: LabelboxClient, project_id: str, name: str, global_keys: list[str], *,
+                 priority: int = 5) -> dict[str, Any]:  # fmt: skip
+    """Queue the data rows into the project as one batch (at most 1,000 rows).
+    Returns `{"batch": {...}, "failedDataRowIds": [...]}`."""
+    variables = {
+        "projectId": project_id,
+        "batchInput": {
+            "name": name,
+            "dataRowIds": [],
+            "globalKeys": global_keys,
+            "priority": priority,
+            "consensusSettings": None,
+        },
+    }
+    data = client.execute(gql.CREATE_BATCH, variables, mutation=True, experimental=True)
+    return gql.dig(data, "project", "createBatchV2", where=f"project {project_id}")
 
-    def add_to_project(
-        self, project_id: str, global_keys: list[str], *, prefix: str = "label-bridge"
-    ) -> list[dict]:
-        """Batch the data rows into the project, idempotently: each batch is named after a
-        hash of its keys, and a batch that already exists (RESOURCE_CONFLICT) is kept."""
-        self.wait_data_rows_processed(global_keys)
-        outcomes = []
-        for start in range(0, len(global_keys), SYNC_BATCH_LIMIT):
-            chunk = global_keys[start : start + SYNC_BATCH_LIMIT]
-            name = f"{prefix}-{keys_digest(chunk)}"
-            try:
-                result = self.create_batch(project_id, name, chunk)
-            except gql.LabelboxConflict:
-                result = {"batch": None, "failedDataRowIds": [], "existing": True}
-            outcomes.append({"name": name, "rows": len(chunk), **result})
-        return outcomes
+
+def add_to_project(
+    client, project_id: str, global_keys: list[str], *, prefix: str = "label-bridge"
+) -> list[dict]:
+    """Batch the data rows into the project, idempotently: each batch is named after a
+    hash of its keys, and a batch that already exists (RESOURCE_CONFLICT) is kept."""
+    wait_data_rows_processed(client, global_keys)
+    outcomes = []
+    for start in range(0, len(global_keys), SYNC_BATCH_LIMIT):
+        chunk = global_keys[start : start + SYNC_BATCH_LIMIT]
+        name = f"{prefix}-{keys_digest(chunk)}"
+        try:
+            result = create_batch(client, project_id, name, chunk)
+        except gql.LabelboxConflict:
+            result = {"batch": None, "failedDataRowIds": [], "existing": True}
+        outcomes.append({"name": name, "rows": len(chunk), **result})
+    return outcomes
 
 
 def keys_digest(keys: list[str]) -> str:

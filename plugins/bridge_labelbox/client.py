@@ -19,7 +19,8 @@ import orjson
 from pydantic import SecretStr
 
 from bridge.errors import FormatError, RemoteError
-from bridge.http import HttpClient, RetryPolicy, describe_request
+from bridge.http import HttpClient, HttpLimits, RetryPolicy, describe_request, json_or_none
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge_labelbox import graphql as gql
 from bridge_labelbox import signed_urls
 
@@ -30,14 +31,11 @@ class GraphQLHttpClient(HttpClient):
     """An `HttpClient` that reads GraphQL `errors` out of HTTP 4xx bodies too."""
 
     def error_for(self, response: httpx.Response, where: str):
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = json_or_none(response)
         if isinstance(body, dict) and body.get("errors") and response.status_code < 500:
             errors = gql.error_list(body["errors"])
             if {gql.error_code(error) for error in errors} - {None}:
-                return gql.error_for_graphql(errors, where)
+                return self.redact_error(gql.error_for_graphql(errors, where))
         return super().error_for(response, where)
 
 
@@ -55,6 +53,7 @@ class LabelboxClient:
         poll_timeout: float = 7200.0,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
+        limits: HttpLimits | None = None,
     ):
         self.endpoint = endpoint.rstrip("/")
         self.sleep = sleep or time.sleep
@@ -66,12 +65,20 @@ class LabelboxClient:
             tool="Labelbox",
             token=api_key,
             auth_hint=gql.AUTH_HINT,
+            token_name="LABELBOX_API_KEY",
             timeout=timeout,
             retry=retry,
             transport=transport,
+            limits=limits,
         )
-        self.storage = httpx.Client(timeout=timeout, follow_redirects=True, transport=transport)
+        # signed links carry their own credentials: this client has no token at all
+        self.storage = HttpClient(
+            "", tool="Labelbox storage", headers={"Accept": "*/*"}, timeout=timeout,
+            retry=retry, transport=transport, limits=limits,
+        )  # fmt: skip
         self._user_id: str | None = None
+        self.max_pixels = DEFAULT_MAX_PIXELS
+        """The pixel budget a mask PNG's declared size must fit (`-O max_pixels=`)."""
 
     def close(self) -> None:
         self.http.close()
@@ -91,7 +98,8 @@ class LabelboxClient:
         retried with the same backoff."""
         url = self.experimental_endpoint if experimental else self.endpoint
         payload = {"query": query, "variables": variables or {}}
-        return self._post(url, query, mutation, json=payload)
+        with self.http.redacted_errors():
+            return self._post(url, query, mutation, json=payload)
 
     def execute_multipart(self, query: str, variables: dict, file_name: str,
                           content: bytes | IO[bytes], content_type: str) -> dict[str, Any]:  # fmt: skip
@@ -100,7 +108,10 @@ class LabelboxClient:
         operations = json.dumps({"variables": variables, "query": query})
         form = {"operations": operations, "map": json.dumps({file_name: ["variables.file"]})}
         files = {file_name: (file_name, content, content_type)}
-        return self._post(self.endpoint, query, True, data=form, files=files)
+        with self.http.redacted_errors():
+            # an upload may be large: it gets the download deadline, not a request's
+            return self._post(self.endpoint, query, True, data=form, files=files,
+                              deadline=self.http.limits.download_deadline)  # fmt: skip
 
     def _post(self, url: str, query: str, mutation: bool, **send: Any) -> dict[str, Any]:
         where = f"{describe_request('POST', url)} ({gql.operation_name(query)})"
@@ -109,7 +120,7 @@ class LabelboxClient:
             response = self.http.request("POST", url, idempotent=not mutation, **send)
             body = self._decode(response, where)
             if gql.is_rate_limited(body) and attempt < retry.attempts - 1:
-                retry.sleep(retry.wait_for(attempt, response))
+                retry.sleep(retry.wait_for(attempt, response, where))
                 continue
             return self._data(body, where)
         raise RemoteError(  # pragma: no cover - the loop returns or raises
@@ -148,9 +159,9 @@ class LabelboxClient:
         closes it); 5xx and connection errors are retried, 400/403 raise `ExpiredUrl`."""
         return signed_urls.open_signed(self.storage, self.http.retry, url)
 
-    def _read_signed(self, url: str) -> bytes:
+    def _read_signed(self, url: str, *, limit: int | None = None) -> bytes:
         """The whole body behind a signed URL (a refused link is a `RemoteError`)."""
-        return signed_urls.read_signed(self.storage, self.http.retry, url)
+        return signed_urls.read_signed(self.storage, self.http.retry, url, limit=limit)
 
     # -- polling --------------------------------------------------------------------------
 

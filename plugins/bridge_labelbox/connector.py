@@ -27,6 +27,8 @@ from pydantic import SecretStr
 
 from bridge.errors import ConfigError, RemoteError
 from bridge.formats import Capabilities, Connector, Dataset
+from bridge.http import HttpLimits, refuse_userinfo
+from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag_option
 from bridge.schema import Item, MediaKind, Project, SourceRef
@@ -89,7 +91,9 @@ class LabelboxConnector(Connector):
                 hint="create an API key in Labelbox (Workspace settings > API keys) and export it",
             )
         endpoint = options.pop("endpoint", None) or os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
+        refuse_userinfo(str(endpoint), hint=f"drop the part before @ from {ENDPOINT_ENV} or -O endpoint")
         api_options = {k: options.pop(k) for k in ("sleep", "retry", "transport") if k in options}
+        api_options["limits"] = HttpLimits.from_options(options)
         api = LabelboxApi(SecretStr(str(key)), endpoint=str(endpoint), **api_options)
         return cls(api, project_id, **options)
 
@@ -125,6 +129,7 @@ class LabelboxConnector(Connector):
         options = {**self.options, **options}
         params = ExportParams(interpolated_frames=flag_option(options, "interpolated_frames"))
         project_id = self._require_project()
+        self.api.max_pixels = max_pixels_option(options)
         remote = self.api.get_project(project_id)
         project = Project(
             name=str(remote.get("name") or project_id),
@@ -237,6 +242,7 @@ class LabelboxConnector(Connector):
 
 def parse_url(url: str) -> tuple[str | None, dict[str, str]]:
     """(project id or None, query options) from `labelbox://projects/<id>?k=v`."""
+    refuse_userinfo(url, hint=f"drop the part before @; put the API key in {KEY_ENV}")
     parts = urlsplit(url)
     if parts.scheme != "labelbox":
         raise ConfigError(f"not a labelbox:// URL: {url}")

@@ -12,7 +12,8 @@ import orjson
 
 from bridge.errors import RemoteError
 from bridge_labelbox import graphql as gql
-from bridge_labelbox.tasks import TaskOperations
+from bridge_labelbox import tasks
+from bridge_labelbox.client import LabelboxClient
 
 UPLOAD_CHUNK_BYTES = 10_000_000
 RESULT_PAGE_SIZE = 5_000
@@ -20,6 +21,8 @@ GLOBAL_KEY_LOOKUP_CHUNK = 10_000
 
 
 @dataclass
+
+
 class DataRowsOutcome:
     """Global key -> data row id for every requested row, and which were new."""
 
@@ -28,135 +31,148 @@ class DataRowsOutcome:
     reused: list[str] = field(default_factory=list)
 
 
-class DataRowOperations(TaskOperations):
-    """Datasets, global key lookups and idempotent data row creation."""
+def find_dataset(client: LabelboxClient, name: str) -> dict[str, Any] | None:
+    """The first (not deleted) dataset called `name`, or None."""
+    data = client.execute(gql.GET_DATASETS_BY_NAME, {"name": name, "deleted": False})
+    datasets = gql.dig(data, "datasets", where=f"dataset {name!r}", expect=list, optional=True)
+    return gql.expect_object(datasets[0], f"dataset {name!r}") if datasets else None
 
-    def find_dataset(self, name: str) -> dict[str, Any] | None:
-        """The first (not deleted) dataset called `name`, or None."""
-        data = self.execute(gql.GET_DATASETS_BY_NAME, {"name": name, "deleted": False})
-        datasets = gql.dig(data, "datasets", where=f"dataset {name!r}", expect=list, optional=True)
-        return gql.expect_object(datasets[0], f"dataset {name!r}") if datasets else None
 
-    def create_dataset(self, name: str) -> dict[str, Any]:
-        """A new dataset called `name` (its fields, with `id`)."""
-        data = self.execute(gql.CREATE_DATASET, {"name": name}, mutation=True)
-        dataset = gql.dig(data, "createDataset", where=f"dataset {name!r}")
-        gql.dig(dataset, "id", where=f"dataset {name!r}", expect=(str, int))
-        return dataset
+def create_dataset(client: LabelboxClient, name: str) -> dict[str, Any]:
+    """A new dataset called `name` (its fields, with `id`)."""
+    data = client.execute(gql.CREATE_DATASET, {"name": name}, mutation=True)
+    dataset = gql.dig(data, "createDataset", where=f"dataset {name!r}")
+    gql.dig(dataset, "id", where=f"dataset {name!r}", expect=(str, int))
+    return dataset
 
-    def data_row_ids(self, global_keys: list[str]) -> dict[str, str]:
-        """Global key -> data row id for the keys that exist (a polled lookup job)."""
-        found: dict[str, str] = {}
-        for start in range(0, len(global_keys), GLOBAL_KEY_LOOKUP_CHUNK):
-            chunk = global_keys[start : start + GLOBAL_KEY_LOOKUP_CHUNK]
-            found.update(self._lookup_global_keys(chunk))
-        return found
 
-    def _lookup_global_keys(self, keys: list[str]) -> dict[str, str]:
-        """One lookup job for up to `GLOBAL_KEY_LOOKUP_CHUNK` keys, polled to its end."""
-        job = self.execute(gql.GLOBAL_KEYS_JOB, {"globalKeys": keys})
-        job_id = gql.dig(
-            job, "dataRowsForGlobalKeys", "jobId", where="global key lookup", expect=(str, int)
-        )
-        where = f"global key lookup job {job_id}"
-        result = self._poll(
-            lambda: gql.dig(
-                self.execute(gql.GLOBAL_KEYS_RESULT, {"jobId": job_id}),
-                "dataRowsForGlobalKeysResult",
-                where=where,
-            ),  # fmt: skip
-            lambda result: result.get("jobStatus") != "IN_PROGRESS",
-            "the global key lookup",
-        )
-        if result.get("jobStatus") != "COMPLETE":
-            raise RemoteError(f"global key lookup {result.get('jobStatus')}", where=where)
-        return _found_ids(keys, result, where)
+def data_row_ids(client: LabelboxClient, global_keys: list[str]) -> dict[str, str]:
+    """Global key -> data row id for the keys that exist (a polled lookup job)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(global_keys), GLOBAL_KEY_LOOKUP_CHUNK):
+        chunk = global_keys[start : start + GLOBAL_KEY_LOOKUP_CHUNK]
+        found.update(_lookup_global_keys(client, chunk))
+    return found
 
-    def upload_file(self, content: bytes, file_name: str, content_type: str) -> str:
-        """Upload bytes to Labelbox's storage; return their URL (mutation `uploadFile`)."""
-        variables = {"file": None, "contentLength": len(content), "sign": False}
-        data = self.execute_multipart(gql.UPLOAD_FILE, variables, "1", content, content_type)
-        return gql.dig(data, "uploadFile", "url", where=f"upload {file_name}", expect=str)
 
-    def upsert_data_rows(self, dataset_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        """Create `rows` (`row_data`, `global_key`, optional `external_id`, `media_type`) in
-        the dataset, the SDK's way: JSON chunk files, a manifest, `upsertDataRows`."""
-        specs = [
-            {"id": {"type": "AUTO", "value": ""}, "payload": {**row, "dataset_id": dataset_id}}
-            for row in rows
-        ]
-        chunk_urls = [
-            self.upload_file(chunk, "json_import.json", "application/json")
-            for chunk in json_chunks(specs, UPLOAD_CHUNK_BYTES)
-        ]
-        manifest = {"source": "SDK", "item_count": len(specs), "chunk_uris": chunk_urls}
-        manifest_url = self.upload_file(
-            json.dumps(manifest).encode(), "manifest.json", "application/json"
-        )
-        data = self.execute(gql.UPSERT_DATA_ROWS, {"manifestUri": manifest_url}, mutation=True)
-        task = gql.dig(data, "upsertDataRows", where=f"dataset {dataset_id}")
-        gql.dig(task, "id", where=f"dataset {dataset_id}", expect=(str, int))
-        return task
+def _lookup_global_keys(client: LabelboxClient, keys: list[str]) -> dict[str, str]:
+    """One lookup job for up to `GLOBAL_KEY_LOOKUP_CHUNK` keys, polled to its end."""
+    job = client.execute(gql.GLOBAL_KEYS_JOB, {"globalKeys": keys})
+    job_id = gql.dig(
+        job, "dataRowsForGlobalKeys", "jobId", where="global key lookup", expect=(str, int)
+    )
+    where = f"global key lookup job {job_id}"
+    result = client._poll(
+        lambda: gql.dig(
+            client.execute(gql.GLOBAL_KEYS_RESULT, {"jobId": job_id}),
+            "dataRowsForGlobalKeysResult",
+            where=where,
+        ),  # fmt: skip
+        lambda result: result.get("jobStatus") != "IN_PROGRESS",
+        "the global key lookup",
+    )
+    if result.get("jobStatus") != "COMPLETE":
+        raise RemoteError(f"global key lookup {result.get('jobStatus')}", where=where)
+    return _found_ids(keys, result, where)
 
-    def data_row_import_results(self, task_id: str, *, failed: bool) -> Iterator[dict[str, Any]]:
-        """Rows an upsert task created (`failed=False`) or refused (`failed=True`)."""
-        query = gql.FAILED_DATA_ROW_IMPORTS if failed else gql.SUCCESSFUL_DATA_ROW_IMPORTS
-        field_name = "failedDataRowImports" if failed else "successesfulDataRowImports"
-        items_key = "results" if failed else "nodes"
-        cursor = None
-        while True:
-            variables = {"taskId": task_id, "first": RESULT_PAGE_SIZE, "from": cursor}
-            where = f"task {task_id}"
-            page = gql.dig(self.execute(query, variables), field_name, where=where)
-            items = gql.dig(page, items_key, where=where, expect=list, optional=True) or []
-            yield from (gql.expect_object(item, where) for item in items)
-            cursor = page.get("after")
-            if not cursor or not items:
-                return
 
-    def ensure_data_rows(self, dataset_id: str, rows: list[dict[str, Any]]) -> DataRowsOutcome:
-        """Make sure a data row exists for each row's `global_key`: existing keys are reused
-        (never duplicated), missing ones are created in the dataset. A key created by
-        someone else meanwhile (Labelbox: "Duplicate global key") is looked up again."""
-        keys = [row["global_key"] for row in rows]
-        outcome = DataRowsOutcome(ids=self.data_row_ids(keys))
-        outcome.reused = [key for key in keys if key in outcome.ids]
-        missing = [row for row in rows if row["global_key"] not in outcome.ids]
-        if not missing:
-            return outcome
-        task = self.upsert_data_rows(dataset_id, missing)
-        self.wait_for_task(str(task["id"]))
-        for created in self.data_row_import_results(str(task["id"]), failed=False):
-            key = gql.dig(created, "globalKey", where=f"task {task['id']}", expect=str)
-            outcome.ids[key] = str(
-                gql.dig(created, "id", where=f"task {task['id']}", expect=(str, int))
-            )
-            outcome.created.append(key)
-        refused = list(self.data_row_import_results(str(task["id"]), failed=True))
-        self._settle_refused_rows(refused, outcome, task_id=str(task["id"]))
-        return outcome
+def upload_file(client: LabelboxClient, content: bytes, file_name: str, content_type: str) -> str:
+    """Upload bytes to Labelbox's storage; return their URL (mutation `uploadFile`)."""
+    variables = {"file": None, "contentLength": len(content), "sign": False}
+    data = client.execute_multipart(gql.UPLOAD_FILE, variables, "1", content, content_type)
+    return gql.dig(data, "uploadFile", "url", where=f"upload {file_name}", expect=str)
 
-    def _settle_refused_rows(
-        self, refused: list[dict], outcome: DataRowsOutcome, *, task_id: str
-    ) -> None:
-        """Adopt refused rows whose key now exists (a duplicate); raise for the rest."""
-        duplicates = [gql.failure_key(item) for item in refused if gql.is_duplicate_key(item)]
-        if duplicates:
-            again = self.data_row_ids([key for key in duplicates if key])
-            outcome.ids.update(again)
-            outcome.reused.extend(again)
-        problems = [
-            f"{gql.failure_key(item)}: {item.get('message')}"
-            for item in refused
-            if gql.failure_key(item) not in outcome.ids
-        ]
-        if problems:
-            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+
+def upsert_data_rows(client: LabelboxClient, dataset_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Create `rows` (`row_data`, `global_key`, optional `external_id`, `media_type`) in
+    the dataset, the SDK's way: JSON chunk files, a manifest, `upsertDataRows`."""
+    specs = [
+        {"id": {"type": "AUTO", "value": ""}, "payload": {**row, "dataset_id": dataset_id}}
+        for row in rows
+    ]
+    chunk_urls = [
+        upload_file(client, chunk, "json_import.json", "application/json")
+        for chunk in json_chunks(specs, UPLOAD_CHUNK_BYTES)
+    ]
+    manifest = {"source": "SDK", "item_count": len(specs), "chunk_uris": chunk_urls}
+    manifest_url = upload_file(client,
+        json.dumps(manifest).encode(), "manifest.json", "application/json"
+    )
+    data = client.execute(gql.UPSERT_DATA_ROWS, {"manifestUri": manifest_url}, mutation=True)
+    task = gql.dig(data, "upsertDataRows", where=f"dataset {dataset_id}")
+    gql.dig(task, "id", where=f"dataset {dataset_id}", expect=(str, int))
+    return task
+
+
+def data_row_import_results(client: LabelboxClient, task_id: str, *, failed: bool) -> Iterator[dict[str, Any]]:
+    """Rows an upsert task created (`failed=False`) or refused (`failed=True`)."""
+    query = gql.FAILED_DATA_ROW_IMPORTS if failed else gql.SUCCESSFUL_DATA_ROW_IMPORTS
+    field_name = "failedDataRowImports" if failed else "successesfulDataRowImports"
+    items_key = "results" if failed else "nodes"
+    cursor = None
+    cursors: set[str] = set()
+    while True:
+        variables = {"taskId": task_id, "first": RESULT_PAGE_SIZE, "from": cursor}
+        where = f"task {task_id}"
+        page = gql.dig(client.execute(query, variables), field_name, where=where)
+        items = gql.dig(page, items_key, where=where, expect=list, optional=True) or []
+        yield from (gql.expect_object(item, where) for item in items)
+        cursor = page.get("after")
+        if not cursor or not items:
+            return
+        if not isinstance(cursor, str) or cursor in cursors:
             raise RemoteError(
-                f"Labelbox refused {len(problems)} data row(s): {'; '.join(problems[:5])}{more}",
-                where=f"task {task_id}",
-                hint="check the row_data URLs and global keys of these items",
+                f"Labelbox sent a page cursor {'already used' if cursor in cursors else 'that is not text'}; "
+                "stopped instead of reading the same rows forever",
+                where=where,
             )
+        cursors.add(cursor)
+
+
+def ensure_data_rows(client: LabelboxClient, dataset_id: str, rows: list[dict[str, Any]]) -> DataRowsOutcome:
+    """Make sure a data row exists for each row's `global_key`: existing keys are reused
+    (never duplicated), missing ones are created in the dataset. A key created by
+    someone else meanwhile (Labelbox: "Duplicate global key") is looked up again."""
+    keys = [row["global_key"] for row in rows]
+    outcome = DataRowsOutcome(ids=data_row_ids(client, keys))
+    outcome.reused = [key for key in keys if key in outcome.ids]
+    missing = [row for row in rows if row["global_key"] not in outcome.ids]
+    if not missing:
+        return outcome
+    task = upsert_data_rows(client, dataset_id, missing)
+    tasks.wait_for_task(client, str(task["id"]))
+    for created in data_row_import_results(client, str(task["id"]), failed=False):
+        key = gql.dig(created, "globalKey", where=f"task {task['id']}", expect=str)
+        outcome.ids[key] = str(
+            gql.dig(created, "id", where=f"task {task['id']}", expect=(str, int))
+        )
+        outcome.created.append(key)
+    refused = list(data_row_import_results(client, str(task["id"]), failed=True))
+    _settle_refused_rows(client, refused, outcome, task_id=str(task["id"]))
+    return outcome
+
+
+def _settle_refused_rows(
+    client, refused: list[dict], outcome: DataRowsOutcome, *, task_id: str
+) -> None:
+    """Adopt refused rows whose key now exists (a duplicate); raise for the rest."""
+    duplicates = [gql.failure_key(item) for item in refused if gql.is_duplicate_key(item)]
+    if duplicates:
+        again = data_row_ids(client, [key for key in duplicates if key])
+        outcome.ids.update(again)
+        outcome.reused.extend(again)
+    problems = [
+        f"{gql.failure_key(item)}: {item.get('message')}"
+        for item in refused
+        if gql.failure_key(item) not in outcome.ids
+    ]
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise RemoteError(
+            f"Labelbox refused {len(problems)} data row(s): {'; '.join(problems[:5])}{more}",
+            where=f"task {task_id}",
+            hint="check the row_data URLs and global keys of these items",
+        )
 
 
 def _found_ids(keys: list[str], result: dict[str, Any], where: str) -> dict[str, str]:

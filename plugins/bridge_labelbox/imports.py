@@ -17,6 +17,8 @@ from bridge_labelbox.client import LabelboxClient
 
 
 @dataclass
+
+
 class ImportOutcome:
     """A finished import: its record (id, name, state, file URLs) and refused rows."""
 
@@ -25,75 +27,76 @@ class ImportOutcome:
     rows: int = 0
 
 
-class ImportOperations(LabelboxClient):
-    """Starting, waiting for and reading the refused rows of annotation imports."""
+def start_import(client: LabelboxClient, project_id: str, name: str, ndjson: IO[bytes], size: int, *,
+                 mode: str = "label") -> dict[str, Any]:  # fmt: skip
+    """Upload an NDJSON annotation file as a label import (`mode="label"`, ground
+    truth) or a model-assisted labeling import (`mode="mal"`)."""
+    if mode not in gql.IMPORT_KINDS:
+        raise ValueError(f"unknown import mode {mode!r}")
+    file_name = f"{project_id}__{name}.ndjson"
+    variables = {"file": None, "contentLength": size, "projectId": project_id, "name": name}
+    query = gql.create_import_mutation(mode)
+    data = client.execute_multipart(query, variables, file_name, ndjson, "application/x-ndjson")
+    record = gql.dig(data, gql.IMPORT_KINDS[mode][0], where=f"import {name!r}")
+    gql.dig(record, "id", where=f"import {name!r}", expect=(str, int))
+    return {**record, "name": name}
 
-    def start_import(self, project_id: str, name: str, ndjson: IO[bytes], size: int, *,
-                     mode: str = "label") -> dict[str, Any]:  # fmt: skip
-        """Upload an NDJSON annotation file as a label import (`mode="label"`, ground
-        truth) or a model-assisted labeling import (`mode="mal"`)."""
-        if mode not in gql.IMPORT_KINDS:
-            raise ValueError(f"unknown import mode {mode!r}")
-        file_name = f"{project_id}__{name}.ndjson"
-        variables = {"file": None, "contentLength": size, "projectId": project_id, "name": name}
-        query = gql.create_import_mutation(mode)
-        data = self.execute_multipart(query, variables, file_name, ndjson, "application/x-ndjson")
-        record = gql.dig(data, gql.IMPORT_KINDS[mode][0], where=f"import {name!r}")
-        gql.dig(record, "id", where=f"import {name!r}", expect=(str, int))
-        return {**record, "name": name}
 
-    def get_import(self, project_id: str, name: str, mode: str = "label") -> dict[str, Any]:
-        """The import's current record (state, file URLs) by project and import name."""
-        data = self.execute(gql.get_import_query(mode), {"projectId": project_id, "name": name})
-        where = f"project {project_id}"
-        record = gql.dig(data, gql.IMPORT_KINDS[mode][1], where=where, optional=True)
-        if not record:
-            raise NotFoundError(f"Labelbox has no import {name!r}", where=where)
-        return {**record, "name": name}
+def get_import(client: LabelboxClient, project_id: str, name: str, mode: str = "label") -> dict[str, Any]:
+    """The import's current record (state, file URLs) by project and import name."""
+    data = client.execute(gql.get_import_query(mode), {"projectId": project_id, "name": name})
+    where = f"project {project_id}"
+    record = gql.dig(data, gql.IMPORT_KINDS[mode][1], where=where, optional=True)
+    if not record:
+        raise NotFoundError(f"Labelbox has no import {name!r}", where=where)
+    return {**record, "name": name}
 
-    def wait_for_import(
-        self, project_id: str, record: dict[str, Any], mode: str = "label"
-    ) -> dict[str, Any]:
-        """Poll the import until it leaves RUNNING; FAILED raises with its error file."""
-        name = record["name"]
-        if record.get("state") == "RUNNING":
-            record = self._poll(
-                lambda: self.get_import(project_id, name, mode),
-                lambda current: current.get("state") != "RUNNING",
-                f"Labelbox import {name!r}",
-            )
-        if record.get("state") == "FAILED":
-            detail = ""
-            if isinstance(record.get("errorFileUrl"), str):
-                errors = self.import_row_errors(record["errorFileUrl"], {})
-                detail = ": " + "; ".join(error.describe() for error in errors[:5])
-            raise RemoteError(
-                f"Labelbox import {name!r} FAILED{detail}", where=f"project {project_id}"
-            )
-        return record
 
-    def import_row_errors(self, url: str, sent: dict[str, dict]) -> list[gql.ImportRowError]:
-        """The refused rows listed in an import's error (or status) file. `sent` maps each
-        uploaded annotation's uuid to the `dataRow` it named, to fill in the global key."""
-        return gql.parse_error_file(self._read_signed(url), sent)
-
-    def run_import(self, project_id: str, name: str, rows: Iterable[dict[str, Any]], *,
-                   mode: str = "label") -> ImportOutcome:  # fmt: skip
-        """Spool `rows` to NDJSON (in a temporary file past 16 MB), upload, wait, and
-        collect row-level errors with the data row each belongs to."""
-        sent: dict[str, dict] = {}
-        with tempfile.SpooledTemporaryFile(max_size=16_000_000) as spool:
-            count = 0
-            for row in rows:
-                if row.get("uuid"):
-                    sent[row["uuid"]] = row.get("dataRow") or {}
-                spool.write(orjson.dumps(row) + b"\n")
-                count += 1
-            size = spool.tell()
-            spool.seek(0)
-            record = self.start_import(project_id, name, spool, size, mode=mode)
-        record = self.wait_for_import(project_id, record, mode)
-        outcome = ImportOutcome(record, rows=count)
+def wait_for_import(
+    client, project_id: str, record: dict[str, Any], mode: str = "label"
+) -> dict[str, Any]:
+    """Poll the import until it leaves RUNNING; FAILED raises with its error file."""
+    name = record["name"]
+    if record.get("state") == "RUNNING":
+        record = client._poll(
+            lambda: get_import(client, project_id, name, mode),
+            lambda current: current.get("state") != "RUNNING",
+            f"Labelbox import {name!r}",
+        )
+    if record.get("state") == "FAILED":
+        detail = ""
         if isinstance(record.get("errorFileUrl"), str):
-            outcome.row_errors = self.import_row_errors(record["errorFileUrl"], sent)
-        return outcome
+            errors = import_row_errors(client, record["errorFileUrl"], {})
+            detail = ": " + "; ".join(error.describe() for error in errors[:5])
+        raise RemoteError(
+            f"Labelbox import {name!r} FAILED{detail}", where=f"project {project_id}"
+        )
+    return record
+
+
+def import_row_errors(client: LabelboxClient, url: str, sent: dict[str, dict]) -> list[gql.ImportRowError]:
+    """The refused rows listed in an import's error (or status) file. `sent` maps each
+    uploaded annotation's uuid to the `dataRow` it named, to fill in the global key."""
+    return gql.parse_error_file(client._read_signed(url), sent)
+
+
+def run_import(client: LabelboxClient, project_id: str, name: str, rows: Iterable[dict[str, Any]], *,
+               mode: str = "label") -> ImportOutcome:  # fmt: skip
+    """Spool `rows` to NDJSON (in a temporary file past 16 MB), upload, wait, and
+    collect row-level errors with the data row each belongs to."""
+    sent: dict[str, dict] = {}
+    with tempfile.SpooledTemporaryFile(max_size=16_000_000) as spool:
+        count = 0
+        for row in rows:
+            if row.get("uuid"):
+                sent[row["uuid"]] = row.get("dataRow") or {}
+            spool.write(orjson.dumps(row) + b"\n")
+            count += 1
+        size = spool.tell()
+        spool.seek(0)
+        record = start_import(client, project_id, name, spool, size, mode=mode)
+    record = wait_for_import(client, project_id, record, mode)
+    outcome = ImportOutcome(record, rows=count)
+    if isinstance(record.get("errorFileUrl"), str):
+        outcome.row_errors = import_row_errors(client, record["errorFileUrl"], sent)
+    return outcome

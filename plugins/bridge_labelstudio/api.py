@@ -37,9 +37,14 @@ from pydantic import SecretStr
 from bridge.errors import AuthError, BridgeError, FormatError, NotFoundError, RemoteError
 from bridge.http import (
     HttpClient,
+    HttpLimits,
     RetryPolicy,
+    check_header_token,
     decode_json,
     describe_request,
+    expect_field,
+    expect_object,
+    json_or_none,
 )
 
 TOOL = "Label Studio"
@@ -55,6 +60,7 @@ DEFAULT_PAGE_SIZE = 100
 ACCESS_TOKEN_MARGIN = 30.0  # refresh this many seconds before the access token expires
 SNAPSHOT_POLL_SECONDS = 1.0
 SNAPSHOT_TIMEOUT_SECONDS = 600.0
+TOKEN_NAME = "LABEL_STUDIO_API_KEY"
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -92,7 +98,7 @@ class AccessTokenAuth(httpx.Auth):
     when the server answers 401 to a token we thought valid."""
 
     def __init__(self, mint: Callable[[], str], clock: Callable[[], float] = time.time):
-        self._mint = mint
+        self._mint = mint  # returns a header-safe token, already registered as a secret
         self._clock = clock
         self._lock = threading.Lock()
         self._access: str | None = None
@@ -125,13 +131,11 @@ class LabelStudioHttp(HttpClient):
 
     def error_for(self, response: httpx.Response, where: str) -> BridgeError:
         error = super().error_for(response, where)
-        try:
-            body = response.json()
-        except ValueError:
-            return error
+        body = json_or_none(response)
         problems = body.get("validation_errors") if isinstance(body, dict) else None
         if problems:
-            error.message = self.redact(f"{error.message}: {json.dumps(problems)[:500]}")
+            shown = problems if isinstance(problems, str) else json.dumps(problems)
+            error.message = self.redact(f"{error.message}: {shown[:500]}")
             error.args = (error.message,)
         return error
 
@@ -157,10 +161,12 @@ class LabelStudioApi:
         timeout: float = 120.0,
         max_concurrency: int = 4,
         clock: Callable[[], float] = time.time,
+        limits: HttpLimits | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self._secret = token
         self._auth: AccessTokenAuth | None = None
+        check_header_token(token.get_secret_value(), name=TOKEN_NAME)
         pat = is_personal_access_token(token.get_secret_value())
         self.http = LabelStudioHttp(
             self.base_url,
@@ -168,11 +174,14 @@ class LabelStudioApi:
             token=None if pat else token,
             auth_scheme="Token",
             auth_hint=AUTH_HINT,
+            token_name=TOKEN_NAME,
             timeout=timeout,
             retry=retry,
             max_concurrency=max_concurrency,
             transport=transport,
+            limits=limits,
         )
+        self.http.add_secret(token.get_secret_value())
         if pat:
             self._auth = AccessTokenAuth(self._mint_access_token, clock)
 
@@ -184,17 +193,16 @@ class LabelStudioApi:
         return kwargs
 
     def _redact(self, text: str) -> str:
-        secret = self._secret.get_secret_value()
-        return text.replace(secret, "***") if secret else text
+        return self.http.redact(text)
 
     @contextlib.contextmanager
     def _redacted_errors(self) -> Iterator[None]:
-        """Never let the personal access token leak through an error message."""
+        """Never let a token (the personal access token, a minted access token) leak
+        through an error message."""
         try:
             yield
         except BridgeError as error:
-            error.message = self._redact(error.message)
-            error.args = (error.message,)
+            self.http.redact_error(error)
             if isinstance(error, AuthError) and "legacy token" in error.message:
                 error.hint = LEGACY_DISABLED_HINT
             raise
@@ -213,15 +221,22 @@ class LabelStudioApi:
         return self._redact(describe_request(method.upper(), url))
 
     def _mint_access_token(self) -> str:
-        """Exchange the personal access token for a short-lived access token."""
+        """Exchange the personal access token for a short-lived access token. The request
+        carries the token in its body, so it follows no redirect at all."""
         path = "/api/token/refresh/"
+        where = f"POST {path}"
         body = {"refresh": self._secret.get_secret_value()}
         # no `auth`: this call authenticates with the refresh token in its body
-        response = self.request("POST", path, json=body, auth=None)
-        data = decode_json(response, f"POST {path}")
-        access = data.get("access") if isinstance(data, dict) else None
-        if not isinstance(access, str) or not access:
-            raise FormatError("malformed token refresh: no 'access' token", where=f"POST {path}")
+        response = self.request("POST", path, json=body, auth=None, allow_redirects=False)
+        data = decode_json(response, where)
+        access = expect_field(data, "access", str, where, what="token refresh")
+        self.http.add_secret(access)  # hidden before anything can print it
+        if not access:
+            raise FormatError("malformed token refresh: the 'access' token is empty", where=where)
+        try:
+            check_header_token(access, name="the access token Label Studio minted")
+        except BridgeError as error:
+            raise RemoteError(error.message, where=where, hint="the server's answer is broken") from None
         return access
 
     def close(self) -> None:
@@ -237,20 +252,24 @@ class LabelStudioApi:
 
     def whoami(self) -> dict[str, Any]:
         """The user the token belongs to (`id`, `email`, ...)."""
-        return self.json("GET", "/api/current-user/whoami")
+        return self._object("GET", "/api/current-user/whoami")
 
     def version(self) -> dict[str, Any]:
         """Server version info (`release`, `edition`); needs no auth."""
-        return self.json("GET", "/api/version")
+        return self._object("GET", "/api/version")
+
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One request whose answer must be a JSON object."""
+        return expect_object(self.json(method, path, **kwargs), f"{method} {path}")
 
     def list_users(self) -> list[dict[str, Any]]:
         """Every user of the organization (`id`, `email`, `first_name`, ...)."""
         body = self.json("GET", "/api/users/")
         if isinstance(body, dict) and isinstance(body.get("results"), list):
             body = body["results"]
-        if not isinstance(body, list):
-            raise FormatError("malformed user list: expected a JSON list", where="GET /api/users/")
-        return [user for user in body if isinstance(user, dict)]
+        if not isinstance(body, list) or not all(isinstance(user, dict) for user in body):
+            raise FormatError("malformed user list: expected a JSON list of objects", where="GET /api/users/")  # fmt: skip
+        return body
 
     # -- projects ----------------------------------------------------------------------
 
@@ -261,7 +280,7 @@ class LabelStudioApi:
     def get_project(self, project_id: int | str) -> dict[str, Any]:
         """One project; `NotFoundError` if it does not exist."""
         try:
-            return self.json("GET", f"/api/projects/{project_id}/")
+            return self._object("GET", f"/api/projects/{project_id}/")
         except NotFoundError as error:
             error.hint = "check the project id in the URL (`bridge inspect labelstudio://HOST:PORT` lists them)"
             raise
@@ -269,7 +288,9 @@ class LabelStudioApi:
     def create_project(self, title: str, label_config: str, **fields: Any) -> dict[str, Any]:
         """Create a project from a label config; returns it (with its new `id`)."""
         body = {"title": title, "label_config": label_config, **fields}
-        return self.json("POST", "/api/projects/", json=body)
+        project = self._object("POST", "/api/projects/", json=body)
+        expect_field(project, "id", int, "POST /api/projects/", what="new project")
+        return project
 
     def delete_project(self, project_id: int | str) -> None:
         self.request("DELETE", f"/api/projects/{project_id}/")
@@ -287,8 +308,11 @@ class LabelStudioApi:
 
     def _pages(self, path: str, params: dict[str, Any], key: str) -> Iterator[dict[str, Any]]:
         """Label Studio's page-number pagination; `next` links are not followed (they name
-        the host as the server sees it, which is wrong behind a proxy)."""
+        the host as the server sees it, which is wrong behind a proxy). A page the server
+        already sent (it ignores `page`, or its `total` is never reached) is a
+        `RemoteError`, not an endless pull."""
         seen, page = 0, 1
+        pages_seen: set[tuple[Any, ...]] = set()
         while True:
             query = {**params, "page": page}
             try:
@@ -302,6 +326,16 @@ class LabelStudioApi:
             rows = body.get(key) if isinstance(body, dict) else None
             if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
                 raise FormatError(f"malformed page: expected an object with a {key!r} list of objects", where=where)  # fmt: skip
+            signature = page_signature(rows)
+            if rows and signature in pages_seen:
+                raise RemoteError(
+                    f"{TOOL} sent page {page} with the same {key} as an earlier page; stopped "
+                    "instead of reading the same pages forever",
+                    where=where,
+                    hint="the server's pagination is broken (it may ignore `page`); retry, or "
+                    "use -O pull=export",
+                )
+            pages_seen.add(signature)
             yield from rows
             seen += len(rows)
             total = body.get("total", body.get("count"))
@@ -317,25 +351,35 @@ class LabelStudioApi:
         """Every task of a project through an export snapshot with full prediction objects,
         downloaded to a temporary file and parsed as a stream; the snapshot is deleted
         afterwards."""
-        snapshot = self.create_export_snapshot(project_id)
+        created: list[int | str] = []
         try:
+            snapshot = self.create_export_snapshot(project_id, created=created)
             path = self.download_export(project_id, snapshot["id"])
         finally:
-            self._delete_snapshot(project_id, snapshot["id"])
+            # also on KeyboardInterrupt (Ctrl-C, SIGTERM as the CLI maps it): the server
+            # keeps every snapshot until someone deletes it
+            for export_id in created:
+                self._delete_snapshot(project_id, export_id)
         try:
             yield from iter_json_array(path, where=f"export of project {project_id}")
         finally:
             os.unlink(path)
 
-    def create_export_snapshot(self, project_id: int | str) -> dict[str, Any]:
+    def create_export_snapshot(
+        self, project_id: int | str, *, created: list[int | str] | None = None
+    ) -> dict[str, Any]:
         """Create an export snapshot of all tasks (predictions as full objects) and wait
-        until the server says it is `completed`."""
+        until the server says it is `completed`. The new snapshot's id is appended to
+        `created` as soon as the server names it, so a caller can delete it whatever
+        happens next."""
         path = f"/api/projects/{project_id}/exports/"
         body = {
             "title": "label-bridge pull",
             "serialization_options": {"predictions": {"only_id": False}},
         }
-        snapshot = self.json("POST", path, json=body)
+        snapshot = self._snapshot("POST", path, json=body)
+        if created is not None:
+            created.append(snapshot["id"])
         waited = 0.0
         while snapshot.get("status") not in ("completed", None):
             if snapshot.get("status") == "failed":
@@ -344,7 +388,14 @@ class LabelStudioApi:
                 raise RemoteError("the export snapshot did not complete in time", where=f"POST {path}")  # fmt: skip
             self.http.retry.sleep(SNAPSHOT_POLL_SECONDS)
             waited += SNAPSHOT_POLL_SECONDS
-            snapshot = self.json("GET", f"{path}{snapshot['id']}")
+            snapshot = self._snapshot("GET", f"{path}{snapshot['id']}")
+        return snapshot
+
+    def _snapshot(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """An export snapshot answer: an object with an integer or string `id`."""
+        where = f"{method} {path}"
+        snapshot = expect_object(self.json(method, path, **kwargs), where, "export snapshot")
+        expect_field(snapshot, "id", (int, str), where, what="export snapshot")
         return snapshot
 
     def download_export(self, project_id: int | str, export_id: int | str) -> str:
@@ -375,9 +426,11 @@ class LabelStudioApi:
         return name
 
     def _delete_snapshot(self, project_id: int | str, export_id: int | str) -> None:
-        # clean-up only: the pull itself has succeeded or already failed
-        with contextlib.suppress(NotFoundError, RemoteError):
-            self.request("DELETE", f"/api/projects/{project_id}/exports/{export_id}")
+        # clean-up only: the pull itself has succeeded or already failed (a failed delete
+        # must not hide why); a short deadline, as a user may be waiting on Ctrl-C
+        with contextlib.suppress(BridgeError):
+            self.request("DELETE", f"/api/projects/{project_id}/exports/{export_id}",
+                         deadline=min(self.http.limits.deadline, 30.0))  # fmt: skip
 
     # -- pushing -----------------------------------------------------------------------
 
@@ -410,6 +463,15 @@ class LabelStudioApi:
         """Create many predictions in one request; each names its `task` id."""
         path = f"/api/projects/{project_id}/import/predictions"
         return self.json("POST", path, json=predictions)
+
+
+def page_signature(rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """What tells one page from another: its tasks' ids (the whole rows when some have
+    none)."""
+    ids = tuple(row.get("id") for row in rows)
+    if all(isinstance(one, int | str) for one in ids):
+        return ids
+    return (json.dumps(rows, sort_keys=True, default=str),)
 
 
 def iter_json_array(path: str, *, where: str) -> Iterator[dict[str, Any]]:

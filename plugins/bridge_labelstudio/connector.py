@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from bridge.errors import AuthError, BridgeError, ConfigError, NotFoundError
 from bridge.formats import Capabilities, Connector, Dataset
+from bridge.http import HttpLimits, refuse_userinfo
 from bridge.losses import LossReport
 from bridge.options import integer_option
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
@@ -71,7 +72,10 @@ class LabelStudioTarget:
 
 
 def parse_url(url: str) -> LabelStudioTarget:
-    """Split a connector URL into the server's base URL and the project id (if any)."""
+    """Split a connector URL into the server's base URL and the project id (if any). A
+    URL with `user:password@` is refused: the token comes from the environment, and the
+    URL is copied into every pulled item's source."""
+    refuse_userinfo(url, hint=f"drop the part before @; put the token in {TOKEN_ENV}")
     match = URL_FORM.match(url.strip())
     if match is None:
         raise ConfigError(
@@ -121,7 +125,10 @@ class LabelStudioConnector(Connector):
     @classmethod
     def from_url(cls, url: str, **options: Any) -> LabelStudioConnector:
         target = parse_url(url)
-        api = LabelStudioApi(target.base_url, token_from_env())
+        api = LabelStudioApi(
+            target.base_url, token_from_env(), retry=options.get("retry"),
+            transport=options.get("transport"), limits=HttpLimits.from_options(options),
+        )  # fmt: skip
         return cls(api, target.project_id, url)
 
     def close(self) -> None:

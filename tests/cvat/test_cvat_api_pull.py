@@ -294,9 +294,9 @@ def test_cvat_api_pull_meta_without_frames_is_a_format_error():
     meta = fixture("task42_meta.json")
     meta["frames"] = None
     respx.get(f"{HOST}/api/tasks/42/data/meta").respond(json=meta)
-    with pytest.raises(FormatError, match="no frames") as caught:
+    with pytest.raises(FormatError, match="'frames' is null") as caught:
         pull("cvat://cvat.example.com/tasks/42")
-    assert caught.value.where == "task 42"
+    assert caught.value.where == "GET /api/tasks/42/data/meta"
 
 
 @respx.mock

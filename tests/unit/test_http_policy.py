@@ -175,3 +175,43 @@ def test_download_error_is_mapped(client, tmp_path):
     respx.get(f"{BASE}/export").respond(403, json={"detail": "no"})
     with open(tmp_path / "out.bin", "w+b") as handle, pytest.raises(AuthError):
         client.download("/export", handle)
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "-5", "soon", "Mon, 99 Foo 2024"])
+def test_retry_after_that_is_not_a_finite_time_is_ignored(value):
+    from bridge.http import retry_after_seconds
+
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": value})) is None
+
+
+def test_retry_after_above_the_cap_is_an_error_without_a_sleep(waits):
+    policy = RetryPolicy(attempts=3, max_wait=60.0, sleep=waits.append)
+    hinted = httpx.Response(503, headers={"Retry-After": "61"})
+    with pytest.raises(RemoteError, match="asks to wait 61 s"):
+        policy.wait_for(0, hinted, "GET /api/x")
+    assert policy.wait_for(0, httpx.Response(503, headers={"Retry-After": "60"})) == 60.0
+    assert policy.wait_for(2, httpx.Response(503, headers={"Retry-After": "nan"})) == 2.0
+    assert waits == []
+
+
+def test_secret_forms_cover_json_url_and_repr():
+    import json
+    from urllib.parse import quote, quote_plus
+
+    from bridge.secrets import forms, redact
+
+    secret = 'a/b+c d"e\\f\u00e9'
+    shown = forms(secret)
+    for form in (secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret),
+                 repr(secret)[1:-1], json.dumps(secret).replace("/", "\\/")[1:-1]):  # fmt: skip
+        assert form in shown
+        assert redact(f"x {form} y", [secret]) == "x *** y"
+
+
+def test_short_secrets_are_redacted_by_their_client_but_not_registered_process_wide():
+    from bridge import secrets
+
+    secrets.register("abc")
+    assert secrets.redact("abc") == "abc"
+    with HttpClient(BASE, tool="Tool", token=SecretStr("abc")) as short:
+        assert short.redact("the abc token") == "the *** token"
