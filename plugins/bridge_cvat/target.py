@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bridge.errors import ConfigError
+from bridge.secrets import refuse_userinfo
 
 URL_RE = re.compile(
     r"^(?P<scheme>cvat(?:\+http)?)://(?P<host>[^/:?#]+)(?::(?P<port>\d+))?"
@@ -31,8 +32,6 @@ class CvatTarget:
 def parse_url(url: str) -> CvatTarget:
     """`cvat://host[:port]/tasks/42` -> CvatTarget("https://host[:port]", "tasks", 42).
     A URL with `user:password@` is refused (tokens come from the environment)."""
-    from bridge.http import refuse_userinfo
-
     refuse_userinfo(url, hint="drop the part before @; put the token in CVAT_ACCESS_TOKEN")
     match = URL_RE.match(url)
     if match is None:

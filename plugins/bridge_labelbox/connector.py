@@ -27,11 +27,12 @@ from pydantic import SecretStr
 
 from bridge.errors import ConfigError, RemoteError
 from bridge.formats import Capabilities, Connector, Dataset
-from bridge.http import HttpLimits, refuse_userinfo
+from bridge.http import HttpLimits
 from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag_option
 from bridge.schema import Item, MediaKind, Project, SourceRef
+from bridge.secrets import refuse_userinfo
 from bridge_labelbox.api import DEFAULT_ENDPOINT, ExportParams, ImportOutcome, LabelboxApi
 
 KEY_ENV = "LABELBOX_API_KEY"

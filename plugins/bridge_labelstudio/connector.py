@@ -29,10 +29,11 @@ from pydantic import SecretStr
 
 from bridge.errors import AuthError, BridgeError, ConfigError, NotFoundError
 from bridge.formats import Capabilities, Connector, Dataset
-from bridge.http import HttpLimits, refuse_userinfo
+from bridge.http import HttpLimits
 from bridge.losses import LossReport
 from bridge.options import integer_option
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
+from bridge.secrets import refuse_userinfo
 from bridge_labelstudio import convert
 from bridge_labelstudio.api import LabelStudioApi
 from bridge_labelstudio.ontology import (

@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -189,20 +188,6 @@ def check_header_token(value: str, *, name: str = "the token") -> None:
             hint="copy the token again, without quotes, spaces or line breaks",
         )
 
-
-def refuse_userinfo(url: str, *, hint: str) -> None:
-    """A `ConfigError` when `url` carries `user:password@` before its host: credentials
-    in a connector URL would be copied into every pulled item's source; tokens come from
-    the environment. The message shows the URL with the credentials masked."""
-    parts = urlsplit(url.strip())
-    if "@" not in parts.netloc:
-        return
-    shown = urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
-    raise ConfigError(
-        f"the URL {shown} carries credentials before its host; label-bridge does not "
-        "take credentials from URLs",
-        hint=hint,
-    )
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

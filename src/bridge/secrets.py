@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import threading
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+
+from bridge.errors import ConfigError
 
 MIN_REGISTERED = 6
 MAX_REGISTERED = 256
@@ -68,3 +70,17 @@ def redact(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
             if form in text:
                 text = text.replace(form, MASK)
     return text
+
+def refuse_userinfo(url: str, *, hint: str) -> None:
+    """A `ConfigError` when `url` carries `user:password@` before its host: credentials
+    in a connector URL would be copied into every pulled item's source; tokens come from
+    the environment. The message shows the URL with the credentials masked."""
+    parts = urlsplit(url.strip())
+    if "@" not in parts.netloc:
+        return
+    shown = urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+    raise ConfigError(
+        f"the URL {shown} carries credentials before its host; label-bridge does not "
+        "take credentials from URLs",
+        hint=hint,
+    )
