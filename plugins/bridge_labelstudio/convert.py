@@ -39,6 +39,11 @@ from bridge_labelstudio.write_results import (
 
 TOOL = "labelstudio"
 TASK_KEYS = {"id", "data", "annotations", "predictions", "drafts"}
+LS_TASK_KEYS = {"data", "annotations", "predictions", "drafts"}
+"""A task holding none of these is a flat task (`{"image": ...}`: the data itself, the
+basic import form), or another tool's JSON."""
+NOT_TASKS_HINT = ("a Label Studio export is a JSON list of tasks (objects with \"data\", "
+                  "\"annotations\", ...); name the file's real format with --from")  # fmt: skip
 ANNOTATION_KEYS = {"id", "result", "completed_by", "created_at", "updated_at", "lead_time",
                    "was_cancelled", "ground_truth", "reviews"}  # fmt: skip
 PREDICTION_KEYS = {"id", "result", "model_version", "score", "created_at", "updated_at"}
@@ -137,7 +142,8 @@ def _annotator(who: Any, ctx: ReadContext) -> tuple[dict | None, dict]:
         return ({"email": who} if "@" in who else {"id": who}), {}
     person = {"id": str(who["id"]) if who.get("id") is not None else None,
               "email": checks.text(who.get("email"), ctx)}  # fmt: skip
-    name = " ".join(p for p in (who.get("first_name"), who.get("last_name")) if p)
+    name = " ".join(p for p in (who.get("first_name"), who.get("last_name"))
+                    if isinstance(p, str) and p)  # fmt: skip
     if name:
         person["name"] = name
     return person, {
@@ -270,21 +276,15 @@ def validated_item(record: dict, where: str) -> Item:
 
 def _built(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
     """(the item record, whether it is doubtful) of one task."""
-    try:
-        return _task_record(task, config, losses, where, instance, project, seen)
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
-        # a shape of input no check above foresaw: still a user error, never a traceback
-        raise FormatError(
-            f"malformed task ({type(error).__name__}: {error})",
-            where=where,
-            hint="compare this task with a fresh Label Studio JSON export",
-        ) from None
+    return _task_record(task, config, losses, where, instance, project, seen)
 
 
 def _task_record(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
     ctx = ReadContext(where, losses, config, seen)
     if not isinstance(task, dict):
-        ctx.fail(f"a task is {type(task).__name__}, not an object")
+        ctx.fail(f"a task is {type(task).__name__}, not an object", hint=NOT_TASKS_HINT)
+    if not LS_TASK_KEYS & task.keys():
+        task = _flat_task(task, ctx)
     data = task.get("data")
     if data is None:
         data = {}
@@ -320,6 +320,37 @@ def _task_record(task, config, losses, where, instance, project, seen) -> tuple[
     if subset is not None:
         item["subset"] = subset
     return item, ctx.doubtful
+
+
+FOREIGN_SHAPES = (
+    (("data_row",), "a Labelbox export row", "labelbox"),
+    (("dataRow",), "a Labelbox import (NDJSON) row", None),
+    (("globalKey",), "a Labelbox data row", None),
+    (("count", "results"), "a REST API page (count/next/results), e.g. a CVAT answer", None),
+    (("shapes", "tracks"), "CVAT annotations JSON (GET /api/tasks/ID/annotations)", None),
+    (("segment_size",), "a CVAT task (REST API answer)", None),
+    (("data_chunk_size",), "a CVAT task (REST API answer)", None),
+    (("stage", "state", "task_id"), "a CVAT job (REST API answer)", None),
+    (("format", "version", "project"), "a unified label-bridge JSONL header", "jsonl"),
+    (("key", "media", "annotation_sets"), "a unified label-bridge JSONL item", "jsonl"),
+    (("annotation_id", "annotator"), "a Label Studio JSON-MIN export row (its results are "
+     "flattened; export the project as JSON instead)", None),
+)  # fmt: skip
+"""Keys that tell another tool's JSON from a flat Label Studio task."""
+
+
+def _flat_task(task: dict, ctx: ReadContext) -> dict:
+    """A task without `data`/`annotations`/...: Label Studio's basic import form
+    (`{"image": "https://..."}`, the object *is* the task's data), unless it is empty or
+    another tool's JSON (a `FormatError` naming what it looks like)."""
+    for keys, what, name in FOREIGN_SHAPES:
+        if all(key in task for key in keys):
+            use = f"--from {name}" if name else "the tool's own connector or file format"
+            ctx.fail(f"this is not a Label Studio task: it looks like {what}",
+                     hint=f"read it with {use}; {NOT_TASKS_HINT}")  # fmt: skip
+    if not task:
+        ctx.fail("an empty object {} is not a Label Studio task", hint=NOT_TASKS_HINT)
+    return {"data": task}
 
 
 def _take_subset(extra: dict) -> str | None:

@@ -15,7 +15,8 @@ import orjson
 import pytest
 from bridge_labelstudio.config import parse_label_config
 from bridge_labelstudio.convert import task_record, task_to_item
-from bridge_labelstudio.files import LabelStudioJson, iter_export_tasks
+from bridge_labelstudio.export_json import iter_export_tasks
+from bridge_labelstudio.files import LabelStudioJson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

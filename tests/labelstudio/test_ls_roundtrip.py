@@ -11,7 +11,8 @@ import orjson
 import pytest
 from bridge_labelstudio.config import ontology_to_config, parse_label_config
 from bridge_labelstudio.convert import annotation_set_to_result, item_to_task, task_to_item
-from bridge_labelstudio.files import iter_export_tasks, write_export
+from bridge_labelstudio.export_json import iter_export_tasks
+from bridge_labelstudio.files import write_export
 from label_studio_sdk.label_interface import LabelInterface
 
 from bridge import api
