@@ -292,6 +292,8 @@ def _task_record(task, config, losses, where, instance, project, seen) -> tuple[
         ctx.fail("the task's data is not an object")
     kind, key = _media_source(task, data, config)
     ctx.media_kind = kind
+    if kind == "text" and key is not None:
+        ctx.text = data.get(key)
     task_id = task.get("id")
     base = {"tool": TOOL, "instance": instance, "project": project,
             "item": str(task_id) if task_id is not None else None}  # fmt: skip

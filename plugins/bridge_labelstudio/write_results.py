@@ -35,7 +35,7 @@ from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig, default_cont
 from bridge_labelstudio.read_results import INTERPOLATED, TOLERANCE, rotated_box_fault
 
 WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
-               "original_height", "region_value", "scalar", "id", "no_id"}  # fmt: skip
+               "original_height", "region_value", "scalar", "id", "no_id", "labels_result"}  # fmt: skip
 DIRECTION_NAMES = {"forward": "right", "backward": "left", "both": "bi"}
 SHAPE_KIND = {BBox: "bbox", Polygon: "polygon", Points: "points", Ellipse: "ellipse",
               Mask: "mask", Span: "span", TimeSegment: "time_segment", Tag: "tag"}  # fmt: skip
@@ -280,9 +280,10 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     value, sizes = geometry
     rtype = names[2]
     labels = _labels(extra, region.label)
+    labelled = extra.get("labels_result")  # a bare tool labelled by a <Labels> control
     if rtype.endswith("labels"):
         value[rtype] = labels
-    elif rtype == "labels" or labels:
+    elif (rtype == "labels" or labels) and labelled is None:
         value["labels"] = labels
     result = {"id": region.id, "type": rtype, "from_name": names[0], "to_name": names[1],
               "value": value, **sizes}  # fmt: skip
@@ -291,12 +292,27 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
         del result["id"]
     if region.score is not None:
         result["score"] = region.score
+    if labelled is not None:
+        return [result, _labels_result(result, labelled, labels),
+                *(question_result(c, ctx, region.id, names[1], value, sizes)
+                  for c in region.classifications)]  # fmt: skip
     if region.occluded:
         ctx.lose("occluded", "Label Studio has no occluded flag", severity="dropped")
     answers = [
         question_result(c, ctx, region.id, names[1], value, sizes) for c in region.classifications
     ]
     return [result, *answers]
+
+
+def _labels_result(tool: dict[str, Any], entry: dict[str, Any], labels: list) -> dict[str, Any]:
+    """The `labels` result naming a bare tool's label (`entry`: its control and the keys
+    the reader kept), its value the tool's geometry unless the reader kept another."""
+    rtype = entry["type"]
+    key = rtype if rtype.endswith("labels") else "labels"
+    geometry = entry.get("value", tool["value"])
+    rest = {k: v for k, v in entry.items() if k not in ("type", "value")}
+    ident = {"id": tool["id"]} if "id" in tool else {}
+    return {**ident, "type": rtype, **rest, "value": {**geometry, key: labels}}
 
 
 def _tag_result(region: Region, names, ctx: WriteContext) -> dict[str, Any]:

@@ -303,15 +303,17 @@ class Cuboid3D(Shape):
 class Span(Shape):
     """A stretch of text: character offsets `start` (inclusive) to `end` (exclusive) into
     the item's text, or into one part of it named by `container` (a Label Studio Paragraphs
-    index, a Labelbox conversation message id, a document page). `text` is the covered text
-    as the tool recorded it. Rich-text (HTML) spans keep their XPath anchors in the region's
-    `extra`."""
+    index, a Labelbox conversation message id, a document page). A span across several
+    parts starts at `start` in `container` and ends at `end` in `end_container` (None: the
+    same part). `text` is the covered text as the tool recorded it. Rich-text (HTML) spans
+    keep their XPath anchors in the region's `extra`."""
 
     type: Literal["span"]
     start: int | None = None
     end: int | None = None
     text: str | None = None
     container: str | None = None
+    end_container: str | None = None
 
 
 class TimeSegment(Shape):
