@@ -530,7 +530,7 @@ def _annotation(aset: AnnotationSet, ctx: WriteContext) -> dict:
     return entry
 
 
-def _data(item: Item, config: LabelConfig | None) -> dict:
+def _data(item: Item, config: LabelConfig | None, ctx: WriteContext) -> dict:
     if item.data:
         return dict(item.data)
     if config is not None and config.objects and config.objects[0].data_key:
@@ -538,7 +538,11 @@ def _data(item: Item, config: LabelConfig | None) -> dict:
     else:
         key = DEFAULT_OBJECTS.get(item.media.kind, DEFAULT_OBJECTS["image"])[2][1:]
     value = item.media.text if item.media.kind in TEXT_MEDIA else item.media.uri
-    return {key: value if value is not None else item.key}
+    if value is None:  # the item key names the item; it is not its media
+        ctx.lose("media-unknown", "the item has no media URL or text: the task's data holds "
+                 "none (set it in Label Studio before labelling)")  # fmt: skip
+        return {}
+    return {key: value}
 
 
 def _foreign(element: Item | AnnotationSet) -> bool:
@@ -573,7 +577,7 @@ def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
     if item.source is not None and item.source.tool == TOOL and item.source.item is not None:
         raw = item.source.item
         task["id"] = int(raw) if raw.isdigit() else raw
-    task["data"] = _data(item, config)
+    task["data"] = _data(item, config, ctx)
     annotations, predictions, drafts = [], [], []
     for aset in item.annotation_sets:
         target = (predictions if aset.kind == "prediction"

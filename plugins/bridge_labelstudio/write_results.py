@@ -206,7 +206,7 @@ def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | No
     if isinstance(shape, Span):
         if shape.container is not None:
             rest.setdefault("start", shape.container)
-            rest.setdefault("end", shape.container)
+            rest.setdefault("end", shape.end_container or shape.container)
             value = {**rest, "startOffset": shape.start, "endOffset": shape.end}
         elif extra.get("type") == "hypertextlabels":
             value = {**rest, "globalOffsets": {"start": shape.start, "end": shape.end}}

@@ -81,7 +81,7 @@ def test_ls_fidelity_reader_accepts_a_rotated_box_whose_pivot_is_off_the_image()
 
 @pytest.mark.parametrize("change,what", [
     ({"x": float("nan")}, "value.x"),
-    ({"width": -150.0}, "entirely outside"),
+    ({"width": -150.0}, "diagonal"),
     ({"x": 500.0}, "entirely outside"),
     ({"y": -250.0}, "entirely outside"),
     ({"width": 400.0}, "diagonal"),
