@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from bridge.errors import FormatError
 from bridge.formats.jsonl import describe_validation_error
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Review, without_extras
 from bridge_labelstudio import checks
@@ -243,24 +244,26 @@ def _list(task: dict, key: str, ctx: ReadContext) -> list:
 
 def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
                  instance: str | None = None, project: str | None = None,
-                 seen: dict | None = None) -> Item:  # fmt: skip
+                 seen: dict | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Item:  # fmt: skip
     """One Label Studio task as a unified Item (`FormatError` naming the task if malformed).
 
     `seen` (optional) collects the controls and labels met, to build an ontology when no
-    config is given (see `bridge_labelstudio.files.config_from_seen`)."""
-    record, _ = _built(task, config, losses, where, instance, project, seen)
+    config is given (see `bridge_labelstudio.files.config_from_seen`); `max_pixels` is
+    the pixel budget a brush mask's image may have (`-O max_pixels`)."""
+    record, _ = _task_record(task, config, losses, where, instance, project, seen, max_pixels)
     return validated_item(record, where)
 
 
 def task_record(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
                 instance: str | None = None, project: str | None = None,
-                seen: dict | None = None) -> dict | Item:  # fmt: skip
+                seen: dict | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict | Item:  # fmt: skip
     """One task as an item *record*: the plain JSON data of the `Item` that `task_to_item`
     gives, valid by construction, for the JSONL writer to dump without pydantic. A task
     holding a value the reader's checks cannot vouch for (`bridge_labelstudio.checks`)
     comes back as the validated `Item` instead, or raises `task_to_item`'s `FormatError`.
     Same arguments, losses and `seen` as `task_to_item`."""
-    record, doubtful = _built(task, config, losses, where, instance, project, seen)
+    record, doubtful = _task_record(task, config, losses, where, instance, project, seen,
+                                    max_pixels)  # fmt: skip
     return validated_item(record, where) if doubtful else record
 
 
@@ -274,13 +277,10 @@ def validated_item(record: dict, where: str) -> Item:
         ) from None
 
 
-def _built(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
+def _task_record(task, config, losses, where, instance, project, seen,
+                 max_pixels) -> tuple[dict, bool]:  # fmt: skip
     """(the item record, whether it is doubtful) of one task."""
-    return _task_record(task, config, losses, where, instance, project, seen)
-
-
-def _task_record(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
-    ctx = ReadContext(where, losses, config, seen)
+    ctx = ReadContext(where, losses, config, seen, max_pixels)
     if not isinstance(task, dict):
         ctx.fail(f"a task is {type(task).__name__}, not an object", hint=NOT_TASKS_HINT)
     if not LS_TASK_KEYS & task.keys():

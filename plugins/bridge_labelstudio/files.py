@@ -16,6 +16,7 @@ import orjson
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
+from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.schema import Item, Ontology, Project
 from bridge_labelstudio.config import (
@@ -122,8 +123,9 @@ class _Reader:
     `convert.task_record`) and completes the project's ontology when the stream ends."""
 
     def __init__(self, path: Path, losses: LossReport, config: LabelConfig | None,
-                 project: Project) -> None:  # fmt: skip
+                 project: Project, max_pixels: int) -> None:  # fmt: skip
         self.path, self.losses, self.config, self.project = path, losses, config, project
+        self.max_pixels = max_pixels
         self.seen: dict = {}
         self.media: dict[str, tuple[str, str | None]] = {}
 
@@ -132,7 +134,8 @@ class _Reader:
         instance, config, losses = str(self.path), self.config, self.losses
         seen = self.seen if config is None else None
         for where, task in iter_export_tasks(self.path):
-            entry = convert(task, config, losses, where=where, instance=instance, seen=seen)
+            entry = convert(task, config, losses, where=where, instance=instance, seen=seen,
+                            max_pixels=self.max_pixels)  # fmt: skip
             if self.project.media_kind is None or config is None:
                 self._note_media(*_kind_and_data(entry))
             yield entry
@@ -187,7 +190,7 @@ class LabelStudioJson(FileFormat):
         ontology = config_to_ontology(config) if config is not None else Ontology()
         project = Project(name=Path(path).stem, ontology=ontology,
                           media_kind=config.media_kind if config is not None else None)  # fmt: skip
-        reader = _Reader(Path(path), losses, config, project)
+        reader = _Reader(Path(path), losses, config, project, max_pixels_option(options))
         return Dataset(project=project, items=ItemRecords(reader.produce), origin=str(path))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:

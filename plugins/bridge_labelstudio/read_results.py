@@ -23,9 +23,10 @@ from typing import Any
 
 from bridge.errors import FormatError
 from bridge.geometry.coords import bbox_from_top_left_rotation
-from bridge.geometry.ls_brush import ls_rle_to_rle
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge_labelstudio import checks
+from bridge_labelstudio.brush import BrushError, runs_to_rle, stroke_runs
 
 GEOMETRY_TYPES = {
     "rectanglelabels", "rectangle", "polygonlabels", "polygon", "keypointlabels", "keypoint",
@@ -63,9 +64,11 @@ class ReadContext:
     coerces (see `bridge_labelstudio.checks`)."""
 
     __slots__ = ("where", "losses", "config", "width", "height", "seen", "media_kind",
-                 "doubtful", "text")  # fmt: skip
+                 "doubtful", "text", "max_pixels")  # fmt: skip
 
-    def __init__(self, where, losses: LossReport, config, seen: dict | None = None) -> None:
+    def __init__(self, where, losses: LossReport, config, seen: dict | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:  # fmt: skip
+        self.max_pixels = max_pixels
         self.where = where
         self.losses = losses
         self.config = config
@@ -271,16 +274,21 @@ def _ellipse(value: dict, ctx: ReadContext, width, height) -> dict:
     }  # fmt: skip
 
 
-def _brush(value: dict, ctx: ReadContext, width, height) -> dict | None:
+def _brush(value: dict, ctx: ReadContext, width, height) -> tuple[dict | None, bool]:
+    """(the mask, whether the stroke is binary-exact) of a brush result; None if it is
+    not RLE or the image size is unknown. The size is checked against the pixel budget
+    before anything is decoded (see `brush.stroke_runs`)."""
     if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
-        return None
+        return None, True
     if width is None:
-        return None
+        return None, True
+    check_pixels(width, height, where=ctx.where, max_pixels=ctx.max_pixels)
     try:
-        rle = ls_rle_to_rle(value["rle"], width, height)
-    except ValueError as error:
+        runs, exact = stroke_runs(value["rle"], width, height)
+    except BrushError as error:
         ctx.fail(f"brush RLE cannot be decoded: {error}")
-    return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
+    rle = runs_to_rle(runs, width, height)
+    return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}, exact
 
 
 def _offset(value: dict, key: str, ctx: ReadContext) -> int | None:
@@ -406,7 +414,9 @@ def _is_time(result: dict, value: dict, ctx: ReadContext) -> bool:
 
 
 SHAPE_READERS = {"rectangle": _box, "polygon": _polygon, "keypoint": _keypoint,
-                 "ellipse": _ellipse, "brush": _brush}  # fmt: skip
+                 "ellipse": _ellipse}  # fmt: skip
+SOFT_BRUSH_KEYS = {"format"}
+"""A brush stroke that is not binary-exact keeps its `rle` in the region's extra."""
 
 
 def shape_of(result: dict, rtype: str, value: dict, ctx: ReadContext):
@@ -414,7 +424,10 @@ def shape_of(result: dict, rtype: str, value: dict, ctx: ReadContext):
     base = rtype[:-6] if rtype.endswith("labels") else rtype
     if base in VALUE_KEYS:
         width, height = _result_size(result, ctx)
-        if width is None and base != "brush":
+        if base == "brush":
+            shape, exact = _brush(value, ctx, width, height)
+            return shape, VALUE_KEYS[base] if exact else SOFT_BRUSH_KEYS
+        if width is None:
             _size_unknown(ctx)
         return SHAPE_READERS[base](value, ctx, width, height), VALUE_KEYS[base]
     if base == "hypertext":
@@ -587,6 +600,8 @@ def _geometry(result, rtype, value, ctx, out, labelled=None) -> dict | None:
     rest = _value_rest(value, used, rtype)
     if rest:
         extra["value"] = rest
+        if used is SOFT_BRUSH_KEYS:
+            _soft_brush(extra, shape, ctx)
     if len(labels) > 1:
         extra["labels"] = labels
     size = result.get("original_width"), result.get("original_height")
@@ -602,6 +617,20 @@ def _geometry(result, rtype, value, ctx, out, labelled=None) -> dict | None:
         region["score"] = checks.number(result["score"], ctx)
     out["regions"].append(region)
     return region
+
+
+def _soft_brush(extra: dict, shape: dict, ctx: ReadContext) -> None:
+    """A brush stroke with alpha levels other than 0/255 (the editor's anti-aliased
+    edges): the unified mask is its threshold (alpha > 0); the original RLE stays in
+    `extra["value"]` and is written back to Label Studio while the mask is unchanged
+    (`brush_mask`: the mask it belongs to)."""
+    extra["brush_mask"] = shape["rle"]["counts"]
+    ctx.losses.record(
+        "brush-alpha-thresholded",
+        "a brush stroke with soft (anti-aliased) alpha became a binary mask (alpha > 0); "
+        "its original RLE is kept and written back unchanged to Label Studio",
+        where=ctx.where, severity="approximated",
+    )  # fmt: skip
 
 
 def _value_rest(value: dict, used, rtype: str) -> dict:

@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 from bridge.geometry.coords import bbox_to_top_left_rotation
-from bridge.geometry.ls_brush import rle_to_ls_rle
 from bridge.losses import LossReport
 from bridge.schema import (
     BBox,
@@ -31,11 +30,13 @@ from bridge.schema import (
     TimeSegment,
     Track,
 )
+from bridge_labelstudio.brush import rle_to_ls_rle
 from bridge_labelstudio.config import DEFAULT_OBJECTS, LabelConfig, default_control
 from bridge_labelstudio.read_results import INTERPOLATED, TOLERANCE, rotated_box_fault
 
 WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
-               "original_height", "region_value", "scalar", "id", "no_id", "labels_result"}  # fmt: skip
+               "original_height", "region_value", "scalar", "id", "no_id", "labels_result",
+               "brush_mask"}  # fmt: skip
 DIRECTION_NAMES = {"forward": "right", "backward": "left", "both": "bi"}
 SHAPE_KIND = {BBox: "bbox", Polygon: "polygon", Points: "points", Ellipse: "ellipse",
               Mask: "mask", Span: "span", TimeSegment: "time_segment", Tag: "tag"}  # fmt: skip
@@ -221,7 +222,10 @@ def _geometry_value(region: Region, ctx: WriteContext) -> tuple[dict, dict] | No
         return rest, {}
     if isinstance(shape, Mask):
         height, width = shape.rle.size
-        return {"format": "rle", "rle": rle_to_ls_rle(shape.rle), **rest}, {
+        kept = rest.pop("rle", None)  # a soft brush's original RLE, while its mask is unchanged
+        if kept is None or extra.get("brush_mask") != shape.rle.counts:
+            kept = rle_to_ls_rle(shape.rle)
+        return {"format": "rle", "rle": kept, **rest}, {
             "original_width": width, "original_height": height}  # fmt: skip
     scale = _percent(shape, extra, ctx)
     if scale is None:

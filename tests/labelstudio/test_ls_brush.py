@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from label_studio_sdk.converter import brush as sdk_brush
 
-from bridge.geometry.ls_brush import (
+from bridge_labelstudio.brush import (
     bitmap_to_ls_rle,
     decode_ls_values,
     ls_rle_to_bitmap,
