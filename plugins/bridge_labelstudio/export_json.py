@@ -2,8 +2,8 @@
 
 Label Studio's JSON export is one JSON array of tasks. It can be hundreds of megabytes, so
 it is never loaded whole: the file is read in chunks, each top-level task object is cut
-out where its braces balance and parsed alone with orjson. On the benchmark's export this
-is twice as fast as ijson's C backend (benchmarks/labelstudio_bench.py --jobs parsers).
+out where its braces balance and parsed alone with orjson (about twice as fast as a
+streaming parser such as ijson's C backend on benchmarks/labelstudio_generate.py's export).
 
 A file may also hold JSON lines (one task per line) or one task object (what
 `GET /api/tasks/ID` answers). Anything else at the top level (`null`, a number, text
@@ -106,7 +106,8 @@ class _ArraySplitter:
                 self._check_tail(pos + 1)
                 return None
             if head:
-                self._fail(f"expected a task object, found {self.buf[pos : pos + 20]!r}", b"")
+                self._fail(f"expected a task object after task #{self.number}, found "
+                           f"{self.buf[pos : pos + 20]!r}", None)  # fmt: skip
             shift = self._fill(pos)
             if shift < 0:
                 self._fail("the export ends before its closing ]", None, hint=EXPORT_HINT)

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from bridge.errors import ConfigError, FormatError
+from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
 from bridge.limits import max_pixels_option
