@@ -42,7 +42,14 @@ from bridge.schema import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
-REAL = sorted(p.name for p in FIXTURES.glob("real_*.json"))
+NOT_EXACT = {
+    "real_backwards_boxes.json": "boxes drawn backwards come back with positive sizes",
+    "real_backwards_video.json": "boxes drawn backwards come back with positive sizes",
+    "real_flat_tasks_import.json": "flat import tasks come back with a data wrapper",
+    "real_single_task.json": "one task object comes back as a list of one task",
+}
+"""Real files whose round trip is equivalent, not equal (tests/labelstudio/test_ls_field.py)."""
+REAL = sorted(p.name for p in FIXTURES.glob("real_*.json") if p.name not in NOT_EXACT)
 
 
 def normalized(value):
