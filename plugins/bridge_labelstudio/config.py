@@ -26,6 +26,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
+from xml.parsers import expat
 
 from defusedxml import ElementTree as SafeET
 
@@ -203,6 +204,35 @@ def _raw_element(element: ET.Element) -> tuple[str, dict[str, str], list]:
     )
 
 
+MAX_DEPTH = 64
+"""Deepest tag nesting a label config may have (Label Studio's own are under 10 deep)."""
+
+
+def _check_depth(xml: str) -> None:
+    """A `FormatError` naming the line where tags nest deeper than `MAX_DEPTH` (the
+    parsing and the ontology below walk the tree recursively). Runs on XML defusedxml
+    has accepted."""
+    parser = expat.ParserCreate()
+    depth = 0
+
+    def start(name, attrs):
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise FormatError(
+                f"the label config nests tags more than {MAX_DEPTH} deep (<{name}>)",
+                where=f"label config, line {parser.CurrentLineNumber}",
+                hint="a Label Studio config is a shallow <View> of object and control tags",
+            )
+
+    def end(name):
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.Parse(xml, True)
+
+
 def parse_label_config(xml: str) -> LabelConfig:
     """Parse a label config; `FormatError` if it is not well-formed XML or has no `<View>`."""
     try:
@@ -212,6 +242,7 @@ def parse_label_config(xml: str) -> LabelConfig:
             f"the label config is not valid XML ({error})", where="label config",
             hint="it must be Label Studio's <View>...</View> XML",
         ) from None  # fmt: skip
+    _check_depth(xml)
     if root.tag.lower() != "view":
         raise FormatError(
             f"the label config's root is <{root.tag}>, not <View>", where="label config",

@@ -289,7 +289,8 @@ def _task_record(task, config, losses, where, instance, project, seen,
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        ctx.fail("the task's data is not an object")
+        _refuse_foreign(task, ctx)
+        ctx.fail("the task's data is not an object", hint=NOT_TASKS_HINT)
     kind, key = _media_source(task, data, config)
     ctx.media_kind = kind
     if kind == "text" and key is not None:
@@ -341,15 +342,20 @@ FOREIGN_SHAPES = (
 """Keys that tell another tool's JSON from a flat Label Studio task."""
 
 
-def _flat_task(task: dict, ctx: ReadContext) -> dict:
-    """A task without `data`/`annotations`/...: Label Studio's basic import form
-    (`{"image": "https://..."}`, the object *is* the task's data), unless it is empty or
-    another tool's JSON (a `FormatError` naming what it looks like)."""
+def _refuse_foreign(task: dict, ctx: ReadContext) -> None:
+    """A `FormatError` naming the format `task` looks like, if it is another tool's JSON."""
     for keys, what, name in FOREIGN_SHAPES:
         if all(key in task for key in keys):
             use = f"--from {name}" if name else "the tool's own connector or file format"
             ctx.fail(f"this is not a Label Studio task: it looks like {what}",
                      hint=f"read it with {use}; {NOT_TASKS_HINT}")  # fmt: skip
+
+
+def _flat_task(task: dict, ctx: ReadContext) -> dict:
+    """A task without `data`/`annotations`/...: Label Studio's basic import form
+    (`{"image": "https://..."}`, the object *is* the task's data), unless it is empty or
+    another tool's JSON (a `FormatError` naming what it looks like)."""
+    _refuse_foreign(task, ctx)
     if not task:
         ctx.fail("an empty object {} is not a Label Studio task", hint=NOT_TASKS_HINT)
     return {"data": task}

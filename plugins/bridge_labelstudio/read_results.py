@@ -678,9 +678,15 @@ def _answers(rtype: str, raw: Any, ctx: ReadContext) -> list[dict]:
     return [{"value": value} for value in values]
 
 
+MAX_TAXONOMY_DEPTH = 50
+
+
 def _taxonomy_answer(path: Any, ctx: ReadContext) -> dict:
     if not isinstance(path, list) or not path or not all(isinstance(p, str) for p in path):
         ctx.fail(f"taxonomy path {path!r} is not a list of strings")
+    if len(path) > MAX_TAXONOMY_DEPTH:
+        ctx.fail(f"a taxonomy path {len(path)} levels deep (more than {MAX_TAXONOMY_DEPTH})",
+                 hint="the path is nested as classifications in the unified schema")  # fmt: skip
     answer: dict = {"value": path[-1]}
     for parent in reversed(path[:-1]):
         answer = {"value": parent, "classifications": [{"name": parent, "answers": [answer]}]}
