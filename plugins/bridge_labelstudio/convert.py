@@ -17,6 +17,7 @@ Every field with no unified home rides in `extra` and comes back on writing.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import orjson
@@ -124,7 +125,11 @@ def _item_key(media: dict, data: dict, key: str | None, task_id: Any) -> str:
     shown = data.get(key) if key is not None else data
     if shown is None and task_id is not None:
         return f"labelstudio-task-{task_id}"
-    digest = hashlib.sha1(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        encoded = orjson.dumps(shown, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits (from a parser other than orjson)
+        encoded = json.dumps(shown, sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha1(encoded).hexdigest()
     return f"sha1:{digest[:20]}"
 
 
