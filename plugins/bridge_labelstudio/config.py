@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from bridge.errors import FormatError
@@ -237,7 +238,7 @@ def parse_label_config(xml: str) -> LabelConfig:
     """Parse a label config; `FormatError` if it is not well-formed XML or has no `<View>`."""
     try:
         root = SafeET.fromstring(xml)
-    except Exception as error:  # defusedxml raises ParseError or its own DefusedXmlException
+    except (ET.ParseError, DefusedXmlException) as error:
         raise FormatError(
             f"the label config is not valid XML ({error})", where="label config",
             hint="it must be Label Studio's <View>...</View> XML",
@@ -316,6 +317,20 @@ def _control_ids(control: ControlTag) -> dict[str, Any]:
     }
 
 
+BARE_TOOLS = ("rectangle", "polygon", "keypoint", "ellipse", "brush")
+
+
+def _bare_tool_kinds(config: LabelConfig, control: ControlTag) -> list[str]:
+    """The region kinds a `<Labels>` control names on an image: those of the bare tools
+    (`<Rectangle>`, `<Polygon>`, ...) bound to the same image, which it labels."""
+    if control.kind != "labels" or not control.to_names:
+        return []
+    target = control.to_names[0]
+    return list(dict.fromkeys(
+        LABEL_KIND[c.kind] for c in config.controls if c.kind in BARE_TOOLS and target in c.to_names
+    ))  # fmt: skip
+
+
 def _add_label(classes: dict[str, LabelClass], control: ControlTag, label: LabelDef, kind: str):
     cls = classes.get(label.value)
     if cls is None:
@@ -361,8 +376,12 @@ def config_to_ontology(config: LabelConfig) -> Ontology:
         kind = config.region_kind(control)
         if kind is not None:
             placed.add(control.name)
+            tools = _bare_tool_kinds(config, control)
             for label in control.labels:
-                _add_label(classes, control, label, kind)
+                _add_label(classes, control, label, tools[0] if tools else kind)
+                classes[label.value].kinds.extend(
+                    k for k in tools[1:] if k not in classes[label.value].kinds
+                )
     for control in config.controls:
         if control.kind == "relations":
             relations.extend(

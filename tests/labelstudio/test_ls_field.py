@@ -21,7 +21,6 @@ from bridge_labelstudio.brush import bitmap_to_ls_rle, stroke_runs
 from bridge_labelstudio.config import parse_label_config
 from bridge_labelstudio.connector import LabelStudioConnector
 from bridge_labelstudio.convert import item_to_task, task_to_item
-from bridge_labelstudio.export_json import iter_export_tasks
 from bridge_labelstudio.files import LabelStudioJson
 from label_studio_sdk.converter import brush as sdk_brush
 
@@ -528,3 +527,14 @@ def test_ls_field_taxonomy_path_deeper_than_any_config_is_refused_both_ways():
     for read in (task_to_item, task_record):
         with pytest.raises(FormatError, match="300 levels deep"):
             read(task, None, LossReport(), where="t")
+
+
+@pytest.mark.parametrize("config", [None, "tool_labels.xml"])
+def test_ls_field_tool_and_labels_ontology_gives_labels_the_tools_kinds(config):
+    options = {"label_config": FIXTURES / "configs" / config} if config else {}
+    dataset = LabelStudioJson().read(FIXTURES / "real_tool_labels.json", LossReport(), **options)
+    list(dataset.items)
+    kinds = {c.name: set(c.kinds) for c in dataset.project.ontology.labels}
+    # the config binds five bare tools to the image; <Labels> names what any of them draws
+    tools = {"bbox", "polygon", "points", "ellipse", "mask"}
+    assert kinds == {name: tools for name in ("Car", "Road", "Nose", "Wheel", "Sky")}
