@@ -164,7 +164,7 @@ def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     x, y, w, h = value.get("x"), value.get("y"), value.get("width"), value.get("height")
     if not (type(x) in NUMBER_TYPES and type(y) in NUMBER_TYPES and type(w) in NUMBER_TYPES
             and type(h) in NUMBER_TYPES and LOW <= x <= HIGH and LOW <= y <= HIGH
-            and LOW <= w <= HIGH and LOW <= h <= HIGH):  # fmt: skip
+            and 0 <= w <= HIGH and 0 <= h <= HIGH):  # fmt: skip
         x, y, w, h = _drawn_backwards(value, ctx)
     if width is not None:
         return {"type": "bbox", "x": x * width / 100.0, "y": y * height / 100.0,
@@ -264,11 +264,18 @@ def _keypoint(value: dict, ctx: ReadContext, width, height) -> dict:
     return {"type": "points", "points": [{"x": x, "y": y}], "units": units}
 
 
+def _radius(value: dict, key: str, ctx: ReadContext) -> float:
+    radius = _number(value, key, ctx)
+    if radius < 0:
+        ctx.fail(f"value.{key} = {radius} is negative")
+    return radius
+
+
 def _ellipse(value: dict, ctx: ReadContext, width, height) -> dict:
     sx, sy, units = _scale(width, height)
     return {
         "type": "ellipse", "cx": _number(value, "x", ctx) * sx, "cy": _number(value, "y", ctx) * sy,
-        "rx": _number(value, "radiusX", ctx) * sx, "ry": _number(value, "radiusY", ctx) * sy,
+        "rx": _radius(value, "radiusX", ctx) * sx, "ry": _radius(value, "radiusY", ctx) * sy,
         "rotation": _number(value, "rotation", ctx, percent=False) if value.get("rotation") else 0,
         "units": units,
     }  # fmt: skip

@@ -538,3 +538,18 @@ def test_ls_field_tool_and_labels_ontology_gives_labels_the_tools_kinds(config):
     # the config binds five bare tools to the image; <Labels> names what any of them draws
     tools = {"bbox", "polygon", "points", "ellipse", "mask"}
     assert kinds == {name: tools for name in ("Car", "Road", "Nose", "Wheel", "Sky")}
+
+
+def test_ls_field_tiny_negative_sizes_never_reach_the_unified_shapes():
+    """Within the 0.001 % slack a width of -0.0005 % is a box drawn leftwards, and a
+    negative radius is refused: unified sizes are never negative."""
+    box = {"x": 10.0, "y": 10.0, "width": -0.0005, "height": 5.0, "rectanglelabels": ["A"]}
+    ellipse = {"x": 10.0, "y": 10.0, "radiusX": -0.0005, "radiusY": 2.0, "ellipselabels": ["A"]}
+    def task(rtype, value):
+        return {"data": {"image": "a.jpg"}, "annotations": [{"result": [
+            {"id": "r", "type": rtype, "from_name": "l", "to_name": "image",
+             "original_width": 100, "original_height": 100, "value": value}]}]}  # fmt: skip
+    shape = _item(task("rectanglelabels", box)).annotation_sets[0].regions[0].shape
+    assert shape.width == pytest.approx(0.0005) and shape.x == pytest.approx(9.9995)
+    with pytest.raises(FormatError, match="radiusX = -0.0005 is negative"):
+        _item(task("ellipselabels", ellipse))
