@@ -255,6 +255,8 @@ def _polygon(value: dict, ctx: ReadContext, width, height) -> dict:
                      hint="Label Studio polygons are 2-D: [[x, y], ...] in percent")  # fmt: skip
         pair = {"x": point[0], "y": point[1]}
         out.append((_number(pair, "x", ctx) * sx, _number(pair, "y", ctx) * sy))
+    if len(out) < 3:  # an unfinished polygon the editor saved: no unified polygon
+        return None
     return {"type": "polygon", "points": out, "units": units}
 
 
@@ -591,7 +593,10 @@ def _geometry(result, rtype, value, ctx, out, labelled=None) -> dict | None:
         return track
     shape, used = shape_of(result, rtype, value, ctx)
     if shape is None:
-        why = "media size unknown" if value.get("format", "rle") == "rle" else "not RLE"
+        if rtype.startswith("polygon"):
+            why = "an unfinished polygon of fewer than 3 points"
+        else:
+            why = "media size unknown" if value.get("format", "rle") == "rle" else "not RLE"
         _unconverted(result, ctx, out, why)
         if labelled is not None:
             _unconverted(labelled[2], ctx, out, "the labels of an unconverted region")

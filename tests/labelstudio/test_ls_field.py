@@ -553,3 +553,17 @@ def test_ls_field_tiny_negative_sizes_never_reach_the_unified_shapes():
     assert shape.width == pytest.approx(0.0005) and shape.x == pytest.approx(9.9995)
     with pytest.raises(FormatError, match="radiusX = -0.0005 is negative"):
         _item(task("ellipselabels", ellipse))
+
+
+def test_ls_field_unfinished_polygon_is_kept_verbatim_and_reported():
+    """The editor saves an unclosed polygon as it is (label-studio PR #2660): fewer than 3
+    points is no unified polygon; the result rides unconverted and comes back."""
+    result = {"id": "p", "type": "polygonlabels", "from_name": "poly", "to_name": "image",
+              "original_width": 10, "original_height": 10,
+              "value": {"points": [[1.0, 2.0], [3.0, 4.0]], "closed": False, "polygonlabels": ["A"]}}  # fmt: skip
+    task = {"data": {"image": "a.jpg"}, "annotations": [{"result": [result]}]}
+    losses = LossReport()
+    item = _item(task, losses=losses)
+    assert item.annotation_sets[0].regions == []
+    assert "unsupported-polygonlabels" in losses
+    assert item_to_task(item, None, LossReport())["annotations"][0]["result"] == [result]
