@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 import orjson
@@ -395,10 +396,11 @@ def _video_facts(media: dict, sets: list[dict]) -> None:
     for aset in sets:
         for track in aset.get("tracks", ()):
             value = track["extra"].get("value") or {}
-            if isinstance(value.get("framesCount"), int):
-                media.setdefault("frame_count", value["framesCount"])
-            if isinstance(value.get("duration"), int | float):
-                media.setdefault("duration", value["duration"])
+            frames, duration = value.get("framesCount"), value.get("duration")
+            if type(frames) is int and frames >= 0:  # else it only rides in the track's extra
+                media.setdefault("frame_count", frames)
+            if type(duration) in (int, float) and 0 <= duration < math.inf:
+                media.setdefault("duration", duration)
 
 
 # ---------------------------------------------------------------------- item -> task
