@@ -345,6 +345,14 @@ def write_span(span: Span, extra: dict, losses: LossReport, where: str) -> dict[
             where=where,
         )
         return None
+    if span.end_container not in (None, span.container):
+        losses.record(
+            "labelbox-span-across-messages",
+            "a span across several messages cannot be a Labelbox conversation entity "
+            "(one message each)",
+            where=where,
+        )
+        return None
     location: dict[str, Any] = {"start": span.start, "end": span.end - 1}
     if span.container is not None:
         return {"conversational_location": {"message_id": span.container, "location": location}}

@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-import ijson
 from pydantic import SecretStr
 
 from bridge.errors import AuthError, BridgeError, FormatError, NotFoundError, RemoteError
@@ -46,6 +45,7 @@ from bridge.http import (
     expect_object,
     json_or_none,
 )
+from bridge_labelstudio.export_json import iter_task_array
 
 TOOL = "Label Studio"
 AUTH_HINT = (
@@ -475,12 +475,8 @@ def page_signature(rows: list[dict[str, Any]]) -> tuple[Any, ...]:
 
 
 def iter_json_array(path: str, *, where: str) -> Iterator[dict[str, Any]]:
-    """The objects of the JSON array in the file at `path`, parsed as a stream."""
-    with open(path, "rb") as handle:
-        try:
-            for row in ijson.items(handle, "item", use_float=True):
-                if not isinstance(row, dict):
-                    raise FormatError("malformed export: expected a list of task objects", where=where)  # fmt: skip
-                yield row
-        except ijson.JSONError as error:
-            raise FormatError(f"malformed export: {error}", where=where) from None
+    """The objects of the JSON array in the file at `path`, parsed as a stream by the
+    plugin's one export parser (`export_json`): anything but an array of objects
+    (`{}`, `null`, two arrays) is a `FormatError` at `where`."""
+    for _, row in iter_task_array(path, label=where):
+        yield row

@@ -27,9 +27,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bridge.errors import AuthError, BridgeError, ConfigError, NotFoundError
+from bridge.errors import AuthError, BridgeError, ConfigError, NotFoundError, RemoteError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.http import HttpLimits
+from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import integer_option
 from bridge.schema import AnnotationSet, Annotator, Item, Project, SourceRef
@@ -183,7 +184,10 @@ class LabelStudioConnector(Connector):
             ontology=config_to_ontology(config),
             source=SourceRef(tool=TOOL, instance=self.api.base_url, project=str(self.project_id)),
         )
-        items = self._items(config, losses, options)
+        expected = raw.get("task_number")
+        if isinstance(expected, bool) or not isinstance(expected, int):
+            expected = None
+        items = self._items(config, losses, options, expected)
         meta = {"format": TOOL, "project_id": self.project_id, "task_count": raw.get("task_number")}
         return Dataset(project=project, items=items, origin=self.url, meta=meta)
 
@@ -218,16 +222,30 @@ class LabelStudioConnector(Connector):
             yield first
             yield from rows
 
-    def _items(self, config: LabelConfig, losses: LossReport, options: dict) -> Iterator[Item]:
+    def _items(self, config: LabelConfig, losses: LossReport, options: dict,
+               expected: int | None) -> Iterator[Item]:  # fmt: skip
+        """The project's tasks as items; a `RemoteError` at the end if their number is not
+        the project's own task count (`expected`: an export or a page walk that lost
+        tasks, or a server that answered something else)."""
         people = {str(u.get("id")): u for u in self.users() if u.get("id") is not None}
+        max_pixels = max_pixels_option(options)
+        count = 0
         for task in self._tasks(options):
+            count += 1
             item = convert.task_to_item(
                 task, config, losses, where=f"task {task.get('id')}",
-                instance=self.api.base_url, project=str(self.project_id),
+                instance=self.api.base_url, project=str(self.project_id), max_pixels=max_pixels,
             )  # fmt: skip
             restore_key(item, task)
             name_annotators(item, people)
             yield item
+        if expected is not None and count != expected:
+            raise RemoteError(
+                f"the pull read {count} tasks, but the project says it has {expected}",
+                where=f"project {self.project_id} on {self.api.base_url}",
+                hint="the project changed during the pull, or the server's answer was "
+                "incomplete: pull again",
+            )
 
     # -- push --------------------------------------------------------------------------
 
@@ -319,8 +337,10 @@ def name_annotators(item: Item, people: dict[str, dict[str, Any]]) -> None:
         if person is None or person.email or person.id not in people:
             continue
         user = people[person.id]
-        full = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
-        person.email = user.get("email") or None
+        full = " ".join(p for p in (user.get("first_name"), user.get("last_name"))
+                        if isinstance(p, str) and p)  # fmt: skip
+        email = user.get("email")
+        person.email = email if isinstance(email, str) and email else None
         person.name = person.name or full or None
 
 

@@ -17,12 +17,15 @@ Every field with no unified home rides in `extra` and comes back on writing.
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from bridge.errors import FormatError, describe_validation_error
+from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Annotator, Item, Review, without_extras
 from bridge_labelstudio import checks
@@ -40,6 +43,11 @@ from bridge_labelstudio.write_results import (
 
 TOOL = "labelstudio"
 TASK_KEYS = {"id", "data", "annotations", "predictions", "drafts"}
+LS_TASK_KEYS = {"data", "annotations", "predictions", "drafts"}
+"""A task holding none of these is a flat task (`{"image": ...}`: the data itself, the
+basic import form), or another tool's JSON."""
+NOT_TASKS_HINT = ("a Label Studio export is a JSON list of tasks (objects with \"data\", "
+                  "\"annotations\", ...); name the file's real format with --from")  # fmt: skip
 ANNOTATION_KEYS = {"id", "result", "completed_by", "created_at", "updated_at", "lead_time",
                    "was_cancelled", "ground_truth", "reviews"}  # fmt: skip
 PREDICTION_KEYS = {"id", "result", "model_version", "score", "created_at", "updated_at"}
@@ -112,7 +120,11 @@ def _item_key(media: dict, data: dict, key: str | None, task_id: Any) -> str:
     shown = data.get(key) if key is not None else data
     if shown is None and task_id is not None:
         return f"labelstudio-task-{task_id}"
-    digest = hashlib.sha1(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        encoded = orjson.dumps(shown, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits (from a parser other than orjson)
+        encoded = json.dumps(shown, sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha1(encoded).hexdigest()
     return f"sha1:{digest[:20]}"
 
 
@@ -131,7 +143,8 @@ def _annotator(who: Any, ctx: ReadContext) -> tuple[dict | None, dict]:
         return ({"email": who} if "@" in who else {"id": who}), {}
     person = {"id": str(who["id"]) if who.get("id") is not None else None,
               "email": checks.text(who.get("email"), ctx)}  # fmt: skip
-    name = " ".join(p for p in (who.get("first_name"), who.get("last_name")) if p)
+    name = " ".join(p for p in (who.get("first_name"), who.get("last_name"))
+                    if isinstance(p, str) and p)  # fmt: skip
     if name:
         person["name"] = name
     return person, {
@@ -231,24 +244,26 @@ def _list(task: dict, key: str, ctx: ReadContext) -> list:
 
 def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
                  instance: str | None = None, project: str | None = None,
-                 seen: dict | None = None) -> Item:  # fmt: skip
+                 seen: dict | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Item:  # fmt: skip
     """One Label Studio task as a unified Item (`FormatError` naming the task if malformed).
 
     `seen` (optional) collects the controls and labels met, to build an ontology when no
-    config is given (see `bridge_labelstudio.files.config_from_seen`)."""
-    record, _ = _built(task, config, losses, where, instance, project, seen)
+    config is given (see `bridge_labelstudio.files.config_from_seen`); `max_pixels` is
+    the pixel budget a brush mask's image may have (`-O max_pixels`)."""
+    record, _ = _task_record(task, config, losses, where, instance, project, seen, max_pixels)
     return validated_item(record, where)
 
 
 def task_record(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
                 instance: str | None = None, project: str | None = None,
-                seen: dict | None = None) -> dict | Item:  # fmt: skip
+                seen: dict | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict | Item:  # fmt: skip
     """One task as an item *record*: the plain JSON data of the `Item` that `task_to_item`
     gives, valid by construction, for the JSONL writer to dump without pydantic. A task
     holding a value the reader's checks cannot vouch for (`bridge_labelstudio.checks`)
     comes back as the validated `Item` instead, or raises `task_to_item`'s `FormatError`.
     Same arguments, losses and `seen` as `task_to_item`."""
-    record, doubtful = _built(task, config, losses, where, instance, project, seen)
+    record, doubtful = _task_record(task, config, losses, where, instance, project, seen,
+                                    max_pixels)  # fmt: skip
     return validated_item(record, where) if doubtful else record
 
 
@@ -262,30 +277,24 @@ def validated_item(record: dict, where: str) -> Item:
         ) from None
 
 
-def _built(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
+def _task_record(task, config, losses, where, instance, project, seen,
+                 max_pixels) -> tuple[dict, bool]:  # fmt: skip
     """(the item record, whether it is doubtful) of one task."""
-    try:
-        return _task_record(task, config, losses, where, instance, project, seen)
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
-        # a shape of input no check above foresaw: still a user error, never a traceback
-        raise FormatError(
-            f"malformed task ({type(error).__name__}: {error})",
-            where=where,
-            hint="compare this task with a fresh Label Studio JSON export",
-        ) from None
-
-
-def _task_record(task, config, losses, where, instance, project, seen) -> tuple[dict, bool]:
-    ctx = ReadContext(where, losses, config, seen)
+    ctx = ReadContext(where, losses, config, seen, max_pixels)
     if not isinstance(task, dict):
-        ctx.fail(f"a task is {type(task).__name__}, not an object")
+        ctx.fail(f"a task is {type(task).__name__}, not an object", hint=NOT_TASKS_HINT)
+    if not LS_TASK_KEYS & task.keys():
+        task = _flat_task(task, ctx)
     data = task.get("data")
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        ctx.fail("the task's data is not an object")
+        _refuse_foreign(task, ctx)
+        ctx.fail("the task's data is not an object", hint=NOT_TASKS_HINT)
     kind, key = _media_source(task, data, config)
     ctx.media_kind = kind
+    if kind == "text" and key is not None:
+        ctx.text = data.get(key)
     task_id = task.get("id")
     base = {"tool": TOOL, "instance": instance, "project": project,
             "item": str(task_id) if task_id is not None else None}  # fmt: skip
@@ -314,6 +323,42 @@ def _task_record(task, config, losses, where, instance, project, seen) -> tuple[
     if subset is not None:
         item["subset"] = subset
     return item, ctx.doubtful
+
+
+FOREIGN_SHAPES = (
+    (("data_row",), "a Labelbox export row", "labelbox"),
+    (("dataRow",), "a Labelbox import (NDJSON) row", None),
+    (("globalKey",), "a Labelbox data row", None),
+    (("count", "results"), "a REST API page (count/next/results), e.g. a CVAT answer", None),
+    (("shapes", "tracks"), "CVAT annotations JSON (GET /api/tasks/ID/annotations)", None),
+    (("segment_size",), "a CVAT task (REST API answer)", None),
+    (("data_chunk_size",), "a CVAT task (REST API answer)", None),
+    (("stage", "state", "task_id"), "a CVAT job (REST API answer)", None),
+    (("format", "version", "project"), "a unified label-bridge JSONL header", "jsonl"),
+    (("key", "media", "annotation_sets"), "a unified label-bridge JSONL item", "jsonl"),
+    (("annotation_id", "annotator"), "a Label Studio JSON-MIN export row (its results are "
+     "flattened; export the project as JSON instead)", None),
+)  # fmt: skip
+"""Keys that tell another tool's JSON from a flat Label Studio task."""
+
+
+def _refuse_foreign(task: dict, ctx: ReadContext) -> None:
+    """A `FormatError` naming the format `task` looks like, if it is another tool's JSON."""
+    for keys, what, name in FOREIGN_SHAPES:
+        if all(key in task for key in keys):
+            use = f"--from {name}" if name else "the tool's own connector or file format"
+            ctx.fail(f"this is not a Label Studio task: it looks like {what}",
+                     hint=f"read it with {use}; {NOT_TASKS_HINT}")  # fmt: skip
+
+
+def _flat_task(task: dict, ctx: ReadContext) -> dict:
+    """A task without `data`/`annotations`/...: Label Studio's basic import form
+    (`{"image": "https://..."}`, the object *is* the task's data), unless it is empty or
+    another tool's JSON (a `FormatError` naming what it looks like)."""
+    _refuse_foreign(task, ctx)
+    if not task:
+        ctx.fail("an empty object {} is not a Label Studio task", hint=NOT_TASKS_HINT)
+    return {"data": task}
 
 
 def _take_subset(extra: dict) -> str | None:
@@ -345,10 +390,11 @@ def _video_facts(media: dict, sets: list[dict]) -> None:
     for aset in sets:
         for track in aset.get("tracks", ()):
             value = track["extra"].get("value") or {}
-            if isinstance(value.get("framesCount"), int):
-                media.setdefault("frame_count", value["framesCount"])
-            if isinstance(value.get("duration"), int | float):
-                media.setdefault("duration", value["duration"])
+            frames, duration = value.get("framesCount"), value.get("duration")
+            if type(frames) is int and frames >= 0:  # else it only rides in the track's extra
+                media.setdefault("frame_count", frames)
+            if type(duration) in (int, float) and 0 <= duration < math.inf:
+                media.setdefault("duration", duration)
 
 
 # ---------------------------------------------------------------------- item -> task

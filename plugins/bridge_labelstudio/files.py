@@ -1,26 +1,23 @@
 """Label Studio JSON export files: a streaming reader, an atomic writer, the `labelstudio`
 file format.
 
-Label Studio's JSON export is one JSON array of tasks. It can be hundreds of megabytes, so
-it is never loaded whole: `iter_export_tasks` reads it in chunks, finds where each top-level
-task object ends and parses one task at a time with orjson (faster than parsing the whole
-array at once, see benchmarks/labelstudio_bench.py). A file that starts with `{` is read as
-JSON lines (one task per line) or, failing that, as a single task.
+Label Studio's JSON export is one JSON array of tasks, streamed by
+`export_json.iter_export_tasks` (which also reads JSON lines and a single task object).
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bridge.errors import ConfigError, FormatError
+from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.io import atomic_write
+from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.schema import Item, Ontology, Project
 from bridge_labelstudio.controls import MEDIA_TAGS, TYPE_TAGS
@@ -30,6 +27,7 @@ from bridge_labelstudio.convert import (
     task_record,
     task_to_item,
 )
+from bridge_labelstudio.export_json import BOM, WHITESPACE, iter_export_tasks
 from bridge_labelstudio.ontology import (
     ControlTag,
     LabelConfig,
@@ -39,200 +37,6 @@ from bridge_labelstudio.ontology import (
     ontology_to_config,
     parse_label_config,
 )
-
-CHUNK = 1 << 22
-EXACT_AFTER = 1 << 20
-"""A task longer than this without balanced braces is split by the exact (string-aware)
-scanner: braces inside strings fooled the fast one."""
-CANDIDATE_END = re.compile(rb"\}\s*(?=,\s*\{|\])")
-TASK_ID = re.compile(rb'^\{\s*"id"\s*:\s*(-?\d+)|"id"\s*:\s*(-?\d+)')
-TOKENS = re.compile(rb'["\\{}]')
-WHITESPACE = b" \t\r\n"
-SEPARATORS = re.compile(rb"[ \t\r\n,]*")
-
-
-def _task_label(segment: bytes, number: int) -> str:
-    """'task 42' from the segment's first "id", else 'task #N' (its position in the file)."""
-    match = TASK_ID.search(segment[:4096])
-    if match:
-        return f"task {(match.group(1) or match.group(2)).decode()}"
-    return f"task #{number}"
-
-
-def _exact_end(buf: bytes, start: int) -> int | None:
-    """Index just past the object starting at `buf[start]`, honouring strings; None if the
-    buffer ends first."""
-    depth, pos, in_string = 0, start, False
-    while True:
-        match = TOKENS.search(buf, pos)
-        if match is None:
-            return None
-        token, pos = match.group(), match.end()
-        if in_string:
-            if token == b"\\":
-                pos += 1
-            elif token == b'"':
-                in_string = False
-        elif token == b'"':
-            in_string = True
-        elif token == b"{":
-            depth += 1
-        elif token == b"}":
-            depth -= 1
-            if depth == 0:
-                return pos
-
-
-class _ArraySplitter:
-    """Cuts the bytes of a top-level JSON array of objects into one bytes object per task.
-
-    `buf` holds the unread part of the file from `base`; positions are offsets in `buf`.
-    Candidate task ends are `}` followed by `, {` or `]`; the first one where `{` and `}`
-    balance is the end unless braces inside strings fooled the count, which orjson then
-    reports and the exact scanner resolves."""
-
-    def __init__(self, handle, path: Path) -> None:
-        self.handle = handle
-        self.path = path
-        self.buf = b""
-        self.number = 0
-
-    def _fill(self, keep: int) -> int:
-        """Drop `buf[:keep]`, append a chunk; return how far positions moved (-1 at EOF)."""
-        chunk = self.handle.read(CHUNK)
-        if not chunk:
-            return -1
-        self.buf = self.buf[keep:] + chunk
-        return keep
-
-    def _fail(self, message: str, segment: bytes, hint: str | None = None):
-        where = f"{self.path}: {_task_label(segment, self.number)}"
-        raise FormatError(message, where=where, hint=hint)
-
-    def _next_start(self, pos: int) -> int | None:
-        """Position of the next task's `{`, None at the closing `]`."""
-        while True:
-            pos = SEPARATORS.match(self.buf, pos).end()
-            head = self.buf[pos : pos + 1]
-            if head == b"{":
-                return pos
-            if head == b"]":
-                return None
-            if head:
-                self._fail(f"expected a task object, found {self.buf[pos : pos + 20]!r}", b"")
-            shift = self._fill(pos)
-            if shift < 0:
-                self._fail("the export ends before its closing ]", b"",
-                           hint="the file looks truncated; export it again")  # fmt: skip
-            pos = 0
-
-    def _find_end(self, start: int) -> tuple[int, int]:
-        """(start, end) of the task starting at `start`, reading more as needed."""
-        balance, counted, scan = 0, start, start
-        buf = self.buf
-        while True:
-            for match in CANDIDATE_END.finditer(buf, scan):
-                end = match.start() + 1
-                balance += buf.count(b"{", counted, end) - buf.count(b"}", counted, end)
-                counted = end
-                if balance == 0:
-                    return start, end
-            if len(buf) - start > EXACT_AFTER:
-                return self._exact(start)
-            shift = self._fill(start)
-            if shift < 0:
-                return self._exact(start)
-            buf = self.buf
-            start, counted = start - shift, counted - shift
-            scan = max(counted, len(buf) - CHUNK - 64)
-
-    def _exact(self, start: int) -> tuple[int, int]:
-        while True:
-            end = _exact_end(self.buf, start)
-            if end is not None:
-                return start, end
-            shift = self._fill(start)
-            if shift < 0:
-                self._fail("the export ends in the middle of this task", self.buf[start:],
-                           hint="the file looks truncated; export it again")  # fmt: skip
-            start -= shift
-
-    def __iter__(self) -> Iterator[tuple[str, dict]]:
-        self._fill(0)
-        self.buf = self.buf.lstrip(WHITESPACE + b"\xef\xbb\xbf")
-        pos = 1
-        while True:
-            start = self._next_start(pos)
-            if start is None:
-                return
-            self.number += 1
-            start, end = self._find_end(start)
-            segment = self.buf[start:end]
-            try:
-                task = orjson.loads(segment)
-            except orjson.JSONDecodeError:
-                start, end = self._exact(start)
-                segment = self.buf[start:end]
-                task = self._parse(segment)
-            yield self._where(task, segment), task
-            pos = end
-
-    def _parse(self, segment: bytes) -> Any:
-        try:
-            return orjson.loads(segment)
-        except orjson.JSONDecodeError as error:
-            self._fail(f"this task is not valid JSON ({error})", segment)
-
-    def _where(self, task: Any, segment: bytes) -> str:
-        if isinstance(task, dict) and isinstance(task.get("id"), int | str):
-            return f"{self.path}: task {task['id']}"
-        return f"{self.path}: {_task_label(segment, self.number)}"
-
-
-def _iter_lines(handle, path: Path) -> Iterator[tuple[str, dict]]:
-    for number, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            task = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            if number == 1:
-                handle.seek(0)
-                yield from _single_task(handle, path)
-                return
-            raise FormatError(f"not valid JSON ({error})", where=f"{path}:{number}") from None
-        yield f"{path}:{number}", task
-
-
-def _single_task(handle, path: Path) -> Iterator[tuple[str, dict]]:
-    raw = handle.read()
-    try:
-        task = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise FormatError(f"not valid JSON ({error})", where=str(path)) from None
-    yield f"{path}: task {task.get('id', '#1') if isinstance(task, dict) else '#1'}", task
-
-
-def iter_export_tasks(path) -> Iterator[tuple[str, dict]]:
-    """Stream (where, task) from a Label Studio JSON export; `where` is
-    "file: task 42" (array exports) or "file:line" (JSON lines)."""
-    path = Path(path)
-    with open(path, "rb") as handle:
-        head = handle.read(64).lstrip(WHITESPACE + b"\xef\xbb\xbf")
-        handle.seek(0)
-        if head.startswith(b"["):
-            yield from _ArraySplitter(handle, path)
-        elif head.startswith(b"{"):
-            yield from _iter_lines(handle, path)
-        elif not head:
-            raise FormatError("the file is empty", where=str(path),
-                              hint="export the project again as JSON: a list of tasks")  # fmt: skip
-        else:
-            raise FormatError(
-                f"not a Label Studio JSON export (starts with {head[:10]!r})", where=str(path),
-                hint="export the project as JSON: a list of tasks",
-            )  # fmt: skip
-
 
 # ------------------------------------------------------------------- ontology discovery
 
@@ -309,8 +113,9 @@ class _Reader:
     `convert.task_record`) and completes the project's ontology when the stream ends."""
 
     def __init__(self, path: Path, losses: LossReport, config: LabelConfig | None,
-                 project: Project) -> None:  # fmt: skip
+                 project: Project, max_pixels: int) -> None:  # fmt: skip
         self.path, self.losses, self.config, self.project = path, losses, config, project
+        self.max_pixels = max_pixels
         self.seen: dict = {}
         self.media: dict[str, tuple[str, str | None]] = {}
 
@@ -319,7 +124,8 @@ class _Reader:
         instance, config, losses = str(self.path), self.config, self.losses
         seen = self.seen if config is None else None
         for where, task in iter_export_tasks(self.path):
-            entry = convert(task, config, losses, where=where, instance=instance, seen=seen)
+            entry = convert(task, config, losses, where=where, instance=instance, seen=seen,
+                            max_pixels=self.max_pixels)  # fmt: skip
             if self.project.media_kind is None or config is None:
                 self._note_media(*_kind_and_data(entry))
             yield entry
@@ -335,6 +141,16 @@ class _Reader:
             if to_name and to_name not in self.media:
                 key = to_name if to_name in data else next(iter(data), None)
                 self.media[to_name] = (kind, key)
+
+
+def _task_markers(text: bytes) -> bool:
+    """Does `text` (the start of a file) hold a Label Studio task's keys before any
+    Labelbox export row's `data_row` (whose labels hold "annotations" too)?"""
+    marks = [p for p in (text.find(b'"annotations"'), text.find(b'"data"')) if p >= 0]
+    if not marks:
+        return False
+    other = text.find(b'"data_row"')
+    return other < 0 or min(marks) < other
 
 
 class LabelStudioJson(FileFormat):
@@ -354,17 +170,19 @@ class LabelStudioJson(FileFormat):
     )  # fmt: skip
 
     def sniff(self, path: Path, head: bytes) -> bool:
-        text = head.lstrip(WHITESPACE + b"\xef\xbb\xbf")
-        return text.startswith(b"[") and (
-            b'"annotations"' in head or b'"data"' in head or text[1:].strip() in (b"]", b"")
-        )
+        text = head.lstrip(WHITESPACE + BOM)
+        if text.startswith(b"["):
+            return text[1:].strip() in (b"]", b"") or _task_markers(text)
+        if text.startswith(b"{"):  # one task object, or JSON lines of tasks
+            return b"bridge-jsonl" not in text.split(b"\n", 1)[0] and _task_markers(text)
+        return False
 
     def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
         config = _load_config(options.get("label_config"))
         ontology = config_to_ontology(config) if config is not None else Ontology()
         project = Project(name=Path(path).stem, ontology=ontology,
                           media_kind=config.media_kind if config is not None else None)  # fmt: skip
-        reader = _Reader(Path(path), losses, config, project)
+        reader = _Reader(Path(path), losses, config, project, max_pixels_option(options))
         return Dataset(project=project, items=ItemRecords(reader.produce), origin=str(path))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:

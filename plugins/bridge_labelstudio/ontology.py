@@ -26,7 +26,9 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
+from xml.parsers import expat
 
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from bridge.errors import FormatError
@@ -188,15 +190,45 @@ def _raw_element(element: ET.Element) -> tuple[str, dict[str, str], list]:
     )
 
 
+MAX_DEPTH = 64
+"""Deepest tag nesting a label config may have (Label Studio's own are under 10 deep)."""
+
+
+def _check_depth(xml: str) -> None:
+    """A `FormatError` naming the line where tags nest deeper than `MAX_DEPTH` (the
+    parsing and the ontology below walk the tree recursively). Runs on XML defusedxml
+    has accepted."""
+    parser = expat.ParserCreate()
+    depth = 0
+
+    def start(name, attrs):
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise FormatError(
+                f"the label config nests tags more than {MAX_DEPTH} deep (<{name}>)",
+                where=f"label config, line {parser.CurrentLineNumber}",
+                hint="a Label Studio config is a shallow <View> of object and control tags",
+            )
+
+    def end(name):
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.Parse(xml, True)
+
+
 def parse_label_config(xml: str) -> LabelConfig:
     """Parse a label config; `FormatError` if it is not well-formed XML or has no `<View>`."""
     try:
         root = SafeET.fromstring(xml)
-    except Exception as error:  # defusedxml raises ParseError or its own DefusedXmlException
+    except (ET.ParseError, DefusedXmlException) as error:
         raise FormatError(
             f"the label config is not valid XML ({error})", where="label config",
             hint="it must be Label Studio's <View>...</View> XML",
         ) from None  # fmt: skip
+    _check_depth(xml)
     if root.tag.lower() != "view":
         raise FormatError(
             f"the label config's root is <{root.tag}>, not <View>", where="label config",
@@ -270,6 +302,20 @@ def _control_ids(control: ControlTag) -> dict[str, Any]:
     }
 
 
+BARE_TOOLS = ("rectangle", "polygon", "keypoint", "ellipse", "brush")
+
+
+def _bare_tool_kinds(config: LabelConfig, control: ControlTag) -> list[str]:
+    """The region kinds a `<Labels>` control names on an image: those of the bare tools
+    (`<Rectangle>`, `<Polygon>`, ...) bound to the same image, which it labels."""
+    if control.kind != "labels" or not control.to_names:
+        return []
+    target = control.to_names[0]
+    return list(dict.fromkeys(
+        LABEL_KIND[c.kind] for c in config.controls if c.kind in BARE_TOOLS and target in c.to_names
+    ))  # fmt: skip
+
+
 def _add_label(classes: dict[str, LabelClass], control: ControlTag, label: LabelDef, kind: str):
     cls = classes.get(label.value)
     if cls is None:
@@ -315,8 +361,12 @@ def config_to_ontology(config: LabelConfig) -> Ontology:
         kind = config.region_kind(control)
         if kind is not None:
             placed.add(control.name)
+            tools = _bare_tool_kinds(config, control)
             for label in control.labels:
-                _add_label(classes, control, label, kind)
+                _add_label(classes, control, label, tools[0] if tools else kind)
+                classes[label.value].kinds.extend(
+                    k for k in tools[1:] if k not in classes[label.value].kinds
+                )
     for control in config.controls:
         if control.kind == "relations":
             relations.extend(

@@ -23,11 +23,14 @@ from typing import Any
 
 from bridge.errors import FormatError
 from bridge.geometry.coords import bbox_from_top_left_rotation
-from bridge.geometry.ls_brush import ls_rle_to_rle
+from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge_labelstudio import checks
+from bridge_labelstudio.brush import BrushError, runs_to_rle, stroke_runs
 from bridge_labelstudio.controls import (
+    BARE_TOOLS,
     GEOMETRY_TYPES,
+    LABEL_TAGS,
     QUESTION_KEY,
     QUESTION_TYPES,
     UNSUPPORTED_TYPES,
@@ -56,9 +59,11 @@ class ReadContext:
     coerces (see `bridge_labelstudio.checks`)."""
 
     __slots__ = ("where", "losses", "config", "width", "height", "seen", "media_kind",
-                 "doubtful")  # fmt: skip
+                 "doubtful", "text", "max_pixels")  # fmt: skip
 
-    def __init__(self, where, losses: LossReport, config, seen: dict | None = None) -> None:
+    def __init__(self, where, losses: LossReport, config, seen: dict | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:  # fmt: skip
+        self.max_pixels = max_pixels
         self.where = where
         self.losses = losses
         self.config = config
@@ -67,15 +72,19 @@ class ReadContext:
         self.seen = seen if seen is not None else {}
         self.media_kind: str | None = None
         self.doubtful = False
+        self.text: Any = None  # the task's text (text media), to check span offsets
 
     def fail(self, message: str, hint: str | None = None):
         raise FormatError(message, where=self.where, hint=hint)
 
 
-def _labels(value: dict, rtype: str) -> list:
+def _labels(value: dict, rtype: str, ctx: ReadContext) -> list:
     key = rtype if rtype.endswith("labels") else "labels"
     labels = value.get(key)
-    return labels if isinstance(labels, list) else []
+    if isinstance(labels, list) or labels is None:
+        return labels or []
+    ctx.fail(f"value.{key} is {labels!r}, not a list of label names",
+             hint=f'Label Studio writes a list: "{key}": [{labels!r}]')  # fmt: skip
 
 
 def _number(value: dict, key: str, ctx: ReadContext, percent: bool = True) -> float:
@@ -150,19 +159,42 @@ def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     x, y, w, h = value.get("x"), value.get("y"), value.get("width"), value.get("height")
     if not (type(x) in NUMBER_TYPES and type(y) in NUMBER_TYPES and type(w) in NUMBER_TYPES
             and type(h) in NUMBER_TYPES and LOW <= x <= HIGH and LOW <= y <= HIGH
-            and LOW <= w <= HIGH and LOW <= h <= HIGH):  # fmt: skip
-        # the checks one by one, for the message (`_number`'s, in this order)
-        x, y = _number(value, "x", ctx), _number(value, "y", ctx)
-        w, h = _number(value, "width", ctx), _number(value, "height", ctx)
+            and 0 <= w <= HIGH and 0 <= h <= HIGH):  # fmt: skip
+        x, y, w, h = _drawn_backwards(value, ctx)
     if width is not None:
         return {"type": "bbox", "x": x * width / 100.0, "y": y * height / 100.0,
                 "width": w * width / 100.0, "height": h * height / 100.0, "units": "px"}  # fmt: skip
     return {"type": "bbox", "x": x, "y": y, "width": w, "height": h, "units": "percent"}
 
 
+def _drawn_backwards(value: dict, ctx: ReadContext) -> tuple[float, float, float, float]:
+    """(x, y, width, height) of an unrotated box that failed the fast range check: a box
+    the editor drew upwards or leftwards (negative width/height, the pivot at its right or
+    bottom edge) becomes the same box with its top-left corner as pivot; anything else
+    fails with `_number`'s message (the checks one by one, in this order)."""
+    w = _number(value, "width", ctx, percent=False)
+    h = _number(value, "height", ctx, percent=False)
+    if w >= 0 and h >= 0:
+        return (_number(value, "x", ctx), _number(value, "y", ctx),
+                _number(value, "width", ctx), _number(value, "height", ctx))  # fmt: skip
+    x, y = _number(value, "x", ctx, percent=False), _number(value, "y", ctx, percent=False)
+    if w < 0:
+        x, w = x + w, -w
+    if h < 0:
+        y, h = y + h, -h
+    if not (LOW <= x <= HIGH and LOW <= y <= HIGH and x + w <= HIGH and y + h <= HIGH):
+        ctx.fail(f"the rectangle drawn from {value['x']!r}, {value['y']!r} with size "
+                 f"{value['width']!r} x {value['height']!r} lies outside 0-100 (percent of "
+                 "the image)")  # fmt: skip
+    return x, y, w, h
+
+
 def _rotated_box(value: dict, rotation, ctx: ReadContext, width, height) -> dict:
     """A rotated rectangle: its pivot (x, y) may lie off the image, the box may not (see
-    `rotated_box_fault`). Without a media size the check runs in percent units."""
+    `rotated_box_fault`). Without a media size the check runs in percent units.
+
+    A negative width (height) is a box drawn leftwards (upwards) from the pivot: the same
+    box has its pivot moved by width (height) along its turned x (y) axis, in pixels."""
     x, y = _number(value, "x", ctx, percent=False), _number(value, "y", ctx, percent=False)
     w = _number(value, "width", ctx, percent=False)
     h = _number(value, "height", ctx, percent=False)
@@ -173,6 +205,12 @@ def _rotated_box(value: dict, rotation, ctx: ReadContext, width, height) -> dict
     else:
         image_w = image_h = 100.0
         units = "percent"
+    if w < 0 or h < 0:
+        if width is None:
+            ctx.fail(f"a rotated rectangle with a negative size ({value.get('width')!r} x "
+                     f"{value.get('height')!r} %) needs original_width/original_height to be "
+                     "read exactly", hint="export the task again from Label Studio")  # fmt: skip
+        x, y, w, h = _pivot_forwards(x, y, w, h, rotation)
     fault = rotated_box_fault(x, y, w, h, rotation, image_w, image_h)
     if fault is not None:
         ctx.fail(f"rectangle {value.get('x')!r}, {value.get('y')!r}, {value.get('width')!r} x "
@@ -180,6 +218,18 @@ def _rotated_box(value: dict, rotation, ctx: ReadContext, width, height) -> dict
     box = bbox_from_top_left_rotation(x, y, w, h, rotation)
     return {"type": "bbox", "x": box.x, "y": box.y, "width": w, "height": h,
             "rotation": rotation, "units": units}  # fmt: skip
+
+
+def _pivot_forwards(x: float, y: float, w: float, h: float, rotation: float):
+    """The box (pivot x, y; size w x h turned `rotation` degrees about the pivot, pixels)
+    with a non-negative size: a negative side moves the pivot to its other end."""
+    theta = math.radians(rotation)
+    cos, sin = math.cos(theta), math.sin(theta)
+    if w < 0:
+        x, y, w = x + w * cos, y + w * sin, -w
+    if h < 0:
+        x, y, h = x - h * sin, y + h * cos, -h
+    return x, y, w, h
 
 
 def _scale(width, height):
@@ -195,10 +245,13 @@ def _polygon(value: dict, ctx: ReadContext, width, height) -> dict:
     sx, sy, units = _scale(width, height)
     out = []
     for point in points:
-        if not (isinstance(point, list | tuple) and len(point) >= 2):
-            ctx.fail(f"polygon point {point!r} is not [x, y]")
+        if not (isinstance(point, list | tuple) and len(point) == 2):
+            ctx.fail(f"polygon point {point!r} is not [x, y]",
+                     hint="Label Studio polygons are 2-D: [[x, y], ...] in percent")  # fmt: skip
         pair = {"x": point[0], "y": point[1]}
         out.append((_number(pair, "x", ctx) * sx, _number(pair, "y", ctx) * sy))
+    if len(out) < 3:  # an unfinished polygon the editor saved: no unified polygon
+        return None
     return {"type": "polygon", "points": out, "units": units}
 
 
@@ -208,26 +261,38 @@ def _keypoint(value: dict, ctx: ReadContext, width, height) -> dict:
     return {"type": "points", "points": [{"x": x, "y": y}], "units": units}
 
 
+def _radius(value: dict, key: str, ctx: ReadContext) -> float:
+    radius = _number(value, key, ctx)
+    if radius < 0:
+        ctx.fail(f"value.{key} = {radius} is negative")
+    return radius
+
+
 def _ellipse(value: dict, ctx: ReadContext, width, height) -> dict:
     sx, sy, units = _scale(width, height)
     return {
         "type": "ellipse", "cx": _number(value, "x", ctx) * sx, "cy": _number(value, "y", ctx) * sy,
-        "rx": _number(value, "radiusX", ctx) * sx, "ry": _number(value, "radiusY", ctx) * sy,
+        "rx": _radius(value, "radiusX", ctx) * sx, "ry": _radius(value, "radiusY", ctx) * sy,
         "rotation": _number(value, "rotation", ctx, percent=False) if value.get("rotation") else 0,
         "units": units,
     }  # fmt: skip
 
 
-def _brush(value: dict, ctx: ReadContext, width, height) -> dict | None:
+def _brush(value: dict, ctx: ReadContext, width, height) -> tuple[dict | None, bool]:
+    """(the mask, whether the stroke is binary-exact) of a brush result; None if it is
+    not RLE or the image size is unknown. The size is checked against the pixel budget
+    before anything is decoded (see `brush.stroke_runs`)."""
     if value.get("format", "rle") != "rle" or not isinstance(value.get("rle"), list):
-        return None
+        return None, True
     if width is None:
-        return None
+        return None, True
+    check_pixels(width, height, where=ctx.where, max_pixels=ctx.max_pixels)
     try:
-        rle = ls_rle_to_rle(value["rle"], width, height)
-    except ValueError as error:
+        runs, exact = stroke_runs(value["rle"], width, height)
+    except BrushError as error:
         ctx.fail(f"brush RLE cannot be decoded: {error}")
-    return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
+    rle = runs_to_rle(runs, width, height)
+    return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}, exact
 
 
 def _offset(value: dict, key: str, ctx: ReadContext) -> int | None:
@@ -241,12 +306,31 @@ def _offset(value: dict, key: str, ctx: ReadContext) -> int | None:
     return number
 
 
+def _check_offsets(span: dict, ctx: ReadContext, length: int | None, what: str) -> None:
+    """Refuse negative or reversed offsets (Label Studio never writes them); report an end
+    past the text's `length` (the task's text was changed after labelling) and keep it."""
+    start, end = span["start"], span["end"]
+    if (start is not None and start < 0) or (end is not None and end < 0):
+        ctx.fail(f"{what} offsets {start!r}-{end!r} are negative")
+    if start is not None and end is not None and end < start:
+        ctx.fail(f"{what} ends ({end}) before it starts ({start})",
+                 hint="Label Studio writes start <= end; was the result edited by hand?")  # fmt: skip
+    if length is not None and end is not None and end > length:
+        ctx.losses.record(
+            "span-out-of-range",
+            f"a {what} ends past the end of its text ({length} characters): kept as it is "
+            "(was the task's text changed after labelling?)",
+            where=ctx.where, severity="unmapped",
+        )  # fmt: skip
+
+
 def _text_span(value: dict, ctx: ReadContext) -> dict:
     span = {
         "type": "span",
         "start": _offset(value, "start", ctx),
         "end": _offset(value, "end", ctx),
     }
+    _check_offsets(span, ctx, len(ctx.text) if isinstance(ctx.text, str) else None, "text span")
     if "text" in value:
         span["text"] = checks.text(value["text"], ctx)
     return span
@@ -258,22 +342,48 @@ def _html_span(value: dict, ctx: ReadContext) -> dict:
         ctx.fail(f"value.globalOffsets {offsets!r} is not an object")
     span = {"type": "span", "start": _offset(offsets, "start", ctx),
             "end": _offset(offsets, "end", ctx)}  # fmt: skip
+    _check_offsets(span, ctx, None, "hypertext span")
     if "text" in value:
         span["text"] = checks.text(value["text"], ctx)
     return span
 
 
-def _paragraph_span(value: dict, ctx: ReadContext) -> dict:
-    span = {"type": "span", "container": str(value.get("start")),
+def _paragraph(value: dict, key: str, ctx: ReadContext) -> str | None:
+    """The Paragraphs index `value[key]` ("3", as Label Studio writes it) as text."""
+    index = value.get(key)
+    if index is None:
+        return None
+    if type(index) is str and index.isdigit() or type(index) is int and index >= 0:
+        return str(index)
+    ctx.fail(f"value.{key} is {index!r}, not a paragraph index")
+
+
+def _paragraph_span(value: dict, ctx: ReadContext) -> tuple[dict, set]:
+    """A span over one paragraph (`container`), or from paragraph `start` to paragraph
+    `end` (`end_container`): `startOffset` is in the first, `endOffset` in the last."""
+    first, last = _paragraph(value, "start", ctx), _paragraph(value, "end", ctx)
+    span = {"type": "span", "container": first,
             "start": _offset(value, "startOffset", ctx), "end": _offset(value, "endOffset", ctx)}  # fmt: skip
+    if last is not None and last != first:
+        if first is None or int(last) < int(first):
+            ctx.fail(f"the paragraph span ends in paragraph {last} before it starts ({first})")
+        span["end_container"] = last
+        if span["start"] is not None and span["start"] < 0 or span["end"] is not None and span["end"] < 0:
+            ctx.fail(f"paragraph span offsets {span['start']!r}-{span['end']!r} are negative")
+    else:
+        _check_offsets(span, ctx, None, "paragraph span")
     if "text" in value:
         span["text"] = checks.text(value["text"], ctx)
-    return span
+    # the paragraph indexes come back from the shape when Label Studio wrote them as text
+    exact = all(type(value.get(k)) is str for k in ("start", "end"))
+    return span, PARAGRAPH_KEYS | {"start", "end"} if exact else PARAGRAPH_KEYS
 
 
 def _time_segment(value: dict, ctx: ReadContext) -> dict:
     start = _number(value, "start", ctx, percent=False)
     end = _number(value, "end", ctx, percent=False)
+    if end < start:
+        ctx.fail(f"the time segment ends ({end}) before it starts ({start})")
     return {"type": "time_segment", "start": start, "end": end}
 
 
@@ -288,17 +398,29 @@ VALUE_KEYS = {
 }  # fmt: skip
 
 
-def _is_time(value: dict, ctx: ReadContext) -> bool:
-    """Is a `labels` result an audio/video time segment rather than a text span?"""
-    if ctx.media_kind in ("audio", "video", "timeseries"):
-        return True
-    if ctx.media_kind in ("text", "html", "conversation") or "text" in value:
+TIME_MEDIA = {"audio", "video", "timeseries"}
+
+
+def _is_time(result: dict, value: dict, ctx: ReadContext) -> bool:
+    """Is a `labels` result an audio/video time segment rather than a text span? The
+    object tag it labels says so (from the config); else the value's keys (a span keeps
+    its `text`, an audio segment its `channel`), else the task's media."""
+    config = ctx.config
+    obj = config.object(result.get("to_name")) if config is not None else None
+    if obj is not None and obj.media_kind is not None:
+        return obj.media_kind in TIME_MEDIA
+    if "text" in value:
         return False
-    return isinstance(value.get("start"), float) or "channel" in value
+    start = value.get("start")
+    if "channel" in value or type(start) is float and not start.is_integer():
+        return True  # no character offset
+    return ctx.media_kind in TIME_MEDIA
 
 
 SHAPE_READERS = {"rectangle": _box, "polygon": _polygon, "keypoint": _keypoint,
-                 "ellipse": _ellipse, "brush": _brush}  # fmt: skip
+                 "ellipse": _ellipse}  # fmt: skip
+SOFT_BRUSH_KEYS = {"format"}
+"""A brush stroke that is not binary-exact keeps its `rle` in the region's extra."""
 
 
 def shape_of(result: dict, rtype: str, value: dict, ctx: ReadContext):
@@ -306,14 +428,17 @@ def shape_of(result: dict, rtype: str, value: dict, ctx: ReadContext):
     base = rtype[:-6] if rtype.endswith("labels") else rtype
     if base in VALUE_KEYS:
         width, height = _result_size(result, ctx)
-        if width is None and base != "brush":
+        if base == "brush":
+            shape, exact = _brush(value, ctx, width, height)
+            return shape, VALUE_KEYS[base] if exact else SOFT_BRUSH_KEYS
+        if width is None:
             _size_unknown(ctx)
         return SHAPE_READERS[base](value, ctx, width, height), VALUE_KEYS[base]
     if base == "hypertext":
         return _html_span(value, ctx), HTML_KEYS
     if base == "paragraph":
-        return _paragraph_span(value, ctx), PARAGRAPH_KEYS
-    if base == "timeseries" or (base == "" and _is_time(value, ctx)):
+        return _paragraph_span(value, ctx)
+    if base == "timeseries" or (base == "" and _is_time(result, value, ctx)):
         return _time_segment(value, ctx), TIME_KEYS
     return _text_span(value, ctx), SPAN_KEYS
 
@@ -388,6 +513,18 @@ def read_results(results: Any, ctx: ReadContext) -> dict[str, list]:
     return out
 
 
+def _tool_and_labels(geometry: list) -> tuple[tuple, tuple | None]:
+    """(the geometry result, the `labels` result naming its label or None): a bare tool
+    (`rectangle`, `polygon`, ...) labelled by a `<Labels>` control gives two results with
+    one id, the second repeating the geometry with `labels` added."""
+    if len(geometry) > 1:
+        tool = next((g for g in geometry if g[0] in BARE_TOOLS), None)
+        tag = next((g for g in geometry if g[0] in LABEL_TAGS), None)
+        if tool is not None and tag is not None:
+            return tool, tag
+    return geometry[0], None
+
+
 def _read_group(group: list, ctx: ReadContext, out: dict[str, list]) -> None:
     if len(group) == 1:
         geometry = [group[0]] if group[0][0] not in QUESTION_TYPES else []
@@ -397,12 +534,12 @@ def _read_group(group: list, ctx: ReadContext, out: dict[str, list]) -> None:
         for rtype, value, result in group:
             out["classifications"].append(_question(result, rtype, value, None, ctx))
         return
-    rtype, value, result = geometry[0]
-    target = _geometry(result, rtype, value, ctx, out)
+    (rtype, value, result), labelled = _tool_and_labels(geometry)
+    target = _geometry(result, rtype, value, ctx, out, labelled)
     if target is None:
         return
     for rtype2, value2, result2 in group:
-        if result2 is result:
+        if result2 is result or (labelled is not None and result2 is labelled[2]):
             continue
         if rtype2 in QUESTION_TYPES:
             target["classifications"].append(_question(result2, rtype2, value2, value, ctx))
@@ -420,7 +557,23 @@ def _unconverted(result: dict, ctx: ReadContext, out: dict, why: str) -> None:
     )  # fmt: skip
 
 
-def _geometry(result, rtype, value, ctx, out) -> dict | None:
+def _label_source(labelled: tuple, value: dict, ctx: ReadContext) -> tuple[list, dict]:
+    """(labels, the `labels_result` entry of the region's extra) of the `labels` result
+    that names a bare tool's label: its control, and its value unless it only repeats the
+    tool's geometry (what Label Studio writes)."""
+    rtype, value2, result2 = labelled
+    labels = _labels(value2, rtype, ctx)
+    _note_seen(ctx, result2, rtype, labels, False)
+    key = rtype if rtype.endswith("labels") else "labels"
+    entry = {"from_name": result2.get("from_name"), "type": rtype}
+    entry.update(_residual(result2, {"id", "from_name", "type", "value"}))
+    rest = {k: v for k, v in value2.items() if k != key}
+    if rest != {k: v for k, v in value.items() if k in rest} or rest.keys() != value.keys():
+        entry["value"] = rest
+    return labels, entry
+
+
+def _geometry(result, rtype, value, ctx, out, labelled=None) -> dict | None:
     if rtype not in GEOMETRY_TYPES:
         if rtype in UNSUPPORTED_TYPES:  # kept verbatim in extra["unconverted_results"]
             _unconverted(result, ctx, out, "no unified form")
@@ -435,18 +588,27 @@ def _geometry(result, rtype, value, ctx, out) -> dict | None:
         return track
     shape, used = shape_of(result, rtype, value, ctx)
     if shape is None:
-        why = "media size unknown" if value.get("format", "rle") == "rle" else "not RLE"
+        if rtype.startswith("polygon"):
+            why = "an unfinished polygon of fewer than 3 points"
+        else:
+            why = "media size unknown" if value.get("format", "rle") == "rle" else "not RLE"
         _unconverted(result, ctx, out, why)
+        if labelled is not None:
+            _unconverted(labelled[2], ctx, out, "the labels of an unconverted region")
         return None
-    labels = _labels(value, rtype)
+    labels = _labels(value, rtype, ctx)
     _note_seen(ctx, result, rtype, labels, False)
     extra = _residual(result, RESULT_KEYS)
+    if labelled is not None:
+        labels, extra["labels_result"] = _label_source(labelled, value, ctx)
     extra["from_name"], extra["to_name"], extra["type"] = (
         result.get("from_name"), result.get("to_name"), rtype,
     )  # fmt: skip
     rest = _value_rest(value, used, rtype)
     if rest:
         extra["value"] = rest
+        if used is SOFT_BRUSH_KEYS:
+            _soft_brush(extra, shape, ctx)
     if len(labels) > 1:
         extra["labels"] = labels
     size = result.get("original_width"), result.get("original_height")
@@ -462,6 +624,20 @@ def _geometry(result, rtype, value, ctx, out) -> dict | None:
         region["score"] = checks.number(result["score"], ctx)
     out["regions"].append(region)
     return region
+
+
+def _soft_brush(extra: dict, shape: dict, ctx: ReadContext) -> None:
+    """A brush stroke with alpha levels other than 0/255 (the editor's anti-aliased
+    edges): the unified mask is its threshold (alpha > 0); the original RLE stays in
+    `extra["value"]` and is written back to Label Studio while the mask is unchanged
+    (`brush_mask`: the mask it belongs to)."""
+    extra["brush_mask"] = shape["rle"]["counts"]
+    ctx.losses.record(
+        "brush-alpha-thresholded",
+        "a brush stroke with soft (anti-aliased) alpha became a binary mask (alpha > 0); "
+        "its original RLE is kept and written back unchanged to Label Studio",
+        where=ctx.where, severity="approximated",
+    )  # fmt: skip
 
 
 def _value_rest(value: dict, used, rtype: str) -> dict:
@@ -509,9 +685,15 @@ def _answers(rtype: str, raw: Any, ctx: ReadContext) -> list[dict]:
     return [{"value": value} for value in values]
 
 
+MAX_TAXONOMY_DEPTH = 50
+
+
 def _taxonomy_answer(path: Any, ctx: ReadContext) -> dict:
     if not isinstance(path, list) or not path or not all(isinstance(p, str) for p in path):
         ctx.fail(f"taxonomy path {path!r} is not a list of strings")
+    if len(path) > MAX_TAXONOMY_DEPTH:
+        ctx.fail(f"a taxonomy path {len(path)} levels deep (more than {MAX_TAXONOMY_DEPTH})",
+                 hint="the path is nested as classifications in the unified schema")  # fmt: skip
     answer: dict = {"value": path[-1]}
     for parent in reversed(path[:-1]):
         answer = {"value": parent, "classifications": [{"name": parent, "answers": [answer]}]}
@@ -582,7 +764,7 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
         if extra:
             keyframe["extra"] = extra
         keyframes.append(keyframe)
-    labels = _labels(value, "videorectangle")
+    labels = _labels(value, "videorectangle", ctx)
     _note_seen(ctx, result, "videorectangle", labels, False)
     extra = _residual(result, RESULT_KEYS)
     extra.update(from_name=result.get("from_name"), to_name=result.get("to_name"),

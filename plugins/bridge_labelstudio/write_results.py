@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 from bridge.geometry.coords import bbox_to_top_left_rotation
-from bridge.geometry.ls_brush import rle_to_ls_rle
 from bridge.losses import LossReport
 from bridge.schema import (
     BBox,
@@ -31,6 +30,7 @@ from bridge.schema import (
     TimeSegment,
     Track,
 )
+from bridge_labelstudio.brush import rle_to_ls_rle
 from bridge_labelstudio.controls import DEFAULT_OBJECTS, DRAWABLE, QUESTION_KEY
 from bridge_labelstudio.ontology import SAFE_NAME, LabelConfig, default_control
 from bridge_labelstudio.read_results import (
@@ -41,7 +41,8 @@ from bridge_labelstudio.read_results import (
 )
 
 WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
-               "original_height", "region_value", "scalar", "id", "no_id"}  # fmt: skip
+               "original_height", "region_value", "scalar", "id", "no_id", "labels_result",
+               "brush_mask"}  # fmt: skip
 DIRECTION_NAMES = {"forward": "right", "backward": "left", "both": "bi"}
 SHAPE_KIND = {BBox: "bbox", Polygon: "polygon", Points: "points", Ellipse: "ellipse",
               Mask: "mask", Span: "span", TimeSegment: "time_segment", Tag: "tag"}  # fmt: skip
@@ -240,7 +241,7 @@ def _span_value(shape: Span, rest: dict, rtype: str, ctx: WriteContext) -> dict 
         if not known or shape.container is None:
             return _unplaceable(ctx, "a dialogue span without its paragraph and offsets")
         rest.setdefault("start", shape.container)
-        rest.setdefault("end", shape.container)
+        rest.setdefault("end", shape.end_container or shape.container)
         value = {**rest, "startOffset": shape.start, "endOffset": shape.end}
     elif rtype == "hypertextlabels":
         if not all(isinstance(rest.get(k), str) for k in ("start", "end")):
@@ -277,7 +278,10 @@ def _geometry_value(region: Region, rtype: str, ctx: WriteContext) -> tuple[dict
         return rest, {}
     if isinstance(shape, Mask):
         height, width = shape.rle.size
-        return {"format": "rle", "rle": rle_to_ls_rle(shape.rle), **rest}, {
+        kept = rest.pop("rle", None)  # a soft brush's original RLE, while its mask is unchanged
+        if kept is None or extra.get("brush_mask") != shape.rle.counts:
+            kept = rle_to_ls_rle(shape.rle)
+        return {"format": "rle", "rle": kept, **rest}, {
             "original_width": width, "original_height": height}  # fmt: skip
     scale = _percent(shape, extra, ctx)
     if scale is None:
@@ -342,9 +346,10 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     if geometry is None:
         return []
     value, sizes = geometry
+    labelled = extra.get("labels_result")  # a bare tool labelled by a <Labels> control
     if rtype.endswith("labels"):
         value[rtype] = labels
-    elif rtype == "labels" or labels:
+    elif (rtype == "labels" or labels) and labelled is None:
         value["labels"] = labels
     result = {"id": region.id, "type": rtype, "from_name": names[0], "to_name": names[1],
               "value": value, **sizes}  # fmt: skip
@@ -353,6 +358,10 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
         del result["id"]
     if region.score is not None:
         result["score"] = region.score
+    if labelled is not None:
+        return [result, _labels_result(result, labelled, labels),
+                *(question_result(c, ctx, region.id, names[1], value, sizes)
+                  for c in region.classifications)]  # fmt: skip
     if region.occluded:
         ctx.lose("occluded", "Label Studio has no occluded flag", severity="dropped")
     answers = [
@@ -410,6 +419,17 @@ def tag_results(tags: list[Region], ctx: WriteContext) -> list[dict[str, Any]]:
                           "task-level classifications", where=ctx.where,
                           severity="approximated", count=written)  # fmt: skip
     return list(by_control.values())
+
+
+def _labels_result(tool: dict[str, Any], entry: dict[str, Any], labels: list) -> dict[str, Any]:
+    """The `labels` result naming a bare tool's label (`entry`: its control and the keys
+    the reader kept), its value the tool's geometry unless the reader kept another."""
+    rtype = entry["type"]
+    key = rtype if rtype.endswith("labels") else "labels"
+    geometry = entry.get("value", tool["value"])
+    rest = {k: v for k, v in entry.items() if k not in ("type", "value")}
+    ident = {"id": tool["id"]} if "id" in tool else {}
+    return {**ident, "type": rtype, **rest, "value": {**geometry, key: labels}}
 
 
 def _split_points(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:

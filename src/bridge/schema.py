@@ -326,15 +326,21 @@ class Cuboid3D(Shape):
 class Span(Shape):
     """A stretch of text: character offsets `start` (inclusive) to `end` (exclusive) into
     the item's text, or into one part of it named by `container` (a Label Studio Paragraphs
-    index, a Labelbox conversation message id, a document page). `text` is the covered text
-    as the tool recorded it. Rich-text (HTML) spans keep their XPath anchors in the region's
-    `extra`."""
+    index, a Labelbox conversation message id, a document page). A span across several
+    parts starts at `start` in `container` and ends at `end` in `end_container` (None: the
+    same part). `text` is the covered text as the tool recorded it. Rich-text (HTML) spans
+    keep their XPath anchors in the region's `extra`."""
 
     type: Literal["span"]
     start: int | None = Field(None, description="first character (inclusive), >= 0")
     end: int | None = Field(None, description="end character (exclusive), >= start")
     text: str | None = Field(None, description="the covered text as the tool recorded it")
     container: str | None = Field(None, description="the part of the item the offsets index")
+    end_container: str | None = Field(
+        None,
+        description="the part where the span ends when it crosses parts (e.g. the last of "
+        "several dialogue paragraphs); `end` then indexes that part; None: same as container",
+    )
 
 
 class TimeSegment(Shape):

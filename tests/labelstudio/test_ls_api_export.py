@@ -78,7 +78,7 @@ def test_ls_truncated_export_is_format_error_and_cleans_up(api):
             for row in api.export_tasks(3):
                 seen.append(row["id"])
     assert seen == [1]
-    assert caught.value.where == "export of project 3"
+    assert caught.value.where == "export of project 3: task 2"  # the task it breaks off in
     assert export_files() == before
 
 

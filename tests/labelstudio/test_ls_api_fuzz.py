@@ -55,7 +55,7 @@ def test_ls_any_export_file_gives_tasks_or_a_format_error(body):
     try:
         rows = list(iter_json_array(path, where="export"))
     except BridgeError as error:
-        assert error.where == "export"
+        assert error.where.startswith("export")
         return
     finally:
         os.unlink(path)

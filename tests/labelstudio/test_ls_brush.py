@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
-from label_studio_sdk.converter import brush as sdk_brush
-
-from bridge.geometry.ls_brush import (
+from bridge_labelstudio.brush import (
     bitmap_to_ls_rle,
     decode_ls_values,
     ls_rle_to_bitmap,
     ls_rle_to_rle,
     rle_to_ls_rle,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from label_studio_sdk.converter import brush as sdk_brush
+
 from bridge.geometry.masks import bitmap_to_rle, rle_area, rle_to_bitmap
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import orjson
 import pytest
 from bridge_labelstudio.convert import task_record, task_to_item
-from bridge_labelstudio.files import LabelStudioJson, iter_export_tasks
+from bridge_labelstudio.export_json import iter_export_tasks
+from bridge_labelstudio.files import LabelStudioJson
 from bridge_labelstudio.ontology import parse_label_config
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -10,7 +10,8 @@ import numpy as np
 import orjson
 import pytest
 from bridge_labelstudio.convert import annotation_set_to_result, item_to_task, task_to_item
-from bridge_labelstudio.files import iter_export_tasks, write_export
+from bridge_labelstudio.export_json import iter_export_tasks
+from bridge_labelstudio.files import write_export
 from bridge_labelstudio.ontology import ontology_to_config, parse_label_config
 from label_studio_sdk.label_interface import LabelInterface
 
@@ -41,7 +42,14 @@ from bridge.schema import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
-REAL = sorted(p.name for p in FIXTURES.glob("real_*.json"))
+NOT_EXACT = {
+    "real_backwards_boxes.json": "boxes drawn backwards come back with positive sizes",
+    "real_backwards_video.json": "boxes drawn backwards come back with positive sizes",
+    "real_flat_tasks_import.json": "flat import tasks come back with a data wrapper",
+    "real_single_task.json": "one task object comes back as a list of one task",
+}
+"""Real files whose round trip is equivalent, not equal (tests/labelstudio/test_ls_field.py)."""
+REAL = sorted(p.name for p in FIXTURES.glob("real_*.json") if p.name not in NOT_EXACT)
 
 
 def normalized(value):
