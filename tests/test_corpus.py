@@ -113,6 +113,7 @@ LOSS_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     # Labelbox writer
     (r"labelbox-(?P<kind>[a-z_0-9]+)-unsupported", ("regions:{kind}", "tracks")),
     (r"labelbox-mask-without-url", ("regions:mask",)),
+    (r"labelbox-span-(without-offsets|across-messages)", ("regions:span",)),
     (r"labelbox-unnamed", (*REGIONS_AND_TRACKS, "relations", "classifications")),
     (r"labelbox-percent-shape", REGIONS_AND_TRACKS),
     (r"(labelbox-)?points-split", ("regions:skeleton", "regions:points")),  # kind changed
@@ -183,7 +184,7 @@ def test_the_corpus_holds_every_real_export():
 @pytest.mark.parametrize(("tool", "path", "options", "target"), TRIPS)
 def test_every_element_arrives_or_is_reported(tool, path, options, target, tmp_path):
     before, containers = census(api.open_dataset(path, tool, **options).items)
-    assert before["sets"] > 0
+    assert before["sets"] > 0 or path.stem.startswith("real_flat_tasks")  # import form: no work yet
     out = tmp_path / f"out{EXTENSIONS[target]}"
     losses = api.convert(path, out, from_format=tool, to_format=target, **options)
     back_losses = LossReport()

@@ -39,7 +39,8 @@ def test_the_real_configs_use_only_tags_of_the_table():
 def test_the_real_exports_use_only_result_types_of_the_table():
     types = set()
     for path in sorted(FIXTURES.glob("real_*.json")):
-        for task in json.loads(path.read_text()):
+        tasks = json.loads(path.read_text())
+        for task in [tasks] if isinstance(tasks, dict) else tasks:  # a single-task file
             for field in ("annotations", "predictions", "drafts"):
                 for entry in task.get(field) or ():
                     if isinstance(entry, dict):
