@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from bridge.errors import ConfigError, RemoteError
 from bridge.formats import Capabilities, Connector, Dataset
+from bridge.io import dump_json
 from bridge.losses import LossReport
 from bridge.schema import Item, MediaKind, Project, SourceRef
 from bridge_labelbox.api import DEFAULT_ENDPOINT, ExportParams, ImportOutcome, LabelboxApi
@@ -202,7 +203,7 @@ class LabelboxConnector(Connector):
             specs.setdefault(item.key, spec)
             for row in item_to_import_rows(item, losses, data_row_key="globalKey",
                                            use_schema_ids=use_schema_ids):  # fmt: skip
-                spool.write(orjson.dumps(row) + b"\n")
+                spool.write(dump_json(row, where=f"item {item.key}") + b"\n")
         return list(specs.values())
 
     def _target_dataset(self, project_id: str, options: dict[str, Any]) -> str:

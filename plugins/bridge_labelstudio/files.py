@@ -19,7 +19,7 @@ import orjson
 
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
-from bridge.io import atomic_write
+from bridge.io import atomic_write, dump_json
 from bridge.losses import LossReport
 from bridge.schema import Item, Ontology, Project
 from bridge_labelstudio.config import (
@@ -392,7 +392,7 @@ def write_export(dataset: Dataset, path, losses: LossReport,
         for item in dataset.items:
             if count:
                 out.write(b",\n")
-            out.write(orjson.dumps(item_to_task(item, config, losses)))
+            out.write(dump_json(item_to_task(item, config, losses), where=f"item {item.key}"))
             foreign_annotator_losses(item, losses)
             count += 1
         out.write(b"]\n")

@@ -68,3 +68,9 @@ class UnsafePathError(BridgeError):
     """A path read from input data would escape the output directory."""
 
     exit_code = 2
+
+
+class ResourceError(BridgeError):
+    """The machine ran out of something a run needs: disk space, a quota, memory."""
+
+    exit_code = 5
