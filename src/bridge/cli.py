@@ -52,6 +52,11 @@ def line(*parts: str | tuple[str, str]) -> Text:
     )
 
 
+def say(console: Console, *parts: str | tuple[str, str]) -> None:
+    """Print `line(*parts)` unwrapped (a long path stays one piece to copy)."""
+    console.print(line(*parts), soft_wrap=True)
+
+
 def cell(value: object) -> Text:
     return Text(printable(value))
 
@@ -85,7 +90,7 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
 
 def _version_callback(value: bool) -> None:
     if value:
-        out.print(line(f"label-bridge {__version__}"))
+        say(out, f"label-bridge {__version__}")
         raise typer.Exit()
 
 
@@ -139,7 +144,7 @@ def plugins_command(
         )
     out.print(table)
     for name, problem in reg.broken.items():
-        err.print(line((f"plugin {name} failed to load:", "yellow"), " ", str(problem)))
+        say(err, (f"plugin {name} failed to load:", "yellow"), " ", str(problem))
 
 
 @app.command("schema")
@@ -190,11 +195,11 @@ def convert_command(
     if report is not None:
         with atomic_write(report, "w") as handle:  # a clean error if it cannot be written
             handle.write(json.dumps({"losses": losses.as_dict()}, indent=2))
-    err.print(line(("wrote", "green"), " ", "standard output" if output == STDOUT else output))
+    say(err, ("wrote", "green"), " ", "standard output" if output == STDOUT else output)
     if isinstance(done.written, dict):
         summary = {k: v for k, v in done.written.items() if not isinstance(v, dict | list)}
         counts = {k: len(v) for k, v in done.written.items() if isinstance(v, dict | list)}
-        err.print(line(", ".join(f"{k}: {v}" for k, v in {**summary, **counts}.items())))
+        say(err, ", ".join(f"{k}: {v}" for k, v in {**summary, **counts}.items()))
     if strict and losses:
         raise typer.Exit(6)
 
@@ -213,7 +218,7 @@ def item_progress() -> Iterator[Callable[[int], None] | None]:
 
 def print_losses(losses: LossReport) -> None:
     if not losses:
-        err.print(line(("nothing lost", "green")))
+        say(err, ("nothing lost", "green"))
         return
     table = Table(title="loss report", title_style="bold yellow")
     for column in ("code", "severity", "count", "what", "e.g. where"):
@@ -240,11 +245,9 @@ def inspect_command(
     if as_json:
         print_json(summary)
         return
-    out.print(line((source, "bold"), f" ({summary['format']}, project {summary['project']!r})"))
-    out.print(line(
-        f"items {summary['items']}  annotation sets {summary['annotation_sets']}  "
-        f"tracks {summary['tracks']}  relations {summary['relations']}"
-    ))  # fmt: skip
+    say(out, (source, "bold"), f" ({summary['format']}, project {summary['project']!r})")
+    say(out, f"items {summary['items']}  annotation sets {summary['annotation_sets']}  "
+             f"tracks {summary['tracks']}  relations {summary['relations']}")  # fmt: skip
     for title in ("regions", "labels", "classifications"):
         counts = summary[title]
         if not counts:
@@ -256,7 +259,7 @@ def inspect_command(
             table.add_row(cell(name), cell(count))
         out.print(table)
     if summary["annotators"]:
-        out.print(line("annotators: " + ", ".join(summary["annotators"])))
+        say(out, "annotators: " + ", ".join(summary["annotators"]))
 
 
 class Interrupted(BaseException):
@@ -298,7 +301,7 @@ def main() -> None:
         fail(str(error), error.exit_code)
     except Interrupted as stop:
         signal.signal(stop.signum, signal.SIG_DFL)  # a second signal ends the process now
-        err.print(line(f"interrupted by {signal.Signals(stop.signum).name}"))
+        say(err, f"interrupted by {signal.Signals(stop.signum).name}")
         sys.exit(128 + stop.signum)
     except KeyboardInterrupt:
         err.print("aborted")
