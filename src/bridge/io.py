@@ -36,6 +36,7 @@ from typing import IO, Any
 import orjson
 
 from bridge.errors import ConfigError, FormatError, ResourceError, UnsafePathError
+from bridge.text import printable
 
 try:  # advisory locks tell a live writer's temporary file from a leftover
     import fcntl
@@ -385,7 +386,7 @@ def _utf8(text: str, where: Where, path: list[str | int]) -> str:
         text.encode()
     except UnicodeEncodeError:
         raise FormatError(
-            f"text that is not UTF-8 at {_json_path(path)}: {text!r}",
+            f"text that is not UTF-8 at {_json_path(path)}: '{printable(text)}'",
             where=_where(where),
             hint="it comes from a file name in another encoding: rename the file "
             "(e.g. with convmv) and convert again",

@@ -4,12 +4,8 @@ sequences or control characters from files and servers (issue 10, points 3 and 5
 from __future__ import annotations
 
 import json
-import signal
-import sys
 
-import pytest
-
-from bridge import api, cli
+from bridge import api
 from bridge.errors import RemoteError
 from bridge.text import json_text, printable
 from tests.unit.test_cli_acceptance import CVAT_VIDEO, run_bridge
@@ -48,23 +44,6 @@ def test_json_text_is_exact_json_and_terminal_safe():
     assert "caf\u00e9" in text  # readable, not \u00e9
     decoded = json.loads(text)
     assert decoded["label"] == HOSTILE and decoded["name"] == "caf\u00e9"
-
-
-@pytest.fixture
-def in_process(monkeypatch, capsys):
-    """Run `cli.main()` in this process with the given arguments; the signal handlers it
-    installs are put back afterwards."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["bridge", *map(str, args)])
-        with pytest.raises(SystemExit) as stop:
-            cli.main()
-        return stop.value.code, capsys.readouterr()
-
-    yield run
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
 
 
 def test_a_server_error_body_with_escape_sequences_is_printed_without_them(

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from bridge.errors import FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
@@ -65,9 +66,11 @@ def record_line(entry: Item | dict[str, Any]) -> bytes:
 
 
 def _parse_line(raw: bytes, where: str) -> Any:
+    """The header line's JSON (pydantic's parser: integers beyond 64 bits stay exact,
+    where orjson would make them floats)."""
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
+        return from_json(raw, allow_inf_nan=False)
+    except ValueError as error:  # the parser's one error type: the line is not JSON
         raise FormatError(
             f"not valid JSON ({error})", where=where, hint="each line must be one JSON object"
         ) from None
