@@ -25,6 +25,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -53,11 +54,25 @@ STALE_AFTER = 3600.0
 FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
+_FD_PATH = re.compile(r"^/(?:dev/fd|proc/self/fd)/(\d+)$")
+_STD_PATHS = {"/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _descriptor(path: str) -> int | None:
+    """The file descriptor `path` names: `-` and `/dev/stdout` 1, `/dev/stderr` 2,
+    `/dev/fd/N` and `/proc/self/fd/N` N; None for any other path."""
+    if path == STDOUT:
+        return 1
+    match = _FD_PATH.match(path)
+    return int(match.group(1)) if match else _STD_PATHS.get(path)
+
+
 def is_stream_target(path: str | os.PathLike) -> bool:
-    """True for `-` and for an existing path that is not a regular file or a directory
-    (written through as a stream, never replaced)."""
+    """True for `-`, for a path naming one of our file descriptors (`/dev/stdout`), for
+    anything under `/dev` or `/proc`, and for an existing path that is not a regular file
+    or a directory (a FIFO, a device): written through as a stream, never replaced."""
     text = os.fspath(path)
-    if text == STDOUT:
+    if _descriptor(text) is not None or text.startswith(("/dev/", "/proc/")):
         return True
     try:
         mode = os.stat(text).st_mode
@@ -70,9 +85,11 @@ def is_stream_target(path: str | os.PathLike) -> bool:
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open `path` for writing: a temporary file renamed over `path` only if the block ends
     without an exception (see the module's docstring for `-`, devices and FIFOs)."""
-    if os.fspath(path) == STDOUT:
-        with _full_disk_is_an_error("standard output"):
-            yield from _stdout(mode)
+    descriptor = _descriptor(os.fspath(path))
+    if descriptor is not None:  # written where the descriptor points, as it was opened
+        name = "standard output" if descriptor == 1 else os.fspath(path)
+        with _full_disk_is_an_error(name):
+            yield from _descriptor_stream(descriptor, mode)
         return
     target = Path(path)
     if is_stream_target(target):
@@ -149,10 +166,21 @@ def _umask() -> int:
     return mask
 
 
-def _stdout(mode: str) -> Iterator[IO]:
-    stream = sys.stdout.buffer if "b" in mode else sys.stdout
-    yield stream
-    stream.flush()
+def _descriptor_stream(descriptor: int, mode: str) -> Iterator[IO]:
+    """Standard output (or another open descriptor) as a file that is never closed or
+    truncated (`>> log` stays an append)."""
+    if descriptor == 1:
+        stream = sys.stdout.buffer if "b" in mode else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    try:
+        handle = open(descriptor, mode, closefd=False,  # noqa: SIM115
+                      encoding=None if "b" in mode else "utf-8")  # fmt: skip
+    except OSError as error:
+        raise _unwritable(Path(f"/dev/fd/{descriptor}"), error) from None
+    with handle:
+        yield handle
 
 
 def _write_through(target: Path, mode: str) -> Iterator[IO]:

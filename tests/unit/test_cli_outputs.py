@@ -125,6 +125,24 @@ def test_a_character_device_stays_a_device(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["null"]
 
 
+def test_a_descriptor_path_writes_to_the_descriptor_and_keeps_an_append(tmp_path):
+    """`/dev/fd/1` (like `/dev/stdout`) is written where standard output points, without
+    truncating it: `>> log` keeps the log. (The test names /dev/fd/1, not /dev/stdout: a
+    regression must not be able to replace a file under the real /dev.)"""
+    log = tmp_path / "log.txt"
+    log.write_text("earlier line\n")
+    with open(log, "ab") as appended:
+        done = subprocess.run(
+            [sys.executable, "-m", "bridge.cli", "convert", str(CVAT_VIDEO), "/dev/fd/1",
+             "--to", "jsonl"],
+            stdout=appended, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, header, item = log.read_text().splitlines()
+    assert first == "earlier line" and json.loads(header)["format"] == "bridge-jsonl"
+    assert json.loads(item)["key"]
+
+
 def test_a_symlink_output_keeps_the_link_and_replaces_its_target(tmp_path):
     real = tmp_path / "real.jsonl"
     real.write_text("old")
