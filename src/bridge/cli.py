@@ -272,6 +272,7 @@ class Interrupted(BaseException):
 
 
 def _stop(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # the same signal again ends the process at once
     raise Interrupted(signum)
 
 
@@ -300,7 +301,6 @@ def main() -> None:
     except BridgeError as error:
         fail(str(error), error.exit_code)
     except Interrupted as stop:
-        signal.signal(stop.signum, signal.SIG_DFL)  # a second signal ends the process now
         say(err, f"interrupted by {signal.Signals(stop.signum).name}")
         sys.exit(128 + stop.signum)
     except KeyboardInterrupt:
