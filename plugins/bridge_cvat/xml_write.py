@@ -10,7 +10,6 @@ The target appears only when everything was written (`bridge.io.atomic_write`).
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import IO, Any
 
 from bridge.errors import ConfigError
 from bridge.formats import Dataset
-from bridge.io import atomic_write
+from bridge.io import atomic_write, spool_beside
 from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import (
@@ -528,7 +527,7 @@ def write_cvat_xml(dataset: Dataset, path: str | Path, losses: LossReport, *,
     kind = _mode(dataset.project, first, mode)
     stored = dataset.project.extra.get("cvat_meta")
     is_project = bool(stored) and any(node[0] == "project" for node in stored[1])
-    with atomic_write(path) as out, tempfile.TemporaryFile(dir=path.parent) as body:
+    with atomic_write(path) as out, spool_beside(path) as body:
         writer = BodyWriter(body, kind, LabelIndex.from_ontology(dataset.project.ontology), losses,
                             is_project, max_pixels)  # fmt: skip
         writer.meta_has_stage = _names_job_stage(stored)

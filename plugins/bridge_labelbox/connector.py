@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from bridge.errors import ConfigError, RemoteError
 from bridge.formats import Capabilities, Connector, Dataset
 from bridge.http import HttpLimits
+from bridge.io import dump_json
 from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag_option
@@ -209,7 +210,7 @@ class LabelboxConnector(Connector):
             specs.setdefault(item.key, spec)
             for row in item_to_import_rows(item, losses, data_row_key="globalKey",
                                            use_schema_ids=use_schema_ids):  # fmt: skip
-                spool.write(orjson.dumps(row) + b"\n")
+                spool.write(dump_json(row, where=f"item {item.key}") + b"\n")
         return list(specs.values())
 
     def _target_dataset(self, project_id: str, options: dict[str, Any]) -> str:

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from bridge.errors import RemoteError
+from bridge.io import dump_json
 from bridge_labelbox import graphql as gql
 from bridge_labelbox import tasks
 from bridge_labelbox.client import LabelboxClient
@@ -193,7 +192,7 @@ def json_chunks(items: list[dict], max_bytes: int) -> Iterator[bytes]:
     chunk: list[bytes] = []
     size = 2
     for item in items:
-        encoded = orjson.dumps(item)
+        encoded = dump_json(item, where="a data row to create")
         if chunk and size + len(encoded) + 1 > max_bytes:
             yield b"[" + b",".join(chunk) + b"]"
             chunk, size = [], 2

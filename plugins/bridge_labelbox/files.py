@@ -22,7 +22,7 @@ import orjson
 
 from bridge.errors import FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
-from bridge.io import atomic_write
+from bridge.io import atomic_write, dump_json
 from bridge.limits import DEFAULT_MAX_PIXELS, max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag_option
@@ -267,7 +267,8 @@ def write_export(dataset: Dataset, path: str | Path, losses: LossReport, *,
     count = 0
     with atomic_write(path) as out:
         for item in dataset.items:
-            out.write(orjson.dumps(item_to_data_row(item, losses, project_id=project_id)) + b"\n")
+            row = item_to_data_row(item, losses, project_id=project_id)
+            out.write(dump_json(row, where=f"item {item.key}") + b"\n")
             count += 1
     return count
 
@@ -282,7 +283,7 @@ def write_import(dataset: Dataset, path: str | Path, losses: LossReport, *,
             for row in item_to_import_rows(item, losses, data_row_key=data_row_key,
                                            use_schema_ids=use_schema_ids,
                                            max_pixels=max_pixels):  # fmt: skip
-                out.write(orjson.dumps(row) + b"\n")
+                out.write(dump_json(row, where=f"item {item.key}") + b"\n")
                 count += 1
     return count
 

@@ -9,9 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-import orjson
-
 from bridge.errors import NotFoundError, RemoteError
+from bridge.io import dump_json
 from bridge_labelbox import graphql as gql
 from bridge_labelbox.client import LabelboxClient
 
@@ -90,7 +89,7 @@ def run_import(client: LabelboxClient, project_id: str, name: str, rows: Iterabl
         for row in rows:
             if row.get("uuid"):
                 sent[row["uuid"]] = row.get("dataRow") or {}
-            spool.write(orjson.dumps(row) + b"\n")
+            spool.write(dump_json(row, where=f"import row {count + 1}") + b"\n")
             count += 1
         size = spool.tell()
         spool.seek(0)

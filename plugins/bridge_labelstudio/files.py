@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
-from bridge.io import atomic_write
+from bridge.io import atomic_write, dump_json
 from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.schema import Item, Ontology, Project
@@ -208,7 +206,7 @@ def write_export(dataset: Dataset, path, losses: LossReport,
         for item in itertools.chain([first] if first is not None else [], items):
             if count:
                 out.write(b",\n")
-            out.write(orjson.dumps(item_to_task(item, config, losses)))
+            out.write(dump_json(item_to_task(item, config, losses), where=f"item {item.key}"))
             foreign_annotator_losses(item, losses)
             count += 1
         out.write(b"]\n")

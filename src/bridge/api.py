@@ -146,6 +146,9 @@ def _format_for_target(target: str | Path) -> str:
     scheme = _scheme(str(target))
     if scheme:
         return scheme
+    if str(target) == "-":
+        raise ConfigError("standard output (-o -) has no extension to tell the format by",
+                          hint="name it with --to, e.g. --to jsonl")  # fmt: skip
     suffix = Path(str(target)).suffix.lower()
     for name, fmt in plugins.registry().formats.items():
         if fmt.capabilities.write and suffix in fmt.capabilities.extensions:

@@ -1,13 +1,20 @@
 """The `bridge` command. Thin: it parses options, calls `bridge.api`, prints results.
 
 User errors (`BridgeError`) are printed in one or two lines on stderr with a non-zero exit
-code and no traceback.
+code and no traceback. Everything printed that a file, a server or the user wrote (labels,
+paths, error bodies, loss examples, hints) is printed literally: no rich markup, emoji
+codes or highlighting, and control characters removed (`bridge.text.printable`).
+
+SIGINT, SIGTERM and SIGHUP stop a run through an exception, so that every `finally` runs
+and no temporary output file is left; the exit code is 128 + the signal's number.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,11 +24,13 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bridge import __version__, api, plugins
 from bridge.errors import BridgeError, ConfigError
-from bridge.io import atomic_write
+from bridge.io import FULL_DISK, STDOUT, atomic_write, check_output_paths
 from bridge.losses import LossReport
+from bridge.text import json_text, printable
 
 app = typer.Typer(
     name="bridge",
@@ -30,8 +39,32 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# no markup, emoji codes or highlighting: what we print is what the text says
+out = Console(markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, markup=False, emoji=False, highlight=False)
+
+
+def line(*parts: str | tuple[str, str]) -> Text:
+    """One line of plain text: `parts` are text (from anywhere: made `printable`) or
+    `(text, style)` pairs."""
+    return Text.assemble(
+        *((printable(p[0]), p[1]) if isinstance(p, tuple) else printable(p) for p in parts)
+    )
+
+
+def say(console: Console, *parts: str | tuple[str, str]) -> None:
+    """Print `line(*parts)` unwrapped (a long path stays one piece to copy)."""
+    console.print(line(*parts), soft_wrap=True)
+
+
+def cell(value: object) -> Text:
+    return Text(printable(value))
+
+
+def print_json(value: object) -> None:
+    """`value` as indented JSON on standard output (terminal-safe, still exact JSON)."""
+    sys.stdout.write(json_text(value) + "\n")
+    sys.stdout.flush()
 
 OptionList = Annotated[
     list[str] | None,
@@ -57,7 +90,7 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
 
 def _version_callback(value: bool) -> None:
     if value:
-        out.print(f"label-bridge {__version__}")
+        say(out, f"label-bridge {__version__}")
         raise typer.Exit()
 
 
@@ -91,7 +124,7 @@ def plugins_command(
                 "capabilities": thing.capabilities.model_dump(),
             })  # fmt: skip
     if as_json:
-        out.print_json(json.dumps({"plugins": rows, "broken": reg.broken}))
+        print_json({"plugins": rows, "broken": reg.broken})
         return
     table = Table(title="label-bridge plugins", show_lines=True)
     for column in ("name", "kind", "can", "media", "regions"):
@@ -100,29 +133,24 @@ def plugins_command(
         caps = row["capabilities"]
         can = [word for word in ("read", "write", "live", "tracks", "relations") if caps[word]]
         table.add_row(
-            row["name"],
-            row["kind"],
-            " ".join(can),
-            ", ".join(caps["media"]),
-            ", ".join(caps["regions"]),
+            cell(row["name"]),
+            cell(row["kind"]),
+            cell(" ".join(can)),
+            cell(", ".join(caps["media"])),
+            cell(", ".join(caps["regions"])),
         )
     out.print(table)
     for name, problem in reg.broken.items():
-        err.print(f"[yellow]plugin {name} failed to load:[/] {problem}")
+        say(err, (f"plugin {name} failed to load:", "yellow"), " ", str(problem))
 
 
 @app.command("schema")
 def schema_command() -> None:
-    """Print the JSON Schema of the unified model (a JSONL header and an Item line)."""
-    from bridge.schema import Item, Project
+    """Print the JSON Schema (draft 2020-12) every line of a unified JSONL file validates
+    against: the header line or an Item line."""
+    from bridge.formats.jsonl import line_schema
 
-    document = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "label-bridge unified schema",
-        "header": {"format": "bridge-jsonl", "version": 1, "project": Project.model_json_schema()},
-        "item": Item.model_json_schema(),
-    }
-    out.print_json(json.dumps(document))
+    print_json(line_schema())
 
 
 @app.command("convert")
@@ -132,7 +160,8 @@ def convert_command(
         str | None, typer.Argument(help="Output file or live URL (or use -o).")
     ] = None,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Output file or live URL.")
+        str | None,
+        typer.Option("--output", "-o", help="Output file or live URL; - for standard output."),
     ] = None,
     from_format: Annotated[
         str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
@@ -153,6 +182,7 @@ def convert_command(
         raise ConfigError("give the output once: `bridge convert SOURCE TARGET` or `-o TARGET`")
     output = target or output
     assert output is not None  # exactly one of the two was given (checked above)
+    check_output_paths(None if api._scheme(source) else source, output, report)
     with item_progress() as on_item:
         done = api.transfer(
             source, output, from_format=from_format, to_format=to_format, on_item=on_item,
@@ -163,11 +193,11 @@ def convert_command(
     if report is not None:
         with atomic_write(report, "w") as handle:  # a clean error if it cannot be written
             handle.write(json.dumps({"losses": losses.as_dict()}, indent=2))
-    err.print(f"[green]wrote[/] {output}")
+    say(err, ("wrote", "green"), " ", "standard output" if output == STDOUT else output)
     if isinstance(done.written, dict):
         summary = {k: v for k, v in done.written.items() if not isinstance(v, dict | list)}
         counts = {k: len(v) for k, v in done.written.items() if isinstance(v, dict | list)}
-        err.print(", ".join(f"{k}: {v}" for k, v in {**summary, **counts}.items()), highlight=False)
+        say(err, ", ".join(f"{k}: {v}" for k, v in {**summary, **counts}.items()))
     if strict and losses:
         raise typer.Exit(6)
 
@@ -186,15 +216,16 @@ def item_progress() -> Iterator[Callable[[int], None] | None]:
 
 def print_losses(losses: LossReport) -> None:
     if not losses:
-        err.print("[green]nothing lost[/]")
+        say(err, ("nothing lost", "green"))
         return
     table = Table(title="loss report", title_style="bold yellow")
     for column in ("code", "severity", "count", "what", "e.g. where"):
         table.add_column(column)
     for loss in losses:
         table.add_row(
-            loss.code, loss.severity, str(loss.count), loss.message, ", ".join(loss.examples[:2])
-        )
+            cell(loss.code), cell(loss.severity), cell(loss.count), cell(loss.message),
+            cell(", ".join(loss.examples[:2])),
+        )  # fmt: skip
     err.print(table)
 
 
@@ -210,13 +241,11 @@ def inspect_command(
     """Print what SOURCE holds: items, annotation sets, regions by kind, labels, annotators."""
     summary = api.inspect(source, from_format, **parse_options(options))
     if as_json:
-        out.print_json(json.dumps(summary))
+        print_json(summary)
         return
-    out.print(f"[bold]{source}[/] ({summary['format']}, project {summary['project']!r})")
-    out.print(
-        f"items {summary['items']}  annotation sets {summary['annotation_sets']}  "
-        f"tracks {summary['tracks']}  relations {summary['relations']}"
-    )
+    say(out, (source, "bold"), f" ({summary['format']}, project {summary['project']!r})")
+    say(out, f"items {summary['items']}  annotation sets {summary['annotation_sets']}  "
+             f"tracks {summary['tracks']}  relations {summary['relations']}")  # fmt: skip
     for title in ("regions", "labels", "classifications"):
         counts = summary[title]
         if not counts:
@@ -225,23 +254,67 @@ def inspect_command(
         table.add_column("name")
         table.add_column("count", justify="right")
         for name, count in counts.items():
-            table.add_row(name, str(count))
+            table.add_row(cell(name), cell(count))
         out.print(table)
     if summary["annotators"]:
-        out.print("annotators: " + ", ".join(summary["annotators"]))
+        say(out, "annotators: " + ", ".join(summary["annotators"]))
+
+
+class Interrupted(BaseException):
+    """A signal that stops the run (SIGINT, SIGTERM, SIGHUP), raised where the program is
+    so that `finally` blocks and context managers clean up (temporary files)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # the same signal again ends the process at once
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _stop)
+
+
+def fail(message: str, code: int, hint: str | None = None) -> None:
+    text = line(("error:", "bold red"), " ", message)
+    if hint:
+        text.append("\n  hint: " + printable(hint))
+    err.print(text, soft_wrap=True)
+    sys.exit(code)
 
 
 def main() -> None:
     """Entry point of the `bridge` console script: typer handles usage errors (exit 2);
-    a `BridgeError` is printed in one or two lines with its own exit code."""
+    a `BridgeError` is printed in one or two lines with its own exit code; a full disk or
+    exhausted memory is one line with exit code 5; a signal ends with 128 + its number."""
+    install_signal_handlers()
     try:
         app()
     except BridgeError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(error.exit_code)
+        fail(str(error), error.exit_code)
+    except Interrupted as stop:
+        say(err, f"interrupted by {signal.Signals(stop.signum).name}")
+        sys.exit(128 + stop.signum)
     except KeyboardInterrupt:
         err.print("aborted")
         sys.exit(130)
+    except MemoryError:
+        fail("out of memory", 5, hint="free memory, or convert a smaller part of the data")
+    except BrokenPipeError:  # `bridge convert ... -o - | head`: the reader went away
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
+    except OSError as error:
+        if error.errno not in FULL_DISK:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        fail(f"{where}{os.strerror(error.errno)}", 5, hint="free some space and run again")
 
 
 if __name__ == "__main__":  # pragma: no cover

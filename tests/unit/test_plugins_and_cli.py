@@ -138,9 +138,10 @@ def test_version():
 def test_schema_is_a_json_schema_of_the_item():
     result = run_bridge("schema")
     document = json.loads(result.stdout)
-    item = document["item"]
+    assert document["oneOf"] == [{"$ref": "#/$defs/Header"}, {"$ref": "#/$defs/Item"}]
+    item = document["$defs"]["Item"]
     assert item["title"] == "Item" and {"key", "media"} <= set(item["required"])
-    assert "BBox" in item["$defs"] and "Track" in item["$defs"]
+    assert "BBox" in document["$defs"] and "Track" in document["$defs"]
 
 
 def sample_dataset():

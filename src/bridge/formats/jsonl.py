@@ -11,18 +11,18 @@ dumps the reader's records with orjson instead of building and dumping pydantic 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
 
 import orjson
 from pydantic import ValidationError
+from pydantic_core import from_json
 
 from bridge.errors import FormatError, describe_validation_error
 from bridge.formats import Capabilities, Dataset, FileFormat, ItemRecords
 from bridge.hookspecs import hookimpl
-from bridge.io import atomic_write
+from bridge.io import atomic_write, dump_json, dump_model, spool_beside
 from bridge.losses import LossReport
 from bridge.options import flag_option
 from bridge.schema import SCHEMA_VERSION, Item, MediaKind, Project, RegionKind
@@ -37,33 +37,30 @@ ITEM_HINT = "each line after the header is one Item (`bridge schema`); a cut-off
 
 
 def header_line(project: Project) -> bytes:
-    header = {
-        "format": FORMAT_TAG,
-        "version": SCHEMA_VERSION,
-        "project": project.model_dump(mode="json", exclude_defaults=True),
-    }
-    return orjson.dumps(header) + b"\n"
+    head = orjson.dumps({"format": FORMAT_TAG, "version": SCHEMA_VERSION})[:-1]
+    body = dump_model(project, where="the header line (project)", exclude_defaults=True)
+    return head + b',"project":' + body + b"}\n"
 
 
 def item_line(item: Item) -> bytes:
-    return item.model_dump_json(exclude_defaults=True).encode() + b"\n"
+    return dump_model(item, where=lambda: f"item {item.key!r}", exclude_defaults=True) + b"\n"
 
 
 def record_line(entry: Item | dict[str, Any]) -> bytes:
-    """One line for an `Item` or an item record. A record orjson cannot dump (an integer
-    beyond 64 bits) goes through pydantic, which writes it exactly."""
+    """One line for an `Item` or an item record (`bridge.io.dump_json`: integers beyond
+    64 bits written exactly, nesting too deep or non-UTF-8 text refused with the item)."""
     if type(entry) is not dict:
         return item_line(entry)  # type: ignore[arg-type]
-    try:
-        return orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
-    except orjson.JSONEncodeError:
-        return item_line(Item.model_validate(entry))
+    return dump_json(entry, where=lambda: f"item {entry.get('key')!r}",
+                     option=orjson.OPT_APPEND_NEWLINE)  # fmt: skip
 
 
 def _parse_line(raw: bytes, where: str) -> Any:
+    """The header line's JSON (pydantic's parser: integers beyond 64 bits stay exact,
+    where orjson would make them floats)."""
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
+        return from_json(raw, allow_inf_nan=False)
+    except ValueError as error:  # the parser's one error type: the line is not JSON
         raise FormatError(
             f"not valid JSON ({error})", where=where, hint="each line must be one JSON object"
         ) from None
@@ -134,7 +131,7 @@ def write_jsonl(dataset: Dataset, path: str | Path, *, validate: bool = False) -
     count = 0
     items = dataset.items
     entries = items.records() if isinstance(items, ItemRecords) and not validate else items
-    with atomic_write(path) as out, tempfile.TemporaryFile(dir=path.parent) as body:
+    with atomic_write(path) as out, spool_beside(path) as body:
         write = body.write
         for entry in entries:
             write(record_line(entry))
@@ -165,3 +162,33 @@ class UnifiedJsonl(FileFormat):
 @hookimpl
 def register_formats(register: Callable[[FileFormat], Any]) -> None:
     register(UnifiedJsonl())
+
+
+def line_schema() -> dict[str, Any]:
+    """One JSON Schema (draft 2020-12) that every line of a unified JSONL file validates
+    against: the header line or an item line (`bridge schema` prints it)."""
+    from pydantic.json_schema import models_json_schema
+
+    _, document = models_json_schema(
+        [(Item, "validation"), (Project, "validation")], ref_template="#/$defs/{model}"
+    )
+    defs = document["$defs"]
+    defs["Header"] = {
+        "title": "Header",
+        "description": "The first line of a unified JSONL file: the format, its version and the project.",
+        "type": "object",
+        "properties": {
+            "format": {"const": FORMAT_TAG},
+            "version": {"const": SCHEMA_VERSION},
+            "project": {"$ref": "#/$defs/Project"},
+        },
+        "required": ["format", "version"],
+    }  # fmt: skip
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"label-bridge unified JSONL line ({FORMAT_TAG} version {SCHEMA_VERSION})",
+        "description": "Validates one line of a unified JSONL file: line 1 is a Header, every "
+        "other line an Item. Fields equal to their defaults may be left out.",
+        "oneOf": [{"$ref": "#/$defs/Header"}, {"$ref": "#/$defs/Item"}],
+        "$defs": defs,
+    }
