@@ -44,7 +44,6 @@ from bridge.schema import (
     Tag,
     Track,
 )
-from bridge_cvat.masks import cvat_mask_to_rle, rle_to_cvat_mask
 from bridge_cvat.ontology import (
     KIND_TO_CVAT,
     LabelIndex,
@@ -188,6 +187,8 @@ def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, 
     if not all(math.isfinite(v) and float(v).is_integer() for v in points):
         raise FormatError("mask runs and box corners must be whole numbers", where=where)
     *runs, x1, y1, x2, y2 = (int(v) for v in points)
+    from bridge_cvat.masks import cvat_mask_to_rle  # numpy: only when a mask is met
+
     rle = cvat_mask_to_rle(runs, x1, y1, x2 - x1 + 1, y2 - y1 + 1, size[0], size[1], where=where)
     return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
 
@@ -267,6 +268,8 @@ def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
         check_pixels(width, height, where=where, max_pixels=max_pixels)
         crop = extra.get("cvat_mask_crop")
         crop = tuple(crop) if isinstance(crop, list | tuple) and len(crop) == 4 else None
+        from bridge_cvat.masks import rle_to_cvat_mask  # numpy: only when a mask is met
+
         runs, left, top, width, height = rle_to_cvat_mask(shape.rle, crop, where=where)
         return "mask", [*runs, left, top, left + width - 1, top + height - 1], 0.0
     return None

@@ -26,7 +26,6 @@ from bridge.geometry.coords import bbox_from_top_left_rotation
 from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import SIZE_UNKNOWN, LossReport
 from bridge_labelstudio import checks
-from bridge_labelstudio.brush import BrushError, runs_to_rle, stroke_runs
 from bridge_labelstudio.controls import (
     BARE_TOOLS,
     GEOMETRY_TYPES,
@@ -287,6 +286,8 @@ def _brush(value: dict, ctx: ReadContext, width, height) -> tuple[dict | None, b
     if width is None:
         return None, True
     check_pixels(width, height, where=ctx.where, max_pixels=ctx.max_pixels)
+    from bridge_labelstudio.brush import BrushError, runs_to_rle, stroke_runs  # numpy, here only
+
     try:
         runs, exact = stroke_runs(value["rle"], width, height)
     except BrushError as error:

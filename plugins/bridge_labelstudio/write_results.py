@@ -30,7 +30,6 @@ from bridge.schema import (
     TimeSegment,
     Track,
 )
-from bridge_labelstudio.brush import rle_to_ls_rle
 from bridge_labelstudio.controls import DEFAULT_OBJECTS, DRAWABLE, QUESTION_KEY
 from bridge_labelstudio.ontology import SAFE_NAME, LabelConfig, default_control
 from bridge_labelstudio.read_results import (
@@ -280,6 +279,8 @@ def _geometry_value(region: Region, rtype: str, ctx: WriteContext) -> tuple[dict
         height, width = shape.rle.size
         kept = rest.pop("rle", None)  # a soft brush's original RLE, while its mask is unchanged
         if kept is None or extra.get("brush_mask") != shape.rle.counts:
+            from bridge_labelstudio.brush import rle_to_ls_rle  # numpy, here only
+
             kept = rle_to_ls_rle(shape.rle)
         return {"format": "rle", "rle": kept, **rest}, {
             "original_width": width, "original_height": height}  # fmt: skip

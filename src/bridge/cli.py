@@ -282,9 +282,13 @@ def install_signal_handlers() -> None:
 
 
 def fail(message: str, code: int, hint: str | None = None) -> None:
-    text = line(("error:", "bold red"), " ", message)
+    """Print `message` (and its hint) with every credential the process holds redacted,
+    then exit with `code`."""
+    from bridge.secrets import redact
+
+    text = line(("error:", "bold red"), " ", redact(message))
     if hint:
-        text.append("\n  hint: " + printable(hint))
+        text.append("\n  hint: " + printable(redact(hint)))
     err.print(text, soft_wrap=True)
     sys.exit(code)
 

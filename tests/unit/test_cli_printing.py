@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bridge import api
 from bridge.errors import RemoteError
 from bridge.text import json_text, printable
@@ -129,3 +131,16 @@ def test_output_named_in_another_encoding_is_written_and_named(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stderr and "out\\xff.jsonl" in done.stderr
     assert (tmp_path / raw).read_bytes().startswith(b'{"format":"bridge-jsonl"')
+
+
+def test_an_error_message_never_prints_a_credential_the_process_holds(capsys):
+    from bridge import cli, secrets
+
+    token = "tok-" + "7f3a9c" * 4
+    secrets.register(token)
+    with pytest.raises(SystemExit) as stop:
+        cli.fail(f"server said: invalid token {token!r} (%22{token}%22)", 3, hint=f"not {token}")
+    printed = capsys.readouterr().err
+    assert stop.value.code == 3
+    assert token not in printed
+    assert printed.count("***") >= 3

@@ -10,14 +10,11 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 import bridge
 
 CORE = Path(bridge.__file__).resolve().parent
 VENDOR = re.compile(r"label[\s_-]*studio|labelbox|cvat", re.IGNORECASE)
 PLUGIN_PACKAGES = ("bridge_labelstudio", "bridge_cvat", "bridge_labelbox")
-MOVING = ("geometry/cvat_rle.py", "geometry/labelbox_png.py", "geometry/ls_brush.py")
 
 
 def docstring_nodes(tree: ast.AST) -> set[int]:
@@ -116,24 +113,9 @@ def to_cvat(box, labelbox_id):
     assert len(found.splitlines()) == 8
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="bridge/geometry/cvat_rle.py, labelbox_png.py and ls_brush.py serve one plugin each "
-    "and move into bridge_cvat, bridge_labelbox and bridge_labelstudio (issue 11.1)",
-)
 def test_the_core_names_no_vendor():
     problems = []
     for path in sorted(CORE.rglob("*.py")):
         problems += vendor_mentions(path.read_text(), str(path.relative_to(CORE)))
     assert problems == []
 
-
-def test_the_core_names_no_vendor_outside_the_moving_codecs():
-    """The same check, leaving out the three vendor mask codecs that are on their way
-    into their plugins: it holds today and keeps holding."""
-    problems = []
-    for path in sorted(CORE.rglob("*.py")):
-        relative = path.relative_to(CORE).as_posix()
-        if relative not in MOVING:
-            problems += vendor_mentions(path.read_text(), relative)
-    assert problems == []

@@ -17,10 +17,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import orjson
-import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-CVAT_XML = FIXTURES / "cvat" / "all_shapes_images.xml"
+CVAT_XML = FIXTURES / "cvat" / "for_images_export_project.xml"  # no masks: numpy is for masks
 
 HEAVY = ("numpy", "pycocotools", "PIL", "httpx", "label_studio_sdk", "cvat_sdk", "labelbox")
 
@@ -76,12 +75,6 @@ def test_version_imports_nothing_heavy():
     assert heavy_imports(imports) == {}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="bridge/geometry/cvat_rle.py, labelbox_png.py and ls_brush.py import numpy/PIL at "
-    "module level and are imported when the plugins register their formats; they move into "
-    "their plugins (issue 11.1), which must import them where masks are used",
-)
 def test_cvat_xml_to_jsonl_imports_nothing_heavy(tmp_path):
     target = tmp_path / "out.jsonl"
     done, imports = run_main("convert", str(CVAT_XML), str(target))
