@@ -36,7 +36,8 @@ def converted(tmp_path_factory) -> dict[str, list[dict]]:
     lines = {}
     for source in REAL_EXPORTS:
         target = outdir / f"{source.parent.name}-{source.name}.jsonl"
-        done = run_bridge("convert", source, target)
+        tool = {"cvat": "cvat", "labelbox": "labelbox", "labelstudio": "labelstudio"}
+        done = run_bridge("convert", source, target, "--from", tool[source.parent.name])
         assert done.returncode == 0, (source, done.stderr)
         lines[source.name] = [json.loads(line) for line in target.read_text().splitlines()]
     return lines
