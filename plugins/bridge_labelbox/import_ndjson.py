@@ -30,7 +30,7 @@ from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Classification, Item, Region, Relation, Track
 
-from .classifications import question_kind
+from .classifications import answer_text, question_kind
 from .names import named_only
 from .shapes import BOX_EXTRA, MASK_FETCHED, OPEN_POLYGON, write_span
 from .video import frames_needed, region_as_track, report_track_losses, track_frame_answers
@@ -75,7 +75,7 @@ class _Writer:
     def answer(self, classification: Classification) -> Any:
         kind = question_kind(classification)
         if kind == "text":
-            return str(classification.answers[0].value) if classification.answers else ""
+            return answer_text(classification.answers[0].value) if classification.answers else ""
         options = [self.option(answer) for answer in classification.answers]
         return options if kind == "checklist" else (options[0] if options else {})
 
@@ -240,7 +240,7 @@ def _video_text_rows(writer: _Writer, texts: list[Classification]) -> Iterator[d
     """Frame-range text classifications, grouped by question as Labelbox writes them."""
     by_name: dict[str, list[dict]] = {}
     for classification in texts:
-        value = str(classification.answers[0].value) if classification.answers else ""
+        value = answer_text(classification.answers[0].value) if classification.answers else ""
         frames = [{"start": r.start + 1, "end": r.end + 1} for r in classification.frames or []]
         by_name.setdefault(classification.name, []).append({"value": value, "frames": frames})
     for name, answers in by_name.items():

@@ -359,10 +359,11 @@ def report_track_losses(track: Track, losses: LossReport, where: str) -> None:
         )  # fmt: skip
 
 
-def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> list[tuple[int, Any]]:
+def _put_track(track: Track, frames: dict, losses: LossReport,
+               where: str) -> list[tuple[int, Any]] | None:  # fmt: skip
     """Put the track's shapes into `frames`; return its frames (Labelbox numbers) that go
     into `key_frame_feature_map`, with their values (True for a drawn frame, else the value
-    the export had, such as `false`)."""
+    the export had, such as `false`); None when no shape of it could be written."""
     drawn = []
     base = {k: v for k, v in track.extra.items() if k != KFFM_FORM}
     written = False
@@ -383,8 +384,9 @@ def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> li
             drawn.append((number, keyframe.extra[KFFM_VALUE]))
         elif keyframe.keyframe:
             drawn.append((number, True))
-    if written:  # a track with no object written is reported as a whole already
-        report_track_losses(track, losses, where)
+    if not written:  # reported as a whole already (an ellipse, a percent shape, ...)
+        return None
+    report_track_losses(track, losses, where)
     return drawn
 
 
@@ -437,6 +439,8 @@ def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, w
         )  # fmt: skip
     for track in tracks:
         drawn = _put_track(track, frames, losses, where)
+        if drawn is None:  # no object written: no segments for it either
+            continue
         segments[track.id] = _segments(track, frame_count)
         if track.extra.get(KFFM_FORM) == "dict":
             key_frames[track.id] = {str(number): value for number, value in drawn}
