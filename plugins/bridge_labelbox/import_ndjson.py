@@ -33,7 +33,7 @@ from bridge.schema import AnnotationSet, Classification, Item, Region, Relation,
 from .classifications import answer_text, question_kind
 from .names import named_only
 from .shapes import BOX_EXTRA, MASK_FETCHED, OPEN_POLYGON, write_span
-from .video import frames_needed, region_as_track, report_track_losses, track_frame_answers
+from .video import placing_frame_count, region_as_track, report_track_losses, track_frame_answers
 
 UUID_NAMESPACE = uuidlib.UUID("9b7f2c1e-5a4d-4e8f-b1c3-6d2a0e9f7b15")
 VIDEO_SHAPES = {"bbox", "points", "skeleton", "polyline"}
@@ -268,8 +268,8 @@ def _set_rows(writer: _Writer, annotation_set: AnnotationSet) -> Iterator[dict]:
     ranged = [c for c in annotation_set.classifications if c.frames is not None]
     rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "cls", str(i), c.name))
              for i, c in enumerate(plain)]  # fmt: skip
-    count = writer.item.media.frame_count
-    end = None if count is None else max(count, frames_needed(annotation_set)) - 1
+    count = placing_frame_count(writer.item.media.frame_count, writer.item.annotation_sets)
+    end = None if count is None else count - 1
     rows += [writer.track_row(track, uuids[track.id], end) for track in moving]
     rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "vcls", str(i), c.name))
              for i, c in enumerate(ranged) if question_kind(c) != "text"]  # fmt: skip

@@ -284,16 +284,17 @@ def region_as_track(region: Region) -> Track:
                  keyframes=[keyframe, Keyframe(frame=frame + 1, outside=True)])  # fmt: skip
 
 
-def frames_needed(annotation_set: AnnotationSet) -> int:
+def frames_needed(annotation_set: AnnotationSet, leaving: bool = True) -> int:
     """The fewest video frames (Labelbox numbering) that place every frame of the set: each
-    shown frame and the first `outside` keyframe after one (the frame the reader ends a
-    segment on), single-frame regions and classification ranges. 0 when nothing is on a
-    frame."""
+    shown frame, single-frame regions, classification ranges and, with `leaving`, the
+    first `outside` keyframe after a shown one (the frame the reader ends a segment on).
+    0 when nothing is on a frame."""
     needed = 0
     for track in annotation_set.tracks:
         shown = False
         for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
-            if keyframe.outside and not shown:
+            if keyframe.outside and not (shown and leaving):
+                shown = False
                 continue
             shown = not keyframe.outside
             needed = max(needed, keyframe.frame + 1)
@@ -304,6 +305,16 @@ def frames_needed(annotation_set: AnnotationSet) -> int:
         for run in classification.frames or []:
             needed = max(needed, run.end + 1)
     return needed
+
+
+def placing_frame_count(count: int | None, annotation_sets: list[AnnotationSet]) -> int | None:
+    """`count` (a video's frame count), or the fewest frames that place every frame of
+    `annotation_sets` when a shown frame lies past it (see `frames_needed`). An object that
+    leaves the screen only after the last frame raises nothing: it is on to the end."""
+    if count is None or max((frames_needed(s, leaving=False) for s in annotation_sets),
+                            default=0) <= count:  # fmt: skip
+        return count
+    return max(count, *(frames_needed(s) for s in annotation_sets))
 
 
 def track_frame_answers(track: Track, keyframe: Keyframe) -> list:

@@ -10,8 +10,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from bridge_labelbox.convert import data_row_to_item, item_to_data_row, item_to_import_rows
 
 from bridge import api
+from bridge.losses import LossReport
+from bridge.schema import AnnotationSet, Item, Media
 
 CVAT = Path(__file__).parent.parent / "fixtures" / "cvat"
 VIDEOS = ["for_video.xml", "for_video_with_skeleton.xml", "all_shapes_video.xml"]
@@ -59,15 +62,17 @@ def runs(shapes: list[Shape]) -> list[tuple[list[Shape], int | None]]:
 
 
 def frames_needed(size: int, tracks, kinds: set[str]) -> int:
-    """The fewest Labelbox frames that place every shown frame and every frame an object
-    leaves the screen on (Labelbox frame = CVAT frame + 1)."""
-    needed = size
+    """`size`, unless a shown frame lies past it: then the fewest Labelbox frames that
+    place every shown frame and every frame an object leaves the screen on (Labelbox
+    frame = CVAT frame + 1)."""
+    shown = leaving = 0
     for _, _, shapes in tracks:
         if shapes[0].kind not in kinds:
             continue
         for run, end in runs(shapes):
-            needed = max(needed, run[-1].frame + 1, (end or 0) + 1)
-    return needed
+            shown = max(shown, run[-1].frame + 1)
+            leaving = max(leaving, (end or 0) + 1)
+    return size if shown <= size else max(shown, leaving)
 
 
 def expected_losses(tracks, mutable: dict[str, bool], kinds: set[str]) -> dict[str, int]:
@@ -195,6 +200,47 @@ def test_lb_cvat_video_import_keeps_extent_and_answers(name, tmp_path):
 
 
 LABELBOX = Path(__file__).parent.parent / "fixtures" / "labelbox"
+
+
+def _video(keyframes: list[dict], frame_count: int) -> Item:
+    track = {"id": "t", "label": "car", "keyframes": keyframes}
+    return Item(key="v", media=Media(kind="video", width=100, height=100, frame_count=frame_count),
+                annotation_sets=[AnnotationSet(id="1", tracks=[track])])  # fmt: skip
+
+
+BOX = {"type": "bbox", "x": 1, "y": 2, "width": 3, "height": 4}
+
+
+def test_lb_leaving_after_the_last_frame_keeps_the_frame_count():
+    """Shown on frames 0 and 9 of 10, outside on 10 (past the end): the count stays 10,
+    the segment runs 1-10, and the import's segment ends on frame 10 too."""
+    item = _video([{"frame": 0, "shape": BOX}, {"frame": 9, "shape": BOX},
+                   {"frame": 10, "outside": True}], 10)  # fmt: skip
+    losses = LossReport()
+    row = item_to_data_row(item, losses)
+    assert row["media_attributes"]["frame_count"] == 10
+    (label,) = row["projects"]["unified"]["labels"]
+    assert label["annotations"]["segments"] == {"t": [[1, 10]]}
+    (track,) = item_to_import_rows(item, losses)
+    assert [k["frame"] for k in track["segments"][0]["keyframes"]] == [1, 10]
+    assert not list(losses)
+
+
+def test_lb_shown_past_the_frame_count_raises_it_to_the_leaving_frame():
+    """Shown on frame 12 of a "5-frame" video, outside on 20: the segment is Labelbox
+    frames 13-20 and the count is raised to 21, the Labelbox frame the object leaves on
+    (with 20 the reader would take the object to stay on screen to the end)."""
+    item = _video([{"frame": 12, "shape": BOX}, {"frame": 20, "outside": True}], 5)
+    losses = LossReport()
+    row = item_to_data_row(item, losses)
+    assert row["media_attributes"]["frame_count"] == 21
+    (label,) = row["projects"]["unified"]["labels"]
+    assert label["annotations"]["segments"] == {"t": [[13, 20]]}
+    assert losses.count("labelbox-frame-count-raised") == 1
+    (back,) = data_row_to_item(row, LossReport(), where="t").annotation_sets[0].tracks
+    assert [(k.frame, k.outside) for k in back.keyframes] == [(12, False), (20, True)]
+    (track,) = item_to_import_rows(item, LossReport())
+    assert [k["frame"] for k in track["segments"][0]["keyframes"]] == [13, 20]
 
 
 @pytest.mark.parametrize("name", ["export_v2_video_bbox_keyframes.ndjson",
