@@ -117,6 +117,9 @@ LOSS_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     (r"labelbox-unnamed", (*REGIONS_AND_TRACKS, "relations", "classifications")),
     (r"labelbox-percent-shape", REGIONS_AND_TRACKS),
     (r"(labelbox-)?points-split", ("regions:skeleton", "regions:points")),  # kind changed
+    (r"labelbox-outside-while-hidden", ("keyframes",)),
+    (r"labelbox-answers-while-outside", ("keyframe_answers",)),
+    (r"labelbox-track-answers-per-frame", ("classifications",)),  # now keyframe answers
 ]
 
 
@@ -156,14 +159,7 @@ def unaccounted(before: Counter, containers: list, after: Counter, arrived: list
 
 # ---------------------------------------------------------------- the trips
 
-KNOWN = {
-    ("for_video.xml", "labelbox"): "9.9 (Labelbox writer): a CVAT video's points and "
-    "polyline track keyframes and a keyframe answer vanish without a loss",
-    ("for_video_with_skeleton.xml", "labelbox"): "9.9 (Labelbox writer): points track "
-    "keyframes and a keyframe answer vanish without a loss",
-    ("all_shapes_video.xml", "labelbox"): "9.9 (Labelbox writer): a box track's immutable "
-    "attribute and a keyframe vanish without a loss",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 """(source, target) trips failing in other plugins' writers, with the issue point."""
 
 TRIPS = [

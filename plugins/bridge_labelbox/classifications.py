@@ -203,6 +203,14 @@ def _write_option(answer: Answer) -> dict[str, Any]:
     }
 
 
+def answer_text(value: Any) -> str:
+    """A text answer's content: a yes/no value (a CVAT checkbox) as JSON spells it, "true"
+    or "false", not Python's "True"."""
+    if type(value) is bool:
+        return "true" if value else "false"
+    return str(value)
+
+
 def write_classification(classification: Classification) -> dict[str, Any]:
     """One unified classification as an export v2 classification."""
     if RAW_KEY in classification.extra:
@@ -220,7 +228,7 @@ def write_classification(classification: Classification) -> dict[str, Any]:
         out[prefix + "radio_answer"] = _write_option(answers[0])
     elif answers:
         text = answers[0]
-        body: dict[str, Any] = {"content": str(text.value), **text.extra}
+        body: dict[str, Any] = {"content": answer_text(text.value), **text.extra}
         if text.classifications:
             body["classifications"] = write_classifications(text.classifications)
         out[prefix + "text_answer"] = body

@@ -63,7 +63,7 @@ from .shapes import (
     read_geometry,
     write_geometry,
 )
-from .video import OTHER_KEY, read_video, write_video_annotations
+from .video import OTHER_KEY, placing_frame_count, read_video, write_video_annotations
 
 __all__ = [
     "data_row_to_item", "item_record", "item_to_data_row", "item_to_import_rows", "media_kind",
@@ -587,11 +587,35 @@ def _project_id(annotation_set: AnnotationSet, default: str) -> str:
     return default
 
 
+def _placing_frame_count(item: Item, losses: LossReport, where: str) -> Item:
+    """`item` with a video frame count that places every annotated frame. Labelbox numbers
+    a video's frames 1..frame_count and ends an object's last segment at frame_count; a
+    count short of the frames shown (CVAT's `size` counts the frames of its task while it
+    numbers them in the whole video, e.g. 10, 13, 16, 19 with `start_frame=10`, `step=3`)
+    is raised to the fewest frames that hold them and the frames objects leave the screen
+    on (loss `labelbox-frame-count-raised`, approximated). An object that leaves the screen
+    only after the video's last frame raises nothing: it is on screen to the end."""
+    count = item.media.frame_count
+    if item.media.kind != "video" or count is None:
+        return item
+    needed = placing_frame_count(count, item.annotation_sets)
+    if needed == count:
+        return item
+    losses.record(
+        "labelbox-frame-count-raised",
+        f"the video's frame count ({count}) is short of the frames annotated; "
+        f"{needed} frames were written so that every frame has its place",
+        where=where, severity="approximated",
+    )  # fmt: skip
+    return item.model_copy(update={"media": item.media.model_copy(update={"frame_count": needed})})
+
+
 def item_to_data_row(item: Item, losses: LossReport, *, project_id: str = "unified",
                      where: str | None = None) -> dict[str, Any]:  # fmt: skip
     """A unified item as one export v2 line (the inverse of `data_row_to_item`).
     Annotation sets that did not come from a Labelbox project go under `project_id`."""
     where = where or f"item {item.key}"
+    item = _placing_frame_count(item, losses, where)
     extra = item.extra
     data_row: dict[str, Any] = {}
     if item.source is not None and item.source.tool == TOOL and item.source.item:

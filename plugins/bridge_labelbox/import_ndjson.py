@@ -30,13 +30,14 @@ from bridge.limits import DEFAULT_MAX_PIXELS
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Classification, Item, Region, Relation, Track
 
-from .classifications import question_kind
+from .classifications import answer_text, question_kind
 from .names import named_only
 from .shapes import BOX_EXTRA, MASK_FETCHED, OPEN_POLYGON, write_span
-from .video import region_as_track
+from .video import placing_frame_count, region_as_track, report_track_losses, track_frame_answers
 
 UUID_NAMESPACE = uuidlib.UUID("9b7f2c1e-5a4d-4e8f-b1c3-6d2a0e9f7b15")
-VIDEO_SHAPES = {"bbox", "points", "polyline"}
+VIDEO_SHAPES = {"bbox", "points", "skeleton", "polyline"}
+"""Shapes of video objects (a skeleton or several points become one point)."""
 
 
 def _uuid_for(*parts: str) -> str:
@@ -74,7 +75,7 @@ class _Writer:
     def answer(self, classification: Classification) -> Any:
         kind = question_kind(classification)
         if kind == "text":
-            return str(classification.answers[0].value) if classification.answers else ""
+            return answer_text(classification.answers[0].value) if classification.answers else ""
         options = [self.option(answer) for answer in classification.answers]
         return options if kind == "checklist" else (options[0] if options else {})
 
@@ -184,27 +185,43 @@ class _Writer:
             out["confidence"] = region.score
         return out
 
-    def track_row(self, track: Track, row_uuid: str) -> dict[str, Any] | None:
-        segments, current = [], []
+    def track_row(self, track: Track, row_uuid: str, end: int | None = None) -> dict[str, Any] | None:
+        """A video object: one segment per run of shown frames, holding the keyframes
+        drawn and the run's first and last frames (interpolated or not). A Labelbox
+        segment ends on its last keyframe while a track shows its last shape until its
+        `outside` keyframe (or the video's last frame, `end`, 0-based, when known): that
+        frame is added as a keyframe with the last shape. Labelbox interpolates the rest."""
+        runs: list[list] = [[]]
         for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
             if keyframe.outside:
-                if current:
-                    segments.append({"keyframes": current})
-                current = []
-                continue
-            if not keyframe.keyframe or keyframe.shape is None:
-                continue
-            if keyframe.shape.type not in VIDEO_SHAPES:
-                return self.drop("labelbox-video-shape", "video objects other than box/point/line")
-            geometry = self.geometry(keyframe.shape, keyframe.extra)
-            if geometry is None:
-                continue
-            current.append({"frame": keyframe.frame + 1, **geometry,
-                            "classifications": [self.nested(c) for c in keyframe.classifications]})  # fmt: skip
-        if current:
-            segments.append({"keyframes": current})
+                if runs[-1]:
+                    runs[-1].append(keyframe.frame - 1)  # the run's last frame
+                    runs.append([])
+            elif keyframe.shape is not None:
+                runs[-1].append(keyframe)
+        if runs[-1]:
+            runs[-1].append(end)
+        segments = []
+        for *run, last in (run for run in runs if run):
+            if last is not None and last > run[-1].frame:
+                run.append(run[-1].model_copy(update={"frame": last, "keyframe": True}))
+            current = []
+            for position, keyframe in enumerate(run):
+                if not keyframe.keyframe and 0 < position < len(run) - 1:
+                    continue
+                if keyframe.shape.type not in VIDEO_SHAPES:
+                    return self.drop("labelbox-video-shape", "video objects other than box/point/line")
+                geometry = self.geometry(keyframe.shape, keyframe.extra)
+                if geometry is None:
+                    continue
+                answers = track_frame_answers(track, keyframe)
+                current.append({"frame": keyframe.frame + 1, **geometry,
+                                "classifications": [self.nested(c) for c in answers]})  # fmt: skip
+            if current:
+                segments.append({"keyframes": current})
         if not segments:
             return None
+        report_track_losses(track, self.losses, self.where)
         return {"uuid": row_uuid, "dataRow": self.data_row, **self.feature(track.label, track.extra),
                 "classifications": [], "segments": segments}  # fmt: skip
 
@@ -223,7 +240,7 @@ def _video_text_rows(writer: _Writer, texts: list[Classification]) -> Iterator[d
     """Frame-range text classifications, grouped by question as Labelbox writes them."""
     by_name: dict[str, list[dict]] = {}
     for classification in texts:
-        value = str(classification.answers[0].value) if classification.answers else ""
+        value = answer_text(classification.answers[0].value) if classification.answers else ""
         frames = [{"start": r.start + 1, "end": r.end + 1} for r in classification.frames or []]
         by_name.setdefault(classification.name, []).append({"value": value, "frames": frames})
     for name, answers in by_name.items():
@@ -251,7 +268,9 @@ def _set_rows(writer: _Writer, annotation_set: AnnotationSet) -> Iterator[dict]:
     ranged = [c for c in annotation_set.classifications if c.frames is not None]
     rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "cls", str(i), c.name))
              for i, c in enumerate(plain)]  # fmt: skip
-    rows += [writer.track_row(track, uuids[track.id]) for track in moving]
+    count = placing_frame_count(writer.item.media.frame_count, writer.item.annotation_sets)
+    end = None if count is None else count - 1
+    rows += [writer.track_row(track, uuids[track.id], end) for track in moving]
     rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "vcls", str(i), c.name))
              for i, c in enumerate(ranged) if question_kind(c) != "text"]  # fmt: skip
     rows += _video_text_rows(writer, [c for c in ranged if question_kind(c) == "text"])

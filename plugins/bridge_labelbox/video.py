@@ -284,12 +284,100 @@ def region_as_track(region: Region) -> Track:
                  keyframes=[keyframe, Keyframe(frame=frame + 1, outside=True)])  # fmt: skip
 
 
-def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> list[tuple[int, Any]]:
+def frames_needed(annotation_set: AnnotationSet, leaving: bool = True) -> int:
+    """The fewest video frames (Labelbox numbering) that place every frame of the set: each
+    shown frame, single-frame regions, classification ranges and, with `leaving`, the
+    first `outside` keyframe after a shown one (the frame the reader ends a segment on).
+    0 when nothing is on a frame."""
+    needed = 0
+    for track in annotation_set.tracks:
+        shown = False
+        for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
+            if keyframe.outside and not (shown and leaving):
+                shown = False
+                continue
+            shown = not keyframe.outside
+            needed = max(needed, keyframe.frame + 1)
+    for region in annotation_set.regions:
+        if region.frame is not None:
+            needed = max(needed, region.frame + 1)
+    for classification in annotation_set.classifications:
+        for run in classification.frames or []:
+            needed = max(needed, run.end + 1)
+    return needed
+
+
+def placing_frame_count(count: int | None, annotation_sets: list[AnnotationSet]) -> int | None:
+    """`count` (a video's frame count), or the fewest frames that place every frame of
+    `annotation_sets` when a shown frame lies past it (see `frames_needed`). An object that
+    leaves the screen only after the last frame raises nothing: it is on to the end."""
+    if count is None or max((frames_needed(s, leaving=False) for s in annotation_sets),
+                            default=0) <= count:  # fmt: skip
+        return count
+    return max(count, *(frames_needed(s) for s in annotation_sets))
+
+
+def track_frame_answers(track: Track, keyframe: Keyframe) -> list:
+    """The answers a Labelbox frame object of `track` holds on `keyframe`: the track's own
+    (Labelbox has no per-object answers on a video, see `report_track_losses`) unless the
+    keyframe answers the same question, then the keyframe's."""
+    if not track.classifications:
+        return list(keyframe.classifications)
+    asked = {classification.name for classification in keyframe.classifications}
+    return [*(c for c in track.classifications if c.name not in asked),
+            *keyframe.classifications]  # fmt: skip
+
+
+def report_track_losses(track: Track, losses: LossReport, where: str) -> None:
+    """What a Labelbox video object cannot hold of `track` (export v2 and import alike:
+    answers live on the frames an object is on, and a gap is the end of a segment):
+
+    * `labelbox-track-answers-per-frame` (approximated): the track's own answers (CVAT's
+      immutable attributes) are written on every frame of the object instead;
+    * `labelbox-outside-while-hidden`: an `outside` keyframe while the object is already
+      off screen (or before it first shows) has no place;
+    * `labelbox-answers-while-outside`: answers on an `outside` keyframe that differ from
+      the previous keyframe's are on no frame the object is on."""
+    if track.classifications:
+        losses.record(
+            "labelbox-track-answers-per-frame",
+            "Labelbox video objects have no answers of their own; a track's answers were "
+            "written on every frame of the object",
+            where=where, count=len(track.classifications), severity="approximated",
+        )  # fmt: skip
+    shown, previous = False, []
+    hidden = answers = 0
+    for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
+        if keyframe.outside:
+            if not shown:
+                hidden += 1
+            if keyframe.classifications and keyframe.classifications != previous:
+                answers += len(keyframe.classifications)
+        shown = not keyframe.outside
+        previous = keyframe.classifications or previous
+    if hidden:
+        losses.record(
+            "labelbox-outside-while-hidden",
+            "an outside keyframe while the object is already off screen has no place in a "
+            "Labelbox video object (its segments)",
+            where=where, count=hidden,
+        )  # fmt: skip
+    if answers:
+        losses.record(
+            "labelbox-answers-while-outside",
+            "answers on an outside keyframe are on no frame the Labelbox object is on",
+            where=where, count=answers,
+        )  # fmt: skip
+
+
+def _put_track(track: Track, frames: dict, losses: LossReport,
+               where: str) -> list[tuple[int, Any]] | None:  # fmt: skip
     """Put the track's shapes into `frames`; return its frames (Labelbox numbers) that go
     into `key_frame_feature_map`, with their values (True for a drawn frame, else the value
-    the export had, such as `false`)."""
+    the export had, such as `false`); None when no shape of it could be written."""
     drawn = []
     base = {k: v for k, v in track.extra.items() if k != KFFM_FORM}
+    written = False
     for keyframe in track.keyframes:
         if keyframe.outside or keyframe.shape is None:
             continue
@@ -297,14 +385,19 @@ def _put_track(track: Track, frames: dict, losses: LossReport, where: str) -> li
         if geometry is None:
             continue
         number = keyframe.frame + 1
+        answers = write_classifications(track_frame_answers(track, keyframe))
         obj = {"feature_id": track.id, "name": track.label, **base,
-               "classifications": write_classifications(keyframe.classifications), **geometry}  # fmt: skip
+               "classifications": answers, **geometry}  # fmt: skip
         frame = frames.setdefault(str(number), {"objects": {}, "classifications": []})
         frame["objects"][track.id] = obj
+        written = True
         if KFFM_VALUE in keyframe.extra:
             drawn.append((number, keyframe.extra[KFFM_VALUE]))
         elif keyframe.keyframe:
             drawn.append((number, True))
+    if not written:  # reported as a whole already (an ellipse, a percent shape, ...)
+        return None
+    report_track_losses(track, losses, where)
     return drawn
 
 
@@ -357,6 +450,8 @@ def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, w
         )  # fmt: skip
     for track in tracks:
         drawn = _put_track(track, frames, losses, where)
+        if drawn is None:  # no object written: no segments for it either
+            continue
         segments[track.id] = _segments(track, frame_count)
         if track.extra.get(KFFM_FORM) == "dict":
             key_frames[track.id] = {str(number): value for number, value in drawn}
