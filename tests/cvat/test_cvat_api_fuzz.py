@@ -38,6 +38,11 @@ class StubApi:
     def get_task_meta(self, task_id):
         return self.answers["meta"]
 
+    def get_job_meta(self, job_id):
+        """A job's data meta has the task meta's shape (plus `included_frames` for chosen
+        frames): the (mutated) task meta stands in for it."""
+        return self.answers["meta"]
+
     def list_jobs(self, task_id):
         jobs = self.answers["jobs"]
         if not isinstance(jobs, list):  # what CvatApi's page reader refuses
