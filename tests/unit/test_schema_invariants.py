@@ -1,5 +1,5 @@
 """The unified model documents its fields in `bridge schema` (pydantic field descriptions)
-and, once every records path checks the same, enforces its simple invariants."""
+and — once every records path checks the same — enforces its simple invariants."""
 
 from __future__ import annotations
 
@@ -79,12 +79,6 @@ def test_edge_values_are_valid(model, data):
     assert {key: getattr(validated, key) for key in data} == data
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="documented, not yet enforced: the record paths of the CVAT, Labelbox and Label "
-    "Studio readers must check these first (tests/*/test_*records*.py compare both paths); "
-    "then revert the commit that took the enforcement back out",
-)
 @pytest.mark.parametrize(("model", "data"), BROKEN)
 def test_broken_invariants_are_refused(model, data):
     with pytest.raises(ValidationError):
