@@ -330,7 +330,9 @@ class Span(Shape):
 
     type: Literal["span"]
     start: int | None = Field(None, ge=0, description="first character (inclusive)")
-    end: int | None = Field(None, ge=0, description="end character (exclusive), >= start")
+    end: int | None = Field(
+        None, ge=0, description="end character (exclusive), >= start within one part"
+    )
     text: str | None = Field(None, description="the covered text as the tool recorded it")
     container: str | None = Field(None, description="the part of the item the offsets index")
     end_container: str | None = Field(
@@ -341,7 +343,9 @@ class Span(Shape):
 
     @model_validator(mode="after")
     def _start_not_after_end(self) -> Span:
-        if self.start is not None and self.end is not None and self.start > self.end:
+        # across parts, `end` indexes another part: any order is fine
+        same_part = self.end_container is None or self.end_container == self.container
+        if same_part and self.start is not None and self.end is not None and self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}")
         return self
 

@@ -36,7 +36,8 @@ def converted(tmp_path_factory) -> dict[str, list[dict]]:
     lines = {}
     for source in REAL_EXPORTS:
         target = outdir / f"{source.parent.name}-{source.name}.jsonl"
-        done = run_bridge("convert", source, target)
+        # named with --from: the import form of Label Studio tasks is not sniffed
+        done = run_bridge("convert", "--from", source.parent.name, source, target)
         assert done.returncode == 0, (source, done.stderr)
         lines[source.name] = [json.loads(line) for line in target.read_text().splitlines()]
     return lines
