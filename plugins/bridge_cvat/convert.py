@@ -193,6 +193,16 @@ def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, 
     return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
 
 
+def ellipse_dict(cx: float, cy: float, rx: float, ry: float, rotation: float,
+                 where: str | None) -> dict[str, Any]:  # fmt: skip
+    """A unified ellipse, as a dict; a negative radius is refused (the schema's invariant,
+    checked here for the record path too)."""
+    if rx < 0 or ry < 0:
+        raise FormatError(f"an ellipse has a negative radius (rx {rx}, ry {ry})", where=where,
+                          hint="CVAT writes rx and ry (the radii) >= 0")  # fmt: skip
+    return {"type": "ellipse", "cx": cx, "cy": cy, "rx": rx, "ry": ry, "rotation": rotation}
+
+
 def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSize | None,
                   where: str) -> dict[str, Any]:  # fmt: skip
     """A CVAT shape `type` and flat `points` -> a unified shape, as a dict (not skeletons)."""
@@ -219,14 +229,7 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
     if kind == "ellipse":
         _need(points, 4, "ellipse", where)
         cx, cy, right, top = points
-        return {
-            "type": "ellipse",
-            "cx": cx,
-            "cy": cy,
-            "rx": right - cx,
-            "ry": cy - top,
-            "rotation": rotation,
-        }
+        return ellipse_dict(cx, cy, right - cx, cy - top, rotation, where)
     if kind in ("polygon", "polyline"):
         pairs = _pairs(points, where)
         if len(pairs) < MIN_POINTS[kind]:

@@ -253,6 +253,19 @@ def _segments(task: MetaNode, where: str | None) -> list[Segment]:
     ]
 
 
+def _check_sizes(task: TaskInfo, where: str | None, max_pixels: int) -> None:
+    """A task's frame count and media size as the schema holds them: size >= 0, width and
+    height > 0 (and within the pixel budget when both are given)."""
+    if task.size is not None and task.size < 0:
+        raise FormatError(f"<size> {task.size} is negative", where=where,
+                          hint="a task's <size> is its number of frames")  # fmt: skip
+    if task.width is not None and task.height is not None:
+        check_pixels(task.width, task.height, where=where, max_pixels=max_pixels)
+    elif any(side is not None and side <= 0 for side in (task.width, task.height)):
+        raise FormatError(f"<original_size> {task.width}x{task.height} is not positive",
+                          where=where, hint="CVAT writes a media size of at least 1x1")  # fmt: skip
+
+
 def task_info(task: MetaNode, where: str | None = None, size: MetaNode | None = None) -> TaskInfo:
     """A `<task>` (or a job export's `<job>`, whose `<original_size>` sits beside it in
     `<meta>`: `size`) -> TaskInfo."""
@@ -309,8 +322,7 @@ class CvatMeta:
             raise FormatError("<meta> has neither <project>, <task> nor <job>", where=where,
                               hint="a CVAT export names what it holds in its <meta>")  # fmt: skip
         for task in tasks:
-            if task.width is not None and task.height is not None:
-                check_pixels(task.width, task.height, where=where, max_pixels=max_pixels)
+            _check_sizes(task, where, max_pixels)
         name = text(owner, "name") or (tasks[0].name if tasks else None) or "cvat"
         project_id = text(project, "id") if project is not None else None
         return cls(tree=tree, labels=labels, project_id=project_id, name=name, tasks=tasks,

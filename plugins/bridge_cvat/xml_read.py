@@ -37,6 +37,7 @@ from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, Region
 from bridge_cvat.convert import (
     attributes_to_classifications,
     check_label,
+    ellipse_dict,
     geometry_dict,
     shape_to_region_dict,
     tag_to_region_dict,
@@ -239,7 +240,7 @@ def image_region(tag: str, attrs: dict[str, str], size: tuple[int, int] | None,
     rotation = _number(attrs, "rotation", where) if "rotation" in attrs else 0.0
     if tag == "ellipse":
         cx, cy, rx, ry = _numbers(attrs, ELLIPSE_KEYS, where)
-        geometry = {"type": "ellipse", "cx": cx, "cy": cy, "rx": rx, "ry": ry, "rotation": rotation}
+        geometry = ellipse_dict(cx, cy, rx, ry, rotation, where)
     else:
         kind = "rectangle" if tag == "box" else tag
         geometry = geometry_dict(kind, shape_points(tag, attrs, where), rotation, size, where)

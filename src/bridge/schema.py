@@ -36,7 +36,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -65,9 +65,8 @@ CVAT job's stage/state, a Labelbox workflow status)."""
 Units = Literal["px", "percent"]
 Point = tuple[float, float]
 """(x, y) in the shape's units."""
-Length = Annotated[float, Field(description="never negative")]
-"""A size, a radius or a scale: never negative (documented; enforced once every records
-path checks it, see ARCHITECTURE.md "Schema invariants")."""
+Length = Annotated[float, Field(ge=0)]
+"""A size, a radius or a scale: never negative."""
 AttributeValue = str | int | float | bool
 
 
@@ -232,14 +231,14 @@ class Polygon(Shape):
     """A closed outline; the last point connects back to the first (not repeated)."""
 
     type: Literal["polygon"]
-    points: list[Point] = Field(description="the outline, at least 3 points")
+    points: list[Point] = Field(min_length=3, description="the outline, at least 3 points")
 
 
 class Polyline(Shape):
     """An open line through its points."""
 
     type: Literal["polyline"]
-    points: list[Point] = Field(description="the line, at least 2 points")
+    points: list[Point] = Field(min_length=2, description="the line, at least 2 points")
 
 
 Visibility = Literal["visible", "occluded", "absent"]
@@ -278,8 +277,8 @@ class Ellipse(Shape):
     type: Literal["ellipse"]
     cx: float = Field(description="centre x")
     cy: float = Field(description="centre y")
-    rx: Length = Field(description="radius along x before rotation, never negative")
-    ry: Length = Field(description="radius along y before rotation, never negative")
+    rx: Length = Field(description="radius along x before rotation")
+    ry: Length = Field(description="radius along y before rotation")
     rotation: float = Field(0.0, description="degrees, clockwise on screen, about the centre")
 
 
@@ -288,8 +287,8 @@ class RLE(Model):
     (height, width), `counts` the compressed COCO RLE string (column-major runs, starting
     with background), as pycocotools writes it."""
 
-    size: tuple[int, int] = Field(
-        description="(height, width) of the whole media, in pixels, never negative"
+    size: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]] = Field(
+        description="(height, width) of the whole media, in pixels"
     )
     counts: str = Field(description="COCO compressed RLE (column-major runs, background first)")
 
@@ -318,9 +317,7 @@ class Cuboid3D(Shape):
     rotation: tuple[float, float, float] = Field(
         (0.0, 0.0, 0.0), description="radians about the x, y and z axes"
     )
-    scale: tuple[float, float, float] = Field(
-        description="size along x, y and z, never negative"
-    )
+    scale: tuple[Length, Length, Length] = Field(description="size along x, y and z")
 
 
 class Span(Shape):
@@ -332,8 +329,10 @@ class Span(Shape):
     keep their XPath anchors in the region's `extra`."""
 
     type: Literal["span"]
-    start: int | None = Field(None, description="first character (inclusive), >= 0")
-    end: int | None = Field(None, description="end character (exclusive), >= start")
+    start: int | None = Field(None, ge=0, description="first character (inclusive)")
+    end: int | None = Field(
+        None, ge=0, description="end character (exclusive), >= start within one part"
+    )
     text: str | None = Field(None, description="the covered text as the tool recorded it")
     container: str | None = Field(None, description="the part of the item the offsets index")
     end_container: str | None = Field(
@@ -341,6 +340,14 @@ class Span(Shape):
         description="the part where the span ends when it crosses parts (e.g. the last of "
         "several dialogue paragraphs); `end` then indexes that part; None: same as container",
     )
+
+    @model_validator(mode="after")
+    def _start_not_after_end(self) -> Span:
+        # across parts, `end` indexes another part: any order is fine
+        same_part = self.end_container is None or self.end_container == self.container
+        if same_part and self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
 
 
 class TimeSegment(Shape):
@@ -351,6 +358,12 @@ class TimeSegment(Shape):
     start: float = Field(description="where the segment starts")
     end: float = Field(description="where it ends, >= start")
     unit: Literal["seconds", "frames"] = "seconds"
+
+    @model_validator(mode="after")
+    def _start_not_after_end(self) -> TimeSegment:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
 
 
 class Tag(Shape):
@@ -382,8 +395,14 @@ AnyShape = Annotated[
 class FrameRange(Model):
     """Frames `start` to `end`, both inclusive."""
 
-    start: int = Field(description="first frame (inclusive), >= 0")
-    end: int = Field(description="last frame (inclusive), >= start")
+    start: int = Field(ge=0, description="first frame (inclusive)")
+    end: int = Field(ge=0, description="last frame (inclusive), >= start")
+
+    @model_validator(mode="after")
+    def _start_not_after_end(self) -> FrameRange:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
 
 
 class Answer(Element):
@@ -513,11 +532,11 @@ class Media(Model):
 
     kind: MediaKind
     uri: str | None = Field(None, description="where the media lives (URL or path)")
-    width: int | None = Field(None, description="pixels (> 0), when known")
-    height: int | None = Field(None, description="pixels (> 0), when known")
-    frame_count: int | None = Field(None, description="frames of a video (>= 0), when known")
-    fps: float | None = Field(None, description="frames per second (> 0), when known")
-    duration: float | None = Field(None, description="seconds (>= 0), when known")
+    width: int | None = Field(None, gt=0, description="pixels, when known")
+    height: int | None = Field(None, gt=0, description="pixels, when known")
+    frame_count: int | None = Field(None, ge=0, description="frames of a video, when known")
+    fps: float | None = Field(None, gt=0, description="frames per second, when known")
+    duration: float | None = Field(None, ge=0, description="seconds, when known")
     text: str | None = Field(None, description="the text of a text item")
     mime_type: str | None = None
 

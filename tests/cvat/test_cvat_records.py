@@ -169,3 +169,32 @@ def test_cvat_records_are_plain_json_data(path):
     for record in read_cvat_xml(path, LossReport()).items.records():
         if type(record) is dict:
             assert Item.model_validate_json(orjson.dumps(record)) == Item.model_validate(record)
+
+
+VIDEO_SHAPES = (FIXTURES / "all_shapes_video.xml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new", "message"),
+    [
+        (IMAGES, 'rx="1.50" ry="0.75"', 'rx="-1.50" ry="0.75"', "negative radius"),
+        (IMAGES, 'rx="1.50" ry="0.75"', 'rx="1.50" ry="-0.01"', "negative radius"),
+        (VIDEO_SHAPES, 'cx="20.00" cy="20.00" rx="3.00"', 'cx="20.00" cy="20.00" rx="-3.00"',
+         "negative radius"),
+        (VIDEO, "<size>4</size>", "<size>-1</size>", "<size> -1 is negative"),
+        (VIDEO, "<width>25</width>", "<width>0</width>", "is not positive"),
+        (VIDEO, "<width>25</width>\n        <height>20</height>", "<width>-2</width>",
+         "is not positive"),  # a side given alone is checked too
+    ],
+    ids=["image-rx", "image-ry", "video-rx", "frame-count", "width", "width-without-height"],
+)  # fmt: skip
+def test_cvat_schema_invariants_are_refused_where_read_both_ways(tmp_path, text, old, new, message):
+    """What the schema refuses (a negative radius or frame count, a media side <= 0) is a
+    located FormatError from the reader, the same on the record path."""
+    assert old in text
+    path = tmp_path / "broken.xml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    expected = validated_outcome(path)
+    assert expected[:2] == ("error", "FormatError") and message in expected[3]
+    assert expected[2].startswith(f"{path}:")
+    assert record_outcome(path, tmp_path) == expected

@@ -12,6 +12,7 @@ text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=8)
 coord = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=0, max_value=1e5, allow_nan=False, allow_infinity=False)
+above_zero = st.floats(min_value=1e-6, max_value=1e5, allow_nan=False, allow_infinity=False)
 angle = st.floats(min_value=0, max_value=360, allow_nan=False)
 point = st.tuples(coord, coord)
 json_scalar = (
@@ -37,6 +38,13 @@ sources = st.none() | st.builds(
     instance=st.none() | text, project=st.none() | ids, item=st.none() | ids,
     annotation=st.none() | ids, region=st.none() | ids,
 )  # fmt: skip
+
+
+def ordered(values):
+    """Two of `values`, the first not after the second (start <= end)."""
+    return st.tuples(values, values).map(sorted)
+
+
 attribute_values = st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | coord | text
 
 
@@ -47,7 +55,8 @@ def classifications(depth: int = 2):
         source=sources, extra=extras,
     )  # fmt: skip
     ranges = st.none() | st.lists(
-        st.builds(s.FrameRange, start=st.integers(0, 99), end=st.integers(0, 99)), max_size=2
+        ordered(st.integers(0, 99)).map(lambda pair: s.FrameRange(start=pair[0], end=pair[1])),
+        max_size=2,
     )
     return st.builds(
         s.Classification, name=text, answers=st.lists(answer, max_size=3), frames=ranges
@@ -70,8 +79,8 @@ shapes = st.one_of(
     st.builds(
         s.BBox, x=coord, y=coord, width=positive, height=positive, rotation=angle, units=units
     ),
-    st.builds(s.Polygon, points=st.lists(point, max_size=6), units=units),
-    st.builds(s.Polyline, points=st.lists(point, max_size=6)),
+    st.builds(s.Polygon, points=st.lists(point, min_size=3, max_size=6), units=units),
+    st.builds(s.Polyline, points=st.lists(point, min_size=2, max_size=6)),
     st.builds(s.Points, points=st.lists(keypoints, max_size=3)),
     st.builds(s.Skeleton, points=st.lists(keypoints, max_size=3)),
     st.builds(s.Ellipse, cx=coord, cy=coord, rx=positive, ry=positive, rotation=angle),
@@ -84,14 +93,24 @@ shapes = st.one_of(
         scale=st.tuples(positive, positive, positive),
     ),
     st.builds(
-        s.Span,
-        start=st.none() | st.integers(0, 10**6),
-        end=st.none() | st.integers(0, 10**6),
+        lambda offsets, **fields: s.Span(start=offsets[0], end=offsets[1], **fields),
+        offsets=ordered(st.integers(0, 10**6))
+        | st.tuples(st.none(), st.none() | st.integers(0, 10**6))
+        | st.tuples(st.integers(0, 10**6), st.none()),
         text=st.none() | text,
         container=st.none() | ids,
     ),
+    # across parts `end` indexes the last part: any order
     st.builds(
-        s.TimeSegment, start=positive, end=positive, unit=st.sampled_from(["seconds", "frames"])
+        lambda parts, **fields: s.Span(container=parts[0], end_container=parts[1], **fields),
+        parts=st.tuples(ids, ids).filter(lambda parts: parts[0] != parts[1]),
+        start=st.integers(0, 10**6),
+        end=st.integers(0, 10**6),
+    ),
+    st.builds(
+        lambda times, unit: s.TimeSegment(start=times[0], end=times[1], unit=unit),
+        times=ordered(positive),
+        unit=st.sampled_from(["seconds", "frames"]),
     ),
     st.builds(s.Tag),
 )
@@ -143,7 +162,7 @@ annotation_sets = st.builds(
 media = st.builds(
     s.Media, kind=st.sampled_from(["image", "video", "text", "audio", "pointcloud", "document", "html", "timeseries", "conversation"]),
     uri=st.none() | text, width=st.none() | st.integers(1, 10**5), height=st.none() | st.integers(1, 10**5),
-    frame_count=st.none() | st.integers(0, 10**6), fps=st.none() | positive, duration=st.none() | positive,
+    frame_count=st.none() | st.integers(0, 10**6), fps=st.none() | above_zero, duration=st.none() | positive,
     text=st.none() | text,
 )  # fmt: skip
 items = st.builds(

@@ -152,7 +152,7 @@ def test_shape_type_may_be_omitted_in_python_but_is_always_written(monkeypatch):
 
     # validation from JSON must not go through the Python-side __init__ (speed)
     monkeypatch.setattr(schema.Shape, "__init__", counting_init)
-    line = '{"id": "r", "shape": {"type": "polygon", "points": [[0, 0], [1, 1]]}}'
+    line = '{"id": "r", "shape": {"type": "polygon", "points": [[0, 0], [1, 1], [0, 1]]}}'
     region = Region.model_validate_json(line)
     assert calls == []
     assert region.model_dump(mode="json", exclude_defaults=True)["shape"]["type"] == "polygon"
