@@ -121,8 +121,13 @@ def run(command: list[str]) -> dict:
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{command[:3]} failed:\n{err.read().decode()[-2000:]}")
         printed = json.loads(out.read().decode().strip().splitlines()[-1])
-    return {"total": usage.ru_utime + usage.ru_stime, "work": printed["work"], "wall": elapsed,
-            "rss_mb": usage.ru_maxrss / 1024, "shapes": printed["shapes"]}  # fmt: skip
+    return {
+        "total": usage.ru_utime + usage.ru_stime,
+        "work": printed["work"],
+        "wall": elapsed,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "shapes": printed["shapes"],
+    }
 
 
 def measure(name: str, command: list[str], shapes: int, repeat: int) -> dict:
@@ -137,27 +142,38 @@ def print_sizes(sizes: list[int], repeat: int) -> None:
     have_datumaro = DATUMARO_PYTHON.exists()
     if not have_datumaro:
         print(f"no Datumaro venv at {DATUMARO_PYTHON}: only label-bridge is measured")
-    print(f"{'images':>8} {'shapes':>8} {'tool':<16} {'total s':>7} {'work s':>7} {'wall s':>7} "
-          f"{'shapes/s total':>14} {'shapes/s work':>13} {'peak MB':>8}")  # fmt: skip
+    print(
+        f"{'images':>8} {'shapes':>8} {'tool':<16} {'total s':>7} {'work s':>7} {'wall s':>7} "
+        f"{'shapes/s total':>14} {'shapes/s work':>13} {'peak MB':>8}"
+    )
     for images in sizes:
         path = ensure_file(images)
         shapes = images * SHAPES_PER_IMAGE
         out = DATA / f"cvat_{images}.jsonl"
         rows = [
             measure("bridge read", [sys.executable, "-c", BRIDGE_READ, str(path)], shapes, repeat),
-            measure("bridge convert", [sys.executable, "-c", BRIDGE_CONVERT, str(path), str(out)], shapes, repeat),
-        ]  # fmt: skip
+            measure(
+                "bridge convert",
+                [sys.executable, "-c", BRIDGE_CONVERT, str(path), str(out)],
+                shapes,
+                repeat,
+            ),
+        ]
         if have_datumaro:
             command = [str(DATUMARO_PYTHON), "-c", DATUMARO_IMPORT, str(path)]
             rows.append(measure("datumaro import", command, shapes, repeat))
         for row in rows:
-            print(f"{images:>8} {shapes:>8} {row['tool']:<16} {row['total']:>7.2f} {row['work']:>7.2f} "
-                  f"{row['wall']:>7.2f} {shapes / row['total']:>14.0f} {shapes / row['work']:>13.0f} "
-                  f"{row['rss_mb']:>8.0f}")  # fmt: skip
+            print(
+                f"{images:>8} {shapes:>8} {row['tool']:<16} {row['total']:>7.2f} {row['work']:>7.2f} "
+                f"{row['wall']:>7.2f} {shapes / row['total']:>14.0f} {shapes / row['work']:>13.0f} "
+                f"{row['rss_mb']:>8.0f}"
+            )
         if have_datumaro:
             base = rows[2]
-            ratios = [f"{name} {base['total'] / rows[i]['total']:.2f}x total, {base['work'] / rows[i]['work']:.2f}x work"
-                      for i, name in ((0, "read"), (1, "convert"))]  # fmt: skip
+            ratios = [
+                f"{name} {base['total'] / rows[i]['total']:.2f}x total, {base['work'] / rows[i]['work']:.2f}x work"
+                for i, name in ((0, "read"), (1, "convert"))
+            ]
             print(f"{'':>17} speed vs Datumaro: {'; '.join(ratios)}")
         out.unlink(missing_ok=True)
 
@@ -219,13 +235,19 @@ def breakdown(path: Path, limit: int) -> dict:
 
 
 def print_breakdown(path: Path, limit: int) -> None:
-    output = subprocess.run([sys.executable, __file__, "--child-breakdown", str(path), str(limit)],
-                            check=True, capture_output=True, text=True).stdout  # fmt: skip
+    output = subprocess.run(
+        [sys.executable, __file__, "--child-breakdown", str(path), str(limit)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     result = json.loads(output.strip().splitlines()[-1])
     fast = ["parse", "record", "dump", "write"]
     total = sum(result[name] for name in fast)
-    print(f"\nCPU us per shape, first {result['images']} images of {path.name} "
-          f"({result['shapes']} shapes):")  # fmt: skip
+    print(
+        f"\nCPU us per shape, first {result['images']} images of {path.name} "
+        f"({result['shapes']} shapes):"
+    )
     print(
         "  bridge convert:   "
         + "  ".join(f"{name} {result[name]:.2f}" for name in fast)

@@ -69,15 +69,19 @@ def shape(index: int, rng: random.Random) -> str:
     kind = index % 5
     x, y = rng.uniform(0, 1800), rng.uniform(0, 1000)
     if kind == 0:
-        return (f'    <box label="car" source="manual" occluded="0" xtl="{x:.2f}" ytl="{y:.2f}" '
-                f'xbr="{x + 50:.2f}" ybr="{y + 40:.2f}" z_order="0">\n'
-                f'      <attribute name="color">blue</attribute>\n'
-                f'      <attribute name="parked">true</attribute>\n    </box>\n')  # fmt: skip
+        return (
+            f'    <box label="car" source="manual" occluded="0" xtl="{x:.2f}" ytl="{y:.2f}" '
+            f'xbr="{x + 50:.2f}" ybr="{y + 40:.2f}" z_order="0">\n'
+            f'      <attribute name="color">blue</attribute>\n'
+            f'      <attribute name="parked">true</attribute>\n    </box>\n'
+        )
     if kind == 1:
-        return (f'    <box label="car" source="auto" occluded="1" xtl="{x:.2f}" ytl="{y:.2f}" '
-                f'xbr="{x + 80:.2f}" ybr="{y + 30:.2f}" rotation="{rng.uniform(0, 360):.2f}" z_order="1">\n'
-                f'      <attribute name="color">red</attribute>\n'
-                f'      <attribute name="parked">false</attribute>\n    </box>\n')  # fmt: skip
+        return (
+            f'    <box label="car" source="auto" occluded="1" xtl="{x:.2f}" ytl="{y:.2f}" '
+            f'xbr="{x + 80:.2f}" ybr="{y + 30:.2f}" rotation="{rng.uniform(0, 360):.2f}" z_order="1">\n'
+            f'      <attribute name="color">red</attribute>\n'
+            f'      <attribute name="parked">false</attribute>\n    </box>\n'
+        )
     tag, label, count = [("polygon", "road", 6), ("polyline", "lane", 4), ("points", "sign", 3)][
         kind - 2
     ]

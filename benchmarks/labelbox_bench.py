@@ -177,15 +177,22 @@ def child(mode: str, path: Path, limit: int) -> dict:
     rows = work()
     cpu2, wall2 = _cpu(), time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rows": rows, "cpu": cpu2 - cpu1, "wall": wall2 - wall1, "setup_cpu": cpu1 - cpu0,
-            "peak_kb": peak}  # fmt: skip
+    return {
+        "rows": rows,
+        "cpu": cpu2 - cpu1,
+        "wall": wall2 - wall1,
+        "setup_cpu": cpu1 - cpu0,
+        "peak_kb": peak,
+    }
 
 
 def run_child(mode: str, path: Path, limit: int = 0) -> dict:
     output = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(path), str(limit)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -211,24 +218,32 @@ def measure(mode: str, path: Path, repeat: int) -> dict:
 
 def _cells(run: dict, bare: dict, width: int) -> str:
     """rows/s from CPU time, peak MB, CPU-time and wall-time ratios to the bare parse."""
-    return (f"{run['rows'] / run['cpu']:>{width},.0f} {run['peak_mb']:>5.1f} "
-            f"{run['cpu'] / bare['cpu']:>5.1f}x {run['wall'] / bare['wall']:>5.1f}x")  # fmt: skip
+    return (
+        f"{run['rows'] / run['cpu']:>{width},.0f} {run['peak_mb']:>5.1f} "
+        f"{run['cpu'] / bare['cpu']:>5.1f}x {run['wall'] / bare['wall']:>5.1f}x"
+    )
 
 
 def print_sizes(sizes: list[int], repeat: int) -> None:
-    print(f"{'rows':>8} {'MB':>6} | {'bare rows/s':>11} {'MB':>5} | {'path':<9} | "
-          f"{'read rows/s':>11} {'MB':>5} {'cpu x':>6} {'wall x':>6} | "
-          f"{'convert rows/s':>14} {'MB':>5} {'cpu x':>6} {'wall x':>6} | {'setup s':>7}")  # fmt: skip
+    print(
+        f"{'rows':>8} {'MB':>6} | {'bare rows/s':>11} {'MB':>5} | {'path':<9} | "
+        f"{'read rows/s':>11} {'MB':>5} {'cpu x':>6} {'wall x':>6} | "
+        f"{'convert rows/s':>14} {'MB':>5} {'cpu x':>6} {'wall x':>6} | {'setup s':>7}"
+    )
     for size in sizes:
         path = ensure_file(size)
         bare = measure("bare", path, repeat)
-        lead = (f"{bare['rows']:>8} {path.stat().st_size / 1e6:>6.1f} | "
-                f"{bare['rows'] / bare['cpu']:>11,.0f} {bare['peak_mb']:>5.1f}")  # fmt: skip
+        lead = (
+            f"{bare['rows']:>8} {path.stat().st_size / 1e6:>6.1f} | "
+            f"{bare['rows'] / bare['cpu']:>11,.0f} {bare['peak_mb']:>5.1f}"
+        )
         for label, suffix in (("records", ""), ("validated", "-validated")):
             read = measure("read" + suffix, path, repeat)
             conv = measure("convert" + suffix, path, repeat)
-            print(f"{lead} | {label:<9} | {_cells(read, bare, 11)} | {_cells(conv, bare, 14)} | "
-                  f"{conv['setup']:>7.2f}")  # fmt: skip
+            print(
+                f"{lead} | {label:<9} | {_cells(read, bare, 11)} | {_cells(conv, bare, 14)} | "
+                f"{conv['setup']:>7.2f}"
+            )
             lead = " " * len(lead)
 
 
@@ -241,16 +256,20 @@ def _breakdown_line(label: str, runs: list[dict], parse: float | None = None) ->
     spread = max(sum(run[n] for n in stages) for run in runs) - min(
         sum(run[n] for n in stages) for run in runs
     )
-    print(f"  {label:<10} {cells}  | total {total:.1f} us = {total / parse:.1f}x parse"
-          f" (runs within {spread:.1f} us)")  # fmt: skip
+    print(
+        f"  {label:<10} {cells}  | total {total:.1f} us = {total / parse:.1f}x parse"
+        f" (runs within {spread:.1f} us)"
+    )
     return result["parse"]
 
 
 def print_breakdown(path: Path, limit: int, repeat: int) -> None:
     records = [run_child("breakdown", path, limit) for _ in range(repeat)]
     checked = [run_child("breakdown-validated", path, limit) for _ in range(repeat)]
-    print(f"\nCPU us per data row by stage, first {records[0]['rows']} rows of {path.name}, "
-          f"median of {repeat} runs:")  # fmt: skip
+    print(
+        f"\nCPU us per data row by stage, first {records[0]['rows']} rows of {path.name}, "
+        f"median of {repeat} runs:"
+    )
     parse = _breakdown_line("records", records)
     _breakdown_line("validated", checked, parse)
 

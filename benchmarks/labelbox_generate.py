@@ -30,9 +30,19 @@ def stamp(rng: random.Random) -> str:
 
 
 def radio(rng: random.Random, name: str, answer: str) -> dict:
-    return {"feature_id": cuid(rng), "feature_schema_id": f"schema-{name}", "name": name, "value": name,
-            "radio_answer": {"feature_id": cuid(rng), "feature_schema_id": f"schema-{answer}",
-                             "name": answer, "value": answer, "classifications": []}}  # fmt: skip
+    return {
+        "feature_id": cuid(rng),
+        "feature_schema_id": f"schema-{name}",
+        "name": name,
+        "value": name,
+        "radio_answer": {
+            "feature_id": cuid(rng),
+            "feature_schema_id": f"schema-{answer}",
+            "name": answer,
+            "value": answer,
+            "classifications": [],
+        },
+    }
 
 
 def xy(rng: random.Random) -> dict:
@@ -40,16 +50,26 @@ def xy(rng: random.Random) -> dict:
 
 
 def box(rng: random.Random) -> dict:
-    return {"top": round(rng.uniform(0, 400), 1), "left": round(rng.uniform(0, 560), 1),
-            "height": round(rng.uniform(5, 80), 1), "width": round(rng.uniform(5, 80), 1)}  # fmt: skip
+    return {
+        "top": round(rng.uniform(0, 400), 1),
+        "left": round(rng.uniform(0, 560), 1),
+        "height": round(rng.uniform(5, 80), 1),
+        "width": round(rng.uniform(5, 80), 1),
+    }
 
 
 def image_objects(rng: random.Random) -> list[dict]:
     def obj(kind: str, key: str, value, classifications=None) -> dict:
         name = rng.choice(NAMES)
-        return {"feature_id": cuid(rng), "feature_schema_id": f"schema-{name}", "name": name,
-                "value": name, "annotation_kind": kind, "classifications": classifications or [],
-                key: value}  # fmt: skip
+        return {
+            "feature_id": cuid(rng),
+            "feature_schema_id": f"schema-{name}",
+            "name": name,
+            "value": name,
+            "annotation_kind": kind,
+            "classifications": classifications or [],
+            key: value,
+        }
 
     polygon = [xy(rng) for _ in range(6)]
     return [
@@ -63,31 +83,71 @@ def image_objects(rng: random.Random) -> list[dict]:
 
 
 def image_classifications(rng: random.Random) -> list[dict]:
-    checklist = {"feature_id": cuid(rng), "name": "tags", "value": "tags", "checklist_answers": [
-        {"feature_id": cuid(rng), "name": tag, "value": tag, "classifications": []}
-        for tag in rng.sample(["night", "rain", "blur", "crowd"], 2)]}  # fmt: skip
-    text = {"feature_id": cuid(rng), "name": "note", "value": "note",
-            "text_answer": {"content": f"note {rng.randint(0, 999)}"}}  # fmt: skip
+    checklist = {
+        "feature_id": cuid(rng),
+        "name": "tags",
+        "value": "tags",
+        "checklist_answers": [
+            {"feature_id": cuid(rng), "name": tag, "value": tag, "classifications": []}
+            for tag in rng.sample(["night", "rain", "blur", "crowd"], 2)
+        ],
+    }
+    text = {
+        "feature_id": cuid(rng),
+        "name": "note",
+        "value": "note",
+        "text_answer": {"content": f"note {rng.randint(0, 999)}"},
+    }
     return [radio(rng, "quality", rng.choice(["good", "bad"])), checklist, text]
 
 
 def video_annotations(rng: random.Random) -> dict:
     feature = cuid(rng)
-    frames = {str(f): {"objects": {feature: {"feature_id": feature, "name": "car",
-                                             "annotation_kind": "VideoBoundingBox",
-                                             "classifications": [], "bounding_box": box(rng)}},
-                       "classifications": []} for f in range(1, 31)}  # fmt: skip
-    return {"frames": frames, "segments": {feature: [[1, 30]]},
-            "key_frame_feature_map": {feature: [1, 15, 30]}, "classifications": []}  # fmt: skip
+    frames = {
+        str(f): {
+            "objects": {
+                feature: {
+                    "feature_id": feature,
+                    "name": "car",
+                    "annotation_kind": "VideoBoundingBox",
+                    "classifications": [],
+                    "bounding_box": box(rng),
+                }
+            },
+            "classifications": [],
+        }
+        for f in range(1, 31)
+    }
+    return {
+        "frames": frames,
+        "segments": {feature: [[1, 30]]},
+        "key_frame_feature_map": {feature: [1, 15, 30]},
+        "classifications": [],
+    }
 
 
 def label(rng: random.Random, video: bool) -> dict:
-    annotations = video_annotations(rng) if video else {
-        "objects": image_objects(rng), "classifications": image_classifications(rng), "relationships": []}  # fmt: skip
-    return {"label_kind": "Video" if video else "Default", "version": "1.0.0", "id": cuid(rng),
-            "label_details": {"created_at": stamp(rng), "updated_at": stamp(rng),
-                              "created_by": "annotator@example.com", "reviews": []},
-            "annotations": annotations}  # fmt: skip
+    annotations = (
+        video_annotations(rng)
+        if video
+        else {
+            "objects": image_objects(rng),
+            "classifications": image_classifications(rng),
+            "relationships": [],
+        }
+    )
+    return {
+        "label_kind": "Video" if video else "Default",
+        "version": "1.0.0",
+        "id": cuid(rng),
+        "label_details": {
+            "created_at": stamp(rng),
+            "updated_at": stamp(rng),
+            "created_by": "annotator@example.com",
+            "reviews": [],
+        },
+        "annotations": annotations,
+    }
 
 
 def data_row(rng: random.Random, index: int) -> dict:
@@ -100,13 +160,19 @@ def data_row(rng: random.Random, index: int) -> dict:
     if video:
         media.update(frame_rate=30, frame_count=30)
     return {
-        "data_row": {"id": cuid(rng), "global_key": f"asset-{index:07d}",
-                     "row_data": f"https://storage.example.com/bench/{index:07d}.jpg",
-                     "details": {"dataset_id": "cldataset0000000000000001", "created_at": stamp(rng),
-                                 "created_by": "owner@example.com"}},
+        "data_row": {
+            "id": cuid(rng),
+            "global_key": f"asset-{index:07d}",
+            "row_data": f"https://storage.example.com/bench/{index:07d}.jpg",
+            "details": {
+                "dataset_id": "cldataset0000000000000001",
+                "created_at": stamp(rng),
+                "created_by": "owner@example.com",
+            },
+        },
         "media_attributes": media,
         "projects": projects,
-    }  # fmt: skip
+    }
 
 
 def generate(rows: int, output: Path, seed: int = 7) -> None:

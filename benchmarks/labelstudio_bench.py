@@ -71,8 +71,10 @@ def _job_bridge_convert(path: Path, config: Path, out: Path, *extra: str):
 
     def work() -> str:
         try:
-            app(["convert", str(path), "-o", str(target), "--from", "labelstudio", *extra],
-                standalone_mode=False)  # fmt: skip
+            app(
+                ["convert", str(path), "-o", str(target), "--from", "labelstudio", *extra],
+                standalone_mode=False,
+            )
         except SystemExit as stop:  # typer may exit 0
             if stop.code:
                 raise
@@ -88,8 +90,9 @@ def _job_sdk(fmt: str):
         logging.disable(logging.WARNING)
         from label_studio_sdk.converter import Converter
 
-        converter = Converter(config=config.read_text(), project_dir=str(out),
-                              download_resources=False)  # fmt: skip
+        converter = Converter(
+            config=config.read_text(), project_dir=str(out), download_resources=False
+        )
 
         def work() -> str:
             converter.convert(str(path), str(out / "sdk"), fmt, is_dir=False)
@@ -101,12 +104,13 @@ def _job_sdk(fmt: str):
 
 
 RUNNERS = {
-    "orjson-loads": _job_orjson, "bridge-read": _job_bridge_read,
+    "orjson-loads": _job_orjson,
+    "bridge-read": _job_bridge_read,
     "bridge-convert": _job_bridge_convert,
     "bridge-convert-validate": lambda *a: _job_bridge_convert(*a, "-O", "validate=true"),
     "sdk-coco": _job_sdk("COCO"),
     "sdk-json-min": _job_sdk("JSON_MIN"),
-}  # fmt: skip
+}
 
 
 def run_job(name: str, path: Path, config: Path) -> None:
@@ -169,16 +173,20 @@ def main() -> None:
     print(f"file: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     results = [spawn(name, path, config) for name in args.jobs.split(",")]
     base = next((r for r in results if r["job"] == "orjson-loads" and "seconds" in r), None)
-    print(f"{'job':24} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'wall/orjson':>12} "
-          f"{'cpu/orjson':>11}  note")  # fmt: skip
+    print(
+        f"{'job':24} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'wall/orjson':>12} "
+        f"{'cpu/orjson':>11}  note"
+    )
     for r in results:
         if "error" in r:
             print(f"{r['job']:24} failed: {r['error']}")
             continue
         wall = f"{r['seconds'] / base['seconds']:.2f}" if base else "-"
         cpu = f"{r['cpu'] / base['cpu']:.2f}" if base else "-"
-        print(f"{r['job']:24} {r['seconds']:8.2f} {r['cpu']:8.2f} {r['peak_mb']:8.0f} "
-              f"{wall:>12} {cpu:>11}  {r['note']}")  # fmt: skip
+        print(
+            f"{r['job']:24} {r['seconds']:8.2f} {r['cpu']:8.2f} {r['peak_mb']:8.0f} "
+            f"{wall:>12} {cpu:>11}  {r['note']}"
+        )
 
 
 if __name__ == "__main__":

@@ -40,11 +40,22 @@ CONFIG = """<View><Image name="image" value="$image"/>
 
 def box(i: int, j: int) -> dict:
     return {
-        "id": f"r{i}_{j}", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
-        "original_width": 640, "original_height": 480, "image_rotation": 0,
-        "value": {"x": j * 10.0, "y": 5.0, "width": 8.0, "height": 9.0, "rotation": 0,
-                  "rectanglelabels": ["Car" if j % 2 else "Person"]},
-    }  # fmt: skip
+        "id": f"r{i}_{j}",
+        "from_name": "label",
+        "to_name": "image",
+        "type": "rectanglelabels",
+        "original_width": 640,
+        "original_height": 480,
+        "image_rotation": 0,
+        "value": {
+            "x": j * 10.0,
+            "y": 5.0,
+            "width": 8.0,
+            "height": 9.0,
+            "rotation": 0,
+            "rectanglelabels": ["Car" if j % 2 else "Person"],
+        },
+    }
 
 
 def make_task(i: int) -> dict:
@@ -52,19 +63,25 @@ def make_task(i: int) -> dict:
     return {
         "data": {"image": f"https://example.invalid/img/{i}.jpg"},
         "meta": {"key": f"img-{i}"},
-        "annotations": [{"result": result, "lead_time": 3.0, "ground_truth": False},
-                        {"result": result[:2], "lead_time": 4.0, "ground_truth": False}],
+        "annotations": [
+            {"result": result, "lead_time": 3.0, "ground_truth": False},
+            {"result": result[:2], "lead_time": 4.0, "ground_truth": False},
+        ],
         "predictions": [{"result": result, "score": 0.8, "model_version": "bench"}],
-    }  # fmt: skip
+    }
 
 
 def fill_project(api: LabelStudioApi, n_tasks: int, batch: int = 500) -> int:
     project = api.create_project(f"pull bench {n_tasks}", CONFIG)
     started = time.perf_counter()
     for start in range(0, n_tasks, batch):
-        api.import_tasks(project["id"], [make_task(i) for i in range(start, min(start + batch, n_tasks))])  # fmt: skip
-    print(f"imported {n_tasks} tasks (2 annotations + 1 prediction each) in "
-          f"{time.perf_counter() - started:.2f} s, batches of {batch}")  # fmt: skip
+        api.import_tasks(
+            project["id"], [make_task(i) for i in range(start, min(start + batch, n_tasks))]
+        )
+    print(
+        f"imported {n_tasks} tasks (2 annotations + 1 prediction each) in "
+        f"{time.perf_counter() - started:.2f} s, batches of {batch}"
+    )
     return project["id"]
 
 

@@ -39,10 +39,29 @@ SOURCES = _sources()
 
 # ---------------------------------------------------------------------- the counts
 
-REGION_KINDS = ("bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask",
-                "cuboid", "cuboid3d", "span", "time_segment", "tag")  # fmt: skip
-CONTENT = ("sets", "tracks", "keyframes", "classifications", "keyframe_answers", "relations",
-           *(f"regions:{k}" for k in REGION_KINDS))  # fmt: skip
+REGION_KINDS = (
+    "bbox",
+    "polygon",
+    "polyline",
+    "points",
+    "skeleton",
+    "ellipse",
+    "mask",
+    "cuboid",
+    "cuboid3d",
+    "span",
+    "time_segment",
+    "tag",
+)
+CONTENT = (
+    "sets",
+    "tracks",
+    "keyframes",
+    "classifications",
+    "keyframe_answers",
+    "relations",
+    *(f"regions:{k}" for k in REGION_KINDS),
+)
 
 
 def changed_answers(keyframes) -> int:
@@ -68,8 +87,9 @@ def census(items) -> tuple[Counter, list[tuple[str, tuple, Counter]]]:
     containers: list[tuple[str, tuple, Counter]] = []
     for item in items:
         for number, aset in enumerate(item.annotation_sets):
-            inside: Counter = Counter(classifications=len(aset.classifications),
-                                      relations=len(aset.relations))  # fmt: skip
+            inside: Counter = Counter(
+                classifications=len(aset.classifications), relations=len(aset.relations)
+            )
             for region in aset.regions:
                 held = Counter(classifications=len(region.classifications))
                 category = f"regions:{region.shape.type}"
@@ -77,9 +97,11 @@ def census(items) -> tuple[Counter, list[tuple[str, tuple, Counter]]]:
                 inside[category] += 1
                 inside.update(held)
             for track in aset.tracks:
-                held = Counter(keyframes=len(track.keyframes),
-                               classifications=len(track.classifications),
-                               keyframe_answers=changed_answers(track.keyframes))  # fmt: skip
+                held = Counter(
+                    keyframes=len(track.keyframes),
+                    classifications=len(track.classifications),
+                    keyframe_answers=changed_answers(track.keyframes),
+                )
                 containers.append(("tracks", (track.label, _first_frame(track)), held))
                 inside["tracks"] += 1
                 inside.update(held)
@@ -131,8 +153,9 @@ def categories(code: str) -> tuple[str, ...]:
     return ()
 
 
-def unaccounted(before: Counter, containers: list, after: Counter, arrived: list,
-                losses: LossReport) -> dict[str, int]:  # fmt: skip
+def unaccounted(
+    before: Counter, containers: list, after: Counter, arrived: list, losses: LossReport
+) -> dict[str, int]:
     """The categories with more elements missing than the report accounts for. A container
     (set, region, track) of the source that has no counterpart of the same signature in
     the output is gone; the contents of as many of them as the report names may be
@@ -163,9 +186,16 @@ KNOWN: dict[tuple[str, str], str] = {}
 """(source, target) trips failing in other plugins' writers, with the issue point."""
 
 TRIPS = [
-    pytest.param(tool, path, options, target, id=f"{path.name}->{target}",
-                 marks=[pytest.mark.xfail(strict=True, reason=KNOWN[(path.name, target)])]
-                 if (path.name, target) in KNOWN else [])  # fmt: skip
+    pytest.param(
+        tool,
+        path,
+        options,
+        target,
+        id=f"{path.name}->{target}",
+        marks=[pytest.mark.xfail(strict=True, reason=KNOWN[(path.name, target)])]
+        if (path.name, target) in KNOWN
+        else [],
+    )
     for tool, path, options in SOURCES
     for target in EXTENSIONS
 ]

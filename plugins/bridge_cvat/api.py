@@ -253,14 +253,18 @@ class CvatApi:
         answer = self.http.json(method, path, **kwargs)
         return expect_object(answer, f"{method} {path}", "response")
 
-    def _identified(self, method: str, path: str, expected: int | None, **kwargs: Any) -> dict[str, Any]:
+    def _identified(
+        self, method: str, path: str, expected: int | None, **kwargs: Any
+    ) -> dict[str, Any]:
         """An answer that is one CVAT object: a JSON object whose integer `id` is the one
         asked for (when one was)."""
         where = f"{method} {path}"
         answer = self._object(method, path, **kwargs)
         found = expect_field(answer, "id", int, where, what="response")
         if expected is not None and found != expected:
-            raise FormatError(f"malformed response: asked for id {expected}, got {found}", where=where)
+            raise FormatError(
+                f"malformed response: asked for id {expected}, got {found}", where=where
+            )
         return answer
 
     def close(self) -> None:

@@ -39,7 +39,17 @@ from bridge_cvat.target import CvatTarget, parse_url
 
 TOKEN_ENV = "CVAT_ACCESS_TOKEN"
 ORG_ENV = "CVAT_ORG"
-ALL_REGIONS = ["bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid", "tag"]  # fmt: skip
+ALL_REGIONS = [
+    "bbox",
+    "polygon",
+    "polyline",
+    "points",
+    "skeleton",
+    "ellipse",
+    "mask",
+    "cuboid",
+    "tag",
+]
 
 
 class CvatConnector(Connector):

@@ -90,9 +90,13 @@ def _typed_value(text: str, spec: dict[str, Any] | None) -> Any:
     return text
 
 
-def attributes_to_classifications(attributes: list[dict[str, Any]], label: str | None,
-                                  labels: LabelIndex, losses: LossReport, where: str
-                                  ) -> list[dict[str, Any]]:  # fmt: skip
+def attributes_to_classifications(
+    attributes: list[dict[str, Any]],
+    label: str | None,
+    labels: LabelIndex,
+    losses: LossReport,
+    where: str,
+) -> list[dict[str, Any]]:
     """CVAT `{"name", "value"}` attributes -> unified `Classification` dicts."""
     result = []
     specs = labels.specs.get(label or "", {})
@@ -103,12 +107,20 @@ def attributes_to_classifications(attributes: list[dict[str, Any]], label: str |
         spec = specs.get(name)
         text = str(value)
         if spec is None:
-            losses.record("cvat.unknown_attribute", "attribute not declared for its label; kept as text",
-                          where=where, severity="unmapped")  # fmt: skip
+            losses.record(
+                "cvat.unknown_attribute",
+                "attribute not declared for its label; kept as text",
+                where=where,
+                severity="unmapped",
+            )
         elif _outside_spec(text, spec):
-            losses.record("cvat.attribute_outside_spec", "attribute value not among its spec's values "
-                          "(or out of its number range); kept as written", where=where,
-                          severity="unmapped")  # fmt: skip
+            losses.record(
+                "cvat.attribute_outside_spec",
+                "attribute value not among its spec's values "
+                "(or out of its number range); kept as written",
+                where=where,
+                severity="unmapped",
+            )
         result.append({"name": name, "answers": [{"value": _typed_value(text, spec)}]})
     return result
 
@@ -142,8 +154,9 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def classifications_to_attributes(classifications: list[Classification], losses: LossReport,
-                                  where: str) -> list[dict[str, str]]:  # fmt: skip
+def classifications_to_attributes(
+    classifications: list[Classification], losses: LossReport, where: str
+) -> list[dict[str, str]]:
     """Unified answers -> CVAT `{"name", "value"}`; CVAT holds one value per attribute."""
     attributes = []
     for item in classifications:
@@ -156,8 +169,11 @@ def classifications_to_attributes(classifications: list[Classification], losses:
                 where=where,
             )
         if item.answers[0].classifications or item.frames:
-            losses.record("cvat.nested_classification", "nested answers and frame ranges have no CVAT attribute form",
-                          where=where)  # fmt: skip
+            losses.record(
+                "cvat.nested_classification",
+                "nested answers and frame ranges have no CVAT attribute form",
+                where=where,
+            )
         attributes.append({"name": item.name, "value": _value_text(item.answers[0].value)})
     return attributes
 
@@ -167,8 +183,9 @@ def classifications_to_attributes(classifications: list[Classification], losses:
 
 def _pairs(points: list[float], where: str) -> list[tuple[float, float]]:
     if len(points) % 2:
-        raise FormatError(f"odd number of coordinates ({len(points)})", where=where,
-                          hint="points are x,y pairs")  # fmt: skip
+        raise FormatError(
+            f"odd number of coordinates ({len(points)})", where=where, hint="points are x,y pairs"
+        )
     it = iter(points)
     return list(zip(it, it, strict=True))
 
@@ -180,8 +197,11 @@ def _need(points: list[float], count: int, kind: str, where: str) -> None:
 
 def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, Any]:
     if size is None:
-        raise FormatError("a mask needs the image size", where=where,
-                          hint="the frame's width and height must be known")  # fmt: skip
+        raise FormatError(
+            "a mask needs the image size",
+            where=where,
+            hint="the frame's width and height must be known",
+        )
     if len(points) < 5:
         raise FormatError("a mask needs run lengths and a box", where=where)
     if not all(math.isfinite(v) and float(v).is_integer() for v in points):
@@ -193,18 +213,23 @@ def _mask(points: list[float], size: ImageSize | None, where: str) -> dict[str, 
     return {"type": "mask", "rle": {"size": list(rle.size), "counts": rle.counts}}
 
 
-def ellipse_dict(cx: float, cy: float, rx: float, ry: float, rotation: float,
-                 where: str | None) -> dict[str, Any]:  # fmt: skip
+def ellipse_dict(
+    cx: float, cy: float, rx: float, ry: float, rotation: float, where: str | None
+) -> dict[str, Any]:
     """A unified ellipse, as a dict; a negative radius is refused (the schema's invariant,
     checked here for the record path too)."""
     if rx < 0 or ry < 0:
-        raise FormatError(f"an ellipse has a negative radius (rx {rx}, ry {ry})", where=where,
-                          hint="CVAT writes rx and ry (the radii) >= 0")  # fmt: skip
+        raise FormatError(
+            f"an ellipse has a negative radius (rx {rx}, ry {ry})",
+            where=where,
+            hint="CVAT writes rx and ry (the radii) >= 0",
+        )
     return {"type": "ellipse", "cx": cx, "cy": cy, "rx": rx, "ry": ry, "rotation": rotation}
 
 
-def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSize | None,
-                  where: str) -> dict[str, Any]:  # fmt: skip
+def geometry_dict(
+    kind: str, points: list[float], rotation: float, size: ImageSize | None, where: str
+) -> dict[str, Any]:
     """A CVAT shape `type` and flat `points` -> a unified shape, as a dict (not skeletons)."""
     if kind == "rectangle":
         _need(points, 4, "rectangle", where)
@@ -212,12 +237,18 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
         width, height = x2 - x1, y2 - y1
         if not (math.isfinite(width) and math.isfinite(height)):
             side = "width" if not math.isfinite(width) else "height"
-            raise FormatError(f"invalid value: shape.bbox.{side}: the corners are too far apart "
-                              "for the size to be a finite number", where=where)  # fmt: skip
+            raise FormatError(
+                f"invalid value: shape.bbox.{side}: the corners are too far apart "
+                "for the size to be a finite number",
+                where=where,
+            )
         if width < 0 or height < 0:
-            raise FormatError(f"inverted box: the bottom-right corner ({x2}, {y2}) is left of or "
-                              f"above the top-left ({x1}, {y1})", where=where,
-                              hint="CVAT writes xtl <= xbr and ytl <= ybr")  # fmt: skip
+            raise FormatError(
+                f"inverted box: the bottom-right corner ({x2}, {y2}) is left of or "
+                f"above the top-left ({x1}, {y1})",
+                where=where,
+                hint="CVAT writes xtl <= xbr and ytl <= ybr",
+            )
         return {
             "type": "bbox",
             "x": x1,
@@ -233,8 +264,9 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
     if kind in ("polygon", "polyline"):
         pairs = _pairs(points, where)
         if len(pairs) < MIN_POINTS[kind]:
-            raise FormatError(f"a {kind} needs at least {MIN_POINTS[kind]} points, got {len(pairs)}",
-                              where=where)  # fmt: skip
+            raise FormatError(
+                f"a {kind} needs at least {MIN_POINTS[kind]} points, got {len(pairs)}", where=where
+            )
         return {"type": kind, "points": pairs}
     if kind == "points":
         return {"type": "points", "points": [{"x": x, "y": y} for x, y in _pairs(points, where)]}
@@ -243,12 +275,16 @@ def geometry_dict(kind: str, points: list[float], rotation: float, size: ImageSi
         return {"type": "cuboid", "points": _pairs(points, where)}
     if kind == "mask":
         return _mask(points, size, where)
-    raise FormatError(f"unknown shape type {kind!r}", where=where,
-                      hint="CVAT shapes are rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton")  # fmt: skip
+    raise FormatError(
+        f"unknown shape type {kind!r}",
+        where=where,
+        hint="CVAT shapes are rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton",
+    )
 
 
-def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
-                       max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[str, list[float], float] | None:  # fmt: skip
+def geometry_to_points(
+    shape, extra: dict[str, Any], where: str = "", max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[str, list[float], float] | None:
     """A unified shape -> (CVAT type, flat points, rotation), or None when CVAT has no such
     shape. `extra` may hold the mask's original crop (`cvat_mask_crop`). A cuboid without
     8 points or a mask whose RLE is malformed or above the pixel budget is a FormatError."""
@@ -259,8 +295,11 @@ def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
         ellipse = [shape.cx, shape.cy, shape.cx + shape.rx, shape.cy - shape.ry]
         return "ellipse", ellipse, shape.rotation
     if isinstance(shape, Cuboid) and len(shape.points) != 8:
-        raise FormatError(f"a cuboid needs 8 points, this one has {len(shape.points)}",
-                          where=where, hint="front face then back face, 4 corners each")  # fmt: skip
+        raise FormatError(
+            f"a cuboid needs 8 points, this one has {len(shape.points)}",
+            where=where,
+            hint="front face then back face, 4 corners each",
+        )
     if isinstance(shape, Polygon | Polyline | Cuboid):
         flat = [c for point in shape.points for c in point]
         return KIND_TO_CVAT[shape.type], flat, 0.0
@@ -278,32 +317,49 @@ def geometry_to_points(shape, extra: dict[str, Any], where: str = "",
     return None
 
 
-def report_set_extras(aset: AnnotationSet, losses: LossReport, where: str, *,
-                      shape_scores: bool, status: bool) -> None:
+def report_set_extras(
+    aset: AnnotationSet, losses: LossReport, where: str, *, shape_scores: bool, status: bool
+) -> None:
     """Record what of annotation set `aset` has no CVAT form (each with its count): reviews,
     the time spent (`lead_time`), its status unless the writer holds it (`status`: a job's
     stage/state), a prediction's score and model version, and the scores of its regions
     and tracks (`shape_scores`: the REST API keeps a shape's score, not a tag's or a
     track's; CVAT XML keeps none)."""
     if aset.reviews:
-        losses.record("cvat.review", "CVAT has no reviews of an annotation; dropped",
-                      where=where, count=len(aset.reviews))  # fmt: skip
+        losses.record(
+            "cvat.review",
+            "CVAT has no reviews of an annotation; dropped",
+            where=where,
+            count=len(aset.reviews),
+        )
     if aset.lead_time is not None:
-        losses.record("cvat.lead_time", "CVAT keeps no time spent per annotation; dropped",
-                      where=where)  # fmt: skip
+        losses.record(
+            "cvat.lead_time", "CVAT keeps no time spent per annotation; dropped", where=where
+        )
     if aset.status is not None and not status:
-        losses.record("cvat.status", f"annotation status {aset.status!r} has no place here "
-                      "(a CVAT job's stage/state); dropped", where=where)  # fmt: skip
+        losses.record(
+            "cvat.status",
+            f"annotation status {aset.status!r} has no place here "
+            "(a CVAT job's stage/state); dropped",
+            where=where,
+        )
     if aset.score is not None or aset.model_version:
-        losses.record("cvat.prediction_info", "a prediction's score and model version have no "
-                      "CVAT form; dropped", where=where)  # fmt: skip
+        losses.record(
+            "cvat.prediction_info",
+            "a prediction's score and model version have no CVAT form; dropped",
+            where=where,
+        )
     scores = sum(
         region.score is not None and not (shape_scores and not isinstance(region.shape, Tag))
         for region in aset.regions
     ) + sum(track.score is not None for track in aset.tracks)
     if scores:
-        losses.record("cvat.score", "CVAT keeps no score here (the REST API keeps a shape's "
-                      "only); dropped", where=where, count=scores)  # fmt: skip
+        losses.record(
+            "cvat.score",
+            "CVAT keeps no score here (the REST API keeps a shape's only); dropped",
+            where=where,
+            count=scores,
+        )
 
 
 def has_label(label: str | None, losses: LossReport, where: str, what: str = "shape") -> bool:
@@ -311,14 +367,15 @@ def has_label(label: str | None, losses: LossReport, where: str, what: str = "sh
     never writes an empty or missing label name)."""
     if label:
         return True
-    losses.record("cvat.unlabeled_region", f"a {what} without a label name; CVAT needs one; skipped",
-                  where=where)  # fmt: skip
+    losses.record(
+        "cvat.unlabeled_region",
+        f"a {what} without a label name; CVAT needs one; skipped",
+        where=where,
+    )
     return False
 
 
 # ---------------------------------------------------------------- validation
-
-
 
 
 def validated(model, data: dict[str, Any], where: str):
@@ -362,10 +419,15 @@ def _keypoint_dict(
     if element.get("type", "points") != "points":
         extra["type"] = element["type"]
     return {
-        "x": points[0], "y": points[1], "label": label, "visibility": _visibility(element),
-        "classifications": attributes_to_classifications(element.get("attributes"), label, labels, losses, where),
+        "x": points[0],
+        "y": points[1],
+        "label": label,
+        "visibility": _visibility(element),
+        "classifications": attributes_to_classifications(
+            element.get("attributes"), label, labels, losses, where
+        ),
         "extra": extra,
-    }  # fmt: skip
+    }
 
 
 def keypoint_to_element(
@@ -391,8 +453,11 @@ def keypoint_to_element(
 
 def check_label(label: str | None, labels: LabelIndex, where: str) -> None:
     if label and label not in labels:
-        raise FormatError(f"label {label!r} is not declared", where=where,
-                          hint="every label used by a shape must be in the task's or project's labels")  # fmt: skip
+        raise FormatError(
+            f"label {label!r} is not declared",
+            where=where,
+            hint="every label used by a shape must be in the task's or project's labels",
+        )
 
 
 def _geometry(shape: dict[str, Any], labels, losses, where, size) -> dict[str, Any]:
@@ -428,21 +493,41 @@ def _group(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def shape_to_region(shape: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
-                    region_id: str | None = None, image_size: ImageSize | None = None,
-                    keep_frame: bool = False) -> Region:  # fmt: skip
+def shape_to_region(
+    shape: dict[str, Any],
+    labels: LabelIndex,
+    losses: LossReport,
+    *,
+    where: str,
+    region_id: str | None = None,
+    image_size: ImageSize | None = None,
+    keep_frame: bool = False,
+) -> Region:
     """A CVAT shape dict -> a unified `Region`. `region_id` is used when the shape has no
     `id` (XML); `image_size` (width, height) is needed for masks; `keep_frame` sets
     `Region.frame` (video items)."""
-    region = shape_to_region_dict(shape, labels, losses, where=where, region_id=region_id,
-                                  image_size=image_size, keep_frame=keep_frame)  # fmt: skip
+    region = shape_to_region_dict(
+        shape,
+        labels,
+        losses,
+        where=where,
+        region_id=region_id,
+        image_size=image_size,
+        keep_frame=keep_frame,
+    )
     return validated(Region, region, where)
 
 
-def shape_to_region_dict(shape: dict[str, Any], labels: LabelIndex, losses: LossReport, *,
-                         where: str, region_id: str | None = None,
-                         image_size: ImageSize | None = None, keep_frame: bool = False
-                         ) -> dict[str, Any]:  # fmt: skip
+def shape_to_region_dict(
+    shape: dict[str, Any],
+    labels: LabelIndex,
+    losses: LossReport,
+    *,
+    where: str,
+    region_id: str | None = None,
+    image_size: ImageSize | None = None,
+    keep_frame: bool = False,
+) -> dict[str, Any]:
     """`shape_to_region` without the validation: the `Region` as a dict, for callers that
     validate a whole item at once (one pydantic pass is much cheaper than one per region).
     Values equal to the `Region` defaults are left out: validating them costs time and
@@ -451,12 +536,17 @@ def shape_to_region_dict(shape: dict[str, Any], labels: LabelIndex, losses: Loss
     check_label(label, labels, where)
     geometry = _geometry(shape, labels, losses, where, image_size)
     shape_id = shape.get("id")
-    region = {"id": str(shape_id) if shape_id is not None else (region_id or "0"),
-              "label": label, "shape": geometry}  # fmt: skip
+    region = {
+        "id": str(shape_id) if shape_id is not None else (region_id or "0"),
+        "label": label,
+        "shape": geometry,
+    }
     _copy_set(shape, region)
     attributes = shape.get("attributes")
     if attributes:
-        region["classifications"] = attributes_to_classifications(attributes, label, labels, losses, where)  # fmt: skip
+        region["classifications"] = attributes_to_classifications(
+            attributes, label, labels, losses, where
+        )
     extra = _region_extra(shape, geometry)
     if extra:
         region["extra"] = extra
@@ -478,28 +568,46 @@ def _copy_set(shape: dict[str, Any], region: dict[str, Any]) -> None:
         region["score"] = score
 
 
-def tag_to_region(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
-                  region_id: str | None = None, keep_frame: bool = False) -> Region:  # fmt: skip
+def tag_to_region(
+    tag: dict[str, Any],
+    labels: LabelIndex,
+    losses: LossReport,
+    *,
+    where: str,
+    region_id: str | None = None,
+    keep_frame: bool = False,
+) -> Region:
     """A CVAT tag (a label on the whole frame, `LabeledImage`) -> a `Region` with a `Tag`."""
-    region = tag_to_region_dict(tag, labels, losses, where=where, region_id=region_id,
-                                keep_frame=keep_frame)  # fmt: skip
+    region = tag_to_region_dict(
+        tag, labels, losses, where=where, region_id=region_id, keep_frame=keep_frame
+    )
     return validated(Region, region, where)
 
 
-def tag_to_region_dict(tag: dict[str, Any], labels: LabelIndex, losses: LossReport, *,
-                       where: str, region_id: str | None = None, keep_frame: bool = False
-                       ) -> dict[str, Any]:  # fmt: skip
+def tag_to_region_dict(
+    tag: dict[str, Any],
+    labels: LabelIndex,
+    losses: LossReport,
+    *,
+    where: str,
+    region_id: str | None = None,
+    keep_frame: bool = False,
+) -> dict[str, Any]:
     """`tag_to_region` without the validation (see `shape_to_region_dict`)."""
     label = tag.get("label") or None
     check_label(label, labels, where)
     tag_id = tag.get("id")
     region = {
         "id": str(tag_id) if tag_id is not None else (region_id or "0"),
-        "label": label, "shape": {"type": "tag"},
-        "group": _group(tag.get("group")), "score": tag.get("score"),
-        "classifications": attributes_to_classifications(tag.get("attributes"), label, labels, losses, where),
+        "label": label,
+        "shape": {"type": "tag"},
+        "group": _group(tag.get("group")),
+        "score": tag.get("score"),
+        "classifications": attributes_to_classifications(
+            tag.get("attributes"), label, labels, losses, where
+        ),
         "extra": {k: tag[k] for k in ("source",) if tag.get(k)},
-    }  # fmt: skip
+    }
     if keep_frame:
         region["frame"] = tag.get("frame", 0)
     return region
@@ -531,8 +639,15 @@ def region_to_tag(
     return _common_out(region, region.frame if region.frame is not None else frame, losses, where)
 
 
-def region_to_shape(region: Region, labels: LabelIndex | None, losses: LossReport, *, frame: int = 0,
-                    where: str = "", max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any] | None:  # fmt: skip
+def region_to_shape(
+    region: Region,
+    labels: LabelIndex | None,
+    losses: LossReport,
+    *,
+    frame: int = 0,
+    where: str = "",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict[str, Any] | None:
     """A unified `Region` -> a CVAT shape dict, or None (and a loss) when CVAT has no such
     shape (text spans, time segments, 3D cuboids) or it has no label. Tags go through
     `region_to_tag`."""
@@ -593,12 +708,15 @@ def _keyframe(shape: dict[str, Any], label, labels, losses, where, size) -> dict
     if "frame" not in shape:
         raise FormatError("a tracked shape has no frame", where=where)
     return {
-        "frame": shape["frame"], "shape": geometry, "outside": shape.get("outside", False),
-        "occluded": shape.get("occluded", False), "keyframe": shape.get("keyframe", True),
+        "frame": shape["frame"],
+        "shape": geometry,
+        "outside": shape.get("outside", False),
+        "occluded": shape.get("occluded", False),
+        "keyframe": shape.get("keyframe", True),
         "z_order": shape.get("z_order"),
         "classifications": attributes_to_classifications(changing, label, labels, losses, where),
         "extra": extra,
-    }  # fmt: skip
+    }
 
 
 def _element_keypoints(
@@ -647,8 +765,14 @@ def _element_track_extra(track: dict[str, Any]) -> list[dict[str, Any]]:
     return [{k: e[k] for k in keep if k in e} for e in track.get("elements") or []]
 
 
-def track_to_unified(track: dict[str, Any], labels: LabelIndex, losses: LossReport, *, where: str,
-                     image_size: ImageSize | None = None) -> Track:  # fmt: skip
+def track_to_unified(
+    track: dict[str, Any],
+    labels: LabelIndex,
+    losses: LossReport,
+    *,
+    where: str,
+    image_size: ImageSize | None = None,
+) -> Track:
     """A CVAT track dict -> a unified `Track`, keyframes in frame order. Immutable
     attributes go to the track, mutable ones to each keyframe; skeleton tracks get one
     `Skeleton` per frame built from their element tracks."""
@@ -666,20 +790,30 @@ def track_to_unified(track: dict[str, Any], labels: LabelIndex, losses: LossRepo
         extra = {}
     extra.update({k: track[k] for k in ("source",) if track.get(k)})
     track_id = track.get("id")
-    unified = validated(Track, {
-        "id": str(track_id) if track_id is not None else "0", "label": label, "keyframes": keyframes,
-        "group": _group(track.get("group")),
-        "classifications": attributes_to_classifications(fixed, label, labels, losses, where),
-        "extra": extra,
-    }, where)  # fmt: skip
+    unified = validated(
+        Track,
+        {
+            "id": str(track_id) if track_id is not None else "0",
+            "label": label,
+            "keyframes": keyframes,
+            "group": _group(track.get("group")),
+            "classifications": attributes_to_classifications(fixed, label, labels, losses, where),
+            "extra": extra,
+        },
+        where,
+    )
     unified.keyframes.sort(key=lambda k: k.frame)
     return unified
 
 
 def _tracked_shape(keyframe: Keyframe, geometry, losses, where) -> dict[str, Any] | None:
-    out: dict[str, Any] = {"frame": keyframe.frame, "outside": keyframe.outside,
-                           "occluded": keyframe.occluded, "keyframe": keyframe.keyframe,
-                           "z_order": keyframe.z_order or 0}  # fmt: skip
+    out: dict[str, Any] = {
+        "frame": keyframe.frame,
+        "outside": keyframe.outside,
+        "occluded": keyframe.occluded,
+        "keyframe": keyframe.keyframe,
+        "z_order": keyframe.z_order or 0,
+    }
     if keyframe.extra.get("id") is not None:
         out["id"] = keyframe.extra["id"]
     if geometry is None or isinstance(geometry, Skeleton):
@@ -689,8 +823,11 @@ def _tracked_shape(keyframe: Keyframe, geometry, losses, where) -> dict[str, Any
     else:
         converted = geometry_to_points(geometry, keyframe.extra, where)
         if converted is None:
-            losses.record(f"cvat.no_{geometry.type}", f"CVAT has no {geometry.type} shape; dropped",
-                          where=where)  # fmt: skip
+            losses.record(
+                f"cvat.no_{geometry.type}",
+                f"CVAT has no {geometry.type} shape; dropped",
+                where=where,
+            )
             return None
         kind, points, rotation = converted
         out.update(
@@ -738,8 +875,9 @@ def _element_tracks(track: Track, losses, where) -> list[dict[str, Any]]:
     return list(elements.values())
 
 
-def track_to_cvat(track: Track, labels: LabelIndex | None, losses: LossReport, *,
-                  where: str = "") -> dict[str, Any] | None:  # fmt: skip
+def track_to_cvat(
+    track: Track, labels: LabelIndex | None, losses: LossReport, *, where: str = ""
+) -> dict[str, Any] | None:
     """A unified `Track` -> a CVAT track dict (None, and a loss, without a label). Tracked
     shapes keep a `keyframe` flag (the XML writes it; the REST connector sends only the
     keyframes and drops the key)."""

@@ -61,5 +61,6 @@ class CvatXml(FileFormat):
         return read_cvat_xml(path, losses, max_pixels=max_pixels_option(options))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
-        write_cvat_xml(dataset, path, losses, mode=options.get("mode"),
-                       max_pixels=max_pixels_option(options))  # fmt: skip
+        write_cvat_xml(
+            dataset, path, losses, mode=options.get("mode"), max_pixels=max_pixels_option(options)
+        )

@@ -85,10 +85,13 @@ class JobWorkflow:
                 continue
             if wanted not in self._users:
                 self._users[wanted] = next(
-                    (int(u["id"]) for u in self.api.find_users(wanted)
-                     if wanted in (u.get("username"), u.get("email"))),
+                    (
+                        int(u["id"])
+                        for u in self.api.find_users(wanted)
+                        if wanted in (u.get("username"), u.get("email"))
+                    ),
                     None,
-                )  # fmt: skip
+                )
             if self._users[wanted] is not None:
                 return self._users[wanted]
         return None

@@ -44,8 +44,11 @@ def coco_counts(rle: RLE, where: str | None) -> np.ndarray:
         raise FormatError("mask counts hold a character that is not a COCO RLE one", where=where)
     last = (chars & 0x20) == 0  # the last 5-bit group of each number
     if chars.size and not last[-1]:
-        raise FormatError("mask counts end in the middle of a number", where=where,
-                          hint="counts must be a COCO compressed RLE string")  # fmt: skip
+        raise FormatError(
+            "mask counts end in the middle of a number",
+            where=where,
+            hint="counts must be a COCO compressed RLE string",
+        )
     values = _numbers(chars, np.flatnonzero(last), where) if chars.size else chars
     if values.size > 2:  # from the fourth number on, each is a difference to the one 2 back
         values[1::2] = np.cumsum(values[1::2])
@@ -53,12 +56,17 @@ def coco_counts(rle: RLE, where: str | None) -> np.ndarray:
     if values.size and values.min() < 0:
         raise FormatError("mask counts decode to a negative run", where=where)
     if values.size and values.max() > height * width:
-        raise FormatError(f"mask counts hold a run of {values.max()} pixels, its size "
-                          f"{height}x{width} has {height * width}", where=where)  # fmt: skip
+        raise FormatError(
+            f"mask counts hold a run of {values.max()} pixels, its size "
+            f"{height}x{width} has {height * width}",
+            where=where,
+        )
     total = int(values.sum())  # no overflow: each run is at most height * width
     if total != height * width:
-        raise FormatError(f"mask runs cover {total} pixels, its size {height}x{width} has "
-                          f"{height * width}", where=where)  # fmt: skip
+        raise FormatError(
+            f"mask runs cover {total} pixels, its size {height}x{width} has {height * width}",
+            where=where,
+        )
     return values
 
 
@@ -92,8 +100,9 @@ def check_runs(runs: Sequence[int], crop_width: int, crop_height: int, where: st
         raise FormatError("negative run length in mask", where=where)
     total = sum(runs)
     if total != crop_width * crop_height:
-        raise FormatError(f"mask runs cover {total} pixels, the crop has "
-                          f"{crop_width * crop_height}", where=where)  # fmt: skip
+        raise FormatError(
+            f"mask runs cover {total} pixels, the crop has {crop_width * crop_height}", where=where
+        )
 
 
 def _crop_bitmap(runs: Sequence[int], crop_width: int, crop_height: int) -> np.ndarray:
@@ -102,9 +111,17 @@ def _crop_bitmap(runs: Sequence[int], crop_width: int, crop_height: int) -> np.n
     return np.repeat(values, lengths).reshape(crop_height, crop_width)
 
 
-def cvat_mask_to_rle(runs: Sequence[int], left: int, top: int, crop_width: int,
-                     crop_height: int, image_width: int, image_height: int, *,
-                     where: str | None = None) -> RLE:  # fmt: skip
+def cvat_mask_to_rle(
+    runs: Sequence[int],
+    left: int,
+    top: int,
+    crop_width: int,
+    crop_height: int,
+    image_width: int,
+    image_height: int,
+    *,
+    where: str | None = None,
+) -> RLE:
     """Decode CVAT crop runs into a unified `RLE` over an image_width x image_height image.
 
     Raises FormatError at `where` when the runs do not cover the crop exactly or the crop
@@ -114,8 +131,11 @@ def cvat_mask_to_rle(runs: Sequence[int], left: int, top: int, crop_width: int,
     if crop_width <= 0 or crop_height <= 0:
         raise FormatError(f"invalid mask crop size {crop_width}x{crop_height}", where=where)
     if left < 0 or top < 0 or left + crop_width > image_width or top + crop_height > image_height:
-        raise FormatError(f"mask crop {crop_width}x{crop_height} at ({left}, {top}) leaves the "
-                          f"{image_width}x{image_height} image", where=where)  # fmt: skip
+        raise FormatError(
+            f"mask crop {crop_width}x{crop_height} at ({left}, {top}) leaves the "
+            f"{image_width}x{image_height} image",
+            where=where,
+        )
     check_runs(runs, crop_width, crop_height, where)
     crop = _crop_bitmap(runs, crop_width, crop_height)
     # Column by column, with a background row below each column so no run crosses one.
@@ -178,12 +198,17 @@ def _holds(crop: CropBox, tight: CropBox | None, image: tuple[int, int]) -> bool
     if tight is None:
         return True
     t_left, t_top, t_width, t_height = tight
-    return (left <= t_left and top <= t_top and t_left + t_width <= left + width
-            and t_top + t_height <= top + height)  # fmt: skip
+    return (
+        left <= t_left
+        and top <= t_top
+        and t_left + t_width <= left + width
+        and t_top + t_height <= top + height
+    )
 
 
-def rle_to_cvat_mask(rle: RLE, crop: CropBox | None = None, *, where: str | None = None
-                     ) -> tuple[list[int], int, int, int, int]:  # fmt: skip
+def rle_to_cvat_mask(
+    rle: RLE, crop: CropBox | None = None, *, where: str | None = None
+) -> tuple[list[int], int, int, int, int]:
     """Encode a unified `RLE` as CVAT crop runs: (runs, left, top, crop_width, crop_height).
 
     The crop is the tight box around the mask, or `crop` (left, top, width, height) when
@@ -199,8 +224,12 @@ def rle_to_cvat_mask(rle: RLE, crop: CropBox | None = None, *, where: str | None
         crop = tight or (0, 0, 1, 1)  # (0, 0, 1, 1): what cvat_sdk encodes an empty mask as
     left, top, crop_width, crop_height = crop
     # The crop column by column (one row per image column): a run maps to one stretch.
-    offsets = ((starts // height - left) * crop_height + starts % height - top) if height else starts
+    offsets = (
+        ((starts // height - left) * crop_height + starts % height - top) if height else starts
+    )
     size = crop_width * crop_height + 1
-    marks = np.bincount(offsets, minlength=size) - np.bincount(offsets + (ends - starts), minlength=size)
+    marks = np.bincount(offsets, minlength=size) - np.bincount(
+        offsets + (ends - starts), minlength=size
+    )
     columns = (np.cumsum(marks[:-1]) > 0).reshape(crop_width, crop_height)
     return crop_runs(columns.T.ravel()), left, top, crop_width, crop_height

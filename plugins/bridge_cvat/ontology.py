@@ -33,10 +33,16 @@ from bridge.errors import FormatError
 from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec
 
 CVAT_TO_KIND = {
-    "rectangle": "bbox", "polygon": "polygon", "polyline": "polyline", "points": "points",
-    "ellipse": "ellipse", "cuboid": "cuboid", "mask": "mask", "skeleton": "skeleton",
+    "rectangle": "bbox",
+    "polygon": "polygon",
+    "polyline": "polyline",
+    "points": "points",
+    "ellipse": "ellipse",
+    "cuboid": "cuboid",
+    "mask": "mask",
+    "skeleton": "skeleton",
     "tag": "tag",
-}  # fmt: skip
+}
 """CVAT label types and shape types -> unified region kinds ("any" allows every kind)."""
 KIND_TO_CVAT = {kind: cvat for cvat, kind in CVAT_TO_KIND.items()}
 INPUT_TYPES = ("checkbox", "radio", "select", "number", "text")
@@ -271,8 +277,12 @@ def named_labels(ontology: Ontology, losses: Any, where: str) -> list[dict[str, 
     name has no CVAT form; it is left out and reported, never written as `<name></name>`."""
     unnamed = [label for label in ontology.labels if not label.name]
     if unnamed:
-        losses.record("cvat.unnamed_label", "a label class without a name; CVAT needs one; "
-                      "left out of the labels", where=where, count=len(unnamed))  # fmt: skip
+        losses.record(
+            "cvat.unnamed_label",
+            "a label class without a name; CVAT needs one; left out of the labels",
+            where=where,
+            count=len(unnamed),
+        )
         ontology = Ontology(labels=[label for label in ontology.labels if label.name])
     return ontology_to_labels(ontology)
 
@@ -350,7 +360,9 @@ def _attribute_problem(attribute: Any) -> str | None:
         if attribute.get(key) is not None and not isinstance(attribute[key], str):
             return f"attribute {name!r}: {key} {attribute[key]!r} is not text"
     values = attribute.get("values")
-    if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
+    if values is not None and (
+        not isinstance(values, list) or not all(isinstance(v, str) for v in values)
+    ):
         return f"attribute {name!r}: values {values!r} are not a list of texts"
     return None
 
@@ -363,8 +375,11 @@ def check_rest_labels(labels: Any, where: str) -> list[dict[str, Any]]:
     for label in labels:
         problem = _label_problem(label, sub=False)
         if problem:
-            raise FormatError(f"malformed CVAT label: {problem}", where=where,
-                              hint="the server sent something this CVAT version should not")  # fmt: skip
+            raise FormatError(
+                f"malformed CVAT label: {problem}",
+                where=where,
+                hint="the server sent something this CVAT version should not",
+            )
     return labels
 
 
@@ -427,10 +442,12 @@ def label_requests(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out["attributes"] = attributes(label)
         if label.get("sublabels"):
             out["sublabels"] = [
-                {**{k: v for k, v in sub.items() if k in SUBLABEL_REQUEST_FIELDS},
-                 "attributes": attributes(sub)}
+                {
+                    **{k: v for k, v in sub.items() if k in SUBLABEL_REQUEST_FIELDS},
+                    "attributes": attributes(sub),
+                }
                 for sub in label["sublabels"]
-            ]  # fmt: skip
+            ]
         else:
             out.pop("sublabels", None)
         requests.append(out)

@@ -31,8 +31,9 @@ from bridge_cvat.rest import (
 from bridge_cvat.target import CvatTarget
 
 
-def pull_dataset(api: CvatApi, target: CvatTarget, losses: LossReport,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:  # fmt: skip
+def pull_dataset(
+    api: CvatApi, target: CvatTarget, losses: LossReport, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Dataset:
     """The task or project `target` names, as a `Dataset` whose items are read lazily,
     task by task; frame sizes above `max_pixels` are refused."""
     if target.id is None:
@@ -63,8 +64,9 @@ def _task_or_project(api: CvatApi, target: CvatTarget):
     return name, raw_labels, api.list_tasks(project_id=target_id)
 
 
-def _task_items(api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, index,
-                losses, max_pixels: int) -> Iterator[Item]:  # fmt: skip
+def _task_items(
+    api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, index, losses, max_pixels: int
+) -> Iterator[Item]:
     where = f"{target.kind[:-1]} {target.id}"
     for task in tasks:
         with malformed_answer(where):
@@ -78,17 +80,27 @@ def _task_items(api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, ind
 
 
 def _fail(what: str, where: str) -> FormatError:
-    return FormatError(f"malformed CVAT answer: {what}", where=where,
-                       hint="the server sent something this CVAT version should not; check its version")  # fmt: skip
+    return FormatError(
+        f"malformed CVAT answer: {what}",
+        where=where,
+        hint="the server sent something this CVAT version should not; check its version",
+    )
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _fields(data: Any, what: str, where: str, ints: tuple[str, ...] = (),
-            optional_ints: tuple[str, ...] = (), texts: tuple[str, ...] = (),
-            objects: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+def _fields(
+    data: Any,
+    what: str,
+    where: str,
+    ints: tuple[str, ...] = (),
+    optional_ints: tuple[str, ...] = (),
+    texts: tuple[str, ...] = (),
+    objects: tuple[str, ...] = (),
+    lists: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """`data` as an object whose `ints` are integers and whose other named fields, when
     present and not null, have the type their group says."""
     if not isinstance(data, dict):
@@ -96,9 +108,12 @@ def _fields(data: Any, what: str, where: str, ints: tuple[str, ...] = (),
     for key in ints:
         if not _is_int(data.get(key)):
             raise _fail(f"{what} '{key}' is {data.get(key)!r}, not an integer", where)
-    checks = ((optional_ints, _is_int, "an integer"), (texts, lambda v: isinstance(v, str), "text"),
-              (objects, lambda v: isinstance(v, dict), "an object"),
-              (lists, lambda v: isinstance(v, list), "a list"))  # fmt: skip
+    checks = (
+        (optional_ints, _is_int, "an integer"),
+        (texts, lambda v: isinstance(v, str), "text"),
+        (objects, lambda v: isinstance(v, dict), "an object"),
+        (lists, lambda v: isinstance(v, list), "a list"),
+    )
     for keys, check, kind in checks:
         for key in keys:
             if data.get(key) is not None and not check(data[key]):
@@ -109,7 +124,9 @@ def _fields(data: Any, what: str, where: str, ints: tuple[str, ...] = (),
 def checked_meta(meta: Any, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     """A task's data meta: its frames (objects with a name and a size, within the pixel
     budget) and deleted frames."""
-    meta = _fields(meta, "data meta", where, optional_ints=("size",), lists=("frames", "deleted_frames"))
+    meta = _fields(
+        meta, "data meta", where, optional_ints=("size",), lists=("frames", "deleted_frames")
+    )
     frames = meta.get("frames")
     if not frames:
         raise FormatError("task has no frames in its data meta", where=where)
@@ -126,24 +143,39 @@ def checked_meta(meta: Any, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 
 def checked_job(job: Any, where: str) -> dict[str, Any]:
     """A job from the job list: integer id and frame range; texts and assignee typed."""
-    job = _fields(job, "job", where, ints=("id", "start_frame", "stop_frame"),
-                  optional_ints=("frame_count",),
-                  texts=("type", "stage", "state", "created_date", "updated_date"),
-                  objects=("assignee",))  # fmt: skip
+    job = _fields(
+        job,
+        "job",
+        where,
+        ints=("id", "start_frame", "stop_frame"),
+        optional_ints=("frame_count",),
+        texts=("type", "stage", "state", "created_date", "updated_date"),
+        objects=("assignee",),
+    )
     if job["stop_frame"] < job["start_frame"]:
         raise _fail(f"job {job['id']} stops ({job['stop_frame']}) before it starts", where)
     if job.get("assignee") is not None:
-        _fields(job["assignee"], "assignee", where, optional_ints=("id",),
-                texts=("username", "first_name", "last_name"))  # fmt: skip
+        _fields(
+            job["assignee"],
+            "assignee",
+            where,
+            optional_ints=("id",),
+            texts=("username", "first_name", "last_name"),
+        )
     return job
 
 
 def _checked_object(thing: Any, what: str, where: str) -> None:
     """One shape, tag, track, tracked shape or skeleton element of a job's annotations:
     an integer frame, lists where lists belong, attribute values naming an integer spec."""
-    _fields(thing, what, where, ints=("frame",),
-            optional_ints=("id", "label_id", "group", "z_order"),
-            lists=("attributes", "points", "shapes", "elements"))  # fmt: skip
+    _fields(
+        thing,
+        what,
+        where,
+        ints=("frame",),
+        optional_ints=("id", "label_id", "group", "z_order"),
+        lists=("attributes", "points", "shapes", "elements"),
+    )
     for value in thing.get("attributes") or []:
         _fields(value, f"{what} attribute", where, ints=("spec_id",))
     for shape in thing.get("shapes") or []:
@@ -197,8 +229,16 @@ def _id_text(value: Any) -> str | None:
 class TaskPull:
     """Reads one task: its frames, its jobs and each job's annotations, as items."""
 
-    def __init__(self, api: CvatApi, base_url: str, task, labels, index, losses: LossReport,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
+    def __init__(
+        self,
+        api: CvatApi,
+        base_url: str,
+        task,
+        labels,
+        index,
+        losses: LossReport,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ):
         self.max_pixels = max_pixels
         self.api = api
         self.base_url = base_url
@@ -216,7 +256,9 @@ class TaskPull:
         """The task's items; an image task's are yielded job by job, as soon as no later
         job can cover them, so a large task is not held in memory."""
         with malformed_answer(self.where):
-            meta = checked_meta(self.api.get_task_meta(self.task["id"]), self.where, self.max_pixels)
+            meta = checked_meta(
+                self.api.get_task_meta(self.task["id"]), self.where, self.max_pixels
+            )
             frames = meta["frames"]
             jobs = [checked_job(job, self.where) for job in self.api.list_jobs(self.task["id"])]
             if self.is_video:
@@ -245,14 +287,20 @@ class TaskPull:
         raw = checked_annotations(self.api.get_job_annotations(job["id"]), where)
         if raw.get("intervals"):
             self.losses.record(
-                "cvat.interval", "audio intervals are not read yet; dropped", where=where,
+                "cvat.interval",
+                "audio intervals are not read yet; dropped",
+                where=where,
                 count=len(raw["intervals"]),
-            )  # fmt: skip
+            )
         return {
-            "shapes": [shape_from_rest(s, self.labels, where=where) for s in raw.get("shapes") or []],
+            "shapes": [
+                shape_from_rest(s, self.labels, where=where) for s in raw.get("shapes") or []
+            ],
             "tags": [tag_from_rest(t, self.labels, where=where) for t in raw.get("tags") or []],
-            "tracks": [track_from_rest(t, self.labels, where=where) for t in raw.get("tracks") or []],
-        }  # fmt: skip
+            "tracks": [
+                track_from_rest(t, self.labels, where=where) for t in raw.get("tracks") or []
+            ],
+        }
 
     # -- images -----------------------------------------------------------------
 
@@ -274,12 +322,19 @@ class TaskPull:
         if not isinstance(included, list) or not all(
             isinstance(f, int) and not isinstance(f, bool) for f in included
         ):
-            raise FormatError("malformed job data meta: 'included_frames' is not a list of "
-                              "frame numbers", where=where)  # fmt: skip
+            raise FormatError(
+                "malformed job data meta: 'included_frames' is not a list of frame numbers",
+                where=where,
+            )
         numbers = sorted({numbering.to_rest(f) for f in included} - {None})
-        if len(numbers) != len(set(included)) or (numbers and not start <= numbers[0] <= numbers[-1] <= stop):
-            raise FormatError(f"job frames {sorted(included)} are not frames of its task between "
-                              f"{start} and {stop}", where=where)  # fmt: skip
+        if len(numbers) != len(set(included)) or (
+            numbers and not start <= numbers[0] <= numbers[-1] <= stop
+        ):
+            raise FormatError(
+                f"job frames {sorted(included)} are not frames of its task between "
+                f"{start} and {stop}",
+                where=where,
+            )
         return numbers  # type: ignore[return-value]
 
     def _image_items(self, meta, frames, jobs) -> Iterator[Item]:
@@ -360,9 +415,11 @@ class TaskPull:
             shape, self.index, self.losses, where=where, image_size=size, keep_frame=keep_frame
         )
         region.source = SourceRef(
-            tool="cvat", instance=self.base_url, annotation=where.split()[-1],
+            tool="cvat",
+            instance=self.base_url,
+            annotation=where.split()[-1],
             region=_id_text(shape.get("id")),
-        )  # fmt: skip
+        )
         return region
 
     def _tag(self, tag, where, *, keep_frame: bool):
@@ -371,9 +428,11 @@ class TaskPull:
         )
         region.id = f"tag-{tag.get('id')}"
         region.source = SourceRef(
-            tool="cvat", instance=self.base_url, annotation=where.split()[-1],
+            tool="cvat",
+            instance=self.base_url,
+            annotation=where.split()[-1],
             region=_id_text(tag.get("id")),
-        )  # fmt: skip
+        )
         return region
 
     # -- video ------------------------------------------------------------------
@@ -410,11 +469,16 @@ class TaskPull:
             )
         for track in annotations["tracks"]:
             unified = convert.track_to_unified(
-                renumber(track, numbering.to_unified), self.index, self.losses,
-                where=where, image_size=size,
-            )  # fmt: skip
+                renumber(track, numbering.to_unified),
+                self.index,
+                self.losses,
+                where=where,
+                image_size=size,
+            )
             unified.source = SourceRef(
-                tool="cvat", instance=self.base_url, annotation=str(job["id"]),
+                tool="cvat",
+                instance=self.base_url,
+                annotation=str(job["id"]),
                 region=_id_text(track.get("id")),
-            )  # fmt: skip
+            )
             aset.tracks.append(unified)

@@ -26,8 +26,9 @@ def media_url(item: Item, media_base_url: str | None) -> str | None:
     return None
 
 
-def _new_task_groups(items: list[Item], losses: LossReport,
-                     media_base_url: str | None) -> list[tuple[str, list[tuple[Item, str]]]]:  # fmt: skip
+def _new_task_groups(
+    items: list[Item], losses: LossReport, media_base_url: str | None
+) -> list[tuple[str, list[tuple[Item, str]]]]:
     """(item, URL) pairs grouped into the tasks to create: one task per image subset, one
     per video."""
     groups: dict[str, list[tuple[Item, str]]] = {}
@@ -73,14 +74,20 @@ def _add_text_attributes(label: dict[str, Any], thing, losses) -> None:
     have = {a["name"] for a in label.get("attributes") or []}
     for name in {c.name for c in thing.classifications} - have:
         label.setdefault("attributes", []).append(
-            {"name": name, "mutable": False, "input_type": "text", "values": [""],
-             "default_value": ""}
-        )  # fmt: skip
+            {
+                "name": name,
+                "mutable": False,
+                "input_type": "text",
+                "values": [""],
+                "default_value": "",
+            }
+        )
         losses.record(
             "cvat.attribute_added_as_text",
             "attribute not in the ontology; created as a CVAT text attribute",
-            where=f"{thing.label}.{name}", severity="approximated",
-        )  # fmt: skip
+            where=f"{thing.label}.{name}",
+            severity="approximated",
+        )
 
 
 class NewTasksPush:
@@ -134,7 +141,9 @@ class NewTasksPush:
 
     def _data_request(self, pairs) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "image_quality": integer_option(self.options, "image_quality", 70, minimum=0, maximum=100),
+            "image_quality": integer_option(
+                self.options, "image_quality", 70, minimum=0, maximum=100
+            ),
             "remote_files": [url for _, url in pairs],
             "sorting_method": "predefined",
         }

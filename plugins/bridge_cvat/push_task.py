@@ -41,8 +41,15 @@ def pick_annotation_set(item: Item, losses: LossReport) -> AnnotationSet | None:
 class TaskPush:
     """Writes items' annotations into an existing task, job by job."""
 
-    def __init__(self, api: CvatApi, target: CvatTarget, task_id: int, losses: LossReport,
-                 mode: str, options: dict[str, Any] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        api: CvatApi,
+        target: CvatTarget,
+        task_id: int,
+        losses: LossReport,
+        mode: str,
+        options: dict[str, Any] | None = None,
+    ):
         self.api = api
         self.task_id = task_id
         self.losses = losses
@@ -58,8 +65,9 @@ class TaskPush:
 
     def _push(self, items: list[Item], by_order: bool) -> dict[str, Any]:
         task = self.api.get_task(self.task_id)
-        raw = check_rest_labels(list(self.api.list_labels(task_id=self.task_id)),
-                                f"{self.where} labels")  # fmt: skip
+        raw = check_rest_labels(
+            list(self.api.list_labels(task_id=self.task_id)), f"{self.where} labels"
+        )
         labels = RestLabels(raw, where=f"{self.where} labels")  # checks the label answer
         index = LabelIndex.from_labels(server_free(raw))
         meta = self.api.get_task_meta(self.task_id)
@@ -87,8 +95,9 @@ class TaskPush:
         """`job`'s frames with the sets placed on them, or None for a job left alone."""
         if job.get("type", "annotation") != "annotation":
             return None  # ground truth and consensus replicas are not overwritten
-        frames = JobFrames(job["id"], int(job["start_frame"]), int(job["stop_frame"]),
-                           numbering=numbering)  # fmt: skip
+        frames = JobFrames(
+            job["id"], int(job["start_frame"]), int(job["stop_frame"]), numbering=numbering
+        )
         if video:
             frames.video_set = placed.get(0)
         else:
@@ -124,8 +133,9 @@ class TaskPush:
             if len(items) != int(meta.get("size") or len(names)):
                 raise RemoteError(
                     f"CVAT made {meta.get('size')} frames from {len(items)} files",
-                    where=self.where, hint="check that every media URL is an image CVAT can read",
-                )  # fmt: skip
+                    where=self.where,
+                    hint="check that every media URL is an image CVAT can read",
+                )
             return self._sets(enumerate(items))
         return self._sets(self._match_by_name(items, names))
 
@@ -136,9 +146,10 @@ class TaskPush:
             number = position.get(item.key, basename.get(item.key.rsplit("/", 1)[-1]))
             if number is None:
                 self.losses.record(
-                    "cvat.item_not_in_task", "no frame of the task has this file name; not pushed",
+                    "cvat.item_not_in_task",
+                    "no frame of the task has this file name; not pushed",
                     where=item.key,
-                )  # fmt: skip
+                )
                 continue
             yield number, item
 

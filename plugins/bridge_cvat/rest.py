@@ -390,9 +390,11 @@ class BodyBuilder:
                 self._add_region(body, region, rest_frame, where)
             if aset.tracks:
                 self.losses.record(
-                    "cvat.track_on_image", "tracks on an image have no CVAT form; dropped",
-                    where=where, count=len(aset.tracks),
-                )  # fmt: skip
+                    "cvat.track_on_image",
+                    "tracks on an image have no CVAT form; dropped",
+                    where=where,
+                    count=len(aset.tracks),
+                )
         if job.video_set is not None:
             self._add_video(body, job, where)
         return body
@@ -419,16 +421,17 @@ class BodyBuilder:
                         "although it runs past that job's last frame",
                         where=where,
                         severity="approximated",
-                    )  # fmt: skip
+                    )
 
     def _frame_loss(self, thing: Any, where: str) -> None:
         if id(thing) in self._reported:
             return
         self._reported.add(id(thing))
         self.losses.record(
-            "cvat.frame_not_in_task", "frame not among the task's frames (start/step); dropped",
+            "cvat.frame_not_in_task",
+            "frame not among the task's frames (start/step); dropped",
             where=where,
-        )  # fmt: skip
+        )
 
     def _add_region(self, body, region, rest_frame: int, where: str) -> None:
         if region.shape.type == "tag":
@@ -436,8 +439,12 @@ class BodyBuilder:
             if named is None:  # no label: reported
                 return
             named["frame"] = rest_frame
-            self._append(body, "tags", tag_to_rest(named, self.labels, where=where,
-                                                   keep_ids=self.keep_ids), where)  # fmt: skip
+            self._append(
+                body,
+                "tags",
+                tag_to_rest(named, self.labels, where=where, keep_ids=self.keep_ids),
+                where,
+            )
             return
         named = convert.region_to_shape(region, self.index, self.losses, where=where)
         if named is None:

@@ -155,13 +155,16 @@ def _label_node(label: dict[str, Any], parent: str | None) -> MetaNode:
 
 def _attribute_node(attribute: dict[str, Any]) -> MetaNode:
     separator = attribute.get("values_separator", "\n")
-    return ["attribute", [
-        ["name", attribute["name"]],
-        ["mutable", "True" if attribute.get("mutable") else "False"],
-        ["input_type", attribute.get("input_type", "text")],
-        ["default_value", str(attribute.get("default_value", ""))],
-        ["values", separator.join(str(v) for v in attribute.get("values") or [])],
-    ]]  # fmt: skip
+    return [
+        "attribute",
+        [
+            ["name", attribute["name"]],
+            ["mutable", "True" if attribute.get("mutable") else "False"],
+            ["input_type", attribute.get("input_type", "text")],
+            ["default_value", str(attribute.get("default_value", ""))],
+            ["values", separator.join(str(v) for v in attribute.get("values") or [])],
+        ],
+    ]
 
 
 # ------------------------------------------------------------------ tasks
@@ -248,7 +251,7 @@ def _segments(task: MetaNode, where: str | None) -> list[Segment]:
             start=_int(text(s, "start"), 0, where),
             stop=_int(text(s, "stop"), 0, where),
             assignee=person(child(s, "assignee")),
-        )  # fmt: skip
+        )
         for s in nodes
     ]
 
@@ -257,13 +260,19 @@ def _check_sizes(task: TaskInfo, where: str | None, max_pixels: int) -> None:
     """A task's frame count and media size as the schema holds them: size >= 0, width and
     height > 0 (and within the pixel budget when both are given)."""
     if task.size is not None and task.size < 0:
-        raise FormatError(f"<size> {task.size} is negative", where=where,
-                          hint="a task's <size> is its number of frames")  # fmt: skip
+        raise FormatError(
+            f"<size> {task.size} is negative",
+            where=where,
+            hint="a task's <size> is its number of frames",
+        )
     if task.width is not None and task.height is not None:
         check_pixels(task.width, task.height, where=where, max_pixels=max_pixels)
     elif any(side is not None and side <= 0 for side in (task.width, task.height)):
-        raise FormatError(f"<original_size> {task.width}x{task.height} is not positive",
-                          where=where, hint="CVAT writes a media size of at least 1x1")  # fmt: skip
+        raise FormatError(
+            f"<original_size> {task.width}x{task.height} is not positive",
+            where=where,
+            hint="CVAT writes a media size of at least 1x1",
+        )
 
 
 def task_info(task: MetaNode, where: str | None = None, size: MetaNode | None = None) -> TaskInfo:
@@ -271,14 +280,20 @@ def task_info(task: MetaNode, where: str | None = None, size: MetaNode | None = 
     `<meta>`: `size`) -> TaskInfo."""
     size = child(task, "original_size") if size is None else size
     return TaskInfo(
-        id=text(task, "id"), name=text(task, "name"), subset=text(task, "subset") or None,
-        mode=text(task, "mode"), size=_int(text(task, "size"), None, where),
+        id=text(task, "id"),
+        name=text(task, "name"),
+        subset=text(task, "subset") or None,
+        mode=text(task, "mode"),
+        size=_int(text(task, "size"), None, where),
         start_frame=_int(text(task, "start_frame"), 0, where),
         stop_frame=_int(text(task, "stop_frame"), None, where),
-        frame_step=_step(text(task, "frame_filter"), where), segments=_segments(task, where),
-        assignee=person(child(task, "assignee")), owner=person(child(task, "owner")),
-        width=_int(text(size, "width"), None, where), height=_int(text(size, "height"), None, where),
-    )  # fmt: skip
+        frame_step=_step(text(task, "frame_filter"), where),
+        segments=_segments(task, where),
+        assignee=person(child(task, "assignee")),
+        owner=person(child(task, "owner")),
+        width=_int(text(size, "width"), None, where),
+        height=_int(text(size, "height"), None, where),
+    )
 
 
 def job_info(job: MetaNode, tree: MetaNode, where: str | None) -> TaskInfo:
@@ -305,12 +320,20 @@ class CvatMeta:
     source: str | None = None
 
     @classmethod
-    def from_tree(cls, tree: MetaNode, labels: list[dict[str, Any]], where: str,
-                  max_pixels: int = DEFAULT_MAX_PIXELS) -> CvatMeta:  # fmt: skip
+    def from_tree(
+        cls,
+        tree: MetaNode,
+        labels: list[dict[str, Any]],
+        where: str,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> CvatMeta:
         project = child(tree, "project")
         if project is not None:
-            tasks = [task_info(t, where) for t in node_children(child(project, "tasks"))
-                     if t[0] == "task"]  # fmt: skip
+            tasks = [
+                task_info(t, where)
+                for t in node_children(child(project, "tasks"))
+                if t[0] == "task"
+            ]
             owner = project
         elif child(tree, "task") is not None:
             owner = child(tree, "task")
@@ -319,19 +342,30 @@ class CvatMeta:
             owner = child(tree, "job")
             tasks = [job_info(owner, tree, where)]
         else:
-            raise FormatError("<meta> has neither <project>, <task> nor <job>", where=where,
-                              hint="a CVAT export names what it holds in its <meta>")  # fmt: skip
+            raise FormatError(
+                "<meta> has neither <project>, <task> nor <job>",
+                where=where,
+                hint="a CVAT export names what it holds in its <meta>",
+            )
         for task in tasks:
             _check_sizes(task, where, max_pixels)
         name = text(owner, "name") or (tasks[0].name if tasks else None) or "cvat"
         project_id = text(project, "id") if project is not None else None
-        return cls(tree=tree, labels=labels, project_id=project_id, name=name, tasks=tasks,
-                   source=text(tree, "source"))  # fmt: skip
+        return cls(
+            tree=tree,
+            labels=labels,
+            project_id=project_id,
+            name=name,
+            tasks=tasks,
+            source=text(tree, "source"),
+        )
 
-    _by_id: dict[str | None, TaskInfo] | None = field(default=None, init=False, repr=False,
-                                                      compare=False)  # fmt: skip
-    _by_subset: dict[str | None, TaskInfo] = field(default_factory=dict, init=False, repr=False,
-                                                   compare=False)  # fmt: skip
+    _by_id: dict[str | None, TaskInfo] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _by_subset: dict[str | None, TaskInfo] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def task(self, task_id: str | None, subset: str | None = None) -> TaskInfo | None:
         """The task an image or track belongs to: the first with its id, else the first

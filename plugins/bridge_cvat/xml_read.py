@@ -54,8 +54,24 @@ cyclic GC sees them survive and promotes them: 1 MiB chunks made parsing ~25% sl
 SHAPE_TAGS = frozenset(
     {"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"}
 )
-CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
-               "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")  # fmt: skip
+CUBOID_KEYS = (
+    "xtl1",
+    "ytl1",
+    "xbl1",
+    "ybl1",
+    "xtr1",
+    "ytr1",
+    "xbr1",
+    "ybr1",
+    "xtl2",
+    "ytl2",
+    "xbl2",
+    "ybl2",
+    "xtr2",
+    "ytr2",
+    "xbr2",
+    "ybr2",
+)
 FLAG_KEYS = ("occluded", "outside", "keyframe")
 BOX_KEYS = ("xtl", "ytl", "xbr", "ybr")
 ELLIPSE_KEYS = ("cx", "cy", "rx", "ry")
@@ -155,8 +171,11 @@ def _parse_point_list_checked(text: str, where: str) -> list[float]:
     for pair in text.split(";"):
         coords = pair.split(",")
         if len(coords) != 2:
-            raise FormatError(f"point {pair!r} is not an x,y pair", where=where,
-                              hint='points are written "x1,y1;x2,y2;..."')  # fmt: skip
+            raise FormatError(
+                f"point {pair!r} is not an x,y pair",
+                where=where,
+                hint='points are written "x1,y1;x2,y2;..."',
+            )
         flat.append(_finite(coords[0], "point x", where))
         flat.append(_finite(coords[1], "point y", where))
     return flat
@@ -191,8 +210,11 @@ def shape_points(tag: str, attrs: dict[str, str], where: str) -> list[float]:
 
 def shape_dict(tag: str, attrs: dict[str, str], where: str) -> dict[str, Any]:
     """An XML shape element's attributes -> a CVAT shape dict (label name, no elements)."""
-    shape: dict[str, Any] = {"type": "rectangle" if tag == "box" else tag,
-                             "points": shape_points(tag, attrs, where), "attributes": []}  # fmt: skip
+    shape: dict[str, Any] = {
+        "type": "rectangle" if tag == "box" else tag,
+        "points": shape_points(tag, attrs, where),
+        "attributes": [],
+    }
     if "label" in attrs:
         shape["label"] = attrs["label"]
     for key in FLAG_KEYS:
@@ -228,8 +250,13 @@ REGION_TAGS = SHAPE_TAGS - {"skeleton"}
 path: their points arrive as child elements)."""
 
 
-def image_region(tag: str, attrs: dict[str, str], size: tuple[int, int] | None,
-                 labels: LabelIndex, where: str | None) -> dict[str, Any]:  # fmt: skip
+def image_region(
+    tag: str,
+    attrs: dict[str, str],
+    size: tuple[int, int] | None,
+    labels: LabelIndex,
+    where: str | None,
+) -> dict[str, Any]:
     """A shape element of an `<image>` -> its unified `Region` dict, without the id and the
     classifications (`_image_regions` adds them once the `<attribute>`s are read). What
     `shape_to_region_dict(shape_dict(...))` gives, in one step (the image hot path), except
@@ -262,8 +289,12 @@ def image_region(tag: str, attrs: dict[str, str], size: tuple[int, int] | None,
         extra["rotation"] = rotation
     if tag == "mask":
         left, top = (_integer(attrs[k], k, where) for k in ("left", "top"))
-        extra["cvat_mask_crop"] = [left, top, _integer(attrs["width"], "width", where),
-                                   _integer(attrs["height"], "height", where)]  # fmt: skip
+        extra["cvat_mask_crop"] = [
+            left,
+            top,
+            _integer(attrs["width"], "width", where),
+            _integer(attrs["height"], "height", where),
+        ]
     if extra:
         region["extra"] = extra
     return region
@@ -339,18 +370,23 @@ class CvatXmlParser:
         except expat.ExpatError as error:
             raise FormatError(
                 f"not well-formed XML: {expat.ErrorString(error.code)}",
-                where=self.where(error.lineno), hint="the file may be truncated or not CVAT XML",
-            ) from None  # fmt: skip
+                where=self.where(error.lineno),
+                hint="the file may be truncated or not CVAT XML",
+            ) from None
         except LookupError as error:
             if type(error) is not LookupError:  # a KeyError or IndexError is a bug: let it show
                 raise
-            raise FormatError(f"{error}", where=self.where(1),
-                              hint="the XML declaration names an encoding Python does not know") from None  # fmt: skip
+            raise FormatError(
+                f"{error}",
+                where=self.where(1),
+                hint="the XML declaration names an encoding Python does not know",
+            ) from None
         except DefusedXmlException as error:
             raise FormatError(
                 f"refused: {type(error).__name__} (DTDs and entity declarations are not allowed)",
-                where=self.where(), hint="CVAT exports never declare entities; the file may be hostile",
-            ) from None  # fmt: skip
+                where=self.where(),
+                hint="CVAT exports never declare entities; the file may be hostile",
+            ) from None
 
     # -- expat handlers
 
@@ -363,7 +399,9 @@ class CvatXmlParser:
             if kind == "image" and tag in REGION_TAGS:
                 line = self.expat.CurrentLineNumber
                 try:
-                    size = _known_size(parent.data, None, self.max_pixels) if tag == "mask" else None
+                    size = (
+                        _known_size(parent.data, None, self.max_pixels) if tag == "mask" else None
+                    )
                     region = image_region(tag, attrs, size, self.labels, None)
                 except FormatError as error:
                     error.where = error.where or f"{self.prefix}:{line}"
@@ -393,8 +431,11 @@ class CvatXmlParser:
             return
         if self._depth == 1:
             if tag != "annotations":
-                raise FormatError(f"root element is <{tag}>, not <annotations>", where=self.where(),
-                                  hint="this is not a CVAT XML file")  # fmt: skip
+                raise FormatError(
+                    f"root element is <{tag}>, not <annotations>",
+                    where=self.where(),
+                    hint="this is not a CVAT XML file",
+                )
         elif self._depth == 2:
             self._start_top(tag, attrs)
         else:
@@ -409,8 +450,11 @@ class CvatXmlParser:
             pass
         elif tag in ("image", "track"):
             if self.meta is None:
-                raise FormatError(f"<{tag}> before <meta>", where=self.where(),
-                                  hint="a CVAT XML file declares its labels in <meta> first")  # fmt: skip
+                raise FormatError(
+                    f"<{tag}> before <meta>",
+                    where=self.where(),
+                    hint="a CVAT XML file declares its labels in <meta> first",
+                )
             self._set_kind("images" if tag == "image" else "video")
             self._open.append(_Open(tag, dict(attrs), self.expat.CurrentLineNumber))
         else:
@@ -420,8 +464,11 @@ class CvatXmlParser:
         if self.kind is None:
             self.kind = kind
         elif self.kind != kind:
-            raise FormatError("a file mixes <image> and <track> elements", where=self.where(),
-                              hint="CVAT for images holds images, CVAT for video holds tracks")  # fmt: skip
+            raise FormatError(
+                "a file mixes <image> and <track> elements",
+                where=self.where(),
+                hint="CVAT for images holds images, CVAT for video holds tracks",
+            )
 
     def _start_inner(self, tag: str, attrs: dict[str, str]) -> None:
         line = self.expat.CurrentLineNumber
@@ -466,9 +513,11 @@ class CvatXmlParser:
         ):
             return "element"
         inside = parent.data.get("type") or parent.data.get("shape", {}).get("type") or parent.kind
-        raise FormatError(f"unknown or misplaced shape <{tag}> inside <{inside}>",
-                          where=self.where(),
-                          hint="CVAT shapes are box, polygon, polyline, points, ellipse, cuboid, mask, skeleton, tag")  # fmt: skip
+        raise FormatError(
+            f"unknown or misplaced shape <{tag}> inside <{inside}>",
+            where=self.where(),
+            hint="CVAT shapes are box, polygon, polyline, points, ellipse, cuboid, mask, skeleton, tag",
+        )
 
     def _end(self, tag: str) -> None:
         self._depth -= 1
@@ -493,8 +542,9 @@ class CvatXmlParser:
         if not self._meta_stack:
             self._meta_stack = None
             self.expat.CharacterDataHandler = None
-            self.meta = CvatMeta.from_tree(self._meta_root, self._labels, self.where(),
-                                           self.max_pixels)  # fmt: skip
+            self.meta = CvatMeta.from_tree(
+                self._meta_root, self._labels, self.where(), self.max_pixels
+            )
             self.labels = LabelIndex.from_labels(self.meta.labels)
 
     def _close(self, done: _Open) -> None:
@@ -561,8 +611,9 @@ class ReadContext:
         return record.copy()
 
 
-def _size(attrs: dict[str, str], where: str | None,
-          max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int | None, int | None]:  # fmt: skip
+def _size(
+    attrs: dict[str, str], where: str | None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[int | None, int | None]:
     """An `<image>`'s width and height (None when not given), positive and within the
     pixel budget."""
     width = _integer(attrs["width"], "width", where) if "width" in attrs else None
@@ -574,8 +625,9 @@ def _size(attrs: dict[str, str], where: str | None,
     return width, height
 
 
-def _known_size(attrs: dict[str, str], where: str | None,
-                max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int] | None:  # fmt: skip
+def _known_size(
+    attrs: dict[str, str], where: str | None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[int, int] | None:
     size = _size(attrs, where, max_pixels)
     return size if None not in size else None  # type: ignore[return-value]
 
@@ -600,8 +652,9 @@ def _image_regions(children, size, ctx: ReadContext) -> list[dict[str, Any]]:
         if kind == "tag":
             region = tag_to_region_dict(data, labels, losses, where=where, region_id=str(index))
         else:
-            region = shape_to_region_dict(data, labels, losses, where=where, region_id=str(index),
-                                          image_size=image_size)  # fmt: skip
+            region = shape_to_region_dict(
+                data, labels, losses, where=where, region_id=str(index), image_size=image_size
+            )
         kinds.add((region["label"] or "", region["shape"]["type"]))
         regions.append(region)
     return regions
@@ -671,10 +724,14 @@ def image_to_record(attrs: dict[str, str], children, line: int, ctx: ReadContext
         "key": f"{subset}/{name}" if subset else name,
         "media": {"kind": "image", "uri": name, "width": size[0], "height": size[1]},
         "annotation_sets": [annotation_set],
-        "source": {"tool": "cvat", "instance": str(ctx.path), "project": ctx.meta.project_id,
-                   "item": f"{task.id}/{frame}" if task and task.id else str(frame)},
+        "source": {
+            "tool": "cvat",
+            "instance": str(ctx.path),
+            "project": ctx.meta.project_id,
+            "item": f"{task.id}/{frame}" if task and task.id else str(frame),
+        },
         "extra": {"cvat_image": extra},
-    }  # fmt: skip
+    }
     if subset is not None:
         item["subset"] = subset
     return item
@@ -740,8 +797,11 @@ def job_set_fields(task: TaskInfo) -> dict[str, Any]:
     """A job export's stage and state as annotation-set fields: status and extra."""
     if not (task.stage or task.state):
         return {}
-    extra = {f"cvat_{key}": value for key, value in (("stage", task.stage), ("state", task.state))
-             if value}  # fmt: skip
+    extra = {
+        f"cvat_{key}": value
+        for key, value in (("stage", task.stage), ("state", task.state))
+        if value
+    }
     return {"status": job_status(task.stage, task.state), "extra": extra}
 
 
@@ -763,15 +823,28 @@ def video_item(task: TaskInfo | None, tracks: list[Track], ctx: ReadContext) -> 
     task_id = task.id if task else None
     return Item(
         key=name if single else f"{task_id}/{name}",
-        media=Media(kind="video", uri=ctx.meta.source if single else None,
-                    width=task.width if task else None, height=task.height if task else None,
-                    frame_count=task.size if task else None),
+        media=Media(
+            kind="video",
+            uri=ctx.meta.source if single else None,
+            width=task.width if task else None,
+            height=task.height if task else None,
+            frame_count=task.size if task else None,
+        ),
         subset=task.subset if task else None,
-        annotation_sets=[AnnotationSet(id=_video_set_id(task), annotator=annotator, tracks=tracks,
-                                       **(job_set_fields(task) if task else {}))],
-        source=SourceRef(tool="cvat", instance=str(ctx.path), project=ctx.meta.project_id, item=task_id),
-        extra=({"cvat_task_id": task_id} if task_id else {}) | {"cvat_frame_step": task.frame_step if task else 1},
-    )  # fmt: skip
+        annotation_sets=[
+            AnnotationSet(
+                id=_video_set_id(task),
+                annotator=annotator,
+                tracks=tracks,
+                **(job_set_fields(task) if task else {}),
+            )
+        ],
+        source=SourceRef(
+            tool="cvat", instance=str(ctx.path), project=ctx.meta.project_id, item=task_id
+        ),
+        extra=({"cvat_task_id": task_id} if task_id else {})
+        | {"cvat_frame_step": task.frame_step if task else 1},
+    )
 
 
 # ------------------------------------------------------------------ the reader
@@ -780,15 +853,19 @@ def video_item(task: TaskInfo | None, tracks: list[Track], ctx: ReadContext) -> 
 def project_from_meta(meta: CvatMeta, path: Path) -> Project:
     video = any(task.mode == "interpolation" for task in meta.tasks)
     return Project(
-        name=meta.name, media_kind="video" if video else "image",
+        name=meta.name,
+        media_kind="video" if video else "image",
         ontology=labels_to_ontology(meta.labels),
         source=SourceRef(tool="cvat", instance=str(path), project=meta.project_id),
         extra={"cvat_meta": meta.tree},
-    )  # fmt: skip
+    )
 
 
-def _video_items(pending: dict[str | None, list[Track]], tasks: dict[str | None, TaskInfo | None],
-                 ctx: ReadContext) -> Iterator[Item]:  # fmt: skip
+def _video_items(
+    pending: dict[str | None, list[Track]],
+    tasks: dict[str | None, TaskInfo | None],
+    ctx: ReadContext,
+) -> Iterator[Item]:
     order = [task.id for task in ctx.meta.tasks] + [key for key in pending if key not in tasks]
     for task_id in dict.fromkeys(order):
         if task_id in pending or (ctx.meta.tasks and not ctx.meta.is_project):
@@ -797,8 +874,14 @@ def _video_items(pending: dict[str | None, list[Track]], tasks: dict[str | None,
             )
 
 
-def _items(parser: CvatXmlParser, steps: Iterator[str], handle: BinaryIO, ctx: ReadContext,
-           project: Project, validate: bool) -> Iterator[Item | dict[str, Any]]:  # fmt: skip
+def _items(
+    parser: CvatXmlParser,
+    steps: Iterator[str],
+    handle: BinaryIO,
+    ctx: ReadContext,
+    project: Project,
+    validate: bool,
+) -> Iterator[Item | dict[str, Any]]:
     """Items as the file is parsed: images as they close (validated `Item`s, or records
     when not `validate`), video tasks at the end (always `Item`s: a task's tracks are
     models already)."""
@@ -844,8 +927,9 @@ def _chain_steps(steps: Iterator[str]) -> Iterator[None]:
         yield None
 
 
-def read_cvat_xml(path: str | Path, losses: LossReport, *,
-                  max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:  # fmt: skip
+def read_cvat_xml(
+    path: str | Path, losses: LossReport, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Dataset:
     """Open a CVAT XML file: the meta is read now, images/tracks as items are iterated.
     Declared image and frame sizes above `max_pixels` are refused."""
     path = Path(path)
@@ -873,5 +957,6 @@ def read_cvat_xml(path: str | Path, losses: LossReport, *,
     )
     project = project_from_meta(parser.meta, path)
     items = ItemRecords(lambda validate: _items(parser, steps, handle, ctx, project, validate))
-    return Dataset(project=project, items=items, origin=str(path),
-                   meta={"cvat_format": parser.kind})  # fmt: skip
+    return Dataset(
+        project=project, items=items, origin=str(path), meta={"cvat_format": parser.kind}
+    )

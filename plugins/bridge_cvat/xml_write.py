@@ -34,8 +34,24 @@ from bridge_cvat.convert import region_to_shape, region_to_tag, report_set_extra
 from bridge_cvat.ontology import CVAT_TO_KIND, LabelIndex, format_number, named_labels
 from bridge_cvat.xml_meta import MetaNode, labels_to_nodes
 
-CUBOID_KEYS = ("xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
-               "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")  # fmt: skip
+CUBOID_KEYS = (
+    "xtl1",
+    "ytl1",
+    "xbl1",
+    "ybl1",
+    "xtr1",
+    "ytr1",
+    "xbr1",
+    "ybr1",
+    "xtl2",
+    "ytl2",
+    "xbl2",
+    "ybl2",
+    "xtr2",
+    "ytr2",
+    "xbr2",
+    "ybr2",
+)
 TAG_FOR_TYPE = {"rectangle": "box"}
 ESCAPES_ATTR = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 
@@ -79,14 +95,23 @@ def geometry_attrs(shape: dict[str, Any]) -> list[tuple[str, Any]]:
         attrs = list(zip(("xtl", "ytl", "xbr", "ybr"), map(format_number, points), strict=True))
     elif kind == "ellipse":
         cx, cy, right, top = points
-        attrs = [("cx", format_number(cx)), ("cy", format_number(cy)),
-                 ("rx", format_number(right - cx)), ("ry", format_number(cy - top))]  # fmt: skip
+        attrs = [
+            ("cx", format_number(cx)),
+            ("cy", format_number(cy)),
+            ("rx", format_number(right - cx)),
+            ("ry", format_number(cy - top)),
+        ]
     elif kind == "cuboid":
         return list(zip(CUBOID_KEYS, map(format_number, points), strict=True))
     elif kind == "mask":
         *runs, x1, y1, x2, y2 = (int(v) for v in points)
-        return [("rle", ", ".join(map(str, runs))), ("left", x1), ("top", y1),
-                ("width", x2 - x1 + 1), ("height", y2 - y1 + 1)]  # fmt: skip
+        return [
+            ("rle", ", ".join(map(str, runs))),
+            ("left", x1),
+            ("top", y1),
+            ("width", x2 - x1 + 1),
+            ("height", y2 - y1 + 1),
+        ]
     elif kind == "skeleton":
         return [("points", _pairs(points))] if points else []
     else:
@@ -141,8 +166,13 @@ def _tag_xml(tag: dict[str, Any], indent: int) -> str:
 # ------------------------------------------------------------------ tracks
 
 
-def _tracked_xml(shape: dict[str, Any], attributes: list[dict[str, str]], indent: int,
-                 old_skeleton: bool, elements: list[dict[str, Any]]) -> str:  # fmt: skip
+def _tracked_xml(
+    shape: dict[str, Any],
+    attributes: list[dict[str, str]],
+    indent: int,
+    old_skeleton: bool,
+    elements: list[dict[str, Any]],
+) -> str:
     tag = TAG_FOR_TYPE.get(shape["type"], shape["type"])
     attrs: list[tuple[str, Any]] = [
         ("frame", shape["frame"]),
@@ -165,8 +195,12 @@ def _tracked_xml(shape: dict[str, Any], attributes: list[dict[str, str]], indent
 def _element_xml(shape: dict[str, Any], indent: int) -> str:
     """A skeleton point inside a tracked `<skeleton>` (CVAT's current layout)."""
     tag = TAG_FOR_TYPE.get(shape["type"], shape["type"])
-    attrs = [("label", shape.get("label") or ""), ("keyframe", _flag(shape.get("keyframe", True))),
-             ("outside", _flag(shape.get("outside"))), ("occluded", _flag(shape.get("occluded")))]  # fmt: skip
+    attrs = [
+        ("label", shape.get("label") or ""),
+        ("keyframe", _flag(shape.get("keyframe", True))),
+        ("outside", _flag(shape.get("outside"))),
+        ("occluded", _flag(shape.get("occluded"))),
+    ]
     attrs += geometry_attrs(shape)
     inner = _attribute_lines(shape.get("attributes") or [], indent + 1)
     if not inner:
@@ -183,8 +217,13 @@ def _ordered(
     )
 
 
-def track_xml(track: dict[str, Any], head: list[tuple[str, Any]], labels: LabelIndex, indent: int,
-              old_layout: bool) -> str:  # fmt: skip
+def track_xml(
+    track: dict[str, Any],
+    head: list[tuple[str, Any]],
+    labels: LabelIndex,
+    indent: int,
+    old_layout: bool,
+) -> str:
     """A CVAT track dict -> `<track>`; immutable attributes repeat on every shape."""
     out = [_open_tag("track", head, indent)]
     by_frame: dict[int, list[dict[str, Any]]] = {}
@@ -220,8 +259,15 @@ class BodyWriter:
     """Writes items as `<image>` or `<track>` elements and remembers which labels and
     attributes they used (so the meta can declare them)."""
 
-    def __init__(self, out: IO[bytes], mode: str, labels: LabelIndex, losses: LossReport,
-                 project: bool, max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
+    def __init__(
+        self,
+        out: IO[bytes],
+        mode: str,
+        labels: LabelIndex,
+        losses: LossReport,
+        project: bool,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ):
         self.out, self.mode, self.labels, self.losses = out, mode, labels, losses
         self.max_pixels = max_pixels
         self.meta_has_stage = False  # the stored meta of a job export that names its stage
@@ -244,8 +290,12 @@ class BodyWriter:
     def _annotation_set(self, item: Item) -> AnnotationSet | None:
         sets = [s for s in item.annotation_sets if s.kind != "prediction"] or item.annotation_sets
         if len(item.annotation_sets) > 1:
-            self.losses.record("cvat.extra_annotation_sets", "CVAT holds one annotation set per frame; others dropped",
-                               where=item.key, count=len(item.annotation_sets) - 1)  # fmt: skip
+            self.losses.record(
+                "cvat.extra_annotation_sets",
+                "CVAT holds one annotation set per frame; others dropped",
+                where=item.key,
+                count=len(item.annotation_sets) - 1,
+            )
         return sets[0] if sets else None
 
     def _unwritable_parts(self, item: Item, aset: AnnotationSet | None) -> None:
@@ -254,23 +304,39 @@ class BodyWriter:
         of text/audio media."""
         where = item.key
         if self.mode == "images" and item.media.kind not in ("image", "video"):
-            self.losses.record("cvat.non_visual_media", f"{item.media.kind} media: written as an image named by "
-                               "its key, without its content", where=where)  # fmt: skip
+            self.losses.record(
+                "cvat.non_visual_media",
+                f"{item.media.kind} media: written as an image named by "
+                "its key, without its content",
+                where=where,
+            )
         if aset is None:
             return
         if aset.classifications:
-            self.losses.record("cvat.set_classification", "CVAT XML has no answers about a whole item "
-                               "(only a label's attributes); dropped", where=where,
-                               count=len(aset.classifications))  # fmt: skip
+            self.losses.record(
+                "cvat.set_classification",
+                "CVAT XML has no answers about a whole item (only a label's attributes); dropped",
+                where=where,
+                count=len(aset.classifications),
+            )
         from_cvat = item.source is not None and item.source.tool == "cvat"
         if aset.annotator is not None and not from_cvat:
-            self.losses.record("cvat.annotator", "CVAT XML names annotators only as a job's assignee "
-                               "in the meta of a CVAT export; dropped", where=where)  # fmt: skip
+            self.losses.record(
+                "cvat.annotator",
+                "CVAT XML names annotators only as a job's assignee "
+                "in the meta of a CVAT export; dropped",
+                where=where,
+            )
         if aset.relations:
-            self.losses.record("cvat.relation", "CVAT has no relations between shapes; dropped",
-                               where=where, count=len(aset.relations))  # fmt: skip
-        report_set_extras(aset, self.losses, where, shape_scores=False,
-                          status=from_cvat and self.meta_has_stage)  # fmt: skip
+            self.losses.record(
+                "cvat.relation",
+                "CVAT has no relations between shapes; dropped",
+                where=where,
+                count=len(aset.relations),
+            )
+        report_set_extras(
+            aset, self.losses, where, shape_scores=False, status=from_cvat and self.meta_has_stage
+        )
 
     def _note(
         self, label: str | None, kind: str, attributes: list[dict[str, str]], mutable: bool = False
@@ -287,8 +353,11 @@ class BodyWriter:
     def _image(self, item: Item, aset: AnnotationSet | None) -> None:
         where = item.key
         if item.media.kind == "video":
-            self.losses.record("cvat.video_in_images_file", "a video item cannot go into CVAT for images; dropped",
-                               where=where)  # fmt: skip
+            self.losses.record(
+                "cvat.video_in_images_file",
+                "a video item cannot go into CVAT for images; dropped",
+                where=where,
+            )
             return
         image_extra = dict(item.extra.get("cvat_image") or {})
         frame_id = image_extra.pop("id", self.count)
@@ -313,8 +382,12 @@ class BodyWriter:
         if aset is None:
             return shapes, tags
         if aset.tracks:
-            self.losses.record("cvat.track_in_images_file", "tracks cannot go into CVAT for images; dropped",
-                               where=where, count=len(aset.tracks))  # fmt: skip
+            self.losses.record(
+                "cvat.track_in_images_file",
+                "tracks cannot go into CVAT for images; dropped",
+                where=where,
+                count=len(aset.tracks),
+            )
         for region in aset.regions:
             if isinstance(region.shape, Tag):
                 tag = region_to_tag(region, self.losses, where=where)
@@ -329,8 +402,9 @@ class BodyWriter:
         return shapes, tags
 
     def _shape(self, region: Region, where: str) -> dict[str, Any] | None:
-        shape = region_to_shape(region, self.labels, self.losses, where=where,
-                                max_pixels=self.max_pixels)  # fmt: skip
+        shape = region_to_shape(
+            region, self.labels, self.losses, where=where, max_pixels=self.max_pixels
+        )
         if shape is None:
             return None
         if region.z_order is None:
@@ -345,8 +419,11 @@ class BodyWriter:
     def _video(self, item: Item, aset: AnnotationSet | None) -> None:
         where = item.key
         if item.media.kind != "video":
-            self.losses.record("cvat.image_in_video_file", "an image item cannot go into CVAT for video; dropped",
-                               where=where)  # fmt: skip
+            self.losses.record(
+                "cvat.image_in_video_file",
+                "an image item cannot go into CVAT for video; dropped",
+                where=where,
+            )
             return
         self.first_video = self.first_video or item
         if aset is None:
@@ -361,8 +438,12 @@ class BodyWriter:
         if wanted.isdigit() and int(wanted) not in self.track_ids:
             number = int(wanted)
         else:
-            self.losses.record("cvat.track_id_renumbered", "CVAT track ids are unique numbers; track renumbered",
-                               where=wanted, severity="approximated")  # fmt: skip
+            self.losses.record(
+                "cvat.track_id_renumbered",
+                "CVAT track ids are unique numbers; track renumbered",
+                where=wanted,
+                severity="approximated",
+            )
             while self.next_track_id in self.track_ids:
                 self.next_track_id += 1
             number = self.next_track_id
@@ -412,12 +493,17 @@ class BodyWriter:
                 "cvat.video_tag", "CVAT for video has no frame tags; dropped", where=where
             )
             return
-        shape = region_to_shape(region, self.labels, self.losses, where=where,
-                                max_pixels=self.max_pixels)  # fmt: skip
+        shape = region_to_shape(
+            region, self.labels, self.losses, where=where, max_pixels=self.max_pixels
+        )
         if shape is None:
             return
-        self.losses.record("cvat.shape_as_track", "a video shape was written as a one-frame track",
-                           where=where, severity="approximated")  # fmt: skip
+        self.losses.record(
+            "cvat.shape_as_track",
+            "a video shape was written as a one-frame track",
+            where=where,
+            severity="approximated",
+        )
         first = {**shape, "keyframe": True, "outside": False}
         last = {**shape, "keyframe": True, "outside": True, "frame": shape["frame"] + step}
         track = {"label": region.label, "shapes": [first, last], "attributes": [], "elements": []}
@@ -452,11 +538,22 @@ def complete_ontology(project: Project, used: dict[str, dict[str, Any]]) -> list
 
 
 def default_meta(project: Project, mode: str, count: int, first_video: Item | None) -> MetaNode:
-    task: list[MetaNode] = [["name", project.name], ["size", str(count)],
-                            ["mode", "interpolation" if mode == "video" else "annotation"], ["labels", None]]  # fmt: skip
+    task: list[MetaNode] = [
+        ["name", project.name],
+        ["size", str(count)],
+        ["mode", "interpolation" if mode == "video" else "annotation"],
+        ["labels", None],
+    ]
     if first_video is not None and first_video.media.width:
-        task.append(["original_size", [["width", str(first_video.media.width)],
-                                       ["height", str(first_video.media.height)]]])  # fmt: skip
+        task.append(
+            [
+                "original_size",
+                [
+                    ["width", str(first_video.media.width)],
+                    ["height", str(first_video.media.height)],
+                ],
+            ]
+        )
     meta: list[MetaNode] = [["task", task]]
     if first_video is not None and first_video.media.uri:
         meta.append(["source", first_video.media.uri])
@@ -466,9 +563,10 @@ def default_meta(project: Project, mode: str, count: int, first_video: Item | No
 def with_labels_node(tree: MetaNode) -> MetaNode:
     """`tree`, with a `<labels>` placeholder in its project or task if it had none."""
     owners = [
-        node for node in tree[1]
+        node
+        for node in tree[1]
         if node[0] in ("project", "task", "job") and isinstance(node[1], list)
-    ]  # fmt: skip
+    ]
     if owners and not any(sub[0] == "labels" for sub in owners[0][1]):
         owners[0][1].append(["labels", None])
     return tree
@@ -498,8 +596,10 @@ def _names_job_stage(stored: MetaNode | None) -> bool:
     """True if a stored meta is a job export's with a `<stage>` or `<state>`, so the status
     read from it is written back with it."""
     job = next((n for n in (stored or ["meta", []])[1] if n[0] == "job"), None)
-    return job is not None and isinstance(job[1], list) and any(
-        child[0] in ("stage", "state") for child in job[1]
+    return (
+        job is not None
+        and isinstance(job[1], list)
+        and any(child[0] in ("stage", "state") for child in job[1])
     )
 
 
@@ -511,8 +611,14 @@ def _mode(project: Project, first: Item | None, requested: str | None) -> str:
     return "video" if project.media_kind == "video" else "images"
 
 
-def write_cvat_xml(dataset: Dataset, path: str | Path, losses: LossReport, *,
-                   mode: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:  # fmt: skip
+def write_cvat_xml(
+    dataset: Dataset,
+    path: str | Path,
+    losses: LossReport,
+    *,
+    mode: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> int:
     """Write `dataset` as CVAT XML at `path`, atomically; return the number of items.
     `mode` is "images" or "video" (default: from the first item's media kind); masks
     larger than `max_pixels` are refused."""
@@ -528,8 +634,14 @@ def write_cvat_xml(dataset: Dataset, path: str | Path, losses: LossReport, *,
     stored = dataset.project.extra.get("cvat_meta")
     is_project = bool(stored) and any(node[0] == "project" for node in stored[1])
     with atomic_write(path) as out, spool_beside(path) as body:
-        writer = BodyWriter(body, kind, LabelIndex.from_ontology(dataset.project.ontology), losses,
-                            is_project, max_pixels)  # fmt: skip
+        writer = BodyWriter(
+            body,
+            kind,
+            LabelIndex.from_ontology(dataset.project.ontology),
+            losses,
+            is_project,
+            max_pixels,
+        )
         writer.meta_has_stage = _names_job_stage(stored)
         for item in stream:
             writer.item(item)

@@ -98,8 +98,9 @@ class LabelboxApi(LabelboxClient):
 
     # -- exports ------------------------------------------------------------------------
 
-    def create_export(self, project_id: str, params: ExportParams | None = None, *,
-                      task_name: str | None = None) -> str:  # fmt: skip
+    def create_export(
+        self, project_id: str, params: ExportParams | None = None, *, task_name: str | None = None
+    ) -> str:
         return export.create_export(self, project_id, params, task_name=task_name)
 
     def export_project(self, project_id: str, params: ExportParams | None = None) -> Iterator[dict]:
@@ -148,30 +149,35 @@ class LabelboxApi(LabelboxClient):
     def wait_data_rows_processed(self, global_keys: list[str]) -> None:
         batches.wait_data_rows_processed(self, global_keys)
 
-    def create_batch(self, project_id: str, name: str, global_keys: list[str], *,
-                     priority: int = 5) -> dict[str, Any]:  # fmt: skip
+    def create_batch(
+        self, project_id: str, name: str, global_keys: list[str], *, priority: int = 5
+    ) -> dict[str, Any]:
         return batches.create_batch(self, project_id, name, global_keys, priority=priority)
 
-    def add_to_project(self, project_id: str, global_keys: list[str], *,
-                       prefix: str = "label-bridge") -> list[dict]:  # fmt: skip
+    def add_to_project(
+        self, project_id: str, global_keys: list[str], *, prefix: str = "label-bridge"
+    ) -> list[dict]:
         return batches.add_to_project(self, project_id, global_keys, prefix=prefix)
 
     # -- imports ------------------------------------------------------------------------
 
-    def start_import(self, project_id: str, name: str, ndjson: IO[bytes], size: int, *,
-                     mode: str = "label") -> dict[str, Any]:  # fmt: skip
+    def start_import(
+        self, project_id: str, name: str, ndjson: IO[bytes], size: int, *, mode: str = "label"
+    ) -> dict[str, Any]:
         return imports.start_import(self, project_id, name, ndjson, size, mode=mode)
 
     def get_import(self, project_id: str, name: str, mode: str = "label") -> dict[str, Any]:
         return imports.get_import(self, project_id, name, mode)
 
-    def wait_for_import(self, project_id: str, record: dict[str, Any],
-                        mode: str = "label") -> dict[str, Any]:  # fmt: skip
+    def wait_for_import(
+        self, project_id: str, record: dict[str, Any], mode: str = "label"
+    ) -> dict[str, Any]:
         return imports.wait_for_import(self, project_id, record, mode)
 
     def import_row_errors(self, url: str, sent: dict[str, dict]) -> list[ImportRowError]:
         return imports.import_row_errors(self, url, sent)
 
-    def run_import(self, project_id: str, name: str, rows: Iterable[dict[str, Any]], *,
-                   mode: str = "label") -> ImportOutcome:  # fmt: skip
+    def run_import(
+        self, project_id: str, name: str, rows: Iterable[dict[str, Any]], *, mode: str = "label"
+    ) -> ImportOutcome:
         return imports.run_import(self, project_id, name, rows, mode=mode)

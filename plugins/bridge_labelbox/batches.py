@@ -24,14 +24,15 @@ def wait_data_rows_processed(client: LabelboxClient, global_keys: list[str]) -> 
                 where="data row processing",
                 expect=bool,
                 optional=True,
-            )  # fmt: skip
+            )
         ),
         "data row processing",
     )
 
 
-def create_batch(client: LabelboxClient, project_id: str, name: str, global_keys: list[str], *,
-                 priority: int = 5) -> dict[str, Any]:  # fmt: skip
+def create_batch(
+    client: LabelboxClient, project_id: str, name: str, global_keys: list[str], *, priority: int = 5
+) -> dict[str, Any]:
     """Queue the data rows into the project as one batch (at most 1,000 rows).
     Returns `{"batch": {...}, "failedDataRowIds": [...]}`."""
     variables = {

@@ -159,8 +159,10 @@ def frame_number(raw: Any, what: str) -> int:
     else:
         frame = integer(raw, what)
     if frame < 1:
-        raise FormatError(f"{what} is {frame}: Labelbox frames are numbered from 1",
-                          hint="a frame number must be 1 or more")  # fmt: skip
+        raise FormatError(
+            f"{what} is {frame}: Labelbox frames are numbered from 1",
+            hint="a frame number must be 1 or more",
+        )
     return frame
 
 

@@ -58,9 +58,10 @@ def read_classifications(raws: Any, losses: LossReport, where: str, depth: int =
         a_list(raws, "classifications")
     if depth > MAX_NESTING:
         raise FormatError(
-            f"classifications nest more than {MAX_NESTING} levels deep", where=where,
+            f"classifications nest more than {MAX_NESTING} levels deep",
+            where=where,
             hint="Labelbox nests classifications a few levels at most; is the file genuine?",
-        )  # fmt: skip
+        )
     return [read_classification(raw, losses, where, depth) for raw in raws]
 
 
@@ -133,8 +134,9 @@ def read_classification(raw: Any, losses: LossReport, where: str, depth: int = 0
     if kind == "radio":
         answers = [_read_option(value, losses, where, depth)]
     elif kind == "checklist":
-        answers = [_read_option(option, losses, where, depth)
-                   for option in a_list(value, answer_key)]  # fmt: skip
+        answers = [
+            _read_option(option, losses, where, depth) for option in a_list(value, answer_key)
+        ]
     else:
         answers = [_read_text(value, losses, where, depth)]
     extra = {k: v for k, v in raw.items() if k not in _QUESTION_CONSUMED}
@@ -155,8 +157,9 @@ def _unknown(raw: dict, losses: LossReport, where: str) -> dict:
     losses.record(
         "labelbox-classification-unknown",
         f"a classification of an unknown kind is kept only for a Labelbox round trip: {name}",
-        where=where, severity="unmapped",
-    )  # fmt: skip
+        where=where,
+        severity="unmapped",
+    )
     return {"name": name, "answers": [], "extra": {RAW_KEY: raw}}
 
 

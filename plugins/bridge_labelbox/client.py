@@ -73,9 +73,14 @@ class LabelboxClient:
         )
         # signed links carry their own credentials: this client has no token at all
         self.storage = HttpClient(
-            "", tool="Labelbox storage", headers={"Accept": "*/*"}, timeout=timeout,
-            retry=retry, transport=transport, limits=limits,
-        )  # fmt: skip
+            "",
+            tool="Labelbox storage",
+            headers={"Accept": "*/*"},
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            limits=limits,
+        )
         self._user_id: str | None = None
         self.max_pixels = DEFAULT_MAX_PIXELS
         """The pixel budget a mask PNG's declared size must fit (`-O max_pixels=`)."""
@@ -91,8 +96,14 @@ class LabelboxClient:
         """Where the SDK sends experimental operations (`/_gql` instead of `/graphql`)."""
         return self.endpoint.replace("/graphql", "/_gql")
 
-    def execute(self, query: str, variables: dict | None = None, *, mutation: bool = False,
-                experimental: bool = False) -> dict[str, Any]:  # fmt: skip
+    def execute(
+        self,
+        query: str,
+        variables: dict | None = None,
+        *,
+        mutation: bool = False,
+        experimental: bool = False,
+    ) -> dict[str, Any]:
         """Run one operation and return its `data`. Queries are retried on 5xx; mutations
         only when the server cannot have acted (429). GraphQL-level rate limiting is
         retried with the same backoff."""
@@ -101,8 +112,14 @@ class LabelboxClient:
         with self.http.redacted_errors():
             return self._post(url, query, mutation, json=payload)
 
-    def execute_multipart(self, query: str, variables: dict, file_name: str,
-                          content: bytes | IO[bytes], content_type: str) -> dict[str, Any]:  # fmt: skip
+    def execute_multipart(
+        self,
+        query: str,
+        variables: dict,
+        file_name: str,
+        content: bytes | IO[bytes],
+        content_type: str,
+    ) -> dict[str, Any]:
         """Run a mutation with one file, as a GraphQL multipart request (the SDK's shape:
         parts `operations`, `map` = {file_name: ["variables.file"]}, then the file)."""
         operations = json.dumps({"variables": variables, "query": query})
@@ -110,8 +127,14 @@ class LabelboxClient:
         files = {file_name: (file_name, content, content_type)}
         with self.http.redacted_errors():
             # an upload may be large: it gets the download deadline, not a request's
-            return self._post(self.endpoint, query, True, data=form, files=files,
-                              deadline=self.http.limits.download_deadline)  # fmt: skip
+            return self._post(
+                self.endpoint,
+                query,
+                True,
+                data=form,
+                files=files,
+                deadline=self.http.limits.download_deadline,
+            )
 
     def _post(self, url: str, query: str, mutation: bool, **send: Any) -> dict[str, Any]:
         where = f"{describe_request('POST', url)} ({gql.operation_name(query)})"

@@ -51,8 +51,14 @@ MEDIA_KINDS: dict[str, MediaKind] = {
 """Labelbox `allowedMediaType` -> unified media kind."""
 MASK_CACHE = 8
 """Mask PNGs kept while pulling (composite masks are shared by a label's objects)."""
-PROJECT_EXTRA_FIELDS = ("allowedMediaType", "editorTaskType", "isBenchmarkEnabled",
-                        "isConsensusEnabled", "createdAt", "updatedAt")  # fmt: skip
+PROJECT_EXTRA_FIELDS = (
+    "allowedMediaType",
+    "editorTaskType",
+    "isBenchmarkEnabled",
+    "isConsensusEnabled",
+    "createdAt",
+    "updatedAt",
+)
 
 
 class ImportRowsRefused(RemoteError):
@@ -72,8 +78,10 @@ class LabelboxConnector(Connector):
     capabilities = Capabilities(
         media=["image", "video", "text", "document", "conversation", "audio", "html"],
         regions=["bbox", "polygon", "polyline", "points", "mask", "span"],
-        tracks=True, relations=True, live=True,
-    )  # fmt: skip
+        tracks=True,
+        relations=True,
+        live=True,
+    )
 
     def __init__(self, api: LabelboxApi, project_id: str | None, **options: Any):
         self.api = api
@@ -93,7 +101,9 @@ class LabelboxConnector(Connector):
                 hint="create an API key in Labelbox (Workspace settings > API keys) and export it",
             )
         endpoint = options.pop("endpoint", None) or os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
-        refuse_userinfo(str(endpoint), hint=f"drop the part before @ from {ENDPOINT_ENV} or -O endpoint")
+        refuse_userinfo(
+            str(endpoint), hint=f"drop the part before @ from {ENDPOINT_ENV} or -O endpoint"
+        )
         api_options = {k: options.pop(k) for k in ("sleep", "retry", "transport") if k in options}
         api_options["limits"] = HttpLimits.from_options(options)
         api = LabelboxApi(SecretStr(str(key)), endpoint=str(endpoint), **api_options)
@@ -144,8 +154,12 @@ class LabelboxConnector(Connector):
             extra={key: remote[key] for key in PROJECT_EXTRA_FIELDS if remote.get(key) is not None},
         )
         items = self._pulled_items(project_id, params, losses)
-        return Dataset(project, items, origin=f"labelbox://projects/{project_id}",
-                       meta={"format": "labelbox", "endpoint": self.api.endpoint})  # fmt: skip
+        return Dataset(
+            project,
+            items,
+            origin=f"labelbox://projects/{project_id}",
+            meta={"format": "labelbox", "endpoint": self.api.endpoint},
+        )
 
     def _pulled_items(
         self, project_id: str, params: ExportParams, losses: LossReport
@@ -191,8 +205,9 @@ class LabelboxConnector(Connector):
         self._report_row_errors(outcome, losses)
         return summary
 
-    def _spool_items(self, dataset: Dataset, losses: LossReport, spool: IO[bytes],
-                     options: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    def _spool_items(
+        self, dataset: Dataset, losses: LossReport, spool: IO[bytes], options: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Write every item's import rows to `spool`; return the data row specs."""
         from bridge_labelbox.convert import item_to_import_rows
 
@@ -208,8 +223,9 @@ class LabelboxConnector(Connector):
                 )
                 continue
             specs.setdefault(item.key, spec)
-            for row in item_to_import_rows(item, losses, data_row_key="globalKey",
-                                           use_schema_ids=use_schema_ids):  # fmt: skip
+            for row in item_to_import_rows(
+                item, losses, data_row_key="globalKey", use_schema_ids=use_schema_ids
+            ):
                 spool.write(dump_json(row, where=f"item {item.key}") + b"\n")
         return list(specs.values())
 

@@ -66,8 +66,12 @@ from .shapes import (
 from .video import OTHER_KEY, placing_frame_count, read_video, write_video_annotations
 
 __all__ = [
-    "data_row_to_item", "item_record", "item_to_data_row", "item_to_import_rows", "media_kind",
-]  # fmt: skip
+    "data_row_to_item",
+    "item_record",
+    "item_to_data_row",
+    "item_to_import_rows",
+    "media_kind",
+]
 
 _DATA_ROW_CONSUMED = frozenset(("id", "row_data"))
 _MEDIA_CONSUMED = frozenset(("mime_type", "width", "height", "frame_rate", "frame_count"))
@@ -87,8 +91,11 @@ UNSUPPORTED_AT = "lb_unsupported_at"
 """Where the unsupported objects were in `objects` (so they come back in their place)."""
 ANNOTATIONS_KEY = "lb_annotations"
 WORKFLOW_STATUS: dict[str, AnnotationStatus] = {
-    "ToLabel": "draft", "InReview": "in_review", "InRework": "rejected", "Done": "accepted",
-}  # fmt: skip
+    "ToLabel": "draft",
+    "InReview": "in_review",
+    "InRework": "rejected",
+    "Done": "accepted",
+}
 
 
 def media_kind(mime_type: str | None, annotations: Iterable[dict]) -> MediaKind:
@@ -96,8 +103,14 @@ def media_kind(mime_type: str | None, annotations: Iterable[dict]) -> MediaKind:
     mime = (mime_type or "").lower()
     if "conversation" in mime:
         return "conversation"
-    for prefix, kind in (("image/", "image"), ("video/", "video"), ("audio/", "audio"),
-                         ("text/html", "html"), ("text/", "text"), ("application/pdf", "document")):  # fmt: skip
+    for prefix, kind in (
+        ("image/", "image"),
+        ("video/", "video"),
+        ("audio/", "audio"),
+        ("text/html", "html"),
+        ("text/", "text"),
+        ("application/pdf", "document"),
+    ):
         if mime.startswith(prefix):
             return kind  # type: ignore[return-value]
     if any(type(annotation) is dict and "frames" in annotation for annotation in annotations):
@@ -135,8 +148,12 @@ def _seconds(raw: Any) -> float | None:
     return number(raw, "seconds_to_create") if type(raw) in NUMBER_TYPES else None
 
 
-_MEDIA_NUMBERS = (("width", "width", False), ("height", "height", False),
-                  ("frame_count", "frame_count", True), ("fps", "frame_rate", False))  # fmt: skip
+_MEDIA_NUMBERS = (
+    ("width", "width", False),
+    ("height", "height", False),
+    ("frame_count", "frame_count", True),
+    ("fps", "frame_rate", False),
+)
 """(unified field, export key, may it be 0): a size that is not positive is unknown."""
 
 
@@ -171,8 +188,11 @@ def _review(raw: Any) -> dict:
     """A Labelbox review; its exact shape is kept in `extra` for the round trip."""
     an_object(raw, "a review")
     text = " ".join(value for value in raw.values() if type(value) is str).lower()
-    status = "accepted" if "approve" in text or "accept" in text else (
-        "rejected" if "reject" in text else "commented")  # fmt: skip
+    status = (
+        "accepted"
+        if "approve" in text or "accept" in text
+        else ("rejected" if "reject" in text else "commented")
+    )
     reviewer = raw.get("created_by") or raw.get("reviewer")
     return {
         "status": status,
@@ -182,8 +202,9 @@ def _review(raw: Any) -> dict:
     }
 
 
-def _read_object(obj: Any, size: tuple, index: int, losses: LossReport, where: str,
-                 masks: Masks) -> dict | None:  # fmt: skip
+def _read_object(
+    obj: Any, size: tuple, index: int, losses: LossReport, where: str, masks: Masks
+) -> dict | None:
     """One export object as a unified `Region` record, or None for a kind with no unified
     shape. The reader's hot path: one comprehension, one geometry call, no field left at
     its default (nested classifications are read only when there are some)."""
@@ -200,9 +221,16 @@ def _read_object(obj: Any, size: tuple, index: int, losses: LossReport, where: s
     if feature_id is None:
         region = {"id": f"object-{index}", "label": name, "shape": shape, "extra": extra}
     else:
-        region_id = feature_id if type(feature_id) is str else identifier(feature_id, "a feature_id")
-        region = {"id": region_id, "label": name, "shape": shape, "extra": extra,
-                  "source": {"tool": TOOL, "region": region_id}}  # fmt: skip
+        region_id = (
+            feature_id if type(feature_id) is str else identifier(feature_id, "a feature_id")
+        )
+        region = {
+            "id": region_id,
+            "label": name,
+            "shape": shape,
+            "extra": extra,
+            "source": {"tool": TOOL, "region": region_id},
+        }
     nested = obj.get("classifications")
     if nested:
         region["classifications"] = read_classifications(nested, losses, where)
@@ -221,12 +249,18 @@ def _read_relationship(raw: Any) -> dict:
     label = optional_text(raw.get("name"), "a relationship's name")
     source = identifier(required(link, "source", "relationship"), "relationship source")
     target = identifier(required(link, "target", "relationship"), "relationship target")
-    return {"from_id": source, "to_id": target, "label": label,
-            "direction": "both" if both else "forward", "extra": extra}  # fmt: skip
+    return {
+        "from_id": source,
+        "to_id": target,
+        "label": label,
+        "direction": "both" if both else "forward",
+        "extra": extra,
+    }
 
 
-def _read_objects(objects: Any, annotation_set: dict, size: tuple, losses: LossReport,
-                  where: str, masks: Masks) -> list[dict]:  # fmt: skip
+def _read_objects(
+    objects: Any, annotation_set: dict, size: tuple, losses: LossReport, where: str, masks: Masks
+) -> list[dict]:
     """The regions of a label's `objects`; unsupported objects go into the set's `extra`."""
     regions, unsupported, positions = [], [], []
     for index, obj in enumerate(a_list(objects, "objects")):
@@ -265,9 +299,14 @@ def _report_unsupported(objects: list[dict], losses: LossReport, where: str) -> 
         code, message = UNSUPPORTED_CODES.get(kind) or (
             "labelbox-object-unsupported",
             "objects of a kind label-bridge does not model are kept for a Labelbox round trip only",
-        )  # fmt: skip
-        losses.record(code, message, where=f"{where} ({kind}: {', '.join(sorted(set(names)))})",
-                      severity="unmapped", count=len(names))  # fmt: skip
+        )
+        losses.record(
+            code,
+            message,
+            where=f"{where} ({kind}: {', '.join(sorted(set(names)))})",
+            severity="unmapped",
+            count=len(names),
+        )
 
 
 def _report_dicom(annotations: dict, losses: LossReport, where: str) -> None:
@@ -290,12 +329,19 @@ def _report_dicom(annotations: dict, losses: LossReport, where: str) -> None:
         "DICOM annotations (per-view frames in `groups`) have no unified form yet; they are "
         "kept for a Labelbox round trip only",
         where=f"{where} ({', '.join(sorted(names)) or 'no named objects'})",
-        severity="unmapped", count=max(count, 1),
-    )  # fmt: skip
+        severity="unmapped",
+        count=max(count, 1),
+    )
 
 
-def _read_annotations(annotation_set: dict, annotations: Any, media: dict, losses: LossReport,
-                      where: str, masks: Masks) -> None:  # fmt: skip
+def _read_annotations(
+    annotation_set: dict,
+    annotations: Any,
+    media: dict,
+    losses: LossReport,
+    where: str,
+    masks: Masks,
+) -> None:
     if type(annotations) is not dict:
         an_object(annotations, "a label's annotations")
     size = (media["height"], media["width"])
@@ -305,8 +351,9 @@ def _read_annotations(annotation_set: dict, annotations: Any, media: dict, losse
     relationships = annotations.get("relationships")
     relations = (
         [_read_relationship(raw) for raw in a_list(relationships, "relationships")]
-        if relationships else []
-    )  # fmt: skip
+        if relationships
+        else []
+    )
     video = "frames" in annotations  # audio labels have `segments` of their own: kept as is
     rest_keys = _VIDEO_ANNOTATIONS_CONSUMED if video else _ANNOTATIONS_CONSUMED
     if video:
@@ -331,9 +378,17 @@ def _read_annotations(annotation_set: dict, annotations: Any, media: dict, losse
     annotation_set["extra"][ANNOTATIONS_KEY] = {"layout": layout, "rest": rest}
 
 
-def _read_label(label: Any, project_id: str, project_rest: dict, workflow: Any,
-                data_row_id: str, media: dict, losses: LossReport, where: str,
-                masks: Masks) -> dict:  # fmt: skip
+def _read_label(
+    label: Any,
+    project_id: str,
+    project_rest: dict,
+    workflow: Any,
+    data_row_id: str,
+    media: dict,
+    losses: LossReport,
+    where: str,
+    masks: Masks,
+) -> dict:
     if type(label) is not dict:
         an_object(label, "a label")
     details = label.get("label_details") or {}
@@ -358,9 +413,14 @@ def _read_label(label: Any, project_id: str, project_rest: dict, workflow: Any,
         "id": label_id,
         "created_at": timestamp(details.get("created_at")),
         "updated_at": timestamp(details.get("updated_at")),
-        "source": {"tool": TOOL, "project": project_id, "item": data_row_id, "annotation": label_id},
+        "source": {
+            "tool": TOOL,
+            "project": project_id,
+            "item": data_row_id,
+            "annotation": label_id,
+        },
         "extra": extra,
-    }  # fmt: skip
+    }
     if isinstance(created_by, str):
         annotation_set["annotator"] = {"email": created_by}
     if isinstance(workflow, str) and workflow in WORKFLOW_STATUS:
@@ -388,8 +448,14 @@ def _all_labels(row: dict) -> list[tuple[str, dict, dict]]:
     return labels
 
 
-def _read_labels(labels: list[tuple[str, dict, dict]], data_row_id: str, media: dict,
-                 losses: LossReport, where: str, masks: Masks) -> list[dict]:  # fmt: skip
+def _read_labels(
+    labels: list[tuple[str, dict, dict]],
+    data_row_id: str,
+    media: dict,
+    losses: LossReport,
+    where: str,
+    masks: Masks,
+) -> list[dict]:
     """One annotation set per label; a project's own fields are read once per project."""
     sets, projects = [], {}
     for pid, project, label in labels:
@@ -397,13 +463,17 @@ def _read_labels(labels: list[tuple[str, dict, dict]], data_row_id: str, media: 
             details = an_object(project.get("project_details") or {}, "project_details")
             projects[pid] = (_rest(project, _PROJECT_CONSUMED), details.get("workflow_status"))
         project_rest, workflow = projects[pid]
-        sets.append(_read_label(label, pid, project_rest, workflow, data_row_id, media, losses,
-                                where, masks))  # fmt: skip
+        sets.append(
+            _read_label(
+                label, pid, project_rest, workflow, data_row_id, media, losses, where, masks
+            )
+        )
     return sets
 
 
-def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
-              masks: Masks) -> dict:  # fmt: skip
+def item_data(
+    row: dict, losses: LossReport, where: str, instance: str | None, masks: Masks
+) -> dict:
     """The unified `Item` of export line `row` as plain data, not yet validated: building
     it as dicts and validating once is much faster than building ~50 pydantic objects one
     by one, and every value is still checked (`data_row_to_item` does both; the benchmark
@@ -416,7 +486,9 @@ def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
     if type(key) is not str:
         key = identifier(key, "the data row's global_key")
     raw_id = data_row.get("id")
-    data_row_id = (raw_id if type(raw_id) is str else identifier(raw_id, "data_row.id")) if raw_id else key
+    data_row_id = (
+        (raw_id if type(raw_id) is str else identifier(raw_id, "data_row.id")) if raw_id else key
+    )
     media, unknown = _read_media(row, data_row, (label for _, _, label in labels))
     media_rest = _rest(row.get("media_attributes") or {}, _MEDIA_CONSUMED)
     if unknown:
@@ -437,19 +509,28 @@ def item_data(row: dict, losses: LossReport, where: str, instance: str | None,
     }
 
 
-def item_record(row: Any, losses: LossReport, *, where: str, instance: str | None = None,
-                masks: MaskFetcher | None = None,
-                max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:  # fmt: skip
+def item_record(
+    row: Any,
+    losses: LossReport,
+    *,
+    where: str,
+    instance: str | None = None,
+    masks: MaskFetcher | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict:
     """One export v2 line (already parsed) as an item *record*: the plain data of the
     unified `Item`, valid by construction (every value `Item.model_validate` would refuse
     is refused here), so the JSONL writer may dump it without pydantic. Bad input raises
     `FormatError` at `where`; no mask above `max_pixels` pixels is decoded or made."""
     if not isinstance(row, dict) or not isinstance(row.get("data_row"), dict):
         raise FormatError(
-            "not an export v2 data row (no data_row object)", where=where,
-            hint="each line of a Labelbox export v2 file is {\"data_row\": {...}, \"projects\": {...}}",
-        )  # fmt: skip
-    source = NO_MASKS if masks is None and max_pixels == DEFAULT_MAX_PIXELS else Masks(masks, max_pixels)
+            "not an export v2 data row (no data_row object)",
+            where=where,
+            hint='each line of a Labelbox export v2 file is {"data_row": {...}, "projects": {...}}',
+        )
+    source = (
+        NO_MASKS if masks is None and max_pixels == DEFAULT_MAX_PIXELS else Masks(masks, max_pixels)
+    )
     try:
         return item_data(row, losses, where, instance, source)
     except BridgeError as error:
@@ -457,15 +538,22 @@ def item_record(row: Any, losses: LossReport, *, where: str, instance: str | Non
         raise
 
 
-def data_row_to_item(row: dict, losses: LossReport, *, where: str, instance: str | None = None,
-                     masks: MaskFetcher | None = None,
-                     max_pixels: int = DEFAULT_MAX_PIXELS) -> Item:  # fmt: skip
+def data_row_to_item(
+    row: dict,
+    losses: LossReport,
+    *,
+    where: str,
+    instance: str | None = None,
+    masks: MaskFetcher | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Item:
     """One export v2 line (already parsed) as a unified `Item`: one `AnnotationSet` per
     label per project (`item_record`, validated). `masks(url)` fetches a mask PNG; without
     it mask regions keep their URLs in `extra` (loss "mask-not-fetched"). Bad input raises
     `FormatError` at `where`."""
-    record = item_record(row, losses, where=where, instance=instance, masks=masks,
-                         max_pixels=max_pixels)  # fmt: skip
+    record = item_record(
+        row, losses, where=where, instance=instance, masks=masks, max_pixels=max_pixels
+    )
     try:
         return Item.model_validate(record)
     except ValidationError as error:  # a check item_record lacks: a bug, but still reported
@@ -489,8 +577,13 @@ def _write_region(region: Region, losses: LossReport, where: str) -> dict[str, A
     if geometry is None:
         return None
     extra = {k: v for k, v in region.extra.items() if not k.startswith("lb_")}
-    return {"feature_id": region.id, "name": region.label, **extra,
-            "classifications": write_classifications(region.classifications), **geometry}  # fmt: skip
+    return {
+        "feature_id": region.id,
+        "name": region.label,
+        **extra,
+        "classifications": write_classifications(region.classifications),
+        **geometry,
+    }
 
 
 def _write_relation(relation: Relation) -> dict[str, Any]:
@@ -498,9 +591,12 @@ def _write_relation(relation: Relation) -> dict[str, Any]:
     if relation.direction == "backward":
         source, target = target, source
     extra = {k: v for k, v in relation.extra.items() if k != "lb_relationship"}
-    link = {"source": source, "target": target,
-            "type": "bidirectional" if relation.direction == "both" else "unidirectional",
-            **relation.extra.get("lb_relationship", {})}  # fmt: skip
+    link = {
+        "source": source,
+        "target": target,
+        "type": "bidirectional" if relation.direction == "both" else "unidirectional",
+        **relation.extra.get("lb_relationship", {}),
+    }
     return {"name": relation.label, **extra, "relationship": link}
 
 
@@ -518,8 +614,9 @@ def _put_back_unsupported(objects: list, extra: dict) -> None:
             objects.append(obj)
 
 
-def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossReport,
-                       where: str) -> dict[str, Any]:  # fmt: skip
+def _write_annotations(
+    item: Item, annotation_set: AnnotationSet, losses: LossReport, where: str
+) -> dict[str, Any]:
     stored = annotation_set.extra.get(ANNOTATIONS_KEY) or {}
     layout = stored.get("layout") or {}
     video = item.media.kind == "video" or layout.get("frames")
@@ -527,8 +624,9 @@ def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossRe
         out = write_video_annotations(annotation_set, losses, where, item.media.frame_count)
     else:
         if annotation_set.tracks:
-            losses.record("labelbox-tracks-on-still", "tracks on a non-video item were dropped",
-                          where=where)  # fmt: skip
+            losses.record(
+                "labelbox-tracks-on-still", "tracks on a non-video item were dropped", where=where
+            )
         objects = [_write_region(region, losses, where) for region in annotation_set.regions]
         objects = [obj for obj in objects if obj is not None]
         _put_back_unsupported(objects, annotation_set.extra)
@@ -542,8 +640,9 @@ def _write_annotations(item: Item, annotation_set: AnnotationSet, losses: LossRe
     return out
 
 
-def _write_label(item: Item, annotation_set: AnnotationSet, losses: LossReport,
-                 where: str) -> dict[str, Any]:  # fmt: skip
+def _write_label(
+    item: Item, annotation_set: AnnotationSet, losses: LossReport, where: str
+) -> dict[str, Any]:
     extra = annotation_set.extra
     raw_details = extra.get("lb_label_details", {})
     details: dict[str, Any] = dict(raw_details or {})
@@ -555,15 +654,23 @@ def _write_label(item: Item, annotation_set: AnnotationSet, losses: LossReport,
     if who is not None and (who.email or who.name):
         details["created_by"] = who.email or who.name
     elif who is not None:
-        losses.record("labelbox-annotator-id-only", "Labelbox names a label's author by e-mail; "
-                      "an annotator known only by another tool's user id was left out",
-                      where=where)  # fmt: skip
+        losses.record(
+            "labelbox-annotator-id-only",
+            "Labelbox names a label's author by e-mail; "
+            "an annotator known only by another tool's user id was left out",
+            where=where,
+        )
     if annotation_set.reviews or extra.get("lb_has_reviews", raw_details is not None):
-        details["reviews"] = [r.extra.get("lb_raw") or {"status": r.status}
-                              for r in annotation_set.reviews]  # fmt: skip
+        details["reviews"] = [
+            r.extra.get("lb_raw") or {"status": r.status} for r in annotation_set.reviews
+        ]
     label_rest = {k: v for k, v in extra.items() if not k.startswith("lb_")}
-    label = {"label_kind": "Video" if item.media.kind == "video" else "Default", "version": "1.0.0",
-             **label_rest, "id": annotation_set.id}  # fmt: skip
+    label = {
+        "label_kind": "Video" if item.media.kind == "video" else "Default",
+        "version": "1.0.0",
+        **label_rest,
+        "id": annotation_set.id,
+    }
     if details or raw_details is not None:
         label["label_details"] = details
     label["annotations"] = _write_annotations(item, annotation_set, losses, where)
@@ -605,13 +712,15 @@ def _placing_frame_count(item: Item, losses: LossReport, where: str) -> Item:
         "labelbox-frame-count-raised",
         f"the video's frame count ({count}) is short of the frames annotated; "
         f"{needed} frames were written so that every frame has its place",
-        where=where, severity="approximated",
-    )  # fmt: skip
+        where=where,
+        severity="approximated",
+    )
     return item.model_copy(update={"media": item.media.model_copy(update={"frame_count": needed})})
 
 
-def item_to_data_row(item: Item, losses: LossReport, *, project_id: str = "unified",
-                     where: str | None = None) -> dict[str, Any]:  # fmt: skip
+def item_to_data_row(
+    item: Item, losses: LossReport, *, project_id: str = "unified", where: str | None = None
+) -> dict[str, Any]:
     """A unified item as one export v2 line (the inverse of `data_row_to_item`).
     Annotation sets that did not come from a Labelbox project go under `project_id`."""
     where = where or f"item {item.key}"
@@ -624,9 +733,13 @@ def item_to_data_row(item: Item, losses: LossReport, *, project_id: str = "unifi
     if item.media.uri is not None:
         data_row["row_data"] = item.media.uri
     row: dict[str, Any] = {"data_row": data_row}
-    media = {"mime_type": item.media.mime_type, "width": item.media.width,
-             "height": item.media.height, "frame_rate": item.media.fps,
-             "frame_count": item.media.frame_count}  # fmt: skip
+    media = {
+        "mime_type": item.media.mime_type,
+        "width": item.media.width,
+        "height": item.media.height,
+        "frame_rate": item.media.fps,
+        "frame_count": item.media.frame_count,
+    }
     media = {k: v for k, v in media.items() if v is not None}
     if extra.get("lb_has_media_attributes", True):
         row["media_attributes"] = {**media, **(extra.get("lb_media_attributes") or {})}

@@ -20,8 +20,6 @@ GLOBAL_KEY_LOOKUP_CHUNK = 10_000
 
 
 @dataclass
-
-
 class DataRowsOutcome:
     """Global key -> data row id for every requested row, and which were new."""
 
@@ -66,7 +64,7 @@ def _lookup_global_keys(client: LabelboxClient, keys: list[str]) -> dict[str, st
             client.execute(gql.GLOBAL_KEYS_RESULT, {"jobId": job_id}),
             "dataRowsForGlobalKeysResult",
             where=where,
-        ),  # fmt: skip
+        ),
         lambda result: result.get("jobStatus") != "IN_PROGRESS",
         "the global key lookup",
     )
@@ -82,7 +80,9 @@ def upload_file(client: LabelboxClient, content: bytes, file_name: str, content_
     return gql.dig(data, "uploadFile", "url", where=f"upload {file_name}", expect=str)
 
 
-def upsert_data_rows(client: LabelboxClient, dataset_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def upsert_data_rows(
+    client: LabelboxClient, dataset_id: str, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Create `rows` (`row_data`, `global_key`, optional `external_id`, `media_type`) in
     the dataset, the SDK's way: JSON chunk files, a manifest, `upsertDataRows`."""
     specs = [
@@ -94,8 +94,8 @@ def upsert_data_rows(client: LabelboxClient, dataset_id: str, rows: list[dict[st
         for chunk in json_chunks(specs, UPLOAD_CHUNK_BYTES)
     ]
     manifest = {"source": "SDK", "item_count": len(specs), "chunk_uris": chunk_urls}
-    manifest_url = upload_file(client,
-        json.dumps(manifest).encode(), "manifest.json", "application/json"
+    manifest_url = upload_file(
+        client, json.dumps(manifest).encode(), "manifest.json", "application/json"
     )
     data = client.execute(gql.UPSERT_DATA_ROWS, {"manifestUri": manifest_url}, mutation=True)
     task = gql.dig(data, "upsertDataRows", where=f"dataset {dataset_id}")
@@ -103,7 +103,9 @@ def upsert_data_rows(client: LabelboxClient, dataset_id: str, rows: list[dict[st
     return task
 
 
-def data_row_import_results(client: LabelboxClient, task_id: str, *, failed: bool) -> Iterator[dict[str, Any]]:
+def data_row_import_results(
+    client: LabelboxClient, task_id: str, *, failed: bool
+) -> Iterator[dict[str, Any]]:
     """Rows an upsert task created (`failed=False`) or refused (`failed=True`)."""
     query = gql.FAILED_DATA_ROW_IMPORTS if failed else gql.SUCCESSFUL_DATA_ROW_IMPORTS
     field_name = "failedDataRowImports" if failed else "successesfulDataRowImports"
@@ -128,7 +130,9 @@ def data_row_import_results(client: LabelboxClient, task_id: str, *, failed: boo
         cursors.add(cursor)
 
 
-def ensure_data_rows(client: LabelboxClient, dataset_id: str, rows: list[dict[str, Any]]) -> DataRowsOutcome:
+def ensure_data_rows(
+    client: LabelboxClient, dataset_id: str, rows: list[dict[str, Any]]
+) -> DataRowsOutcome:
     """Make sure a data row exists for each row's `global_key`: existing keys are reused
     (never duplicated), missing ones are created in the dataset. A key created by
     someone else meanwhile (Labelbox: "Duplicate global key") is looked up again."""

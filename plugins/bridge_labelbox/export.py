@@ -21,8 +21,6 @@ from bridge_labelbox.signed_urls import ExpiredUrl, checked_bytes, signed_url_wh
 
 
 @dataclass
-
-
 class ExportParams:
     """What an export includes (the SDK's `params` of `project.export`)."""
 
@@ -50,8 +48,13 @@ class ExportParams:
         }
 
 
-def create_export(client: LabelboxClient, project_id: str, params: ExportParams | None = None, *,
-                  task_name: str | None = None) -> str:  # fmt: skip
+def create_export(
+    client: LabelboxClient,
+    project_id: str,
+    params: ExportParams | None = None,
+    *,
+    task_name: str | None = None,
+) -> str:
     """Start a streamable export of the project's data rows; return the task id."""
     variables = {
         "input": {
@@ -64,25 +67,29 @@ def create_export(client: LabelboxClient, project_id: str, params: ExportParams 
     }
     data = client.execute(gql.EXPORT_PROJECT, variables, mutation=True)
     where = f"project {project_id}"
-    return str(
-        gql.dig(data, "exportDataRowsInProject", "taskId", where=where, expect=(str, int))
-    )
+    return str(gql.dig(data, "exportDataRowsInProject", "taskId", where=where, expect=(str, int)))
 
 
-def export_project(client: LabelboxClient, project_id: str, params: ExportParams | None = None) -> Iterator[dict]:
+def export_project(
+    client: LabelboxClient, project_id: str, params: ExportParams | None = None
+) -> Iterator[dict]:
     """Export the project and yield each exported data row (a dict) as it streams."""
     task_id = create_export(client, project_id, params)
     tasks.wait_for_task(client, task_id)
     yield from export_rows(client, task_id)
 
 
-def export_rows(client: LabelboxClient, task_id: str, stream_type: str = "RESULT") -> Iterator[dict]:
+def export_rows(
+    client: LabelboxClient, task_id: str, stream_type: str = "RESULT"
+) -> Iterator[dict]:
     """The finished export's NDJSON lines, parsed; a bad line is a `FormatError`."""
     for number, line in enumerate(export_lines(client, task_id, stream_type), start=1):
         yield parse_export_line(line, f"export task {task_id}, line {number}")
 
 
-def export_lines(client: LabelboxClient, task_id: str, stream_type: str = "RESULT") -> Iterator[bytes]:
+def export_lines(
+    client: LabelboxClient, task_id: str, stream_type: str = "RESULT"
+) -> Iterator[bytes]:
     """The raw lines of a finished export stream, file page by file page.
 
     Pages are byte ranges of one NDJSON text (a line may span two pages), so pieces
@@ -110,7 +117,9 @@ def export_header(client: LabelboxClient, task_id: str, stream_type: str) -> dic
     return gql.dig(data, "task", "exportMetadataHeader", where=where, optional=True)
 
 
-def export_page(client: LabelboxClient, task_id: str, stream_type: str, offset: int) -> dict[str, Any]:
+def export_page(
+    client: LabelboxClient, task_id: str, stream_type: str, offset: int
+) -> dict[str, Any]:
     """Where the stream continues at byte `offset`: `{offsets, lines, file}`."""
     variables = {"where": {"id": task_id}, "streamType": stream_type, "offset": str(offset)}
     data = client.execute(gql.EXPORT_FILE_FROM_OFFSET, variables)

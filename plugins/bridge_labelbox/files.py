@@ -38,11 +38,15 @@ REGIONS = ["bbox", "polygon", "polyline", "points", "mask", "span"]
 
 WHITESPACE = b" \t\r\n"
 BOM = b"\xef\xbb\xbf"
-EMPTY_HINT = ("a Labelbox export v2 file has one data row per line (NDJSON), or is the JSON "
-              "array of data rows export_json / export_v2 return")  # fmt: skip
+EMPTY_HINT = (
+    "a Labelbox export v2 file has one data row per line (NDJSON), or is the JSON "
+    "array of data rows export_json / export_v2 return"
+)
 LEGACY_CODE = "labelbox-legacy-export"
-LEGACY_MESSAGE = ("a legacy (v1) JSON export: each label read as an export v2 data row (a data "
-                  "row labeled twice is two items); written back, it is export v2")  # fmt: skip
+LEGACY_MESSAGE = (
+    "a legacy (v1) JSON export: each label read as an export v2 data row (a data "
+    "row labeled twice is two items); written back, it is export v2"
+)
 
 
 def _first_byte(path: Path) -> bytes:
@@ -61,16 +65,17 @@ def _ndjson_rows(path: Path) -> Iterator[tuple[str, Any]]:
             if raw.isspace():  # a blank line (isspace stops at the first other byte)
                 continue
             if number == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM):]
+                raw = raw[len(BOM) :]
                 if not raw.strip():
                     continue
             try:
                 yield f"{path}:{number}", orjson.loads(raw)
             except orjson.JSONDecodeError as error:
                 raise FormatError(
-                    f"not valid JSON ({error})", where=f"{path}:{number}",
+                    f"not valid JSON ({error})",
+                    where=f"{path}:{number}",
                     hint="a Labelbox export v2 file has one JSON object per line",
-                ) from None  # fmt: skip
+                ) from None
 
 
 def _array_rows(path: Path) -> Iterator[tuple[str, Any]]:
@@ -90,8 +95,9 @@ def _array_rows(path: Path) -> Iterator[tuple[str, Any]]:
             except ijson.JSONError as error:
                 raise FormatError(
                     f"not valid JSON after data row {number} ({str(error).splitlines()[0]})",
-                    where=str(path), hint="is the file complete?",
-                ) from None  # fmt: skip
+                    where=str(path),
+                    hint="is the file complete?",
+                ) from None
             number += 1
             yield f"{path}: data row {number}", row
 
@@ -120,10 +126,20 @@ class _Access(NamedTuple):
     nested: Callable[[Any], Any]
 
 
-_MODEL = _Access(attrgetter("name"), question_kind, attrgetter("answers"), attrgetter("value"),
-                 attrgetter("classifications"))  # fmt: skip
-_RECORD = _Access(itemgetter("name"), record_question_kind, methodcaller("get", "answers"),
-                  itemgetter("value"), methodcaller("get", "classifications"))  # fmt: skip
+_MODEL = _Access(
+    attrgetter("name"),
+    question_kind,
+    attrgetter("answers"),
+    attrgetter("value"),
+    attrgetter("classifications"),
+)
+_RECORD = _Access(
+    itemgetter("name"),
+    record_question_kind,
+    methodcaller("get", "answers"),
+    itemgetter("value"),
+    methodcaller("get", "classifications"),
+)
 
 
 class OntologyCollector:
@@ -184,8 +200,9 @@ class OntologyCollector:
             if classifications:
                 self._questions(classifications, _RECORD, None, False)
 
-    def _questions(self, classifications: Any, access: _Access, label: LabelClass | None,
-                   mutable: bool) -> None:  # fmt: skip
+    def _questions(
+        self, classifications: Any, access: _Access, label: LabelClass | None, mutable: bool
+    ) -> None:
         if label is None:
             container, base = self.project.ontology.classifications, None
         else:
@@ -193,8 +210,9 @@ class OntologyCollector:
         for classification in classifications:
             self._question(classification, access, container, base, mutable)
 
-    def _question(self, classification: Any, access: _Access, container: list,
-                  base: tuple, mutable: bool) -> None:  # fmt: skip
+    def _question(
+        self, classification: Any, access: _Access, container: list, base: tuple, mutable: bool
+    ) -> None:
         name = access.name(classification)
         key = (base, name)
         entry = self._specs.get(key)
@@ -233,8 +251,9 @@ class OntologyCollector:
         return label
 
 
-def read_export(path: str | Path, losses: LossReport, *, masks=None,
-                max_pixels: int = DEFAULT_MAX_PIXELS) -> Dataset:  # fmt: skip
+def read_export(
+    path: str | Path, losses: LossReport, *, masks=None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Dataset:
     """Open an export v2 file (NDJSON, or a JSON array of data rows) as a streamed
     `Dataset` (items are read as iterated). Its items are `ItemRecords`: validated `Item`s
     when iterated, item records (`item_record`, no pydantic) for a writer that asks for
@@ -253,16 +272,18 @@ def read_export(path: str | Path, losses: LossReport, *, masks=None,
             if is_v1_row(row):
                 row = v1_row_to_v2(row, where)
                 losses.record(LEGACY_CODE, LEGACY_MESSAGE, where=where, severity="approximated")
-            entry = convert(row, losses, where=where, instance=instance, masks=masks,
-                            max_pixels=max_pixels)  # fmt: skip
+            entry = convert(
+                row, losses, where=where, instance=instance, masks=masks, max_pixels=max_pixels
+            )
             observe(entry)
             yield entry
 
     return Dataset(project=project, items=ItemRecords(produce), origin=str(path))
 
 
-def write_export(dataset: Dataset, path: str | Path, losses: LossReport, *,
-                 project_id: str = "unified") -> int:  # fmt: skip
+def write_export(
+    dataset: Dataset, path: str | Path, losses: LossReport, *, project_id: str = "unified"
+) -> int:
     """Write `dataset` as an export v2 file; return the number of data rows."""
     count = 0
     with atomic_write(path) as out:
@@ -273,16 +294,26 @@ def write_export(dataset: Dataset, path: str | Path, losses: LossReport, *,
     return count
 
 
-def write_import(dataset: Dataset, path: str | Path, losses: LossReport, *,
-                 data_row_key: str = "globalKey", use_schema_ids: bool = False,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> int:  # fmt: skip
+def write_import(
+    dataset: Dataset,
+    path: str | Path,
+    losses: LossReport,
+    *,
+    data_row_key: str = "globalKey",
+    use_schema_ids: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> int:
     """Write `dataset` as Labelbox import NDJSON; return the number of annotation rows."""
     count = 0
     with atomic_write(path) as out:
         for item in dataset.items:
-            for row in item_to_import_rows(item, losses, data_row_key=data_row_key,
-                                           use_schema_ids=use_schema_ids,
-                                           max_pixels=max_pixels):  # fmt: skip
+            for row in item_to_import_rows(
+                item,
+                losses,
+                data_row_key=data_row_key,
+                use_schema_ids=use_schema_ids,
+                max_pixels=max_pixels,
+            ):
                 out.write(dump_json(row, where=f"item {item.key}") + b"\n")
                 count += 1
     return count
@@ -308,8 +339,9 @@ def _looks_like_export(head: bytes) -> bool:
 class LabelboxExport(FileFormat):
     name = "labelbox"
     description = "Labelbox export v2 NDJSON (one data row per line)"
-    capabilities = Capabilities(media=MEDIA, regions=REGIONS, tracks=True, relations=True,
-                                extensions=[".ndjson"])  # fmt: skip
+    capabilities = Capabilities(
+        media=MEDIA, regions=REGIONS, tracks=True, relations=True, extensions=[".ndjson"]
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return _looks_like_export(head)
@@ -324,13 +356,16 @@ class LabelboxExport(FileFormat):
 class LabelboxImport(FileFormat):
     name = "labelbox-import"
     description = "Labelbox import NDJSON for model-assisted labeling / label import (write-only)"
-    capabilities = Capabilities(media=MEDIA, regions=REGIONS, tracks=True, relations=True,
-                                read=False)  # fmt: skip
+    capabilities = Capabilities(
+        media=MEDIA, regions=REGIONS, tracks=True, relations=True, read=False
+    )
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
         write_import(
-            dataset, path, losses,
+            dataset,
+            path,
+            losses,
             data_row_key=str(options.get("data_row_key", "globalKey")),
             use_schema_ids=flag_option(options, "use_schema_ids"),
             max_pixels=max_pixels_option(options),
-        )  # fmt: skip
+        )

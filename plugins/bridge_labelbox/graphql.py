@@ -266,8 +266,13 @@ def describe_data_row(data_row: dict[str, Any]) -> str:
     return f"data row id={row_id}"
 
 
-def dig(data: Any, *path: str, where: str, expect: type | tuple[type, ...] = dict,
-        optional: bool = False) -> Any:  # fmt: skip
+def dig(
+    data: Any,
+    *path: str,
+    where: str,
+    expect: type | tuple[type, ...] = dict,
+    optional: bool = False,
+) -> Any:
     """`data[path[0]][path[1]]...` checked to be an `expect`: a missing or mistyped value
     is a `FormatError` naming the path (or None when `optional` and absent)."""
     value = data

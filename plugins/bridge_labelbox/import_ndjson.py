@@ -52,8 +52,14 @@ def _uuid_for(*parts: str) -> str:
 class _Writer:
     """Import rows for one item; `feature` picks name or schemaId."""
 
-    def __init__(self, item: Item, losses: LossReport, data_row: dict, use_schema_ids: bool,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):  # fmt: skip
+    def __init__(
+        self,
+        item: Item,
+        losses: LossReport,
+        data_row: dict,
+        use_schema_ids: bool,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ):
         self.item, self.losses, self.data_row = item, losses, data_row
         self.use_schema_ids = use_schema_ids
         self.max_pixels = max_pixels
@@ -67,8 +73,9 @@ class _Writer:
             self.losses.record(
                 "labelbox-schema-id-missing",
                 "no Labelbox feature schema id is known; the feature is named instead",
-                where=self.where, severity="approximated",
-            )  # fmt: skip
+                where=self.where,
+                severity="approximated",
+            )
         return {"name": name}
 
     # ---------------------------------------------------------- classifications
@@ -113,10 +120,20 @@ class _Writer:
             return self.drop("labelbox-percent-shape", "a shape in percent of an unknown size")
         if kind == "bbox":
             if shape.rotation:
-                self.losses.record("labelbox-rotation-dropped", "Labelbox boxes cannot rotate",
-                                   where=self.where, severity="approximated")  # fmt: skip
-            out = {"bbox": {"top": shape.y, "left": shape.x, "height": shape.height,
-                            "width": shape.width}}  # fmt: skip
+                self.losses.record(
+                    "labelbox-rotation-dropped",
+                    "Labelbox boxes cannot rotate",
+                    where=self.where,
+                    severity="approximated",
+                )
+            out = {
+                "bbox": {
+                    "top": shape.y,
+                    "left": shape.x,
+                    "height": shape.height,
+                    "width": shape.width,
+                }
+            }
             page = extra.get("page_number")
             if type(page) is int:  # a document box: Labelbox imports it with its page and unit
                 unit = (extra.get(BOX_EXTRA) or {}).get("unit")
@@ -133,7 +150,7 @@ class _Writer:
                     "labelbox-points-split",
                     "a Labelbox point holds one point; only the first point of a multi-point shape was written",
                     where=self.where,
-                )  # fmt: skip
+                )
             return {"point": {"x": shape.points[0].x, "y": shape.points[0].y}}
         if kind == "mask":
             return self.mask(shape, extra)
@@ -164,8 +181,10 @@ class _Writer:
             return None
         if "conversational_location" in written:
             conversational = written["conversational_location"]
-            return {"messageId": conversational["message_id"],
-                    "location": conversational["location"]}  # fmt: skip
+            return {
+                "messageId": conversational["message_id"],
+                "location": conversational["location"],
+            }
         location = written["location"]
         if "groups" in location:
             return self.drop("labelbox-document-entity", "document entities are not imported")
@@ -179,13 +198,20 @@ class _Writer:
         geometry = self.geometry(region.shape, region.extra)
         if geometry is None:
             return None
-        out = {"uuid": row_uuid, "dataRow": self.data_row, **self.feature(region.label, region.extra),
-               "classifications": [self.nested(c) for c in region.classifications], **geometry}  # fmt: skip
+        out = {
+            "uuid": row_uuid,
+            "dataRow": self.data_row,
+            **self.feature(region.label, region.extra),
+            "classifications": [self.nested(c) for c in region.classifications],
+            **geometry,
+        }
         if region.score is not None:
             out["confidence"] = region.score
         return out
 
-    def track_row(self, track: Track, row_uuid: str, end: int | None = None) -> dict[str, Any] | None:
+    def track_row(
+        self, track: Track, row_uuid: str, end: int | None = None
+    ) -> dict[str, Any] | None:
         """A video object: one segment per run of shown frames, holding the keyframes
         drawn and the run's first and last frames (interpolated or not). A Labelbox
         segment ends on its last keyframe while a track shows its last shape until its
@@ -210,20 +236,32 @@ class _Writer:
                 if not keyframe.keyframe and 0 < position < len(run) - 1:
                     continue
                 if keyframe.shape.type not in VIDEO_SHAPES:
-                    return self.drop("labelbox-video-shape", "video objects other than box/point/line")
+                    return self.drop(
+                        "labelbox-video-shape", "video objects other than box/point/line"
+                    )
                 geometry = self.geometry(keyframe.shape, keyframe.extra)
                 if geometry is None:
                     continue
                 answers = track_frame_answers(track, keyframe)
-                current.append({"frame": keyframe.frame + 1, **geometry,
-                                "classifications": [self.nested(c) for c in answers]})  # fmt: skip
+                current.append(
+                    {
+                        "frame": keyframe.frame + 1,
+                        **geometry,
+                        "classifications": [self.nested(c) for c in answers],
+                    }
+                )
             if current:
                 segments.append({"keyframes": current})
         if not segments:
             return None
         report_track_losses(track, self.losses, self.where)
-        return {"uuid": row_uuid, "dataRow": self.data_row, **self.feature(track.label, track.extra),
-                "classifications": [], "segments": segments}  # fmt: skip
+        return {
+            "uuid": row_uuid,
+            "dataRow": self.data_row,
+            **self.feature(track.label, track.extra),
+            "classifications": [],
+            "segments": segments,
+        }
 
     def relation_row(self, relation: Relation, uuids: dict[str, str], row_uuid: str):
         source, target = relation.from_id, relation.to_id
@@ -232,8 +270,12 @@ class _Writer:
         if source not in uuids or target not in uuids:
             return self.drop("labelbox-relation-dangling", "a relation to a region not written")
         kind = "bidirectional" if relation.direction == "both" else "unidirectional"
-        return {"uuid": row_uuid, "dataRow": self.data_row, **self.feature(relation.label, relation.extra),
-                "relationship": {"source": uuids[source], "target": uuids[target], "type": kind}}  # fmt: skip
+        return {
+            "uuid": row_uuid,
+            "dataRow": self.data_row,
+            **self.feature(relation.label, relation.extra),
+            "relationship": {"source": uuids[source], "target": uuids[target], "type": kind},
+        }
 
 
 def _video_text_rows(writer: _Writer, texts: list[Classification]) -> Iterator[dict]:
@@ -260,19 +302,27 @@ def _set_rows(writer: _Writer, annotation_set: AnnotationSet) -> Iterator[dict]:
         writer.drop("labelbox-tracks-on-still", "tracks on an item that is not a video")
         moving = []
     uuids = {r.id: _uuid_for(key, annotation_set.id, r.id) for r in [*still, *moving]}
-    rows = [writer.relation_row(rel, uuids, _uuid_for(key, annotation_set.id, "rel", str(i),
-                                                      rel.from_id, rel.to_id))
-            for i, rel in enumerate(annotation_set.relations)]  # fmt: skip
+    rows = [
+        writer.relation_row(
+            rel, uuids, _uuid_for(key, annotation_set.id, "rel", str(i), rel.from_id, rel.to_id)
+        )
+        for i, rel in enumerate(annotation_set.relations)
+    ]
     rows += [writer.region_row(region, uuids[region.id]) for region in still]
     plain = [c for c in annotation_set.classifications if c.frames is None]
     ranged = [c for c in annotation_set.classifications if c.frames is not None]
-    rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "cls", str(i), c.name))
-             for i, c in enumerate(plain)]  # fmt: skip
+    rows += [
+        writer.classification_row(c, _uuid_for(key, annotation_set.id, "cls", str(i), c.name))
+        for i, c in enumerate(plain)
+    ]
     count = placing_frame_count(writer.item.media.frame_count, writer.item.annotation_sets)
     end = None if count is None else count - 1
     rows += [writer.track_row(track, uuids[track.id], end) for track in moving]
-    rows += [writer.classification_row(c, _uuid_for(key, annotation_set.id, "vcls", str(i), c.name))
-             for i, c in enumerate(ranged) if question_kind(c) != "text"]  # fmt: skip
+    rows += [
+        writer.classification_row(c, _uuid_for(key, annotation_set.id, "vcls", str(i), c.name))
+        for i, c in enumerate(ranged)
+        if question_kind(c) != "text"
+    ]
     rows += _video_text_rows(writer, [c for c in ranged if question_kind(c) == "text"])
     yield from (row for row in rows if row is not None)
 
@@ -281,17 +331,24 @@ def _data_row(item: Item, data_row_key: str, losses: LossReport) -> dict[str, st
     if data_row_key == "id":
         if item.source is not None and item.source.tool == "labelbox" and item.source.item:
             return {"id": item.source.item}
-        losses.record("labelbox-data-row-id-unknown",
-                      "the item has no Labelbox data row id; its annotations were not written",
-                      where=f"item {item.key}")  # fmt: skip
+        losses.record(
+            "labelbox-data-row-id-unknown",
+            "the item has no Labelbox data row id; its annotations were not written",
+            where=f"item {item.key}",
+        )
         return None
     global_key = (item.extra.get("lb_data_row") or {}).get("global_key") or item.key
     return {"globalKey": global_key}
 
 
-def item_to_import_rows(item: Item, losses: LossReport, *, data_row_key: str = "globalKey",
-                        use_schema_ids: bool = False,
-                        max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[dict]:  # fmt: skip
+def item_to_import_rows(
+    item: Item,
+    losses: LossReport,
+    *,
+    data_row_key: str = "globalKey",
+    use_schema_ids: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Iterator[dict]:
     """Labelbox import NDJSON rows (MAL / label import) for every annotation set of `item`.
 
     `data_row_key` is "globalKey" (the item's global key, else its key) or "id" (the
@@ -307,9 +364,12 @@ def item_to_import_rows(item: Item, losses: LossReport, *, data_row_key: str = "
     if data_row is None:
         return
     if len(item.annotation_sets) > 1:
-        losses.record("labelbox-sets-merged",
-                      "an import makes one label per data row; several annotation sets were merged",
-                      where=f"item {item.key}", severity="approximated")  # fmt: skip
+        losses.record(
+            "labelbox-sets-merged",
+            "an import makes one label per data row; several annotation sets were merged",
+            where=f"item {item.key}",
+            severity="approximated",
+        )
     writer = _Writer(item, losses, data_row, use_schema_ids, max_pixels)
     for annotation_set in item.annotation_sets:
         yield from _set_rows(writer, named_only(annotation_set, losses, writer.where))

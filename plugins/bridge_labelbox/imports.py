@@ -16,8 +16,6 @@ from bridge_labelbox.client import LabelboxClient
 
 
 @dataclass
-
-
 class ImportOutcome:
     """A finished import: its record (id, name, state, file URLs) and refused rows."""
 
@@ -26,8 +24,15 @@ class ImportOutcome:
     rows: int = 0
 
 
-def start_import(client: LabelboxClient, project_id: str, name: str, ndjson: IO[bytes], size: int, *,
-                 mode: str = "label") -> dict[str, Any]:  # fmt: skip
+def start_import(
+    client: LabelboxClient,
+    project_id: str,
+    name: str,
+    ndjson: IO[bytes],
+    size: int,
+    *,
+    mode: str = "label",
+) -> dict[str, Any]:
     """Upload an NDJSON annotation file as a label import (`mode="label"`, ground
     truth) or a model-assisted labeling import (`mode="mal"`)."""
     if mode not in gql.IMPORT_KINDS:
@@ -41,7 +46,9 @@ def start_import(client: LabelboxClient, project_id: str, name: str, ndjson: IO[
     return {**record, "name": name}
 
 
-def get_import(client: LabelboxClient, project_id: str, name: str, mode: str = "label") -> dict[str, Any]:
+def get_import(
+    client: LabelboxClient, project_id: str, name: str, mode: str = "label"
+) -> dict[str, Any]:
     """The import's current record (state, file URLs) by project and import name."""
     data = client.execute(gql.get_import_query(mode), {"projectId": project_id, "name": name})
     where = f"project {project_id}"
@@ -67,20 +74,26 @@ def wait_for_import(
         if isinstance(record.get("errorFileUrl"), str):
             errors = import_row_errors(client, record["errorFileUrl"], {})
             detail = ": " + "; ".join(error.describe() for error in errors[:5])
-        raise RemoteError(
-            f"Labelbox import {name!r} FAILED{detail}", where=f"project {project_id}"
-        )
+        raise RemoteError(f"Labelbox import {name!r} FAILED{detail}", where=f"project {project_id}")
     return record
 
 
-def import_row_errors(client: LabelboxClient, url: str, sent: dict[str, dict]) -> list[gql.ImportRowError]:
+def import_row_errors(
+    client: LabelboxClient, url: str, sent: dict[str, dict]
+) -> list[gql.ImportRowError]:
     """The refused rows listed in an import's error (or status) file. `sent` maps each
     uploaded annotation's uuid to the `dataRow` it named, to fill in the global key."""
     return gql.parse_error_file(client._read_signed(url), sent)
 
 
-def run_import(client: LabelboxClient, project_id: str, name: str, rows: Iterable[dict[str, Any]], *,
-               mode: str = "label") -> ImportOutcome:  # fmt: skip
+def run_import(
+    client: LabelboxClient,
+    project_id: str,
+    name: str,
+    rows: Iterable[dict[str, Any]],
+    *,
+    mode: str = "label",
+) -> ImportOutcome:
     """Spool `rows` to NDJSON (in a temporary file past 16 MB), upload, wait, and
     collect row-level errors with the data row each belongs to."""
     sent: dict[str, dict] = {}

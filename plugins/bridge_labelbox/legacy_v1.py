@@ -27,9 +27,21 @@ from bridge.errors import FormatError
 from .checks import a_list, an_object
 
 LEGACY_KEY = "legacy_v1"
-_ROW_USED = {"ID", "DataRow ID", "Labeled Data", "External ID", "Global Key", "Label",
-             "Created By", "Created At", "Updated At", "Seconds to Label", "Project Name",
-             "Reviews", "Project ID"}  # fmt: skip
+_ROW_USED = {
+    "ID",
+    "DataRow ID",
+    "Labeled Data",
+    "External ID",
+    "Global Key",
+    "Label",
+    "Created By",
+    "Created At",
+    "Updated At",
+    "Seconds to Label",
+    "Project Name",
+    "Reviews",
+    "Project ID",
+}
 _GEOMETRY = {"bbox": "bounding_box", "polygon": "polygon", "line": "line", "point": "point"}
 _FEATURE = {"featureId": "feature_id", "schemaId": "feature_schema_id", "title": "name"}
 
@@ -98,9 +110,10 @@ def v1_row_to_v2(row: Any, where: str) -> dict:
     an_object(label, "Label")
     if "frames" in label:
         raise FormatError(
-            "a legacy video label: its frames are behind a separate URL", where=where,
+            "a legacy video label: its frames are behind a separate URL",
+            where=where,
             hint="export the project again with export v2 (frames come in the file)",
-        )  # fmt: skip
+        )
     data_row = {"id": row.get("DataRow ID"), "row_data": row.get("Labeled Data")}
     if row.get("Global Key"):
         data_row["global_key"] = row["Global Key"]
@@ -111,10 +124,19 @@ def v1_row_to_v2(row: Any, where: str) -> dict:
         "classifications": _classifications(label.get("classifications")),
         "relationships": a_list(label.get("relationships") or [], "relationships"),
     }
-    details = {"created_by": row.get("Created By"), "created_at": row.get("Created At"),
-               "updated_at": row.get("Updated At"), "reviews": row.get("Reviews") or []}  # fmt: skip
-    v2_label = {"label_kind": "Default", "version": "1.0.0", "id": row.get("ID"),
-                "label_details": details, "annotations": annotations}  # what export v2 writes
+    details = {
+        "created_by": row.get("Created By"),
+        "created_at": row.get("Created At"),
+        "updated_at": row.get("Updated At"),
+        "reviews": row.get("Reviews") or [],
+    }
+    v2_label = {
+        "label_kind": "Default",
+        "version": "1.0.0",
+        "id": row.get("ID"),
+        "label_details": details,
+        "annotations": annotations,
+    }  # what export v2 writes
     if row.get("Seconds to Label") is not None:
         v2_label["performance_details"] = {"seconds_to_create": row["Seconds to Label"]}
     project_id = row.get("Project ID") or row.get("Project Name") or "legacy"

@@ -32,9 +32,7 @@ def _is_labelbox_host(client: LabelboxClient, url: str) -> bool:
     host = (target.hostname or "").lower()
     if (target.scheme, target.netloc.lower()) == (own.scheme, own.netloc.lower()):
         return True
-    return target.scheme == "https" and (
-        host == "labelbox.com" or host.endswith(".labelbox.com")
-    )
+    return target.scheme == "https" and (host == "labelbox.com" or host.endswith(".labelbox.com"))
 
 
 def check_png_size(png: bytes, *, where: str, max_pixels: int) -> None:

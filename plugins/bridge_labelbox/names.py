@@ -19,9 +19,11 @@ CODE = "labelbox-unnamed"
 
 def _record(losses: LossReport, what: str, where: str, count: int = 1) -> None:
     losses.record(
-        CODE, f"Labelbox names every feature; {what} without a name was left out",
-        where=where, count=count,
-    )  # fmt: skip
+        CODE,
+        f"Labelbox names every feature; {what} without a name was left out",
+        where=where,
+        count=count,
+    )
 
 
 def _answers(classification: Classification, losses: LossReport, where: str) -> list[Answer] | None:
@@ -41,8 +43,9 @@ def _answers(classification: Classification, losses: LossReport, where: str) -> 
     return kept if changed else None
 
 
-def named_classifications(classifications: list[Classification], losses: LossReport,
-                          where: str) -> list[Classification] | None:  # fmt: skip
+def named_classifications(
+    classifications: list[Classification], losses: LossReport, where: str
+) -> list[Classification] | None:
     """`classifications` without unnamed questions and answers (nested ones too), or None
     when nothing had to go."""
     if not classifications:
@@ -60,7 +63,9 @@ def named_classifications(classifications: list[Classification], losses: LossRep
         if answers is not None:
             changed = True
             if not answers:
-                _record(losses, f"the question {classification.name!r} (no named answer left)", where)
+                _record(
+                    losses, f"the question {classification.name!r} (no named answer left)", where
+                )
                 continue
             classification = classification.model_copy(update={"answers": answers})
         kept.append(classification)
@@ -112,8 +117,11 @@ def named_only(annotation_set: AnnotationSet, losses: LossReport, where: str) ->
             _record(losses, "a relationship", where)
             update["relations"] = relations
         elif {relation.from_id, relation.to_id} & (all_ids - kept_ids):
-            losses.record("labelbox-relation-dangling",
-                          "a relationship to an object left out was left out too", where=where)  # fmt: skip
+            losses.record(
+                "labelbox-relation-dangling",
+                "a relationship to an object left out was left out too",
+                where=where,
+            )
             update["relations"] = relations
         else:
             relations.append(relation)

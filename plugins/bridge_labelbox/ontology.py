@@ -35,15 +35,34 @@ from .checks import MAX_NESTING, a_list, an_object, identifier, optional_text, r
 
 TOOL = "labelbox"
 TOOL_KINDS: dict[str, list[RegionKind]] = {
-    "rectangle": ["bbox"], "polygon": ["polygon"], "line": ["polyline"], "point": ["points"],
-    "raster-segmentation": ["mask"], "superpixel": ["mask"], "named-entity": ["span"],
-}  # fmt: skip
-KIND_TOOLS: dict[str, str] = {"bbox": "rectangle", "polygon": "polygon", "polyline": "line",
-                              "points": "point", "mask": "raster-segmentation", "span": "named-entity"}  # fmt: skip
+    "rectangle": ["bbox"],
+    "polygon": ["polygon"],
+    "line": ["polyline"],
+    "point": ["points"],
+    "raster-segmentation": ["mask"],
+    "superpixel": ["mask"],
+    "named-entity": ["span"],
+}
+KIND_TOOLS: dict[str, str] = {
+    "bbox": "rectangle",
+    "polygon": "polygon",
+    "polyline": "line",
+    "points": "point",
+    "mask": "raster-segmentation",
+    "span": "named-entity",
+}
 QUESTION_INPUTS = {"radio": "radio", "checklist": "checklist", "text": "text", "dropdown": "select"}
-INPUT_QUESTIONS = {"radio": "radio", "checklist": "checklist", "text": "text", "select": "radio",
-                   "checkbox": "checklist", "number": "text", "rating": "radio", "taxonomy": "checklist",
-                   "datetime": "text"}  # fmt: skip
+INPUT_QUESTIONS = {
+    "radio": "radio",
+    "checklist": "checklist",
+    "text": "text",
+    "select": "radio",
+    "checkbox": "checklist",
+    "number": "text",
+    "rating": "radio",
+    "taxonomy": "checklist",
+    "datetime": "text",
+}
 RELATIONSHIP_TOOL = "edge"
 
 
@@ -57,10 +76,14 @@ def _ids(raw: dict, consumed: set[str]) -> dict[str, dict[str, Any]]:
 
 def _option(raw: Any, depth: int) -> OptionSpec:
     an_object(raw, "an option")
-    value = raw.get("label") if raw.get("label") is not None else required(raw, "value", "an option")
+    value = (
+        raw.get("label") if raw.get("label") is not None else required(raw, "value", "an option")
+    )
     return OptionSpec(
         value=identifier(value, "an option's label"),
-        children=[_question(child, depth + 1) for child in a_list(raw.get("options") or [], "options")],
+        children=[
+            _question(child, depth + 1) for child in a_list(raw.get("options") or [], "options")
+        ],
         tool_ids=_ids(raw, {"label", "options"}),
     )
 
@@ -68,7 +91,9 @@ def _option(raw: Any, depth: int) -> OptionSpec:
 def _question(raw: Any, depth: int = 0) -> ClassificationSpec:
     an_object(raw, "a classification")
     if depth > MAX_NESTING:
-        raise FormatError(f"the ontology's classifications nest more than {MAX_NESTING} levels deep")
+        raise FormatError(
+            f"the ontology's classifications nest more than {MAX_NESTING} levels deep"
+        )
     kind = raw.get("type", "radio")
     name = raw.get("name") or raw.get("instructions")
     if not name:
@@ -88,7 +113,9 @@ def _tool(raw: dict) -> LabelClass:
         name=identifier(required(raw, "name", "a tool"), "a tool's name"),
         kinds=list(TOOL_KINDS.get(raw["tool"], [])),
         color=optional_text(color, "a tool's color"),
-        attributes=[_question(q) for q in a_list(raw.get("classifications") or [], "classifications")],
+        attributes=[
+            _question(q) for q in a_list(raw.get("classifications") or [], "classifications")
+        ],
         tool_ids=_ids(raw, {"name", "color", "classifications"}),
     )
 
@@ -108,22 +135,32 @@ def ontology_from_normalized(normalized: Any) -> Ontology:
         an_object(normalized, "the ontology")
         tools = a_list(normalized.get("tools") or [], "tools")
         kinds = [_tool_kind(tool) for tool in tools]
-        labels = [_tool(tool) for tool, kind in zip(tools, kinds, strict=True) if kind != RELATIONSHIP_TOOL]
+        labels = [
+            _tool(tool)
+            for tool, kind in zip(tools, kinds, strict=True)
+            if kind != RELATIONSHIP_TOOL
+        ]
         relations = [
-            RelationType(name=identifier(required(tool, "name", "an edge tool"), "a tool's name"),
-                         tool_ids=_ids(tool, {"name"}))
-            for tool, kind in zip(tools, kinds, strict=True) if kind == RELATIONSHIP_TOOL
-        ]  # fmt: skip
-        questions = [_question(raw) for raw in a_list(normalized.get("classifications") or [],
-                                                      "classifications")]  # fmt: skip
+            RelationType(
+                name=identifier(required(tool, "name", "an edge tool"), "a tool's name"),
+                tool_ids=_ids(tool, {"name"}),
+            )
+            for tool, kind in zip(tools, kinds, strict=True)
+            if kind == RELATIONSHIP_TOOL
+        ]
+        questions = [
+            _question(raw)
+            for raw in a_list(normalized.get("classifications") or [], "classifications")
+        ]
         return Ontology(labels=labels, classifications=questions, relations=relations)
     except FormatError as error:
         error.message = f"malformed Labelbox ontology: {error.message}"
         error.hint = error.hint or ONTOLOGY_HINT
         raise
     except ValidationError as error:  # the schema's own checks on what was read
-        raise FormatError(f"malformed Labelbox ontology: {describe_validation_error(error)}",
-                          hint=ONTOLOGY_HINT) from None  # fmt: skip
+        raise FormatError(
+            f"malformed Labelbox ontology: {describe_validation_error(error)}", hint=ONTOLOGY_HINT
+        ) from None
 
 
 # ------------------------------------------------------------------------------ writing
@@ -138,8 +175,13 @@ def _option_out(option: OptionSpec) -> dict[str, Any]:
 
 def _question_out(spec: ClassificationSpec) -> dict[str, Any]:
     ids = spec.tool_ids.get(TOOL, {})
-    out: dict[str, Any] = {"type": INPUT_QUESTIONS.get(spec.input, "text"), "instructions": spec.name,
-                           **ids, "name": spec.name, "required": spec.required}  # fmt: skip
+    out: dict[str, Any] = {
+        "type": INPUT_QUESTIONS.get(spec.input, "text"),
+        "instructions": spec.name,
+        **ids,
+        "name": spec.name,
+        "required": spec.required,
+    }
     out["options"] = [_option_out(option) for option in spec.options]
     return out
 
@@ -161,9 +203,15 @@ def ontology_to_normalized(ontology: Ontology) -> dict:
     """A unified `Ontology` as Labelbox normalized JSON (for `createOntology`)."""
     tools = [_tool_out(label, index) for index, label in enumerate(ontology.labels)]
     tools += [
-        {**relation.tool_ids[TOOL], "name": relation.name} if TOOL in relation.tool_ids
-        else {"tool": RELATIONSHIP_TOOL, "name": relation.name, "required": False,
-              "color": PALETTE[index % len(PALETTE)], "classifications": []}
+        {**relation.tool_ids[TOOL], "name": relation.name}
+        if TOOL in relation.tool_ids
+        else {
+            "tool": RELATIONSHIP_TOOL,
+            "name": relation.name,
+            "required": False,
+            "color": PALETTE[index % len(PALETTE)],
+            "classifications": [],
+        }
         for index, relation in enumerate(ontology.relations)
-    ]  # fmt: skip
+    ]
     return {"tools": tools, "classifications": [_question_out(q) for q in ontology.classifications]}

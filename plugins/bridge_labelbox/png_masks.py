@@ -71,8 +71,9 @@ def _foreground(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB")).max(axis=-1) > 0
 
 
-def png_to_rle(png: bytes, color: tuple[int, int, int] | None = None, *,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> RLE:  # fmt: skip
+def png_to_rle(
+    png: bytes, color: tuple[int, int, int] | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> RLE:
     """The mask in `png` as a unified RLE.
 
     With `color` (a composite mask's `color_rgb`) the mask is the pixels of exactly that

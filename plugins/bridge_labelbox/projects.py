@@ -39,9 +39,7 @@ def get_project(client: LabelboxClient, project_id: str) -> dict[str, Any]:
     data = client.execute(gql.GET_PROJECT, {"projectId": project_id})
     project = gql.dig(data, "project", where=f"project {project_id}", optional=True)
     if not project:
-        raise NotFoundError(
-            f"Labelbox has no project {project_id}", where=f"project {project_id}"
-        )
+        raise NotFoundError(f"Labelbox has no project {project_id}", where=f"project {project_id}")
     return project
 
 

@@ -61,8 +61,10 @@ NO_MASKS = Masks()
 
 def _xy(point: Any, what: str) -> tuple[float, float]:
     an_object(point, f"a point of {what}")
-    return (number(required(point, "x", f"a point of {what}"), f"{what} x"),
-            number(required(point, "y", f"a point of {what}"), f"{what} y"))  # fmt: skip
+    return (
+        number(required(point, "x", f"a point of {what}"), f"{what} x"),
+        number(required(point, "y", f"a point of {what}"), f"{what} y"),
+    )
 
 
 def _points(raw: Any, what: str) -> list[tuple[float, float]]:
@@ -82,20 +84,33 @@ def _points(raw: Any, what: str) -> list[tuple[float, float]]:
 
 def read_box(raw: Any, extra: dict) -> dict:
     if type(raw) is not dict:
-        raise FormatError(f"bounding_box must be an object {{top, left, height, width}}, not {show(raw)}")
+        raise FormatError(
+            f"bounding_box must be an object {{top, left, height, width}}, not {show(raw)}"
+        )
     x, y = raw.get("left"), raw.get("top")
     width, height = raw.get("width"), raw.get("height")
-    if (type(x) is float and type(y) is float and type(width) is float and type(height) is float
-            and not (x - x or y - y) and 0.0 <= width < _INF and 0.0 <= height < _INF):  # fmt: skip
+    if (
+        type(x) is float
+        and type(y) is float
+        and type(width) is float
+        and type(height) is float
+        and not (x - x or y - y)
+        and 0.0 <= width < _INF
+        and 0.0 <= height < _INF
+    ):
         box = {"type": "bbox", "x": x, "y": y, "width": width, "height": height}
     else:  # integers, or something to name: each value checked
-        box = {"type": "bbox",
-               "x": number(required(raw, "left", "bounding_box"), "bounding_box left"),
-               "y": number(required(raw, "top", "bounding_box"), "bounding_box top"),
-               "width": number(required(raw, "width", "bounding_box"), "bounding_box width"),
-               "height": number(required(raw, "height", "bounding_box"), "bounding_box height")}  # fmt: skip
+        box = {
+            "type": "bbox",
+            "x": number(required(raw, "left", "bounding_box"), "bounding_box left"),
+            "y": number(required(raw, "top", "bounding_box"), "bounding_box top"),
+            "width": number(required(raw, "width", "bounding_box"), "bounding_box width"),
+            "height": number(required(raw, "height", "bounding_box"), "bounding_box height"),
+        }
         if box["width"] < 0 or box["height"] < 0:
-            raise FormatError(f"bounding_box width and height must not be negative, not {show(raw)}")
+            raise FormatError(
+                f"bounding_box width and height must not be negative, not {show(raw)}"
+            )
     if len(raw) > 4:  # the four keys above and more (document boxes have a `unit`)
         extra[BOX_EXTRA] = {k: v for k, v in raw.items() if k not in _BOX_KEYS}
     return box
@@ -136,30 +151,40 @@ def read_location(raw: Any, extra: dict) -> dict:
     end = _offset(raw, "end", "location")
     if end < start:
         raise FormatError(f"location end {end} is before its start {start}")
-    return {"type": "span", "start": start, "end": end + 1,
-            "text": optional_text(raw.get("token"), "location.token")}  # fmt: skip
+    return {
+        "type": "span",
+        "start": start,
+        "end": end + 1,
+        "text": optional_text(raw.get("token"), "location.token"),
+    }
 
 
 def read_conversational(raw: Any) -> dict:
     an_object(raw, "conversational_location")
-    location = an_object(required(raw, "location", "conversational_location"),
-                         "conversational_location.location")  # fmt: skip
+    location = an_object(
+        required(raw, "location", "conversational_location"), "conversational_location.location"
+    )
     start = _offset(location, "start", "conversational_location")
     end = _offset(location, "end", "conversational_location")
     if end < start:
         raise FormatError(f"conversational_location end {end} is before its start {start}")
     message = required(raw, "message_id", "conversational_location")
     if type(message) not in (str, int):
-        raise FormatError(f"conversational_location message_id must be a string, not {show(message)}")
-    return {"type": "span", "start": start, "end": end + 1, "container": str(message)}  # fmt: skip
+        raise FormatError(
+            f"conversational_location message_id must be a string, not {show(message)}"
+        )
+    return {"type": "span", "start": start, "end": end + 1, "container": str(message)}
 
 
 MAX_COCO_PIXELS = 2**32 - 1
 """COCO RLE (pycocotools) counts runs in 32 bits."""
 
 
-def empty_rle(size: tuple[int | None, int | None], max_pixels: int = DEFAULT_MAX_PIXELS,
-              where: str | None = None) -> RLE:  # fmt: skip
+def empty_rle(
+    size: tuple[int | None, int | None],
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    where: str | None = None,
+) -> RLE:
     """An all-background mask of the media size (height, width): a placeholder for a mask
     whose pixels were not fetched. Made from its one run, no bitmap allocated; a size
     above the pixel budget is refused."""
@@ -169,8 +194,9 @@ def empty_rle(size: tuple[int | None, int | None], max_pixels: int = DEFAULT_MAX
     check_pixels(width, height, where=where, max_pixels=min(max_pixels, MAX_COCO_PIXELS))
     from pycocotools import mask as coco_mask
 
-    coco = coco_mask.frPyObjects({"size": [height, width], "counts": [height * width]},
-                                 height, width)  # fmt: skip
+    coco = coco_mask.frPyObjects(
+        {"size": [height, width], "counts": [height * width]}, height, width
+    )
     return RLE(size=(height, width), counts=coco["counts"].decode("ascii"))
 
 
@@ -199,15 +225,17 @@ def _mask_urls(obj: dict) -> tuple[dict, dict]:
     return composite, single
 
 
-def read_mask(obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport,
-              where: str) -> dict:  # fmt: skip
+def read_mask(
+    obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport, where: str
+) -> dict:
     composite, single = _mask_urls(obj)
     if masks.fetch is None:
         losses.record(
             "mask-not-fetched",
             "mask pixels were not fetched; the region keeps the mask URL for Labelbox only",
-            where=where, severity="approximated",
-        )  # fmt: skip
+            where=where,
+            severity="approximated",
+        )
         extra[MASK_FETCHED] = False
         return {"type": "mask", "rle": _rle_data(empty_rle(size, masks.max_pixels, where))}
     from .png_masks import png_to_rle
@@ -228,8 +256,9 @@ def _rle_data(rle: RLE) -> dict:
 _SHAPE_KEY_SET = frozenset(SHAPE_KEYS)
 
 
-def _location(obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport,
-              where: str) -> dict | None:  # fmt: skip
+def _location(
+    obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport, where: str
+) -> dict | None:
     location = obj["location"]
     if type(location) is dict and "groups" in location:
         return None  # a document entity: token ids on pages, no character offsets
@@ -240,16 +269,19 @@ _READERS: dict[str, Callable[..., dict | None]] = {
     "bounding_box": lambda obj, size, extra, *_: read_box(obj["bounding_box"], extra),
     "polygon": lambda obj, size, extra, *_: read_polygon(obj["polygon"], extra),
     "line": lambda obj, *_: read_line(obj["line"]),
-    "point": lambda obj, *_: {"type": "points", "points": [
-        {"x": x, "y": y} for x, y in _points([obj["point"]], "point")]},
+    "point": lambda obj, *_: {
+        "type": "points",
+        "points": [{"x": x, "y": y} for x, y in _points([obj["point"]], "point")],
+    },
     "conversational_location": lambda obj, *_: read_conversational(obj["conversational_location"]),
     "location": _location,
     "mask": read_mask,
-}  # fmt: skip
+}
 
 
-def read_geometry(obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport,
-                  where: str) -> dict | None:  # fmt: skip
+def read_geometry(
+    obj: dict, size: tuple, extra: dict, masks: Masks, losses: LossReport, where: str
+) -> dict | None:
     """The unified shape record of export object `obj` (a dict with its `type`), or None
     when the object has no geometry this module knows. Side facts go into `extra`. `size`
     is the media's (height, width) for mask placeholders. An object with two geometries
@@ -260,9 +292,10 @@ def read_geometry(obj: dict, size: tuple, extra: dict, masks: Masks, losses: Los
     if found:
         first, second = sorted(found, key=SHAPE_KEYS.index)[:2]
         raise FormatError(
-            f"an object has two geometries, {first!r} and {second!r}", where=where,
+            f"an object has two geometries, {first!r} and {second!r}",
+            where=where,
             hint="a Labelbox object holds one shape; split it into two objects",
-        )  # fmt: skip
+        )
     if "composite_mask" in obj:
         return read_mask(obj, size, extra, masks, losses, where)
     return None
@@ -276,12 +309,16 @@ def write_box(box: BBox, extra: dict, losses: LossReport, where: str) -> dict[st
         losses.record(
             "labelbox-rotation-dropped",
             "Labelbox boxes cannot rotate; the rotation was dropped",
-            where=where, severity="approximated",
-        )  # fmt: skip
+            where=where,
+            severity="approximated",
+        )
     return {
-        "top": box.y, "left": box.x, "height": box.height, "width": box.width,
+        "top": box.y,
+        "left": box.x,
+        "height": box.height,
+        "width": box.width,
         **extra.get(BOX_EXTRA, {}),
-    }  # fmt: skip
+    }
 
 
 def _xy_list(points) -> list[dict[str, float]]:

@@ -62,7 +62,9 @@ def open_signed(storage: HttpClient, retry: RetryPolicy, url: str) -> httpx.Resp
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def read_signed(storage: HttpClient, retry: RetryPolicy, url: str, *, limit: int | None = None) -> bytes:
+def read_signed(
+    storage: HttpClient, retry: RetryPolicy, url: str, *, limit: int | None = None
+) -> bytes:
     """The whole body behind a signed URL (at most `limit` bytes, default the client's
     `max_bytes`); a refused link is a `RemoteError`."""
     try:

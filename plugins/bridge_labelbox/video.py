@@ -51,8 +51,10 @@ _OBJECT_CONSUMED = {
 def _key_frames(raw: Any, where: str) -> tuple[dict[int, Any], str]:
     """The drawn frames of one feature and the form the export used ("list" or "dict")."""
     if type(raw) is dict:
-        return {frame_number(frame, "a key_frame_feature_map frame"): value
-                for frame, value in raw.items()}, "dict"  # fmt: skip
+        return {
+            frame_number(frame, "a key_frame_feature_map frame"): value
+            for frame, value in raw.items()
+        }, "dict"
     frames = a_list(raw or [], "a key_frame_feature_map entry")
     return {frame_number(frame, "a key_frame_feature_map frame"): True for frame in frames}, "list"
 
@@ -86,8 +88,10 @@ def _outside_frames(segments: list[tuple[int, int]], frame_count: int | None) ->
 
 def _frames(raw: Any) -> list[tuple[int, dict]]:
     """(Labelbox frame, frame object) in frame order, every key and value checked."""
-    frames = [(frame_number(number, "a frame number"), an_object(content, f"frame {number}"))
-              for number, content in an_object(raw, "frames").items()]  # fmt: skip
+    frames = [
+        (frame_number(number, "a frame number"), an_object(content, f"frame {number}"))
+        for number, content in an_object(raw, "frames").items()
+    ]
     frames.sort(key=lambda pair: pair[0])
     return frames
 
@@ -109,8 +113,15 @@ def _frame_objects(frames: list[tuple[int, dict]]) -> dict[str, list[tuple[int, 
     return by_feature
 
 
-def _keyframe(frame: int, obj: dict, size: tuple, drawn: dict[int, Any] | None,
-              losses: LossReport, where: str, masks: Masks) -> dict:  # fmt: skip
+def _keyframe(
+    frame: int,
+    obj: dict,
+    size: tuple,
+    drawn: dict[int, Any] | None,
+    losses: LossReport,
+    where: str,
+    masks: Masks,
+) -> dict:
     extra: dict[str, Any] = {}
     shape = read_geometry(obj, size, extra, masks, losses, where)
     value = True if drawn is None else drawn.get(frame)
@@ -126,17 +137,25 @@ def _keyframe(frame: int, obj: dict, size: tuple, drawn: dict[int, Any] | None,
     }
 
 
-def read_tracks(frames: list[tuple[int, dict]], segments: dict, key_frame_map: dict,
-                size: tuple, frame_count: int | None, losses: LossReport, where: str,
-                masks: Masks) -> list[dict]:  # fmt: skip
+def read_tracks(
+    frames: list[tuple[int, dict]],
+    segments: dict,
+    key_frame_map: dict,
+    size: tuple,
+    frame_count: int | None,
+    losses: LossReport,
+    where: str,
+    masks: Masks,
+) -> list[dict]:
     """Unified `Track` data for every object of a video label. `size` is the media's
     (height, width), `frame_count` its number of frames (when known)."""
     tracks = []
     for feature_id, observed in _frame_objects(frames).items():
         drawn, form = (
-            _key_frames(key_frame_map[feature_id], where) if feature_id in key_frame_map
+            _key_frames(key_frame_map[feature_id], where)
+            if feature_id in key_frame_map
             else (None, None)
-        )  # fmt: skip
+        )
         first = observed[0][1]
         keyframes = [
             _keyframe(frame, obj, size, drawn, losses, where, masks) for frame, obj in observed
@@ -157,7 +176,7 @@ def read_tracks(frames: list[tuple[int, dict]], segments: dict, key_frame_map: d
                 "label": optional_text(first.get("name"), "an object's name"),
                 "keyframes": keyframes,
                 "extra": extra,
-            }  # fmt: skip
+            }
         )
     return tracks
 
@@ -184,8 +203,9 @@ def _segment_runs(ranges: list[tuple[int, int]]) -> list[dict]:
     return runs
 
 
-def read_frame_classifications(frames: list[tuple[int, dict]], segments: dict,
-                               losses: LossReport, where: str) -> list[dict]:  # fmt: skip
+def read_frame_classifications(
+    frames: list[tuple[int, dict]], segments: dict, losses: LossReport, where: str
+) -> list[dict]:
     """Classifications found on frames, one per feature (and answer). Their frame ranges
     are the feature's `segments` (the export lists a range's classification on its first
     and last frames only), or, for a feature without segments, the runs of frames it is
@@ -216,16 +236,23 @@ def read_frame_classifications(frames: list[tuple[int, dict]], segments: dict,
     return result
 
 
-def read_video(annotations: dict, classifications: list[dict], size: tuple,
-               frame_count: int | None, losses: LossReport, where: str,
-               masks: Masks) -> tuple[list[dict], list[dict], dict]:  # fmt: skip
+def read_video(
+    annotations: dict,
+    classifications: list[dict],
+    size: tuple,
+    frame_count: int | None,
+    losses: LossReport,
+    where: str,
+    masks: Masks,
+) -> tuple[list[dict], list[dict], dict]:
     """A video label's tracks and classifications (the whole-video ones read already
     given in `classifications`; those with `segments` hold on those frames only), and
     the `segments`/`key_frame_feature_map` entries of no object or classification."""
     frames = _frames(annotations.get("frames") or {})
     segments = an_object(annotations.get("segments") or {}, "segments")
-    key_frame_map = an_object(annotations.get("key_frame_feature_map") or {},
-                              "key_frame_feature_map")  # fmt: skip
+    key_frame_map = an_object(
+        annotations.get("key_frame_feature_map") or {}, "key_frame_feature_map"
+    )
     tracks = read_tracks(frames, segments, key_frame_map, size, frame_count, losses, where, masks)
     on_frames = read_frame_classifications(frames, segments, losses, where)
     for classification in classifications:
@@ -278,10 +305,14 @@ def _segments(track: Track, frame_count: int | None) -> list[list[int]]:
 def region_as_track(region: Region) -> Track:
     """A single-frame video region as a track on screen on that frame only."""
     frame = region.frame or 0
-    keyframe = Keyframe(frame=frame, shape=region.shape, extra=region.extra,
-                        classifications=region.classifications)  # fmt: skip
-    return Track(id=region.id, label=region.label,
-                 keyframes=[keyframe, Keyframe(frame=frame + 1, outside=True)])  # fmt: skip
+    keyframe = Keyframe(
+        frame=frame, shape=region.shape, extra=region.extra, classifications=region.classifications
+    )
+    return Track(
+        id=region.id,
+        label=region.label,
+        keyframes=[keyframe, Keyframe(frame=frame + 1, outside=True)],
+    )
 
 
 def frames_needed(annotation_set: AnnotationSet, leaving: bool = True) -> int:
@@ -311,8 +342,10 @@ def placing_frame_count(count: int | None, annotation_sets: list[AnnotationSet])
     """`count` (a video's frame count), or the fewest frames that place every frame of
     `annotation_sets` when a shown frame lies past it (see `frames_needed`). An object that
     leaves the screen only after the last frame raises nothing: it is on to the end."""
-    if count is None or max((frames_needed(s, leaving=False) for s in annotation_sets),
-                            default=0) <= count:  # fmt: skip
+    if (
+        count is None
+        or max((frames_needed(s, leaving=False) for s in annotation_sets), default=0) <= count
+    ):
         return count
     return max(count, *(frames_needed(s) for s in annotation_sets))
 
@@ -324,8 +357,7 @@ def track_frame_answers(track: Track, keyframe: Keyframe) -> list:
     if not track.classifications:
         return list(keyframe.classifications)
     asked = {classification.name for classification in keyframe.classifications}
-    return [*(c for c in track.classifications if c.name not in asked),
-            *keyframe.classifications]  # fmt: skip
+    return [*(c for c in track.classifications if c.name not in asked), *keyframe.classifications]
 
 
 def report_track_losses(track: Track, losses: LossReport, where: str) -> None:
@@ -343,8 +375,10 @@ def report_track_losses(track: Track, losses: LossReport, where: str) -> None:
             "labelbox-track-answers-per-frame",
             "Labelbox video objects have no answers of their own; a track's answers were "
             "written on every frame of the object",
-            where=where, count=len(track.classifications), severity="approximated",
-        )  # fmt: skip
+            where=where,
+            count=len(track.classifications),
+            severity="approximated",
+        )
     shown, previous = False, []
     hidden = answers = 0
     for keyframe in sorted(track.keyframes, key=lambda k: k.frame):
@@ -360,18 +394,21 @@ def report_track_losses(track: Track, losses: LossReport, where: str) -> None:
             "labelbox-outside-while-hidden",
             "an outside keyframe while the object is already off screen has no place in a "
             "Labelbox video object (its segments)",
-            where=where, count=hidden,
-        )  # fmt: skip
+            where=where,
+            count=hidden,
+        )
     if answers:
         losses.record(
             "labelbox-answers-while-outside",
             "answers on an outside keyframe are on no frame the Labelbox object is on",
-            where=where, count=answers,
-        )  # fmt: skip
+            where=where,
+            count=answers,
+        )
 
 
-def _put_track(track: Track, frames: dict, losses: LossReport,
-               where: str) -> list[tuple[int, Any]] | None:  # fmt: skip
+def _put_track(
+    track: Track, frames: dict, losses: LossReport, where: str
+) -> list[tuple[int, Any]] | None:
     """Put the track's shapes into `frames`; return its frames (Labelbox numbers) that go
     into `key_frame_feature_map`, with their values (True for a drawn frame, else the value
     the export had, such as `false`); None when no shape of it could be written."""
@@ -386,8 +423,13 @@ def _put_track(track: Track, frames: dict, losses: LossReport,
             continue
         number = keyframe.frame + 1
         answers = write_classifications(track_frame_answers(track, keyframe))
-        obj = {"feature_id": track.id, "name": track.label, **base,
-               "classifications": answers, **geometry}  # fmt: skip
+        obj = {
+            "feature_id": track.id,
+            "name": track.label,
+            **base,
+            "classifications": answers,
+            **geometry,
+        }
         frame = frames.setdefault(str(number), {"objects": {}, "classifications": []})
         frame["objects"][track.id] = obj
         written = True
@@ -408,13 +450,17 @@ def _classification_feature(classification) -> str | None:
     return None
 
 
-def _put_ranged(classification, frames: dict, segments: dict, key_frames: dict,
-                video_wide: list) -> None:
+def _put_ranged(
+    classification, frames: dict, segments: dict, key_frames: dict, video_wide: list
+) -> None:
     """A classification over frame ranges, placed as the export places it (see
     `FRAMES_FORM`); without a Labelbox feature id, on every frame of its ranges."""
     runs = [(run.start + 1, run.end + 1) for run in classification.frames or []]
-    extra = {k: v for k, v in classification.extra.items()
-             if k not in (FRAMES_FORM, CLASSIFICATION_KEY_FRAMES)}  # fmt: skip
+    extra = {
+        k: v
+        for k, v in classification.extra.items()
+        if k not in (FRAMES_FORM, CLASSIFICATION_KEY_FRAMES)
+    }
     body = write_classification(classification.model_copy(update={"frames": None, "extra": extra}))
     feature = _classification_feature(classification)
     form = classification.extra.get(FRAMES_FORM)
@@ -433,8 +479,9 @@ def _put_ranged(classification, frames: dict, segments: dict, key_frames: dict,
         frames[str(number)]["classifications"].append(body)
 
 
-def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, where: str,
-                            frame_count: int | None = None) -> dict[str, Any]:  # fmt: skip
+def write_video_annotations(
+    annotation_set: AnnotationSet, losses: LossReport, where: str, frame_count: int | None = None
+) -> dict[str, Any]:
     """The `annotations` object of a video label."""
     frames: dict[str, dict] = {}
     segments: dict[str, list] = {}
@@ -446,8 +493,9 @@ def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, w
         losses.record(
             "labelbox-video-region-without-frame",
             "a region on a video without a frame has no place in a Labelbox video label",
-            where=where, count=frameless,
-        )  # fmt: skip
+            where=where,
+            count=frameless,
+        )
     for track in tracks:
         drawn = _put_track(track, frames, losses, where)
         if drawn is None:  # no object written: no segments for it either
@@ -467,5 +515,9 @@ def write_video_annotations(annotation_set: AnnotationSet, losses: LossReport, w
     segments.update(other.get("segments") or {})
     key_frames.update(other.get("key_frame_feature_map") or {})
     ordered = {key: frames[key] for key in sorted(frames, key=int)}
-    return {"frames": ordered, "segments": segments, "key_frame_feature_map": key_frames,
-            "classifications": video_wide}  # fmt: skip
+    return {
+        "frames": ordered,
+        "segments": segments,
+        "key_frame_feature_map": key_frames,
+        "classifications": video_wide,
+    }

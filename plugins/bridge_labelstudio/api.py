@@ -236,7 +236,9 @@ class LabelStudioApi:
         try:
             check_header_token(access, name="the access token Label Studio minted")
         except BridgeError as error:
-            raise RemoteError(error.message, where=where, hint="the server's answer is broken") from None
+            raise RemoteError(
+                error.message, where=where, hint="the server's answer is broken"
+            ) from None
         return access
 
     def close(self) -> None:
@@ -268,7 +270,9 @@ class LabelStudioApi:
         if isinstance(body, dict) and isinstance(body.get("results"), list):
             body = body["results"]
         if not isinstance(body, list) or not all(isinstance(user, dict) for user in body):
-            raise FormatError("malformed user list: expected a JSON list of objects", where="GET /api/users/")  # fmt: skip
+            raise FormatError(
+                "malformed user list: expected a JSON list of objects", where="GET /api/users/"
+            )
         return body
 
     # -- projects ----------------------------------------------------------------------
@@ -325,7 +329,10 @@ class LabelStudioApi:
             body = decode_json(response, where)
             rows = body.get(key) if isinstance(body, dict) else None
             if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-                raise FormatError(f"malformed page: expected an object with a {key!r} list of objects", where=where)  # fmt: skip
+                raise FormatError(
+                    f"malformed page: expected an object with a {key!r} list of objects",
+                    where=where,
+                )
             signature = page_signature(rows)
             if rows and signature in pages_seen:
                 raise RemoteError(
@@ -385,7 +392,9 @@ class LabelStudioApi:
             if snapshot.get("status") == "failed":
                 raise RemoteError("the export snapshot failed on the server", where=f"POST {path}")
             if waited > SNAPSHOT_TIMEOUT_SECONDS:
-                raise RemoteError("the export snapshot did not complete in time", where=f"POST {path}")  # fmt: skip
+                raise RemoteError(
+                    "the export snapshot did not complete in time", where=f"POST {path}"
+                )
             self.http.retry.sleep(SNAPSHOT_POLL_SECONDS)
             waited += SNAPSHOT_POLL_SECONDS
             snapshot = self._snapshot("GET", f"{path}{snapshot['id']}")
@@ -429,8 +438,11 @@ class LabelStudioApi:
         # clean-up only: the pull itself has succeeded or already failed (a failed delete
         # must not hide why); a short deadline, as a user may be waiting on Ctrl-C
         with contextlib.suppress(BridgeError):
-            self.request("DELETE", f"/api/projects/{project_id}/exports/{export_id}",
-                         deadline=min(self.http.limits.deadline, 30.0))  # fmt: skip
+            self.request(
+                "DELETE",
+                f"/api/projects/{project_id}/exports/{export_id}",
+                deadline=min(self.http.limits.deadline, 30.0),
+            )
 
     # -- pushing -----------------------------------------------------------------------
 

@@ -53,12 +53,25 @@ URL_FORM = re.compile(
 DEFAULT_BATCH_SIZE = 500
 TASK_FIELDS_IMPORTED = ("data", "meta", "allow_skip")
 KEY_META = "bridge_key"
-DATA_MANAGER_TASK_FIELDS = frozenset({
-    "annotations_results", "predictions_results", "annotations_ids", "annotators",
-    "predictions_model_versions", "predictions_score", "avg_lead_time", "completed_at",
-    "draft_exists", "updated_by", "annotators_count", "reviewers", "reviewers_count",
-    "comments", "storage_filename",
-})  # fmt: skip
+DATA_MANAGER_TASK_FIELDS = frozenset(
+    {
+        "annotations_results",
+        "predictions_results",
+        "annotations_ids",
+        "annotators",
+        "predictions_model_versions",
+        "predictions_score",
+        "avg_lead_time",
+        "completed_at",
+        "draft_exists",
+        "updated_by",
+        "annotators_count",
+        "reviewers",
+        "reviewers_count",
+        "comments",
+        "storage_filename",
+    }
+)
 """Columns the task list (`GET /api/tasks?fields=all`) computes for Label Studio's Data
 Manager table: summaries of the annotations (`annotations_results` repeats every result as
 text), not task data. Pulls by pages drop them so both pull paths give the same items."""
@@ -107,7 +120,9 @@ class LabelStudioConnector(Connector):
     """Pull and push Label Studio projects over its REST API."""
 
     name = "labelstudio"
-    description = "Label Studio server (labelstudio://HOST:PORT/projects/ID, token in LABEL_STUDIO_API_KEY)"  # fmt: skip
+    description = (
+        "Label Studio server (labelstudio://HOST:PORT/projects/ID, token in LABEL_STUDIO_API_KEY)"
+    )
     capabilities = Capabilities(
         media=["image", "video", "text", "audio", "html", "conversation", "timeseries"],
         regions=["bbox", "polygon", "points", "ellipse", "mask", "span", "time_segment"],
@@ -128,9 +143,12 @@ class LabelStudioConnector(Connector):
     def from_url(cls, url: str, **options: Any) -> LabelStudioConnector:
         target = parse_url(url)
         api = LabelStudioApi(
-            target.base_url, token_from_env(), retry=options.get("retry"),
-            transport=options.get("transport"), limits=HttpLimits.from_options(options),
-        )  # fmt: skip
+            target.base_url,
+            token_from_env(),
+            retry=options.get("retry"),
+            transport=options.get("transport"),
+            limits=HttpLimits.from_options(options),
+        )
         return cls(api, target.project_id, url)
 
     def close(self) -> None:
@@ -142,10 +160,14 @@ class LabelStudioConnector(Connector):
         """`{"id", "title", "tasks", "url"}` for every project the token can see."""
         base = self._url_base()
         return [
-            {"id": p.get("id"), "title": p.get("title"), "tasks": p.get("task_number"),
-             "url": f"{base}/projects/{p.get('id')}"}
+            {
+                "id": p.get("id"),
+                "title": p.get("title"),
+                "tasks": p.get("task_number"),
+                "url": f"{base}/projects/{p.get('id')}",
+            }
             for p in self.api.list_projects()
-        ]  # fmt: skip
+        ]
 
     def _url_base(self) -> str:
         scheme = "labelstudio+https" if self.api.base_url.startswith("https:") else "labelstudio"
@@ -205,7 +227,9 @@ class LabelStudioConnector(Connector):
             pages = self.api.iter_tasks(self.project_id, int_option(options, "page_size", 100))
             return (without_data_manager_fields(task) for task in pages)
         if how != "export":
-            raise ConfigError(f"unknown pull method {how!r}", hint="use -O pull=export or -O pull=pages")  # fmt: skip
+            raise ConfigError(
+                f"unknown pull method {how!r}", hint="use -O pull=export or -O pull=pages"
+            )
         return self._export_else_pages(int_option(options, "page_size", 100))
 
     def _export_else_pages(self, page_size: int) -> Iterator[dict[str, Any]]:
@@ -222,8 +246,9 @@ class LabelStudioConnector(Connector):
             yield first
             yield from rows
 
-    def _items(self, config: LabelConfig, losses: LossReport, options: dict,
-               expected: int | None) -> Iterator[Item]:  # fmt: skip
+    def _items(
+        self, config: LabelConfig, losses: LossReport, options: dict, expected: int | None
+    ) -> Iterator[Item]:
         """The project's tasks as items; a `RemoteError` at the end if their number is not
         the project's own task count (`expected`: an export or a page walk that lost
         tasks, or a server that answered something else)."""
@@ -233,9 +258,14 @@ class LabelStudioConnector(Connector):
         for task in self._tasks(options):
             count += 1
             item = convert.task_to_item(
-                task, config, losses, where=f"task {task.get('id')}",
-                instance=self.api.base_url, project=str(self.project_id), max_pixels=max_pixels,
-            )  # fmt: skip
+                task,
+                config,
+                losses,
+                where=f"task {task.get('id')}",
+                instance=self.api.base_url,
+                project=str(self.project_id),
+                max_pixels=max_pixels,
+            )
             restore_key(item, task)
             name_annotators(item, people)
             yield item
@@ -316,9 +346,10 @@ def without_data_manager_fields(task: dict[str, Any]) -> dict[str, Any]:
     if isinstance(annotations, list):
         kept["annotations"] = [
             {k: v for k, v in a.items() if k not in DATA_MANAGER_ANNOTATION_FIELDS}
-            if isinstance(a, dict) else a
+            if isinstance(a, dict)
+            else a
             for a in annotations
-        ]  # fmt: skip
+        ]
     return kept
 
 
@@ -337,8 +368,9 @@ def name_annotators(item: Item, people: dict[str, dict[str, Any]]) -> None:
         if person is None or person.email or person.id not in people:
             continue
         user = people[person.id]
-        full = " ".join(p for p in (user.get("first_name"), user.get("last_name"))
-                        if isinstance(p, str) and p)  # fmt: skip
+        full = " ".join(
+            p for p in (user.get("first_name"), user.get("last_name")) if isinstance(p, str) and p
+        )
         email = user.get("email")
         person.email = email if isinstance(email, str) and email else None
         person.name = person.name or full or None
@@ -400,8 +432,12 @@ class TaskPusher:
         ]
         drafts = len(item.annotation_sets) - len(humans) - len(predictions)
         if drafts:
-            self.losses.record("draft-not-pushed", "Label Studio's import takes no drafts; drafts were not pushed",
-                               where=f"item {item.key}", count=drafts)  # fmt: skip
+            self.losses.record(
+                "draft-not-pushed",
+                "Label Studio's import takes no drafts; drafts were not pushed",
+                where=f"item {item.key}",
+                count=drafts,
+            )
         return task
 
     def _keep_key(self, item: Item, task: dict[str, Any]) -> None:
@@ -435,11 +471,16 @@ class TaskPusher:
             self.losses.record(
                 "annotation-time-not-kept",
                 "Label Studio sets created_at/updated_at of imported annotations to the import time",
-                where=where, severity="approximated",
-            )  # fmt: skip
+                where=where,
+                severity="approximated",
+            )
         if aset.reviews:
-            self.losses.record("review-not-pushed", "reviews cannot be imported into Label Studio",
-                               where=where, count=len(aset.reviews))  # fmt: skip
+            self.losses.record(
+                "review-not-pushed",
+                "reviews cannot be imported into Label Studio",
+                where=where,
+                count=len(aset.reviews),
+            )
         return entry
 
     def _author(self, person: Annotator | None, aset: AnnotationSet, item: Item) -> int | None:

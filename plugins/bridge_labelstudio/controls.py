@@ -57,11 +57,27 @@ CONTROLS = {control.tag.lower(): control for control in CONTROL_TABLE}
 CHOICE_INPUT = {"single": "select", "single-radio": "radio", "multiple": "checklist"}
 """A Choices control's `choice` attribute -> the unified input."""
 
-UNSUPPORTED_TYPES = frozenset({
-    "vectorlabels", "vector", "bitmasklabels", "bitmask", "magicwand", "ocrlabels", "ranker",
-    "pairwise", "timelinelabels", "videovectorlabels", "videovector", "chatmessage",
-    "reactcode", "list", "polylinelabels", "polyline", "custom_interface",
-})  # fmt: skip
+UNSUPPORTED_TYPES = frozenset(
+    {
+        "vectorlabels",
+        "vector",
+        "bitmasklabels",
+        "bitmask",
+        "magicwand",
+        "ocrlabels",
+        "ranker",
+        "pairwise",
+        "timelinelabels",
+        "videovectorlabels",
+        "videovector",
+        "chatmessage",
+        "reactcode",
+        "list",
+        "polylinelabels",
+        "polyline",
+        "custom_interface",
+    }
+)
 """Result types Label Studio writes that have no unified form yet (kept verbatim)."""
 
 # ------------------------------------------------------------- views of the table
@@ -70,8 +86,9 @@ LABEL_KIND = {name: c.region for name, c in CONTROLS.items() if c.region is not 
 """Labeling control tag -> the region kind it draws (`labels` depends on its object)."""
 GEOMETRY_TYPES = frozenset({*LABEL_KIND, "labels"})
 """Result types that draw a region (or a track)."""
-LABEL_TAGS = frozenset({"labels", "rectanglelabels", "polygonlabels", "keypointlabels",
-                        "ellipselabels", "brushlabels"})  # fmt: skip
+LABEL_TAGS = frozenset(
+    {"labels", "rectanglelabels", "polygonlabels", "keypointlabels", "ellipselabels", "brushlabels"}
+)
 """Result types that may name the label of a bare image tool's region with the same id."""
 BARE_TOOLS = frozenset({"rectangle", "polygon", "keypoint", "ellipse", "brush"})
 """Image tools that draw without naming a label: a `labels` result with the same id names it."""
@@ -119,9 +136,13 @@ MEDIA_TAGS = {media: tag for media, (tag, _, _) in DEFAULT_OBJECTS.items()}
 """Media kind -> object tag."""
 
 DRAWABLE = {
-    "image": ["bbox", "polygon", "points", "ellipse", "mask"], "video": ["bbox"],
-    "text": ["span"], "html": ["span"], "conversation": ["span"], "audio": ["time_segment"],
+    "image": ["bbox", "polygon", "points", "ellipse", "mask"],
+    "video": ["bbox"],
+    "text": ["span"],
+    "html": ["span"],
+    "conversation": ["span"],
+    "audio": ["time_segment"],
     "timeseries": ["time_segment"],
-}  # fmt: skip
+}
 """Media kind -> the region kinds Label Studio's editor draws on it (tags, written as
 Choices answers, go on any; a video's `<Labels>` can also mark time segments)."""

@@ -46,15 +46,33 @@ TASK_KEYS = {"id", "data", "annotations", "predictions", "drafts"}
 LS_TASK_KEYS = {"data", "annotations", "predictions", "drafts"}
 """A task holding none of these is a flat task (`{"image": ...}`: the data itself, the
 basic import form), or another tool's JSON."""
-NOT_TASKS_HINT = ("a Label Studio export is a JSON list of tasks (objects with \"data\", "
-                  "\"annotations\", ...); name the file's real format with --from")  # fmt: skip
-ANNOTATION_KEYS = {"id", "result", "completed_by", "created_at", "updated_at", "lead_time",
-                   "was_cancelled", "ground_truth", "reviews"}  # fmt: skip
+NOT_TASKS_HINT = (
+    'a Label Studio export is a JSON list of tasks (objects with "data", '
+    '"annotations", ...); name the file\'s real format with --from'
+)
+ANNOTATION_KEYS = {
+    "id",
+    "result",
+    "completed_by",
+    "created_at",
+    "updated_at",
+    "lead_time",
+    "was_cancelled",
+    "ground_truth",
+    "reviews",
+}
 PREDICTION_KEYS = {"id", "result", "model_version", "score", "created_at", "updated_at"}
 DRAFT_KEYS = {"id", "result", "user", "created_at", "updated_at", "lead_time"}
-DATA_KEY_MEDIA = {"image": "image", "img": "image", "video": "video", "audio": "audio",
-                  "text": "text", "html": "html", "dialogue": "conversation",
-                  "timeseries": "timeseries"}  # fmt: skip
+DATA_KEY_MEDIA = {
+    "image": "image",
+    "img": "image",
+    "video": "video",
+    "audio": "audio",
+    "text": "text",
+    "html": "html",
+    "dialogue": "conversation",
+    "timeseries": "timeseries",
+}
 TEXT_MEDIA = {"text", "html"}
 SUBSET_META = "bridge_subset"
 """Key of the task's `meta` that holds `Item.subset` (Label Studio has no subsets; it keeps
@@ -141,10 +159,13 @@ def _annotator(who: Any, ctx: ReadContext) -> tuple[dict | None, dict]:
         return {"id": str(who)}, {}
     if isinstance(who, str):
         return ({"email": who} if "@" in who else {"id": who}), {}
-    person = {"id": str(who["id"]) if who.get("id") is not None else None,
-              "email": checks.text(who.get("email"), ctx)}  # fmt: skip
-    name = " ".join(p for p in (who.get("first_name"), who.get("last_name"))
-                    if isinstance(p, str) and p)  # fmt: skip
+    person = {
+        "id": str(who["id"]) if who.get("id") is not None else None,
+        "email": checks.text(who.get("email"), ctx),
+    }
+    name = " ".join(
+        p for p in (who.get("first_name"), who.get("last_name")) if isinstance(p, str) and p
+    )
     if name:
         person["name"] = name
     return person, {
@@ -162,11 +183,17 @@ def _reviews(raw: Any, ctx: ReadContext) -> list[dict]:
         status = (
             "accepted" if accepted is True else "rejected" if accepted is False else "commented"
         )
-        entry = {"reviewer": reviewer, "status": status,
-                 "comment": checks.text(review.get("comment"), ctx),
-                 "created_at": checks.timestamp(review.get("created_at"), ctx),
-                 "extra": {k: v for k, v in review.items()
-                           if k not in ("created_by", "accepted", "comment", "created_at")}}  # fmt: skip
+        entry = {
+            "reviewer": reviewer,
+            "status": status,
+            "comment": checks.text(review.get("comment"), ctx),
+            "created_at": checks.timestamp(review.get("created_at"), ctx),
+            "extra": {
+                k: v
+                for k, v in review.items()
+                if k not in ("created_by", "accepted", "comment", "created_at")
+            },
+        }
         entry["extra"].update(leftover)  # the reviewer object's other fields
         reviews.append(entry)
     return reviews
@@ -184,16 +211,21 @@ def _set_from(entry: Any, kind: str, ctx: ReadContext, base: dict, index: int) -
     aset: dict[str, Any] = {
         "id": f"{prefix}{raw_id if raw_id is not None else index}",
         "source": {**base, "annotation": str(raw_id) if raw_id is not None else None},
-        "regions": found["regions"], "tracks": found["tracks"],
-        "relations": found["relations"], "classifications": found["classifications"],
+        "regions": found["regions"],
+        "tracks": found["tracks"],
+        "relations": found["relations"],
+        "classifications": found["classifications"],
         "created_at": checks.timestamp(entry.get("created_at"), ctx),
         "updated_at": checks.timestamp(entry.get("updated_at"), ctx),
-    }  # fmt: skip
+    }
     keys = {"annotation": ANNOTATION_KEYS, "prediction": PREDICTION_KEYS, "draft": DRAFT_KEYS}
     extra = {k: v for k, v in entry.items() if k not in keys[kind]}
     if kind == "prediction":
-        aset.update(kind="prediction", model_version=_text(entry.get("model_version")),
-                    score=checks.number(entry.get("score"), ctx))  # fmt: skip
+        aset.update(
+            kind="prediction",
+            model_version=_text(entry.get("model_version")),
+            score=checks.number(entry.get("score"), ctx),
+        )
     else:
         who = entry.get("completed_by" if kind == "annotation" else "user")
         person, leftover = _annotator(who, ctx)
@@ -242,9 +274,17 @@ def _list(task: dict, key: str, ctx: ReadContext) -> list:
     return value
 
 
-def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
-                 instance: str | None = None, project: str | None = None,
-                 seen: dict | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Item:  # fmt: skip
+def task_to_item(
+    task: dict,
+    config: LabelConfig | None,
+    losses: LossReport,
+    *,
+    where: str,
+    instance: str | None = None,
+    project: str | None = None,
+    seen: dict | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Item:
     """One Label Studio task as a unified Item (`FormatError` naming the task if malformed).
 
     `seen` (optional) collects the controls and labels met, to build an ontology when no
@@ -254,16 +294,25 @@ def task_to_item(task: dict, config: LabelConfig | None, losses: LossReport, *, 
     return validated_item(record, where)
 
 
-def task_record(task: dict, config: LabelConfig | None, losses: LossReport, *, where: str,
-                instance: str | None = None, project: str | None = None,
-                seen: dict | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict | Item:  # fmt: skip
+def task_record(
+    task: dict,
+    config: LabelConfig | None,
+    losses: LossReport,
+    *,
+    where: str,
+    instance: str | None = None,
+    project: str | None = None,
+    seen: dict | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict | Item:
     """One task as an item *record*: the plain JSON data of the `Item` that `task_to_item`
     gives, valid by construction, for the JSONL writer to dump without pydantic. A task
     holding a value the reader's checks cannot vouch for (`bridge_labelstudio.checks`)
     comes back as the validated `Item` instead, or raises `task_to_item`'s `FormatError`.
     Same arguments, losses and `seen` as `task_to_item`."""
-    record, doubtful = _task_record(task, config, losses, where, instance, project, seen,
-                                    max_pixels)  # fmt: skip
+    record, doubtful = _task_record(
+        task, config, losses, where, instance, project, seen, max_pixels
+    )
     return validated_item(record, where) if doubtful else record
 
 
@@ -277,8 +326,9 @@ def validated_item(record: dict, where: str) -> Item:
         ) from None
 
 
-def _task_record(task, config, losses, where, instance, project, seen,
-                 max_pixels) -> tuple[dict, bool]:  # fmt: skip
+def _task_record(
+    task, config, losses, where, instance, project, seen, max_pixels
+) -> tuple[dict, bool]:
     """(the item record, whether it is doubtful) of one task."""
     ctx = ReadContext(where, losses, config, seen, max_pixels)
     if not isinstance(task, dict):
@@ -296,8 +346,12 @@ def _task_record(task, config, losses, where, instance, project, seen,
     if kind == "text" and key is not None:
         ctx.text = data.get(key)
     task_id = task.get("id")
-    base = {"tool": TOOL, "instance": instance, "project": project,
-            "item": str(task_id) if task_id is not None else None}  # fmt: skip
+    base = {
+        "tool": TOOL,
+        "instance": instance,
+        "project": project,
+        "item": str(task_id) if task_id is not None else None,
+    }
     sets = [
         _set_from(a, "annotation", ctx, base, i)
         for i, a in enumerate(_list(task, "annotations", ctx))
@@ -308,8 +362,12 @@ def _task_record(task, config, losses, where, instance, project, seen,
     sets.extend(_set_from(p, "prediction", ctx, base, i) for i, p in predictions)
     if prediction_ids:
         extra["prediction_ids"] = prediction_ids
-        losses.record("prediction-ids-only", "the export lists predictions by id only; "
-                      "their ids are kept in the item's extra", where=where, severity="unmapped")  # fmt: skip
+        losses.record(
+            "prediction-ids-only",
+            "the export lists predictions by id only; their ids are kept in the item's extra",
+            where=where,
+            severity="unmapped",
+        )
     drafts, draft_ids = _objects_and_ids(_list(task, "drafts", ctx))
     sets.extend(_set_from(d, "draft", ctx, base, i) for i, d in drafts)
     if draft_ids or task.get("drafts") == []:
@@ -318,8 +376,14 @@ def _task_record(task, config, losses, where, instance, project, seen,
     if ctx.width is not None:
         media["width"], media["height"] = ctx.width, ctx.height
     _video_facts(media, sets)
-    item = {"key": _item_key(media, data, key, task_id), "media": media, "data": data,
-            "source": base, "extra": extra, "annotation_sets": sets}  # fmt: skip
+    item = {
+        "key": _item_key(media, data, key, task_id),
+        "media": media,
+        "data": data,
+        "source": base,
+        "extra": extra,
+        "annotation_sets": sets,
+    }
     if subset is not None:
         item["subset"] = subset
     return item, ctx.doubtful
@@ -336,9 +400,13 @@ FOREIGN_SHAPES = (
     (("stage", "state", "task_id"), "a CVAT job (REST API answer)", None),
     (("format", "version", "project"), "a unified label-bridge JSONL header", "jsonl"),
     (("key", "media", "annotation_sets"), "a unified label-bridge JSONL item", "jsonl"),
-    (("annotation_id", "annotator"), "a Label Studio JSON-MIN export row (its results are "
-     "flattened; export the project as JSON instead)", None),
-)  # fmt: skip
+    (
+        ("annotation_id", "annotator"),
+        "a Label Studio JSON-MIN export row (its results are "
+        "flattened; export the project as JSON instead)",
+        None,
+    ),
+)
 """Keys that tell another tool's JSON from a flat Label Studio task."""
 
 
@@ -347,8 +415,10 @@ def _refuse_foreign(task: dict, ctx: ReadContext) -> None:
     for keys, what, name in FOREIGN_SHAPES:
         if all(key in task for key in keys):
             use = f"--from {name}" if name else "the tool's own connector or file format"
-            ctx.fail(f"this is not a Label Studio task: it looks like {what}",
-                     hint=f"read it with {use}; {NOT_TASKS_HINT}")  # fmt: skip
+            ctx.fail(
+                f"this is not a Label Studio task: it looks like {what}",
+                hint=f"read it with {use}; {NOT_TASKS_HINT}",
+            )
 
 
 def _flat_task(task: dict, ctx: ReadContext) -> dict:
@@ -408,12 +478,21 @@ def _where(item: Item) -> str:
 
 def _context(item: Item, config: LabelConfig | None, losses: LossReport) -> WriteContext:
     media = item.media
-    return WriteContext(losses, _where(item), config, media.kind, media.width, media.height,
-                        media.duration, media.frame_count)  # fmt: skip
+    return WriteContext(
+        losses,
+        _where(item),
+        config,
+        media.kind,
+        media.width,
+        media.height,
+        media.duration,
+        media.frame_count,
+    )
 
 
-def annotation_set_to_result(aset: AnnotationSet, item: Item, config: LabelConfig | None,
-                             losses: LossReport) -> list[dict]:  # fmt: skip
+def annotation_set_to_result(
+    aset: AnnotationSet, item: Item, config: LabelConfig | None, losses: LossReport
+) -> list[dict]:
     """The Label Studio `result` list of one annotation set."""
     return _results(aset, _context(item, config, losses))
 
@@ -480,8 +559,11 @@ def _completed_by(aset: AnnotationSet, ctx: WriteContext) -> Any:
         return {"email": annotator.email} if annotator.email else None
     user_id = ctx.users.get(annotator.email or "")
     if user_id is None:
-        ctx.lose("annotator-dropped", "no Label Studio user has this annotator's e-mail; the "
-                 "importing user becomes the annotator")  # fmt: skip
+        ctx.lose(
+            "annotator-dropped",
+            "no Label Studio user has this annotator's e-mail; the "
+            "importing user becomes the annotator",
+        )
     return user_id
 
 
@@ -492,12 +574,20 @@ def foreign_annotator_losses(item: Item, losses: LossReport) -> None:
             continue
         where = f"{_where(item)} annotation {aset.id}"
         if aset.annotator.email:
-            losses.record("annotator-by-email", 'annotators from other tools are written as '
-                          '{"email": ...}; Label Studio imports them only if such a user exists',
-                          where=where, severity="unmapped")  # fmt: skip
+            losses.record(
+                "annotator-by-email",
+                "annotators from other tools are written as "
+                '{"email": ...}; Label Studio imports them only if such a user exists',
+                where=where,
+                severity="unmapped",
+            )
         elif aset.kind != "prediction":
-            losses.record("annotator-dropped", "an annotator without an e-mail cannot be named "
-                          "in Label Studio; the importing user becomes the annotator", where=where)  # fmt: skip
+            losses.record(
+                "annotator-dropped",
+                "an annotator without an e-mail cannot be named "
+                "in Label Studio; the importing user becomes the annotator",
+                where=where,
+            )
 
 
 def _time(value) -> str | None:
@@ -524,8 +614,11 @@ def _annotation(aset: AnnotationSet, ctx: WriteContext) -> dict:
     ident = _ls_id(aset)
     if ident is not None:
         entry["id"] = ident
-    extra = {k: v for k, v in aset.extra.items()
-             if k not in ("unconverted_results", "completed_by_fields")}  # fmt: skip
+    extra = {
+        k: v
+        for k, v in aset.extra.items()
+        if k not in ("unconverted_results", "completed_by_fields")
+    }
     entry["result"] = _results(aset, ctx)
     if aset.kind == "prediction":
         entry.update(model_version=aset.model_version, score=aset.score)
@@ -562,12 +655,18 @@ def _data(item: Item, config: LabelConfig | None, ctx: WriteContext) -> dict:
     value = media.text if media.kind in TEXT_MEDIA else media.uri
     if value is None and media.kind in TEXT_MEDIA and media.uri is not None:
         value = media.uri
-        ctx.lose("text-by-url", "a text item known by its URL only: the task's data holds the "
-                 "URL, which the project's text tag loads only with valueType=\"url\"",
-                 severity="approximated")  # fmt: skip
+        ctx.lose(
+            "text-by-url",
+            "a text item known by its URL only: the task's data holds the "
+            'URL, which the project\'s text tag loads only with valueType="url"',
+            severity="approximated",
+        )
     if value is None:
-        ctx.lose("media-unknown", "the item has neither a media URL nor text: its task has no "
-                 "data for the label config's object tag")  # fmt: skip
+        ctx.lose(
+            "media-unknown",
+            "the item has neither a media URL nor text: its task has no "
+            "data for the label config's object tag",
+        )
         return {}
     return {key: value}
 
@@ -590,8 +689,13 @@ def _without_foreign_extras(item: Item) -> Item:
     return item.model_copy(update={"annotation_sets": sets, "extra": extra})
 
 
-def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
-                 users: dict[str, int] | None = None) -> dict:  # fmt: skip
+def item_to_task(
+    item: Item,
+    config: LabelConfig | None,
+    losses: LossReport,
+    *,
+    users: dict[str, int] | None = None,
+) -> dict:
     """A unified Item as a Label Studio task (the export/import JSON shape).
 
     `users` (e-mail -> Label Studio user id, e.g. from the server's user list) names the
@@ -607,8 +711,13 @@ def item_to_task(item: Item, config: LabelConfig | None, losses: LossReport, *,
     task["data"] = _data(item, config, ctx)
     annotations, predictions, drafts = [], [], []
     for aset in item.annotation_sets:
-        target = (predictions if aset.kind == "prediction"
-                  else drafts if aset.status == "draft" else annotations)  # fmt: skip
+        target = (
+            predictions
+            if aset.kind == "prediction"
+            else drafts
+            if aset.status == "draft"
+            else annotations
+        )
         target.append(_annotation(aset, ctx))
     extra = dict(item.extra)
     task["annotations"] = annotations
@@ -628,5 +737,7 @@ def _put_subset(task: dict, subset: str, ctx: WriteContext) -> None:
     if meta is None or isinstance(meta, dict):
         task["meta"] = {**(meta or {}), SUBSET_META: subset}
     else:
-        ctx.lose("subset-dropped", "the task's meta is not an object, so the subset could not "
-                 "be kept in it")  # fmt: skip
+        ctx.lose(
+            "subset-dropped",
+            "the task's meta is not an object, so the subset could not be kept in it",
+        )

@@ -91,7 +91,9 @@ class _ArraySplitter:
         return keep
 
     def _fail(self, message: str, segment: bytes | None, hint: str | None = None):
-        where = self.label if segment is None else f"{self.label}: {_task_label(segment, self.number)}"  # fmt: skip
+        where = (
+            self.label if segment is None else f"{self.label}: {_task_label(segment, self.number)}"
+        )
         raise FormatError(message, where=where, hint=hint)
 
     def _next_start(self, pos: int) -> int | None:
@@ -106,8 +108,11 @@ class _ArraySplitter:
                 self._check_tail(pos + 1)
                 return None
             if head:
-                self._fail(f"expected a task object after task #{self.number}, found "
-                           f"{self.buf[pos : pos + 20]!r}", None)  # fmt: skip
+                self._fail(
+                    f"expected a task object after task #{self.number}, found "
+                    f"{self.buf[pos : pos + 20]!r}",
+                    None,
+                )
             shift = self._fill(pos)
             if shift < 0:
                 self._fail("the export ends before its closing ]", None, hint=EXPORT_HINT)
@@ -119,9 +124,10 @@ class _ArraySplitter:
             if rest:
                 self._fail(
                     f"more JSON after the export's closing ] ({rest[:20]!r}): only the first "
-                    "array would be read", None,
+                    "array would be read",
+                    None,
                     hint="two exports joined into one file? give each its own file",
-                )  # fmt: skip
+                )
             if self._fill(len(self.buf)) < 0:
                 return
             pos = 0
@@ -153,16 +159,20 @@ class _ArraySplitter:
                 return start, end
             shift = self._fill(start)
             if shift < 0:
-                self._fail("the export ends in the middle of this task", self.buf[start:],
-                           hint="the file looks truncated; " + EXPORT_HINT)  # fmt: skip
+                self._fail(
+                    "the export ends in the middle of this task",
+                    self.buf[start:],
+                    hint="the file looks truncated; " + EXPORT_HINT,
+                )
             start -= shift
 
     def __iter__(self) -> Iterator[tuple[str, dict]]:
         self._fill(0)
         self.buf = self.buf.lstrip(WHITESPACE + BOM)
         if not self.buf.startswith(b"["):
-            self._fail(f"expected a JSON array of tasks, found {self.buf[:20]!r}", None,
-                       hint=EXPORT_HINT)  # fmt: skip
+            self._fail(
+                f"expected a JSON array of tasks, found {self.buf[:20]!r}", None, hint=EXPORT_HINT
+            )
         pos = 1
         while True:
             start = self._next_start(pos)
@@ -213,9 +223,10 @@ def _single_task(handle, path: Path) -> Iterator[tuple[str, Any]]:
         task = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise FormatError(
-            f"not valid JSON ({error})", where=str(path),
+            f"not valid JSON ({error})",
+            where=str(path),
             hint="a Label Studio export is a JSON list of tasks, or one task object",
-        ) from None  # fmt: skip
+        ) from None
     yield f"{path}: task {task.get('id', '#1') if isinstance(task, dict) else '#1'}", task
 
 
@@ -234,9 +245,10 @@ def iter_export_tasks(path) -> Iterator[tuple[str, Any]]:
             raise FormatError("the file is empty", where=str(path), hint=EXPORT_HINT)
         else:
             raise FormatError(
-                f"not a Label Studio JSON export (starts with {head[:10]!r})", where=str(path),
+                f"not a Label Studio JSON export (starts with {head[:10]!r})",
+                where=str(path),
                 hint="a Label Studio export is a JSON list of tasks, or one task object",
-            )  # fmt: skip
+            )
 
 
 def iter_task_array(path, *, label: str) -> Iterator[tuple[str, Any]]:

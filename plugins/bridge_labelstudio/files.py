@@ -39,7 +39,6 @@ from bridge_labelstudio.ontology import (
 # ------------------------------------------------------------------- ontology discovery
 
 
-
 def _insert(roots: dict[str, LabelDef], path) -> None:
     node = roots.setdefault(path[0], roots.get(path[0]) or LabelDef(path[0]))
     for part in path[1:]:
@@ -90,8 +89,10 @@ def _load_config(option: Any) -> LabelConfig | None:
         return None
     path = Path(str(option))
     if not str(option) or not path.is_file():
-        raise ConfigError(f"label config file not found: {str(option)!r}",
-                          hint="-O label_config=PATH names the project's XML config")  # fmt: skip
+        raise ConfigError(
+            f"label config file not found: {str(option)!r}",
+            hint="-O label_config=PATH names the project's XML config",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -110,8 +111,14 @@ class _Reader:
     """Streams items (`produce(True)`) or item records (`produce(False)`, see
     `convert.task_record`) and completes the project's ontology when the stream ends."""
 
-    def __init__(self, path: Path, losses: LossReport, config: LabelConfig | None,
-                 project: Project, max_pixels: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        losses: LossReport,
+        config: LabelConfig | None,
+        project: Project,
+        max_pixels: int,
+    ) -> None:
         self.path, self.losses, self.config, self.project = path, losses, config, project
         self.max_pixels = max_pixels
         self.seen: dict = {}
@@ -122,8 +129,15 @@ class _Reader:
         instance, config, losses = str(self.path), self.config, self.losses
         seen = self.seen if config is None else None
         for where, task in iter_export_tasks(self.path):
-            entry = convert(task, config, losses, where=where, instance=instance, seen=seen,
-                            max_pixels=self.max_pixels)  # fmt: skip
+            entry = convert(
+                task,
+                config,
+                losses,
+                where=where,
+                instance=instance,
+                seen=seen,
+                max_pixels=self.max_pixels,
+            )
             if self.project.media_kind is None or config is None:
                 self._note_media(*_kind_and_data(entry))
             yield entry
@@ -164,8 +178,11 @@ class LabelStudioJson(FileFormat):
     capabilities = Capabilities(
         media=["image", "video", "text", "html", "audio", "conversation", "timeseries"],
         regions=["bbox", "polygon", "points", "ellipse", "mask", "span", "time_segment", "tag"],
-        tracks=True, relations=True, extensions=[".json"], needs_final_ontology=True,
-    )  # fmt: skip
+        tracks=True,
+        relations=True,
+        extensions=[".json"],
+        needs_final_ontology=True,
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         text = head.lstrip(WHITESPACE + BOM)
@@ -178,19 +195,33 @@ class LabelStudioJson(FileFormat):
     def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
         config = _load_config(options.get("label_config"))
         ontology = config_to_ontology(config) if config is not None else Ontology()
-        project = Project(name=Path(path).stem, ontology=ontology,
-                          media_kind=config.media_kind if config is not None else None)  # fmt: skip
+        project = Project(
+            name=Path(path).stem,
+            ontology=ontology,
+            media_kind=config.media_kind if config is not None else None,
+        )
         reader = _Reader(Path(path), losses, config, project, max_pixels_option(options))
         return Dataset(project=project, items=ItemRecords(reader.produce), origin=str(path))
 
     def write(self, dataset: Dataset, path: Path, losses: LossReport, **options: Any) -> None:
         config_out = options.get("config_out")
-        write_export(dataset, path, losses, _load_config(options.get("label_config")),
-                     config_out=Path(str(config_out)) if config_out else None)  # fmt: skip
+        write_export(
+            dataset,
+            path,
+            losses,
+            _load_config(options.get("label_config")),
+            config_out=Path(str(config_out)) if config_out else None,
+        )
 
 
-def write_export(dataset: Dataset, path, losses: LossReport,
-                 config: LabelConfig | None = None, *, config_out: Path | None = None) -> int:  # fmt: skip
+def write_export(
+    dataset: Dataset,
+    path,
+    losses: LossReport,
+    config: LabelConfig | None = None,
+    *,
+    config_out: Path | None = None,
+) -> int:
     """Write `dataset` as a Label Studio JSON export, atomically; return the task count.
     Without a config, one generated from the project's ontology (for the project's media
     kind, else the first item's) names the controls."""

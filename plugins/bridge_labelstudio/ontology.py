@@ -225,15 +225,17 @@ def parse_label_config(xml: str) -> LabelConfig:
         root = SafeET.fromstring(xml)
     except (ET.ParseError, DefusedXmlException) as error:
         raise FormatError(
-            f"the label config is not valid XML ({error})", where="label config",
+            f"the label config is not valid XML ({error})",
+            where="label config",
             hint="it must be Label Studio's <View>...</View> XML",
-        ) from None  # fmt: skip
+        ) from None
     _check_depth(xml)
     if root.tag.lower() != "view":
         raise FormatError(
-            f"the label config's root is <{root.tag}>, not <View>", where="label config",
+            f"the label config's root is <{root.tag}>, not <View>",
+            where="label config",
             hint="-O label_config names the project's Label Studio config (Settings > Labeling Interface > Code)",
-        )  # fmt: skip
+        )
     objects: list[ObjectTag] = []
     controls: list[ControlTag] = []
     _walk(root, objects, controls)
@@ -311,18 +313,23 @@ def _bare_tool_kinds(config: LabelConfig, control: ControlTag) -> list[str]:
     if control.kind != "labels" or not control.to_names:
         return []
     target = control.to_names[0]
-    return list(dict.fromkeys(
-        LABEL_KIND[c.kind] for c in config.controls if c.kind in BARE_TOOLS and target in c.to_names
-    ))  # fmt: skip
+    return list(
+        dict.fromkeys(
+            LABEL_KIND[c.kind]
+            for c in config.controls
+            if c.kind in BARE_TOOLS and target in c.to_names
+        )
+    )
 
 
 def _add_label(classes: dict[str, LabelClass], control: ControlTag, label: LabelDef, kind: str):
     cls = classes.get(label.value)
     if cls is None:
         cls = classes[label.value] = LabelClass(
-            name=label.value, color=label.attrs.get("background"),
+            name=label.value,
+            color=label.attrs.get("background"),
             tool_ids={"labelstudio": {"controls": []}},
-        )  # fmt: skip
+        )
     if kind not in cls.kinds:
         cls.kinds.append(kind)
     ids = cls.tool_ids.setdefault("labelstudio", {"controls": []})
@@ -391,9 +398,11 @@ def config_to_ontology(config: LabelConfig) -> Ontology:
         "controls": controls_meta,
     }
     return Ontology(
-        labels=list(classes.values()), classifications=questions, relations=relations,
+        labels=list(classes.values()),
+        classifications=questions,
+        relations=relations,
         extra={"labelstudio": extra},
-    )  # fmt: skip
+    )
 
 
 def _control_meta(control: ControlTag) -> dict[str, Any]:
@@ -412,19 +421,32 @@ def _raw(label: LabelDef) -> tuple[str, dict[str, str], list]:
 # ------------------------------------------------------------------ ontology -> config
 
 KIND_CONTROLS = {
-    "bbox": ("RectangleLabels", "bbox"), "polygon": ("PolygonLabels", "polygon"),
-    "points": ("KeyPointLabels", "keypoints"), "skeleton": ("KeyPointLabels", "keypoints"),
-    "ellipse": ("EllipseLabels", "ellipse"), "mask": ("BrushLabels", "brush"),
+    "bbox": ("RectangleLabels", "bbox"),
+    "polygon": ("PolygonLabels", "polygon"),
+    "points": ("KeyPointLabels", "keypoints"),
+    "skeleton": ("KeyPointLabels", "keypoints"),
+    "ellipse": ("EllipseLabels", "ellipse"),
+    "mask": ("BrushLabels", "brush"),
     "tag": ("Choices", "tags"),
-}  # fmt: skip
+}
 SPAN_CONTROLS = {"html": "HyperTextLabels", "conversation": "ParagraphLabels"}
 INPUT_TAGS = {
-    "select": "Choices", "radio": "Choices", "checkbox": "Choices", "checklist": "Choices",
-    "text": "TextArea", "number": "Number", "rating": "Rating", "taxonomy": "Taxonomy",
+    "select": "Choices",
+    "radio": "Choices",
+    "checkbox": "Choices",
+    "checklist": "Choices",
+    "text": "TextArea",
+    "number": "Number",
+    "rating": "Rating",
+    "taxonomy": "Taxonomy",
     "datetime": "DateTime",
-}  # fmt: skip
-INPUT_CHOICE = {"select": "single", "radio": "single-radio", "checklist": "multiple",
-                "checkbox": "multiple"}  # fmt: skip
+}
+INPUT_CHOICE = {
+    "select": "single",
+    "radio": "single-radio",
+    "checklist": "multiple",
+    "checkbox": "multiple",
+}
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -465,9 +487,12 @@ class _ConfigBuilder:
     def control(self, name: str, tag: str, to_name: list[str] | None = None) -> dict[str, Any]:
         if name not in self.controls:
             self.controls[name] = {
-                "tag": tag, "to_name": [self.first_object] if to_name is None else to_name, "attrs": {},
-                "children": [], "used": False,
-            }  # fmt: skip
+                "tag": tag,
+                "to_name": [self.first_object] if to_name is None else to_name,
+                "attrs": {},
+                "children": [],
+                "used": False,
+            }
         entry = self.controls[name]
         entry["used"] = True
         return entry

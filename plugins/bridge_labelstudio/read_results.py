@@ -35,8 +35,16 @@ from bridge_labelstudio.controls import (
     UNSUPPORTED_TYPES,
 )
 
-RESULT_KEYS = {"id", "from_name", "to_name", "type", "value", "original_width",
-               "original_height", "score"}  # fmt: skip
+RESULT_KEYS = {
+    "id",
+    "from_name",
+    "to_name",
+    "type",
+    "value",
+    "original_width",
+    "original_height",
+    "score",
+}
 NAME_KEYS = ("from_name", "to_name", "id")
 DIRECTIONS = {"right": "forward", "left": "backward", "bi": "both"}
 TOLERANCE = 1e-3
@@ -47,8 +55,17 @@ KEYFRAME_ATTRIBUTES = "bridge_attributes"
 """Key of a `videorectangle` sequence step holding the keyframe's answers (unified
 `Classification`s as JSON: CVAT mutable attributes, Labelbox per-frame answers), which
 Label Studio's editor has no per-frame form for."""
-STEP_KEYS = {"frame", "x", "y", "width", "height", "rotation", "enabled", INTERPOLATED,
-             KEYFRAME_ATTRIBUTES}  # fmt: skip
+STEP_KEYS = {
+    "frame",
+    "x",
+    "y",
+    "width",
+    "height",
+    "rotation",
+    "enabled",
+    INTERPOLATED,
+    KEYFRAME_ATTRIBUTES,
+}
 
 
 class ReadContext:
@@ -57,11 +74,27 @@ class ReadContext:
     `doubtful` is set when a value passed through may be one pydantic refuses or
     coerces (see `bridge_labelstudio.checks`)."""
 
-    __slots__ = ("where", "losses", "config", "width", "height", "seen", "media_kind",
-                 "doubtful", "text", "max_pixels")  # fmt: skip
+    __slots__ = (
+        "where",
+        "losses",
+        "config",
+        "width",
+        "height",
+        "seen",
+        "media_kind",
+        "doubtful",
+        "text",
+        "max_pixels",
+    )
 
-    def __init__(self, where, losses: LossReport, config, seen: dict | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:  # fmt: skip
+    def __init__(
+        self,
+        where,
+        losses: LossReport,
+        config,
+        seen: dict | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
         self.max_pixels = max_pixels
         self.where = where
         self.losses = losses
@@ -82,8 +115,10 @@ def _labels(value: dict, rtype: str, ctx: ReadContext) -> list:
     labels = value.get(key)
     if isinstance(labels, list) or labels is None:
         return labels or []
-    ctx.fail(f"value.{key} is {labels!r}, not a list of label names",
-             hint=f'Label Studio writes a list: "{key}": [{labels!r}]')  # fmt: skip
+    ctx.fail(
+        f"value.{key} is {labels!r}, not a list of label names",
+        hint=f'Label Studio writes a list: "{key}": [{labels!r}]',
+    )
 
 
 def _number(value: dict, key: str, ctx: ReadContext, percent: bool = True) -> float:
@@ -113,12 +148,14 @@ def _size_unknown(ctx: ReadContext) -> None:
     ctx.losses.record(
         SIZE_UNKNOWN,
         "media size unknown (no original_width/original_height): geometry kept in percent",
-        where=ctx.where, severity="approximated",
-    )  # fmt: skip
+        where=ctx.where,
+        severity="approximated",
+    )
 
 
-def rotated_box_fault(x: float, y: float, w: float, h: float, rotation: float,
-                      image_w: float, image_h: float) -> str | None:  # fmt: skip
+def rotated_box_fault(
+    x: float, y: float, w: float, h: float, rotation: float, image_w: float, image_h: float
+) -> str | None:
     """Why a rectangle turned `rotation` degrees about its top-left corner (x, y) cannot be
     on an image of `image_w` x `image_h` (all in one unit: pixels, or percent when the size
     is unknown), or None.
@@ -140,8 +177,12 @@ def rotated_box_fault(x: float, y: float, w: float, h: float, rotation: float,
     cos, sin = math.cos(theta), math.sin(theta)
     xs = (x, x + w * cos, x - h * sin, x + w * cos - h * sin)
     ys = (y, y + w * sin, y + h * cos, y + w * sin + h * cos)
-    if not (min(xs) <= image_w + tol_x and max(xs) >= -tol_x
-            and min(ys) <= image_h + tol_y and max(ys) >= -tol_y):  # fmt: skip
+    if not (
+        min(xs) <= image_w + tol_x
+        and max(xs) >= -tol_x
+        and min(ys) <= image_h + tol_y
+        and max(ys) >= -tol_y
+    ):
         return "it lies entirely outside the image"
     return None
 
@@ -156,13 +197,26 @@ def _box(value: dict, ctx: ReadContext, width, height) -> dict:
     if rotation:
         return _rotated_box(value, rotation, ctx, width, height)
     x, y, w, h = value.get("x"), value.get("y"), value.get("width"), value.get("height")
-    if not (type(x) in NUMBER_TYPES and type(y) in NUMBER_TYPES and type(w) in NUMBER_TYPES
-            and type(h) in NUMBER_TYPES and LOW <= x <= HIGH and LOW <= y <= HIGH
-            and 0 <= w <= HIGH and 0 <= h <= HIGH):  # fmt: skip
+    if not (
+        type(x) in NUMBER_TYPES
+        and type(y) in NUMBER_TYPES
+        and type(w) in NUMBER_TYPES
+        and type(h) in NUMBER_TYPES
+        and LOW <= x <= HIGH
+        and LOW <= y <= HIGH
+        and 0 <= w <= HIGH
+        and 0 <= h <= HIGH
+    ):
         x, y, w, h = _drawn_backwards(value, ctx)
     if width is not None:
-        return {"type": "bbox", "x": x * width / 100.0, "y": y * height / 100.0,
-                "width": w * width / 100.0, "height": h * height / 100.0, "units": "px"}  # fmt: skip
+        return {
+            "type": "bbox",
+            "x": x * width / 100.0,
+            "y": y * height / 100.0,
+            "width": w * width / 100.0,
+            "height": h * height / 100.0,
+            "units": "px",
+        }
     return {"type": "bbox", "x": x, "y": y, "width": w, "height": h, "units": "percent"}
 
 
@@ -174,17 +228,23 @@ def _drawn_backwards(value: dict, ctx: ReadContext) -> tuple[float, float, float
     w = _number(value, "width", ctx, percent=False)
     h = _number(value, "height", ctx, percent=False)
     if w >= 0 and h >= 0:
-        return (_number(value, "x", ctx), _number(value, "y", ctx),
-                _number(value, "width", ctx), _number(value, "height", ctx))  # fmt: skip
+        return (
+            _number(value, "x", ctx),
+            _number(value, "y", ctx),
+            _number(value, "width", ctx),
+            _number(value, "height", ctx),
+        )
     x, y = _number(value, "x", ctx, percent=False), _number(value, "y", ctx, percent=False)
     if w < 0:
         x, w = x + w, -w
     if h < 0:
         y, h = y + h, -h
     if not (LOW <= x <= HIGH and LOW <= y <= HIGH and x + w <= HIGH and y + h <= HIGH):
-        ctx.fail(f"the rectangle drawn from {value['x']!r}, {value['y']!r} with size "
-                 f"{value['width']!r} x {value['height']!r} lies outside 0-100 (percent of "
-                 "the image)")  # fmt: skip
+        ctx.fail(
+            f"the rectangle drawn from {value['x']!r}, {value['y']!r} with size "
+            f"{value['width']!r} x {value['height']!r} lies outside 0-100 (percent of "
+            "the image)"
+        )
     return x, y, w, h
 
 
@@ -206,17 +266,29 @@ def _rotated_box(value: dict, rotation, ctx: ReadContext, width, height) -> dict
         units = "percent"
     if w < 0 or h < 0:
         if width is None:
-            ctx.fail(f"a rotated rectangle with a negative size ({value.get('width')!r} x "
-                     f"{value.get('height')!r} %) needs original_width/original_height to be "
-                     "read exactly", hint="export the task again from Label Studio")  # fmt: skip
+            ctx.fail(
+                f"a rotated rectangle with a negative size ({value.get('width')!r} x "
+                f"{value.get('height')!r} %) needs original_width/original_height to be "
+                "read exactly",
+                hint="export the task again from Label Studio",
+            )
         x, y, w, h = _pivot_forwards(x, y, w, h, rotation)
     fault = rotated_box_fault(x, y, w, h, rotation, image_w, image_h)
     if fault is not None:
-        ctx.fail(f"rectangle {value.get('x')!r}, {value.get('y')!r}, {value.get('width')!r} x "
-                 f"{value.get('height')!r} % turned {rotation} degrees: {fault}")  # fmt: skip
+        ctx.fail(
+            f"rectangle {value.get('x')!r}, {value.get('y')!r}, {value.get('width')!r} x "
+            f"{value.get('height')!r} % turned {rotation} degrees: {fault}"
+        )
     box = bbox_from_top_left_rotation(x, y, w, h, rotation)
-    return {"type": "bbox", "x": box.x, "y": box.y, "width": w, "height": h,
-            "rotation": rotation, "units": units}  # fmt: skip
+    return {
+        "type": "bbox",
+        "x": box.x,
+        "y": box.y,
+        "width": w,
+        "height": h,
+        "rotation": rotation,
+        "units": units,
+    }
 
 
 def _pivot_forwards(x: float, y: float, w: float, h: float, rotation: float):
@@ -245,8 +317,10 @@ def _polygon(value: dict, ctx: ReadContext, width, height) -> dict:
     out = []
     for point in points:
         if not (isinstance(point, list | tuple) and len(point) == 2):
-            ctx.fail(f"polygon point {point!r} is not [x, y]",
-                     hint="Label Studio polygons are 2-D: [[x, y], ...] in percent")  # fmt: skip
+            ctx.fail(
+                f"polygon point {point!r} is not [x, y]",
+                hint="Label Studio polygons are 2-D: [[x, y], ...] in percent",
+            )
         pair = {"x": point[0], "y": point[1]}
         out.append((_number(pair, "x", ctx) * sx, _number(pair, "y", ctx) * sy))
     if len(out) < 3:  # an unfinished polygon the editor saved: no unified polygon
@@ -270,11 +344,14 @@ def _radius(value: dict, key: str, ctx: ReadContext) -> float:
 def _ellipse(value: dict, ctx: ReadContext, width, height) -> dict:
     sx, sy, units = _scale(width, height)
     return {
-        "type": "ellipse", "cx": _number(value, "x", ctx) * sx, "cy": _number(value, "y", ctx) * sy,
-        "rx": _radius(value, "radiusX", ctx) * sx, "ry": _radius(value, "radiusY", ctx) * sy,
+        "type": "ellipse",
+        "cx": _number(value, "x", ctx) * sx,
+        "cy": _number(value, "y", ctx) * sy,
+        "rx": _radius(value, "radiusX", ctx) * sx,
+        "ry": _radius(value, "radiusY", ctx) * sy,
         "rotation": _number(value, "rotation", ctx, percent=False) if value.get("rotation") else 0,
         "units": units,
-    }  # fmt: skip
+    }
 
 
 def _brush(value: dict, ctx: ReadContext, width, height) -> tuple[dict | None, bool]:
@@ -314,15 +391,18 @@ def _check_offsets(span: dict, ctx: ReadContext, length: int | None, what: str) 
     if (start is not None and start < 0) or (end is not None and end < 0):
         ctx.fail(f"{what} offsets {start!r}-{end!r} are negative")
     if start is not None and end is not None and end < start:
-        ctx.fail(f"{what} ends ({end}) before it starts ({start})",
-                 hint="Label Studio writes start <= end; was the result edited by hand?")  # fmt: skip
+        ctx.fail(
+            f"{what} ends ({end}) before it starts ({start})",
+            hint="Label Studio writes start <= end; was the result edited by hand?",
+        )
     if length is not None and end is not None and end > length:
         ctx.losses.record(
             "span-out-of-range",
             f"a {what} ends past the end of its text ({length} characters): kept as it is "
             "(was the task's text changed after labelling?)",
-            where=ctx.where, severity="unmapped",
-        )  # fmt: skip
+            where=ctx.where,
+            severity="unmapped",
+        )
 
 
 def _text_span(value: dict, ctx: ReadContext) -> dict:
@@ -341,8 +421,11 @@ def _html_span(value: dict, ctx: ReadContext) -> dict:
     offsets = value.get("globalOffsets") or {}
     if not isinstance(offsets, dict):
         ctx.fail(f"value.globalOffsets {offsets!r} is not an object")
-    span = {"type": "span", "start": _offset(offsets, "start", ctx),
-            "end": _offset(offsets, "end", ctx)}  # fmt: skip
+    span = {
+        "type": "span",
+        "start": _offset(offsets, "start", ctx),
+        "end": _offset(offsets, "end", ctx),
+    }
     _check_offsets(span, ctx, None, "hypertext span")
     if "text" in value:
         span["text"] = checks.text(value["text"], ctx)
@@ -363,13 +446,22 @@ def _paragraph_span(value: dict, ctx: ReadContext) -> tuple[dict, set]:
     """A span over one paragraph (`container`), or from paragraph `start` to paragraph
     `end` (`end_container`): `startOffset` is in the first, `endOffset` in the last."""
     first, last = _paragraph(value, "start", ctx), _paragraph(value, "end", ctx)
-    span = {"type": "span", "container": first,
-            "start": _offset(value, "startOffset", ctx), "end": _offset(value, "endOffset", ctx)}  # fmt: skip
+    span = {
+        "type": "span",
+        "container": first,
+        "start": _offset(value, "startOffset", ctx),
+        "end": _offset(value, "endOffset", ctx),
+    }
     if last is not None and last != first:
         if first is None or int(last) < int(first):
             ctx.fail(f"the paragraph span ends in paragraph {last} before it starts ({first})")
         span["end_container"] = last
-        if span["start"] is not None and span["start"] < 0 or span["end"] is not None and span["end"] < 0:
+        if (
+            span["start"] is not None
+            and span["start"] < 0
+            or span["end"] is not None
+            and span["end"] < 0
+        ):
             ctx.fail(f"paragraph span offsets {span['start']!r}-{span['end']!r} are negative")
     else:
         _check_offsets(span, ctx, None, "paragraph span")
@@ -393,10 +485,12 @@ HTML_KEYS = {"globalOffsets", "text"}
 PARAGRAPH_KEYS = {"startOffset", "endOffset", "text"}
 TIME_KEYS = {"start", "end"}
 VALUE_KEYS = {
-    "rectangle": {"x", "y", "width", "height", "rotation"}, "polygon": {"points"},
-    "keypoint": {"x", "y"}, "ellipse": {"x", "y", "radiusX", "radiusY", "rotation"},
+    "rectangle": {"x", "y", "width", "height", "rotation"},
+    "polygon": {"points"},
+    "keypoint": {"x", "y"},
+    "ellipse": {"x", "y", "radiusX", "radiusY", "rotation"},
     "brush": {"format", "rle"},
-}  # fmt: skip
+}
 
 
 TIME_MEDIA = {"audio", "video", "timeseries"}
@@ -418,8 +512,7 @@ def _is_time(result: dict, value: dict, ctx: ReadContext) -> bool:
     return ctx.media_kind in TIME_MEDIA
 
 
-SHAPE_READERS = {"rectangle": _box, "polygon": _polygon, "keypoint": _keypoint,
-                 "ellipse": _ellipse}  # fmt: skip
+SHAPE_READERS = {"rectangle": _box, "polygon": _polygon, "keypoint": _keypoint, "ellipse": _ellipse}
 SOFT_BRUSH_KEYS = {"format"}
 """A brush stroke that is not binary-exact keeps its `rle` in the region's extra."""
 
@@ -554,8 +647,9 @@ def _unconverted(result: dict, ctx: ReadContext, out: dict, why: str) -> None:
         f"unsupported-{result.get('type')}",
         f"{result.get('type')} results are not converted ({why}); kept verbatim in the "
         "annotation set's extra['unconverted_results']",
-        where=ctx.where, severity="unmapped",
-    )  # fmt: skip
+        where=ctx.where,
+        severity="unmapped",
+    )
 
 
 def _label_source(labelled: tuple, value: dict, ctx: ReadContext) -> tuple[list, dict]:
@@ -603,8 +697,10 @@ def _geometry(result, rtype, value, ctx, out, labelled=None) -> dict | None:
     if labelled is not None:
         labels, extra["labels_result"] = _label_source(labelled, value, ctx)
     extra["from_name"], extra["to_name"], extra["type"] = (
-        result.get("from_name"), result.get("to_name"), rtype,
-    )  # fmt: skip
+        result.get("from_name"),
+        result.get("to_name"),
+        rtype,
+    )
     rest = _value_rest(value, used, rtype)
     if rest:
         extra["value"] = rest
@@ -619,8 +715,13 @@ def _geometry(result, rtype, value, ctx, out, labelled=None) -> dict | None:
     if rid is None:  # Label Studio always sets one; hand-made imports may not
         extra["no_id"] = True
         rid = f"_{len(out['regions'])}"
-    region = {"id": str(rid), "label": checks.text(labels[0], ctx) if labels else None,
-              "shape": shape, "classifications": [], "extra": extra}  # fmt: skip
+    region = {
+        "id": str(rid),
+        "label": checks.text(labels[0], ctx) if labels else None,
+        "shape": shape,
+        "classifications": [],
+        "extra": extra,
+    }
     if result.get("score") is not None:
         region["score"] = checks.number(result["score"], ctx)
     out["regions"].append(region)
@@ -637,8 +738,9 @@ def _soft_brush(extra: dict, shape: dict, ctx: ReadContext) -> None:
         "brush-alpha-thresholded",
         "a brush stroke with soft (anti-aliased) alpha became a binary mask (alpha > 0); "
         "its original RLE is kept and written back unchanged to Label Studio",
-        where=ctx.where, severity="approximated",
-    )  # fmt: skip
+        where=ctx.where,
+        severity="approximated",
+    )
 
 
 def _value_rest(value: dict, used, rtype: str) -> dict:
@@ -657,8 +759,11 @@ def _relation(result: dict, ctx: ReadContext) -> dict:
     labels = result.get("labels") or []
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         ctx.fail(f"relation labels {labels!r} are not a list of names")
-    relation = {"from_id": str(source), "to_id": str(target),
-                "direction": DIRECTIONS.get(result.get("direction", "right"), "forward")}  # fmt: skip
+    relation = {
+        "from_id": str(source),
+        "to_id": str(target),
+        "direction": DIRECTIONS.get(result.get("direction", "right"), "forward"),
+    }
     if labels:
         relation["label"] = labels[0]
     extra = _residual(result, {"from_id", "to_id", "type", "direction", "labels"})
@@ -693,8 +798,10 @@ def _taxonomy_answer(path: Any, ctx: ReadContext) -> dict:
     if not isinstance(path, list) or not path or not all(isinstance(p, str) for p in path):
         ctx.fail(f"taxonomy path {path!r} is not a list of strings")
     if len(path) > MAX_TAXONOMY_DEPTH:
-        ctx.fail(f"a taxonomy path {len(path)} levels deep (more than {MAX_TAXONOMY_DEPTH})",
-                 hint="the path is nested as classifications in the unified schema")  # fmt: skip
+        ctx.fail(
+            f"a taxonomy path {len(path)} levels deep (more than {MAX_TAXONOMY_DEPTH})",
+            hint="the path is nested as classifications in the unified schema",
+        )
     answer: dict = {"value": path[-1]}
     for parent in reversed(path[:-1]):
         answer = {"value": parent, "classifications": [{"name": parent, "answers": [answer]}]}
@@ -768,16 +875,22 @@ def _track(result: dict, value: dict, ctx: ReadContext) -> dict:
     labels = _labels(value, "videorectangle", ctx)
     _note_seen(ctx, result, "videorectangle", labels, False)
     extra = _residual(result, RESULT_KEYS)
-    extra.update(from_name=result.get("from_name"), to_name=result.get("to_name"),
-                 type="videorectangle")  # fmt: skip
+    extra.update(
+        from_name=result.get("from_name"), to_name=result.get("to_name"), type="videorectangle"
+    )
     rest = {k: v for k, v in value.items() if k not in ("sequence", "labels")}
     if rest:
         extra["value"] = rest
     if len(labels) > 1:
         extra["labels"] = labels
     label = checks.text(labels[0], ctx) if labels else None
-    track = {"id": str(result.get("id")), "label": label, "keyframes": keyframes,
-             "classifications": [], "extra": extra}  # fmt: skip
+    track = {
+        "id": str(result.get("id")),
+        "label": label,
+        "keyframes": keyframes,
+        "classifications": [],
+        "extra": extra,
+    }
     if result.get("score") is not None:
         track["score"] = checks.number(result["score"], ctx)
     return track
@@ -787,8 +900,10 @@ def _step_answers(answers: Any, ctx: ReadContext) -> list:
     """A step's `bridge_attributes` (see `KEYFRAME_ATTRIBUTES`): a list of classification
     objects, validated with the item (`doubtful`)."""
     if not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers):
-        ctx.fail(f"videorectangle step {KEYFRAME_ATTRIBUTES} {answers!r} is not a list of "
-                 "classification objects")  # fmt: skip
+        ctx.fail(
+            f"videorectangle step {KEYFRAME_ATTRIBUTES} {answers!r} is not a list of "
+            "classification objects"
+        )
     ctx.doubtful = True
     return answers
 

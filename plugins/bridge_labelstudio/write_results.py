@@ -39,20 +39,48 @@ from bridge_labelstudio.read_results import (
     rotated_box_fault,
 )
 
-WRITER_KEYS = {"from_name", "to_name", "type", "value", "labels", "original_width",
-               "original_height", "region_value", "scalar", "id", "no_id", "labels_result",
-               "brush_mask"}  # fmt: skip
+WRITER_KEYS = {
+    "from_name",
+    "to_name",
+    "type",
+    "value",
+    "labels",
+    "original_width",
+    "original_height",
+    "region_value",
+    "scalar",
+    "id",
+    "no_id",
+    "labels_result",
+    "brush_mask",
+}
 DIRECTION_NAMES = {"forward": "right", "backward": "left", "both": "bi"}
-SHAPE_KIND = {BBox: "bbox", Polygon: "polygon", Points: "points", Ellipse: "ellipse",
-              Mask: "mask", Span: "span", TimeSegment: "time_segment", Tag: "tag"}  # fmt: skip
+SHAPE_KIND = {
+    BBox: "bbox",
+    Polygon: "polygon",
+    Points: "points",
+    Ellipse: "ellipse",
+    Mask: "mask",
+    Span: "span",
+    TimeSegment: "time_segment",
+    Tag: "tag",
+}
 
 
 class WriteContext:
     """What writing one item's results needs."""
 
-    def __init__(self, losses: LossReport, where: str, config: LabelConfig | None,
-                 media_kind: str, width: int | None, height: int | None,
-                 duration: float | None = None, frame_count: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        losses: LossReport,
+        where: str,
+        config: LabelConfig | None,
+        media_kind: str,
+        width: int | None,
+        height: int | None,
+        duration: float | None = None,
+        frame_count: int | None = None,
+    ) -> None:
         self.losses = losses
         self.where = where
         self.config = config
@@ -81,9 +109,10 @@ def _names(kind: str, label: str | None, ctx: WriteContext) -> tuple[str, str, s
     config = ctx.config
     if config is not None:
         candidates = [
-            c for c in config.controls
+            c
+            for c in config.controls
             if (c.kind == "videorectangle") == video and config.region_kind(c) == kind
-        ]  # fmt: skip
+        ]
         best = next((c for c in candidates if label in c.label_values), None)
         best = best or (candidates[0] if candidates else None)
         if best is not None:
@@ -114,8 +143,14 @@ def _tag_names(label: str | None, ctx: WriteContext) -> tuple[str, str, str] | N
     if config is None:
         tag, name = default_control("tag", ctx.media_kind) or ("Choices", "tags")
         return name, ctx.object_name(), tag.lower()
-    control = next((c for c in config.controls if c.kind == "choices" and not c.per_region
-                    and label in c.label_values), None)  # fmt: skip
+    control = next(
+        (
+            c
+            for c in config.controls
+            if c.kind == "choices" and not c.per_region and label in c.label_values
+        ),
+        None,
+    )
     if control is None:
         return None
     return control.name, control.to_names[0] if control.to_names else ctx.object_name(), "choices"
@@ -140,8 +175,13 @@ def box_value(box: BBox, sx: float, sy: float) -> dict[str, float]:
     x, y = box.x, box.y
     if box.rotation:
         x, y, *_ = bbox_to_top_left_rotation(box)
-    return {"x": x * sx, "y": y * sy, "width": box.width * sx, "height": box.height * sy,
-            "rotation": box.rotation}  # fmt: skip
+    return {
+        "x": x * sx,
+        "y": y * sy,
+        "width": box.width * sx,
+        "height": box.height * sy,
+        "rotation": box.rotation,
+    }
 
 
 # ------------------------------------------------------------------ fitting the image
@@ -170,13 +210,21 @@ def _fit_box(box: BBox, image_w: float, image_h: float) -> BBox | None:
         box = box.model_copy(update={"rotation": 0.0})
         return _fit_box(box, image_w, image_h) or box
     if not box.rotation:
-        if all(_inside(v, s) for v, s in ((box.x, image_w), (box.y, image_h),
-                                          (box.width, image_w), (box.height, image_h))):  # fmt: skip
+        if all(
+            _inside(v, s)
+            for v, s in (
+                (box.x, image_w),
+                (box.y, image_h),
+                (box.width, image_w),
+                (box.height, image_h),
+            )
+        ):
             return None
         x1, x2 = _clamp(box.x, 0, image_w), _clamp(box.x + box.width, 0, image_w)
         y1, y2 = _clamp(box.y, 0, image_h), _clamp(box.y + box.height, 0, image_h)
-        return box.model_copy(update={"x": x1, "y": y1, "width": max(x2 - x1, 0.0),
-                                      "height": max(y2 - y1, 0.0)})  # fmt: skip
+        return box.model_copy(
+            update={"x": x1, "y": y1, "width": max(x2 - x1, 0.0), "height": max(y2 - y1, 0.0)}
+        )
     x, y, w, h, rotation = bbox_to_top_left_rotation(box)
     if rotated_box_fault(x, y, w, h, rotation, image_w, image_h) is None:
         return None
@@ -198,10 +246,14 @@ def _fit_ellipse(shape: Ellipse, image_w: float, image_h: float) -> Ellipse | No
     values = ((shape.cx, image_w), (shape.cy, image_h), (shape.rx, image_w), (shape.ry, image_h))
     if all(_inside(v, s) for v, s in values):
         return None
-    return shape.model_copy(update={
-        "cx": _clamp(shape.cx, 0, image_w), "cy": _clamp(shape.cy, 0, image_h),
-        "rx": _clamp(shape.rx, 0, image_w), "ry": _clamp(shape.ry, 0, image_h),
-    })  # fmt: skip
+    return shape.model_copy(
+        update={
+            "cx": _clamp(shape.cx, 0, image_w),
+            "cy": _clamp(shape.cy, 0, image_h),
+            "rx": _clamp(shape.rx, 0, image_w),
+            "ry": _clamp(shape.ry, 0, image_h),
+        }
+    )
 
 
 def fitted(shape, sx: float, sy: float, ctx: WriteContext):
@@ -217,16 +269,29 @@ def fitted(shape, sx: float, sy: float, ctx: WriteContext):
         fixed = None if points is None else shape.model_copy(update={"points": points})
     elif isinstance(shape, Points):
         pairs = _fit_points([(p.x, p.y) for p in shape.points], image_w, image_h)
-        fixed = None if pairs is None else shape.model_copy(update={"points": [
-            p.model_copy(update={"x": x, "y": y}) for p, (x, y) in zip(shape.points, pairs, strict=True)
-        ]})  # fmt: skip
+        fixed = (
+            None
+            if pairs is None
+            else shape.model_copy(
+                update={
+                    "points": [
+                        p.model_copy(update={"x": x, "y": y})
+                        for p, (x, y) in zip(shape.points, pairs, strict=True)
+                    ]
+                }
+            )
+        )
     else:
         return shape
     if fixed is None:
         return shape
-    ctx.lose("clamped-to-image", "a shape reaching off the image was clamped onto it (Label "
-             "Studio keeps coordinates in 0-100 % of the image; a rotated box keeps its "
-             "rotation, its centre is moved onto the image)", severity="approximated")  # fmt: skip
+    ctx.lose(
+        "clamped-to-image",
+        "a shape reaching off the image was clamped onto it (Label "
+        "Studio keeps coordinates in 0-100 % of the image; a rotated box keeps its "
+        "rotation, its centre is moved onto the image)",
+        severity="approximated",
+    )
     return fixed
 
 
@@ -244,8 +309,11 @@ def _span_value(shape: Span, rest: dict, rtype: str, ctx: WriteContext) -> dict 
         value = {**rest, "startOffset": shape.start, "endOffset": shape.end}
     elif rtype == "hypertextlabels":
         if not all(isinstance(rest.get(k), str) for k in ("start", "end")):
-            return _unplaceable(ctx, "a HyperText span without Label Studio's XPath range "
-                                "(start/end/startOffset/endOffset)")  # fmt: skip
+            return _unplaceable(
+                ctx,
+                "a HyperText span without Label Studio's XPath range "
+                "(start/end/startOffset/endOffset)",
+            )
         value = dict(rest)
         if known:
             value["globalOffsets"] = {"start": shape.start, "end": shape.end}
@@ -259,8 +327,10 @@ def _span_value(shape: Span, rest: dict, rtype: str, ctx: WriteContext) -> dict 
 
 
 def _unplaceable(ctx: WriteContext, what: str) -> None:
-    ctx.lose("span-unplaceable", f"{what} cannot be shown by Label Studio's editor; the "
-             "region was left out")  # fmt: skip
+    ctx.lose(
+        "span-unplaceable",
+        f"{what} cannot be shown by Label Studio's editor; the region was left out",
+    )
     return None
 
 
@@ -283,11 +353,16 @@ def _geometry_value(region: Region, rtype: str, ctx: WriteContext) -> tuple[dict
 
             kept = rle_to_ls_rle(shape.rle)
         return {"format": "rle", "rle": kept, **rest}, {
-            "original_width": width, "original_height": height}  # fmt: skip
+            "original_width": width,
+            "original_height": height,
+        }
     scale = _percent(shape, extra, ctx)
     if scale is None:
-        ctx.lose("size-unknown", "a pixel shape on an item without width/height cannot be "
-                 "written in percent; the region was left out")  # fmt: skip
+        ctx.lose(
+            "size-unknown",
+            "a pixel shape on an item without width/height cannot be "
+            "written in percent; the region was left out",
+        )
         return None
     sx, sy, sizes = scale
     shape = fitted(shape, sx, sy, ctx)
@@ -296,8 +371,14 @@ def _geometry_value(region: Region, rtype: str, ctx: WriteContext) -> tuple[dict
     if isinstance(shape, Polygon):
         return {"points": [[x * sx, y * sy] for x, y in shape.points], **rest}, sizes
     if isinstance(shape, Ellipse):
-        return {"x": shape.cx * sx, "y": shape.cy * sy, "radiusX": shape.rx * sx,
-                "radiusY": shape.ry * sy, "rotation": shape.rotation, **rest}, sizes  # fmt: skip
+        return {
+            "x": shape.cx * sx,
+            "y": shape.cy * sy,
+            "radiusX": shape.rx * sx,
+            "radiusY": shape.ry * sy,
+            "rotation": shape.rotation,
+            **rest,
+        }, sizes
     if isinstance(shape, Points):
         point = shape.points[0]
         return {"x": point.x * sx, "y": point.y * sy, **rest}, sizes
@@ -316,24 +397,31 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     shape = region.shape
     kind = SHAPE_KIND.get(type(shape))
     if kind is None:
-        ctx.lose(f"unsupported-{shape.type}", f"Label Studio has no {shape.type} tool; "
-                 "the region was left out")  # fmt: skip
+        ctx.lose(
+            f"unsupported-{shape.type}",
+            f"Label Studio has no {shape.type} tool; the region was left out",
+        )
         return []
     if isinstance(shape, Tag):
         return tag_results([region], ctx)
     if isinstance(shape, Points) and len(shape.points) != 1:
         return _split_points(region, ctx)
     if region.frame is not None:
-        ctx.lose("single-frame-shape", "Label Studio has no single-frame video shapes; "
-                 "the region was left out")  # fmt: skip
+        ctx.lose(
+            "single-frame-shape",
+            "Label Studio has no single-frame video shapes; the region was left out",
+        )
         return []
     extra = region.extra
     if "from_name" in extra:
         names = extra["from_name"], extra.get("to_name"), extra.get("type")
     else:
         if not _drawable(kind, ctx.media_kind):
-            ctx.lose(f"unsupported-{kind}-on-{ctx.media_kind}", f"Label Studio cannot show "
-                     f"{kind} regions on {ctx.media_kind} items; the region was left out")  # fmt: skip
+            ctx.lose(
+                f"unsupported-{kind}-on-{ctx.media_kind}",
+                f"Label Studio cannot show "
+                f"{kind} regions on {ctx.media_kind} items; the region was left out",
+            )
             return []
         names = _names(kind, region.label, ctx)
         if names is None:
@@ -352,17 +440,28 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
         value[rtype] = labels
     elif (rtype == "labels" or labels) and labelled is None:
         value["labels"] = labels
-    result = {"id": region.id, "type": rtype, "from_name": names[0], "to_name": names[1],
-              "value": value, **sizes}  # fmt: skip
+    result = {
+        "id": region.id,
+        "type": rtype,
+        "from_name": names[0],
+        "to_name": names[1],
+        "value": value,
+        **sizes,
+    }
     result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
     if extra.get("no_id"):
         del result["id"]
     if region.score is not None:
         result["score"] = region.score
     if labelled is not None:
-        return [result, _labels_result(result, labelled, labels),
-                *(question_result(c, ctx, region.id, names[1], value, sizes)
-                  for c in region.classifications)]  # fmt: skip
+        return [
+            result,
+            _labels_result(result, labelled, labels),
+            *(
+                question_result(c, ctx, region.id, names[1], value, sizes)
+                for c in region.classifications
+            ),
+        ]
     if region.occluded:
         ctx.lose("occluded", "Label Studio has no occluded flag", severity="dropped")
     answers = [
@@ -376,8 +475,11 @@ def named(labels: list, ctx: WriteContext) -> bool:
     recorded and the element left out."""
     if all(isinstance(label, str) and label.strip() for label in labels):
         return True
-    ctx.lose("empty-label", "an element whose label name is empty or null cannot be written "
-             "to Label Studio (its editor shows no such label); it was left out")  # fmt: skip
+    ctx.lose(
+        "empty-label",
+        "an element whose label name is empty or null cannot be written "
+        "to Label Studio (its editor shows no such label); it was left out",
+    )
     return False
 
 
@@ -388,37 +490,58 @@ def tag_results(tags: list[Region], ctx: WriteContext) -> list[dict[str, Any]]:
     written = 0
     for region in tags:
         if region.frame is not None:
-            ctx.lose("single-frame-shape", "Label Studio has no single-frame video shapes; "
-                     "the region was left out")  # fmt: skip
+            ctx.lose(
+                "single-frame-shape",
+                "Label Studio has no single-frame video shapes; the region was left out",
+            )
             continue
         if not named([region.label], ctx):
             continue
         names = _tag_names(region.label, ctx)
         if names is None:
-            ctx.lose("no-control-tag", "the label config has no Choices control listing this "
-                     "tag's label; the tag was left out")  # fmt: skip
+            ctx.lose(
+                "no-control-tag",
+                "the label config has no Choices control listing this "
+                "tag's label; the tag was left out",
+            )
             continue
         result = by_control.get(names)
         if result is None:
-            result = by_control[names] = {"id": region.id, "type": "choices",
-                                          "from_name": names[0], "to_name": names[1],
-                                          "value": {"choices": []}}  # fmt: skip
+            result = by_control[names] = {
+                "id": region.id,
+                "type": "choices",
+                "from_name": names[0],
+                "to_name": names[1],
+                "value": {"choices": []},
+            }
         choices = result["value"]["choices"]
         if region.label in choices:
-            ctx.lose("duplicate-tag", "a tag repeating another tag's label on the same item is "
-                     "one Label Studio choice; the repeat was left out")  # fmt: skip
+            ctx.lose(
+                "duplicate-tag",
+                "a tag repeating another tag's label on the same item is "
+                "one Label Studio choice; the repeat was left out",
+            )
         else:
             choices.append(region.label)
             written += 1
         if region.classifications:
-            ctx.losses.record("tag-attributes-dropped", "Label Studio asks no questions about "
-                              "a Choices answer: a tag's attributes were left out",
-                              where=ctx.where, count=len(region.classifications))  # fmt: skip
+            ctx.losses.record(
+                "tag-attributes-dropped",
+                "Label Studio asks no questions about "
+                "a Choices answer: a tag's attributes were left out",
+                where=ctx.where,
+                count=len(region.classifications),
+            )
     if written:
-        ctx.losses.record("tag-as-choices", "tags became answers of a Label Studio Choices "
-                          "control (Label Studio has no tag regions): they read back as "
-                          "task-level classifications", where=ctx.where,
-                          severity="approximated", count=written)  # fmt: skip
+        ctx.losses.record(
+            "tag-as-choices",
+            "tags became answers of a Label Studio Choices "
+            "control (Label Studio has no tag regions): they read back as "
+            "task-level classifications",
+            where=ctx.where,
+            severity="approximated",
+            count=written,
+        )
     return list(by_control.values())
 
 
@@ -434,15 +557,21 @@ def _labels_result(tool: dict[str, Any], entry: dict[str, Any], labels: list) ->
 
 
 def _split_points(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
-    ctx.lose("points-split", "a multi-point shape became one Label Studio keypoint per point",
-             severity="approximated")  # fmt: skip
+    ctx.lose(
+        "points-split",
+        "a multi-point shape became one Label Studio keypoint per point",
+        severity="approximated",
+    )
     results = []
     for index, point in enumerate(region.shape.points):
         label = point.label or region.label
-        single = region.model_copy(update={
-            "id": region.id if index == 0 else f"{region.id}-{index}", "label": label,
-            "shape": Points(points=[point], units=region.shape.units),
-        })  # fmt: skip
+        single = region.model_copy(
+            update={
+                "id": region.id if index == 0 else f"{region.id}-{index}",
+                "label": label,
+                "shape": Points(points=[point], units=region.shape.units),
+            }
+        )
         results.extend(region_results(single, ctx))
     return results
 
@@ -476,8 +605,9 @@ def _question_type(cls: Classification, ctx: WriteContext) -> str:
     control = question_control(cls.name, ctx)
     if control is not None:
         return control.kind
-    if cls.answers and all(isinstance(a.value, int | float) and not isinstance(a.value, bool)
-                           for a in cls.answers):  # fmt: skip
+    if cls.answers and all(
+        isinstance(a.value, int | float) and not isinstance(a.value, bool) for a in cls.answers
+    ):
         return "number"
     return "choices"
 
@@ -485,19 +615,35 @@ def _question_type(cls: Classification, ctx: WriteContext) -> str:
 def _nested_answers_lost(cls: Classification, ctx: WriteContext) -> None:
     nested = sum(len(answer.classifications) for answer in cls.answers)
     if nested:
-        ctx.losses.record("nested-answers-dropped", "Label Studio has no sub-questions under "
-                          "an answer (outside Taxonomy): the nested answers were left out",
-                          where=ctx.where, count=nested)  # fmt: skip
+        ctx.losses.record(
+            "nested-answers-dropped",
+            "Label Studio has no sub-questions under "
+            "an answer (outside Taxonomy): the nested answers were left out",
+            where=ctx.where,
+            count=nested,
+        )
 
 
-def question_result(cls: Classification, ctx: WriteContext, region_id: str | None,
-                    to_name: str | None, region_value: dict | None,
-                    sizes: dict | None = None) -> dict[str, Any] | None:  # fmt: skip
+def question_result(
+    cls: Classification,
+    ctx: WriteContext,
+    region_id: str | None,
+    to_name: str | None,
+    region_value: dict | None,
+    sizes: dict | None = None,
+) -> dict[str, Any] | None:
     """A per-region (region_id given) or task-level answer as a result; None (the loss
     recorded) for another tool's answer the label config has no control for."""
-    if "type" not in cls.extra and ctx.config is not None and question_control(cls.name, ctx) is None:
-        ctx.lose("no-control-question", "the label config has no control for this question "
-                 "(its ontology does not list it); the answer was left out")  # fmt: skip
+    if (
+        "type" not in cls.extra
+        and ctx.config is not None
+        and question_control(cls.name, ctx) is None
+    ):
+        ctx.lose(
+            "no-control-question",
+            "the label config has no control for this question "
+            "(its ontology does not list it); the answer was left out",
+        )
         return None
     rtype = _question_type(cls, ctx)
     if rtype == "taxonomy":
@@ -521,9 +667,13 @@ def question_result(cls: Classification, ctx: WriteContext, region_id: str | Non
     control = question_control(cls.name, ctx) if "type" not in extra else None
     if control is not None and rtype == "choices" and control.kind == "choices":
         _strays(raw, control, ctx)
-    result = {"id": rid, "type": rtype, "from_name": control.name if control else cls.name,
-              "to_name": extra.get("to_name") or to_name or _control_to_name(cls.name, ctx),
-              "value": value}  # fmt: skip
+    result = {
+        "id": rid,
+        "type": rtype,
+        "from_name": control.name if control else cls.name,
+        "to_name": extra.get("to_name") or to_name or _control_to_name(cls.name, ctx),
+        "value": value,
+    }
     if region_id is not None and sizes and "original_width" not in extra and "type" not in extra:
         result.update(sizes)
     result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
@@ -542,10 +692,15 @@ def _strays(answers: list, control, ctx: WriteContext) -> None:
         (str(v).lower() if isinstance(v, bool) else str(v)) not in offered for v in answers
     )
     if strays:
-        ctx.losses.record("answer-not-in-config", "a Choices answer that is not one of its "
-                          "control's choices is written, but Label Studio's editor shows only "
-                          "the choices its config lists", where=ctx.where, severity="unmapped",
-                          count=strays)  # fmt: skip
+        ctx.losses.record(
+            "answer-not-in-config",
+            "a Choices answer that is not one of its "
+            "control's choices is written, but Label Studio's editor shows only "
+            "the choices its config lists",
+            where=ctx.where,
+            severity="unmapped",
+            count=strays,
+        )
 
 
 def _control_to_name(name: str, ctx: WriteContext) -> str:
@@ -561,9 +716,13 @@ def relation_result(relation: Relation, ctx: WriteContext) -> dict[str, Any] | N
     labels = _labels(extra, relation.label)
     if not named(labels, ctx):
         return None
-    result = {"from_id": relation.from_id, "to_id": relation.to_id, "type": "relation",
-              "direction": extra.get("direction") or DIRECTION_NAMES[relation.direction],
-              "labels": labels}  # fmt: skip
+    result = {
+        "from_id": relation.from_id,
+        "to_id": relation.to_id,
+        "type": "relation",
+        "direction": extra.get("direction") or DIRECTION_NAMES[relation.direction],
+        "labels": labels,
+    }
     result.update((k, v) for k, v in extra.items() if k not in ("labels", "direction"))
     return result
 
@@ -585,9 +744,11 @@ def _sequence_step(keyframe, sizes_scale, ctx: WriteContext, enabled: bool) -> d
             "Label Studio's video editor has no per-frame attributes: the answers of a "
             "keyframe (CVAT mutable attributes, Labelbox per-frame answers) are kept in its "
             f"sequence step's `{KEYFRAME_ATTRIBUTES}`, which label-bridge reads back but the "
-            "editor does not show", where=ctx.where, severity="unmapped",
+            "editor does not show",
+            where=ctx.where,
+            severity="unmapped",
             count=len(keyframe.classifications),
-        )  # fmt: skip
+        )
     step.pop("enabled", None)
     step["enabled"] = enabled and keyframe.extra.get("enabled", True)
     if not keyframe.keyframe:
@@ -600,13 +761,16 @@ def _sequence_step(keyframe, sizes_scale, ctx: WriteContext, enabled: bool) -> d
 def _interpolate(a: BBox, b: BBox | None, t: float) -> BBox:
     if b is None:
         return a
-    mix = {k: getattr(a, k) + (getattr(b, k) - getattr(a, k)) * t
-           for k in ("x", "y", "width", "height", "rotation")}  # fmt: skip
+    mix = {
+        k: getattr(a, k) + (getattr(b, k) - getattr(a, k)) * t
+        for k in ("x", "y", "width", "height", "rotation")
+    }
     return BBox(units=a.units, **mix)
 
 
-def _end_segment(sequence: list, shown: Keyframe, written: bool, outside: Keyframe,
-                 scale, ctx: WriteContext) -> None:  # fmt: skip
+def _end_segment(
+    sequence: list, shown: Keyframe, written: bool, outside: Keyframe, scale, ctx: WriteContext
+) -> None:
     """End the object's visible segment before `outside`: Label Studio hides it after a
     step with `enabled: false`, so the last shown frame (outside.frame - 1) needs a step.
     It is the last written keyframe if that is there, else the unified frame there (an
@@ -624,17 +788,24 @@ def _end_segment(sequence: list, shown: Keyframe, written: bool, outside: Keyfra
 
 
 def _outside_while_hidden(ctx: WriteContext) -> None:
-    ctx.lose("outside-while-hidden", "an outside keyframe while the object is already out of "
-             "view (after another outside keyframe, or before the track's first visible frame) "
-             "has no form in Label Studio's sequence (a step always shows the object at its "
-             "frame); it was left out, the frames shown are the same")  # fmt: skip
+    ctx.lose(
+        "outside-while-hidden",
+        "an outside keyframe while the object is already out of "
+        "view (after another outside keyframe, or before the track's first visible frame) "
+        "has no form in Label Studio's sequence (a step always shows the object at its "
+        "frame); it was left out, the frames shown are the same",
+    )
 
 
 def _frame_answers_dropped(keyframe: Keyframe, ctx: WriteContext) -> None:
-    ctx.losses.record("keyframe-attributes-dropped", "answers on a frame that has no step in "
-                      "Label Studio's sequence (an interpolated frame, an outside keyframe) "
-                      "that differ from the last step's were left out", where=ctx.where,
-                      count=len(keyframe.classifications))  # fmt: skip
+    ctx.losses.record(
+        "keyframe-attributes-dropped",
+        "answers on a frame that has no step in "
+        "Label Studio's sequence (an interpolated frame, an outside keyframe) "
+        "that differ from the last step's were left out",
+        where=ctx.where,
+        count=len(keyframe.classifications),
+    )
 
 
 def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
@@ -681,38 +852,60 @@ def _sequence(track: Track, scale, ctx: WriteContext) -> list[dict[str, Any]]:
             "Label Studio's video sequence holds keyframes only and its player interpolates "
             "between them: frames exported as interpolated were left out (Label Studio shows "
             "its own linear interpolation there)",
-            where=ctx.where, severity="approximated", count=dropped,
-        )  # fmt: skip
+            where=ctx.where,
+            severity="approximated",
+            count=dropped,
+        )
     return sequence
 
 
 def track_result(track: Track, ctx: WriteContext) -> dict[str, Any] | None:
     """A track as a `videorectangle` result (see `_sequence`)."""
     extra = track.extra
-    names = ((extra["from_name"], extra.get("to_name"), "videorectangle") if "from_name" in extra
-             else _names("bbox", track.label, ctx) if ctx.media_kind == "video" else None)  # fmt: skip
+    names = (
+        (extra["from_name"], extra.get("to_name"), "videorectangle")
+        if "from_name" in extra
+        else _names("bbox", track.label, ctx)
+        if ctx.media_kind == "video"
+        else None
+    )
     boxes = [k for k in track.keyframes if isinstance(k.shape, BBox)]
     if names is None or len(boxes) < len([k for k in track.keyframes if k.shape is not None]):
-        ctx.lose("unsupported-track", "Label Studio tracks only boxes, on videos, with a "
-                 "VideoRectangle control: a track of another shape (points, polygon, ...) or "
-                 "on another media was left out")  # fmt: skip
+        ctx.lose(
+            "unsupported-track",
+            "Label Studio tracks only boxes, on videos, with a "
+            "VideoRectangle control: a track of another shape (points, polygon, ...) or "
+            "on another media was left out",
+        )
         return None
     if not named(_labels(extra, track.label), ctx):
         return None
     scale = _percent(boxes[0].shape, extra, ctx) if boxes else (1.0, 1.0, {})
     if scale is None:
-        ctx.lose("size-unknown", "a pixel track on a video without width/height cannot be "
-                 "written in percent; the track was left out")  # fmt: skip
+        ctx.lose(
+            "size-unknown",
+            "a pixel track on a video without width/height cannot be "
+            "written in percent; the track was left out",
+        )
         return None
     sequence = _sequence(track, scale[:2], ctx)
-    value = {**(extra.get("value") or {}), "sequence": sequence,
-             "labels": _labels(extra, track.label)}  # fmt: skip
+    value = {
+        **(extra.get("value") or {}),
+        "sequence": sequence,
+        "labels": _labels(extra, track.label),
+    }
     if "framesCount" not in value and ctx.frame_count is not None:
         value["framesCount"] = ctx.frame_count
     if "duration" not in value and ctx.duration is not None:
         value["duration"] = ctx.duration
-    result = {"id": track.id, "type": "videorectangle", "from_name": names[0],
-              "to_name": names[1] or ctx.object_name(), "value": value, **scale[2]}  # fmt: skip
+    result = {
+        "id": track.id,
+        "type": "videorectangle",
+        "from_name": names[0],
+        "to_name": names[1] or ctx.object_name(),
+        "value": value,
+        **scale[2],
+    }
     result.update((k, v) for k, v in extra.items() if k not in WRITER_KEYS)
     if track.score is not None:
         result["score"] = track.score

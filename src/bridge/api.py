@@ -31,8 +31,9 @@ def _scheme(source: str) -> str | None:
     return None
 
 
-def open_dataset(source: str | Path, fmt: str | None = None, losses: LossReport | None = None,
-                 **options: Any) -> Dataset:  # fmt: skip
+def open_dataset(
+    source: str | Path, fmt: str | None = None, losses: LossReport | None = None, **options: Any
+) -> Dataset:
     """Open `source` (a path or a live URL) as a streamed `Dataset`."""
     losses = losses if losses is not None else LossReport()
     text = str(source)
@@ -73,8 +74,9 @@ def _sized(items: Iterable[Item], size: tuple[int, int], losses: LossReport) -> 
     losses.forget(SIZE_UNKNOWN)
 
 
-def write_dataset(dataset: Dataset, target: str | Path, fmt: str,
-                  losses: LossReport | None = None, **options: Any) -> Any:  # fmt: skip
+def write_dataset(
+    dataset: Dataset, target: str | Path, fmt: str, losses: LossReport | None = None, **options: Any
+) -> Any:
     """Write `dataset` to `target` (a path, or a live URL for a connector)."""
     losses = losses if losses is not None else LossReport()
     text = str(target)
@@ -89,8 +91,9 @@ def write_dataset(dataset: Dataset, target: str | Path, fmt: str,
     return writer.write(dataset, Path(text), losses, **options)
 
 
-def _final_if_needed(dataset: Dataset, capabilities: Capabilities, directory: Path | None = None
-                     ) -> Dataset:  # fmt: skip
+def _final_if_needed(
+    dataset: Dataset, capabilities: Capabilities, directory: Path | None = None
+) -> Dataset:
     """`dataset` with its final project for a writer that needs the whole ontology first:
     the stream is spooled to a temporary file (beside the output, if it is a file)."""
     if not capabilities.needs_final_ontology or dataset.ontology_final:
@@ -118,9 +121,15 @@ def counted(items: Iterable[Any], on_item: Callable[[int], None]) -> Iterator[An
         on_item(number)
 
 
-def transfer(source: str | Path, target: str | Path, *, from_format: str | None = None,
-             to_format: str | None = None, on_item: Callable[[int], None] | None = None,
-             **options: Any) -> Transfer:  # fmt: skip
+def transfer(
+    source: str | Path,
+    target: str | Path,
+    *,
+    from_format: str | None = None,
+    to_format: str | None = None,
+    on_item: Callable[[int], None] | None = None,
+    **options: Any,
+) -> Transfer:
     """Stream `source` through the unified schema into `target`. `on_item(n)` is called
     as items go through (for progress display)."""
     losses = LossReport()
@@ -136,8 +145,14 @@ def transfer(source: str | Path, target: str | Path, *, from_format: str | None 
     return Transfer(losses, written)
 
 
-def convert(source: str | Path, target: str | Path, *, from_format: str | None = None,
-            to_format: str | None = None, **options: Any) -> LossReport:  # fmt: skip
+def convert(
+    source: str | Path,
+    target: str | Path,
+    *,
+    from_format: str | None = None,
+    to_format: str | None = None,
+    **options: Any,
+) -> LossReport:
     """Stream `source` through the unified schema into `target`; return the loss report."""
     return transfer(source, target, from_format=from_format, to_format=to_format, **options).losses
 
@@ -147,8 +162,10 @@ def _format_for_target(target: str | Path) -> str:
     if scheme:
         return scheme
     if str(target) == "-":
-        raise ConfigError("standard output (-o -) has no extension to tell the format by",
-                          hint="name it with --to, e.g. --to jsonl")  # fmt: skip
+        raise ConfigError(
+            "standard output (-o -) has no extension to tell the format by",
+            hint="name it with --to, e.g. --to jsonl",
+        )
     suffix = Path(str(target)).suffix.lower()
     for name, fmt in plugins.registry().formats.items():
         if fmt.capabilities.write and suffix in fmt.capabilities.extensions:

@@ -66,6 +66,7 @@ def print_json(value: object) -> None:
     sys.stdout.write(json_text(value) + "\n")
     sys.stdout.flush()
 
+
 OptionList = Annotated[
     list[str] | None,
     typer.Option("--option", "-O", help="Format/connector option KEY=VALUE (repeatable)."),
@@ -113,16 +114,21 @@ def plugins_command(
     """List every registered format and connector with its capabilities."""
     reg = plugins.registry()
     rows = []
-    tables: list[tuple[str, dict[str, Any]]] = [("format", reg.formats), ("connector", reg.connectors)]
+    tables: list[tuple[str, dict[str, Any]]] = [
+        ("format", reg.formats),
+        ("connector", reg.connectors),
+    ]
     for kind, things in tables:
         for name, thing in sorted(things.items()):
-            rows.append({
-                "name": name,
-                "kind": kind,
-                "plugin": reg.owners.get(f"{kind}:{name}"),
-                "description": thing.description,
-                "capabilities": thing.capabilities.model_dump(),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "name": name,
+                    "kind": kind,
+                    "plugin": reg.owners.get(f"{kind}:{name}"),
+                    "description": thing.description,
+                    "capabilities": thing.capabilities.model_dump(),
+                }
+            )
     if as_json:
         print_json({"plugins": rows, "broken": reg.broken})
         return
@@ -185,9 +191,13 @@ def convert_command(
     check_output_paths(None if api._scheme(source) else source, output, report)
     with item_progress() as on_item:
         done = api.transfer(
-            source, output, from_format=from_format, to_format=to_format, on_item=on_item,
+            source,
+            output,
+            from_format=from_format,
+            to_format=to_format,
+            on_item=on_item,
             **parse_options(options),
-        )  # fmt: skip
+        )
     losses = done.losses
     print_losses(losses)
     if report is not None:
@@ -223,9 +233,12 @@ def print_losses(losses: LossReport) -> None:
         table.add_column(column)
     for loss in losses:
         table.add_row(
-            cell(loss.code), cell(loss.severity), cell(loss.count), cell(loss.message),
+            cell(loss.code),
+            cell(loss.severity),
+            cell(loss.count),
+            cell(loss.message),
             cell(", ".join(loss.examples[:2])),
-        )  # fmt: skip
+        )
     err.print(table)
 
 
@@ -244,8 +257,11 @@ def inspect_command(
         print_json(summary)
         return
     say(out, (source, "bold"), f" ({summary['format']}, project {summary['project']!r})")
-    say(out, f"items {summary['items']}  annotation sets {summary['annotation_sets']}  "
-             f"tracks {summary['tracks']}  relations {summary['relations']}")  # fmt: skip
+    say(
+        out,
+        f"items {summary['items']}  annotation sets {summary['annotation_sets']}  "
+        f"tracks {summary['tracks']}  relations {summary['relations']}",
+    )
     for title in ("regions", "labels", "classifications"):
         counts = summary[title]
         if not counts:

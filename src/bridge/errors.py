@@ -76,6 +76,8 @@ def describe_validation_error(error: ValidationError) -> str:
     location = ".".join(str(part) for part in first["loc"]) or "(line)"
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
     return f"{location}: {first['msg']}{more}"
+
+
 class ResourceError(BridgeError):
     """The machine ran out of something a run needs: disk space, a quota, memory."""
 

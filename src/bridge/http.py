@@ -189,7 +189,6 @@ def check_header_token(value: str, *, name: str = "the token") -> None:
         )
 
 
-
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
@@ -201,9 +200,12 @@ def same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     if _origin(a) == _origin(b):
         return True
     return (
-        a.scheme == "http" and b.scheme == "https" and a.host == b.host
-        and a.port in (None, 80) and b.port in (None, 443)
-    )  # fmt: skip
+        a.scheme == "http"
+        and b.scheme == "https"
+        and a.host == b.host
+        and a.port in (None, 80)
+        and b.port in (None, 443)
+    )
 
 
 # -------------------------------------------------------------------------- deadline
@@ -286,7 +288,9 @@ def _deadline_transport(deadline: _Deadline) -> httpx.BaseTransport:
     checked between body chunks)."""
     transport = httpx.HTTPTransport(verify=_ssl_context())
     pool = getattr(transport, "_pool", None)
-    if pool is not None and isinstance(getattr(pool, "_network_backend", None), httpcore.NetworkBackend):
+    if pool is not None and isinstance(
+        getattr(pool, "_network_backend", None), httpcore.NetworkBackend
+    ):
         pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)
     return transport
 
@@ -456,9 +460,13 @@ class HttpClient:
         )
 
     def _check_redirect(
-        self, first: httpx.Request, target: httpx.Request, status: int,
-        allow_redirects: bool, where: str,
-    ) -> None:  # fmt: skip
+        self,
+        first: httpx.Request,
+        target: httpx.Request,
+        status: int,
+        allow_redirects: bool,
+        where: str,
+    ) -> None:
         """Refuse a redirect the policy forbids (before anything is sent there)."""
         if not allow_redirects:
             raise RemoteError(
@@ -514,7 +522,9 @@ class HttpClient:
         finally:
             response.close()
 
-    def read_body(self, response: httpx.Response, *, where: str, limit: int | None = None) -> httpx.Response:
+    def read_body(
+        self, response: httpx.Response, *, where: str, limit: int | None = None
+    ) -> httpx.Response:
         """Read an open response's body into it (capped, under its deadline); return it."""
         cap = self.limits.max_bytes if limit is None else limit
         body = b"".join(self.iter_body(response, limit=cap, where=where))
@@ -561,8 +571,9 @@ class HttpClient:
             started = time.monotonic()
             try:
                 with self._semaphore:
-                    response = self.open(method, url, allow_redirects=allow_redirects,
-                                         deadline=seconds, **kwargs)  # fmt: skip
+                    response = self.open(
+                        method, url, allow_redirects=allow_redirects, deadline=seconds, **kwargs
+                    )
                     status = response.status_code
                     retriable = status in RETRY_STATUSES and (
                         idempotent or status in SAFE_TO_RETRY_ANY_METHOD
@@ -647,8 +658,9 @@ class HttpClient:
                         raise self.error_for(self._read_error_body(response, where), where)
                     else:
                         limit = self.limits.max_download_bytes
-                        for chunk in self.iter_body(response, limit=limit, where=where,
-                                                    chunk_size=chunk_size):  # fmt: skip
+                        for chunk in self.iter_body(
+                            response, limit=limit, where=where, chunk_size=chunk_size
+                        ):
                             handle.write(chunk)
                         return
             except httpx.TransportError as error:
@@ -765,9 +777,14 @@ def expect_list(value: Any, where: str, what: str = "answer") -> list[Any]:
 
 
 def expect_field(
-    obj: Any, key: str, kind: type | tuple[type, ...], where: str, *,
-    optional: bool = False, what: str = "answer",
-) -> Any:  # fmt: skip
+    obj: Any,
+    key: str,
+    kind: type | tuple[type, ...],
+    where: str,
+    *,
+    optional: bool = False,
+    what: str = "answer",
+) -> Any:
     """`obj[key]` checked to be of `kind` (bool is not an int); None when `optional` and
     missing or null; otherwise a `FormatError` naming the field."""
     value = expect_object(obj, where, what).get(key)
@@ -775,23 +792,33 @@ def expect_field(
         return None
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise FormatError(
-            f"malformed {what}: {key!r} is {_json_type(value)}", where=where
-        )
+        raise FormatError(f"malformed {what}: {key!r} is {_json_type(value)}", where=where)
     return value
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null or missing"}  # fmt: skip
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null or missing",
+    }
     return names.get(type(value), type(value).__name__)
 
 
 # ------------------------------------------------------------------------ pagination
 
 
-def iter_next_pages(client: HttpClient, url: str, *, params: dict[str, Any] | None = None,
-                    results_key: str = "results") -> Iterator[Any]:  # fmt: skip
+def iter_next_pages(
+    client: HttpClient,
+    url: str,
+    *,
+    params: dict[str, Any] | None = None,
+    results_key: str = "results",
+) -> Iterator[Any]:
     """Yield every element of a `{"count", "next", "results"}` paginated collection,
     following `next` links until one is null; a `next` link seen before (the server
     would send us round in circles) is a `RemoteError`."""

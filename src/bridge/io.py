@@ -175,8 +175,8 @@ def _descriptor_stream(descriptor: int, mode: str) -> Iterator[IO[Any]]:
         stream.flush()
         return
     try:
-        handle = open(descriptor, mode, closefd=False,  # noqa: SIM115
-                      encoding=None if "b" in mode else "utf-8")  # fmt: skip
+        encoding = None if "b" in mode else "utf-8"
+        handle = open(descriptor, mode, closefd=False, encoding=encoding)  # noqa: SIM115
     except OSError as error:
         raise _unwritable(Path(f"/dev/fd/{descriptor}"), error) from None
     with handle:
@@ -277,8 +277,11 @@ def spool_beside(path: str | os.PathLike[str]) -> IO[bytes]:
         raise _unwritable(Path(path), error) from None
 
 
-def check_output_paths(source: str | os.PathLike[str] | None, output: str | os.PathLike[str] | None,
-                       report: str | os.PathLike[str] | None) -> None:  # fmt: skip
+def check_output_paths(
+    source: str | os.PathLike[str] | None,
+    output: str | os.PathLike[str] | None,
+    report: str | os.PathLike[str] | None,
+) -> None:
     """Refuse a loss report path that is the input or the output (it would overwrite it),
     and standard output named twice."""
     if report is None:
@@ -317,7 +320,6 @@ def _unwritable(target: Path, error: OSError) -> ConfigError:
     )
 
 
-
 # -- JSON output ------------------------------------------------------------------------
 
 MAX_DEPTH = 254
@@ -339,9 +341,13 @@ def dump_json(value: Any, *, where: Where = None, option: int = 0) -> bytes:
     except orjson.JSONEncodeError:
         pass
     data = json.dumps(
-        _checked(value, where), ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-        sort_keys=bool(option & orjson.OPT_SORT_KEYS), default=_orjson_value,
-    ).encode()  # fmt: skip
+        _checked(value, where),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=False,
+        sort_keys=bool(option & orjson.OPT_SORT_KEYS),
+        default=_orjson_value,
+    ).encode()
     return data + b"\n" if option & orjson.OPT_APPEND_NEWLINE else data
 
 

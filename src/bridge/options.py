@@ -16,8 +16,16 @@ from typing import Any
 
 from bridge.errors import ConfigError
 
-FLAG_WORDS = {"true": True, "1": True, "yes": True, "on": True,
-              "false": False, "0": False, "no": False, "off": False}  # fmt: skip
+FLAG_WORDS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 
 
@@ -26,8 +34,10 @@ def flag(name: str, value: Any) -> bool:
     true/false, yes/no, on/off, 1/0. Anything else is a `ConfigError` naming the option."""
     answer = value if isinstance(value, bool) else FLAG_WORDS.get(str(value).strip().lower())
     if answer is None:
-        raise ConfigError(f"{name} must be true or false, not {value!r}",
-                          hint=f"-O {name}=true or -O {name}=false")  # fmt: skip
+        raise ConfigError(
+            f"{name} must be true or false, not {value!r}",
+            hint=f"-O {name}=true or -O {name}=false",
+        )
     return answer
 
 
@@ -37,8 +47,9 @@ def flag_option(options: Mapping[str, Any] | None, name: str, default: bool = Fa
     return default if value is None else flag(name, value)
 
 
-def integer(name: str, value: Any, *, minimum: int | None = None,
-            maximum: int | None = None) -> int:  # fmt: skip
+def integer(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """A whole-number option: an int or its decimal digits ("42", "-3"), within
     [`minimum`, `maximum`] where given. Anything else is a `ConfigError` naming it."""
     number: int | None = None
@@ -46,16 +57,26 @@ def integer(name: str, value: Any, *, minimum: int | None = None,
         number = value
     elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
         number = int(value)
-    if number is None or (minimum is not None and number < minimum) or (
-        maximum is not None and number > maximum
+    if (
+        number is None
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
     ):
-        raise ConfigError(f"{name} must be {_range('a whole number', minimum, maximum)}, "
-                          f"not {value!r}", hint=f"e.g. -O {name}={_example(minimum, maximum)}")  # fmt: skip
+        raise ConfigError(
+            f"{name} must be {_range('a whole number', minimum, maximum)}, not {value!r}",
+            hint=f"e.g. -O {name}={_example(minimum, maximum)}",
+        )
     return number
 
 
-def integer_option(options: Mapping[str, Any] | None, name: str, default: int, *,
-                   minimum: int | None = None, maximum: int | None = None) -> int:  # fmt: skip
+def integer_option(
+    options: Mapping[str, Any] | None,
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
     """The whole-number option `name` of `options` (`integer`), or `default`."""
     value = (options or {}).get(name)
     if value is None:
@@ -74,13 +95,16 @@ def number(name: str, value: Any, *, minimum: float | None = None) -> float:
         except ValueError:
             result = None
     if result is None or not math.isfinite(result) or (minimum is not None and result < minimum):
-        raise ConfigError(f"{name} must be {_range('a number', minimum, None)}, not {value!r}",
-                          hint=f"e.g. -O {name}={_example(minimum, None)}")  # fmt: skip
+        raise ConfigError(
+            f"{name} must be {_range('a number', minimum, None)}, not {value!r}",
+            hint=f"e.g. -O {name}={_example(minimum, None)}",
+        )
     return result
 
 
-def number_option(options: Mapping[str, Any] | None, name: str, default: float, *,
-                  minimum: float | None = None) -> float:  # fmt: skip
+def number_option(
+    options: Mapping[str, Any] | None, name: str, default: float, *, minimum: float | None = None
+) -> float:
     """The number option `name` of `options` (`number`), or `default`."""
     value = (options or {}).get(name)
     return default if value is None else number(name, value, minimum=minimum)

@@ -41,16 +41,33 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 SCHEMA_VERSION = 1
 
 MediaKind = Literal[
-    "image", "video", "text", "audio", "pointcloud", "document", "html", "timeseries",
+    "image",
+    "video",
+    "text",
+    "audio",
+    "pointcloud",
+    "document",
+    "html",
+    "timeseries",
     "conversation",
-]  # fmt: skip
+]
 """What an item's media is. `html` is rich text (Label Studio HyperText); `conversation` a
 list of messages (Labelbox conversational text, Label Studio Paragraphs/dialogue)."""
 
 RegionKind = Literal[
-    "bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid",
-    "cuboid3d", "span", "time_segment", "tag",
-]  # fmt: skip
+    "bbox",
+    "polygon",
+    "polyline",
+    "points",
+    "skeleton",
+    "ellipse",
+    "mask",
+    "cuboid",
+    "cuboid3d",
+    "span",
+    "time_segment",
+    "tag",
+]
 """The kinds of `Shape` a region (or a track keyframe) can have."""
 
 AnnotationKind = Literal["human", "prediction", "consensus", "gold"]
@@ -106,9 +123,16 @@ class Element(Model):
 
 
 ClassificationInput = Literal[
-    "select", "radio", "checkbox", "checklist", "number", "text", "rating", "taxonomy",
+    "select",
+    "radio",
+    "checkbox",
+    "checklist",
+    "number",
+    "text",
+    "rating",
+    "taxonomy",
     "datetime",
-]  # fmt: skip
+]
 
 
 class OptionSpec(Element):
@@ -199,7 +223,8 @@ class Shape(Model):
     when the shape was read, in which case it is "percent" of width/height."""
 
     units: Units = Field(
-        "px", description='"px": absolute pixels; "percent": 0-100 of the media width (x) and '
+        "px",
+        description='"px": absolute pixels; "percent": 0-100 of the media width (x) and '
         "height (y), used when the media size was unknown (see the module's conventions)",
     )
 

@@ -71,6 +71,7 @@ def redact(text: str, extra: tuple[str, ...] | list[str] = ()) -> str:
                 text = text.replace(form, MASK)
     return text
 
+
 def refuse_userinfo(url: str, *, hint: str) -> None:
     """A `ConfigError` when `url` carries `user:password@` before its host: credentials
     in a connector URL would be copied into every pulled item's source; tokens come from

@@ -24,9 +24,7 @@ _ESCAPES = re.compile(
 )
 # What is left: C0 controls but tab and newline, DEL, C1 controls, bidirectional
 # embeddings/overrides/isolates and marks (they reorder what is shown).
-_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 

@@ -32,8 +32,9 @@ def track(track_id: str, *frames: int) -> Track:
 
 
 def build(aset: AnnotationSet, start: int, stop: int, losses: LossReport) -> dict:
-    builder = BodyBuilder(RestLabels(LABELS), LabelIndex.from_labels(server_free(LABELS)),
-                          losses, keep_ids=False)  # fmt: skip
+    builder = BodyBuilder(
+        RestLabels(LABELS), LabelIndex.from_labels(server_free(LABELS)), losses, keep_ids=False
+    )
     job = JobFrames(7, start, stop, video_set=aset, numbering=FrameNumbering(start=10, step=3))
     body = builder.body(job)
     assert_request_body("LabeledDataRequest", body)
@@ -76,9 +77,7 @@ def test_cvat_api_job_body_holds_only_its_frames_and_reports_the_rest():
 
 
 def test_cvat_api_new_task_labels_carry_no_server_ids():
-    requests = label_requests(ontology_to_labels(
-        labels_to_ontology(server_free(LABELS))
-    ))  # fmt: skip
+    requests = label_requests(ontology_to_labels(labels_to_ontology(server_free(LABELS))))
     body = {"name": "t", "labels": requests}
     assert_request_body("TaskWriteRequest", body)
     text = str(requests)
@@ -102,8 +101,9 @@ def test_cvat_api_unknown_label_or_attribute_on_push_is_a_clear_error():
 def test_cvat_api_unplaceable_frame_is_reported_once_across_jobs():
     aset = AnnotationSet(id="s", regions=[box(11)], tracks=[track("t", 10, 14)])
     losses = LossReport()
-    builder = BodyBuilder(RestLabels(LABELS), LabelIndex.from_labels(server_free(LABELS)),
-                          losses, keep_ids=False)  # fmt: skip
+    builder = BodyBuilder(
+        RestLabels(LABELS), LabelIndex.from_labels(server_free(LABELS)), losses, keep_ids=False
+    )
     numbering = FrameNumbering(start=10, step=3)
     first = builder.body(JobFrames(1, 0, 4, video_set=aset, numbering=numbering))
     builder.body(JobFrames(2, 5, 9, video_set=aset, numbering=numbering))

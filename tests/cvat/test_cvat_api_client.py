@@ -121,8 +121,15 @@ def test_cvat_api_follows_next_through_three_label_pages():
     )
     labels = list(make_api(page_size=3).list_labels(project_id=7))
     assert [label["name"] for label in labels] == [
-        "car", "person", "road", "weather", "lane", "sign", "truck", "cone",
-    ]  # fmt: skip
+        "car",
+        "person",
+        "road",
+        "weather",
+        "lane",
+        "sign",
+        "truck",
+        "cone",
+    ]
     urls = [str(call.request.url) for call in route.calls]
     assert urls[0] == f"{HOST}/api/labels?project_id=7&page_size=3"
     assert urls[1:] == [pages[0]["next"], pages[1]["next"]]

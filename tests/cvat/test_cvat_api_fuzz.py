@@ -22,11 +22,16 @@ LABELS = [
     label for page in (1, 2, 3) for label in fixture(f"labels_project7_page{page}.json")["results"]
 ]
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=True)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=True)
     | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 
 
 class StubApi:
@@ -70,8 +75,9 @@ def answers_for(task: int) -> dict[str, Any]:
 def pull_answers(answers: dict[str, Any]) -> None:
     labels = RestLabels(LABELS)
     index = LabelIndex.from_labels(server_free(LABELS))
-    task_pull = TaskPull(StubApi(answers), "https://cvat.example.com", answers["task"], labels,
-                         index, LossReport())  # fmt: skip
+    task_pull = TaskPull(
+        StubApi(answers), "https://cvat.example.com", answers["task"], labels, index, LossReport()
+    )
     list(task_pull.items())
 
 

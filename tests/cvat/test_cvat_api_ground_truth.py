@@ -18,10 +18,18 @@ CHOSEN = [0, 2]  # the validation frames of task 42's ground-truth job: not fram
 
 def gt_job() -> dict:
     job = copy.deepcopy(fixture("jobs_task42.json")["results"][0])
-    job.update(id=104, type="ground_truth", start_frame=0, stop_frame=2, frame_count=len(CHOSEN),
-               url=f"{HOST}/api/jobs/104", stage="acceptance", state="completed",
-               issues={"url": f"{HOST}/api/issues?job_id=104", "count": 0},
-               labels={"url": f"{HOST}/api/labels?job_id=104"})  # fmt: skip
+    job.update(
+        id=104,
+        type="ground_truth",
+        start_frame=0,
+        stop_frame=2,
+        frame_count=len(CHOSEN),
+        url=f"{HOST}/api/jobs/104",
+        stage="acceptance",
+        state="completed",
+        issues={"url": f"{HOST}/api/issues?job_id=104", "count": 0},
+        labels={"url": f"{HOST}/api/labels?job_id=104"},
+    )
     return job
 
 
@@ -47,7 +55,9 @@ def gt_annotations() -> dict:
 
 def test_cvat_api_ground_truth_fixtures_are_complete_server_answers():
     jobs = fixture("jobs_task42.json")
-    assert_complete("PaginatedJobReadList", {**jobs, "count": 3, "results": [*jobs["results"], gt_job()]})
+    assert_complete(
+        "PaginatedJobReadList", {**jobs, "count": 3, "results": [*jobs["results"], gt_job()]}
+    )
     assert_complete("DataMetaRead", gt_meta())
     assert_complete("LabeledData", gt_annotations())
 

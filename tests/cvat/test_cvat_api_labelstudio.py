@@ -34,9 +34,10 @@ def through_label_studio(task_id: int, new_task: int, rq: str, media_kind: str):
         for item in items
     ]
     connector("cvat://cvat.example.com/tasks/new").write(
-        Dataset(project=dataset.project, items=back), losses,
+        Dataset(project=dataset.project, items=back),
+        losses,
         media_base_url="https://data.example.com",
-    )  # fmt: skip
+    )
     body = json.loads(routes["put"].calls.last.request.content)
     assert_request_body("LabeledDataRequest", body)
     return body, losses

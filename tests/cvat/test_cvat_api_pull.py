@@ -197,9 +197,12 @@ def test_cvat_api_pull_ontology_from_paginated_labels():
     ontology = dataset.project.ontology
     names = [(label.name, label.parent) for label in ontology.labels]
     assert names[:5] == [
-        ("car", None), ("person", None), ("head", "person"), ("left_hand", "person"),
+        ("car", None),
+        ("person", None),
+        ("head", "person"),
+        ("left_hand", "person"),
         ("right_hand", "person"),
-    ]  # fmt: skip
+    ]
     assert len(names) == 11  # 8 labels + 3 skeleton points
     person = ontology.labels[1]
     # the server's svg names points by sublabel id (13, 14, 15); edges come out by name
@@ -207,8 +210,9 @@ def test_cvat_api_pull_ontology_from_paginated_labels():
     assert 'data-label-name="left_hand"' in person.tool_ids["cvat"]["svg"]
     car = ontology.labels[0]
     assert [(a.name, a.input, a.mutable) for a in car.attributes] == [
-        ("color", "select", False), ("parked", "checkbox", True),
-    ]  # fmt: skip
+        ("color", "select", False),
+        ("parked", "checkbox", True),
+    ]
     assert all("project_id" not in label.extra for label in ontology.labels)
 
 
@@ -239,8 +243,11 @@ def test_cvat_api_pull_track_keyframes_and_outside():
     car = next(t for t in items[0].annotation_sets[0].tracks if t.id == "2001")
     assert car.label == "car"
     assert [(k.frame, k.outside, k.occluded) for k in car.keyframes] == [
-        (10, False, False), (22, False, True), (28, True, False), (34, False, False),
-    ]  # fmt: skip
+        (10, False, False),
+        (22, False, True),
+        (28, True, False),
+        (34, False, False),
+    ]
     assert car.keyframes[0].shape == BBox(x=10, y=20, width=100, height=60, rotation=15)
     assert [k.classifications[0].answers[0].value for k in car.keyframes] == [
         False,
@@ -252,8 +259,10 @@ def test_cvat_api_pull_track_keyframes_and_outside():
     person = next(t for t in items[0].annotation_sets[0].tracks if t.id == "2002")
     assert [k.frame for k in person.keyframes] == [13, 19]
     assert [(p.label, p.visibility) for p in person.keyframes[1].shape.points] == [
-        ("head", "absent"), ("left_hand", "absent"), ("right_hand", "absent"),
-    ]  # fmt: skip
+        ("head", "absent"),
+        ("left_hand", "absent"),
+        ("right_hand", "absent"),
+    ]
 
 
 @respx.mock
@@ -262,8 +271,11 @@ def test_cvat_api_pull_project_reads_every_task():
     dataset, items, _ = pull("cvat://cvat.example.com/projects/7")
     assert dataset.project.name == "traffic"
     assert [item.key for item in items] == [
-        "street/0001.jpg", "street/0002.jpg", "street/0003.png", "drive.mp4",
-    ]  # fmt: skip
+        "street/0001.jpg",
+        "street/0002.jpg",
+        "street/0003.png",
+        "drive.mp4",
+    ]
 
 
 @respx.mock

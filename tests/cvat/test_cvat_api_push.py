@@ -56,10 +56,16 @@ def install_new_task(router: respx.MockRouter, task_id: int, rq_fixture: str) ->
 
 # What CVAT fills in when a field is left out; both sides are compared without them.
 SERVER_DEFAULTS = {
-    "group": (0, None), "rotation": (0.0,), "z_order": (0,), "occluded": (False,),
-    "outside": (False,), "source": ("manual",), "score": (1.0,), "attributes": ([],),
+    "group": (0, None),
+    "rotation": (0.0,),
+    "z_order": (0,),
+    "occluded": (False,),
+    "outside": (False,),
+    "source": ("manual",),
+    "score": (1.0,),
+    "attributes": ([],),
     "elements": ([],),
-}  # fmt: skip
+}
 
 
 def canonical(rest: dict, *, shift: int = 0) -> dict:
@@ -97,9 +103,11 @@ def test_cvat_api_round_trip_image_task_into_a_new_task():
     dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")
     losses = LossReport()
     result = connector("cvat://cvat.example.com/tasks/new").write(
-        Dataset(project=dataset.project, items=items), losses,
-        media_base_url="https://data.example.com", name="traffic",
-    )  # fmt: skip
+        Dataset(project=dataset.project, items=items),
+        losses,
+        media_base_url="https://data.example.com",
+        name="traffic",
+    )
     assert result == {
         "tasks": [{"id": 77, "jobs": [{"id": 701, "shapes": 9, "tags": 1, "tracks": 0}]}]
     }
@@ -124,16 +132,21 @@ def test_cvat_api_round_trip_image_task_into_a_new_task():
         "right_hand",
     ]
     assert sent_labels["car"]["attributes"][1] == {
-        "name": "parked", "mutable": True, "input_type": "checkbox", "values": ["false"],
+        "name": "parked",
+        "mutable": True,
+        "input_type": "checkbox",
+        "values": ["false"],
         "default_value": "false",
-    }  # fmt: skip
+    }
     assert 'data-label-name="head"' in sent_labels["person"]["svg"]  # names, not old ids
 
     data_body = sent_json(routes["data"].calls.last)
     assert_request_body("DataRequest", data_body)
     assert data_body["remote_files"] == [
-        f"{DATA}/0001.jpg", f"{DATA}/0002.jpg", f"{DATA}/0003.png",
-    ]  # fmt: skip
+        f"{DATA}/0001.jpg",
+        f"{DATA}/0002.jpg",
+        f"{DATA}/0003.png",
+    ]
     assert data_body["sorting_method"] == "predefined"
 
     put = routes["put"].calls.last
@@ -157,9 +170,11 @@ def test_cvat_api_round_trip_video_keeps_tracks_keyframes_and_outside():
     losses = LossReport()
     job = respx.patch(f"{HOST}/api/jobs/781").respond(json={})
     connector("cvat://cvat.example.com/tasks/new").write(
-        Dataset(project=dataset.project, items=items), losses,
-        media_base_url="https://data.example.com/videos", job_workflow="true",
-    )  # fmt: skip
+        Dataset(project=dataset.project, items=items),
+        losses,
+        media_base_url="https://data.example.com/videos",
+        job_workflow="true",
+    )
     job_body = sent_json(job.calls.last)
     assert_request_body("PatchedJobWriteRequest", job_body)
     # carol (user 7 on this server), validation / new: as job 103 was
@@ -169,8 +184,10 @@ def test_cvat_api_round_trip_video_keeps_tracks_keyframes_and_outside():
     assert data_body["remote_files"] == ["https://data.example.com/videos/drive.mp4"]
     # the same frame selection as the source task, so REST frame numbers line up
     assert (data_body["start_frame"], data_body["stop_frame"], data_body["frame_filter"]) == (
-        10, 37, "step=3",
-    )  # fmt: skip
+        10,
+        37,
+        "step=3",
+    )
     body = sent_json(routes["put"].calls.last)
     assert routes["put"].calls.last.request.url.path == "/api/jobs/781/annotations/"
     assert_request_body("LabeledDataRequest", body)
@@ -180,8 +197,11 @@ def test_cvat_api_round_trip_video_keeps_tracks_keyframes_and_outside():
     assert canonical_all(body["tags"]) == canonical_all(original["tags"], shift=SHIFT)
     car = next(t for t in body["tracks"] if t["label_id"] == 11 + SHIFT)
     assert [(s["frame"], s["outside"]) for s in car["shapes"]] == [
-        (0, False), (4, False), (6, True), (8, False),
-    ]  # fmt: skip
+        (0, False),
+        (4, False),
+        (6, True),
+        (8, False),
+    ]
     assert [s["rotation"] for s in car["shapes"]] == [15.0, 15.0, 15.0, 0.0]
     assert not losses
 
@@ -233,9 +253,10 @@ def test_cvat_api_push_data_upload_failure_raises_with_server_message():
     dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")
     with pytest.raises(BridgeError) as caught:
         connector("cvat://cvat.example.com/tasks/new").write(
-            Dataset(project=dataset.project, items=items), LossReport(),
+            Dataset(project=dataset.project, items=items),
+            LossReport(),
             media_base_url="https://data.example.com",
-        )  # fmt: skip
+        )
     assert isinstance(caught.value, RemoteError)
     assert "Failed to download https://data.example.com/street/0002.jpg: 404 Not Found" in str(
         caught.value
@@ -250,9 +271,10 @@ def test_cvat_api_push_new_project_creates_project_then_task_without_labels():
     created = respx.post(f"{HOST}/api/projects").respond(201, json=fixture("project7.json"))
     dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")
     result = connector("cvat://cvat.example.com/projects/new").write(
-        Dataset(project=dataset.project, items=items), LossReport(),
+        Dataset(project=dataset.project, items=items),
+        LossReport(),
         media_base_url="https://data.example.com",
-    )  # fmt: skip
+    )
     assert result["project"] == 7
     project_body = sent_json(created.calls.last)
     assert_request_body("ProjectWriteRequest", project_body)
@@ -268,10 +290,12 @@ def test_cvat_api_push_reports_what_cvat_cannot_hold():
     routes = install_new_task(respx.mock, 77, "request_finished.json")
     project = Project(name="p")
     items = [
-        Item(key=f"{n:04d}.jpg", media=Media(kind="image", uri=f"https://x.example.com/{n}.jpg",
-             width=640, height=480))
+        Item(
+            key=f"{n:04d}.jpg",
+            media=Media(kind="image", uri=f"https://x.example.com/{n}.jpg", width=640, height=480),
+        )
         for n in range(3)
-    ]  # fmt: skip
+    ]
     from bridge.schema import AnnotationSet
 
     items[0].annotation_sets = [
@@ -280,9 +304,18 @@ def test_cvat_api_push_reports_what_cvat_cannot_hold():
         ),
         AnnotationSet(id="b", regions=[]),
     ]
-    items[1].annotation_sets = [AnnotationSet(id="c", tracks=[
-        Track(id="t", label="car", keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))])
-    ])]  # fmt: skip
+    items[1].annotation_sets = [
+        AnnotationSet(
+            id="c",
+            tracks=[
+                Track(
+                    id="t",
+                    label="car",
+                    keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))],
+                )
+            ],
+        )
+    ]
     losses = LossReport()
     connector("cvat://cvat.example.com/tasks/new").write(
         Dataset(project=project, items=items), losses
@@ -308,9 +341,10 @@ def test_cvat_api_round_trip_through_a_jsonl_file_with_the_python_api(tmp_path, 
     pulled = api.convert("cvat://cvat.example.com/tasks/43", tmp_path / "video.jsonl")
     assert not pulled
     pushed = api.convert(
-        tmp_path / "video.jsonl", "cvat://cvat.example.com/tasks/new",
+        tmp_path / "video.jsonl",
+        "cvat://cvat.example.com/tasks/new",
         media_base_url="https://data.example.com/videos",
-    )  # fmt: skip
+    )
     assert [loss.code for loss in pushed] == ["cvat.job_workflow_not_pushed"]
     assert routes["create"].calls.last.request.headers["Authorization"] == "Bearer env-token"
     body = sent_json(routes["put"].calls.last)
@@ -353,23 +387,43 @@ def test_cvat_api_job_workflow_finds_annotators_from_another_tool_by_username():
     install_server(respx.mock)
     routes = install_new_task(respx.mock, 77, "request_finished.json")
     users = respx.get(f"{HOST}/api/users").respond(
-        json={"count": 2, "next": None, "previous": None, "results": [
-            {"url": f"{HOST}/api/users/9", "id": 9, "username": "alice2", "first_name": "", "last_name": ""},
-            {"url": f"{HOST}/api/users/5", "id": 5, "username": "alice", "first_name": "Alice", "last_name": "Ng"},
-        ]}
-    )  # fmt: skip
+        json={
+            "count": 2,
+            "next": None,
+            "previous": None,
+            "results": [
+                {
+                    "url": f"{HOST}/api/users/9",
+                    "id": 9,
+                    "username": "alice2",
+                    "first_name": "",
+                    "last_name": "",
+                },
+                {
+                    "url": f"{HOST}/api/users/5",
+                    "id": 5,
+                    "username": "alice",
+                    "first_name": "Alice",
+                    "last_name": "Ng",
+                },
+            ],
+        }
+    )
     # what a non-admin sees: BasicUser entries of cvat-sdk's MetaUser (anyOf BasicUser, User)
     load("PaginatedMetaUserList", json.loads(users.return_value.content))
     job = respx.patch(f"{HOST}/api/jobs/701").respond(json={})
     from bridge.schema import AnnotationSet, Annotator
 
     items = [
-        Item(key=f"{n}.jpg", media=Media(kind="image", uri=f"https://x.example.com/{n}.jpg",
-             width=640, height=480),
-             annotation_sets=[AnnotationSet(id="ls-1", annotator=Annotator(name="alice"),
-                                            status="submitted")])
+        Item(
+            key=f"{n}.jpg",
+            media=Media(kind="image", uri=f"https://x.example.com/{n}.jpg", width=640, height=480),
+            annotation_sets=[
+                AnnotationSet(id="ls-1", annotator=Annotator(name="alice"), status="submitted")
+            ],
+        )
         for n in range(3)
-    ]  # fmt: skip
+    ]
     losses = LossReport()
     connector("cvat://cvat.example.com/tasks/new").write(
         Dataset(project=Project(name="p"), items=items), losses, job_workflow=True
@@ -391,9 +445,11 @@ def test_cvat_api_job_workflow_reports_disagreeing_sets_in_one_job():
     dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")  # alice/draft, bob/accepted
     losses = LossReport()
     connector("cvat://cvat.example.com/tasks/new").write(
-        Dataset(project=dataset.project, items=items), losses,
-        media_base_url="https://data.example.com", job_workflow=True,
-    )  # fmt: skip
+        Dataset(project=dataset.project, items=items),
+        losses,
+        media_base_url="https://data.example.com",
+        job_workflow=True,
+    )
     assert not job.called  # one new job holds both: nothing to agree on
     assert losses.count("cvat.job_status_mixed") == 1
     assert losses.count("cvat.job_annotators_mixed") == 1
@@ -406,9 +462,11 @@ def test_cvat_api_push_into_existing_project_creates_a_task_there():
     projects = respx.post(f"{HOST}/api/projects")
     dataset, items, _ = pull("cvat://cvat.example.com/tasks/42")
     result = connector("cvat://cvat.example.com/projects/7").write(
-        Dataset(project=dataset.project, items=items), LossReport(),
-        media_base_url="https://data.example.com", name="more streets",
-    )  # fmt: skip
+        Dataset(project=dataset.project, items=items),
+        LossReport(),
+        media_base_url="https://data.example.com",
+        name="more streets",
+    )
     assert not projects.called and "project" not in result
     task_body = sent_json(routes["create"].calls.last)
     assert_request_body("TaskWriteRequest", task_body)

@@ -56,9 +56,14 @@ def test_labelstudio_prediction_scores_and_reviews_are_reported(tmp_path):
     tasks = json.loads(REAL.read_text())
     variant = copy.deepcopy(tasks)
     variant[0]["annotations"] = []  # the prediction is what CVAT gets for the first image
-    reviews = [{"created_by": {"id": 9, "email": "rev@example.com"}, "accepted": True},
-               {"created_by": {"id": 9, "email": "rev@example.com"}, "accepted": False,
-                "comment": "box too loose"}]  # fmt: skip
+    reviews = [
+        {"created_by": {"id": 9, "email": "rev@example.com"}, "accepted": True},
+        {
+            "created_by": {"id": 9, "email": "rev@example.com"},
+            "accepted": False,
+            "comment": "box too loose",
+        },
+    ]
     variant[1]["annotations"][0]["reviews"] = reviews
     (tmp_path / "variant.json").write_text(json.dumps(variant))
     losses = convert(tmp_path / "variant.json", tmp_path / "out.xml", to_format="cvat")
@@ -72,11 +77,21 @@ def test_labelstudio_prediction_scores_and_reviews_are_reported(tmp_path):
 
 
 def test_cvat_rest_keeps_shape_scores_but_reports_tag_and_track_scores():
-    aset = AnnotationSet(id="s", regions=[
-        Region(id="a", label="car", score=0.5, shape=BBox(x=0, y=0, width=1, height=1)),
-        Region(id="b", label="weather", score=0.7, shape=Tag()),
-    ], tracks=[Track(id="t", label="car", score=0.9, keyframes=[
-        Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))])])  # fmt: skip
+    aset = AnnotationSet(
+        id="s",
+        regions=[
+            Region(id="a", label="car", score=0.5, shape=BBox(x=0, y=0, width=1, height=1)),
+            Region(id="b", label="weather", score=0.7, shape=Tag()),
+        ],
+        tracks=[
+            Track(
+                id="t",
+                label="car",
+                score=0.9,
+                keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))],
+            )
+        ],
+    )
     rest, xml = LossReport(), LossReport()
     report_set_extras(aset, rest, "x", shape_scores=True, status=True)
     report_set_extras(aset, xml, "x", shape_scores=False, status=False)
@@ -90,17 +105,24 @@ def unlabeled_item() -> Item:
         Region(id="2", label=None, shape=BBox(x=1, y=1, width=2, height=2)),
         Region(id="3", label="", shape=Tag()),
         Region(id="4", label="car", shape=BBox(x=2, y=2, width=2, height=2)),
-        Region(id="5", label="person", shape=Skeleton(points=[
-            Keypoint(x=1, y=1, label="head"), Keypoint(x=2, y=2, label="")])),
-    ]  # fmt: skip
-    return Item(key="a.jpg", media=Media(kind="image", uri="https://x.example.com/a.jpg",
-                width=8, height=8), annotation_sets=[AnnotationSet(id="s", regions=regions)])  # fmt: skip
+        Region(
+            id="5",
+            label="person",
+            shape=Skeleton(points=[Keypoint(x=1, y=1, label="head"), Keypoint(x=2, y=2, label="")]),
+        ),
+    ]
+    return Item(
+        key="a.jpg",
+        media=Media(kind="image", uri="https://x.example.com/a.jpg", width=8, height=8),
+        annotation_sets=[AnnotationSet(id="s", regions=regions)],
+    )
 
 
 def test_cvat_xml_writer_never_writes_an_empty_label_name(tmp_path):
     losses = LossReport()
-    write_cvat_xml(Dataset(project=Project(name="p"), items=[unlabeled_item()]),
-                   tmp_path / "out.xml", losses)  # fmt: skip
+    write_cvat_xml(
+        Dataset(project=Project(name="p"), items=[unlabeled_item()]), tmp_path / "out.xml", losses
+    )
     root = ET.parse(tmp_path / "out.xml").getroot()
     labels = [e.get("label") for e in root.iter() if "label" in e.attrib]
     assert labels == ["car", "person", "head"]
@@ -114,8 +136,13 @@ def test_cvat_rest_push_never_sends_an_unlabeled_shape():
     routes = install_new_task(respx.mock, 77, "request_finished.json")
     item = unlabeled_item()
     item.annotation_sets[0].regions = item.annotation_sets[0].regions[:4]
-    others = [Item(key=f"{n}.jpg", media=Media(kind="image", uri=f"https://x.example.com/{n}.jpg",
-                   width=8, height=8)) for n in (1, 2)]  # fmt: skip
+    others = [
+        Item(
+            key=f"{n}.jpg",
+            media=Media(kind="image", uri=f"https://x.example.com/{n}.jpg", width=8, height=8),
+        )
+        for n in (1, 2)
+    ]
     losses = LossReport()
     connector("cvat://cvat.example.com/tasks/new").write(
         Dataset(project=Project(name="p"), items=[item, *others]), losses
@@ -127,11 +154,19 @@ def test_cvat_rest_push_never_sends_an_unlabeled_shape():
 
 @pytest.mark.parametrize("label", ["", None])
 def test_cvat_writer_skips_an_unlabeled_track(tmp_path, label):
-    track = Track(id="1", label=label, keyframes=[
-        Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1)),
-        Keyframe(frame=3, shape=BBox(x=0, y=0, width=1, height=1), outside=True)])  # fmt: skip
-    video = Item(key="v.mp4", media=Media(kind="video", uri="v.mp4", width=8, height=8),
-                 annotation_sets=[AnnotationSet(id="s", tracks=[track])])  # fmt: skip
+    track = Track(
+        id="1",
+        label=label,
+        keyframes=[
+            Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1)),
+            Keyframe(frame=3, shape=BBox(x=0, y=0, width=1, height=1), outside=True),
+        ],
+    )
+    video = Item(
+        key="v.mp4",
+        media=Media(kind="video", uri="v.mp4", width=8, height=8),
+        annotation_sets=[AnnotationSet(id="s", tracks=[track])],
+    )
     losses = LossReport()
     write_cvat_xml(Dataset(project=Project(name="p"), items=[video]), tmp_path / "v.xml", losses)
     assert ET.parse(tmp_path / "v.xml").getroot().findall("track") == []
@@ -141,7 +176,9 @@ def test_cvat_writer_skips_an_unlabeled_track(tmp_path, label):
 def test_cvat_writer_leaves_unnamed_label_classes_out_of_the_meta(tmp_path):
     from bridge.schema import LabelClass, Ontology
 
-    project = Project(name="p", ontology=Ontology(labels=[LabelClass(name=""), LabelClass(name="car")]))
+    project = Project(
+        name="p", ontology=Ontology(labels=[LabelClass(name=""), LabelClass(name="car")])
+    )
     losses = LossReport()
     write_cvat_xml(Dataset(project=project, items=[unlabeled_item()]), tmp_path / "out.xml", losses)
     names = [n.text for n in ET.parse(tmp_path / "out.xml").getroot().iter("name")]

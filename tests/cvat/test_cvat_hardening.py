@@ -56,14 +56,20 @@ def read_all(path: Path, **options) -> tuple[list[Item], LossReport]:
         (MASK, MASK.replace('width="4"', 'width="70"'), "leaves the 64x48 image"),
         ('xtl="4.00"', 'xtl="4_0"', "not a number"),
         ('ytl="6.00"', 'ytl="\uff16.00"', "not a number"),  # full-width 6
-        ('points="0.00,47.00;63.00,47.00;40.00,30.00"', 'points="0.00,47.00;63.00,4_7.00;40.00,30.00"',
-         "not a number"),
-        ('points="0.00,47.00;63.00,47.00;40.00,30.00"', 'points="0.00,47.00;63.00,47.00"',
-         "polygon needs at least 3 points"),
+        (
+            'points="0.00,47.00;63.00,47.00;40.00,30.00"',
+            'points="0.00,47.00;63.00,4_7.00;40.00,30.00"',
+            "not a number",
+        ),
+        (
+            'points="0.00,47.00;63.00,47.00;40.00,30.00"',
+            'points="0.00,47.00;63.00,47.00"',
+            "polygon needs at least 3 points",
+        ),
         ('xtl="4.00" ytl="6.00" xbr="20.50"', 'xtl="24.00" ytl="6.00" xbr="20.50"', "inverted box"),
         ('z_order="1" group_id="2"', 'z_order="1" group_id="\uff12"', "not an integer"),
     ],
-)  # fmt: skip
+)
 def test_cvat_impossible_values_are_refused_at_their_line(tmp_path, old, new, message):
     path, line = variant(tmp_path, old, new)
     with pytest.raises(FormatError, match=message) as caught:
@@ -93,8 +99,11 @@ def test_cvat_meta_numbers_that_are_not_integers_are_refused(tmp_path):
 def test_cvat_attribute_values_outside_their_spec_are_kept_and_reported(tmp_path):
     """CVAT's server stores attribute values without checking them against the spec (a
     spec may also change after the fact), so such files exist: keep, report."""
-    path, _ = variant(tmp_path, '<attribute name="parked">true</attribute>',
-                      '<attribute name="parked">maybe</attribute>')  # fmt: skip
+    path, _ = variant(
+        tmp_path,
+        '<attribute name="parked">true</attribute>',
+        '<attribute name="parked">maybe</attribute>',
+    )
     items, losses = read_all(path)
     assert items[0].annotation_sets[0].regions[0].classifications[0].answers[0].value == "maybe"
     assert losses.count("cvat.attribute_outside_spec") == 1
@@ -105,7 +114,9 @@ def test_cvat_attribute_values_outside_their_spec_are_kept_and_reported(tmp_path
 
 
 def big_image_file(tmp_path: Path, side: int) -> Path:
-    text = JOB.replace('width="64" height="48">\n    <mask', f'width="{side}" height="{side}">\n    <mask')
+    text = JOB.replace(
+        'width="64" height="48">\n    <mask', f'width="{side}" height="{side}">\n    <mask'
+    )
     path = tmp_path / f"big{side}.xml"
     path.write_text(text)
     return path
@@ -138,14 +149,21 @@ def test_cvat_small_mask_on_a_huge_image_converts_in_little_memory(tmp_path, sid
     source = big_image_file(tmp_path, side)
     out = subprocess.run(
         [sys.executable, "-c", MEMORY_SCRIPT, str(source), str(tmp_path / "out.xml"), str(budget)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     grown_mb, losses = map(int, out.stdout.split())
     assert grown_mb < 200, f"peak memory grew by {grown_mb} MB"
     assert losses == 0
     mask = ET.parse(tmp_path / "out.xml").getroot().find("image/mask")
     assert {k: mask.get(k) for k in ("rle", "left", "top", "width", "height")} == {
-        "rle": "1, 3, 2, 2, 4", "left": "2", "top": "1", "width": "4", "height": "3"}  # fmt: skip
+        "rle": "1, 3, 2, 2, 4",
+        "left": "2",
+        "top": "1",
+        "width": "4",
+        "height": "3",
+    }
 
 
 # ------------------------------------------------------------------ crop-local codec
@@ -171,8 +189,11 @@ def test_cvat_crop_runs_decode_like_cvat_sdk_anywhere_in_the_image(crop, left, t
     height, width = crop.shape
     runs = encode_mask(crop, bbox=[0, 0, width, height])[:-4]  # the crop's own runs
     rle = cvat_mask_to_rle(runs, left, top, width, height, image.shape[1], image.shape[0])
-    reference = decode_mask([*runs, left, top, left + width - 1, top + height - 1],
-                            image_width=image.shape[1], image_height=image.shape[0])  # fmt: skip
+    reference = decode_mask(
+        [*runs, left, top, left + width - 1, top + height - 1],
+        image_width=image.shape[1],
+        image_height=image.shape[0],
+    )
     assert np.array_equal(rle_to_bitmap(rle), reference)
     assert rle == bitmap_to_rle(image)  # the very string pycocotools makes of the bitmap
 
@@ -216,16 +237,22 @@ def test_cvat_writer_refuses_a_mask_above_the_pixel_budget(tmp_path):
 
 
 def write_one(tmp_path: Path, *regions: Region, losses: LossReport | None = None) -> Path:
-    item = Item(key="a.jpg", media=Media(kind="image", uri="a.jpg", width=4, height=4),
-                annotation_sets=[AnnotationSet(id="s", regions=list(regions))])  # fmt: skip
+    item = Item(
+        key="a.jpg",
+        media=Media(kind="image", uri="a.jpg", width=4, height=4),
+        annotation_sets=[AnnotationSet(id="s", regions=list(regions))],
+    )
     path = tmp_path / "out.xml"
     write_cvat_xml(Dataset(project=Project(name="p"), items=[item]), path, losses or LossReport())
     return path
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=[chr(c) for c in range(40, 120)], max_size=8),
-       st.integers(0, 6), st.integers(0, 6))  # fmt: skip
+@given(
+    st.text(alphabet=[chr(c) for c in range(40, 120)], max_size=8),
+    st.integers(0, 6),
+    st.integers(0, 6),
+)
 def test_cvat_mask_writer_reads_any_counts_string_like_pycocotools_or_refuses_it(counts, h, w):
     """Either a FormatError, or the crop runs describe exactly the mask pycocotools
     decodes from the same string (only asked once our decoder found the runs sound)."""

@@ -31,23 +31,66 @@ def _pairs(count: int):
 
 
 shape_attrs = st.one_of(
-    st.tuples(st.just("box"), st.fixed_dictionaries({"xtl": coordinate, "ytl": coordinate, "xbr": coordinate, "ybr": coordinate})),
-    st.tuples(st.just("ellipse"), st.fixed_dictionaries({"cx": coordinate, "cy": coordinate, "rx": coordinate, "ry": coordinate})),
-    st.tuples(st.sampled_from(["polygon", "polyline", "points"]), st.fixed_dictionaries({"points": _pairs(1)})),
-    st.tuples(st.just("cuboid"), st.fixed_dictionaries({k: coordinate for k in (
-        "xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1",
-        "xtl2", "ytl2", "xbl2", "ybl2", "xtr2", "ytr2", "xbr2", "ybr2")})),
-    st.tuples(st.just("mask"), st.just({"rle": "2, 2, 2", "left": "1", "top": "1", "width": "2", "height": "3"})),
-)  # fmt: skip
+    st.tuples(
+        st.just("box"),
+        st.fixed_dictionaries(
+            {"xtl": coordinate, "ytl": coordinate, "xbr": coordinate, "ybr": coordinate}
+        ),
+    ),
+    st.tuples(
+        st.just("ellipse"),
+        st.fixed_dictionaries(
+            {"cx": coordinate, "cy": coordinate, "rx": coordinate, "ry": coordinate}
+        ),
+    ),
+    st.tuples(
+        st.sampled_from(["polygon", "polyline", "points"]),
+        st.fixed_dictionaries({"points": _pairs(1)}),
+    ),
+    st.tuples(
+        st.just("cuboid"),
+        st.fixed_dictionaries(
+            {
+                k: coordinate
+                for k in (
+                    "xtl1",
+                    "ytl1",
+                    "xbl1",
+                    "ybl1",
+                    "xtr1",
+                    "ytr1",
+                    "xbr1",
+                    "ybr1",
+                    "xtl2",
+                    "ytl2",
+                    "xbl2",
+                    "ybl2",
+                    "xtr2",
+                    "ytr2",
+                    "xbr2",
+                    "ybr2",
+                )
+            }
+        ),
+    ),
+    st.tuples(
+        st.just("mask"),
+        st.just({"rle": "2, 2, 2", "left": "1", "top": "1", "width": "2", "height": "3"}),
+    ),
+)
 common = st.fixed_dictionaries(
     {},
     optional={
-        "label": st.sampled_from(["car", "road", "", "bus"]), "occluded": flag, "outside": flag,
-        "keyframe": flag, "z_order": st.sampled_from(["0", "3", "-1", "x"]),
-        "group_id": st.sampled_from(["0", "7", "x"]), "source": st.sampled_from(["manual", "auto", ""]),
+        "label": st.sampled_from(["car", "road", "", "bus"]),
+        "occluded": flag,
+        "outside": flag,
+        "keyframe": flag,
+        "z_order": st.sampled_from(["0", "3", "-1", "x"]),
+        "group_id": st.sampled_from(["0", "7", "x"]),
+        "source": st.sampled_from(["manual", "auto", ""]),
         "rotation": st.sampled_from(["0", "0.0", "15.5", "359.99", "nan"]),
     },
-)  # fmt: skip
+)
 
 
 def _outcome(build):
@@ -72,7 +115,7 @@ def test_cvat_image_region_agrees_with_shape_dict_then_shape_to_region_dict(shap
             where="f:1",
             region_id="0",
             image_size=size,
-        )  # fmt: skip
+        )
     )
     if isinstance(general, tuple) or isinstance(direct, tuple):
         assert isinstance(direct, tuple) and isinstance(general, tuple)

@@ -32,7 +32,10 @@ def test_cvat_image_job_export_becomes_the_jobs_annotation_set():
         assert aset.annotator.name == job.findtext("assignee/username")
         assert aset.annotator.email == job.findtext("assignee/email")
         assert len(aset.regions) == len(image)  # every shape and tag of the image
-        assert (item.media.width, item.media.height) == (int(image.get("width")), int(image.get("height")))
+        assert (item.media.width, item.media.height) == (
+            int(image.get("width")),
+            int(image.get("height")),
+        )
 
 
 def test_cvat_video_job_export_takes_its_frame_size_from_the_meta():
@@ -45,7 +48,9 @@ def test_cvat_video_job_export_takes_its_frame_size_from_the_meta():
     assert aset.id == "job-306" and aset.annotator.name == "dave"
     (track,) = aset.tracks
     assert [k.frame for k in track.keyframes] == [int(b.get("frame")) for b in root.iter("box")]
-    assert [k.outside for k in track.keyframes] == [b.get("outside") == "1" for b in root.iter("box")]
+    assert [k.outside for k in track.keyframes] == [
+        b.get("outside") == "1" for b in root.iter("box")
+    ]
 
 
 @pytest.mark.parametrize("source", [IMAGES, VIDEO], ids=lambda p: p.name)
@@ -71,19 +76,25 @@ def test_cvat_job_stage_and_state_give_the_status_when_a_file_has_them(tmp_path)
     """CVAT's own job meta (bindings.JobData) has no stage/state; a file that adds them
     (a script's export) gets the status `job_status` gives them."""
     text = IMAGES.read_text().replace(
-        "      <owner>", "      <stage>acceptance</stage>\n      <state>completed</state>\n      <owner>", 1
+        "      <owner>",
+        "      <stage>acceptance</stage>\n      <state>completed</state>\n      <owner>",
+        1,
     )
     (tmp_path / "job.xml").write_text(text)
     items = list(read_cvat_xml(tmp_path / "job.xml", LossReport()).items)
     assert {item.annotation_sets[0].status for item in items} == {"accepted"}
-    assert items[0].annotation_sets[0].extra == {"cvat_stage": "acceptance", "cvat_state": "completed"}
+    assert items[0].annotation_sets[0].extra == {
+        "cvat_stage": "acceptance",
+        "cvat_state": "completed",
+    }
 
 
 def test_cvat_meta_without_project_task_or_job_is_refused(tmp_path):
     from bridge.errors import FormatError
 
-    (tmp_path / "x.xml").write_text("<annotations><version>1.1</version><meta><dumped>x</dumped>"
-                                    "</meta></annotations>")  # fmt: skip
+    (tmp_path / "x.xml").write_text(
+        "<annotations><version>1.1</version><meta><dumped>x</dumped></meta></annotations>"
+    )
     with pytest.raises(FormatError, match="neither <project>, <task> nor <job>"):
         read_cvat_xml(tmp_path / "x.xml", LossReport())
 
@@ -101,18 +112,23 @@ def test_cvat_xml_is_detected_behind_comments_instructions_and_a_bom(prolog, tmp
     body = IMAGES.read_bytes()
     declaration, rest = body.split(b"\n", 1)
     path = tmp_path / "annotations.xml"
-    path.write_bytes(prolog + rest if prolog.startswith(b"\xef") else declaration + b"\n" + prolog + rest)
+    path.write_bytes(
+        prolog + rest if prolog.startswith(b"\xef") else declaration + b"\n" + prolog + rest
+    )
     head = path.read_bytes()[:4096]
     assert looks_like_cvat_xml(head)
     assert CvatXml().sniff(path, head)
     assert len(list(read_cvat_xml(path, LossReport()).items)) == 5
 
 
-@pytest.mark.parametrize("head", [
-    b"<annotationsX><meta/></annotationsX>",
-    b"<!-- <annotations><meta> -->\n<other/>",
-    b"<?xml version='1.0'?><annotations>\n<!-- x --><image/></annotations>",
-    b'{"annotations": []}',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"<annotationsX><meta/></annotationsX>",
+        b"<!-- <annotations><meta> -->\n<other/>",
+        b"<?xml version='1.0'?><annotations>\n<!-- x --><image/></annotations>",
+        b'{"annotations": []}',
+    ],
+)
 def test_cvat_sniffer_refuses_what_is_not_a_cvat_export(head):
     assert not looks_like_cvat_xml(head)

@@ -103,15 +103,21 @@ OUTSIDE_WHILE_HIDDEN = {"for_video.xml": 1, "all_shapes_video.xml": 0}
 
 
 def states(track) -> list[tuple[int, str]]:
-    return [(k.frame, "outside" if k.outside else "key" if k.keyframe else "interpolated")
-            for k in track.keyframes]  # fmt: skip
+    return [
+        (k.frame, "outside" if k.outside else "key" if k.keyframe else "interpolated")
+        for k in track.keyframes
+    ]
 
 
 @pytest.mark.parametrize("name", ["for_video.xml", "all_shapes_video.xml"])
 def test_cvat_box_track_keyframes_and_outside_survive_label_studio(name, tmp_path):
     original, final, losses = through_label_studio(name, tmp_path)
-    before = {t.label: t for s in original[0].annotation_sets for t in s.tracks
-              if t.keyframes[0].shape.type == "bbox"}  # fmt: skip
+    before = {
+        t.label: t
+        for s in original[0].annotation_sets
+        for t in s.tracks
+        if t.keyframes[0].shape.type == "bbox"
+    }
     after = {t.label: t for s in final[0].annotation_sets for t in s.tracks}
     assert {label: states(t) for label, t in after.items()} == EXPECTED_TRACKS[name]
     fields = ("x", "y", "width", "height", "rotation")
@@ -150,15 +156,24 @@ rotated_boxes = st.tuples(
 @example(box=(0, 0, 300, 10, 90), width=1100, height=1100)  # turned half off the image
 def test_cvat_rotated_box_lands_on_the_same_pixels_after_label_studio(box, width, height):
     x1, y1, w, h, rotation = box
-    cvat_shape = {"type": "rectangle", "label": "car", "frame": 0, "points": [x1, y1, x1 + w, y1 + h],
-                  "rotation": rotation, "attributes": []}  # fmt: skip
+    cvat_shape = {
+        "type": "rectangle",
+        "label": "car",
+        "frame": 0,
+        "points": [x1, y1, x1 + w, y1 + h],
+        "rotation": rotation,
+        "attributes": [],
+    }
     labels = LabelIndex.from_labels([{"name": "car", "type": "rectangle", "attributes": []}])
     losses = LossReport()
     region = shape_to_region(cvat_shape, labels, losses, where="t", region_id="r")
     from bridge.schema import AnnotationSet, Item, Media
 
-    item = Item(key="a.jpg", media=Media(kind="image", uri="a.jpg", width=width, height=height),
-                annotation_sets=[AnnotationSet(id="1", regions=[region])])  # fmt: skip
+    item = Item(
+        key="a.jpg",
+        media=Media(kind="image", uri="a.jpg", width=width, height=height),
+        annotation_sets=[AnnotationSet(id="1", regions=[region])],
+    )
     config = parse_label_config(
         '<View><Image name="image" value="$image"/><RectangleLabels name="bbox" toName="image">'
         '<Label value="car"/></RectangleLabels></View>'

@@ -90,8 +90,30 @@ IMAGES = (FIXTURES / "all_shapes_images.xml").read_text(encoding="utf-8")
 VIDEO = (FIXTURES / "for_video_with_skeleton.xml").read_text(encoding="utf-8")
 ANNOTATION_PART = {text: text.index("</meta>") for text in (IMAGES, VIDEO)}
 ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
-JUNK = ["", "abc", "1e400", "-0", "nan", "inf", "1,2", "1;2", "2.5", "-3", "99999999999999999999999",
-        "true", "0", "1", "1.0e3", " 7", "0x10", "1,2;3", "car", "unknown label", "1.7e308", "-1.7e308"]  # fmt: skip
+JUNK = [
+    "",
+    "abc",
+    "1e400",
+    "-0",
+    "nan",
+    "inf",
+    "1,2",
+    "1;2",
+    "2.5",
+    "-3",
+    "99999999999999999999999",
+    "true",
+    "0",
+    "1",
+    "1.0e3",
+    " 7",
+    "0x10",
+    "1,2;3",
+    "car",
+    "unknown label",
+    "1.7e308",
+    "-1.7e308",
+]
 
 
 def _mutated(text: str, pick: float, value: str) -> str:
@@ -116,10 +138,11 @@ def _mutated_text(text: str, pick: float, value: str) -> str:
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    text=st.sampled_from([IMAGES, VIDEO]), pick=st.floats(0, 1),
+    text=st.sampled_from([IMAGES, VIDEO]),
+    pick=st.floats(0, 1),
     value=st.sampled_from(JUNK) | st.text(alphabet="0123456789.,;-e ", max_size=12),
     in_element=st.booleans(),
-)  # fmt: skip
+)
 def test_cvat_fuzzed_values_give_the_same_result_both_ways(tmp_path, text, pick, value, in_element):
     path = tmp_path / "fuzz.xml"
     mutate = _mutated_text if in_element else _mutated
@@ -143,14 +166,29 @@ def test_cvat_byte_flips_give_the_same_result_both_ways(tmp_path, where, byte):
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ('xtl="1.25" ytl="2.50" xbr="7.75"', 'xtl="-1.7e308" ytl="2.50" xbr="1.7e308"'),  # width overflows
-        ('ytl="2.50" xbr="7.75" ybr="6.00"', 'ytl="-1.7e308" xbr="7.75" ybr="1.7e308"'),  # height overflows
-        ('cx="3.00" cy="6.00" rx="1.50"', 'cx="1e308" cy="6.00" rx="1.7e308"'),  # fine: radii as written
-        ('<attribute name="doors">4</attribute>', '<attribute name="doors">123456789012345678901234567890</attribute>'),
-        ('left="2" top="1" width="4" height="3"', 'left="2" top="1" width="40" height="3"'),  # runs != crop
+        (
+            'xtl="1.25" ytl="2.50" xbr="7.75"',
+            'xtl="-1.7e308" ytl="2.50" xbr="1.7e308"',
+        ),  # width overflows
+        (
+            'ytl="2.50" xbr="7.75" ybr="6.00"',
+            'ytl="-1.7e308" xbr="7.75" ybr="1.7e308"',
+        ),  # height overflows
+        (
+            'cx="3.00" cy="6.00" rx="1.50"',
+            'cx="1e308" cy="6.00" rx="1.7e308"',
+        ),  # fine: radii as written
+        (
+            '<attribute name="doors">4</attribute>',
+            '<attribute name="doors">123456789012345678901234567890</attribute>',
+        ),
+        (
+            'left="2" top="1" width="4" height="3"',
+            'left="2" top="1" width="40" height="3"',
+        ),  # runs != crop
         ('rle="1, 3, 2, 2, 4"', 'rle="1, x"'),
     ],
-)  # fmt: skip
+)
 def test_cvat_hostile_values_give_the_same_result_both_ways(tmp_path, old, new):
     assert old in IMAGES
     path = tmp_path / "hostile.xml"
@@ -179,15 +217,23 @@ VIDEO_SHAPES = (FIXTURES / "all_shapes_video.xml").read_text(encoding="utf-8")
     [
         (IMAGES, 'rx="1.50" ry="0.75"', 'rx="-1.50" ry="0.75"', "negative radius"),
         (IMAGES, 'rx="1.50" ry="0.75"', 'rx="1.50" ry="-0.01"', "negative radius"),
-        (VIDEO_SHAPES, 'cx="20.00" cy="20.00" rx="3.00"', 'cx="20.00" cy="20.00" rx="-3.00"',
-         "negative radius"),
+        (
+            VIDEO_SHAPES,
+            'cx="20.00" cy="20.00" rx="3.00"',
+            'cx="20.00" cy="20.00" rx="-3.00"',
+            "negative radius",
+        ),
         (VIDEO, "<size>4</size>", "<size>-1</size>", "<size> -1 is negative"),
         (VIDEO, "<width>25</width>", "<width>0</width>", "is not positive"),
-        (VIDEO, "<width>25</width>\n        <height>20</height>", "<width>-2</width>",
-         "is not positive"),  # a side given alone is checked too
+        (
+            VIDEO,
+            "<width>25</width>\n        <height>20</height>",
+            "<width>-2</width>",
+            "is not positive",
+        ),  # a side given alone is checked too
     ],
     ids=["image-rx", "image-ry", "video-rx", "frame-count", "width", "width-without-height"],
-)  # fmt: skip
+)
 def test_cvat_schema_invariants_are_refused_where_read_both_ways(tmp_path, text, old, new, message):
     """What the schema refuses (a negative radius or frame count, a media side <= 0) is a
     located FormatError from the reader, the same on the record path."""

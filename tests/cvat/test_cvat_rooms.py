@@ -29,16 +29,29 @@ def test_cvat_flows_do_not_refer_back_to_the_connector(flow):
     assert "bridge_cvat.connector" not in imported(flow)
 
 
-@pytest.mark.parametrize("pure", ["ontology", "convert", "masks", "xml_meta", "job_states", "target"])
+@pytest.mark.parametrize(
+    "pure", ["ontology", "convert", "masks", "xml_meta", "job_states", "target"]
+)
 def test_cvat_pure_rooms_import_no_network_or_disk_room(pure):
-    assert not imported(pure) & {"bridge_cvat.api", "bridge_cvat.rest", "bridge_cvat.files",
-                                 "bridge_cvat.connector", "bridge.http", "httpx"}  # fmt: skip
+    assert not imported(pure) & {
+        "bridge_cvat.api",
+        "bridge_cvat.rest",
+        "bridge_cvat.files",
+        "bridge_cvat.connector",
+        "bridge.http",
+        "httpx",
+    }
 
 
 def test_cvat_connector_has_no_re_export_list():
     tree = ast.parse((PLUGIN / "connector.py").read_text())
-    assigned = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
-                if isinstance(t, ast.Name)}  # fmt: skip
+    assigned = {
+        t.id
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
     assert "__all__" not in assigned
 
 

@@ -36,14 +36,34 @@ def broken(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('<polygon label="" points="1,2;3,4;6,5"', '<circle label="" points="1,2;3,4;6,5"', "unknown or misplaced shape <circle>"),
-        ('<points label="label2" points="1,2;3,4;5,6"', '<points label="nope" points="1,2;3,4;5,6"', "label 'nope' is not declared"),
-        ('<points label="label2" points="1,2;3,4;5,6"', '<points label="label2" points="1,2;3,4;5"', "not an x,y pair"),
-        ('<box label="label1" occluded="1" xbr="4"', '<box label="label1" occluded="1" xbr="four"', "not a number"),
-        ('<box label="label1" occluded="1" xbr="4"', '<box label="label1" occluded="1" xbr="nan"', "not a finite number"),
+        (
+            '<polygon label="" points="1,2;3,4;6,5"',
+            '<circle label="" points="1,2;3,4;6,5"',
+            "unknown or misplaced shape <circle>",
+        ),
+        (
+            '<points label="label2" points="1,2;3,4;5,6"',
+            '<points label="nope" points="1,2;3,4;5,6"',
+            "label 'nope' is not declared",
+        ),
+        (
+            '<points label="label2" points="1,2;3,4;5,6"',
+            '<points label="label2" points="1,2;3,4;5"',
+            "not an x,y pair",
+        ),
+        (
+            '<box label="label1" occluded="1" xbr="4"',
+            '<box label="label1" occluded="1" xbr="four"',
+            "not a number",
+        ),
+        (
+            '<box label="label1" occluded="1" xbr="4"',
+            '<box label="label1" occluded="1" xbr="nan"',
+            "not a finite number",
+        ),
         ('<image height="10" id="1"', '<image height="ten" id="1"', "not an integer"),
     ],
-)  # fmt: skip
+)
 def test_cvat_bad_shape_is_reported_at_its_line(tmp_path, old, new, message):
     text = GOOD.replace(old, new)
     path = broken(tmp_path, text)
@@ -126,9 +146,11 @@ FUZZ_SOURCES = [GOOD.encode()] + [
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    source=st.sampled_from(FUZZ_SOURCES), cut=st.floats(0, 1), where=st.floats(0, 1),
+    source=st.sampled_from(FUZZ_SOURCES),
+    cut=st.floats(0, 1),
+    where=st.floats(0, 1),
     byte=st.sampled_from(list(b'<>"=;,/ 1a&-.\x00')),
-)  # fmt: skip
+)
 def test_cvat_reader_fuzz_fails_only_with_bridge_errors(tmp_path, source, cut, where, byte):
     data = bytearray(source)
     position = int(where * (len(data) - 1))

@@ -99,8 +99,13 @@ def test_cvat_ellipse_radii_are_taken_as_written_even_near_the_float_limit(tmp_p
     text = SHAPES.replace('cx="3.00" cy="6.00" rx="1.50"', 'cx="1e308" cy="6.00" rx="1.7e308"')
     path = tmp_path / "big.xml"
     path.write_text(text)
-    shapes = [r.shape for item in read_cvat_xml(path, LossReport()).items
-              for s in item.annotation_sets for r in s.regions if r.shape.type == "ellipse"]  # fmt: skip
+    shapes = [
+        r.shape
+        for item in read_cvat_xml(path, LossReport()).items
+        for s in item.annotation_sets
+        for r in s.regions
+        if r.shape.type == "ellipse"
+    ]
     assert [(e.cx, e.rx) for e in shapes] == [(1e308, 1.7e308)]
 
 

@@ -103,7 +103,8 @@ def test_cvat_every_label_and_attribute_spec_is_read(name):
             spec.input for spec in label.attributes
         ]
         assert [(a.findtext("mutable") or "False").lower() == "true" for a in specs] == [
-            spec.mutable for spec in label.attributes]  # fmt: skip
+            spec.mutable for spec in label.attributes
+        ]
         assert label.parent == xml_label.findtext("parent")
 
 
@@ -171,7 +172,10 @@ def test_cvat_video_keeps_original_frame_numbers_and_outside():
     assert [t.id for t in tracks] == ["0", "1", "2"]
     box = tracks[0]
     assert [(k.frame, k.outside, k.occluded) for k in box.keyframes] == [
-        (10, False, True), (13, True, False), (16, True, False)]  # fmt: skip
+        (10, False, True),
+        (13, True, False),
+        (16, True, False),
+    ]
     assert [k.classifications[0].answers[0].value for k in tracks[1].keyframes] == ["hgkf", "jk"]
     assert tracks[1].classifications == []  # hgl is mutable: it lives on keyframes
 
@@ -214,10 +218,20 @@ def test_cvat_all_image_shapes_have_hand_checked_geometry():
         box.group == "7" and box.extra["source"] == "manual" and box.z_order == 3 and box.occluded
     )
     assert {c.name: c.answers[0].value for c in box.classifications} == {
-        "parked": True, "color": "dark green", "doors": 4, "plate": 'AB <12> "x"', "view": "side"}  # fmt: skip
+        "parked": True,
+        "color": "dark green",
+        "doors": 4,
+        "plate": 'AB <12> "x"',
+        "view": "side",
+    }
     ellipse = regions["wheel"].shape
-    assert isinstance(ellipse, Ellipse) and (ellipse.cx, ellipse.cy, ellipse.rx, ellipse.ry, ellipse.rotation) == (
-        3, 6, 1.5, 0.75, 15.5)  # fmt: skip
+    assert isinstance(ellipse, Ellipse) and (
+        ellipse.cx,
+        ellipse.cy,
+        ellipse.rx,
+        ellipse.ry,
+        ellipse.rotation,
+    ) == (3, 6, 1.5, 0.75, 15.5)
     cuboid = regions["truck"].shape
     assert (
         isinstance(cuboid, Cuboid) and cuboid.points[0] == (1, 1) and cuboid.points[7] == (4, 2.5)
@@ -264,7 +278,9 @@ def test_cvat_video_tracks_split_mutable_and_immutable_attributes():
     person = items[0].annotation_sets[0].tracks[3]
     last = person.keyframes[1]
     assert [(p.label, p.visibility, p.extra["keyframe"]) for p in last.shape.points] == [
-        ("head", "absent", True), ("foot", "visible", False)]  # fmt: skip
+        ("head", "absent", True),
+        ("foot", "visible", False),
+    ]
 
 
 def test_cvat_video_project_gives_one_item_per_task():

@@ -59,7 +59,9 @@ def test_cvat_xml_round_trip_is_semantically_identical(name, tmp_path):
     expected, unlabeled = without_unlabeled(FIXTURES / name, tmp_path)
     assert_same_cvat(expected, tmp_path / name)
     assert losses.count("cvat.unlabeled_region") == unlabeled
-    assert {loss["code"] for loss in losses.as_dict()} <= {"cvat.unlabeled_region"}, losses.as_dict()
+    assert {loss["code"] for loss in losses.as_dict()} <= {"cvat.unlabeled_region"}, (
+        losses.as_dict()
+    )
 
 
 @pytest.mark.parametrize("name", ALL_FILES)
@@ -83,10 +85,19 @@ def _dataset(items, project=None) -> Dataset:
 
 
 def test_cvat_writer_declares_labels_and_attributes_the_ontology_lacks(tmp_path):
-    region = Region(id="r1", label="new_label", shape=BBox(x=1, y=2, width=3, height=4, rotation=10),
-                    classifications=[Classification.model_validate({"name": "quality", "answers": [{"value": "good"}]})])  # fmt: skip
-    item = Item(key="a.jpg", media=Media(kind="image", uri="a.jpg", width=20, height=10),
-                annotation_sets=[AnnotationSet(id="s", regions=[region])])  # fmt: skip
+    region = Region(
+        id="r1",
+        label="new_label",
+        shape=BBox(x=1, y=2, width=3, height=4, rotation=10),
+        classifications=[
+            Classification.model_validate({"name": "quality", "answers": [{"value": "good"}]})
+        ],
+    )
+    item = Item(
+        key="a.jpg",
+        media=Media(kind="image", uri="a.jpg", width=20, height=10),
+        annotation_sets=[AnnotationSet(id="s", regions=[region])],
+    )
     losses = LossReport()
     write_cvat_xml(_dataset([item]), tmp_path / "out.xml", losses)
     root = ET.parse(tmp_path / "out.xml").getroot()
@@ -95,20 +106,35 @@ def test_cvat_writer_declares_labels_and_attributes_the_ontology_lacks(tmp_path)
     assert label.findtext("attributes/attribute/name") == "quality"
     box = root.find("image/box")
     assert {k: box.get(k) for k in ("xtl", "ytl", "xbr", "ybr", "rotation")} == {
-        "xtl": "1", "ytl": "2", "xbr": "4", "ybr": "6", "rotation": "10"}  # fmt: skip
+        "xtl": "1",
+        "ytl": "2",
+        "xbr": "4",
+        "ybr": "6",
+        "rotation": "10",
+    }
     reread = list(read_cvat_xml(tmp_path / "out.xml", LossReport()).items)
     assert reread[0].annotation_sets[0].regions[0].classifications[0].answers[0].value == "good"
 
 
 def test_cvat_writer_reports_what_cvat_cannot_hold(tmp_path):
     span = Region(id="t", label="PER", shape=Span(start=0, end=4))
-    track = Track(id="uuid-1", label="car", keyframes=[
-        Keyframe(frame=0, shape=BBox(x=0, y=0, width=2, height=2)),
-        Keyframe(frame=5, shape=BBox(x=1, y=1, width=2, height=2), outside=True)])  # fmt: skip
+    track = Track(
+        id="uuid-1",
+        label="car",
+        keyframes=[
+            Keyframe(frame=0, shape=BBox(x=0, y=0, width=2, height=2)),
+            Keyframe(frame=5, shape=BBox(x=1, y=1, width=2, height=2), outside=True),
+        ],
+    )
     one_frame = Region(id="f", label="car", frame=3, shape=BBox(x=0, y=0, width=1, height=1))
-    video = Item(key="v.mp4", media=Media(kind="video", uri="v.mp4", width=10, height=10),
-                 annotation_sets=[AnnotationSet(id="s", tracks=[track], regions=[span, one_frame]),
-                                  AnnotationSet(id="second")])  # fmt: skip
+    video = Item(
+        key="v.mp4",
+        media=Media(kind="video", uri="v.mp4", width=10, height=10),
+        annotation_sets=[
+            AnnotationSet(id="s", tracks=[track], regions=[span, one_frame]),
+            AnnotationSet(id="second"),
+        ],
+    )
     losses = LossReport()
     write_cvat_xml(_dataset([video]), tmp_path / "v.xml", losses)
     assert losses.count("cvat.no_span") == 1
@@ -117,4 +143,6 @@ def test_cvat_writer_reports_what_cvat_cannot_hold(tmp_path):
     assert losses.count("cvat.extra_annotation_sets") == 1
     tracks = ET.parse(tmp_path / "v.xml").getroot().findall("track")
     assert [[(b.get("frame"), b.get("outside")) for b in t] for t in tracks] == [
-        [("0", "0"), ("5", "1")], [("3", "0"), ("4", "1")]]  # fmt: skip
+        [("0", "0"), ("5", "1")],
+        [("3", "0"), ("4", "1")],
+    ]

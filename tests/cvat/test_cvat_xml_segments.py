@@ -23,18 +23,27 @@ def by_definition(task: TaskInfo, frame: int):
 
 
 segment = st.builds(
-    lambda start, length, who: Segment(id=None, start=start, stop=start + length,
-                                       assignee=Annotator(name=who) if who else None),
-    st.integers(0, 40), st.integers(-2, 15), st.sampled_from([None, "ann", "bob"]),
-)  # fmt: skip
+    lambda start, length, who: Segment(
+        id=None, start=start, stop=start + length, assignee=Annotator(name=who) if who else None
+    ),
+    st.integers(0, 40),
+    st.integers(-2, 15),
+    st.sampled_from([None, "ann", "bob"]),
+)
 
 
 def cvat_layout(size: int, overlap: int, count: int) -> list[Segment]:
     """Jobs of `size` frames overlapping by `overlap`, as CVAT cuts a task."""
     step = size - overlap
-    return [Segment(id=str(i), start=i * step, stop=i * step + size - 1,
-                    assignee=Annotator(name=f"user{i % 3}") if i % 4 else None)
-            for i in range(count)]  # fmt: skip
+    return [
+        Segment(
+            id=str(i),
+            start=i * step,
+            stop=i * step + size - 1,
+            assignee=Annotator(name=f"user{i % 3}") if i % 4 else None,
+        )
+        for i in range(count)
+    ]
 
 
 @given(st.lists(segment, max_size=12), st.integers(-3, 60))
@@ -45,8 +54,12 @@ def test_cvat_segment_lookup_any_layout(segments, frame):
 
 @given(st.integers(1, 20), st.integers(0, 5), st.integers(0, 30), st.integers(-2, 700))
 def test_cvat_segment_lookup_cvat_layout(size, overlap, count, frame):
-    task = TaskInfo(id="1", name="t", segments=cvat_layout(size, min(overlap, size - 1), count),
-                    assignee=TASK_ASSIGNEE)  # fmt: skip
+    task = TaskInfo(
+        id="1",
+        name="t",
+        segments=cvat_layout(size, min(overlap, size - 1), count),
+        assignee=TASK_ASSIGNEE,
+    )
     assert task.annotator_for(frame) == by_definition(task, frame)
 
 

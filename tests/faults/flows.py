@@ -26,8 +26,12 @@ LS_TOKEN = "ls-legacy-token-0123456789abcdef"
 CVAT_TOKEN = "cvat-pat-0123456789abcdef"
 LB_KEY = "lb-secret-key-0123456789"
 SECRETS = (LS_TOKEN, CVAT_TOKEN, LB_KEY)
-LIMITS = {"http_deadline": 1.5, "http_download_deadline": 1.5, "http_max_bytes": 4_000_000,
-          "http_max_download_bytes": 4_000_000}  # fmt: skip
+LIMITS = {
+    "http_deadline": 1.5,
+    "http_download_deadline": 1.5,
+    "http_max_bytes": 4_000_000,
+    "http_max_download_bytes": 4_000_000,
+}
 """Short deadlines and small caps: a fault must end a run in seconds."""
 
 
@@ -48,8 +52,11 @@ class Flow:
 
 
 def options() -> dict[str, Any]:
-    return {"retry": RetryPolicy(attempts=3, backoff=0.0, sleep=no_sleep), "sleep": no_sleep,
-            **LIMITS}  # fmt: skip
+    return {
+        "retry": RetryPolicy(attempts=3, backoff=0.0, sleep=no_sleep),
+        "sleep": no_sleep,
+        **LIMITS,
+    }
 
 
 # ----------------------------------------------------------------------- Label Studio
@@ -66,8 +73,9 @@ class FakeLabelStudio:
         self.snapshots: dict[int, str] = {}
         self.deleted: list[int] = []
         self.imported: list[Any] = []
-        self.projects = {1: {"id": 1, "title": "boxes", "label_config": LS_CONFIG,
-                             "task_number": len(LS_EXPORT)}}  # fmt: skip
+        self.projects = {
+            1: {"id": 1, "title": "boxes", "label_config": LS_CONFIG, "task_number": len(LS_EXPORT)}
+        }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path, method, params = request.url.path, request.method, request.url.params
@@ -77,8 +85,12 @@ class FakeLabelStudio:
             project = self.projects.get(int(m[1]))
             return httpx.Response(200 if project else 404, json=project or {"detail": "Not found."})
         if path == "/api/users/":
-            return httpx.Response(200, json=[{"id": 1, "email": "ann@example.org", "first_name": "Ann",
-                                              "last_name": "Lee"}])  # fmt: skip
+            return httpx.Response(
+                200,
+                json=[
+                    {"id": 1, "email": "ann@example.org", "first_name": "Ann", "last_name": "Lee"}
+                ],
+            )
         if path == "/api/projects/1/exports/" and method == "POST":
             number = len(self.snapshots) + 5
             self.snapshots[number] = "completed"
@@ -109,10 +121,15 @@ class FakeLabelStudio:
             tasks = json.loads(request.content)
             self.imported.append(tasks)
             start = 100 * len(self.imported)
-            return httpx.Response(201, json={
-                "task_count": len(tasks), "task_ids": list(range(start, start + len(tasks))),
-                "annotation_count": sum(len(t.get("annotations", [])) for t in tasks),
-                "prediction_count": sum(len(t.get("predictions", [])) for t in tasks)})  # fmt: skip
+            return httpx.Response(
+                201,
+                json={
+                    "task_count": len(tasks),
+                    "task_ids": list(range(start, start + len(tasks))),
+                    "annotation_count": sum(len(t.get("annotations", [])) for t in tasks),
+                    "prediction_count": sum(len(t.get("predictions", [])) for t in tasks),
+                },
+            )
         return httpx.Response(404, json={"detail": "Not found."})
 
 
@@ -129,8 +146,9 @@ def ls_push(project: str) -> Callable[[FakeServer, Path, Any], Any]:
     def run(server: FakeServer, tmp: Path, app: FakeLabelStudio) -> Any:
         source = tmp / "in.json"
         source.write_text(json.dumps(LS_EXPORT))
-        written = transfer(source, f"labelstudio://{server.host}/projects/{project}", batch_size=1,
-                           **options()).written  # fmt: skip
+        written = transfer(
+            source, f"labelstudio://{server.host}/projects/{project}", batch_size=1, **options()
+        ).written
         return written, app.imported
 
     return run
@@ -166,9 +184,13 @@ def cvat_push(target: str) -> Callable[[FakeServer, Path, Any], Any]:
         server.faults = faults
         server.requests.clear()  # fault numbers count the push's requests
         server.answered.clear()
-        written = transfer(pulled, f"cvat+http://{server.host}/tasks/{target}",
-                           media_base_url="https://data.example.com", name="traffic",
-                           **options()).written  # fmt: skip
+        written = transfer(
+            pulled,
+            f"cvat+http://{server.host}/tasks/{target}",
+            media_base_url="https://data.example.com",
+            name="traffic",
+            **options(),
+        ).written
         sent = [json.loads(r.content) for r in server.answered if r.method in ("PUT", "POST")]
         return written, sent
 
@@ -194,10 +216,14 @@ def lb_pull_app(server_url: str) -> tuple[Any, Any]:
     half = len(body) // 2
     from tests.labelbox.test_lb_api_fakes import export_page
 
-    fake.on("GetExportFileFromOffsetPyApi",
-            lambda call: export_page(0, half - 1, 0, 0, f"{server_url}/lb-exports/p0?sig=0")
+    fake.on(
+        "GetExportFileFromOffsetPyApi",
+        lambda call: (
+            export_page(0, half - 1, 0, 0, f"{server_url}/lb-exports/p0?sig=0")
             if call.variables["offset"] == "0"
-            else export_page(half, len(body) - 1, 1, 1, f"{server_url}/lb-exports/p1?sig=1"))  # fmt: skip
+            else export_page(half, len(body) - 1, 1, 1, f"{server_url}/lb-exports/p1?sig=1")
+        ),
+    )
     router.get(f"{LB_ORIGIN}/lb-exports/p0").respond(200, content=body[:half])
     router.get(f"{LB_ORIGIN}/lb-exports/p1").respond(200, content=body[half:])
     return router.handler, fake
@@ -205,8 +231,12 @@ def lb_pull_app(server_url: str) -> tuple[Any, Any]:
 
 def lb_pull(server: FakeServer, tmp: Path, app: Any) -> Any:
     out = tmp / "out.jsonl"
-    transfer("labelbox://projects/cls1so9z80075075j1mle13w0", out,
-             endpoint=f"{server.url}/graphql", **options())  # fmt: skip
+    transfer(
+        "labelbox://projects/cls1so9z80075075j1mle13w0",
+        out,
+        endpoint=f"{server.url}/graphql",
+        **options(),
+    )
     return out.read_text()
 
 
@@ -225,8 +255,13 @@ def lb_push(server: FakeServer, tmp: Path, app: Any) -> Any:
 
     source = tmp / "in.ndjson"
     source.write_bytes(b"".join(export_lines()[:3]))
-    written = transfer(source, "labelbox://projects/cls1so9z80075075j1mle13w0", endpoint=f"{server.url}/graphql",
-                       import_name="push-1", **options()).written  # fmt: skip
+    written = transfer(
+        source,
+        "labelbox://projects/cls1so9z80075075j1mle13w0",
+        endpoint=f"{server.url}/graphql",
+        import_name="push-1",
+        **options(),
+    ).written
     fake = app
     sent = [
         call.variables for call in fake.calls if call.operation != "createLabelImportByFilePyApi"

@@ -17,8 +17,13 @@ from .flows import LS_EXPORT, LS_TOKEN, FakeLabelStudio
 
 def bridge(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "LABEL_STUDIO_API_KEY": LS_TOKEN}
-    return subprocess.run([sys.executable, "-m", "bridge.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def assert_remote_error(done: subprocess.CompletedProcess, *phrases: str) -> None:
@@ -36,8 +41,13 @@ def test_cli_pull_with_a_stalled_download_ends_at_the_deadline(tmp_path):
             "drip", when=lambda request: request.url.path.endswith("/download"), interval=0.2
         )
         started = time.monotonic()
-        done = bridge("convert", f"labelstudio://{server.host}/projects/1", str(out),
-                      "-O", "http_download_deadline=2")  # fmt: skip
+        done = bridge(
+            "convert",
+            f"labelstudio://{server.host}/projects/1",
+            str(out),
+            "-O",
+            "http_download_deadline=2",
+        )
         elapsed = time.monotonic() - started
     assert_remote_error(done, "did not answer completely within 2 s", "/download")
     assert elapsed < 60
@@ -48,8 +58,12 @@ def test_cli_push_redirected_to_another_host_sends_it_nothing(tmp_path):
     source = tmp_path / "export.json"
     source.write_text(json.dumps(LS_EXPORT))
     with FakeServer(FakeLabelStudio()) as server, FakeServer() as evil:
-        server.fault("redirect", when=lambda request: request.url.path.endswith("/import"),
-                     status=307, location=f"{evil.url}/collect")  # fmt: skip
+        server.fault(
+            "redirect",
+            when=lambda request: request.url.path.endswith("/import"),
+            status=307,
+            location=f"{evil.url}/collect",
+        )
         done = bridge("convert", str(source), f"labelstudio://{server.host}/projects/1")
     assert_remote_error(done, "another origin")
     assert evil.requests == []

@@ -48,8 +48,9 @@ def test_ls_task_pages_that_never_reach_the_total_stop_on_the_repeated_page():
     from bridge_labelstudio.api import LabelStudioApi
 
     def same_page(request: httpx.Request) -> httpx.Response:  # ignores ?page=
-        return httpx.Response(200, json={"tasks": [{"id": 1, "data": {}}, {"id": 2, "data": {}}],
-                                         "total": 1000})  # fmt: skip
+        return httpx.Response(
+            200, json={"tasks": [{"id": 1, "data": {}}, {"id": 2, "data": {}}], "total": 1000}
+        )
 
     app = Bounded(same_page)
     with (
@@ -113,8 +114,7 @@ def test_cvat_next_link_that_repeats_stops_with_a_remote_error():
     def pages(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params.get("page", "1"))
         following = f"http://cvat.internal/api/projects?page={2 if page == 1 else 1}"
-        return httpx.Response(200, json={"count": 99, "next": following,
-                                         "results": [{"id": page}]})  # fmt: skip
+        return httpx.Response(200, json={"count": 99, "next": following, "results": [{"id": page}]})
 
     app = Bounded(pages)
     with FakeServer(app) as server:
@@ -142,8 +142,10 @@ def test_lb_export_offset_that_does_not_advance_stops_with_a_remote_error(fake, 
     )
     fake.on("GetUserPyApi", user())
     fake.on("GetUserCreatedTasksPyApi", task("COMPLETE"))
-    fake.on("GetExportMetadataHeaderPyApi",
-            {"task": {"exportMetadataHeader": {"totalSize": len(body), "totalLines": 4}}})  # fmt: skip
+    fake.on(
+        "GetExportMetadataHeaderPyApi",
+        {"task": {"exportMetadataHeader": {"totalSize": len(body), "totalLines": 4}}},
+    )
     asked = []
 
     def first_page_again(call):

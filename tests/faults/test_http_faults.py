@@ -22,8 +22,14 @@ TOKEN = "tok-3f9a8b7c6d5e4f3a2b1c"
 
 def echo_app(request: httpx.Request) -> httpx.Response:
     """Answers every request with what it received (method, path, body)."""
-    return httpx.Response(200, json={"method": request.method, "path": request.url.path,
-                                     "body": request.content.decode() or None})  # fmt: skip
+    return httpx.Response(
+        200,
+        json={
+            "method": request.method,
+            "path": request.url.path,
+            "body": request.content.decode() or None,
+        },
+    )
 
 
 @pytest.fixture
@@ -45,10 +51,14 @@ def waits():
 
 def client(server: FakeServer, waits: list, token: str = TOKEN, **limits) -> HttpClient:
     return HttpClient(
-        server.url, tool="Tool", token=SecretStr(token), auth_scheme="Token",
+        server.url,
+        tool="Tool",
+        token=SecretStr(token),
+        auth_scheme="Token",
         retry=RetryPolicy(attempts=3, backoff=0.25, sleep=waits.append),
-        limits=HttpLimits(**limits), timeout=5.0,
-    )  # fmt: skip
+        limits=HttpLimits(**limits),
+        timeout=5.0,
+    )
 
 
 def one_line(error: BridgeError) -> str:
@@ -207,9 +217,14 @@ def test_a_get_is_sent_again_after_the_connection_drops(server, waits):
 
 @pytest.mark.parametrize(
     ("token", "kind"),
-    [("abc\ndef", "a line break"), ("abc\r\ndef", "a line break"), ("tökén", "a non-ASCII"),
-     ("abc def", "a space"), ("abc\x00def", "a control")],
-)  # fmt: skip
+    [
+        ("abc\ndef", "a line break"),
+        ("abc\r\ndef", "a line break"),
+        ("tökén", "a non-ASCII"),
+        ("abc def", "a space"),
+        ("abc\x00def", "a control"),
+    ],
+)
 def test_a_token_no_header_can_carry_is_a_config_error_before_any_request(
     server, waits, token, kind
 ):
@@ -295,10 +310,12 @@ def test_the_token_exchange_follows_no_redirect_so_the_pat_stays_home(server, ev
 
 @pytest.mark.parametrize(
     "url",
-    ["labelstudio://admin:hunter22@ls.example.com:8080/projects/1",
-     "cvat://admin:hunter22@cvat.example.com/tasks/1",
-     "labelbox://admin:hunter22@projects/abc"],
-)  # fmt: skip
+    [
+        "labelstudio://admin:hunter22@ls.example.com:8080/projects/1",
+        "cvat://admin:hunter22@cvat.example.com/tasks/1",
+        "labelbox://admin:hunter22@projects/abc",
+    ],
+)
 def test_credentials_in_a_connector_url_are_refused_and_not_printed(url, monkeypatch):
     from bridge.api import open_dataset
 

@@ -20,18 +20,33 @@ CONFIG = """<View><Image name="image" value="$image"/>
 
 
 def box(rid: str, label: str, x: float) -> dict:
-    return {"id": rid, "from_name": "box", "to_name": "image", "type": "rectanglelabels",
-            "original_width": 640, "original_height": 480,
-            "value": {"x": x, "y": 10.0, "width": 20.0, "height": 30.0, "rotation": 0,
-                      "rectanglelabels": [label]}}  # fmt: skip
+    return {
+        "id": rid,
+        "from_name": "box",
+        "to_name": "image",
+        "type": "rectanglelabels",
+        "original_width": 640,
+        "original_height": 480,
+        "value": {
+            "x": x,
+            "y": 10.0,
+            "width": 20.0,
+            "height": 30.0,
+            "rotation": 0,
+            "rectanglelabels": [label],
+        },
+    }
 
 
 def bridge(*args: str, token: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "LABEL_STUDIO_API_KEY": token, "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "bridge.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "bridge.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +54,28 @@ def project(ls_server) -> int:
     """A project with 3 tasks: 2 annotated (3 boxes), one with a prediction."""
     with LabelStudioApi(ls_server.url, SecretStr(ls_server.token)) as api:
         pid = api.create_project("cli source", CONFIG)["id"]
-        api.import_tasks(pid, [
-            {"data": {"image": "https://example.invalid/a.jpg"},
-             "annotations": [{"result": [box("a1", "Car", 5), box("a2", "Person", 50)], "ground_truth": False}]},
-            {"data": {"image": "https://example.invalid/b.jpg"},
-             "annotations": [{"result": [box("b1", "Car", 15)], "ground_truth": False}],
-             "predictions": [{"result": [box("p1", "Car", 16)], "score": 0.5, "model_version": "m"}]},
-            {"data": {"image": "https://example.invalid/c.jpg"}},
-        ])  # fmt: skip
+        api.import_tasks(
+            pid,
+            [
+                {
+                    "data": {"image": "https://example.invalid/a.jpg"},
+                    "annotations": [
+                        {
+                            "result": [box("a1", "Car", 5), box("a2", "Person", 50)],
+                            "ground_truth": False,
+                        }
+                    ],
+                },
+                {
+                    "data": {"image": "https://example.invalid/b.jpg"},
+                    "annotations": [{"result": [box("b1", "Car", 15)], "ground_truth": False}],
+                    "predictions": [
+                        {"result": [box("p1", "Car", 16)], "score": 0.5, "model_version": "m"}
+                    ],
+                },
+                {"data": {"image": "https://example.invalid/c.jpg"}},
+            ],
+        )
     return pid
 
 
@@ -71,8 +100,15 @@ def test_ls_live_cli_inspect_and_convert_both_ways(ls_server, project, tmp_path)
 
     with LabelStudioApi(ls_server.url, SecretStr(ls_server.token)) as api:
         before = {p["id"] for p in api.list_projects()}
-    pushed = bridge("convert", str(out), "-o", f"labelstudio://{host}", "--to", "labelstudio",
-                    token=ls_server.token)  # fmt: skip
+    pushed = bridge(
+        "convert",
+        str(out),
+        "-o",
+        f"labelstudio://{host}",
+        "--to",
+        "labelstudio",
+        token=ls_server.token,
+    )
     assert pushed.returncode == 0, pushed.stderr
     with LabelStudioApi(ls_server.url, SecretStr(ls_server.token)) as api:
         (new_id,) = {p["id"] for p in api.list_projects()} - before

@@ -37,7 +37,7 @@ from bridge.schema import (
     Relation,
     Span,
     Track,
-)  # fmt: skip
+)
 from tests.support.labelstudio_server import CI_EMAIL
 
 SECOND_EMAIL = "ann2@example.com"
@@ -143,18 +143,32 @@ def boxes_items() -> list[Item]:
     items = []
     for n in range(2):
         url, media = image(n)
-        rotated = Region(id=f"b{n}a", label="Car",
-                         shape=BBox(x=100, y=50, width=200, height=100, rotation=30),
-                         classifications=[answer("color", "red"), answer("note", "dented door")])  # fmt: skip
+        rotated = Region(
+            id=f"b{n}a",
+            label="Car",
+            shape=BBox(x=100, y=50, width=200, height=100, rotation=30),
+            classifications=[answer("color", "red"), answer("note", "dented door")],
+        )
         person = Region(id=f"b{n}b", label="Person", shape=BBox(x=10, y=20, width=40, height=120))
-        other = Region(id=f"b{n}c", label="Car", shape=BBox(x=96, y=48, width=208, height=104),
-                       classifications=[answer("color", "blue")])  # fmt: skip
+        other = Region(
+            id=f"b{n}c",
+            label="Car",
+            shape=BBox(x=96, y=48, width=208, height=104),
+            classifications=[answer("color", "blue")],
+        )
         guess = Region(id=f"b{n}p", label="Car", shape=BBox(x=90, y=40, width=220, height=110))
-        items.append(Item(key=url, media=media, data={"image": url}, annotation_sets=[
-            human(ANN1, 12.5, regions=[rotated, person]),
-            human(ANN2, 20.0, regions=[other]),
-            prediction(0.75, regions=[guess]),
-        ]))  # fmt: skip
+        items.append(
+            Item(
+                key=url,
+                media=media,
+                data={"image": url},
+                annotation_sets=[
+                    human(ANN1, 12.5, regions=[rotated, person]),
+                    human(ANN2, 20.0, regions=[other]),
+                    prediction(0.75, regions=[guess]),
+                ],
+            )
+        )
     return items
 
 
@@ -172,11 +186,18 @@ def shapes_items() -> list[Item]:
     sky = Region(id="s3", label="Sky", shape=Mask(rle=square_mask(48, 64, 2, 3, 10)))
     road2 = Region(id="s4", label="Road", shape=Polygon(points=[(0, 47), (63, 47), (32, 24)]))
     guess = Region(id="s5", label="Sky", shape=Mask(rle=square_mask(48, 64, 0, 0, 16)))
-    return [Item(key=url, media=media, data={"image": url}, annotation_sets=[
-        human(ANN1, 30.0, regions=[road, nose, sky]),
-        human(ANN2, 31.0, regions=[road2]),
-        prediction(0.5, regions=[guess]),
-    ])]  # fmt: skip
+    return [
+        Item(
+            key=url,
+            media=media,
+            data={"image": url},
+            annotation_sets=[
+                human(ANN1, 30.0, regions=[road, nose, sky]),
+                human(ANN2, 31.0, regions=[road2]),
+                prediction(0.5, regions=[guess]),
+            ],
+        )
+    ]
 
 
 def ner_items() -> list[Item]:
@@ -189,12 +210,18 @@ def ner_items() -> list[Item]:
         ]
 
     link = Relation(from_id="n1", to_id="n2", label="works_for")
-    return [Item(key="alice", media=Media(kind="text", text=text), data={"text": text},
-                 annotation_sets=[
-        human(ANN1, 5.0, regions=spans("n"), relations=[link]),
-        human(ANN2, 6.0, regions=spans("m")[:1]),
-        prediction(0.9, regions=spans("p")),
-    ])]  # fmt: skip
+    return [
+        Item(
+            key="alice",
+            media=Media(kind="text", text=text),
+            data={"text": text},
+            annotation_sets=[
+                human(ANN1, 5.0, regions=spans("n"), relations=[link]),
+                human(ANN2, 6.0, regions=spans("m")[:1]),
+                prediction(0.9, regions=spans("p")),
+            ],
+        )
+    ]
 
 
 def classify_items() -> list[Item]:
@@ -202,12 +229,22 @@ def classify_items() -> list[Item]:
     for n, (text, mood) in enumerate(
         [("Great product!", "Positive"), ("Broke in a day.", "Negative")]
     ):
-        items.append(Item(key=f"review-{n}", media=Media(kind="text", text=text), data={"text": text},
-                          annotation_sets=[
-            human(ANN1, 2.0, classifications=[answer("sentiment", mood), answer("summary", "short")]),
-            human(ANN2, 3.0, classifications=[answer("sentiment", "Positive")]),
-            prediction(0.6, classifications=[answer("sentiment", mood)]),
-        ]))  # fmt: skip
+        items.append(
+            Item(
+                key=f"review-{n}",
+                media=Media(kind="text", text=text),
+                data={"text": text},
+                annotation_sets=[
+                    human(
+                        ANN1,
+                        2.0,
+                        classifications=[answer("sentiment", mood), answer("summary", "short")],
+                    ),
+                    human(ANN2, 3.0, classifications=[answer("sentiment", "Positive")]),
+                    prediction(0.6, classifications=[answer("sentiment", mood)]),
+                ],
+            )
+        )
     return items
 
 
@@ -216,20 +253,31 @@ def video_items() -> list[Item]:
     media = Media(kind="video", uri=url, width=1280, height=720, frame_count=250, duration=10.0)
 
     def track(track_id: str, dx: float) -> Track:
-        return Track(id=track_id, label="Car", keyframes=[
-            Keyframe(frame=0, shape=BBox(x=100 + dx, y=100, width=200, height=100)),
-            Keyframe(frame=24, shape=BBox(x=300 + dx, y=120, width=200, height=100)),
-            # Label Studio ends a segment at a drawn frame (`enabled: false`), so the last
-            # shown frame is a keyframe of its own just before the `outside` one
-            Keyframe(frame=48, shape=BBox(x=310 + dx, y=130, width=200, height=100)),
-            Keyframe(frame=49, outside=True),
-        ])  # fmt: skip
+        return Track(
+            id=track_id,
+            label="Car",
+            keyframes=[
+                Keyframe(frame=0, shape=BBox(x=100 + dx, y=100, width=200, height=100)),
+                Keyframe(frame=24, shape=BBox(x=300 + dx, y=120, width=200, height=100)),
+                # Label Studio ends a segment at a drawn frame (`enabled: false`), so the last
+                # shown frame is a keyframe of its own just before the `outside` one
+                Keyframe(frame=48, shape=BBox(x=310 + dx, y=130, width=200, height=100)),
+                Keyframe(frame=49, outside=True),
+            ],
+        )
 
-    return [Item(key=url, media=media, data={"video": url}, annotation_sets=[
-        human(ANN1, 40.0, tracks=[track("t1", 0)]),
-        human(ANN2, 41.0, tracks=[track("t2", 8)]),
-        prediction(0.4, tracks=[track("t3", 16)]),
-    ])]  # fmt: skip
+    return [
+        Item(
+            key=url,
+            media=media,
+            data={"video": url},
+            annotation_sets=[
+                human(ANN1, 40.0, tracks=[track("t1", 0)]),
+                human(ANN2, 41.0, tracks=[track("t2", 8)]),
+                prediction(0.4, tracks=[track("t3", 16)]),
+            ],
+        )
+    ]
 
 
 KINDS = {
@@ -324,8 +372,9 @@ def test_ls_live_pull_by_pages_equals_pull_by_export(connect):
     ontology = config_to_ontology(parse_label_config(BOXES_CONFIG))
     pushed = connect().write(
         Dataset(project=Project(name="pages vs export", ontology=ontology), items=items),
-        LossReport(), batch_size=3,
-    )  # fmt: skip
+        LossReport(),
+        batch_size=3,
+    )
     assert len(pushed["tasks"]) == 4
     url = f"/projects/{pushed['project']}"
     by_export = list(connect(url).read(LossReport(), pull="export").items)
@@ -356,11 +405,19 @@ def test_ls_live_unknown_annotator_is_recorded_as_a_loss(connect):
     url, media = image(99)
     stranger = Annotator(email="nobody@example.invalid")
     region = Region(id="u1", label="Car", shape=BBox(x=1, y=2, width=3, height=4))
-    items = [Item(key=url, media=media, data={"image": url},
-                  annotation_sets=[human(stranger, 1.0, regions=[region])])]  # fmt: skip
+    items = [
+        Item(
+            key=url,
+            media=media,
+            data={"image": url},
+            annotation_sets=[human(stranger, 1.0, regions=[region])],
+        )
+    ]
     ontology = config_to_ontology(parse_label_config(BOXES_CONFIG))
     losses = LossReport()
-    pushed = connect().write(Dataset(project=Project(name="stranger", ontology=ontology), items=items), losses)  # fmt: skip
+    pushed = connect().write(
+        Dataset(project=Project(name="stranger", ontology=ontology), items=items), losses
+    )
     assert losses.count("annotator-not-kept") == 1
     assert "nobody@example.invalid" in losses["annotator-not-kept"].examples[0]
     pulled = list(connect(f"/projects/{pushed['project']}").read(LossReport()).items)

@@ -26,42 +26,92 @@ def composite_png() -> bytes:
 
 def nested_radio(feature: str, name: str, answer: str, nested: list | None = None) -> dict:
     return {
-        "feature_id": feature, "feature_schema_id": f"schema-{name}", "name": name,
+        "feature_id": feature,
+        "feature_schema_id": f"schema-{name}",
+        "name": name,
         "value": name.lower(),
-        "radio_answer": {"feature_id": feature + "a", "feature_schema_id": f"schema-{answer}",
-                         "name": answer, "value": answer.lower(), "classifications": nested or []},
-    }  # fmt: skip
+        "radio_answer": {
+            "feature_id": feature + "a",
+            "feature_schema_id": f"schema-{answer}",
+            "name": answer,
+            "value": answer.lower(),
+            "classifications": nested or [],
+        },
+    }
 
 
 def image_row() -> dict:
-    shade = {"feature_id": "fShade", "name": "shade", "value": "shade",
-             "text_answer": {"content": "dark"}}  # fmt: skip
+    shade = {
+        "feature_id": "fShade",
+        "name": "shade",
+        "value": "shade",
+        "text_answer": {"content": "dark"},
+    }
     color = nested_radio("fColor", "color", "red", [shade])
     objects = [
-        {"feature_id": "fCar", "feature_schema_id": "schema-car", "name": "car", "value": "car",
-         "annotation_kind": "ImageBoundingBox", "classifications": [color],
-         "bounding_box": {"top": 20.0, "left": 10.0, "height": 200.0, "width": 100.0}},
-        {"feature_id": "fRoad", "feature_schema_id": "schema-road", "name": "road", "value": "road",
-         "annotation_kind": "ImagePolygon", "classifications": [],
-         "polygon": [{"x": 0.0, "y": 0.0}, {"x": 10.0, "y": 0.0}, {"x": 10.0, "y": 10.0},
-                     {"x": 0.0, "y": 0.0}]},
-        {"feature_id": "fLane", "name": "lane", "value": "lane", "annotation_kind": "ImagePolyline",
-         "classifications": [], "line": [{"x": 1.0, "y": 1.0}, {"x": 5.0, "y": 5.0}]},
-        {"feature_id": "fNose", "name": "nose", "value": "nose", "annotation_kind": "ImagePoint",
-         "classifications": [], "point": {"x": 3.0, "y": 4.0}},
-        {"feature_id": "fMask", "name": "blob", "value": "blob",
-         "annotation_kind": "ImageSegmentationMask", "classifications": [],
-         "composite_mask": {"url": COMPOSITE_URL, "color_rgb": list(MASK_COLOR)},
-         "mask": {"url": SINGLE_URL}},
-    ]  # fmt: skip
+        {
+            "feature_id": "fCar",
+            "feature_schema_id": "schema-car",
+            "name": "car",
+            "value": "car",
+            "annotation_kind": "ImageBoundingBox",
+            "classifications": [color],
+            "bounding_box": {"top": 20.0, "left": 10.0, "height": 200.0, "width": 100.0},
+        },
+        {
+            "feature_id": "fRoad",
+            "feature_schema_id": "schema-road",
+            "name": "road",
+            "value": "road",
+            "annotation_kind": "ImagePolygon",
+            "classifications": [],
+            "polygon": [
+                {"x": 0.0, "y": 0.0},
+                {"x": 10.0, "y": 0.0},
+                {"x": 10.0, "y": 10.0},
+                {"x": 0.0, "y": 0.0},
+            ],
+        },
+        {
+            "feature_id": "fLane",
+            "name": "lane",
+            "value": "lane",
+            "annotation_kind": "ImagePolyline",
+            "classifications": [],
+            "line": [{"x": 1.0, "y": 1.0}, {"x": 5.0, "y": 5.0}],
+        },
+        {
+            "feature_id": "fNose",
+            "name": "nose",
+            "value": "nose",
+            "annotation_kind": "ImagePoint",
+            "classifications": [],
+            "point": {"x": 3.0, "y": 4.0},
+        },
+        {
+            "feature_id": "fMask",
+            "name": "blob",
+            "value": "blob",
+            "annotation_kind": "ImageSegmentationMask",
+            "classifications": [],
+            "composite_mask": {"url": COMPOSITE_URL, "color_rgb": list(MASK_COLOR)},
+            "mask": {"url": SINGLE_URL},
+        },
+    ]
     checklist = {
-        "feature_id": "fTags", "name": "tags", "value": "tags",
+        "feature_id": "fTags",
+        "name": "tags",
+        "value": "tags",
         "checklist_answers": [
             {"feature_id": "fTagA", "name": "a", "value": "a", "classifications": []},
-            {"feature_id": "fTagB", "name": "b", "value": "b",
-             "classifications": [nested_radio("fWhy", "why", "because")]},
+            {
+                "feature_id": "fTagB",
+                "name": "b",
+                "value": "b",
+                "classifications": [nested_radio("fWhy", "why", "because")],
+            },
         ],
-    }  # fmt: skip
+    }
     note = {
         "feature_id": "fNote",
         "name": "note",
@@ -69,49 +119,83 @@ def image_row() -> dict:
         "text_answer": {"content": "hello"},
     }
     label_a1 = {
-        "label_kind": "Default", "version": "1.0.0", "id": "labelA1",
-        "label_details": {"created_at": "2024-02-16T17:49:08.951+00:00",
-                          "updated_at": "2024-02-17T10:00:00+00:00",
-                          "created_by": "ann@example.com", "content_last_updated_at": "2024-02-17T10:00:00+00:00",
-                          "reviews": [{"reviewer": "rev@example.com", "review_action": "Approve",
-                                       "reviewed_at": "2024-02-18T09:00:00+00:00"}]},
+        "label_kind": "Default",
+        "version": "1.0.0",
+        "id": "labelA1",
+        "label_details": {
+            "created_at": "2024-02-16T17:49:08.951+00:00",
+            "updated_at": "2024-02-17T10:00:00+00:00",
+            "created_by": "ann@example.com",
+            "content_last_updated_at": "2024-02-17T10:00:00+00:00",
+            "reviews": [
+                {
+                    "reviewer": "rev@example.com",
+                    "review_action": "Approve",
+                    "reviewed_at": "2024-02-18T09:00:00+00:00",
+                }
+            ],
+        },
         "performance_details": {"seconds_to_create": 42, "seconds_to_review": 3, "skipped": False},
         "annotations": {
             "objects": objects,
             "classifications": [checklist, note, nested_radio("fWeather", "weather", "sunny")],
-            "relationships": [{"name": "near", "relationship": {"source": "fCar", "target": "fRoad",
-                                                                "type": "unidirectional"}}],
+            "relationships": [
+                {
+                    "name": "near",
+                    "relationship": {"source": "fCar", "target": "fRoad", "type": "unidirectional"},
+                }
+            ],
         },
-    }  # fmt: skip
+    }
     label_a2 = {
-        "label_kind": "Default", "version": "1.0.0", "id": "labelA2",
+        "label_kind": "Default",
+        "version": "1.0.0",
+        "id": "labelA2",
         "label_details": {"created_by": "other@example.com", "reviews": []},
-        "annotations": {"objects": [objects[0] | {"feature_id": "fCar2", "classifications": []}],
-                        "classifications": [], "relationships": []},
-    }  # fmt: skip
+        "annotations": {
+            "objects": [objects[0] | {"feature_id": "fCar2", "classifications": []}],
+            "classifications": [],
+            "relationships": [],
+        },
+    }
     label_b1 = {
-        "label_kind": "Default", "version": "1.0.0", "id": "labelB1",
-        "annotations": {"objects": [objects[1] | {"feature_id": "fRoadB"}],
-                        "classifications": [nested_radio("fQ", "quality", "good")],
-                        "relationships": []},
-    }  # fmt: skip
+        "label_kind": "Default",
+        "version": "1.0.0",
+        "id": "labelB1",
+        "annotations": {
+            "objects": [objects[1] | {"feature_id": "fRoadB"}],
+            "classifications": [nested_radio("fQ", "quality", "good")],
+            "relationships": [],
+        },
+    }
     return {
-        "data_row": {"id": "dr-img", "global_key": "img-1", "external_id": "img-1.png",
-                     "row_data": "https://example.com/img-1.png",
-                     "details": {"dataset_id": "ds1", "created_by": "owner@example.com"}},
+        "data_row": {
+            "id": "dr-img",
+            "global_key": "img-1",
+            "external_id": "img-1.png",
+            "row_data": "https://example.com/img-1.png",
+            "details": {"dataset_id": "ds1", "created_by": "owner@example.com"},
+        },
         "media_attributes": {"mime_type": "image/png", "width": 8, "height": 6},
         "projects": {
-            "pA": {"name": "Project A", "project_details": {"workflow_status": "Done"},
-                   "labels": [label_a1, label_a2]},
+            "pA": {
+                "name": "Project A",
+                "project_details": {"workflow_status": "Done"},
+                "labels": [label_a1, label_a2],
+            },
             "pB": {"name": "Project B", "labels": [label_b1]},
         },
-    }  # fmt: skip
+    }
 
 
 def _video_box(frame: int, classifications: list | None = None) -> dict:
-    return {"feature_id": "fTrack", "name": "car", "annotation_kind": "VideoBoundingBox",
-            "classifications": classifications or [],
-            "bounding_box": {"top": float(frame), "left": 2.0 * frame, "height": 10.0, "width": 20.0}}  # fmt: skip
+    return {
+        "feature_id": "fTrack",
+        "name": "car",
+        "annotation_kind": "VideoBoundingBox",
+        "classifications": classifications or [],
+        "bounding_box": {"top": float(frame), "left": 2.0 * frame, "height": 10.0, "width": 20.0},
+    }
 
 
 def video_row() -> dict:
@@ -124,51 +208,122 @@ def video_row() -> dict:
         "8": {"objects": {"fTrack": _video_box(8)}, "classifications": []},
         "10": {"objects": {}, "classifications": [scene]},
     }
-    checklist = {"feature_id": "fVid", "name": "content", "value": "content",
-                 "checklist_answers": [{"feature_id": "fVidA", "name": "cars", "value": "cars",
-                                        "classifications": []}]}  # fmt: skip
+    checklist = {
+        "feature_id": "fVid",
+        "name": "content",
+        "value": "content",
+        "checklist_answers": [
+            {"feature_id": "fVidA", "name": "cars", "value": "cars", "classifications": []}
+        ],
+    }
     label = {
-        "label_kind": "Video", "version": "1.0.0", "id": "labelV1",
+        "label_kind": "Video",
+        "version": "1.0.0",
+        "id": "labelV1",
         "label_details": {"created_by": "ann@example.com", "reviews": []},
-        "annotations": {"frames": frames, "segments": {"fTrack": [[2, 4], [8, 8]]},
-                        "key_frame_feature_map": {"fTrack": [2, 4, 8]},
-                        "classifications": [checklist]},
-    }  # fmt: skip
+        "annotations": {
+            "frames": frames,
+            "segments": {"fTrack": [[2, 4], [8, 8]]},
+            "key_frame_feature_map": {"fTrack": [2, 4, 8]},
+            "classifications": [checklist],
+        },
+    }
     return {
-        "data_row": {"id": "dr-vid", "global_key": "vid-1", "row_data": "https://example.com/v.mp4"},
-        "media_attributes": {"mime_type": "video/mp4", "width": 640, "height": 480,
-                             "frame_rate": 10, "frame_count": 30},
+        "data_row": {
+            "id": "dr-vid",
+            "global_key": "vid-1",
+            "row_data": "https://example.com/v.mp4",
+        },
+        "media_attributes": {
+            "mime_type": "video/mp4",
+            "width": 640,
+            "height": 480,
+            "frame_rate": 10,
+            "frame_count": 30,
+        },
         "projects": {"pA": {"name": "Project A", "labels": [label]}},
-    }  # fmt: skip
+    }
 
 
 def text_row() -> dict:
-    entity = {"feature_id": "fPer", "name": "PER", "value": "per", "annotation_kind": "TextEntity",
-              "classifications": [], "location": {"start": 0, "end": 4, "token": "Alice"}}  # fmt: skip
+    entity = {
+        "feature_id": "fPer",
+        "name": "PER",
+        "value": "per",
+        "annotation_kind": "TextEntity",
+        "classifications": [],
+        "location": {"start": 0, "end": 4, "token": "Alice"},
+    }
     return {
-        "data_row": {"id": "dr-txt", "global_key": "txt-1", "row_data": "https://example.com/t.txt"},
+        "data_row": {
+            "id": "dr-txt",
+            "global_key": "txt-1",
+            "row_data": "https://example.com/t.txt",
+        },
         "media_attributes": {"mime_type": "text/plain"},
-        "projects": {"pA": {"name": "Project A", "labels": [{
-            "label_kind": "Default", "version": "1.0.0", "id": "labelT1",
-            "annotations": {"objects": [entity], "classifications": [], "relationships": []}}]}},
-    }  # fmt: skip
+        "projects": {
+            "pA": {
+                "name": "Project A",
+                "labels": [
+                    {
+                        "label_kind": "Default",
+                        "version": "1.0.0",
+                        "id": "labelT1",
+                        "annotations": {
+                            "objects": [entity],
+                            "classifications": [],
+                            "relationships": [],
+                        },
+                    }
+                ],
+            }
+        },
+    }
 
 
 def conversation_row() -> dict:
-    entity = {"feature_id": "fOrg", "name": "ORG", "value": "org",
-              "annotation_kind": "ConversationalTextEntity", "classifications": [],
-              "conversational_location": {"message_id": "m1", "location": {"start": 2, "end": 6}}}  # fmt: skip
-    question = {"feature_id": "fIntent", "name": "intent", "value": "intent", "message_id": "m1",
-                "conversational_checklist_answers": [{"feature_id": "fIntA", "name": "ask",
-                                                      "value": "ask", "classifications": []}]}  # fmt: skip
+    entity = {
+        "feature_id": "fOrg",
+        "name": "ORG",
+        "value": "org",
+        "annotation_kind": "ConversationalTextEntity",
+        "classifications": [],
+        "conversational_location": {"message_id": "m1", "location": {"start": 2, "end": 6}},
+    }
+    question = {
+        "feature_id": "fIntent",
+        "name": "intent",
+        "value": "intent",
+        "message_id": "m1",
+        "conversational_checklist_answers": [
+            {"feature_id": "fIntA", "name": "ask", "value": "ask", "classifications": []}
+        ],
+    }
     return {
-        "data_row": {"id": "dr-conv", "global_key": "conv-1", "row_data": "https://example.com/c.json"},
+        "data_row": {
+            "id": "dr-conv",
+            "global_key": "conv-1",
+            "row_data": "https://example.com/c.json",
+        },
         "media_attributes": {"mime_type": "application/vnd.labelbox.conversational"},
-        "projects": {"pA": {"name": "Project A", "labels": [{
-            "label_kind": "Default", "version": "1.0.0", "id": "labelC1",
-            "annotations": {"objects": [entity], "classifications": [question],
-                            "relationships": []}}]}},
-    }  # fmt: skip
+        "projects": {
+            "pA": {
+                "name": "Project A",
+                "labels": [
+                    {
+                        "label_kind": "Default",
+                        "version": "1.0.0",
+                        "id": "labelC1",
+                        "annotations": {
+                            "objects": [entity],
+                            "classifications": [question],
+                            "relationships": [],
+                        },
+                    }
+                ],
+            }
+        },
+    }
 
 
 def all_rows() -> list[dict]:
@@ -177,33 +332,90 @@ def all_rows() -> list[dict]:
 
 def document_row() -> dict:
     """A PDF row with a token entity and a page box (shapes from labelbox-python's tests)."""
-    entity = {"feature_id": "fDocEnt", "name": "named-entity", "value": "named_entity",
-              "annotation_kind": "DocumentEntityToken", "classifications": [],
-              "location": {"groups": [{"id": "g1", "page_number": 1, "tokens": ["t1", "t2"],
-                                       "text": "Metal-insulator transitions"}]}}  # fmt: skip
-    page_box = {"feature_id": "fDocBox", "name": "bbox", "value": "bbox",
-                "annotation_kind": "DocumentBoundingBox", "classifications": [], "page_number": 1,
-                "bounding_box": {"top": 48.0, "left": 58.0, "height": 65.0, "width": 12.0}}  # fmt: skip
+    entity = {
+        "feature_id": "fDocEnt",
+        "name": "named-entity",
+        "value": "named_entity",
+        "annotation_kind": "DocumentEntityToken",
+        "classifications": [],
+        "location": {
+            "groups": [
+                {
+                    "id": "g1",
+                    "page_number": 1,
+                    "tokens": ["t1", "t2"],
+                    "text": "Metal-insulator transitions",
+                }
+            ]
+        },
+    }
+    page_box = {
+        "feature_id": "fDocBox",
+        "name": "bbox",
+        "value": "bbox",
+        "annotation_kind": "DocumentBoundingBox",
+        "classifications": [],
+        "page_number": 1,
+        "bounding_box": {"top": 48.0, "left": 58.0, "height": 65.0, "width": 12.0},
+    }
     return {
-        "data_row": {"id": "dr-pdf", "global_key": "pdf-1", "row_data": "https://example.com/d.pdf"},
+        "data_row": {
+            "id": "dr-pdf",
+            "global_key": "pdf-1",
+            "row_data": "https://example.com/d.pdf",
+        },
         "media_attributes": {"mime_type": "application/pdf"},
-        "projects": {"pA": {"name": "Project A", "labels": [{
-            "label_kind": "Default", "version": "1.0.0", "id": "labelD1",
-            "annotations": {"objects": [entity, page_box], "classifications": [],
-                            "relationships": []}}]}},
-    }  # fmt: skip
+        "projects": {
+            "pA": {
+                "name": "Project A",
+                "labels": [
+                    {
+                        "label_kind": "Default",
+                        "version": "1.0.0",
+                        "id": "labelD1",
+                        "annotations": {
+                            "objects": [entity, page_box],
+                            "classifications": [],
+                            "relationships": [],
+                        },
+                    }
+                ],
+            }
+        },
+    }
 
 
 def audio_row() -> dict:
     """An audio row: classifications plus the (here empty) `segments` and `timestamp` maps
     Labelbox exports for audio (shape from labelbox-python's export tests)."""
-    question = {"feature_id": "fLang", "name": "language", "value": "language",
-                "text_answer": {"content": "fr"}}  # fmt: skip
+    question = {
+        "feature_id": "fLang",
+        "name": "language",
+        "value": "language",
+        "text_answer": {"content": "fr"},
+    }
     return {
-        "data_row": {"id": "dr-aud", "global_key": "aud-1", "row_data": "https://example.com/a.mp3"},
+        "data_row": {
+            "id": "dr-aud",
+            "global_key": "aud-1",
+            "row_data": "https://example.com/a.mp3",
+        },
         "media_attributes": {"mime_type": "audio/mpeg"},
-        "projects": {"pA": {"name": "Project A", "labels": [{
-            "label_kind": "Default", "version": "1.0.0", "id": "labelAu1",
-            "annotations": {"classifications": [question], "segments": {"x": [[1, 2]]},
-                            "timestamp": {}}}]}},
-    }  # fmt: skip
+        "projects": {
+            "pA": {
+                "name": "Project A",
+                "labels": [
+                    {
+                        "label_kind": "Default",
+                        "version": "1.0.0",
+                        "id": "labelAu1",
+                        "annotations": {
+                            "classifications": [question],
+                            "segments": {"x": [[1, 2]]},
+                            "timestamp": {},
+                        },
+                    }
+                ],
+            }
+        },
+    }

@@ -63,27 +63,74 @@ def composite_png() -> bytes:
 
 def mask_row(objects: int = 1) -> bytes:
     row = {
-        "data_row": {"id": "dr-mask", "global_key": "mask-image", "row_data": "https://img.test/m.png"},
+        "data_row": {
+            "id": "dr-mask",
+            "global_key": "mask-image",
+            "row_data": "https://img.test/m.png",
+        },
         "media_attributes": {"height": 3, "width": 4, "mime_type": "image/png"},
-        "projects": {PROJECT_ID: {"name": "roof-wear-highres", "labels": [{
-            "id": "label-mask", "label_kind": "Default", "version": "1.0.0",
-            "label_details": {"created_at": "2024-02-19T19:45:24.000+00:00", "created_by": "a@b.test"},
-            "annotations": {"objects": [{
-                "feature_id": f"f-mask-{n}", "feature_schema_id": "s-mask", "name": "stain", "value": "stain",
-                "annotation_kind": "ImageSegmentationMask", "classifications": [],
-                "composite_mask": {"url": MASK_URL, "color_rgb": list(MASK_COLOR)},
-                "mask": {"url": f"https://api.labelbox.test/api/v1/projects/p/annotations/f-mask-{n}/index/1/mask"},
-            } for n in range(objects)], "classifications": [], "relationships": []}}]}},
-    }  # fmt: skip
+        "projects": {
+            PROJECT_ID: {
+                "name": "roof-wear-highres",
+                "labels": [
+                    {
+                        "id": "label-mask",
+                        "label_kind": "Default",
+                        "version": "1.0.0",
+                        "label_details": {
+                            "created_at": "2024-02-19T19:45:24.000+00:00",
+                            "created_by": "a@b.test",
+                        },
+                        "annotations": {
+                            "objects": [
+                                {
+                                    "feature_id": f"f-mask-{n}",
+                                    "feature_schema_id": "s-mask",
+                                    "name": "stain",
+                                    "value": "stain",
+                                    "annotation_kind": "ImageSegmentationMask",
+                                    "classifications": [],
+                                    "composite_mask": {
+                                        "url": MASK_URL,
+                                        "color_rgb": list(MASK_COLOR),
+                                    },
+                                    "mask": {
+                                        "url": f"https://api.labelbox.test/api/v1/projects/p/annotations/f-mask-{n}/index/1/mask"
+                                    },
+                                }
+                                for n in range(objects)
+                            ],
+                            "classifications": [],
+                            "relationships": [],
+                        },
+                    }
+                ],
+            }
+        },
+    }
     return json.dumps(row).encode() + b"\n"
 
 
 def serve_project(fake: FakeLabelbox, router, body: bytes) -> None:
     fake.on("GetProjectPyApi", {"project": project()})
-    fake.on("GetProjectOntologyPyApi", {"project": {"ontology": {
-        "classificationSchemaCount": 2, "createdAt": "x", "description": None, "mediaType": "IMAGE",
-        "name": "roof", "normalized": ontology_normalized(),
-        "objectSchemaCount": 0, "id": "onto-1", "updatedAt": "x"}}})  # fmt: skip
+    fake.on(
+        "GetProjectOntologyPyApi",
+        {
+            "project": {
+                "ontology": {
+                    "classificationSchemaCount": 2,
+                    "createdAt": "x",
+                    "description": None,
+                    "mediaType": "IMAGE",
+                    "name": "roof",
+                    "normalized": ontology_normalized(),
+                    "objectSchemaCount": 0,
+                    "id": "onto-1",
+                    "updatedAt": "x",
+                }
+            }
+        },
+    )
     fake.on(
         "exportDataRowsInProjectPyApi",
         {"exportDataRowsInProject": {"taskId": "task-1", "isStreamable": True}},
@@ -98,9 +145,14 @@ def serve_project(fake: FakeLabelbox, router, body: bytes) -> None:
         "GetExportMetadataHeaderPyApi",
         {"task": {"exportMetadataHeader": {"totalSize": len(body), "totalLines": 2}}},
     )
-    fake.on("GetExportFileFromOffsetPyApi",
-            lambda call: export_page(0, half - 1, 0, 0, urls[0]) if call.variables["offset"] == "0"
-            else export_page(half, len(body) - 1, 1, 1, urls[1]))  # fmt: skip
+    fake.on(
+        "GetExportFileFromOffsetPyApi",
+        lambda call: (
+            export_page(0, half - 1, 0, 0, urls[0])
+            if call.variables["offset"] == "0"
+            else export_page(half, len(body) - 1, 1, 1, urls[1])
+        ),
+    )
 
 
 def test_lb_url_forms():
@@ -115,8 +167,9 @@ def test_lb_url_forms():
 
 
 def test_lb_text_flags_from_urls_are_parsed():
-    assert [flag_option({"f": v}, "f") for v in ("true", "1", "yes", "false", "0", None, True, False)] == [
-        True, True, True, False, False, False, True, False]  # fmt: skip
+    assert [
+        flag_option({"f": v}, "f") for v in ("true", "1", "yes", "false", "0", None, True, False)
+    ] == [True, True, True, False, False, False, True, False]
     with pytest.raises(ConfigError):
         flag_option({"f": ""}, "f")
 
@@ -177,22 +230,48 @@ def test_lb_pull_reads_ontology_rows_and_masks_with_the_key(env, fake, router, s
 def items_from_export(count: int) -> list[Item]:
     from bridge_labelbox.convert import data_row_to_item
 
-    return [data_row_to_item(json.loads(line), LossReport(), where="test")
-            for line in export_lines()[:count]]  # fmt: skip
+    return [
+        data_row_to_item(json.loads(line), LossReport(), where="test")
+        for line in export_lines()[:count]
+    ]
 
 
-def serve_push(fake: FakeLabelbox, router, existing: dict[str, str], create_op: str, create_field: str,
-               error_url: str | None = None) -> None:  # fmt: skip
+def serve_push(
+    fake: FakeLabelbox,
+    router,
+    existing: dict[str, str],
+    create_op: str,
+    create_field: str,
+    error_url: str | None = None,
+) -> None:
     fake.on("GetDatasetsPyApi", {"datasets": []})
-    fake.on("CreateDatasetPyApi", {"createDataset": {"id": "ds-new", "name": f"label-bridge {PROJECT_ID}",
-            "createdAt": "x", "updatedAt": "x", "description": None, "rowCount": 0}})  # fmt: skip
+    fake.on(
+        "CreateDatasetPyApi",
+        {
+            "createDataset": {
+                "id": "ds-new",
+                "name": f"label-bridge {PROJECT_ID}",
+                "createdAt": "x",
+                "updatedAt": "x",
+                "description": None,
+                "rowCount": 0,
+            }
+        },
+    )
     fake.on("getDataRowsForGlobalKeysPyApi", {"dataRowsForGlobalKeys": {"jobId": "job-1"}})
 
     def lookup(call):
         keys = fake.called("getDataRowsForGlobalKeysPyApi")[-1].variables["globalKeys"]
-        return {"dataRowsForGlobalKeysResult": {"jobStatus": "COMPLETE", "data": {
-            "fetchedDataRows": [{"id": existing.get(key, "")} for key in keys],
-            "notFoundGlobalKeys": [k for k in keys if k not in existing], "accessDeniedGlobalKeys": []}}}  # fmt: skip
+        return {
+            "dataRowsForGlobalKeysResult": {
+                "jobStatus": "COMPLETE",
+                "data": {
+                    "fetchedDataRows": [{"id": existing.get(key, "")} for key in keys],
+                    "notFoundGlobalKeys": [k for k in keys if k not in existing],
+                    "accessDeniedGlobalKeys": [],
+                },
+            }
+        }
 
     fake.on("getDataRowsForGlobalKeysResultPyApi", lookup)
     fake.on(
@@ -205,8 +284,15 @@ def serve_push(fake: FakeLabelbox, router, existing: dict[str, str], create_op: 
 
     def created(call):
         chunk = json.loads(fake.called("UploadFile")[0].files["1"])
-        nodes = [{"id": f"dr-new-{i}", "externalId": None, "globalKey": spec["payload"]["global_key"],
-                  "rowData": spec["payload"]["row_data"]} for i, spec in enumerate(chunk)]  # fmt: skip
+        nodes = [
+            {
+                "id": f"dr-new-{i}",
+                "externalId": None,
+                "globalKey": spec["payload"]["global_key"],
+                "rowData": spec["payload"]["row_data"],
+            }
+            for i, spec in enumerate(chunk)
+        ]
         return {"successesfulDataRowImports": {"nodes": nodes, "after": None, "total": len(nodes)}}
 
     fake.on("SuccessesfulDataRowImportsPyApi", created)
@@ -266,8 +352,13 @@ def test_lb_push_creates_missing_rows_batches_and_imports_labels(env, fake, rout
 
 def test_lb_push_with_mode_mal_uses_the_mal_import(env, fake, router, sleep):
     items = items_from_export(1)
-    serve_push(fake, router, {items[0].key: "dr-1"}, "createMALPredictionImportByFilePyApi",
-               "createModelAssistedLabelingPredictionImport")  # fmt: skip
+    serve_push(
+        fake,
+        router,
+        {items[0].key: "dr-1"},
+        "createMALPredictionImportByFilePyApi",
+        "createModelAssistedLabelingPredictionImport",
+    )
     conn = LabelboxConnector.from_url(
         f"labelbox://projects/{PROJECT_ID}?mode=mal&dataset=ds-given", sleep=sleep
     )
@@ -282,14 +373,24 @@ def test_lb_push_with_mode_mal_uses_the_mal_import(env, fake, router, sleep):
 def test_lb_push_row_errors_raise_and_are_in_the_loss_report(env, fake, router, sleep):
     items = items_from_export(2)
     error_url = "https://storage.labelbox.test/imports/errors.ndjson?sig=1"
-    serve_push(fake, router, {item.key: f"dr-{i}" for i, item in enumerate(items)},
-               "createLabelImportByFilePyApi", "createLabelImport", error_url)  # fmt: skip
+    serve_push(
+        fake,
+        router,
+        {item.key: f"dr-{i}" for i, item in enumerate(items)},
+        "createLabelImportByFilePyApi",
+        "createLabelImport",
+        error_url,
+    )
 
     def errors_for_second_item(request):
         sent = fake.called("createLabelImportByFilePyApi")[0].files[f"{PROJECT_ID}__push-1.ndjson"]
         second = [json.loads(line) for line in sent.splitlines()][-1]
-        body = {"uuid": second["uuid"], "dataRow": {"id": "dr-1"}, "status": "FAILURE",
-                "errors": [{"name": "ValidationError", "message": "Unknown answer"}]}  # fmt: skip
+        body = {
+            "uuid": second["uuid"],
+            "dataRow": {"id": "dr-1"},
+            "status": "FAILURE",
+            "errors": [{"name": "ValidationError", "message": "Unknown answer"}],
+        }
         return respx.MockResponse(200, text=json.dumps(body) + "\n")
 
     router.get(error_url).mock(side_effect=errors_for_second_item)

@@ -119,9 +119,17 @@ def test_lb_429_mutation_is_retried(fake, sleep):
     fake.on(
         "CreateDatasetPyApi",
         httpx.Response(429, text="slow down"),
-        {"createDataset": {"id": "ds-1", "name": "photos", "createdAt": "x", "updatedAt": "x",
-                           "description": None, "rowCount": 0}},
-    )  # fmt: skip
+        {
+            "createDataset": {
+                "id": "ds-1",
+                "name": "photos",
+                "createdAt": "x",
+                "updatedAt": "x",
+                "description": None,
+                "rowCount": 0,
+            }
+        },
+    )
     assert make_api(sleep).create_dataset("photos")["id"] == "ds-1"
     assert sleep.waits == [0.5]
 
@@ -173,8 +181,22 @@ def test_lb_project_list_pages_with_skip_until_short_page(fake, sleep):
 
 def test_lb_ontology_normalized_may_arrive_as_a_json_string(fake, sleep):
     normalized = '{"tools": [{"tool": "rectangle", "name": "car"}], "classifications": []}'
-    fake.on("GetProjectOntologyPyApi", {"project": {"ontology": {
-        "classificationSchemaCount": 0, "createdAt": "x", "description": None,
-        "mediaType": "IMAGE", "name": "o", "normalized": normalized,
-        "objectSchemaCount": 1, "id": "onto-1", "updatedAt": "x"}}})  # fmt: skip
+    fake.on(
+        "GetProjectOntologyPyApi",
+        {
+            "project": {
+                "ontology": {
+                    "classificationSchemaCount": 0,
+                    "createdAt": "x",
+                    "description": None,
+                    "mediaType": "IMAGE",
+                    "name": "o",
+                    "normalized": normalized,
+                    "objectSchemaCount": 1,
+                    "id": "onto-1",
+                    "updatedAt": "x",
+                }
+            }
+        },
+    )
     assert make_api(sleep).project_ontology(PROJECT_ID)["tools"][0]["name"] == "car"

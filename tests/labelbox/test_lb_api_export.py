@@ -37,8 +37,14 @@ def serve_in_pages(fake: FakeLabelbox, router, body: bytes, cuts: list[int]) -> 
         str(page["task"]["exportFileFromOffset"]["offsets"]["start"]): page for page in answers
     }
     fake.on("GetExportFileFromOffsetPyApi", lambda call: by_offset[call.variables["offset"]])
-    fake.on("GetExportMetadataHeaderPyApi",
-            {"task": {"exportMetadataHeader": {"totalSize": len(body), "totalLines": body.count(b"\n")}}})  # fmt: skip
+    fake.on(
+        "GetExportMetadataHeaderPyApi",
+        {
+            "task": {
+                "exportMetadataHeader": {"totalSize": len(body), "totalLines": body.count(b"\n")}
+            }
+        },
+    )
     return urls
 
 
@@ -160,9 +166,14 @@ def test_lb_export_expired_signed_url_is_requested_again(fake, router, sleep):
         "GetExportMetadataHeaderPyApi",
         {"task": {"exportMetadataHeader": {"totalSize": len(body), "totalLines": 6}}},
     )
-    fake.on("GetExportFileFromOffsetPyApi",
-            lambda call: export_page(0, cut - 1, 0, 2, first) if call.variables["offset"] == "0"
-            else second_page.pop(0))  # fmt: skip
+    fake.on(
+        "GetExportFileFromOffsetPyApi",
+        lambda call: (
+            export_page(0, cut - 1, 0, 2, first)
+            if call.variables["offset"] == "0"
+            else second_page.pop(0)
+        ),
+    )
 
     rows = list(make_api(sleep).export_rows("task-1"))
 
@@ -260,8 +271,11 @@ def test_lb_mask_urls_get_the_key_only_on_labelbox_hosts(router, sleep):
 
 def test_lb_mask_key_never_goes_over_plain_http_or_to_lookalike_hosts(router, sleep):
     api = make_api(sleep)
-    for url in ("http://api.labelbox.com/api/v1/masks/1", "https://labelbox.com.evil.test/m",
-                "https://api.labelbox.test:8443/api/v1/masks/1"):  # fmt: skip
+    for url in (
+        "http://api.labelbox.com/api/v1/masks/1",
+        "https://labelbox.com.evil.test/m",
+        "https://api.labelbox.test:8443/api/v1/masks/1",
+    ):
         router.get(url).respond(200, content=b"png")
         assert api.fetch_mask(url) == b"png"
         assert "authorization" not in router.calls[-1].request.headers

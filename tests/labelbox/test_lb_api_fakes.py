@@ -64,8 +64,10 @@ def parse_multipart(request: httpx.Request) -> dict[str, bytes]:
         b"Content-Type: " + request.headers["content-type"].encode() + b"\r\n\r\n" + request.content
     )
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
-    return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-            for part in message.iter_parts()}  # fmt: skip
+    return {
+        part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+        for part in message.iter_parts()
+    }
 
 
 Answer = Callable[[Call], Any]
@@ -129,22 +131,47 @@ def graphql_error(code: str, message: str, status: int = 200) -> httpx.Response:
 def project(project_id: str = PROJECT_ID, name: str = "roof-wear-highres") -> dict[str, Any]:
     """`project{...}` with every field GetProjectPyApi selects."""
     return {
-        "autoAuditNumberOfLabels": 1, "autoAuditPercentage": 1.0, "createdAt": TS,
-        "dataRowCount": 102, "description": "roof wear", "editorTaskType": None,
-        "isBenchmarkEnabled": False, "isConsensusEnabled": False, "lastActivityTime": TS,
-        "allowedMediaType": "IMAGE", "modelSetupComplete": None, "name": name,
-        "setupComplete": TS, "id": project_id, "updatedAt": TS, "uploadType": None,
-    }  # fmt: skip
+        "autoAuditNumberOfLabels": 1,
+        "autoAuditPercentage": 1.0,
+        "createdAt": TS,
+        "dataRowCount": 102,
+        "description": "roof wear",
+        "editorTaskType": None,
+        "isBenchmarkEnabled": False,
+        "isConsensusEnabled": False,
+        "lastActivityTime": TS,
+        "allowedMediaType": "IMAGE",
+        "modelSetupComplete": None,
+        "name": name,
+        "setupComplete": TS,
+        "id": project_id,
+        "updatedAt": TS,
+        "uploadType": None,
+    }
 
 
-def task(status: str, task_id: str = "task-1", *, errors: Any = None,
-         kind: str = "export-data-rows") -> dict[str, Any]:  # fmt: skip
+def task(
+    status: str, task_id: str = "task-1", *, errors: Any = None, kind: str = "export-data-rows"
+) -> dict[str, Any]:
     """`user.createdTasks[0]` as GetUserCreatedTasksPyApi selects it."""
-    return {"user": {"createdTasks": [{
-        "completionPercentage": 1.0 if status != "IN_PROGRESS" else 0.4, "createdAt": TS,
-        "errors": errors, "metadata": None, "name": "Export", "result": None,
-        "status": status, "type": kind, "id": task_id, "updatedAt": TS,
-    }]}}  # fmt: skip
+    return {
+        "user": {
+            "createdTasks": [
+                {
+                    "completionPercentage": 1.0 if status != "IN_PROGRESS" else 0.4,
+                    "createdAt": TS,
+                    "errors": errors,
+                    "metadata": None,
+                    "name": "Export",
+                    "result": None,
+                    "status": status,
+                    "type": kind,
+                    "id": task_id,
+                    "updatedAt": TS,
+                }
+            ]
+        }
+    }
 
 
 def user() -> dict[str, Any]:
@@ -152,21 +179,33 @@ def user() -> dict[str, Any]:
 
 
 def export_page(start: int, end: int, line_start: int, line_end: int, url: str) -> dict[str, Any]:
-    return {"task": {"exportFileFromOffset": {
-        "offsets": {"start": start, "end": end}, "lines": {"start": line_start, "end": line_end},
-        "file": url,
-    }}}  # fmt: skip
+    return {
+        "task": {
+            "exportFileFromOffset": {
+                "offsets": {"start": start, "end": end},
+                "lines": {"start": line_start, "end": line_end},
+                "file": url,
+            }
+        }
+    }
 
 
-def import_record(mode_field: str, state: str, *, name: str = "push-1",
-                  error_url: str | None = None) -> dict[str, Any]:  # fmt: skip
+def import_record(
+    mode_field: str, state: str, *, name: str = "push-1", error_url: str | None = None
+) -> dict[str, Any]:
     """An annotation import as createLabelImport / labelImport select it."""
-    return {mode_field: {
-        "errorFileUrl": error_url, "inputFileUrl": "https://storage.test/imports/in.ndjson",
-        "name": name, "progress": "100%" if state != "RUNNING" else "10%", "state": state,
-        "statusFileUrl": "https://storage.test/imports/status.ndjson", "id": "import-1",
-        "project": {"id": PROJECT_ID},
-    }}  # fmt: skip
+    return {
+        mode_field: {
+            "errorFileUrl": error_url,
+            "inputFileUrl": "https://storage.test/imports/in.ndjson",
+            "name": name,
+            "progress": "100%" if state != "RUNNING" else "10%",
+            "state": state,
+            "statusFileUrl": "https://storage.test/imports/status.ndjson",
+            "id": "import-1",
+            "project": {"id": PROJECT_ID},
+        }
+    }
 
 
 def ontology_normalized() -> dict[str, Any]:

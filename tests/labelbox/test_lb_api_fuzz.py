@@ -23,9 +23,27 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-KEYS = ["data", "errors", "message", "task", "project", "exportMetadataHeader", "exportFileFromOffset",
-        "totalSize", "offsets", "start", "end", "file", "extensions", "code", "ontology", "normalized",
-        "user", "createdTasks", "status"]  # fmt: skip
+KEYS = [
+    "data",
+    "errors",
+    "message",
+    "task",
+    "project",
+    "exportMetadataHeader",
+    "exportFileFromOffset",
+    "totalSize",
+    "offsets",
+    "start",
+    "end",
+    "file",
+    "extensions",
+    "code",
+    "ontology",
+    "normalized",
+    "user",
+    "createdTasks",
+    "status",
+]
 shaped = st.recursive(
     st.none()
     | st.integers(-3, 300)
@@ -100,8 +118,12 @@ def test_lb_any_export_bytes_are_rows_or_bridge_error(chunks):
 
 
 @FUZZ
-@given(st.binary(max_size=300) | st.lists(json_values, max_size=4).map(
-    lambda rows: "\n".join(json.dumps(row) for row in rows).encode()))  # fmt: skip
+@given(
+    st.binary(max_size=300)
+    | st.lists(json_values, max_size=4).map(
+        lambda rows: "\n".join(json.dumps(row) for row in rows).encode()
+    )
+)
 def test_lb_any_import_error_file_is_row_errors_or_bridge_error(content):
     try:
         errors = parse_error_file(content, {"u-1": {"globalKey": "k1"}})

@@ -39,10 +39,16 @@ def lookup(fake: FakeLabelbox, *results: dict[str, str]) -> None:
 
     def result(call):
         found = answers.pop(0)
-        return {"dataRowsForGlobalKeysResult": {"jobStatus": "COMPLETE", "data": {
-            "fetchedDataRows": [{"id": row_id} for row_id in found.values()],
-            "notFoundGlobalKeys": [key for key, row_id in found.items() if not row_id],
-            "accessDeniedGlobalKeys": []}}}  # fmt: skip
+        return {
+            "dataRowsForGlobalKeysResult": {
+                "jobStatus": "COMPLETE",
+                "data": {
+                    "fetchedDataRows": [{"id": row_id} for row_id in found.values()],
+                    "notFoundGlobalKeys": [key for key, row_id in found.items() if not row_id],
+                    "accessDeniedGlobalKeys": [],
+                },
+            }
+        }
 
     fake.on("getDataRowsForGlobalKeysPyApi", job)
     fake.on("getDataRowsForGlobalKeysResultPyApi", result)
@@ -54,18 +60,33 @@ def upserts(fake: FakeLabelbox, created: list[dict], failed: list[dict]) -> None
         "UploadFile",
         lambda call: {"uploadFile": {"url": f"{UPLOADED}/{next(uploads)}.json", "filename": "x"}},
     )
-    fake.on("UpsertDataRowsPyApi", {"upsertDataRows": {
-        "id": "task-up", "createdAt": "x", "updatedAt": "x", "name": "JSON Import",
-        "status": "IN_PROGRESS", "completionPercentage": 0.0, "result": None, "errors": None,
-        "type": "adv-upsert-data-rows", "metadata": None}})  # fmt: skip
+    fake.on(
+        "UpsertDataRowsPyApi",
+        {
+            "upsertDataRows": {
+                "id": "task-up",
+                "createdAt": "x",
+                "updatedAt": "x",
+                "name": "JSON Import",
+                "status": "IN_PROGRESS",
+                "completionPercentage": 0.0,
+                "result": None,
+                "errors": None,
+                "type": "adv-upsert-data-rows",
+                "metadata": None,
+            }
+        },
+    )
     fake.on("GetUserPyApi", user())
     fake.on("GetUserCreatedTasksPyApi", task("IN_PROGRESS", "task-up"), task("COMPLETE", "task-up"))
     fake.on(
         "SuccessesfulDataRowImportsPyApi",
         {"successesfulDataRowImports": {"nodes": created, "after": None, "total": len(created)}},
     )
-    fake.on("FailedDataRowImportsPyApi",
-            {"failedDataRowImports": {"after": None, "total": len(failed), "results": failed}})  # fmt: skip
+    fake.on(
+        "FailedDataRowImportsPyApi",
+        {"failedDataRowImports": {"after": None, "total": len(failed), "results": failed}},
+    )
 
 
 def spec(key: str) -> dict:
@@ -81,8 +102,24 @@ def failure(key: str, message: str) -> dict:
 
 def test_lb_existing_global_keys_are_reused_and_only_missing_rows_created(fake, sleep):
     lookup(fake, {"k1": "dr-1", "k2": "", "k3": ""})
-    upserts(fake, [{"id": "dr-2", "externalId": None, "globalKey": "k2", "rowData": "https://img.test/k2.jpg"},
-                   {"id": "dr-3", "externalId": None, "globalKey": "k3", "rowData": "https://img.test/k3.jpg"}], [])  # fmt: skip
+    upserts(
+        fake,
+        [
+            {
+                "id": "dr-2",
+                "externalId": None,
+                "globalKey": "k2",
+                "rowData": "https://img.test/k2.jpg",
+            },
+            {
+                "id": "dr-3",
+                "externalId": None,
+                "globalKey": "k3",
+                "rowData": "https://img.test/k3.jpg",
+            },
+        ],
+        [],
+    )
 
     outcome = make_api(sleep).ensure_data_rows("ds-1", [spec("k1"), spec("k2"), spec("k3")])
 
@@ -125,21 +162,29 @@ def test_lb_duplicate_global_key_refusal_is_resolved_not_duplicated(fake, sleep)
     """Someone created k2 between our lookup and our upsert: Labelbox refuses our row with
     "Duplicate global key" and we reuse theirs."""
     lookup(fake, {"k1": "", "k2": ""}, {"k2": "dr-theirs"})
-    upserts(fake, [{"id": "dr-1", "externalId": None, "globalKey": "k1", "rowData": "u"}],
-            [failure("k2", "Duplicate global key: 'k2'")])  # fmt: skip
+    upserts(
+        fake,
+        [{"id": "dr-1", "externalId": None, "globalKey": "k1", "rowData": "u"}],
+        [failure("k2", "Duplicate global key: 'k2'")],
+    )
 
     outcome = make_api(sleep).ensure_data_rows("ds-1", [spec("k1"), spec("k2")])
 
     assert outcome.ids == {"k1": "dr-1", "k2": "dr-theirs"}
     assert outcome.created == ["k1"] and outcome.reused == ["k2"]
     assert [call.variables for call in fake.called("getDataRowsForGlobalKeysPyApi")] == [
-        {"globalKeys": ["k1", "k2"]}, {"globalKeys": ["k2"]}]  # fmt: skip
+        {"globalKeys": ["k1", "k2"]},
+        {"globalKeys": ["k2"]},
+    ]
 
 
 def test_lb_refused_data_row_names_its_global_key(fake, sleep):
     lookup(fake, {"k1": "", "bad key": ""})
-    upserts(fake, [{"id": "dr-1", "externalId": None, "globalKey": "k1", "rowData": "u"}],
-            [failure("bad key", "Invalid global key: whitespace is not allowed")])  # fmt: skip
+    upserts(
+        fake,
+        [{"id": "dr-1", "externalId": None, "globalKey": "k1", "rowData": "u"}],
+        [failure("bad key", "Invalid global key: whitespace is not allowed")],
+    )
     with pytest.raises(RemoteError) as caught:
         make_api(sleep).ensure_data_rows("ds-1", [spec("k1"), spec("bad key")])
     assert "bad key: Invalid global key: whitespace is not allowed" in caught.value.message
@@ -166,20 +211,44 @@ def test_lb_upload_chunks_respect_the_byte_limit():
 
 
 def test_lb_batches_go_to_the_experimental_endpoint_with_stable_names(fake, sleep):
-    fake.on("CheckAllDataRowsHaveBeenProcessedPyApi",
-            {"queryAllDataRowsHaveBeenProcessed": {"allDataRowsHaveBeenProcessed": False}},
-            {"queryAllDataRowsHaveBeenProcessed": {"allDataRowsHaveBeenProcessed": True}})  # fmt: skip
-    fake.on("createBatchV2PyApi", {"project": {"createBatchV2": {
-        "batch": {"consensusSettingsJson": None, "createdAt": "x", "name": "b", "size": 2, "id": "batch-1", "updatedAt": "x"},
-        "failedDataRowIds": []}}})  # fmt: skip
+    fake.on(
+        "CheckAllDataRowsHaveBeenProcessedPyApi",
+        {"queryAllDataRowsHaveBeenProcessed": {"allDataRowsHaveBeenProcessed": False}},
+        {"queryAllDataRowsHaveBeenProcessed": {"allDataRowsHaveBeenProcessed": True}},
+    )
+    fake.on(
+        "createBatchV2PyApi",
+        {
+            "project": {
+                "createBatchV2": {
+                    "batch": {
+                        "consensusSettingsJson": None,
+                        "createdAt": "x",
+                        "name": "b",
+                        "size": 2,
+                        "id": "batch-1",
+                        "updatedAt": "x",
+                    },
+                    "failedDataRowIds": [],
+                }
+            }
+        },
+    )
 
     result = make_api(sleep).add_to_project(PROJECT_ID, ["k2", "k1"])
 
     (created,) = fake.called("createBatchV2PyApi")
     assert str(created.request.url) == EXPERIMENTAL
-    assert created.variables == {"projectId": PROJECT_ID, "batchInput": {
-        "name": f"label-bridge-{keys_digest(['k1', 'k2'])}", "dataRowIds": [],
-        "globalKeys": ["k2", "k1"], "priority": 5, "consensusSettings": None}}  # fmt: skip
+    assert created.variables == {
+        "projectId": PROJECT_ID,
+        "batchInput": {
+            "name": f"label-bridge-{keys_digest(['k1', 'k2'])}",
+            "dataRowIds": [],
+            "globalKeys": ["k2", "k1"],
+            "priority": 5,
+            "consensusSettings": None,
+        },
+    }
     assert keys_digest(["k1", "k2"]) == keys_digest(["k2", "k1"])
     assert result[0]["batch"]["id"] == "batch-1"
     assert sleep.waits == [2.0]
@@ -230,11 +299,22 @@ ROWS = [
 @pytest.mark.parametrize(
     ("mode", "create_field", "get_field", "create_op", "get_op"),
     [
-        ("label", "createLabelImport", "labelImport", "createLabelImportByFilePyApi", "getLabelImportPyApi"),
-        ("mal", "createModelAssistedLabelingPredictionImport", "modelAssistedLabelingPredictionImport",
-         "createMALPredictionImportByFilePyApi", "getMALPredictionImportPyApi"),
+        (
+            "label",
+            "createLabelImport",
+            "labelImport",
+            "createLabelImportByFilePyApi",
+            "getLabelImportPyApi",
+        ),
+        (
+            "mal",
+            "createModelAssistedLabelingPredictionImport",
+            "modelAssistedLabelingPredictionImport",
+            "createMALPredictionImportByFilePyApi",
+            "getMALPredictionImportPyApi",
+        ),
     ],
-)  # fmt: skip
+)
 def test_lb_import_is_a_graphql_multipart_upload(
     fake, router, sleep, mode, create_field, get_field, create_op, get_op
 ):
@@ -270,10 +350,24 @@ def test_lb_import_is_a_graphql_multipart_upload(
 
 def test_lb_import_row_errors_name_their_data_rows(fake, router, sleep):
     error_url = "https://storage.labelbox.test/imports/errors.ndjson?sig=1"
-    router.get(error_url).respond(200, text=json.dumps({
-        "uuid": "u-2", "dataRow": {"id": "dr-2"}, "status": "FAILURE",
-        "errors": [{"name": "ValidationError", "message": "Answer 'sunny' is not in the ontology",
-                    "additionalInfo": None}]}) + "\n")  # fmt: skip
+    router.get(error_url).respond(
+        200,
+        text=json.dumps(
+            {
+                "uuid": "u-2",
+                "dataRow": {"id": "dr-2"},
+                "status": "FAILURE",
+                "errors": [
+                    {
+                        "name": "ValidationError",
+                        "message": "Answer 'sunny' is not in the ontology",
+                        "additionalInfo": None,
+                    }
+                ],
+            }
+        )
+        + "\n",
+    )
     fake.on(
         "createLabelImportByFilePyApi",
         import_record("createLabelImport", "FINISHED", error_url=error_url),
@@ -292,9 +386,17 @@ def test_lb_import_row_errors_name_their_data_rows(fake, router, sleep):
 
 def test_lb_failed_import_raises_with_its_errors(fake, router, sleep):
     error_url = "https://storage.labelbox.test/imports/errors.ndjson?sig=2"
-    router.get(error_url).respond(200, text=json.dumps({
-        "uuid": "u-1", "dataRow": {"id": "dr-1", "globalKey": "k1"}, "status": "FAILURE",
-        "errors": [{"name": "DataRowNotFound", "message": "Data row not in project"}]}))  # fmt: skip
+    router.get(error_url).respond(
+        200,
+        text=json.dumps(
+            {
+                "uuid": "u-1",
+                "dataRow": {"id": "dr-1", "globalKey": "k1"},
+                "status": "FAILURE",
+                "errors": [{"name": "DataRowNotFound", "message": "Data row not in project"}],
+            }
+        ),
+    )
     fake.on(
         "createLabelImportByFilePyApi",
         import_record("createLabelImport", "FAILED", error_url=error_url),

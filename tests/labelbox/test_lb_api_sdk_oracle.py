@@ -29,9 +29,18 @@ from .test_lb_api_fakes import (  # noqa: E402
     user,
 )
 
-USER = {"createdAt": TS, "email": "a@b.test", "isExternalUser": False, "isViewer": True,
-        "lastLoginAt": TS, "nickname": "a", "name": "A", "picture": "p", "id": "user-1",
-        "updatedAt": TS}  # fmt: skip
+USER = {
+    "createdAt": TS,
+    "email": "a@b.test",
+    "isExternalUser": False,
+    "isViewer": True,
+    "lastLoginAt": TS,
+    "nickname": "a",
+    "name": "A",
+    "picture": "p",
+    "id": "user-1",
+    "updatedAt": TS,
+}
 
 
 class SdkRecorder:
@@ -78,14 +87,20 @@ def ours():
 
 def test_lb_export_operations_match_the_sdk(sdk_client, ours, monkeypatch):
     fake, router = ours
-    sdk = SdkRecorder({
-        "GetProjectPyApi": {"project": project()},
-        "exportDataRowsInProjectPyApi": {"exportDataRowsInProject": {"taskId": "task-1", "isStreamable": True}},
-        "GetUserPyApi": {"user": USER},
-        "GetUserCreatedTasksPyApi": task("COMPLETE"),
-        "GetExportMetadataHeaderPyApi": {"task": {"exportMetadataHeader": {"totalSize": 3, "totalLines": 1}}},
-        "GetExportFileFromOffsetPyApi": export_page(0, 2, 0, 0, "https://storage.test/f"),
-    })  # fmt: skip
+    sdk = SdkRecorder(
+        {
+            "GetProjectPyApi": {"project": project()},
+            "exportDataRowsInProjectPyApi": {
+                "exportDataRowsInProject": {"taskId": "task-1", "isStreamable": True}
+            },
+            "GetUserPyApi": {"user": USER},
+            "GetUserCreatedTasksPyApi": task("COMPLETE"),
+            "GetExportMetadataHeaderPyApi": {
+                "task": {"exportMetadataHeader": {"totalSize": 3, "totalLines": 1}}
+            },
+            "GetExportFileFromOffsetPyApi": export_page(0, 2, 0, 0, "https://storage.test/f"),
+        }
+    )
     monkeypatch.setattr(sdk_client, "execute", sdk)
     monkeypatch.setattr(export_task.requests, "get", lambda url, timeout=None: FakeGet(b"{}\n"))
     params = {"label_details": True, "data_row_details": True, "project_details": True}
@@ -125,24 +140,64 @@ class FakeGet:
 
 def test_lb_data_row_and_batch_operations_match_the_sdk(sdk_client, ours, monkeypatch):
     fake, _ = ours
-    sdk = SdkRecorder({
-        "GetProjectPyApi": {"project": project()},
-        "getDataRowsForGlobalKeysPyApi": {"dataRowsForGlobalKeys": {"jobId": "job-1"}},
-        "getDataRowsForGlobalKeysResultPyApi": {"dataRowsForGlobalKeysResult": {"jobStatus": "COMPLETE", "data": {
-            "fetchedDataRows": [{"id": "dr-1"}], "notFoundGlobalKeys": [], "accessDeniedGlobalKeys": []}}},
-        "CheckAllDataRowsHaveBeenProcessedPyApi": {"queryAllDataRowsHaveBeenProcessed": {"allDataRowsHaveBeenProcessed": True}},
-        "createBatchV2PyApi": {"project": {"createBatchV2": {"batch": {
-            "consensusSettingsJson": None, "createdAt": TS, "name": "b", "size": 1, "id": "batch-1", "updatedAt": TS},
-            "failedDataRowIds": []}}},
-        "SuccessesfulDataRowImportsPyApi": {"successesfulDataRowImports": {"nodes": [], "after": None, "total": 0}},
-        "FailedDataRowImportsPyApi": {"failedDataRowImports": {"after": None, "total": 0, "results": []}},
-    })  # fmt: skip
+    sdk = SdkRecorder(
+        {
+            "GetProjectPyApi": {"project": project()},
+            "getDataRowsForGlobalKeysPyApi": {"dataRowsForGlobalKeys": {"jobId": "job-1"}},
+            "getDataRowsForGlobalKeysResultPyApi": {
+                "dataRowsForGlobalKeysResult": {
+                    "jobStatus": "COMPLETE",
+                    "data": {
+                        "fetchedDataRows": [{"id": "dr-1"}],
+                        "notFoundGlobalKeys": [],
+                        "accessDeniedGlobalKeys": [],
+                    },
+                }
+            },
+            "CheckAllDataRowsHaveBeenProcessedPyApi": {
+                "queryAllDataRowsHaveBeenProcessed": {"allDataRowsHaveBeenProcessed": True}
+            },
+            "createBatchV2PyApi": {
+                "project": {
+                    "createBatchV2": {
+                        "batch": {
+                            "consensusSettingsJson": None,
+                            "createdAt": TS,
+                            "name": "b",
+                            "size": 1,
+                            "id": "batch-1",
+                            "updatedAt": TS,
+                        },
+                        "failedDataRowIds": [],
+                    }
+                }
+            },
+            "SuccessesfulDataRowImportsPyApi": {
+                "successesfulDataRowImports": {"nodes": [], "after": None, "total": 0}
+            },
+            "FailedDataRowImportsPyApi": {
+                "failedDataRowImports": {"after": None, "total": 0, "results": []}
+            },
+        }
+    )
     monkeypatch.setattr(sdk_client, "execute", sdk)
     assert sdk_client.get_data_row_ids_for_global_keys(["k1"])["results"] == ["dr-1"]
     sdk_client.get_project(PROJECT_ID).create_batch("b", global_keys=["k1"])
-    upsert_task = labelbox.schema.task.DataUpsertTask(sdk_client, {
-        "id": "task-up", "createdAt": TS, "updatedAt": TS, "name": "JSON Import", "status": "COMPLETE",
-        "completionPercentage": 1.0, "result": None, "errors": None, "type": "adv-upsert-data-rows", "metadata": None})  # fmt: skip
+    upsert_task = labelbox.schema.task.DataUpsertTask(
+        sdk_client,
+        {
+            "id": "task-up",
+            "createdAt": TS,
+            "updatedAt": TS,
+            "name": "JSON Import",
+            "status": "COMPLETE",
+            "completionPercentage": 1.0,
+            "result": None,
+            "errors": None,
+            "type": "adv-upsert-data-rows",
+            "metadata": None,
+        },
+    )
     assert not upsert_task.result and not upsert_task.errors
 
     for name, answer in sdk.answers.items():
@@ -166,17 +221,37 @@ def test_lb_data_row_and_batch_operations_match_the_sdk(sdk_client, ours, monkey
         assert variables == theirs["variables"], call.operation
 
 
-@pytest.mark.parametrize(("mode", "sdk_class", "create_op", "get_op", "field"), [
-    ("label", "LabelImport", "createLabelImportByFilePyApi", "getLabelImportPyApi", "createLabelImport"),
-    ("mal", "MALPredictionImport", "createMALPredictionImportByFilePyApi",
-     "getModelAssistedLabelingPredictionImportPyApi", "createModelAssistedLabelingPredictionImport"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("mode", "sdk_class", "create_op", "get_op", "field"),
+    [
+        (
+            "label",
+            "LabelImport",
+            "createLabelImportByFilePyApi",
+            "getLabelImportPyApi",
+            "createLabelImport",
+        ),
+        (
+            "mal",
+            "MALPredictionImport",
+            "createMALPredictionImportByFilePyApi",
+            "getModelAssistedLabelingPredictionImportPyApi",
+            "createModelAssistedLabelingPredictionImport",
+        ),
+    ],
+)
 def test_lb_import_upload_matches_the_sdk(
     sdk_client, ours, monkeypatch, mode, sdk_class, create_op, get_op, field
 ):
     fake, _ = ours
-    rows = [{"uuid": "u-1", "dataRow": {"globalKey": "k1"}, "name": "car",
-             "bbox": {"top": 1, "left": 2, "height": 3, "width": 4}}]  # fmt: skip
+    rows = [
+        {
+            "uuid": "u-1",
+            "dataRow": {"globalKey": "k1"},
+            "name": "car",
+            "bbox": {"top": 1, "left": 2, "height": 3, "width": 4},
+        }
+    ]
     record = import_record(field, "FINISHED")[field]
     sdk = SdkRecorder({create_op: {field: {**record, "project": project()}}})
     monkeypatch.setattr(sdk_client, "execute", sdk)

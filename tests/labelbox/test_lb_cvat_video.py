@@ -36,8 +36,11 @@ class Shape:
 def cvat_video(name: str) -> tuple[int, dict[str, bool], list[tuple[str, str, list[Shape]]]]:
     """(task size, attribute name -> mutable, [(track id, label, shapes by frame)])."""
     root = ET.parse(CVAT / name).getroot()
-    mutable = {a.findtext("name"): a.findtext("mutable") == "True"
-               for a in root.iter("attribute") if a.find("mutable") is not None}  # fmt: skip
+    mutable = {
+        a.findtext("name"): a.findtext("mutable") == "True"
+        for a in root.iter("attribute")
+        if a.find("mutable") is not None
+    }
     tracks = []
     for track in root.findall("track"):
         shapes = sorted((Shape(e) for e in track if e.tag != "track"), key=lambda s: s.frame)
@@ -90,8 +93,11 @@ def expected_losses(tracks, mutable: dict[str, bool], kinds: set[str]) -> dict[s
                     answers += len(changing)
             shown = not shape.outside
             previous = changing or previous
-    counts = {"labelbox-outside-while-hidden": hidden, "labelbox-answers-while-outside": answers,
-              "labelbox-track-answers-per-frame": immutable}  # fmt: skip
+    counts = {
+        "labelbox-outside-while-hidden": hidden,
+        "labelbox-answers-while-outside": answers,
+        "labelbox-track-answers-per-frame": immutable,
+    }
     return {code: n for code, n in counts.items() if n}
 
 
@@ -107,8 +113,11 @@ def _answer(classification: dict) -> str:
     return ",".join(a["name"] for a in classification["checklist_answers"])
 
 
-CODES = ("labelbox-outside-while-hidden", "labelbox-answers-while-outside",
-         "labelbox-track-answers-per-frame")  # fmt: skip
+CODES = (
+    "labelbox-outside-while-hidden",
+    "labelbox-answers-while-outside",
+    "labelbox-track-answers-per-frame",
+)
 
 
 @pytest.mark.parametrize("name", VIDEOS)
@@ -128,9 +137,11 @@ def test_lb_cvat_video_export_keeps_frames_answers_and_gaps(name, tmp_path):
         if shapes[0].kind not in EXPORT_KINDS:
             assert track_id not in annotations["segments"]
             continue
-        on = {int(number): frame["objects"][track_id]
-              for number, frame in annotations["frames"].items()
-              if track_id in frame["objects"]}  # fmt: skip
+        on = {
+            int(number): frame["objects"][track_id]
+            for number, frame in annotations["frames"].items()
+            if track_id in frame["objects"]
+        }
         shown = [s for s in shapes if not s.outside]
         assert sorted(on) == [s.frame + 1 for s in shown]
         for shape in shown:
@@ -139,8 +150,9 @@ def test_lb_cvat_video_export_keeps_frames_answers_and_gaps(name, tmp_path):
             got = {c["name"]: _answer(c) for c in obj["classifications"]}
             assert got == shape.answers  # immutable and mutable attributes alike
             written += len(shape.answers)
-        expected = [[run[0].frame + 1, end if end is not None else count]
-                    for run, end in runs(shapes)]  # fmt: skip
+        expected = [
+            [run[0].frame + 1, end if end is not None else count] for run, end in runs(shapes)
+        ]
         assert annotations["segments"][track_id] == expected
         assert annotations["key_frame_feature_map"][track_id] == [
             s.frame + 1 for s in shown if s.keyframe
@@ -176,8 +188,9 @@ def test_lb_cvat_video_import_keeps_extent_and_answers(name, tmp_path):
     assert len(video_rows) == len(writable)
     last_frame = frames_needed(size, tracks, EXPORT_KINDS)
     for row, (_, track_label, shapes) in zip(video_rows, writable, strict=True):
-        parsed = objects.NDSegments.model_validate(row).to_common(name=row["name"],
-                                                                  feature_schema_id=None)  # fmt: skip
+        parsed = objects.NDSegments.model_validate(row).to_common(
+            name=row["name"], feature_schema_id=None
+        )
         assert row["name"] == track_label
         by_segment: dict[int, list] = {}
         for annotation in parsed:
@@ -193,8 +206,10 @@ def test_lb_cvat_video_import_keeps_extent_and_answers(name, tmp_path):
             assert drawn <= set(keyframes)
             for frame, annotation in keyframes.items():
                 source = [s for s in run if s.frame + 1 <= frame][-1]  # held until the next
-                got = {c.name: getattr(c.value.answer, "name", c.value.answer)
-                       for c in annotation.classifications}  # fmt: skip
+                got = {
+                    c.name: getattr(c.value.answer, "name", c.value.answer)
+                    for c in annotation.classifications
+                }
                 assert got == source.answers
     assert _losses(losses, CODES) == expected_losses(tracks, mutable, IMPORT_KINDS)
 
@@ -204,8 +219,11 @@ LABELBOX = Path(__file__).parent.parent / "fixtures" / "labelbox"
 
 def _video(keyframes: list[dict], frame_count: int) -> Item:
     track = {"id": "t", "label": "car", "keyframes": keyframes}
-    return Item(key="v", media=Media(kind="video", width=100, height=100, frame_count=frame_count),
-                annotation_sets=[AnnotationSet(id="1", tracks=[track])])  # fmt: skip
+    return Item(
+        key="v",
+        media=Media(kind="video", width=100, height=100, frame_count=frame_count),
+        annotation_sets=[AnnotationSet(id="1", tracks=[track])],
+    )
 
 
 BOX = {"type": "bbox", "x": 1, "y": 2, "width": 3, "height": 4}
@@ -214,8 +232,9 @@ BOX = {"type": "bbox", "x": 1, "y": 2, "width": 3, "height": 4}
 def test_lb_leaving_after_the_last_frame_keeps_the_frame_count():
     """Shown on frames 0 and 9 of 10, outside on 10 (past the end): the count stays 10,
     the segment runs 1-10, and the import's segment ends on frame 10 too."""
-    item = _video([{"frame": 0, "shape": BOX}, {"frame": 9, "shape": BOX},
-                   {"frame": 10, "outside": True}], 10)  # fmt: skip
+    item = _video(
+        [{"frame": 0, "shape": BOX}, {"frame": 9, "shape": BOX}, {"frame": 10, "outside": True}], 10
+    )
     losses = LossReport()
     row = item_to_data_row(item, losses)
     assert row["media_attributes"]["frame_count"] == 10
@@ -243,8 +262,9 @@ def test_lb_shown_past_the_frame_count_raises_it_to_the_leaving_frame():
     assert [k["frame"] for k in track["segments"][0]["keyframes"]] == [13, 20]
 
 
-@pytest.mark.parametrize("name", ["export_v2_video_bbox_keyframes.ndjson",
-                                  "export_v2_video_checklist_segments.ndjson"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["export_v2_video_bbox_keyframes.ndjson", "export_v2_video_checklist_segments.ndjson"]
+)
 def test_lb_real_video_exports_still_round_trip_exactly(name, tmp_path):
     """Labelbox -> unified -> Labelbox of the real video shapes: the same rows, and no
     loss (none of the CVAT-track codes above fires on Labelbox's own tracks)."""
@@ -253,7 +273,12 @@ def test_lb_real_video_exports_still_round_trip_exactly(name, tmp_path):
     source = [json.loads(line) for line in (LABELBOX / name).read_text().splitlines()]
     assert [json.loads(line) for line in out.read_text().splitlines()] == source
     assert not list(losses)
-    video = [key for row in source for project in row["projects"].values()
-             for label in project["labels"] for key in ("frames", "segments")
-             if label["annotations"].get(key)]  # fmt: skip
+    video = [
+        key
+        for row in source
+        for project in row["projects"].values()
+        for label in project["labels"]
+        for key in ("frames", "segments")
+        if label["annotations"].get(key)
+    ]
     assert video  # objects on frames or ranges on segments, not an empty shell

@@ -39,8 +39,9 @@ def test_lb_real_export_reads_every_row_label_and_answer():
     ]
     raw_answers = [
         (c["name"], c["radio_answer"]["name"])
-        for _, label in raw_labels for c in label["annotations"]["classifications"]
-    ]  # fmt: skip
+        for _, label in raw_labels
+        for c in label["annotations"]["classifications"]
+    ]
     losses = LossReport()
     items = list(read_export(REAL_EXPORT, losses).items)
 
@@ -179,9 +180,13 @@ def test_lb_video_track_keyframes_segments_and_gaps():
     assert track.id == "fTrack" and track.label == "car"
     # Labelbox frames 2,3,4 | gap | 8 are unified 1,2,3 | outside at 4 | 7, outside at 8
     assert [(k.frame, k.outside, k.keyframe) for k in track.keyframes] == [
-        (1, False, True), (2, False, False), (3, False, True), (4, True, True),
-        (7, False, True), (8, True, True),
-    ]  # fmt: skip
+        (1, False, True),
+        (2, False, False),
+        (3, False, True),
+        (4, True, True),
+        (7, False, True),
+        (8, True, True),
+    ]
     assert (track.keyframes[0].shape.x, track.keyframes[0].shape.y) == (4.0, 2.0)
     assert track.keyframes[0].classifications[0].answers[0].value == "yes"
 
@@ -237,8 +242,15 @@ def test_lb_hand_built_rows_round_trip_through_jsonl_file(tmp_path):
     api.convert(str(unified), back, to_format="labelbox")
     assert _raw_rows(back) == samples.all_rows()
     labels = {label.name: label.kinds for label in read_jsonl(unified).project.ontology.labels}
-    assert labels == {"car": ["bbox"], "road": ["polygon"], "lane": ["polyline"], "nose": ["points"],
-                      "blob": ["mask"], "PER": ["span"], "ORG": ["span"]}  # fmt: skip
+    assert labels == {
+        "car": ["bbox"],
+        "road": ["polygon"],
+        "lane": ["polyline"],
+        "nose": ["points"],
+        "blob": ["mask"],
+        "PER": ["span"],
+        "ORG": ["span"],
+    }
 
 
 def test_lb_document_entity_and_page_box():
@@ -263,23 +275,47 @@ def test_lb_foreign_item_written_as_export_reads_back_the_same():
         Item,
         Keyframe,
         Media,
-        Polygon,  # fmt: skip
+        Polygon,
         Region,
         Relation,
         Track,
     )
 
-    box = Region(id="r1", label="car", shape=BBox(x=1, y=2, width=3, height=4),
-                 classifications=[Classification(name="color", answers=[Answer(value="red")])])  # fmt: skip
+    box = Region(
+        id="r1",
+        label="car",
+        shape=BBox(x=1, y=2, width=3, height=4),
+        classifications=[Classification(name="color", answers=[Answer(value="red")])],
+    )
     poly = Region(id="r2", label="road", shape=Polygon(points=[(0, 0), (4, 0), (4, 4)]))
-    still = Item(key="a.jpg", media=Media(kind="image", width=10, height=10), annotation_sets=[
-        AnnotationSet(id="s1", regions=[box, poly], relations=[Relation(from_id="r1", to_id="r2", label="on")],
-                      classifications=[Classification(name="tags", answers=[Answer(value="x"), Answer(value="y")])])])  # fmt: skip
-    track = Track(id="t1", label="car", keyframes=[
-        Keyframe(frame=0, shape=BBox(x=0, y=0, width=2, height=2)), Keyframe(frame=3, outside=True),
-        Keyframe(frame=5, shape=BBox(x=1, y=1, width=2, height=2))])  # fmt: skip
-    video = Item(key="v.mp4", media=Media(kind="video", frame_count=10), annotation_sets=[
-        AnnotationSet(id="s2", tracks=[track])])  # fmt: skip
+    still = Item(
+        key="a.jpg",
+        media=Media(kind="image", width=10, height=10),
+        annotation_sets=[
+            AnnotationSet(
+                id="s1",
+                regions=[box, poly],
+                relations=[Relation(from_id="r1", to_id="r2", label="on")],
+                classifications=[
+                    Classification(name="tags", answers=[Answer(value="x"), Answer(value="y")])
+                ],
+            )
+        ],
+    )
+    track = Track(
+        id="t1",
+        label="car",
+        keyframes=[
+            Keyframe(frame=0, shape=BBox(x=0, y=0, width=2, height=2)),
+            Keyframe(frame=3, outside=True),
+            Keyframe(frame=5, shape=BBox(x=1, y=1, width=2, height=2)),
+        ],
+    )
+    video = Item(
+        key="v.mp4",
+        media=Media(kind="video", frame_count=10),
+        annotation_sets=[AnnotationSet(id="s2", tracks=[track])],
+    )
     for original in (still, video):
         losses = LossReport()
         row = item_to_data_row(original, losses, project_id="p")
@@ -289,11 +325,14 @@ def test_lb_foreign_item_written_as_export_reads_back_the_same():
             (r.id, r.label, r.shape) for r in first.regions
         ]
         assert [(c.name, [a.value for a in c.answers]) for c in back.classifications] == [
-            (c.name, [a.value for a in c.answers]) for c in first.classifications]  # fmt: skip
+            (c.name, [a.value for a in c.answers]) for c in first.classifications
+        ]
         assert [(r.from_id, r.to_id, r.label) for r in back.relations] == [
-            (r.from_id, r.to_id, r.label) for r in first.relations]  # fmt: skip
+            (r.from_id, r.to_id, r.label) for r in first.relations
+        ]
         assert [[(k.frame, k.outside, k.shape) for k in t.keyframes] for t in back.tracks] == [
-            [(k.frame, k.outside, k.shape) for k in t.keyframes] for t in first.tracks]  # fmt: skip
+            [(k.frame, k.outside, k.shape) for k in t.keyframes] for t in first.tracks
+        ]
         assert back.source.project == "p"
         assert not [loss for loss in losses if loss.severity == "dropped"]
     assert row["projects"]["p"]["labels"][0]["annotations"]["segments"] == {"t1": [[1, 3], [6, 10]]}
@@ -303,8 +342,11 @@ def test_lb_single_frame_video_region_is_a_one_frame_segment():
     from bridge.schema import BBox, Item, Media, Region
 
     region = Region(id="r", label="sign", frame=4, shape=BBox(x=1, y=1, width=2, height=2))
-    item = Item(key="v", media=Media(kind="video", frame_count=10),
-                annotation_sets=[{"id": "s", "regions": [region]}])  # fmt: skip
+    item = Item(
+        key="v",
+        media=Media(kind="video", frame_count=10),
+        annotation_sets=[{"id": "s", "regions": [region]}],
+    )
     annotations = item_to_data_row(item, LossReport())["projects"]["unified"]["labels"][0][
         "annotations"
     ]
@@ -316,27 +358,49 @@ def test_lb_single_frame_video_region_is_a_one_frame_segment():
 def test_lb_other_tools_vendor_fields_stay_out_of_the_export():
     from bridge.schema import BBox, Item, Media, Region, SourceRef
 
-    region = Region(id="r", label="car", shape=BBox(x=1, y=1, width=2, height=2),
-                    extra={"cvat_source": "manual"})  # fmt: skip
-    item = Item(key="a.jpg", media=Media(kind="image"), source=SourceRef(tool="cvat", item="7"),
-                extra={"cvat_frame": 3},
-                annotation_sets=[{"id": "j1", "source": {"tool": "cvat"}, "regions": [region],
-                                  "extra": {"cvat_job": 1}}])  # fmt: skip
+    region = Region(
+        id="r",
+        label="car",
+        shape=BBox(x=1, y=1, width=2, height=2),
+        extra={"cvat_source": "manual"},
+    )
+    item = Item(
+        key="a.jpg",
+        media=Media(kind="image"),
+        source=SourceRef(tool="cvat", item="7"),
+        extra={"cvat_frame": 3},
+        annotation_sets=[
+            {"id": "j1", "source": {"tool": "cvat"}, "regions": [region], "extra": {"cvat_job": 1}}
+        ],
+    )
     row = item_to_data_row(item, LossReport())
     assert "cvat_frame" not in row and row["data_row"] == {"global_key": "a.jpg"}
     label = row["projects"]["unified"]["labels"][0]
     assert "cvat_job" not in label
-    assert label["annotations"]["objects"] == [{
-        "feature_id": "r", "name": "car", "classifications": [],
-        "bounding_box": {"top": 1.0, "left": 1.0, "height": 2.0, "width": 2.0}}]  # fmt: skip
+    assert label["annotations"]["objects"] == [
+        {
+            "feature_id": "r",
+            "name": "car",
+            "classifications": [],
+            "bounding_box": {"top": 1.0, "left": 1.0, "height": 2.0, "width": 2.0},
+        }
+    ]
 
 
 def test_lb_span_written_to_export_with_inclusive_end():
     from bridge.schema import Item, Media, Region, Span
 
     text = "Alice and Bob"
-    item = Item(key="t", media=Media(kind="text", text=text), annotation_sets=[{"id": "s", "regions": [
-        Region(id="r", label="PER", shape=Span(start=10, end=13, text="Bob"))]}])  # fmt: skip
+    item = Item(
+        key="t",
+        media=Media(kind="text", text=text),
+        annotation_sets=[
+            {
+                "id": "s",
+                "regions": [Region(id="r", label="PER", shape=Span(start=10, end=13, text="Bob"))],
+            }
+        ],
+    )
     row = item_to_data_row(item, LossReport())
     (entity,) = row["projects"]["unified"]["labels"][0]["annotations"]["objects"]
     assert entity["location"] == {"start": 10, "end": 12, "token": "Bob"}

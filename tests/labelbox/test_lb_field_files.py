@@ -47,7 +47,9 @@ VIDEO_KEYFRAMES = FIXTURES / "export_v2_video_bbox_keyframes.ndjson"
 VIDEO_CHECKLIST = FIXTURES / "export_v2_video_checklist_segments.ndjson"
 DICOM = FIXTURES / "export_v2_dicom_groups.ndjson"
 LEGACY = FIXTURES / "legacy_v1_export.json"
-LS_EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio" / "real_image_boxes.json"
+LS_EXPORT = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio" / "real_image_boxes.json"
+)
 
 
 def _rows(path: Path) -> list[dict]:
@@ -96,9 +98,12 @@ def test_lb_json_array_converts_through_the_cli_api(tmp_path):
 
 def test_lb_sniffer_claims_arrays_whose_projects_are_past_the_sniffed_head(tmp_path):
     row = samples.image_row()
-    row = {"data_row": row["data_row"], "media_attributes": row["media_attributes"],
-           "embeddings": [{"values": [{"value": [0.123456789] * 20000}]}],
-           "projects": row["projects"]}  # fmt: skip
+    row = {
+        "data_row": row["data_row"],
+        "media_attributes": row["media_attributes"],
+        "embeddings": [{"values": [{"value": [0.123456789] * 20000}]}],
+        "projects": row["projects"],
+    }
     path = tmp_path / "big.json"
     path.write_text(json.dumps([row], indent=1))
     assert path.read_bytes()[: 64 * 1024].count(b'"projects"') == 0
@@ -130,16 +135,24 @@ def test_lb_legacy_json_export_is_detected_and_read(tmp_path):
     assert first.key == "0.jpg" and first.source.item == "cke6dd2co8ohh0bnuhq589dnu"
     assert first.media.uri == rows[0]["Labeled Data"]
     (label,) = first.annotation_sets
-    assert label.id == "cke6dtfgo00003b5s1tanhqk8" and label.annotator.email == rows[0]["Created By"]
+    assert (
+        label.id == "cke6dtfgo00003b5s1tanhqk8" and label.annotator.email == rows[0]["Created By"]
+    )
     assert label.lead_time == 186.632
     assert [(r.label, r.shape.type) for r in label.regions] == [("slum", "mask"), ("other", "mask")]
     assert [r.extra["mask"]["url"] for r in label.regions] == [
-        o["instanceURI"] for o in rows[0]["Label"]["objects"]]  # fmt: skip
+        o["instanceURI"] for o in rows[0]["Label"]["objects"]
+    ]
     boxes = items[1].annotation_sets[0]
     (box,) = boxes.regions
     expected = rows[1]["Label"]["objects"][0]["bbox"]
     assert (box.label, box.shape.x, box.shape.y, box.shape.width, box.shape.height) == (
-        "cattle", expected["left"], expected["top"], expected["width"], expected["height"])
+        "cattle",
+        expected["left"],
+        expected["top"],
+        expected["width"],
+        expected["height"],
+    )
     (posture,) = box.classifications
     assert (posture.name, posture.answers[0].value) == ("posture", "standing")
     weather, note, tags = boxes.classifications
@@ -172,7 +185,10 @@ def test_lb_video_classification_ranges_come_from_segments():
     item, _ = _one(VIDEO_CHECKLIST)
     (checklist,) = item.annotation_sets[0].classifications
     assert checklist.name == "checklist"
-    assert [a.value for a in checklist.answers] == ["first_checklist_answer", "second_checklist_answer"]
+    assert [a.value for a in checklist.answers] == [
+        "first_checklist_answer",
+        "second_checklist_answer",
+    ]
     # Labelbox frames are 1-based and inclusive: 7-13 -> unified 6-12, 18-19 -> 17-18
     assert [(r.start, r.end) for r in checklist.frames] == [(6, 12), (17, 18)]
     assert item_to_data_row(item, LossReport()) == _rows(VIDEO_CHECKLIST)[0]
@@ -211,8 +227,10 @@ def test_lb_video_segment_ending_on_the_last_frame(frame_count):
     row = samples.video_row()
     row["media_attributes"]["frame_count"] = frame_count
     annotations = row["projects"]["pA"]["labels"][0]["annotations"]
-    annotations["frames"] = {"28": {"objects": {"fTrack": samples._video_box(28)}, "classifications": []},
-                             "30": {"objects": {"fTrack": samples._video_box(30)}, "classifications": []}}  # fmt: skip
+    annotations["frames"] = {
+        "28": {"objects": {"fTrack": samples._video_box(28)}, "classifications": []},
+        "30": {"objects": {"fTrack": samples._video_box(30)}, "classifications": []},
+    }
     annotations["segments"] = {"fTrack": [[28, 30]]}
     annotations["key_frame_feature_map"] = {"fTrack": [28, 30]}
     item = data_row_to_item(row, LossReport(), where="t")
@@ -321,7 +339,13 @@ def _png_header(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
     chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    return b"\x89PNG\r\n\x1a\n" + chunk + struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk
+        + struct.pack(">I", 0)
+        + b"IEND"
+        + struct.pack(">I", zlib.crc32(b"IEND"))
+    )
 
 
 def test_lb_mask_on_a_huge_declared_image_is_refused_before_allocation(tmp_path):
@@ -354,8 +378,13 @@ def test_lb_png_decompression_bomb_is_refused_from_its_header():
 def test_lb_fetched_mask_above_the_budget_is_refused():
     row = samples.image_row()
     with pytest.raises(FormatError, match="above the limit"):
-        data_row_to_item(row, LossReport(), where="t", masks=lambda url: _png_header(9000, 9000),
-                         max_pixels=10_000_000)  # fmt: skip
+        data_row_to_item(
+            row,
+            LossReport(),
+            where="t",
+            masks=lambda url: _png_header(9000, 9000),
+            max_pixels=10_000_000,
+        )
 
 
 def test_lb_mask_placeholder_matches_an_empty_bitmap():
@@ -373,17 +402,29 @@ def test_lb_mask_placeholder_matches_an_empty_bitmap():
 def _unnamed_item() -> Item:
     box = BBox(x=1, y=2, width=3, height=4)
     regions = [
-        Region(id="named", label="car", shape=box,
-               classifications=[Classification(name="color", answers=[Answer(value=""), Answer(value="red")])]),
+        Region(
+            id="named",
+            label="car",
+            shape=box,
+            classifications=[
+                Classification(name="color", answers=[Answer(value=""), Answer(value="red")])
+            ],
+        ),
         Region(id="nolabel", label=None, shape=box),
         Region(id="empty", label="", shape=box),
-    ]  # fmt: skip
-    relations = [Relation(from_id="named", to_id="nolabel", label="near"),
-                 Relation(from_id="named", to_id="named", label=None)]  # fmt: skip
-    questions = [Classification(name="", answers=[Answer(value="x")]),
-                 Classification(name="weather", answers=[Answer(value="")])]  # fmt: skip
+    ]
+    relations = [
+        Relation(from_id="named", to_id="nolabel", label="near"),
+        Relation(from_id="named", to_id="named", label=None),
+    ]
+    questions = [
+        Classification(name="", answers=[Answer(value="x")]),
+        Classification(name="weather", answers=[Answer(value="")]),
+    ]
     still = AnnotationSet(id="s1", regions=regions, relations=relations, classifications=questions)
-    return Item(key="a.jpg", media=Media(kind="image", width=10, height=10), annotation_sets=[still])
+    return Item(
+        key="a.jpg", media=Media(kind="image", width=10, height=10), annotation_sets=[still]
+    )
 
 
 def _names(value, found: list) -> list:
@@ -416,9 +457,14 @@ def test_lb_writers_never_write_a_null_or_empty_name(writer):
 
 
 def test_lb_video_track_without_label_is_left_out_with_a_loss():
-    track = Track(id="t", label=None, keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))])
-    item = Item(key="v", media=Media(kind="video", frame_count=5),
-                annotation_sets=[AnnotationSet(id="s", tracks=[track])])  # fmt: skip
+    track = Track(
+        id="t", label=None, keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))]
+    )
+    item = Item(
+        key="v",
+        media=Media(kind="video", frame_count=5),
+        annotation_sets=[AnnotationSet(id="s", tracks=[track])],
+    )
     losses = LossReport()
     row = item_to_data_row(item, losses, project_id="p")
     annotations = row["projects"]["p"]["labels"][0]["annotations"]
@@ -443,7 +489,10 @@ def test_lb_text_questions_are_text_in_the_unified_ontology(tmp_path):
     (shade,) = color.options[0].children  # nested under the answer "red"
     assert (shade.name, shade.input) == ("shade", "text")
     assert (occluded.name, occluded.mutable, [o.value for o in occluded.options]) == (
-        "occluded", True, ["yes"])  # answered per frame on the video track
+        "occluded",
+        True,
+        ["yes"],
+    )  # answered per frame on the video track
 
 
 def _labelstudio_note(out: Path) -> dict:
@@ -492,8 +541,15 @@ def test_lb_document_entity_never_becomes_a_span_without_offsets(tmp_path):
                     assert isinstance(region["shape"]["end"], int)
 
 
-@pytest.mark.parametrize("location", [{"start": "1", "end": 3}, {"start": 1, "end": None},
-                                      {"start": 5, "end": 2}, {"start": -1, "end": 2}])  # fmt: skip
+@pytest.mark.parametrize(
+    "location",
+    [
+        {"start": "1", "end": 3},
+        {"start": 1, "end": None},
+        {"start": 5, "end": 2},
+        {"start": -1, "end": 2},
+    ],
+)
 def test_lb_text_entity_offsets_must_be_integers_in_order(location):
     row = samples.text_row()
     row["projects"]["pA"]["labels"][0]["annotations"]["objects"][0]["location"] = location
@@ -513,8 +569,11 @@ def test_lb_import_writer_refuses_a_mask_above_the_budget_before_making_its_png(
 
     rle = RLE(size=(50_000, 50_000), counts="0")  # 2.5 gigapixels announced by two numbers
     region = Region(id="m", label="blob", shape=Mask(rle=rle))
-    item = Item(key="a", media=Media(kind="image", width=50_000, height=50_000),
-                annotation_sets=[AnnotationSet(id="s", regions=[region])])  # fmt: skip
+    item = Item(
+        key="a",
+        media=Media(kind="image", width=50_000, height=50_000),
+        annotation_sets=[AnnotationSet(id="s", regions=[region])],
+    )
     with pytest.raises(FormatError, match="above the limit"):
         list(item_to_import_rows(item, LossReport()))
     small = Region(id="m", label="blob", shape=Mask(rle=RLE(size=(4, 5), counts="0")))
@@ -533,11 +592,16 @@ def test_the_core_imports_no_pillow_and_the_plugin_only_when_decoding():
     core = Path(__file__).resolve().parents[2] / "src" / "bridge"
     for module in core.rglob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])  # fmt: skip
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             assert not [n for n in names if n == "PIL" or n.startswith("PIL.")], module
-    code = ("import sys, bridge_labelbox.plugin, bridge_labelbox.convert, bridge_labelbox.files;"
-            "print('PIL' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys, bridge_labelbox.plugin, bridge_labelbox.convert, bridge_labelbox.files;"
+        "print('PIL' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
 
@@ -547,14 +611,19 @@ def test_lb_frame_classification_without_feature_id_groups_by_answer(tmp_path):
     annotations = row["projects"]["pA"]["labels"][0]["annotations"]
     day = {"name": "scene", "radio_answer": {"name": "day"}, "odd": "DEEP"}
     night = {"name": "scene", "radio_answer": {"name": "night"}}
-    annotations["frames"] = {"2": {"objects": {}, "classifications": [day]},
-                             "3": {"objects": {}, "classifications": [day, night]},
-                             "5": {"objects": {}, "classifications": [night]}}  # fmt: skip
+    annotations["frames"] = {
+        "2": {"objects": {}, "classifications": [day]},
+        "3": {"objects": {}, "classifications": [day, night]},
+        "5": {"objects": {}, "classifications": [night]},
+    }
     path = tmp_path / "export.ndjson"  # a vendor field nested past what orjson can write
     path.write_text(json.dumps(row).replace('"DEEP"', "[" * 300 + "1" + "]" * 300) + "\n")
     item, _ = _one(path)
-    ranged = {c.answers[0].value: [(r.start, r.end) for r in c.frames]
-              for c in item.annotation_sets[0].classifications if c.frames is not None}  # fmt: skip
+    ranged = {
+        c.answers[0].value: [(r.start, r.end) for r in c.frames]
+        for c in item.annotation_sets[0].classifications
+        if c.frames is not None
+    }
     assert ranged == {"day": [(1, 2)], "night": [(2, 2), (4, 4)]}
 
 
@@ -564,7 +633,8 @@ def test_lb_legacy_export_converts_to_an_export_v2_file_that_reads_back(tmp_path
     again = list(read_export(out, LossReport()).items)
     first = list(read_export(LEGACY, LossReport()).items)
     assert [i.model_dump(exclude={"source"}) for i in again] == [
-        i.model_dump(exclude={"source"}) for i in first]  # fmt: skip
+        i.model_dump(exclude={"source"}) for i in first
+    ]
 
 
 LEGACY_ROWS = json.loads(LEGACY.read_text())
@@ -596,8 +666,9 @@ def test_lb_document_box_is_imported_with_its_page_and_unit():
     assert row["bbox"] == {"top": 48.0, "left": 58.0, "height": 65.0, "width": 12.0}
     from labelbox.data.serialization.ndjson.objects import NDDocumentRectangle
 
-    parsed = NDDocumentRectangle(**{k: v for k, v in row.items() if k != "dataRow"},
-                                 dataRow={"globalKey": "pdf-1"})  # fmt: skip
+    parsed = NDDocumentRectangle(
+        **{k: v for k, v in row.items() if k != "dataRow"}, dataRow={"globalKey": "pdf-1"}
+    )
     assert (parsed.page, parsed.unit) == (1, "POINTS")
 
 
@@ -606,8 +677,12 @@ def test_lb_document_box_is_imported_with_its_page_and_unit():
     [
         (lambda objs: objs[0]["bounding_box"].update(width=-5.0), "must not be negative"),
         (lambda objs: objs[0]["bounding_box"].update(height=-1), "must not be negative"),
-        (lambda objs: objs[1].update(polygon=[{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0},
-                                              {"x": 0.0, "y": 0.0}]), "at least 3 points"),
+        (
+            lambda objs: objs[1].update(
+                polygon=[{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}, {"x": 0.0, "y": 0.0}]
+            ),
+            "at least 3 points",
+        ),
         (lambda objs: objs[2].update(line=[{"x": 1.0, "y": 1.0}]), "at least 2 points"),
     ],
 )
@@ -617,8 +692,10 @@ def test_lb_shapes_no_tool_draws_are_refused(tmp_path, change, words):
     row = samples.image_row()
     change(row["projects"]["pA"]["labels"][0]["annotations"]["objects"])
     path = _write(tmp_path, [samples.text_row(), row])
-    for read in (lambda: list(read_export(path, LossReport()).items),
-                 lambda: list(read_export(path, LossReport()).items.records())):  # fmt: skip
+    for read in (
+        lambda: list(read_export(path, LossReport()).items),
+        lambda: list(read_export(path, LossReport()).items.records()),
+    ):
         with pytest.raises(FormatError) as caught:
             read()
         assert caught.value.where == f"{path}:2" and words in caught.value.message

@@ -79,11 +79,16 @@ def sdk_video_objects(track) -> list:
         if keyframe.outside:
             segment += 1
         elif keyframe.keyframe:
-            annotations.append(lb.VideoObjectAnnotation(
-                name=track.label, frame=keyframe.frame + 1, keyframe=True, segment_index=segment,
-                value=sdk_geometry(keyframe.shape),
-                classifications=[sdk_classification(c) for c in keyframe.classifications],
-            ))  # fmt: skip
+            annotations.append(
+                lb.VideoObjectAnnotation(
+                    name=track.label,
+                    frame=keyframe.frame + 1,
+                    keyframe=True,
+                    segment_index=segment,
+                    value=sdk_geometry(keyframe.shape),
+                    classifications=[sdk_classification(c) for c in keyframe.classifications],
+                )
+            )
     return annotations
 
 
@@ -93,25 +98,42 @@ def sdk_video_classifications(classification: Classification) -> list:
         for frame in range(run.start + 1, run.end + 2):
             value = sdk_classification(classification).value
             segment = {} if _kind(classification) == "text" else {"segment_index": index}
-            result.append(lb.VideoClassificationAnnotation(
-                name=classification.name, frame=frame, value=value, **segment))  # fmt: skip
+            result.append(
+                lb.VideoClassificationAnnotation(
+                    name=classification.name, frame=frame, value=value, **segment
+                )
+            )
     return result
 
 
 def sdk_label(item: Item, annotation_set):
-    objects = {r.id: lb.ObjectAnnotation(name=r.label, value=sdk_geometry(r.shape),
-                                         classifications=[sdk_classification(c) for c in r.classifications])
-               for r in annotation_set.regions}  # fmt: skip
+    objects = {
+        r.id: lb.ObjectAnnotation(
+            name=r.label,
+            value=sdk_geometry(r.shape),
+            classifications=[sdk_classification(c) for c in r.classifications],
+        )
+        for r in annotation_set.regions
+    }
     relationships = [
-        lb.RelationshipAnnotation(name=rel.label, value=lb.Relationship(
-            source=objects[rel.from_id], target=objects[rel.to_id],
-            type=lb.Relationship.Type.UNIDIRECTIONAL))
+        lb.RelationshipAnnotation(
+            name=rel.label,
+            value=lb.Relationship(
+                source=objects[rel.from_id],
+                target=objects[rel.to_id],
+                type=lb.Relationship.Type.UNIDIRECTIONAL,
+            ),
+        )
         for rel in annotation_set.relations
-    ]  # fmt: skip
+    ]
     plain = [sdk_classification(c) for c in annotation_set.classifications if c.frames is None]
     video = [a for track in annotation_set.tracks for a in sdk_video_objects(track)]
-    video += [a for c in annotation_set.classifications if c.frames is not None
-              for a in sdk_video_classifications(c)]  # fmt: skip
+    video += [
+        a
+        for c in annotation_set.classifications
+        if c.frames is not None
+        for a in sdk_video_classifications(c)
+    ]
     annotations = [*relationships, *objects.values(), *plain, *video]
     return lb.Label(data={"global_key": item.key}, annotations=annotations)
 
@@ -142,12 +164,19 @@ def without_uuids(rows: list[dict]) -> list[dict]:
 
 
 def unified_items() -> list[Item]:
-    items = [data_row_to_item(row, LossReport(), where="t", masks=lambda url: samples.composite_png())
-             for row in samples.all_rows()]  # fmt: skip
+    items = [
+        data_row_to_item(row, LossReport(), where="t", masks=lambda url: samples.composite_png())
+        for row in samples.all_rows()
+    ]
     video = items[1].annotation_sets[0]
-    video.classifications.append(Classification(
-        name="caption", answers=[Answer(value="x")], extra={"lb_kind": "text"},
-        frames=[FrameRange(start=0, end=1), FrameRange(start=4, end=4)]))  # fmt: skip
+    video.classifications.append(
+        Classification(
+            name="caption",
+            answers=[Answer(value="x")],
+            extra={"lb_kind": "text"},
+            frames=[FrameRange(start=0, end=1), FrameRange(start=4, end=4)],
+        )
+    )
     return items
 
 

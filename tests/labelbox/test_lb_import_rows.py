@@ -72,9 +72,13 @@ def test_lb_import_video_keeps_keyframes_segments_and_frame_ranges():
 
 
 def test_lb_import_text_entity_end_is_inclusive_again():
-    item = Item(key="t", media=Media(kind="text", text="Alice and Bob"),
-                annotation_sets=[{"id": "s", "regions": [
-                    Region(id="r", label="PER", shape=Span(start=10, end=13))]}])  # fmt: skip
+    item = Item(
+        key="t",
+        media=Media(kind="text", text="Alice and Bob"),
+        annotation_sets=[
+            {"id": "s", "regions": [Region(id="r", label="PER", shape=Span(start=10, end=13))]}
+        ],
+    )
     (row,) = item_to_import_rows(item, LossReport())
     assert row["location"] == {"start": 10, "end": 12}
     assert "Alice and Bob"[10 : 12 + 1] == "Bob"
@@ -101,11 +105,21 @@ def test_lb_import_unfetched_mask_is_sent_by_url():
 
 
 def test_lb_import_reports_what_labelbox_cannot_hold():
-    item = Item(key="k", media=Media(kind="image", width=10, height=10), annotation_sets=[{
-        "id": "s", "regions": [
-            Region(id="e", label="eye", shape=Ellipse(cx=1, cy=1, rx=1, ry=1)),
-            Region(id="b", label="box", shape=BBox(x=1, y=1, width=2, height=2, rotation=30)),
-        ]}])  # fmt: skip
+    item = Item(
+        key="k",
+        media=Media(kind="image", width=10, height=10),
+        annotation_sets=[
+            {
+                "id": "s",
+                "regions": [
+                    Region(id="e", label="eye", shape=Ellipse(cx=1, cy=1, rx=1, ry=1)),
+                    Region(
+                        id="b", label="box", shape=BBox(x=1, y=1, width=2, height=2, rotation=30)
+                    ),
+                ],
+            }
+        ],
+    )
     losses = LossReport()
     rows = list(item_to_import_rows(item, losses))
     assert [r["name"] for r in rows] == ["box"]
@@ -133,9 +147,19 @@ def test_lb_import_format_via_cli_api(tmp_path):
 
 
 def test_lb_video_region_without_frame_is_reported_not_sent():
-    item = Item(key="v", media=Media(kind="video", frame_count=5), annotation_sets=[{"id": "s", "regions": [
-        Region(id="a", label="car", shape=BBox(x=0, y=0, width=1, height=1)),
-        Region(id="b", label="car", frame=2, shape=BBox(x=0, y=0, width=1, height=1))]}])  # fmt: skip
+    item = Item(
+        key="v",
+        media=Media(kind="video", frame_count=5),
+        annotation_sets=[
+            {
+                "id": "s",
+                "regions": [
+                    Region(id="a", label="car", shape=BBox(x=0, y=0, width=1, height=1)),
+                    Region(id="b", label="car", frame=2, shape=BBox(x=0, y=0, width=1, height=1)),
+                ],
+            }
+        ],
+    )
     losses = LossReport()
     rows = list(item_to_import_rows(item, losses))
     assert [[k["frame"] for k in seg["keyframes"]] for r in rows for seg in r["segments"]] == [[3]]

@@ -92,9 +92,15 @@ json_values = st.recursive(
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelbox"
-FIELD_ROWS = [json.loads(line) for name in ("export_v2_video_bbox_keyframes.ndjson",
-              "export_v2_video_checklist_segments.ndjson", "export_v2_dicom_groups.ndjson")
-              for line in (FIXTURES / name).read_text().splitlines()]  # fmt: skip
+FIELD_ROWS = [
+    json.loads(line)
+    for name in (
+        "export_v2_video_bbox_keyframes.ndjson",
+        "export_v2_video_checklist_segments.ndjson",
+        "export_v2_dicom_groups.ndjson",
+    )
+    for line in (FIXTURES / name).read_text().splitlines()
+]
 ROWS = [*samples.all_rows(), samples.document_row(), samples.audio_row(), *FIELD_ROWS]
 PATHS = [(n, path) for n, row in enumerate(ROWS) for path in json_paths(row) if path]
 

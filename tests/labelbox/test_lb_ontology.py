@@ -18,34 +18,99 @@ from .test_lb_malformed import json_values
 
 
 def normalized() -> dict:
-    severity = {"type": "radio", "name": "severity", "instructions": "severity", "required": True, "schemaNodeId": "n-sev",
-                "featureSchemaId": "f-sev", "scope": "global",
-                "options": [{"label": "High", "value": "high", "featureSchemaId": "f-high",
-                             "options": [{"type": "text", "name": "why", "instructions": "why", "required": False,
-                                          "options": []}]},
-                            {"label": "Low", "value": "low", "options": []}]}  # fmt: skip
+    severity = {
+        "type": "radio",
+        "name": "severity",
+        "instructions": "severity",
+        "required": True,
+        "schemaNodeId": "n-sev",
+        "featureSchemaId": "f-sev",
+        "scope": "global",
+        "options": [
+            {
+                "label": "High",
+                "value": "high",
+                "featureSchemaId": "f-high",
+                "options": [
+                    {
+                        "type": "text",
+                        "name": "why",
+                        "instructions": "why",
+                        "required": False,
+                        "options": [],
+                    }
+                ],
+            },
+            {"label": "Low", "value": "low", "options": []},
+        ],
+    }
     return {
         "tools": [
-            {"tool": "rectangle", "name": "car", "color": "#ff0000", "required": False,
-             "featureSchemaId": "f-car", "schemaNodeId": "n-car", "classifications": [severity]},
-            {"tool": "polygon", "name": "road", "color": "#00ff00", "required": False, "classifications": []},
-            {"tool": "raster-segmentation", "name": "sky", "color": "#0000ff", "required": False, "classifications": []},
-            {"tool": "named-entity", "name": "PER", "color": "#123456", "required": False, "classifications": []},
-            {"tool": "edge", "name": "near", "color": "#abcdef", "required": False, "classifications": []},
+            {
+                "tool": "rectangle",
+                "name": "car",
+                "color": "#ff0000",
+                "required": False,
+                "featureSchemaId": "f-car",
+                "schemaNodeId": "n-car",
+                "classifications": [severity],
+            },
+            {
+                "tool": "polygon",
+                "name": "road",
+                "color": "#00ff00",
+                "required": False,
+                "classifications": [],
+            },
+            {
+                "tool": "raster-segmentation",
+                "name": "sky",
+                "color": "#0000ff",
+                "required": False,
+                "classifications": [],
+            },
+            {
+                "tool": "named-entity",
+                "name": "PER",
+                "color": "#123456",
+                "required": False,
+                "classifications": [],
+            },
+            {
+                "tool": "edge",
+                "name": "near",
+                "color": "#abcdef",
+                "required": False,
+                "classifications": [],
+            },
         ],
         "classifications": [
-            {"type": "checklist", "name": "tags", "required": False, "instructions": "tags",
-             "options": [{"label": "night", "value": "night", "options": []}]},
-            {"type": "text", "name": "note", "instructions": "note", "required": False, "options": []},
+            {
+                "type": "checklist",
+                "name": "tags",
+                "required": False,
+                "instructions": "tags",
+                "options": [{"label": "night", "value": "night", "options": []}],
+            },
+            {
+                "type": "text",
+                "name": "note",
+                "instructions": "note",
+                "required": False,
+                "options": [],
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def test_lb_ontology_tools_questions_and_relations():
     ontology = ontology_from_normalized(normalized())
     assert [(label.name, label.kinds) for label in ontology.labels] == [
-        ("car", ["bbox"]), ("road", ["polygon"]), ("sky", ["mask"]), ("PER", ["span"])
-    ]  # fmt: skip
+        ("car", ["bbox"]),
+        ("road", ["polygon"]),
+        ("sky", ["mask"]),
+        ("PER", ["span"]),
+    ]
     car = ontology.labels[0]
     assert car.color == "#ff0000"
     assert car.tool_ids["labelbox"]["featureSchemaId"] == "f-car"
@@ -68,11 +133,23 @@ def test_lb_ontology_round_trips_exactly():
 def test_lb_ontology_written_is_accepted_by_labelbox_builder():
     schema = pytest.importorskip("labelbox.schema.ontology")
     ontology = Ontology(
-        labels=[LabelClass(name="dog", kinds=["polygon"], attributes=[
-            ClassificationSpec(name="breed", input="select",
-                               options=[OptionSpec(value="pug"), OptionSpec(value="lab")])])],
-        classifications=[ClassificationSpec(name="ok", input="checkbox", options=[OptionSpec(value="yes")])],
-    )  # fmt: skip
+        labels=[
+            LabelClass(
+                name="dog",
+                kinds=["polygon"],
+                attributes=[
+                    ClassificationSpec(
+                        name="breed",
+                        input="select",
+                        options=[OptionSpec(value="pug"), OptionSpec(value="lab")],
+                    )
+                ],
+            )
+        ],
+        classifications=[
+            ClassificationSpec(name="ok", input="checkbox", options=[OptionSpec(value="yes")])
+        ],
+    )
     written = ontology_to_normalized(ontology)
     built = schema.OntologyBuilder.from_dict(written)
     assert [(t.tool.value, t.name) for t in built.tools] == [("polygon", "dog")]
@@ -85,8 +162,9 @@ def test_lb_ontology_written_is_accepted_by_labelbox_builder():
     assert [o.value for o in again.labels[0].attributes[0].options] == ["pug", "lab"]
 
 
-@pytest.mark.parametrize("bad", [{"tools": [{"name": "x"}]}, {"tools": "nope"},
-                                 {"classifications": [{"type": "radio"}]}])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad", [{"tools": [{"name": "x"}]}, {"tools": "nope"}, {"classifications": [{"type": "radio"}]}]
+)
 def test_lb_ontology_malformed_raises_format_error(bad):
     with pytest.raises(FormatError):
         ontology_from_normalized(bad)
@@ -95,8 +173,11 @@ def test_lb_ontology_malformed_raises_format_error(bad):
 def _nested_ontology(depth: int) -> dict:
     question: dict = {"type": "text", "name": "leaf", "options": []}
     for level in range(depth):
-        question = {"type": "radio", "name": f"q{level}",
-                    "options": [{"label": f"a{level}", "value": f"a{level}", "options": [question]}]}  # fmt: skip
+        question = {
+            "type": "radio",
+            "name": f"q{level}",
+            "options": [{"label": f"a{level}", "value": f"a{level}", "options": [question]}],
+        }
     return {"tools": [], "classifications": [question]}
 
 

@@ -60,8 +60,9 @@ def test_lb_png_bytes_equal_labelbox_serializer():
     serialization = pytest.importorskip("labelbox.data.serialization")
     bitmap = np.zeros((5, 7), dtype=np.uint8)
     bitmap[1:4, 2:6] = 1
-    mask = lb.ObjectAnnotation(name="m", value=lb.Mask(mask=lb.MaskData.from_2D_arr(bitmap * 255),
-                                                        color=(255, 255, 255)))  # fmt: skip
+    mask = lb.ObjectAnnotation(
+        name="m", value=lb.Mask(mask=lb.MaskData.from_2D_arr(bitmap * 255), color=(255, 255, 255))
+    )
     (row,) = serialization.NDJsonConverter.serialize(
         [lb.Label(data={"global_key": "k"}, annotations=[mask])]
     )

@@ -46,14 +46,20 @@ def _write_rows(path: Path, rows: list) -> Path:
     return path
 
 
-FIELD_EXPORTS = ["export_v2_video_bbox_keyframes.ndjson", "export_v2_video_checklist_segments.ndjson",
-                 "export_v2_dicom_groups.ndjson"]  # fmt: skip
+FIELD_EXPORTS = [
+    "export_v2_video_bbox_keyframes.ndjson",
+    "export_v2_video_checklist_segments.ndjson",
+    "export_v2_dicom_groups.ndjson",
+]
 """Rows shaped as Labelbox's own export tests assert (see the fixtures' PROVENANCE.md)."""
 
 
 def _sample_rows() -> list[dict]:
-    field = [json.loads(line) for name in FIELD_EXPORTS
-             for line in (REAL_EXPORT.parent / name).read_text().splitlines()]  # fmt: skip
+    field = [
+        json.loads(line)
+        for name in FIELD_EXPORTS
+        for line in (REAL_EXPORT.parent / name).read_text().splitlines()
+    ]
     return [*samples.all_rows(), samples.document_row(), samples.audio_row(), *field]
 
 
@@ -117,15 +123,24 @@ def test_the_record_stream_really_is_records_and_the_ontology_is_observed(bench_
     # nested under a box (not an item-level question)
     ontology = dataset.project.ontology
     assert sorted(label.name for label in ontology.labels) == [
-        "bicycle", "car", "person", "sign", "truck"
-    ]  # fmt: skip
+        "bicycle",
+        "car",
+        "person",
+        "sign",
+        "truck",
+    ]
     assert set(ontology.labels[0].kinds) <= {"bbox", "polygon", "polyline", "points"}
     assert {label.name: set(label.kinds) for label in ontology.labels}["car"] == {
-        "bbox", "polygon", "polyline", "points"
-    }  # fmt: skip
+        "bbox",
+        "polygon",
+        "polyline",
+        "points",
+    }
     assert [(q.name, q.input) for q in ontology.classifications] == [
-        ("quality", "radio"), ("tags", "checklist"), ("note", "text")
-    ]  # fmt: skip
+        ("quality", "radio"),
+        ("tags", "checklist"),
+        ("note", "text"),
+    ]
 
 
 def test_a_record_is_the_plain_json_of_the_item(sample_export):
@@ -133,8 +148,9 @@ def test_a_record_is_the_plain_json_of_the_item(sample_export):
     and validates to the item the validated stream gives."""
     items, _, _ = validated(sample_export)
     for number, row in enumerate(_sample_rows(), start=1):
-        record = item_record(row, LossReport(), where=f"{sample_export}:{number}",
-                             instance=str(sample_export))  # fmt: skip
+        record = item_record(
+            row, LossReport(), where=f"{sample_export}:{number}", instance=str(sample_export)
+        )
         line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
         assert record_line(record) == line
         assert Item.model_validate_json(line) == items[number - 1]
@@ -143,8 +159,11 @@ def test_a_record_is_the_plain_json_of_the_item(sample_export):
 def run_bridge(*args):
     return subprocess.run(
         [sys.executable, "-m", "bridge.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
 
 
 @pytest.mark.parametrize("which", ["real", "samples"])
@@ -167,9 +186,16 @@ def test_bridge_convert_writes_the_validated_items_either_way(which, sample_expo
 # ------------------------------------------------------------------------------- fuzz
 
 NUMBER_TEXTS = ["12", "-0", " 5 ", "1e3", "1_0", "nan", "NaN", "inf", "-Infinity", "1e400", "0x1"]
-TIME_TEXTS = ["2024-02-23T06:14:00.000+00:00", "2024-02-23T06:14:00Z", "2024-02-23",
-              "2024-02-30T00:00:00", "2024-02-23T06:14:00+05:30:15", "20240223T061400",
-              "0001-01-01T00:00:00+05:00", "2024-02-23 06:14"]  # fmt: skip
+TIME_TEXTS = [
+    "2024-02-23T06:14:00.000+00:00",
+    "2024-02-23T06:14:00Z",
+    "2024-02-23",
+    "2024-02-30T00:00:00",
+    "2024-02-23T06:14:00+05:30:15",
+    "20240223T061400",
+    "0001-01-01T00:00:00+05:00",
+    "2024-02-23 06:14",
+]
 
 scalars = (
     st.none()
@@ -335,8 +361,9 @@ def test_every_place_probed_gives_the_same_outcome_both_ways(number):
 
 # ------------------------------------------------------------------------- timestamps
 
-offsets = st.timedeltas(min_value=-timedelta(hours=23, minutes=59),
-                        max_value=timedelta(hours=23, minutes=59))  # fmt: skip
+offsets = st.timedeltas(
+    min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)
+)
 moments = st.datetimes(timezones=st.none() | st.builds(timezone, offsets))
 FORMS = [
     lambda moment: moment.isoformat(),

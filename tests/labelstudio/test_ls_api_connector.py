@@ -28,7 +28,7 @@ from bridge.schema import (
     Project,
     Region,
     SourceRef,
-)  # fmt: skip
+)
 
 TOKEN = "ci0123456789abcdef0123456789abcdef"
 CONFIG = (
@@ -61,9 +61,13 @@ def test_ls_url_forms(url, base, project):
 
 @pytest.mark.parametrize(
     "url",
-    ["labelstudio://host/projects/abc", "labelstudio://", "cvat://host/projects/1",
-     "labelstudio://host/projects/3/tasks"],
-)  # fmt: skip
+    [
+        "labelstudio://host/projects/abc",
+        "labelstudio://",
+        "cvat://host/projects/1",
+        "labelstudio://host/projects/3/tasks",
+    ],
+)
 def test_ls_bad_urls_are_config_errors(url):
     with pytest.raises(ConfigError) as caught:
         parse_url(url)
@@ -96,8 +100,13 @@ def test_ls_refused_token_never_appears_in_the_error(respx_mock, monkeypatch):
 def test_ls_read_without_project_lists_the_projects(respx_mock, monkeypatch):
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", TOKEN)
     respx_mock.get("/api/projects/").respond(
-        200, json={"count": 2, "next": None, "results": [{"id": 4, "title": "Cars"}, {"id": 9, "title": "NER"}]}
-    )  # fmt: skip
+        200,
+        json={
+            "count": 2,
+            "next": None,
+            "results": [{"id": 4, "title": "Cars"}, {"id": 9, "title": "NER"}],
+        },
+    )
     connector = LabelStudioConnector.from_url("labelstudio://ls.test")
     with pytest.raises(ConfigError) as caught:
         connector.read(LossReport())
@@ -140,11 +149,15 @@ class FakeServer:
         self.imports.append(tasks)
         ids = list(range(self.next_task, self.next_task + len(tasks)))
         self.next_task += len(tasks)
-        return httpx.Response(201, json={
-            "task_count": len(tasks), "task_ids": ids,
-            "annotation_count": sum(len(t.get("annotations", [])) for t in tasks),
-            "prediction_count": sum(len(t.get("predictions", [])) for t in tasks),
-        })  # fmt: skip
+        return httpx.Response(
+            201,
+            json={
+                "task_count": len(tasks),
+                "task_ids": ids,
+                "annotation_count": sum(len(t.get("annotations", [])) for t in tasks),
+                "prediction_count": sum(len(t.get("predictions", [])) for t in tasks),
+            },
+        )
 
 
 def push(items: list[Item], url: str = "labelstudio://ls.test", **options):
@@ -186,8 +199,10 @@ def test_ls_push_sends_import_shaped_tasks(server):
         box_set("b", None, status="skipped", ground_truth=True),
         box_set("p", None, kind="prediction", model_version="det-2", score=0.25),
     ]
-    push([item(1, sets, extra={"meta": {"batch": "b1"}, "inner_id": 9, "project": 3})],
-         url="labelstudio://ls.test/projects/42")  # fmt: skip
+    push(
+        [item(1, sets, extra={"meta": {"batch": "b1"}, "inner_id": 9, "project": 3})],
+        url="labelstudio://ls.test/projects/42",
+    )
     assert server.created == [], "the URL names a project: none is created"
     (task,) = server.imports[0]
     assert set(task) == {"data", "meta", "annotations", "predictions"}
@@ -210,11 +225,17 @@ def test_ls_push_sends_import_shaped_tasks(server):
 
 def test_ls_push_records_annotators_the_server_does_not_know(server):
     stranger = box_set("a", Annotator(id="31", email="stranger@example.org"))
-    other_server = box_set("b", Annotator(id="7"),
-                           source=SourceRef(tool="labelstudio", instance="http://elsewhere:8080"))  # fmt: skip
-    this_server = box_set("c", Annotator(id="7"),
-                          source=SourceRef(tool="labelstudio", instance="http://ls.test"))  # fmt: skip
-    _, losses = push([item(1, [stranger, other_server, this_server])], url="labelstudio://ls.test/projects/42")  # fmt: skip
+    other_server = box_set(
+        "b",
+        Annotator(id="7"),
+        source=SourceRef(tool="labelstudio", instance="http://elsewhere:8080"),
+    )
+    this_server = box_set(
+        "c", Annotator(id="7"), source=SourceRef(tool="labelstudio", instance="http://ls.test")
+    )
+    _, losses = push(
+        [item(1, [stranger, other_server, this_server])], url="labelstudio://ls.test/projects/42"
+    )
     annotations = server.imports[0][0]["annotations"]
     assert [a.get("completed_by") for a in annotations] == [None, None, 7]
     assert losses.count("annotator-not-kept") == 2
@@ -240,10 +261,16 @@ def test_ls_push_records_drafts_and_keeps_foreign_keys(server):
 def test_ls_pull_falls_back_to_pages_without_snapshot_api(respx_mock, monkeypatch):
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", TOKEN)
     respx_mock.get("/api/users/").respond(200, json=USERS)
-    respx_mock.get("/api/projects/42/").respond(200, json={"id": 42, "title": "Cars", "label_config": CONFIG})  # fmt: skip
+    respx_mock.get("/api/projects/42/").respond(
+        200, json={"id": 42, "title": "Cars", "label_config": CONFIG}
+    )
     respx_mock.post("/api/projects/42/exports/").respond(404, json={"detail": "Not found."})
-    task = {"id": 5, "data": {"image": "http://img/5.jpg"}, "annotations_results": "[...]",
-            "annotations": [{"id": 1, "completed_by": 7, "result": [], "created_ago": "1 minute"}]}  # fmt: skip
+    task = {
+        "id": 5,
+        "data": {"image": "http://img/5.jpg"},
+        "annotations_results": "[...]",
+        "annotations": [{"id": 1, "completed_by": 7, "result": [], "created_ago": "1 minute"}],
+    }
     respx_mock.get("/api/tasks").respond(200, json={"tasks": [task], "total": 1})
     dataset = LabelStudioConnector.from_url("labelstudio://ls.test/projects/42").read(LossReport())
     (pulled,) = list(dataset.items)
@@ -261,9 +288,14 @@ def test_ls_pull_falls_back_to_pages_without_snapshot_api(respx_mock, monkeypatc
 
 @pytest.mark.parametrize(
     ("name", "title"),
-    [("Cars", "Cars"), ("ab", "ab (label-bridge)"), ("", "(label-bridge)"),
-     ("x" * 60, "x" * 49 + "…"), ("two\n lines", "two lines")],
-)  # fmt: skip
+    [
+        ("Cars", "Cars"),
+        ("ab", "ab (label-bridge)"),
+        ("", "(label-bridge)"),
+        ("x" * 60, "x" * 49 + "…"),
+        ("two\n lines", "two lines"),
+    ],
+)
 def test_ls_new_project_titles_fit_label_studio_limits(name, title):
     from bridge_labelstudio.connector import project_title
 
@@ -306,8 +338,12 @@ def test_ls_push_creates_the_project_from_the_final_ontology(server):
             project.ontology.labels.append(LabelClass(name=label, kinds=["bbox"]))
             yield item(n, [box_set("a", Annotator(email="ci@example.com"))])
 
-    api.write_dataset(Dataset(project=project, items=discovering()), "labelstudio://ls.test",
-                      "labelstudio", LossReport())  # fmt: skip
+    api.write_dataset(
+        Dataset(project=project, items=discovering()),
+        "labelstudio://ls.test",
+        "labelstudio",
+        LossReport(),
+    )
     config = server.created[0]["label_config"]
     assert all(f'value="{label}"' in config for label in ("Car", "Bus", "Tram"))
     assert sum(len(batch) for batch in server.imports) == 3

@@ -17,10 +17,14 @@ from bridge.http import RetryPolicy
 
 BASE = "http://ls.test"
 TASKS = [
-    {"id": 1, "data": {"text": "a"}, "annotations": [],
-     "predictions": [{"id": 4, "result": [], "model_version": "m", "score": 0.25}]},
+    {
+        "id": 1,
+        "data": {"text": "a"},
+        "annotations": [],
+        "predictions": [{"id": 4, "result": [], "model_version": "m", "score": 0.25}],
+    },
     {"id": 2, "data": {"text": "b"}, "annotations": [], "predictions": []},
-]  # fmt: skip
+]
 
 
 def export_files() -> set[str]:

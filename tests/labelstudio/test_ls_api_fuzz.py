@@ -18,15 +18,23 @@ from bridge.errors import BridgeError
 from bridge.http import RetryPolicy
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 PAGE = st.one_of(
     JSON,
     st.fixed_dictionaries({"tasks": JSON, "total": JSON}),
-    st.fixed_dictionaries({"tasks": st.lists(st.dictionaries(st.text(max_size=3), JSON, max_size=3), max_size=3)}),
-)  # fmt: skip
+    st.fixed_dictionaries(
+        {"tasks": st.lists(st.dictionaries(st.text(max_size=3), JSON, max_size=3), max_size=3)}
+    ),
+)
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

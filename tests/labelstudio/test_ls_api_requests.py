@@ -27,18 +27,29 @@ BOX = {
     "type": "rectanglelabels",
     "original_width": 640,
     "original_height": 480,
-    "value": {"x": 1.0, "y": 2.0, "width": 3.0, "height": 4.0, "rotation": 0.0,
-              "rectanglelabels": ["Car"]},
-}  # fmt: skip
+    "value": {
+        "x": 1.0,
+        "y": 2.0,
+        "width": 3.0,
+        "height": 4.0,
+        "rotation": 0.0,
+        "rectanglelabels": ["Car"],
+    },
+}
 TASK = {
     "data": {"image": "http://img/1.jpg"},
     "meta": {"bridge_key": "img-1"},
     "annotations": [
-        {"result": [BOX], "completed_by": 2, "lead_time": 1.5, "ground_truth": False,
-         "was_cancelled": False},
+        {
+            "result": [BOX],
+            "completed_by": 2,
+            "lead_time": 1.5,
+            "ground_truth": False,
+            "was_cancelled": False,
+        },
     ],
     "predictions": [{"result": [BOX], "score": 0.5, "model_version": "m1"}],
-}  # fmt: skip
+}
 ANSWER = {"id": 1, "task_ids": [11], "created": 1}
 
 
@@ -48,10 +59,14 @@ def captured(call) -> list[tuple[str, str, dict, object]]:
         route = mock.route().mock(return_value=httpx.Response(201, json=ANSWER))
         call()
         return [
-            (c.request.method, c.request.url.path, dict(c.request.url.params),
-             json.loads(c.request.content))
+            (
+                c.request.method,
+                c.request.url.path,
+                dict(c.request.url.params),
+                json.loads(c.request.content),
+            )
             for c in route.calls
-        ]  # fmt: skip
+        ]
 
 
 def sdk():

@@ -111,25 +111,39 @@ def test_ls_config_relations_spans_and_media_kinds():
 def test_ls_config_from_a_foreign_ontology_is_valid_for_the_sdk():
     ontology = Ontology(
         labels=[
-            LabelClass(name="car", kinds=["bbox", "polygon"], color="#00ff00", attributes=[
-                ClassificationSpec(name="parked", input="checkbox", options=[OptionSpec(value="yes")]),
-            ]),
+            LabelClass(
+                name="car",
+                kinds=["bbox", "polygon"],
+                color="#00ff00",
+                attributes=[
+                    ClassificationSpec(
+                        name="parked", input="checkbox", options=[OptionSpec(value="yes")]
+                    ),
+                ],
+            ),
             LabelClass(name="road", kinds=["mask"]),
             LabelClass(name="head", kinds=["points"]),
         ],
         classifications=[
-            ClassificationSpec(name="weather", input="radio",
-                               options=[OptionSpec(value="sun"), OptionSpec(value="rain")]),
+            ClassificationSpec(
+                name="weather",
+                input="radio",
+                options=[OptionSpec(value="sun"), OptionSpec(value="rain")],
+            ),
             ClassificationSpec(name="count", input="number", min=0, max=9),
         ],
         relations=[RelationType(name="next_to")],
-    )  # fmt: skip
+    )
     interface = LabelInterface(ontology_to_config(ontology, "image"))
     assert sorted(c.as_tuple() for c in interface.controls) == [
-        "bbox|image|rectanglelabels", "brush|image|brushlabels", "count|image|number",
-        "keypoints|image|keypointlabels", "parked|image|choices", "polygon|image|polygonlabels",
+        "bbox|image|rectanglelabels",
+        "brush|image|brushlabels",
+        "count|image|number",
+        "keypoints|image|keypointlabels",
+        "parked|image|choices",
+        "polygon|image|polygonlabels",
         "weather|image|choices",
-    ]  # fmt: skip
+    ]
     assert interface.get_control("bbox").labels == ["car"]
     assert interface.get_control("brush").labels == ["road"]
     assert interface.get_control("weather").labels == ["sun", "rain"]
@@ -144,8 +158,9 @@ def test_ls_config_for_video_tracks_pairs_labels_with_a_video_rectangle():
     ontology = Ontology(labels=[LabelClass(name="person", kinds=["bbox"])])
     config = parse_label_config(ontology_to_config(ontology, "video"))
     assert [(c.tag, c.name, c.to_names) for c in config.controls] == [
-        ("Labels", "videoLabels", ["video"]), ("VideoRectangle", "box", ["video"]),
-    ]  # fmt: skip
+        ("Labels", "videoLabels", ["video"]),
+        ("VideoRectangle", "box", ["video"]),
+    ]
     assert [(o.tag, o.value) for o in config.objects] == [("Video", "$video")]
 
 

@@ -54,14 +54,18 @@ def test_the_real_exports_use_only_result_types_of_the_table():
 def test_a_labeling_control_gives_its_region_kind(control):
     media = control.media or "image"
     tag, name, value = controls.DEFAULT_OBJECTS[media]
-    xml = (f'<View><{tag} name="{name}" value="{value}"/>'
-           f'<{control.tag} name="c" toName="{name}"><Label value="x"/></{control.tag}></View>')  # fmt: skip
+    xml = (
+        f'<View><{tag} name="{name}" value="{value}"/>'
+        f'<{control.tag} name="c" toName="{name}"><Label value="x"/></{control.tag}></View>'
+    )
     result = ontology.config_to_ontology(ontology.parse_label_config(xml))
     assert [(label.name, label.kinds) for label in result.labels] == [("x", [control.region])]
 
 
 @pytest.mark.parametrize("control", [c for c in controls.CONTROL_TABLE if c.input])
 def test_a_question_control_gives_its_input(control):
-    xml = f'<View><Image name="image" value="$image"/><{control.tag} name="q" toName="image"/></View>'
+    xml = (
+        f'<View><Image name="image" value="$image"/><{control.tag} name="q" toName="image"/></View>'
+    )
     [spec] = ontology.config_to_ontology(ontology.parse_label_config(xml)).classifications
     assert spec.input == control.input

@@ -52,11 +52,33 @@ def test_ls_read_rotated_box_pivot_moves_from_top_left_to_centre():
 
 
 def test_ls_read_quarter_turn_is_exact():
-    task = {"id": 5, "data": {"image": "a.jpg"}, "annotations": [{"id": 1, "result": [{
-        "id": "b", "type": "rectanglelabels", "from_name": "l", "to_name": "image",
-        "original_width": 1000, "original_height": 1000,
-        "value": {"x": 10, "y": 10, "width": 4, "height": 2, "rotation": 90, "rectanglelabels": ["A"]},
-    }]}]}  # fmt: skip
+    task = {
+        "id": 5,
+        "data": {"image": "a.jpg"},
+        "annotations": [
+            {
+                "id": 1,
+                "result": [
+                    {
+                        "id": "b",
+                        "type": "rectanglelabels",
+                        "from_name": "l",
+                        "to_name": "image",
+                        "original_width": 1000,
+                        "original_height": 1000,
+                        "value": {
+                            "x": 10,
+                            "y": 10,
+                            "width": 4,
+                            "height": 2,
+                            "rotation": 90,
+                            "rectanglelabels": ["A"],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     box = task_to_item(task, None, LossReport(), where="t").annotation_sets[0].regions[0].shape
     # top-left (100, 100), 40 x 20; the centre is (100 - 10, 100 + 20) = (90, 120)
     assert (box.x, box.y, box.width, box.height) == (pytest.approx(70), pytest.approx(110), 40, 20)
@@ -68,8 +90,9 @@ def test_ls_read_per_region_answers_join_their_region():
     car = next(r for r in first.regions if r.id == "car1")
     assert car.label == "Car"
     assert [(c.name, [a.value for a in c.answers]) for c in car.classifications] == [
-        ("color", ["red"]), ("note", ["dented door"]),
-    ]  # fmt: skip
+        ("color", ["red"]),
+        ("note", ["dented door"]),
+    ]
     assert [r.id for r in first.regions] == ["car1", "per1"]
     assert [(c.name, c.answers[0].value) for c in first.classifications] == [("quality", "good")]
 
@@ -154,8 +177,9 @@ def test_ls_read_text_questions():
     assert [a.value for a in questions["topics"].answers] == ["sports", "tech"]
     category = questions["category"].answers
     assert [(a.value, [c.answers[0].value for c in a.classifications]) for a in category] == [
-        ("Animal", ["Bird"]), ("Plant", []),
-    ]  # fmt: skip
+        ("Animal", ["Bird"]),
+        ("Plant", []),
+    ]
     assert questions["stars"].answers[0].value == 7 and questions["quality"].answers[0].value == 4
     assert questions["when"].answers[0].value == "2024-05-01"
     assert [a.value for a in questions["summary"].answers] == ["great match", "second line"]
@@ -167,8 +191,14 @@ def test_ls_read_video_enabled_false_means_outside_on_the_next_frame():
     assert (item.media.kind, item.media.frame_count, item.media.duration) == ("video", 100, 4.0)
     # LS frames 1, 10 (disabled), 20, 30, 31 (disabled) -> unified 0-based frames
     assert [(k.frame, k.outside) for k in man.keyframes] == [
-        (0, False), (9, False), (10, True), (19, False), (29, False), (30, False), (31, True),
-    ]  # fmt: skip
+        (0, False),
+        (9, False),
+        (10, True),
+        (19, False),
+        (29, False),
+        (30, False),
+        (31, True),
+    ]
     assert man.keyframes[2].shape is None and man.keyframes[1].shape.x == 20.0
     assert man.label == "Man" and man.keyframes[0].shape.units == "percent"
     # LS 6 is disabled but LS 7 follows at once: nothing becomes outside, the flag is kept
@@ -228,15 +258,26 @@ def test_ls_format_is_detected_from_the_file():
 
 def test_ls_read_time_series_segments_with_the_config():
     config = parse_label_config((FIXTURES / "configs" / "timeseries.xml").read_text())
-    result = {"id": "e1", "type": "timeserieslabels", "from_name": "events", "to_name": "ts",
-              "value": {"start": 12.5, "end": 20, "instant": False, "timeserieslabels": ["Spike"]}}  # fmt: skip
-    task = {"id": 1, "data": {"csv": "https://example.invalid/t.csv"},
-            "annotations": [{"id": 1, "result": [result]}]}  # fmt: skip
+    result = {
+        "id": "e1",
+        "type": "timeserieslabels",
+        "from_name": "events",
+        "to_name": "ts",
+        "value": {"start": 12.5, "end": 20, "instant": False, "timeserieslabels": ["Spike"]},
+    }
+    task = {
+        "id": 1,
+        "data": {"csv": "https://example.invalid/t.csv"},
+        "annotations": [{"id": 1, "result": [result]}],
+    }
     item = task_to_item(task, config, LossReport(), where="t")
     region = item.annotation_sets[0].regions[0]
     assert (item.media.kind, item.media.uri) == ("timeseries", "https://example.invalid/t.csv")
     assert (region.label, region.shape.type, region.shape.start, region.shape.end) == (
-        "Spike", "time_segment", 12.5, 20,
-    )  # fmt: skip
+        "Spike",
+        "time_segment",
+        12.5,
+        20,
+    )
     assert region.extra["value"] == {"instant": False}
     assert item_to_task(item, config, LossReport())["annotations"][0]["result"] == [result]

@@ -33,9 +33,15 @@ WIDTH, HEIGHT = 200, 100
 
 
 def image_task(value: dict, task_id: int = 5) -> dict:
-    result = {"id": "r1", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
-              "original_width": WIDTH, "original_height": HEIGHT,
-              "value": {**value, "rectanglelabels": ["car"]}}  # fmt: skip
+    result = {
+        "id": "r1",
+        "type": "rectanglelabels",
+        "from_name": "label",
+        "to_name": "image",
+        "original_width": WIDTH,
+        "original_height": HEIGHT,
+        "value": {**value, "rectanglelabels": ["car"]},
+    }
     return {
         "id": task_id,
         "data": {"image": "a.jpg"},
@@ -69,8 +75,13 @@ def corner_box_value() -> dict:
     px = 0.5 - (0.5 * math.cos(theta) - 0.5 * math.sin(theta))
     py = 0.5 - (0.5 * math.sin(theta) + 0.5 * math.cos(theta))
     assert py < 0  # the pivot is above the image
-    return {"x": px * 100 / WIDTH, "y": py * 100 / HEIGHT, "width": 0.5, "height": 1.0,
-            "rotation": 1}  # fmt: skip
+    return {
+        "x": px * 100 / WIDTH,
+        "y": py * 100 / HEIGHT,
+        "width": 0.5,
+        "height": 1.0,
+        "rotation": 1,
+    }
 
 
 def test_ls_fidelity_reader_accepts_a_rotated_box_whose_pivot_is_off_the_image():
@@ -79,14 +90,17 @@ def test_ls_fidelity_reader_accepts_a_rotated_box_whose_pivot_is_off_the_image()
     assert box.rotation == 1
 
 
-@pytest.mark.parametrize("change,what", [
-    ({"x": float("nan")}, "value.x"),
-    ({"width": -150.0}, "diagonal"),
-    ({"x": 500.0}, "entirely outside"),
-    ({"y": -250.0}, "entirely outside"),
-    ({"width": 400.0}, "diagonal"),
-    ({"rotation": float("inf")}, "value.rotation"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "change,what",
+    [
+        ({"x": float("nan")}, "value.x"),
+        ({"width": -150.0}, "diagonal"),
+        ({"x": 500.0}, "entirely outside"),
+        ({"y": -250.0}, "entirely outside"),
+        ({"width": 400.0}, "diagonal"),
+        ({"rotation": float("inf")}, "value.rotation"),
+    ],
+)
 def test_ls_fidelity_reader_still_refuses_a_broken_rotated_box(change, what):
     value = {"x": 10.0, "y": 10.0, "width": 20.0, "height": 20.0, "rotation": 30, **change}
     with pytest.raises(FormatError, match=what) as error:
@@ -125,13 +139,25 @@ def test_ls_fidelity_writer_clamps_what_the_reader_would_refuse_and_says_so():
 
 coordinate = st.floats(-400, 600, allow_nan=False)
 size = st.floats(0, 400, allow_nan=False)  # unified sizes are never negative
-boxes = st.builds(BBox, x=coordinate, y=coordinate, width=size, height=size,
-                  rotation=st.one_of(st.just(0.0), st.floats(-720, 720)))  # fmt: skip
+boxes = st.builds(
+    BBox,
+    x=coordinate,
+    y=coordinate,
+    width=size,
+    height=size,
+    rotation=st.one_of(st.just(0.0), st.floats(-720, 720)),
+)
 polygons = st.builds(
     Polygon, points=st.lists(st.tuples(coordinate, coordinate), min_size=3, max_size=6)
 )
-ellipses = st.builds(Ellipse, cx=coordinate, cy=coordinate, rx=st.floats(0, 300),
-                     ry=st.floats(0, 300), rotation=st.floats(0, 359))  # fmt: skip
+ellipses = st.builds(
+    Ellipse,
+    cx=coordinate,
+    cy=coordinate,
+    rx=st.floats(0, 300),
+    ry=st.floats(0, 300),
+    rotation=st.floats(0, 359),
+)
 keypoints = st.builds(lambda x, y: Points(points=[Keypoint(x=x, y=y)]), coordinate, coordinate)
 
 
@@ -144,8 +170,11 @@ def close(a, b) -> bool:
         return all(abs(getattr(a, f) - getattr(b, f)) <= 1e-6 for f in fields[a.type])
     pairs_a = a.points if a.type == "polygon" else [(p.x, p.y) for p in a.points]
     pairs_b = b.points if b.type == "polygon" else [(p.x, p.y) for p in b.points]
-    return all(abs(u - v) <= 1e-6 for p, q in zip(pairs_a, pairs_b, strict=True)
-               for u, v in zip(p, q, strict=True))  # fmt: skip
+    return all(
+        abs(u - v) <= 1e-6
+        for p, q in zip(pairs_a, pairs_b, strict=True)
+        for u, v in zip(p, q, strict=True)
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -162,8 +191,9 @@ def test_ls_fidelity_the_reader_accepts_whatever_the_writer_writes(shape):
 
 def video_item(*keyframes: Keyframe) -> Item:
     track = Track(id="7", label="person", keyframes=list(keyframes))
-    media = Media(kind="video", uri="v.mp4", width=WIDTH, height=HEIGHT, frame_count=50,
-                  duration=2.0)  # fmt: skip
+    media = Media(
+        kind="video", uri="v.mp4", width=WIDTH, height=HEIGHT, frame_count=50, duration=2.0
+    )
     return Item(key="v.mp4", media=media, annotation_sets=[AnnotationSet(id="a", tracks=[track])])
 
 
@@ -178,8 +208,10 @@ def track_back(item: Item, losses: LossReport) -> Track:
 
 def frames(track: Track) -> list[tuple[int, str]]:
     """(frame, state): "key" (drawn), "interpolated" or "outside"."""
-    return [(k.frame, "outside" if k.outside else "key" if k.keyframe else "interpolated")
-            for k in track.keyframes]  # fmt: skip
+    return [
+        (k.frame, "outside" if k.outside else "key" if k.keyframe else "interpolated")
+        for k in track.keyframes
+    ]
 
 
 def box_at(x: float) -> BBox:
@@ -188,8 +220,11 @@ def box_at(x: float) -> BBox:
 
 def test_ls_fidelity_outside_after_the_last_visible_keyframe_maps_exactly():
     losses = LossReport()
-    item = video_item(Keyframe(frame=0, shape=box_at(0)), Keyframe(frame=9, shape=box_at(90)),
-                      Keyframe(frame=10, outside=True))  # fmt: skip
+    item = video_item(
+        Keyframe(frame=0, shape=box_at(0)),
+        Keyframe(frame=9, shape=box_at(90)),
+        Keyframe(frame=10, outside=True),
+    )
     # the keyframe at 9 is the last shown frame: it is disabled, nothing is added
     steps = sequence_of(item, losses)
     assert [(s["frame"], s["enabled"]) for s in steps] == [(1, True), (10, False)]
@@ -199,14 +234,16 @@ def test_ls_fidelity_outside_after_the_last_visible_keyframe_maps_exactly():
 
 def test_ls_fidelity_outside_later_adds_a_step_that_reads_back_as_interpolated():
     losses = LossReport()
-    item = video_item(Keyframe(frame=0, shape=box_at(0)),
-                      Keyframe(frame=10, outside=True, shape=box_at(100)))  # fmt: skip
+    item = video_item(
+        Keyframe(frame=0, shape=box_at(0)), Keyframe(frame=10, outside=True, shape=box_at(100))
+    )
     steps = sequence_of(item, losses)
     # Label Studio needs a disabled step at the last shown frame, 9 (its frame 10): the box
     # there is 9/10 of the way from x = 0 to x = 100 px, 45 % of 200 px
     assert [(s["frame"], s["enabled"], s.get("bridge_interpolated")) for s in steps] == [
-        (1, True, None), (10, False, True),
-    ]  # fmt: skip
+        (1, True, None),
+        (10, False, True),
+    ]
     assert steps[1]["x"] == pytest.approx(45.0)
     back = track_back(item, losses)
     assert frames(back) == [(0, "key"), (9, "interpolated"), (10, "outside")]
@@ -229,14 +266,23 @@ def test_ls_fidelity_interpolated_frames_are_left_to_label_studio_and_reported()
     steps = sequence_of(item, losses)
     # Label Studio frames are 1-based; x in percent of 200 px
     assert [(s["frame"], s["enabled"], s.get("bridge_interpolated"), s["x"]) for s in steps] == [
-        (1, True, None, 0.0), (5, True, None, 20.0), (8, False, True, 35.0),
-        (13, True, True, 60.0), (15, True, None, 70.0),
-    ]  # fmt: skip
+        (1, True, None, 0.0),
+        (5, True, None, 20.0),
+        (8, False, True, 35.0),
+        (13, True, True, 60.0),
+        (15, True, None, 70.0),
+    ]
     assert losses["interpolated-frames-dropped"].severity == "approximated"
     assert losses.count("interpolated-frames-dropped") == 2  # frames 2 and 6
     back = track_back(item, LossReport())
-    assert frames(back) == [(0, "key"), (4, "key"), (7, "interpolated"), (8, "outside"),
-                            (12, "interpolated"), (14, "key")]  # fmt: skip
+    assert frames(back) == [
+        (0, "key"),
+        (4, "key"),
+        (7, "interpolated"),
+        (8, "outside"),
+        (12, "interpolated"),
+        (14, "key"),
+    ]
     assert [k.shape.x for k in back.keyframes if k.shape] == pytest.approx([0, 40, 70, 120, 140])
 
 
@@ -283,8 +329,10 @@ def test_ls_fidelity_subsets_survive_an_export_file(tmp_path):
     from bridge.formats import Dataset
     from bridge.schema import Project
 
-    items = [image_item(box_at(0)).model_copy(update={"key": f"{n}.jpg", "subset": subset})
-             for n, subset in enumerate(["train", None, "test"])]  # fmt: skip
+    items = [
+        image_item(box_at(0)).model_copy(update={"key": f"{n}.jpg", "subset": subset})
+        for n, subset in enumerate(["train", None, "test"])
+    ]
     project = Project(name="p", media_kind="image")
     write_export(Dataset(project=project, items=items), tmp_path / "out.json", LossReport())
     back = list(LabelStudioJson().read(tmp_path / "out.json", LossReport()).items)

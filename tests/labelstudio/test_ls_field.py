@@ -39,7 +39,11 @@ LABELBOX_EXPORT = ROOT / "tests" / "fixtures" / "labelbox" / "export_v2_image_cl
 def _items(path: Path, config: str | None = None, losses: LossReport | None = None, **options):
     if config is not None:
         options["label_config"] = FIXTURES / "configs" / config
-    return list(LabelStudioJson().read(path, losses if losses is not None else LossReport(), **options).items)
+    return list(
+        LabelStudioJson()
+        .read(path, losses if losses is not None else LossReport(), **options)
+        .items
+    )
 
 
 def _read(path: Path, **options):
@@ -87,16 +91,35 @@ def test_ls_field_sniffer_leaves_a_labelbox_export_array_alone(tmp_path):
     assert not LabelStudioJson().sniff(path, path.read_bytes()[:65536])
 
 
-@pytest.mark.parametrize(("content", "looks_like"), [
-    (_labelbox_rows(), "Labelbox export row"),
-    (_labelbox_rows()[0], "Labelbox export row"),
-    ([{"uuid": "1", "dataRow": {"globalKey": "a.jpg"}, "name": "Car",
-       "bbox": {"top": 1, "left": 2, "height": 3, "width": 4}}], "Labelbox import"),
-    (json.loads((FIXTURES / "foreign" / "cvat_rest_tasks_page.json").read_text()), "REST API page"),
-    (json.loads((FIXTURES / "foreign" / "cvat_rest_tasks_page.json").read_text())["results"],
-     "CVAT task"),
-])  # fmt: skip
-def test_ls_field_other_tools_json_is_refused_naming_what_it_looks_like(tmp_path, content, looks_like):
+@pytest.mark.parametrize(
+    ("content", "looks_like"),
+    [
+        (_labelbox_rows(), "Labelbox export row"),
+        (_labelbox_rows()[0], "Labelbox export row"),
+        (
+            [
+                {
+                    "uuid": "1",
+                    "dataRow": {"globalKey": "a.jpg"},
+                    "name": "Car",
+                    "bbox": {"top": 1, "left": 2, "height": 3, "width": 4},
+                }
+            ],
+            "Labelbox import",
+        ),
+        (
+            json.loads((FIXTURES / "foreign" / "cvat_rest_tasks_page.json").read_text()),
+            "REST API page",
+        ),
+        (
+            json.loads((FIXTURES / "foreign" / "cvat_rest_tasks_page.json").read_text())["results"],
+            "CVAT task",
+        ),
+    ],
+)
+def test_ls_field_other_tools_json_is_refused_naming_what_it_looks_like(
+    tmp_path, content, looks_like
+):
     path = _write(tmp_path, content)
     with pytest.raises(FormatError, match=looks_like) as error:
         _read(path)
@@ -129,7 +152,9 @@ def test_ls_field_flat_import_tasks_read_as_the_server_read_them():
     exported = _read(FIXTURES / "real_flat_tasks.json")
     assert [i.data for i in flat] == [t for t in _tasks(FIXTURES / "real_flat_tasks_import.json")]
     assert [i.data for i in flat] == [i.data for i in exported]
-    assert [i.media.text for i in flat] == [t["text"] for t in _tasks(FIXTURES / "real_flat_tasks_import.json")]
+    assert [i.media.text for i in flat] == [
+        t["text"] for t in _tasks(FIXTURES / "real_flat_tasks_import.json")
+    ]
     assert [i.key for i in flat] == [i.key for i in exported]
     assert all(not i.extra for i in flat)
     # one key per distinct task: tasks 1 and 3 hold the same text, task 2 another
@@ -178,7 +203,9 @@ def test_ls_field_backwards_box_written_back_is_the_same_region():
     (task,) = _tasks(FIXTURES / "real_backwards_boxes.json")
     item = _item(task)
     again = _item(item_to_task(item, None, LossReport()))
-    for first, second in zip(item.annotation_sets[0].regions, again.annotation_sets[0].regions, strict=True):
+    for first, second in zip(
+        item.annotation_sets[0].regions, again.annotation_sets[0].regions, strict=True
+    ):
         assert _corners(first.shape) == _corners(second.shape)
 
 
@@ -193,25 +220,69 @@ def test_ls_field_video_keyframe_drawn_backwards():
 @pytest.mark.parametrize("rotation", [0, 30, 135, 270])
 def test_ls_field_negative_sizes_with_rotation_match_hand_computed_corners(rotation):
     width, height = 200, 100
-    value = {"x": 50.0, "y": 40.0, "width": -20.0, "height": -30.0, "rotation": rotation,
-             "rectanglelabels": ["A"]}  # fmt: skip
-    task = {"data": {"image": "a.jpg"}, "annotations": [{"result": [
-        {"id": "r", "type": "rectanglelabels", "from_name": "l", "to_name": "image",
-         "original_width": width, "original_height": height, "value": value}]}]}  # fmt: skip
+    value = {
+        "x": 50.0,
+        "y": 40.0,
+        "width": -20.0,
+        "height": -30.0,
+        "rotation": rotation,
+        "rectanglelabels": ["A"],
+    }
+    task = {
+        "data": {"image": "a.jpg"},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "r",
+                        "type": "rectanglelabels",
+                        "from_name": "l",
+                        "to_name": "image",
+                        "original_width": width,
+                        "original_height": height,
+                        "value": value,
+                    }
+                ]
+            }
+        ],
+    }
     shape = _item(task).annotation_sets[0].regions[0].shape
     px, py, w, h = 100.0, 40.0, -40.0, -30.0  # pixels
     t = math.radians(rotation)
     ux, uy, vx, vy = math.cos(t), math.sin(t), -math.sin(t), math.cos(t)
-    expected = {(round(px + a * ux + b * vx, 6) + 0.0, round(py + a * uy + b * vy, 6) + 0.0)
-                for a in (0, w) for b in (0, h)}  # fmt: skip
+    expected = {
+        (round(px + a * ux + b * vx, 6) + 0.0, round(py + a * uy + b * vy, 6) + 0.0)
+        for a in (0, w)
+        for b in (0, h)
+    }
     assert _corners(shape) == expected
 
 
 def test_ls_field_box_drawn_backwards_off_the_image_is_refused():
-    task = {"data": {"image": "a.jpg"}, "annotations": [{"result": [
-        {"id": "r", "type": "rectanglelabels", "from_name": "l", "to_name": "image",
-         "original_width": 10, "original_height": 10,
-         "value": {"x": 5.0, "y": 5.0, "width": -20.0, "height": 1.0, "rectanglelabels": ["A"]}}]}]}  # fmt: skip
+    task = {
+        "data": {"image": "a.jpg"},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "r",
+                        "type": "rectanglelabels",
+                        "from_name": "l",
+                        "to_name": "image",
+                        "original_width": 10,
+                        "original_height": 10,
+                        "value": {
+                            "x": 5.0,
+                            "y": 5.0,
+                            "width": -20.0,
+                            "height": 1.0,
+                            "rectanglelabels": ["A"],
+                        },
+                    }
+                ]
+            }
+        ],
+    }
     with pytest.raises(FormatError, match="outside 0-100"):
         _item(task)
 
@@ -230,17 +301,25 @@ def test_ls_field_tool_and_labels_results_are_one_labelled_region():
         (item,) = _items(path, config, losses)
         regions = {r.id: r for r in item.annotation_sets[0].regions}
         assert {k: r.label for k, r in regions.items()} == expected
-        shape_of = {"rectangle": "bbox", "polygon": "polygon", "keypoint": "points",
-                    "ellipse": "ellipse", "brush": "mask"}  # fmt: skip
-        assert {k: r.shape.type for k, r in regions.items()} == {k: shape_of[t] for k, t in kinds.items()}
+        shape_of = {
+            "rectangle": "bbox",
+            "polygon": "polygon",
+            "keypoint": "points",
+            "ellipse": "ellipse",
+            "brush": "mask",
+        }
+        assert {k: r.shape.type for k, r in regions.items()} == {
+            k: shape_of[t] for k, t in kinds.items()
+        }
         assert "unconverted_results" not in item.annotation_sets[0].extra
         assert "unsupported-labels" not in losses
 
 
 def test_ls_field_tool_and_labels_to_cvat_keeps_every_label(tmp_path):
     out = tmp_path / "cvat.xml"
-    report = api.convert(FIXTURES / "real_tool_labels.json", out, from_format="labelstudio",
-                         to_format="cvat")  # fmt: skip
+    report = api.convert(
+        FIXTURES / "real_tool_labels.json", out, from_format="labelstudio", to_format="cvat"
+    )
     root = ElementTree.parse(out).getroot()
     labels = [e.get("label") for e in root.iter() if e.get("label") is not None]
     assert labels and all(labels)
@@ -264,8 +343,12 @@ def test_ls_field_span_across_paragraphs_keeps_both_ends():
 
 
 def test_ls_field_span_across_paragraphs_to_labelbox_is_reported_not_bent(tmp_path):
-    report = api.convert(FIXTURES / "real_dialogue_multi.json", tmp_path / "lb.ndjson",
-                         from_format="labelstudio", to_format="labelbox")  # fmt: skip
+    report = api.convert(
+        FIXTURES / "real_dialogue_multi.json",
+        tmp_path / "lb.ndjson",
+        from_format="labelstudio",
+        to_format="labelbox",
+    )
     assert "labelbox-span-across-messages" in report
 
 
@@ -274,7 +357,11 @@ def test_ls_field_labels_on_audio_are_time_segments_beside_text_spans(config):
     (item,) = _items(FIXTURES / "real_audio_transcript.json", config)
     shapes = {r.id: r.shape for r in item.annotation_sets[0].regions}
     assert (shapes["at1"].type, shapes["at1"].start, shapes["at1"].end) == ("time_segment", 1, 3)
-    assert (shapes["at2"].type, shapes["at2"].start, shapes["at2"].end) == ("time_segment", 3.5, 5.25)
+    assert (shapes["at2"].type, shapes["at2"].start, shapes["at2"].end) == (
+        "time_segment",
+        3.5,
+        5.25,
+    )
     assert (shapes["at3"].type, shapes["at3"].start, shapes["at3"].end) == ("span", 11, 16)
     assert item.data["text"][11:16] == "Paris"
 
@@ -293,7 +380,9 @@ def test_ls_field_soft_brush_is_thresholded_reported_and_kept_bit_for_bit(tmp_pa
     losses = LossReport()
     item = _item(task, losses=losses)
     (region,) = item.annotation_sets[0].regions
-    assert np.array_equal(rle_to_bitmap(region.shape.rle), _sdk_alpha(original["value"]["rle"], 40, 30))
+    assert np.array_equal(
+        rle_to_bitmap(region.shape.rle), _sdk_alpha(original["value"]["rle"], 40, 30)
+    )
     assert "brush-alpha-thresholded" in losses
     back = item_to_task(item, None, LossReport())["annotations"][0]["result"][0]
     assert back["value"]["rle"] == original["value"]["rle"]
@@ -329,10 +418,24 @@ def _header(count: int) -> list[int]:
 
 
 def _brush_task(rle, width, height):
-    return {"data": {"image": "a.png"}, "annotations": [{"result": [
-        {"id": "b", "type": "brushlabels", "from_name": "brush", "to_name": "image",
-         "original_width": width, "original_height": height,
-         "value": {"format": "rle", "rle": rle, "brushlabels": ["Sky"]}}]}]}  # fmt: skip
+    return {
+        "data": {"image": "a.png"},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "b",
+                        "type": "brushlabels",
+                        "from_name": "brush",
+                        "to_name": "image",
+                        "original_width": width,
+                        "original_height": height,
+                        "value": {"format": "rle", "rle": rle, "brushlabels": ["Sky"]},
+                    }
+                ]
+            }
+        ],
+    }
 
 
 def test_ls_field_brush_announcing_four_billion_values_is_refused_quickly():
@@ -359,6 +462,7 @@ def test_ls_field_brush_decoding_allocates_the_stroke_band_not_the_image():
     rle = _header(width * height * 4)
     # a 5-row stroke of 100 pixels written as runs: background, stroke rows, background
     bits = "".join(format(b, "08b") for b in rle)[:53]
+
     def run(length, value):
         out = ""
         while length:
@@ -366,6 +470,7 @@ def test_ls_field_brush_decoding_allocates_the_stroke_band_not_the_image():
             out += f"111{n - 1:016b}{value:08b}"
             length -= n
         return out
+
     body = run((1000 * width + 50) * 4, 0)
     for _ in range(5):
         body += run(100 * 4, 255) + run((width - 100) * 4, 0)
@@ -403,8 +508,21 @@ def test_ls_field_reader_bugs_are_not_turned_into_format_errors(monkeypatch):
 
 
 def test_ls_field_annotator_name_that_is_not_text_is_kept_not_a_crash():
-    task = {"data": {"image": "a.jpg"}, "annotations": [{"id": 1, "result": [],
-            "completed_by": {"id": 4, "email": "a@example.com", "first_name": True, "last_name": "Lee"}}]}  # fmt: skip
+    task = {
+        "data": {"image": "a.jpg"},
+        "annotations": [
+            {
+                "id": 1,
+                "result": [],
+                "completed_by": {
+                    "id": 4,
+                    "email": "a@example.com",
+                    "first_name": True,
+                    "last_name": "Lee",
+                },
+            }
+        ],
+    }
     (aset,) = _item(task).annotation_sets
     assert aset.annotator.name == "Lee"
     assert aset.extra["completed_by_fields"]["first_name"] is True
@@ -417,28 +535,66 @@ def test_ls_field_concatenated_exports_are_refused(tmp_path):
         _read(path)
 
 
-@pytest.mark.parametrize(("value", "what"), [
-    ({"x": 1, "y": 2, "width": 3, "height": 4, "rectanglelabels": "Car"}, "not a list of label"),
-    ({"points": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "polygonlabels": ["A"]}, "not \\[x, y\\]"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        (
+            {"x": 1, "y": 2, "width": 3, "height": 4, "rectanglelabels": "Car"},
+            "not a list of label",
+        ),
+        ({"points": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "polygonlabels": ["A"]}, "not \\[x, y\\]"),
+    ],
+)
 def test_ls_field_values_no_label_studio_writes_are_refused(value, what):
     rtype = "rectanglelabels" if "x" in value else "polygonlabels"
-    task = {"data": {"image": "a.jpg"}, "annotations": [{"result": [
-        {"id": "r", "type": rtype, "from_name": "l", "to_name": "image",
-         "original_width": 10, "original_height": 10, "value": value}]}]}  # fmt: skip
+    task = {
+        "data": {"image": "a.jpg"},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "r",
+                        "type": rtype,
+                        "from_name": "l",
+                        "to_name": "image",
+                        "original_width": 10,
+                        "original_height": 10,
+                        "value": value,
+                    }
+                ]
+            }
+        ],
+    }
     with pytest.raises(FormatError, match=what):
         _item(task)
 
 
 def _span_task(value, rtype="labels", data=None):
-    return {"data": data or {"text": "Alice works."}, "annotations": [{"result": [
-        {"id": "s", "type": rtype, "from_name": "ner", "to_name": "text", "value": value}]}]}  # fmt: skip
+    return {
+        "data": data or {"text": "Alice works."},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "s",
+                        "type": rtype,
+                        "from_name": "ner",
+                        "to_name": "text",
+                        "value": value,
+                    }
+                ]
+            }
+        ],
+    }
 
 
-@pytest.mark.parametrize("value", [
-    {"start": 5, "end": 2, "labels": ["A"]},
-    {"start": -1, "end": 2, "labels": ["A"]},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"start": 5, "end": 2, "labels": ["A"]},
+        {"start": -1, "end": 2, "labels": ["A"]},
+    ],
+)
 def test_ls_field_reversed_or_negative_spans_are_refused(value):
     with pytest.raises(FormatError):
         _item(_span_task(value))
@@ -458,9 +614,22 @@ def test_ls_field_span_past_the_text_is_kept_and_reported():
 
 
 def test_ls_field_reversed_time_segment_is_refused():
-    task = {"data": {"audio": "a.wav"}, "annotations": [{"result": [
-        {"id": "a", "type": "labels", "from_name": "s", "to_name": "audio",
-         "value": {"start": 3.5, "end": 1.25, "channel": 0, "labels": ["A"]}}]}]}  # fmt: skip
+    task = {
+        "data": {"audio": "a.wav"},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "a",
+                        "type": "labels",
+                        "from_name": "s",
+                        "to_name": "audio",
+                        "value": {"start": 3.5, "end": 1.25, "channel": 0, "labels": ["A"]},
+                    }
+                ]
+            }
+        ],
+    }
     with pytest.raises(FormatError, match="before it starts"):
         _item(task)
 
@@ -468,8 +637,10 @@ def test_ls_field_reversed_time_segment_is_refused():
 # ------------------------------------------------------------------ 10.11 live pull
 
 
-CONFIG = ('<View><Text name="text" value="$text"/>'
-          '<Choices name="c" toName="text"><Choice value="a"/></Choices></View>')  # fmt: skip
+CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="c" toName="text"><Choice value="a"/></Choices></View>'
+)
 
 
 def _pull(monkeypatch, body: bytes, task_number: int | None):
@@ -521,9 +692,22 @@ def test_ls_field_taxonomy_path_deeper_than_any_config_is_refused_both_ways():
     from bridge_labelstudio.convert import task_record
 
     path = [f"n{i}" for i in range(300)]
-    task = {"data": {"text": "a"}, "annotations": [{"result": [
-        {"id": "c", "type": "taxonomy", "from_name": "t", "to_name": "text",
-         "value": {"taxonomy": [path]}}]}]}  # fmt: skip
+    task = {
+        "data": {"text": "a"},
+        "annotations": [
+            {
+                "result": [
+                    {
+                        "id": "c",
+                        "type": "taxonomy",
+                        "from_name": "t",
+                        "to_name": "text",
+                        "value": {"taxonomy": [path]},
+                    }
+                ]
+            }
+        ],
+    }
     for read in (task_to_item, task_record):
         with pytest.raises(FormatError, match="300 levels deep"):
             read(task, None, LossReport(), where="t")
@@ -545,10 +729,27 @@ def test_ls_field_tiny_negative_sizes_never_reach_the_unified_shapes():
     negative radius is refused: unified sizes are never negative."""
     box = {"x": 10.0, "y": 10.0, "width": -0.0005, "height": 5.0, "rectanglelabels": ["A"]}
     ellipse = {"x": 10.0, "y": 10.0, "radiusX": -0.0005, "radiusY": 2.0, "ellipselabels": ["A"]}
+
     def task(rtype, value):
-        return {"data": {"image": "a.jpg"}, "annotations": [{"result": [
-            {"id": "r", "type": rtype, "from_name": "l", "to_name": "image",
-             "original_width": 100, "original_height": 100, "value": value}]}]}  # fmt: skip
+        return {
+            "data": {"image": "a.jpg"},
+            "annotations": [
+                {
+                    "result": [
+                        {
+                            "id": "r",
+                            "type": rtype,
+                            "from_name": "l",
+                            "to_name": "image",
+                            "original_width": 100,
+                            "original_height": 100,
+                            "value": value,
+                        }
+                    ]
+                }
+            ],
+        }
+
     shape = _item(task("rectanglelabels", box)).annotation_sets[0].regions[0].shape
     assert shape.width == pytest.approx(0.0005) and shape.x == pytest.approx(9.9995)
     with pytest.raises(FormatError, match="radiusX = -0.0005 is negative"):
@@ -558,9 +759,15 @@ def test_ls_field_tiny_negative_sizes_never_reach_the_unified_shapes():
 def test_ls_field_unfinished_polygon_is_kept_verbatim_and_reported():
     """The editor saves an unclosed polygon as it is (label-studio PR #2660): fewer than 3
     points is no unified polygon; the result rides unconverted and comes back."""
-    result = {"id": "p", "type": "polygonlabels", "from_name": "poly", "to_name": "image",
-              "original_width": 10, "original_height": 10,
-              "value": {"points": [[1.0, 2.0], [3.0, 4.0]], "closed": False, "polygonlabels": ["A"]}}  # fmt: skip
+    result = {
+        "id": "p",
+        "type": "polygonlabels",
+        "from_name": "poly",
+        "to_name": "image",
+        "original_width": 10,
+        "original_height": 10,
+        "value": {"points": [[1.0, 2.0], [3.0, 4.0]], "closed": False, "polygonlabels": ["A"]},
+    }
     task = {"data": {"image": "a.jpg"}, "annotations": [{"result": [result]}]}
     losses = LossReport()
     item = _item(task, losses=losses)

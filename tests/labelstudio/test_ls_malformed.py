@@ -22,14 +22,24 @@ from bridge.losses import LossReport
 from tests.support.json_mutation import json_paths, replace_at
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
-BOX = {"id": "r1", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
-       "original_width": 100, "original_height": 50,
-       "value": {"x": 1, "y": 2, "width": 3, "height": 4, "rotation": 0, "rectanglelabels": ["A"]}}  # fmt: skip
+BOX = {
+    "id": "r1",
+    "type": "rectanglelabels",
+    "from_name": "label",
+    "to_name": "image",
+    "original_width": 100,
+    "original_height": 50,
+    "value": {"x": 1, "y": 2, "width": 3, "height": 4, "rotation": 0, "rectanglelabels": ["A"]},
+}
 
 
 def _task(task_id=42, result=None, **fields):
-    return {"id": task_id, "data": {"image": "a.jpg"},
-            "annotations": [{"id": 1, "result": [BOX] if result is None else result}], **fields}  # fmt: skip
+    return {
+        "id": task_id,
+        "data": {"image": "a.jpg"},
+        "annotations": [{"id": 1, "result": [BOX] if result is None else result}],
+        **fields,
+    }
 
 
 def _read_all(path: Path, **options):
@@ -74,8 +84,10 @@ def test_ls_malformed_unknown_region_type(tmp_path):
 
 def test_ls_malformed_result_control_missing_from_config(tmp_path):
     config = tmp_path / "config.xml"
-    config.write_text('<View><Image name="image" value="$image"/>'
-                      '<RectangleLabels name="bbox" toName="image"><Label value="A"/></RectangleLabels></View>')  # fmt: skip
+    config.write_text(
+        '<View><Image name="image" value="$image"/>'
+        '<RectangleLabels name="bbox" toName="image"><Label value="A"/></RectangleLabels></View>'
+    )
     path = _write(tmp_path, json.dumps([_task(3)]))
     with pytest.raises(FormatError, match="from_name 'label'") as error:
         _read_all(path, label_config=str(config))
@@ -90,23 +102,39 @@ def test_ls_malformed_percent_out_of_range(key, value):
     assert error.value.where == "export.json: task 5"
 
 
-@pytest.mark.parametrize("task", [
-    [1, 2], {"id": 1, "data": "text"}, {"id": 1, "annotations": {"result": []}},
-    {"id": 1, "annotations": [{"result": [{"type": "choices"}]}]},
-    {"id": 1, "annotations": [{"result": [{**BOX, "original_width": "wide"}]}]},
-    {"id": 1, "annotations": [{"result": [{"type": "relation", "from_id": "a"}]}]},
-    {"id": 1, "annotations": [{"created_at": "yesterday", "result": []}]},
-    {"id": 1, "annotations": [{"result": [{**BOX, "type": "brushlabels",
-                                           "value": {"format": "rle", "rle": [1, 2, 3]}}]}]},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "task",
+    [
+        [1, 2],
+        {"id": 1, "data": "text"},
+        {"id": 1, "annotations": {"result": []}},
+        {"id": 1, "annotations": [{"result": [{"type": "choices"}]}]},
+        {"id": 1, "annotations": [{"result": [{**BOX, "original_width": "wide"}]}]},
+        {"id": 1, "annotations": [{"result": [{"type": "relation", "from_id": "a"}]}]},
+        {"id": 1, "annotations": [{"created_at": "yesterday", "result": []}]},
+        {
+            "id": 1,
+            "annotations": [
+                {
+                    "result": [
+                        {**BOX, "type": "brushlabels", "value": {"format": "rle", "rle": [1, 2, 3]}}
+                    ]
+                }
+            ],
+        },
+    ],
+)
 def test_ls_malformed_task_shapes_are_format_errors(task):
     with pytest.raises(FormatError):
         task_to_item(task, None, LossReport(), where="t")
 
 
 def test_ls_unknown_but_valid_fields_ride_in_extra_and_come_back():
-    task = _task(8, [{**BOX, "readonly": True, "value": {**BOX["value"], "future": 1}}],
-                 custom_field={"a": 1})  # fmt: skip
+    task = _task(
+        8,
+        [{**BOX, "readonly": True, "value": {**BOX["value"], "future": 1}}],
+        custom_field={"a": 1},
+    )
     task["annotations"][0]["reviewer_note"] = "ok"
     item = task_to_item(task, None, LossReport(), where="t")
     region = item.annotation_sets[0].regions[0]
@@ -195,10 +223,23 @@ def test_ls_splitter_streams_without_reading_the_whole_file(tmp_path, monkeypatc
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=8), max_size=4))  # fmt: skip
+@given(
+    st.lists(
+        st.recursive(
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+        max_size=4,
+    )
+)
 def test_ls_splitter_agrees_with_a_whole_file_parse(values):
     tasks = [{"id": i, "data": {"v": v}} for i, v in enumerate(values)]
     import tempfile
@@ -214,15 +255,50 @@ def test_ls_splitter_agrees_with_a_whole_file_parse(values):
 VALID = (FIXTURES / "real_image_boxes.json").read_bytes()
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 200) | st.floats(-10, 200) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["id", "type", "value", "result", "from_name", "to_name", "x", "y",
-                         "width", "height", "rotation", "points", "labels", "start", "end",
-                         "sequence", "frame", "enabled", "original_width", "original_height",
-                         "choices", "rle", "completed_by", "annotations", "predictions",
-                         "drafts", "data", "from_id", "to_id", "taxonomy", "text"]),
-        inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "type",
+                    "value",
+                    "result",
+                    "from_name",
+                    "to_name",
+                    "x",
+                    "y",
+                    "width",
+                    "height",
+                    "rotation",
+                    "points",
+                    "labels",
+                    "start",
+                    "end",
+                    "sequence",
+                    "frame",
+                    "enabled",
+                    "original_width",
+                    "original_height",
+                    "choices",
+                    "rle",
+                    "completed_by",
+                    "annotations",
+                    "predictions",
+                    "drafts",
+                    "data",
+                    "from_id",
+                    "to_id",
+                    "taxonomy",
+                    "text",
+                ]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
     max_leaves=25,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -248,8 +324,11 @@ def test_ls_fuzz_damaged_export_files_raise_only_bridge_errors(position, length,
             _read_all(path)
 
 
-REAL_TASKS = [t for p in sorted(FIXTURES.glob("real_*.json"))
-              for t in (lambda v: v if isinstance(v, list) else [v])(orjson.loads(p.read_bytes()))]  # fmt: skip
+REAL_TASKS = [
+    t
+    for p in sorted(FIXTURES.glob("real_*.json"))
+    for t in (lambda v: v if isinstance(v, list) else [v])(orjson.loads(p.read_bytes()))
+]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

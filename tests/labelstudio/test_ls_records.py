@@ -46,40 +46,139 @@ def _generator():
 # A hand-made task with what the fixtures lack: an annotator object with an e-mail and a
 # name, reviews, region/track/prediction scores, a subset in meta, a taxonomy, a rating.
 HAND_MADE = {
-    "id": 77, "data": {"img_url": "https://example.invalid/a.jpg"}, "meta": {"bridge_subset": "val", "k": 1},
-    "annotations": [{
-        "id": 9, "lead_time": 1.5, "was_cancelled": False, "ground_truth": True,
-        "created_at": "2026-01-02T03:04:05.123456Z", "updated_at": "2026-01-02T03:04:05+01:00",
-        "completed_by": {"id": 4, "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee"},
-        "reviews": [{"id": 1, "created_by": {"id": 2, "email": "rev@example.com"}, "accepted": True,
-                     "comment": "fine", "created_at": "2026-01-03T00:00:00Z"}],
-        "result": [
-            {"id": "b1", "type": "rectanglelabels", "from_name": "label", "to_name": "image",
-             "original_width": 640, "original_height": 480, "score": 0.5,
-             "value": {"x": 10, "y": 20.5, "width": 30, "height": 40, "rotation": 30,
-                       "rectanglelabels": ["Car", "Truck"]}},
-            {"id": "b1", "type": "rating", "from_name": "stars", "to_name": "image",
-             "value": {"x": 10, "y": 20.5, "width": 30, "height": 40, "rotation": 30, "rating": 4}},
-            {"id": "t1", "type": "taxonomy", "from_name": "tax", "to_name": "image",
-             "value": {"taxonomy": [["Animal", "Cat"], ["Plant"]]}},
-        ],
-    }],
-    "predictions": [{"id": 5, "model_version": 3, "score": 0.25, "result": [
-        {"id": "p1", "type": "keypointlabels", "from_name": "kp", "to_name": "image", "score": 1,
-         "original_width": 640, "original_height": 480,
-         "value": {"x": 50, "y": 50, "keypointlabels": ["Nose"]}}]}],
-    "drafts": [{"id": 6, "user": "ann@example.com", "lead_time": 2, "result": [],
-                "created_at": "2026-01-02"}],
-}  # fmt: skip
+    "id": 77,
+    "data": {"img_url": "https://example.invalid/a.jpg"},
+    "meta": {"bridge_subset": "val", "k": 1},
+    "annotations": [
+        {
+            "id": 9,
+            "lead_time": 1.5,
+            "was_cancelled": False,
+            "ground_truth": True,
+            "created_at": "2026-01-02T03:04:05.123456Z",
+            "updated_at": "2026-01-02T03:04:05+01:00",
+            "completed_by": {
+                "id": 4,
+                "email": "ann@example.com",
+                "first_name": "Ann",
+                "last_name": "Lee",
+            },
+            "reviews": [
+                {
+                    "id": 1,
+                    "created_by": {"id": 2, "email": "rev@example.com"},
+                    "accepted": True,
+                    "comment": "fine",
+                    "created_at": "2026-01-03T00:00:00Z",
+                }
+            ],
+            "result": [
+                {
+                    "id": "b1",
+                    "type": "rectanglelabels",
+                    "from_name": "label",
+                    "to_name": "image",
+                    "original_width": 640,
+                    "original_height": 480,
+                    "score": 0.5,
+                    "value": {
+                        "x": 10,
+                        "y": 20.5,
+                        "width": 30,
+                        "height": 40,
+                        "rotation": 30,
+                        "rectanglelabels": ["Car", "Truck"],
+                    },
+                },
+                {
+                    "id": "b1",
+                    "type": "rating",
+                    "from_name": "stars",
+                    "to_name": "image",
+                    "value": {
+                        "x": 10,
+                        "y": 20.5,
+                        "width": 30,
+                        "height": 40,
+                        "rotation": 30,
+                        "rating": 4,
+                    },
+                },
+                {
+                    "id": "t1",
+                    "type": "taxonomy",
+                    "from_name": "tax",
+                    "to_name": "image",
+                    "value": {"taxonomy": [["Animal", "Cat"], ["Plant"]]},
+                },
+            ],
+        }
+    ],
+    "predictions": [
+        {
+            "id": 5,
+            "model_version": 3,
+            "score": 0.25,
+            "result": [
+                {
+                    "id": "p1",
+                    "type": "keypointlabels",
+                    "from_name": "kp",
+                    "to_name": "image",
+                    "score": 1,
+                    "original_width": 640,
+                    "original_height": 480,
+                    "value": {"x": 50, "y": 50, "keypointlabels": ["Nose"]},
+                }
+            ],
+        }
+    ],
+    "drafts": [
+        {
+            "id": 6,
+            "user": "ann@example.com",
+            "lead_time": 2,
+            "result": [],
+            "created_at": "2026-01-02",
+        }
+    ],
+}
 HAND_MADE_VIDEO = {
-    "id": 78, "data": {"video": "v.mp4"},
-    "annotations": [{"id": 10, "completed_by": 1, "result": [
-        {"id": "v1", "type": "videorectangle", "from_name": "box", "to_name": "video", "score": 0.75,
-         "value": {"framesCount": 40, "duration": 1.6, "labels": ["Car"], "sequence": [
-             {"frame": 1, "x": 1, "y": 2, "width": 3, "height": 4, "enabled": True},
-             {"frame": 5, "x": 2, "y": 2, "width": 3, "height": 4, "enabled": False, "time": 0.2}]}},
-    ]}],
-}  # fmt: skip
+    "id": 78,
+    "data": {"video": "v.mp4"},
+    "annotations": [
+        {
+            "id": 10,
+            "completed_by": 1,
+            "result": [
+                {
+                    "id": "v1",
+                    "type": "videorectangle",
+                    "from_name": "box",
+                    "to_name": "video",
+                    "score": 0.75,
+                    "value": {
+                        "framesCount": 40,
+                        "duration": 1.6,
+                        "labels": ["Car"],
+                        "sequence": [
+                            {"frame": 1, "x": 1, "y": 2, "width": 3, "height": 4, "enabled": True},
+                            {
+                                "frame": 5,
+                                "x": 2,
+                                "y": 2,
+                                "width": 3,
+                                "height": 4,
+                                "enabled": False,
+                                "time": 0.2,
+                            },
+                        ],
+                    },
+                },
+            ],
+        }
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -200,8 +299,11 @@ def test_ls_reader_streams_records_and_the_hand_made_values_survive(hand_made_ex
 def run_bridge(*args):
     return subprocess.run(
         [sys.executable, "-m", "bridge.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
 
 
 @pytest.mark.parametrize("name", ["real_shapes.json", "real_video_tracking.json", "bench"])
@@ -224,29 +326,52 @@ def test_ls_bridge_convert_writes_the_validated_items_either_way(name, bench_exp
 # --------------------------------------------------------------------------- fuzzing
 
 TASKS = [
-    *(
-        (task, config_path(path))
-        for path in REAL
-        for _, task in iter_export_tasks(path)
-    ),
+    *((task, config_path(path)) for path in REAL for _, task in iter_export_tasks(path)),
     (HAND_MADE, None),
     (HAND_MADE_VIDEO, None),
-]  # fmt: skip
+]
 CONFIGS = {path: parse_label_config(path.read_text()) for _, path in TASKS if path is not None}
 
 NUMBER_TEXTS = ["12", "-0", " 5 ", "1e3", "1_0", "nan", "NaN", "inf", "-Infinity", "1e400", "0x1"]
-TIME_TEXTS = ["2024-02-23T06:14:00.000+00:00", "2024-02-23T06:14:00Z", "2024-02-23",
-              "2024-02-30T00:00:00", "20240223T061400", "2024-02-23 06:14", "1700000000",
-              "24:00", ""]  # fmt: skip
-PROBES = [None, True, False, 0, -1, 2.5, 1e308, 2**63, 2**64 - 1, "x", "nan", [], {},
-          {"name": 1}, [1, "a"]]  # fmt: skip
+TIME_TEXTS = [
+    "2024-02-23T06:14:00.000+00:00",
+    "2024-02-23T06:14:00Z",
+    "2024-02-23",
+    "2024-02-30T00:00:00",
+    "20240223T061400",
+    "2024-02-23 06:14",
+    "1700000000",
+    "24:00",
+    "",
+]
+PROBES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2.5,
+    1e308,
+    2**63,
+    2**64 - 1,
+    "x",
+    "nan",
+    [],
+    {},
+    {"name": 1},
+    [1, "a"],
+]
 TRICKY = [*NUMBER_TEXTS, *TIME_TEXTS, *PROBES]
 
 scalars = (
-    st.none() | st.booleans() | st.integers(-5, 120) | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5)
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 120)
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5)
     | st.sampled_from(TRICKY)
-)  # fmt: skip
+)
 json_values = st.recursive(
     scalars,
     lambda inner: (
@@ -323,12 +448,16 @@ places = st.integers(0, len(TASKS) - 1).flatmap(
 @settings(max_examples=int(os.environ.get("LS_RECORDS_EXAMPLES", 500)))
 @given(
     st.lists(
-        st.tuples(places, st.sampled_from(["replace", "delete", "as_text"]),
-                  st.sampled_from(TRICKY) | json_values),
-        min_size=1, max_size=3,
+        st.tuples(
+            places,
+            st.sampled_from(["replace", "delete", "as_text"]),
+            st.sampled_from(TRICKY) | json_values,
+        ),
+        min_size=1,
+        max_size=3,
     ),
     st.booleans(),
-)  # fmt: skip
+)
 def test_ls_fuzzed_tasks_are_refused_alike_and_otherwise_read_back_equal(mutations, with_config):
     """Up to three mutations of one fixture task (the first one's) at once."""
     number = mutations[0][0][0]

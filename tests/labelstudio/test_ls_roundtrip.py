@@ -100,34 +100,48 @@ def test_ls_roundtrip_through_unified_jsonl_files(filename, tmp_path):
 
 ONTOLOGY = Ontology(
     labels=[
-        LabelClass(name="car", kinds=["bbox"], attributes=[
-            ClassificationSpec(name="parked", input="radio",
-                               options=[OptionSpec(value="yes"), OptionSpec(value="no")]),
-        ]),
+        LabelClass(
+            name="car",
+            kinds=["bbox"],
+            attributes=[
+                ClassificationSpec(
+                    name="parked",
+                    input="radio",
+                    options=[OptionSpec(value="yes"), OptionSpec(value="no")],
+                ),
+            ],
+        ),
         LabelClass(name="lane", kinds=["polygon"]),
         LabelClass(name="sky", kinds=["mask"]),
         LabelClass(name="nose", kinds=["points"]),
     ],
-    classifications=[ClassificationSpec(name="weather", input="radio",
-                                        options=[OptionSpec(value="sun")])],
-)  # fmt: skip
+    classifications=[
+        ClassificationSpec(name="weather", input="radio", options=[OptionSpec(value="sun")])
+    ],
+)
 
 
 def _foreign_item() -> Item:
     bitmap = np.zeros((1000, 1000), dtype=np.uint8)
     bitmap[:100, :] = 1
     regions = [
-        Region(id="1", label="car", shape=BBox(x=70, y=110, width=40, height=20, rotation=90),
-               classifications=[Classification(name="parked", answers=[Answer(value="yes")])]),
+        Region(
+            id="1",
+            label="car",
+            shape=BBox(x=70, y=110, width=40, height=20, rotation=90),
+            classifications=[Classification(name="parked", answers=[Answer(value="yes")])],
+        ),
         Region(id="2", label="lane", shape=Polygon(points=[(0, 0), (500, 0), (500, 250)])),
         Region(id="3", label="sky", shape=Mask(rle=bitmap_to_rle(bitmap))),
         Region(id="4", label="nose", shape=Points(points=[Keypoint(x=100, y=900)])),
-    ]  # fmt: skip
+    ]
     aset = AnnotationSet(
-        id="job-3", annotator=Annotator(id="12", email="a@example.com"), lead_time=5.0,
+        id="job-3",
+        annotator=Annotator(id="12", email="a@example.com"),
+        lead_time=5.0,
         regions=regions,
         classifications=[Classification(name="weather", answers=[Answer(value="sun")])],
-    )  # fmt: skip
+    )
     media = Media(kind="image", uri="s3://bucket/a.jpg", width=1000, height=1000)
     return Item(key="a.jpg", media=media, annotation_sets=[aset])
 
@@ -160,8 +174,9 @@ def test_ls_foreign_item_becomes_a_task_the_sdk_validates():
 
 def test_ls_foreign_dataset_written_without_config_uses_the_generated_one(tmp_path):
     target = tmp_path / "out.json"
-    dataset = Dataset(project=Project(name="p", media_kind="image", ontology=ONTOLOGY),
-                      items=[_foreign_item()])  # fmt: skip
+    dataset = Dataset(
+        project=Project(name="p", media_kind="image", ontology=ONTOLOGY), items=[_foreign_item()]
+    )
     losses = LossReport()
     write_export(dataset, target, losses)
     assert [loss.code for loss in losses] == ["annotator-by-email"]
@@ -181,31 +196,42 @@ def _video_item(keyframes) -> Item:
 
 def test_ls_track_outside_becomes_enabled_false_on_the_frame_before():
     box = BBox(x=20, y=10, width=40, height=20)
-    item = _video_item([
-        Keyframe(frame=0, shape=box), Keyframe(frame=10, outside=True),
-        Keyframe(frame=20, shape=box.model_copy(update={"x": 60})),
-    ])  # fmt: skip
+    item = _video_item(
+        [
+            Keyframe(frame=0, shape=box),
+            Keyframe(frame=10, outside=True),
+            Keyframe(frame=20, shape=box.model_copy(update={"x": 60})),
+        ]
+    )
     aset = item.annotation_sets[0]
     result = annotation_set_to_result(aset, item, None, LossReport())[0]
     sequence = result["value"]["sequence"]
     # unified 0 -> LS frame 1; the object is last shown at unified 9 -> LS 10, disabled
     assert [(s["frame"], s["enabled"], s["x"]) for s in sequence] == [
-        (1, True, 10.0), (10, False, 10.0), (21, True, 30.0),
-    ]  # fmt: skip
+        (1, True, 10.0),
+        (10, False, 10.0),
+        (21, True, 30.0),
+    ]
     assert sequence[0]["time"] == pytest.approx(1 / 25)  # 50 frames in 2 s
     assert (result["value"]["framesCount"], result["value"]["duration"]) == (50, 2.0)
-    back = task_to_item({"data": {"video": "v.mp4"}, "annotations": [{"result": [result]}]},
-                        None, LossReport(), where="t")  # fmt: skip
+    back = task_to_item(
+        {"data": {"video": "v.mp4"}, "annotations": [{"result": [result]}]},
+        None,
+        LossReport(),
+        where="t",
+    )
     frames = [(k.frame, k.outside) for k in back.annotation_sets[0].tracks[0].keyframes]
     assert frames == [(0, False), (9, False), (10, True), (20, False)]
     assert (back.media.frame_count, back.media.duration) == (50, 2.0)
 
 
 def test_ls_track_outside_with_a_shape_interpolates_the_last_visible_frame():
-    item = _video_item([
-        Keyframe(frame=0, shape=BBox(x=0, y=0, width=20, height=10)),
-        Keyframe(frame=10, outside=True, shape=BBox(x=100, y=0, width=20, height=10)),
-    ])  # fmt: skip
+    item = _video_item(
+        [
+            Keyframe(frame=0, shape=BBox(x=0, y=0, width=20, height=10)),
+            Keyframe(frame=10, outside=True, shape=BBox(x=100, y=0, width=20, height=10)),
+        ]
+    )
     result = annotation_set_to_result(item.annotation_sets[0], item, None, LossReport())[0]
     last = result["value"]["sequence"][-1]
     # at unified frame 9 the box is 9/10 of the way: x = 90 px = 45% of 200
@@ -240,16 +266,34 @@ def test_ls_pixel_shapes_without_media_size_are_left_out_and_reported():
 
 def test_ls_completed_by_object_and_reviews_round_trip():
     task = {
-        "id": 3, "data": {"text": "hi"},
-        "annotations": [{
-            "id": 9, "result": [], "lead_time": 1.5, "was_cancelled": False, "ground_truth": False,
-            "completed_by": {"id": 4, "email": "ann@example.com", "first_name": "Ann",
-                             "last_name": "Lee", "username": "ann"},
-            "reviews": [{"id": 1, "created_by": {"id": 2, "email": "rev@example.com"},
-                         "accepted": False, "comment": "box too loose",
-                         "created_at": "2026-01-02T03:04:05Z"}],
-        }],
-    }  # fmt: skip
+        "id": 3,
+        "data": {"text": "hi"},
+        "annotations": [
+            {
+                "id": 9,
+                "result": [],
+                "lead_time": 1.5,
+                "was_cancelled": False,
+                "ground_truth": False,
+                "completed_by": {
+                    "id": 4,
+                    "email": "ann@example.com",
+                    "first_name": "Ann",
+                    "last_name": "Lee",
+                    "username": "ann",
+                },
+                "reviews": [
+                    {
+                        "id": 1,
+                        "created_by": {"id": 2, "email": "rev@example.com"},
+                        "accepted": False,
+                        "comment": "box too loose",
+                        "created_at": "2026-01-02T03:04:05Z",
+                    }
+                ],
+            }
+        ],
+    }
     item = task_to_item(task, None, LossReport(), where="t")
     aset = item.annotation_sets[0]
     assert (aset.annotator.id, aset.annotator.email, aset.annotator.name) == (
@@ -295,8 +339,13 @@ def test_ls_per_region_answers_on_a_video_track_round_trip():
         "to_name": "video",
         "value": {"sequence": [step], "labels": ["Car"]},
     }
-    answer = {"id": "t", "type": "choices", "from_name": "moving", "to_name": "video",
-              "value": {"choices": ["yes"]}}  # fmt: skip
+    answer = {
+        "id": "t",
+        "type": "choices",
+        "from_name": "moving",
+        "to_name": "video",
+        "value": {"choices": ["yes"]},
+    }
     task = {"data": {"video": "v.mp4"}, "annotations": [{"result": [track, answer]}]}
     item = task_to_item(task, None, LossReport(), where="t")
     parsed = item.annotation_sets[0].tracks[0]

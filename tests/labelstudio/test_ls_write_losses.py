@@ -47,8 +47,17 @@ def cvat_video_counts(path: Path) -> dict[str, int]:
         for attr in label.iter("attribute")
         if attr.findtext("mutable") == "True"
     }
-    counts = dict.fromkeys(("box_tracks", "other_tracks", "visible_keyframes", "outside",
-                            "interpolated", "frame_answers"), 0)  # fmt: skip
+    counts = dict.fromkeys(
+        (
+            "box_tracks",
+            "other_tracks",
+            "visible_keyframes",
+            "outside",
+            "interpolated",
+            "frame_answers",
+        ),
+        0,
+    )
     for track in root.iter("track"):
         shapes = list(track)
         if not all(s.tag == "box" for s in shapes):
@@ -95,7 +104,7 @@ def test_cvat_video_direct_equals_through_jsonl(name, tmp_path):
     assert results(tmp_path / "direct.json") == results(tmp_path / "via.json")
 
 
-@pytest.mark.parametrize("typed", ['<type>any</type>', ""])
+@pytest.mark.parametrize("typed", ["<type>any</type>", ""])
 def test_cvat_any_and_untyped_labels_get_a_video_rectangle(typed, tmp_path):
     text = (CVAT / "for_video.xml").read_text()
     text = text.replace("<name>II</name>", f"<name>II</name>{typed}")
@@ -114,10 +123,18 @@ def test_keyframe_answers_come_back_from_label_studio(tmp_path):
     )
     losses = LossReport()
     back = task_to_item(item_to_task(original[0], config, losses), config, losses, where="t")
-    before = {k.frame: k.classifications for t in original[0].annotation_sets[0].tracks
-              for k in t.keyframes if k.keyframe and not k.outside and k.classifications}  # fmt: skip
-    after = {k.frame: k.classifications for t in back.annotation_sets[0].tracks
-             for k in t.keyframes if k.classifications}  # fmt: skip
+    before = {
+        k.frame: k.classifications
+        for t in original[0].annotation_sets[0].tracks
+        for k in t.keyframes
+        if k.keyframe and not k.outside and k.classifications
+    }
+    after = {
+        k.frame: k.classifications
+        for t in back.annotation_sets[0].tracks
+        for k in t.keyframes
+        if k.classifications
+    }
     assert before and after == before
 
 
@@ -126,8 +143,11 @@ def test_keyframe_answers_come_back_from_label_studio(tmp_path):
 
 def test_cvat_tags_become_choices(tmp_path):
     root = ET.parse(CVAT / "all_shapes_images.xml").getroot()
-    tags = {(image.get("name"), tag.get("label")) for image in root.iter("image")
-            for tag in image.iter("tag")}  # fmt: skip
+    tags = {
+        (image.get("name"), tag.get("label"))
+        for image in root.iter("image")
+        for tag in image.iter("tag")
+    }
     tag_attributes = sum(1 for tag in root.iter("tag") for _ in tag.iter("attribute"))
     losses = api.convert(CVAT / "all_shapes_images.xml", tmp_path / "out.json")
     written = set()
@@ -152,19 +172,28 @@ def test_cvat_tags_become_choices(tmp_path):
 
 
 def _item_with(aset: AnnotationSet, kind: str = "image", **media) -> Item:
-    return Item(key="k", media={"kind": kind, "uri": "a.jpg", "width": 10, "height": 10,
-                                **media}, annotation_sets=[aset])  # fmt: skip
+    return Item(
+        key="k",
+        media={"kind": kind, "uri": "a.jpg", "width": 10, "height": 10, **media},
+        annotation_sets=[aset],
+    )
 
 
 def test_text_answers_become_textarea_results(tmp_path):
-    ontology = Ontology(classifications=[
-        ClassificationSpec(name="Describe it", input="text"),
-        ClassificationSpec(name="quality", input="radio", options=[{"value": "good"}]),
-    ], labels=[LabelClass(name="car", kinds=["bbox"])])  # fmt: skip
-    aset = AnnotationSet(id="1", classifications=[
-        {"name": "Describe it", "answers": [{"value": "a red car"}]},
-        {"name": "quality", "answers": [{"value": "good"}]},
-    ])  # fmt: skip
+    ontology = Ontology(
+        classifications=[
+            ClassificationSpec(name="Describe it", input="text"),
+            ClassificationSpec(name="quality", input="radio", options=[{"value": "good"}]),
+        ],
+        labels=[LabelClass(name="car", kinds=["bbox"])],
+    )
+    aset = AnnotationSet(
+        id="1",
+        classifications=[
+            {"name": "Describe it", "answers": [{"value": "a red car"}]},
+            {"name": "quality", "answers": [{"value": "good"}]},
+        ],
+    )
     project = Project(name="p", ontology=ontology, media_kind="image")
     losses = LossReport()
     write_export(Dataset(project, [_item_with(aset)]), tmp_path / "out.json", losses)
@@ -175,14 +204,28 @@ def test_text_answers_become_textarea_results(tmp_path):
     assert config.control(by_type["textarea"]["from_name"]).tag == "TextArea"
     assert config.control(by_type["choices"]["from_name"]).tag == "Choices"
     back = api.open_dataset(tmp_path / "out.json")
-    answers = {c.name: [a.value for a in c.answers]
-               for c in next(iter(back.items)).annotation_sets[0].classifications}  # fmt: skip
+    answers = {
+        c.name: [a.value for a in c.answers]
+        for c in next(iter(back.items)).annotation_sets[0].classifications
+    }
     assert answers["Describe_it"] == ["a red car"]
 
 
 def test_nested_answers_outside_taxonomy_are_reported():
-    aset = AnnotationSet(id="1", classifications=[{"name": "q", "answers": [
-        {"value": "yes", "classifications": [{"name": "why", "answers": [{"value": "x"}]}]}]}])  # fmt: skip
+    aset = AnnotationSet(
+        id="1",
+        classifications=[
+            {
+                "name": "q",
+                "answers": [
+                    {
+                        "value": "yes",
+                        "classifications": [{"name": "why", "answers": [{"value": "x"}]}],
+                    }
+                ],
+            }
+        ],
+    )
     losses = LossReport()
     item_to_task(_item_with(aset), None, losses)
     assert losses.count("nested-answers-dropped") == 1
@@ -193,16 +236,22 @@ def test_nested_answers_outside_taxonomy_are_reported():
 
 def _span_item(kind: str, span: dict, label: str | None = "PER") -> Item:
     region = {"id": "r1", "label": label, "shape": {"type": "span", **span}}
-    return Item(key="k", media={"kind": kind, "text": "Hello world"},
-                annotation_sets=[AnnotationSet(id="1", regions=[region])])  # fmt: skip
+    return Item(
+        key="k",
+        media={"kind": kind, "text": "Hello world"},
+        annotation_sets=[AnnotationSet(id="1", regions=[region])],
+    )
 
 
-@pytest.mark.parametrize(("kind", "span"), [
-    ("text", {"start": None, "end": 5}),
-    ("text", {"start": 0, "end": None}),
-    ("html", {"start": 0, "end": 5}),  # no XPath range: the editor cannot place it
-    ("conversation", {"start": 0, "end": 5}),  # no paragraph
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "span"),
+    [
+        ("text", {"start": None, "end": 5}),
+        ("text", {"start": 0, "end": None}),
+        ("html", {"start": 0, "end": 5}),  # no XPath range: the editor cannot place it
+        ("conversation", {"start": 0, "end": 5}),  # no paragraph
+    ],
+)
 def test_spans_the_editor_cannot_place_are_reported_not_written(kind, span):
     losses = LossReport()
     task = item_to_task(_span_item(kind, span), None, losses)
@@ -227,13 +276,34 @@ def test_spans_on_media_label_studio_cannot_show_are_reported_by_name(kind):
 
 
 def html_task(global_offsets: dict | None) -> dict:
-    value = {"start": "/p[1]/text()[1]", "end": "/p[1]/text()[1]", "startOffset": 0,
-             "endOffset": 5, "text": "Hello", "hypertextlabels": ["PER"]}  # fmt: skip
+    value = {
+        "start": "/p[1]/text()[1]",
+        "end": "/p[1]/text()[1]",
+        "startOffset": 0,
+        "endOffset": 5,
+        "text": "Hello",
+        "hypertextlabels": ["PER"],
+    }
     if global_offsets is not None:
         value["globalOffsets"] = global_offsets
-    return {"id": 1, "data": {"html": "<p>Hello world</p>"}, "annotations": [{"id": 2, "result": [
-        {"id": "s1", "from_name": "ner", "to_name": "html", "type": "hypertextlabels",
-         "value": value}]}]}  # fmt: skip
+    return {
+        "id": 1,
+        "data": {"html": "<p>Hello world</p>"},
+        "annotations": [
+            {
+                "id": 2,
+                "result": [
+                    {
+                        "id": "s1",
+                        "from_name": "ner",
+                        "to_name": "html",
+                        "type": "hypertextlabels",
+                        "value": value,
+                    }
+                ],
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize("offsets", [None, {"start": 0, "end": 5}])
@@ -251,31 +321,53 @@ def test_real_hypertext_export_round_trips_its_spans_exactly():
     for task in tasks:
         item = task_to_item(task, None, losses, where="t")
         again = item_to_task(item, None, losses)
-        spans = [[r["value"] for r in a["result"] if r["type"] == "hypertextlabels"]
-                 for a in task["annotations"]]  # fmt: skip
-        assert spans == [[r["value"] for r in a["result"] if r["type"] == "hypertextlabels"]
-                         for a in again["annotations"]]  # fmt: skip
+        spans = [
+            [r["value"] for r in a["result"] if r["type"] == "hypertextlabels"]
+            for a in task["annotations"]
+        ]
+        assert spans == [
+            [r["value"] for r in a["result"] if r["type"] == "hypertextlabels"]
+            for a in again["annotations"]
+        ]
 
 
 @pytest.mark.parametrize("label", ["", "  "])
 def test_empty_label_names_are_never_written(label):
-    box = {"id": "b", "label": label, "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2,
-                                                 "height": 2}}  # fmt: skip
+    box = {
+        "id": "b",
+        "label": label,
+        "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2, "height": 2},
+    }
     tag = {"id": "t", "label": label, "shape": {"type": "tag"}}
-    track = {"id": "v", "label": label, "keyframes": [
-        {"frame": 0, "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2, "height": 2}}]}  # fmt: skip
+    track = {
+        "id": "v",
+        "label": label,
+        "keyframes": [
+            {"frame": 0, "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2, "height": 2}}
+        ],
+    }
     relation = {"from_id": "a", "to_id": "c", "label": label}
-    good = {"id": "a", "label": "car", "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2,
-                                                  "height": 2}}  # fmt: skip
+    good = {
+        "id": "a",
+        "label": "car",
+        "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2, "height": 2},
+    }
     losses = LossReport()
     image = _item_with(AnnotationSet(id="1", regions=[box, tag, good], relations=[relation]))
     video = _item_with(AnnotationSet(id="2", tracks=[track]), kind="video")
-    written = [r for item in (image, video)
-               for r in item_to_task(item, None, losses)["annotations"][0]["result"]]  # fmt: skip
+    written = [
+        r
+        for item in (image, video)
+        for r in item_to_task(item, None, losses)["annotations"][0]["result"]
+    ]
     assert [r["id"] for r in written if "id" in r] == ["a"]
     assert losses.count("empty-label") == 4
-    names = [n for r in written for key in ("rectanglelabels", "labels", "choices")
-             for n in (r.get("value", {}).get(key) or r.get(key) or [])]  # fmt: skip
+    names = [
+        n
+        for r in written
+        for key in ("rectanglelabels", "labels", "choices")
+        for n in (r.get("value", {}).get(key) or r.get(key) or [])
+    ]
     assert names == ["car"]
 
 
@@ -303,10 +395,16 @@ def test_labelbox_video_answers_per_frame_reach_label_studio(tmp_path):
     assert "keyframe-attributes-dropped" not in losses
     unified = next(iter(api.open_dataset(source).items))
     back = next(iter(api.open_dataset(tmp_path / "out.json").items))
-    frames = [(k.frame, [c.name for c in k.classifications])
-              for k in unified.annotation_sets[0].tracks[0].keyframes if k.classifications]  # fmt: skip
-    assert frames == [(k.frame, [c.name for c in k.classifications])
-                      for k in back.annotation_sets[0].tracks[0].keyframes if k.classifications]  # fmt: skip
+    frames = [
+        (k.frame, [c.name for c in k.classifications])
+        for k in unified.annotation_sets[0].tracks[0].keyframes
+        if k.classifications
+    ]
+    assert frames == [
+        (k.frame, [c.name for c in k.classifications])
+        for k in back.annotation_sets[0].tracks[0].keyframes
+        if k.classifications
+    ]
 
 
 def test_text_known_by_url_is_written_as_its_url_not_its_key(tmp_path):
@@ -331,9 +429,13 @@ def test_an_item_without_media_gets_no_invented_data():
 
 def test_labelbox_answers_are_offered_by_the_generated_config(tmp_path):
     source = FIXTURES / "labelbox" / "export_v2_image_classification.ndjson"
-    answers = sum("radio_answer" in c for line in source.read_text().splitlines()
-                  for p in json.loads(line)["projects"].values() for label in p["labels"]
-                  for c in label["annotations"]["classifications"])  # fmt: skip
+    answers = sum(
+        "radio_answer" in c
+        for line in source.read_text().splitlines()
+        for p in json.loads(line)["projects"].values()
+        for label in p["labels"]
+        for c in label["annotations"]["classifications"]
+    )
     losses = api.convert(source, tmp_path / "out.json", config_out=str(tmp_path / "c.xml"))
     written = [r for r in results(tmp_path / "out.json") if r["type"] == "choices"]
     assert len(written) == answers == 192
@@ -348,8 +450,11 @@ def test_labelbox_answers_are_offered_by_the_generated_config(tmp_path):
 
 
 def test_the_written_config_names_every_control_the_tasks_use(tmp_path):
-    api.convert(CVAT / "all_shapes_images.xml", tmp_path / "out.json",
-                config_out=str(tmp_path / "config.xml"))  # fmt: skip
+    api.convert(
+        CVAT / "all_shapes_images.xml",
+        tmp_path / "out.json",
+        config_out=str(tmp_path / "config.xml"),
+    )
     config = parse_label_config((tmp_path / "config.xml").read_text())
     used = {r["from_name"] for r in results(tmp_path / "out.json")}
     assert used <= {c.name for c in config.controls}
@@ -357,14 +462,21 @@ def test_the_written_config_names_every_control_the_tasks_use(tmp_path):
 
 
 def test_answers_the_config_has_no_control_for_are_reported_not_written(tmp_path):
-    box = {"id": "b", "label": "car", "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2,
-                                                 "height": 2},
-           "classifications": [{"name": "color", "answers": [{"value": "red"}]}]}  # fmt: skip
-    aset = AnnotationSet(id="1", regions=[box],
-                         classifications=[{"name": "weather", "answers": [{"value": "sun"}]}])  # fmt: skip
+    box = {
+        "id": "b",
+        "label": "car",
+        "shape": {"type": "bbox", "x": 1, "y": 1, "width": 2, "height": 2},
+        "classifications": [{"name": "color", "answers": [{"value": "red"}]}],
+    }
+    aset = AnnotationSet(
+        id="1", regions=[box], classifications=[{"name": "weather", "answers": [{"value": "sun"}]}]
+    )
     ontology = Ontology(labels=[LabelClass(name="car", kinds=["bbox"])])  # no questions
     losses = LossReport()
-    write_export(Dataset(Project(name="p", ontology=ontology, media_kind="image"),
-                         [_item_with(aset)]), tmp_path / "out.json", losses)  # fmt: skip
+    write_export(
+        Dataset(Project(name="p", ontology=ontology, media_kind="image"), [_item_with(aset)]),
+        tmp_path / "out.json",
+        losses,
+    )
     assert [r["type"] for r in results(tmp_path / "out.json")] == ["rectanglelabels"]
     assert losses.count("no-control-question") == 2

@@ -41,8 +41,19 @@ from typing import Any
 import httpx
 
 App = Callable[[httpx.Request], httpx.Response]
-FAULTS = ("json", "deep", "redirect", "loop", "drip", "drip_headers", "huge", "gzip_bomb",
-          "retry_after", "drop", "status")  # fmt: skip
+FAULTS = (
+    "json",
+    "deep",
+    "redirect",
+    "loop",
+    "drip",
+    "drip_headers",
+    "huge",
+    "gzip_bomb",
+    "retry_after",
+    "drop",
+    "status",
+)
 
 
 @dataclass
@@ -116,9 +127,15 @@ class FakeServer:
 
     # -- faults ------------------------------------------------------------------------
 
-    def fault(self, kind: str, *, on: int | None = None,
-              when: Callable[[httpx.Request], bool] | None = None, times: int = 1,
-              **params: Any) -> Fault:  # fmt: skip
+    def fault(
+        self,
+        kind: str,
+        *,
+        on: int | None = None,
+        when: Callable[[httpx.Request], bool] | None = None,
+        times: int = 1,
+        **params: Any,
+    ) -> Fault:
         """Answer request number `on` (and/or those `when` picks) with fault `kind`, `times`
         times (-1: always)."""
         if kind not in FAULTS:
@@ -129,9 +146,10 @@ class FakeServer:
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         return sum(
-            1 for r in self.requests
+            1
+            for r in self.requests
             if (method is None or r.method == method) and (path is None or r.url.path == path)
-        )  # fmt: skip
+        )
 
     # -- serving -----------------------------------------------------------------------
 
@@ -149,8 +167,9 @@ class FakeServer:
         routed = request
         if self.virtual_origin is not None:
             target = httpx.URL(self.virtual_origin).join(request.url.raw_path.decode())
-            routed = httpx.Request(request.method, target, headers=request.headers,
-                                   content=request.content)  # fmt: skip
+            routed = httpx.Request(
+                request.method, target, headers=request.headers, content=request.content
+            )
         with self._lock:
             self.answered.append(request)
         try:
@@ -190,8 +209,9 @@ class FakeServer:
             def _handle(self) -> None:
                 body = self._body()
                 headers = [(k, v) for k, v in self.headers.items()]
-                request = httpx.Request(self.command, f"{server.url}{self.path}",
-                                        headers=headers, content=body)  # fmt: skip
+                request = httpx.Request(
+                    self.command, f"{server.url}{self.path}", headers=headers, content=body
+                )
                 _number, fault = server._pick(request)
                 try:
                     if fault is None:
@@ -231,12 +251,18 @@ class FakeServer:
                 kind = fault.kind
                 if kind == "json":
                     body = json.dumps(p.get("body", "oops")).encode()
-                    self._raw(200, {"Content-Type": "application/json",
-                                    "Content-Length": str(len(body))}, body)  # fmt: skip
+                    self._raw(
+                        200,
+                        {"Content-Type": "application/json", "Content-Length": str(len(body))},
+                        body,
+                    )
                 elif kind == "deep":
                     body = b"[" * 100_000 + b"]" * 100_000
-                    self._raw(200, {"Content-Type": "application/json",
-                                    "Content-Length": str(len(body))}, body)  # fmt: skip
+                    self._raw(
+                        200,
+                        {"Content-Type": "application/json", "Content-Length": str(len(body))},
+                        body,
+                    )
                 elif kind == "redirect":
                     self._raw(
                         p.get("status", 307), {"Location": p["location"], "Content-Length": "0"}
@@ -265,11 +291,20 @@ class FakeServer:
                 elif kind == "gzip_bomb":
                     size = p.get("size", 64 * 1024**2)
                     body = _gzip_zeros(size)
-                    self._raw(200, {"Content-Type": "application/json", "Content-Encoding": "gzip",
-                                    "Content-Length": str(len(body))}, body)  # fmt: skip
+                    self._raw(
+                        200,
+                        {
+                            "Content-Type": "application/json",
+                            "Content-Encoding": "gzip",
+                            "Content-Length": str(len(body)),
+                        },
+                        body,
+                    )
                 elif kind == "retry_after":
-                    self._raw(p.get("status", 429), {"Retry-After": str(p["value"]),
-                                                     "Content-Length": "0"})  # fmt: skip
+                    self._raw(
+                        p.get("status", 429),
+                        {"Retry-After": str(p["value"]), "Content-Length": "0"},
+                    )
                 elif kind == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)

@@ -34,10 +34,14 @@ moments = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
 )
 sources = st.none() | st.builds(
-    s.SourceRef, tool=st.sampled_from(["labelstudio", "cvat", "labelbox"]),
-    instance=st.none() | text, project=st.none() | ids, item=st.none() | ids,
-    annotation=st.none() | ids, region=st.none() | ids,
-)  # fmt: skip
+    s.SourceRef,
+    tool=st.sampled_from(["labelstudio", "cvat", "labelbox"]),
+    instance=st.none() | text,
+    project=st.none() | ids,
+    item=st.none() | ids,
+    annotation=st.none() | ids,
+    region=st.none() | ids,
+)
 
 
 def ordered(values):
@@ -51,9 +55,12 @@ attribute_values = st.booleans() | st.integers(min_value=-(2**70), max_value=2**
 def classifications(depth: int = 2):
     nested = st.lists(classifications(depth - 1), max_size=2) if depth > 0 else st.just([])
     answer = st.builds(
-        s.Answer, value=attribute_values, classifications=nested,
-        source=sources, extra=extras,
-    )  # fmt: skip
+        s.Answer,
+        value=attribute_values,
+        classifications=nested,
+        source=sources,
+        extra=extras,
+    )
     ranges = st.none() | st.lists(
         ordered(st.integers(0, 99)).map(lambda pair: s.FrameRange(start=pair[0], end=pair[1])),
         max_size=2,
@@ -64,10 +71,14 @@ def classifications(depth: int = 2):
 
 
 keypoints = st.builds(
-    s.Keypoint, x=coord, y=coord, label=st.none() | text,
+    s.Keypoint,
+    x=coord,
+    y=coord,
+    label=st.none() | text,
     visibility=st.sampled_from(["visible", "occluded", "absent"]),
-    classifications=st.lists(classifications(0), max_size=1), source=sources,
-)  # fmt: skip
+    classifications=st.lists(classifications(0), max_size=1),
+    source=sources,
+)
 units = st.sampled_from(["px", "percent"])
 rles = st.builds(
     s.RLE,
@@ -115,15 +126,28 @@ shapes = st.one_of(
     st.builds(s.Tag),
 )
 regions = st.builds(
-    s.Region, id=ids, label=st.none() | text, shape=shapes, frame=st.none() | st.integers(0, 10**5),
-    occluded=st.booleans(), z_order=st.none() | st.integers(-5, 5), group=st.none() | ids,
-    score=st.none() | st.floats(0, 1), classifications=st.lists(classifications(1), max_size=2),
-    source=sources, extra=extras,
-)  # fmt: skip
+    s.Region,
+    id=ids,
+    label=st.none() | text,
+    shape=shapes,
+    frame=st.none() | st.integers(0, 10**5),
+    occluded=st.booleans(),
+    z_order=st.none() | st.integers(-5, 5),
+    group=st.none() | ids,
+    score=st.none() | st.floats(0, 1),
+    classifications=st.lists(classifications(1), max_size=2),
+    source=sources,
+    extra=extras,
+)
 keyframes = st.builds(
-    s.Keyframe, frame=st.integers(0, 10**5), shape=st.none() | shapes, outside=st.booleans(),
-    occluded=st.booleans(), keyframe=st.booleans(), classifications=st.lists(classifications(0), max_size=1),
-)  # fmt: skip
+    s.Keyframe,
+    frame=st.integers(0, 10**5),
+    shape=st.none() | shapes,
+    outside=st.booleans(),
+    occluded=st.booleans(),
+    keyframe=st.booleans(),
+    classifications=st.lists(classifications(0), max_size=1),
+)
 tracks = st.builds(
     s.Track,
     id=ids,
@@ -150,22 +174,56 @@ reviews = st.builds(
     created_at=st.none() | moments,
 )
 annotation_sets = st.builds(
-    s.AnnotationSet, id=ids, kind=st.sampled_from(["human", "prediction", "consensus", "gold"]),
-    annotator=annotators, created_at=st.none() | moments, updated_at=st.none() | moments,
+    s.AnnotationSet,
+    id=ids,
+    kind=st.sampled_from(["human", "prediction", "consensus", "gold"]),
+    annotator=annotators,
+    created_at=st.none() | moments,
+    updated_at=st.none() | moments,
     lead_time=st.none() | positive,
-    status=st.none() | st.sampled_from(["draft", "submitted", "skipped", "in_review", "accepted", "rejected"]),
-    ground_truth=st.booleans(), model_version=st.none() | text, score=st.none() | st.floats(0, 1),
-    regions=st.lists(regions, max_size=3), tracks=st.lists(tracks, max_size=2),
-    relations=st.lists(relations, max_size=2), classifications=st.lists(classifications(2), max_size=2),
-    reviews=st.lists(reviews, max_size=1), source=sources, extra=extras,
-)  # fmt: skip
+    status=st.none()
+    | st.sampled_from(["draft", "submitted", "skipped", "in_review", "accepted", "rejected"]),
+    ground_truth=st.booleans(),
+    model_version=st.none() | text,
+    score=st.none() | st.floats(0, 1),
+    regions=st.lists(regions, max_size=3),
+    tracks=st.lists(tracks, max_size=2),
+    relations=st.lists(relations, max_size=2),
+    classifications=st.lists(classifications(2), max_size=2),
+    reviews=st.lists(reviews, max_size=1),
+    source=sources,
+    extra=extras,
+)
 media = st.builds(
-    s.Media, kind=st.sampled_from(["image", "video", "text", "audio", "pointcloud", "document", "html", "timeseries", "conversation"]),
-    uri=st.none() | text, width=st.none() | st.integers(1, 10**5), height=st.none() | st.integers(1, 10**5),
-    frame_count=st.none() | st.integers(0, 10**6), fps=st.none() | above_zero, duration=st.none() | positive,
+    s.Media,
+    kind=st.sampled_from(
+        [
+            "image",
+            "video",
+            "text",
+            "audio",
+            "pointcloud",
+            "document",
+            "html",
+            "timeseries",
+            "conversation",
+        ]
+    ),
+    uri=st.none() | text,
+    width=st.none() | st.integers(1, 10**5),
+    height=st.none() | st.integers(1, 10**5),
+    frame_count=st.none() | st.integers(0, 10**6),
+    fps=st.none() | above_zero,
+    duration=st.none() | positive,
     text=st.none() | text,
-)  # fmt: skip
+)
 items = st.builds(
-    s.Item, key=text, media=media, data=st.dictionaries(text, json_value, max_size=2),
-    subset=st.none() | text, annotation_sets=st.lists(annotation_sets, max_size=2), source=sources, extra=extras,
-)  # fmt: skip
+    s.Item,
+    key=text,
+    media=media,
+    data=st.dictionaries(text, json_value, max_size=2),
+    subset=st.none() | text,
+    annotation_sets=st.lists(annotation_sets, max_size=2),
+    source=sources,
+    extra=extras,
+)

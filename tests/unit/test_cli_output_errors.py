@@ -49,11 +49,20 @@ def write_jsonl(path: Path, items: list[dict], project: dict | None = None) -> P
 def image_item(key: str, **fields) -> dict:
     item = {
         "key": key,
-        "media": {"kind": "image", "uri": f"https://example.com/{key}", "width": 100,
-                  "height": 80},
-        "annotation_sets": [{"id": "1", "regions": [{"id": "r1", "label": "car", "shape": {
-            "type": "bbox", "x": 1, "y": 2, "width": 30, "height": 20}}]}],
-    }  # fmt: skip
+        "media": {"kind": "image", "uri": f"https://example.com/{key}", "width": 100, "height": 80},
+        "annotation_sets": [
+            {
+                "id": "1",
+                "regions": [
+                    {
+                        "id": "r1",
+                        "label": "car",
+                        "shape": {"type": "bbox", "x": 1, "y": 2, "width": 30, "height": 20},
+                    }
+                ],
+            }
+        ],
+    }
     item.update(fields)
     return item
 
@@ -77,8 +86,9 @@ def test_dump_json_writes_big_integers_exactly_and_like_orjson_otherwise():
         small, option=orjson.OPT_SORT_KEYS
     )
     assert list(json.loads(dump_json({"b": BIG, "a": 1}, option=orjson.OPT_SORT_KEYS))) == [
-        "a", "b",
-    ]  # fmt: skip
+        "a",
+        "b",
+    ]
 
 
 def test_dump_json_refuses_nesting_beyond_the_limit_with_its_location():
@@ -108,8 +118,11 @@ def test_dump_json_still_raises_for_values_that_are_our_bug():
 
 @pytest.mark.parametrize("target", ["out.json", "out.jsonl"])
 def test_big_integers_in_task_data_are_written_exactly(tmp_path, target):
-    source = write_jsonl(tmp_path / "in.jsonl", [image_item("a.png", data={"n": BIG})],
-                         project={"name": "p", "extra": {"n": BIG}})  # fmt: skip
+    source = write_jsonl(
+        tmp_path / "in.jsonl",
+        [image_item("a.png", data={"n": BIG})],
+        project={"name": "p", "extra": {"n": BIG}},
+    )
     done = run_bridge("convert", source, tmp_path / target)
     assert done.returncode == 0, done.stderr
     text = (tmp_path / target).read_text()
@@ -137,9 +150,12 @@ def deep_labelstudio_export(tmp_path: Path) -> tuple[Path, str]:
     reader takes it: orjson parses up to 1024 levels)."""
     tasks = [
         {"id": 1, "data": {"image": "https://example.com/good.png"}, "annotations": []},
-        {"id": 2, "data": {"image": "https://example.com/deep.png", "d": nested(300)},
-         "annotations": []},
-    ]  # fmt: skip
+        {
+            "id": 2,
+            "data": {"image": "https://example.com/deep.png", "d": nested(300)},
+            "annotations": [],
+        },
+    ]
     path = tmp_path / "in.json"
     path.write_text(json.dumps(tasks))
     return path, "deep.png"
@@ -156,9 +172,13 @@ def deep_labelbox_export(tmp_path: Path) -> tuple[Path, str]:
 
 @pytest.mark.parametrize(
     ("make_source", "to"),
-    [(deep_labelstudio_export, "labelstudio"), (deep_labelstudio_export, "jsonl"),
-     (deep_labelbox_export, "labelbox"), (deep_labelbox_export, "jsonl")],
-)  # fmt: skip
+    [
+        (deep_labelstudio_export, "labelstudio"),
+        (deep_labelstudio_export, "jsonl"),
+        (deep_labelbox_export, "labelbox"),
+        (deep_labelbox_export, "jsonl"),
+    ],
+)
 def test_data_nested_too_deeply_is_a_one_line_error_naming_the_item(tmp_path, make_source, to):
     source, key = make_source(tmp_path)
     done = run_bridge("convert", source, tmp_path / "out" / "result", "--to", to)
@@ -196,8 +216,11 @@ def test_a_file_size_limit_is_a_one_line_error_with_exit_5(tmp_path, target):
 
     done = subprocess.run(
         [sys.executable, "-m", "bridge.cli", "convert", str(source), str(outdir / target)],
-        capture_output=True, text=True, timeout=300, preexec_fn=limit,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit,
+    )
     assert_clean_error(done, code=5)
     assert "File too large" in done.stderr and str(outdir / target) in done.stderr
     no_leftovers(tmp_path, "in.jsonl")  # neither the output nor its directory
@@ -210,8 +233,9 @@ def tiny_disk(tmp_path):
     mount.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True)  # fmt: skip
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {done.stderr!r}")
     try:
@@ -235,8 +259,9 @@ def test_a_full_disk_while_writing_the_report_is_a_one_line_error(tmp_path, tiny
     with open(filler, "wb", buffering=0) as handle, pytest.raises(OSError):
         while True:
             handle.write(b"x" * 4096)
-    done = run_bridge("convert", CVAT_VIDEO, tmp_path / "out.jsonl",
-                      "--report", tiny_disk / "losses.json")  # fmt: skip
+    done = run_bridge(
+        "convert", CVAT_VIDEO, tmp_path / "out.jsonl", "--report", tiny_disk / "losses.json"
+    )
     assert_clean_error(done, code=5)
     assert [p.name for p in tiny_disk.iterdir()] == ["filler"]
 

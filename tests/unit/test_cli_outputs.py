@@ -133,10 +133,21 @@ def test_a_descriptor_path_writes_to_the_descriptor_and_keeps_an_append(tmp_path
     log.write_text("earlier line\n")
     with open(log, "ab") as appended:
         done = subprocess.run(
-            [sys.executable, "-m", "bridge.cli", "convert", str(CVAT_VIDEO), "/dev/fd/1",
-             "--to", "jsonl"],
-            stdout=appended, stderr=subprocess.PIPE, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "bridge.cli",
+                "convert",
+                str(CVAT_VIDEO),
+                "/dev/fd/1",
+                "--to",
+                "jsonl",
+            ],
+            stdout=appended,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode == 0, done.stderr
     first, header, item = log.read_text().splitlines()
     assert first == "earlier line" and json.loads(header)["format"] == "bridge-jsonl"
@@ -171,8 +182,11 @@ def test_a_new_file_gets_the_mode_the_umask_gives(tmp_path, umask):
     target = tmp_path / "out.json"
     done = subprocess.run(
         [sys.executable, "-m", "bridge.cli", "convert", str(CVAT_VIDEO), str(target)],
-        capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(umask),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.umask(umask),
+    )
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
 
@@ -195,8 +209,11 @@ def bad_jsonl(tmp_path) -> Path:
     item = {"key": "a", "media": {"kind": "image"}}
     path.write_text(
         json.dumps({"format": "bridge-jsonl", "version": 1, "project": {"name": "p"}})
-        + "\n" + json.dumps(item) + "\n" + '{"key": 5, "media": 3}\n'
-    )  # fmt: skip
+        + "\n"
+        + json.dumps(item)
+        + "\n"
+        + '{"key": 5, "media": 3}\n'
+    )
     return path
 
 

@@ -52,8 +52,9 @@ def test_a_server_error_body_with_escape_sequences_is_printed_without_them(
     in_process, monkeypatch, tmp_path
 ):
     def refuse(*args, **kwargs):
-        raise RemoteError(f"server said: {HOSTILE}", where="POST /api/import",
-                          hint="retry \x1b[5mlater\x1b[0m")  # fmt: skip
+        raise RemoteError(
+            f"server said: {HOSTILE}", where="POST /api/import", hint="retry \x1b[5mlater\x1b[0m"
+        )
 
     monkeypatch.setattr(api, "transfer", refuse)
     code, printed = in_process("convert", CVAT_VIDEO, tmp_path / "out.jsonl")
@@ -69,10 +70,15 @@ def hostile_jsonl(tmp_path, key: str, label: str, name: str = "in.jsonl"):
     item = {
         "key": key,
         "media": {"kind": "text", "text": "hello"},
-        "annotation_sets": [{"id": "1", "regions": [
-            {"id": "r", "label": label, "shape": {"type": "span", "start": 0, "end": 2}}
-        ]}],
-    }  # fmt: skip
+        "annotation_sets": [
+            {
+                "id": "1",
+                "regions": [
+                    {"id": "r", "label": label, "shape": {"type": "span", "start": 0, "end": 2}}
+                ],
+            }
+        ],
+    }
     header = {"format": "bridge-jsonl", "version": 1, "project": {"name": "p"}}
     path.write_text(json.dumps(header) + "\n" + json.dumps(item) + "\n")
     return path

@@ -14,9 +14,12 @@ from jsonschema import Draft202012Validator
 from tests.unit.test_cli_acceptance import FIXTURES, run_bridge
 
 REAL_EXPORTS = sorted(
-    [*FIXTURES.glob("cvat/*.xml"), *FIXTURES.glob("labelbox/*.ndjson"),
-     *FIXTURES.glob("labelstudio/real_*.json")]
-)  # fmt: skip
+    [
+        *FIXTURES.glob("cvat/*.xml"),
+        *FIXTURES.glob("labelbox/*.ndjson"),
+        *FIXTURES.glob("labelstudio/real_*.json"),
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +93,10 @@ def test_broken_lines_are_rejected(validator, converted):
         broken(item, lambda x: first_region(x)["shape"].update(type="blob")),
         broken(item, lambda x: first_region(x)["shape"].update(width=-1)),  # invariants
         broken(item, lambda x: x["media"].update(width=0)),
-        broken(item, lambda x: first_region(x).update(shape={"type": "polygon", "points": [[0, 0], [1, 1]]})),
+        broken(
+            item,
+            lambda x: first_region(x).update(shape={"type": "polygon", "points": [[0, 0], [1, 1]]}),
+        ),
         broken(header, lambda x: x.update(format="other-jsonl")),
         broken(header, lambda x: x.update(version=2)),
         broken(header, lambda x: x.pop("format")),
@@ -106,9 +112,11 @@ def test_the_schema_agrees_with_the_reader_on_broken_lines(validator, converted,
     """What the schema rejects, `bridge` refuses to read too (and the other way round for
     the lines above): the schema describes the files `bridge` reads."""
     header, item = converted["real_image_boxes.json"][:2]
-    for line in (broken(item, lambda x: x.update(key=5)),
-                 broken(item, lambda x: first_region(x)["shape"].update(x="left")),
-                 broken(item, lambda x: first_region(x)["shape"].update(height=-0.5))):  # fmt: skip
+    for line in (
+        broken(item, lambda x: x.update(key=5)),
+        broken(item, lambda x: first_region(x)["shape"].update(x="left")),
+        broken(item, lambda x: first_region(x)["shape"].update(height=-0.5)),
+    ):
         assert not validator.is_valid(line)
         path = tmp_path / "bad.jsonl"
         path.write_text(json.dumps(header) + "\n" + json.dumps(line) + "\n")

@@ -44,8 +44,10 @@ def start_and_signal(source: Path, target: Path, signum: int) -> subprocess.Comp
     begun), then send `signum`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bridge.cli", "convert", str(source), str(target)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not hidden(target.parent):
         assert process.poll() is None, process.communicate()

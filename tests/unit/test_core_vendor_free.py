@@ -27,14 +27,21 @@ def docstring_nodes(tree: ast.AST) -> set[int]:
         if not isinstance(body, list):
             continue
         for index, statement in enumerate(body):
-            if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
-                    and isinstance(statement.value.value, str)):  # fmt: skip
+            if not (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            ):
                 continue
             follows_assignment = index > 0 and isinstance(
                 body[index - 1], ast.Assign | ast.AnnAssign
             )
-            if (index == 0 and isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
-                                          | ast.AsyncFunctionDef)) or follows_assignment:  # fmt: skip
+            if (
+                index == 0
+                and isinstance(
+                    node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+                )
+            ) or follows_assignment:
                 found.add(id(statement.value))
     return found
 
@@ -44,9 +51,10 @@ def help_texts(tree: ast.AST) -> set[int]:
     return {
         id(node.value)
         for node in ast.walk(tree)
-        if isinstance(node, ast.keyword) and node.arg == "help"
+        if isinstance(node, ast.keyword)
+        and node.arg == "help"
         and isinstance(node.value, ast.Constant)
-    }  # fmt: skip
+    }
 
 
 def vendor_mentions(source: str, filename: str) -> list[str]:
@@ -77,13 +85,18 @@ def vendor_mentions(source: str, filename: str) -> list[str]:
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             if VENDOR.search(node.name):
                 flag(node, "definition", node.name)
-            arguments = node.args.args + node.args.kwonlyargs if not isinstance(
-                node, ast.ClassDef) else []  # fmt: skip
+            arguments = (
+                node.args.args + node.args.kwonlyargs if not isinstance(node, ast.ClassDef) else []
+            )
             for argument in arguments:
                 if VENDOR.search(argument.arg):
                     flag(argument, "argument", argument.arg)
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-              and id(node) not in docstrings and VENDOR.search(node.value)):  # fmt: skip
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and VENDOR.search(node.value)
+        ):
             flag(node, "string", node.value)
     return problems
 
@@ -104,9 +117,16 @@ def to_cvat(box, labelbox_id):
     return {"tool": "Label Studio"}.get(box.cvat_id, f"cvat:{box}")
 '''
     found = "\n".join(vendor_mentions(source, "x.py"))
-    for expected in ("import of 'bridge_cvat.api'", "import from 'bridge_labelbox'",
-                     "string 'labelstudio'", "definition 'to_cvat'", "argument 'labelbox_id'",
-                     "string 'Label Studio'", "attribute 'cvat_id'", "string 'cvat:'"):  # fmt: skip
+    for expected in (
+        "import of 'bridge_cvat.api'",
+        "import from 'bridge_labelbox'",
+        "string 'labelstudio'",
+        "definition 'to_cvat'",
+        "argument 'labelbox_id'",
+        "string 'Label Studio'",
+        "attribute 'cvat_id'",
+        "string 'cvat:'",
+    ):
         assert expected in found
     assert "docstring" not in found and "comment" not in found and "XML file" not in found
     assert "ls_rle" not in found  # "ls" alone is not a vendor name
@@ -118,4 +138,3 @@ def test_the_core_names_no_vendor():
     for path in sorted(CORE.rglob("*.py")):
         problems += vendor_mentions(path.read_text(), str(path.relative_to(CORE)))
     assert problems == []
-

@@ -15,8 +15,9 @@ from bridge.formats import Capabilities, FileFormat
 
 
 def test_the_hookspecs_example_registers_a_format():
-    example = textwrap.dedent(re.search(r"\n\n(    from bridge.*?)\n\n[A-Z]", hookspecs.__doc__,
-                                        re.S).group(1))  # fmt: skip
+    example = textwrap.dedent(
+        re.search(r"\n\n(    from bridge.*?)\n\n[A-Z]", hookspecs.__doc__, re.S).group(1)
+    )
     assert "from bridge.hookspecs import hookimpl" in example
 
     class MyFormat(FileFormat):
@@ -49,7 +50,8 @@ def test_the_package_exports_what_its_docstring_names_and_imports_nothing_heavy(
         assert getattr(bridge, name) is not None
         assert name == "__version__" or f"`{name}`" in bridge.__doc__
     script = "import sys, bridge; print(sorted(m.split('.')[0] for m in sys.modules))"
-    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True).stdout  # fmt: skip
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
     for heavy in ("pydantic", "numpy", "httpx", "pluggy", "typer"):
         assert f"'{heavy}'" not in loaded

@@ -65,9 +65,12 @@ def test_corner_order_and_pivot_is_fixed():
 
 
 @given(
-    st.floats(-1000, 1000), st.floats(-1000, 1000), st.floats(0.1, 500), st.floats(0.1, 500),
+    st.floats(-1000, 1000),
+    st.floats(-1000, 1000),
+    st.floats(0.1, 500),
+    st.floats(0.1, 500),
     st.floats(0, 360),
-)  # fmt: skip
+)
 def test_top_left_rotation_round_trip(x, y, w, h, rotation):
     back = bbox_to_top_left_rotation(bbox_from_top_left_rotation(x, y, w, h, rotation))
     assert back == pytest.approx((x, y, w, h, rotation), abs=1e-6)

@@ -22,8 +22,14 @@ def waits():
 @pytest.fixture
 def client(waits):
     policy = RetryPolicy(attempts=4, backoff=0.5, sleep=waits.append)
-    with HttpClient(BASE, tool="Tool", token=SecretStr(TOKEN), auth_scheme="Token",
-                    auth_hint="set $TOOL_TOKEN", retry=policy) as c:  # fmt: skip
+    with HttpClient(
+        BASE,
+        tool="Tool",
+        token=SecretStr(TOKEN),
+        auth_scheme="Token",
+        auth_hint="set $TOOL_TOKEN",
+        retry=policy,
+    ) as c:
         yield c
 
 
@@ -36,16 +42,26 @@ def test_sends_the_auth_header(client):
 
 @respx.mock
 def test_429_waits_what_retry_after_says_then_succeeds(client, waits):
-    respx.get(f"{BASE}/api/x").mock(side_effect=[
-        httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=[1])])  # fmt: skip
+    respx.get(f"{BASE}/api/x").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "7"}),
+            httpx.Response(200, json=[1]),
+        ]
+    )
     assert client.json("GET", "/api/x") == [1]
     assert waits == [7.0]
 
 
 @respx.mock
 def test_5xx_backs_off_exponentially(client, waits):
-    respx.get(f"{BASE}/api/x").mock(side_effect=[
-        httpx.Response(500), httpx.Response(502), httpx.Response(503), httpx.Response(200, json={})])  # fmt: skip
+    respx.get(f"{BASE}/api/x").mock(
+        side_effect=[
+            httpx.Response(500),
+            httpx.Response(502),
+            httpx.Response(503),
+            httpx.Response(200, json={}),
+        ]
+    )
     client.json("GET", "/api/x")
     assert waits == [0.5, 1.0, 2.0]
 
@@ -119,9 +135,11 @@ def test_non_json_body_is_format_error_naming_the_request(client):
 @respx.mock
 def test_next_links_are_followed_across_three_pages(client):
     respx.get(f"{BASE}/api/items", params={"page_size": "2"}).respond(
-        200, json={"count": 5, "next": f"{BASE}/api/items?page=2", "results": [1, 2]})  # fmt: skip
+        200, json={"count": 5, "next": f"{BASE}/api/items?page=2", "results": [1, 2]}
+    )
     respx.get(f"{BASE}/api/items", params={"page": "2"}).respond(
-        200, json={"count": 5, "next": f"{BASE}/api/items?page=3", "results": [3, 4]})  # fmt: skip
+        200, json={"count": 5, "next": f"{BASE}/api/items?page=3", "results": [3, 4]}
+    )
     respx.get(f"{BASE}/api/items", params={"page": "3"}).respond(
         200, json={"count": 5, "next": None, "results": [5]}
     )
@@ -159,8 +177,13 @@ def test_download_streams_into_the_file_and_restarts_after_a_broken_connection(
     client, waits, tmp_path
 ):
     body = b"x" * 3_000_000
-    route = respx.get(f"{BASE}/export").mock(side_effect=[
-        httpx.Response(503, headers={"Retry-After": "2"}), httpx.ReadError("reset"), httpx.Response(200, content=body)])  # fmt: skip
+    route = respx.get(f"{BASE}/export").mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "2"}),
+            httpx.ReadError("reset"),
+            httpx.Response(200, content=body),
+        ]
+    )
     with open(tmp_path / "out.bin", "w+b") as handle:
         handle.write(b"stale bytes from an earlier attempt")
         client.download("/export", handle, params={"exportType": "JSON"})
@@ -202,8 +225,14 @@ def test_secret_forms_cover_json_url_and_repr():
 
     secret = 'a/b+c d"e\\f\u00e9'
     shown = forms(secret)
-    for form in (secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret),
-                 repr(secret)[1:-1], json.dumps(secret).replace("/", "\\/")[1:-1]):  # fmt: skip
+    for form in (
+        secret,
+        json.dumps(secret)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+        repr(secret)[1:-1],
+        json.dumps(secret).replace("/", "\\/")[1:-1],
+    ):
         assert form in shown
         assert redact(f"x {form} y", [secret]) == "x *** y"
 

@@ -56,8 +56,21 @@ def test_malformed_json_line_names_its_line_number(tmp_path):
 
 def test_invalid_item_names_line_and_field(tmp_path):
     path = tmp_path / "bad.jsonl"
-    bad_region = {"key": "x", "media": {"kind": "image"}, "annotation_sets": [
-        {"id": "1", "regions": [{"id": "r", "shape": {"type": "bbox", "x": 1, "y": 2, "width": "wide", "height": 1}}]}]}  # fmt: skip
+    bad_region = {
+        "key": "x",
+        "media": {"kind": "image"},
+        "annotation_sets": [
+            {
+                "id": "1",
+                "regions": [
+                    {
+                        "id": "r",
+                        "shape": {"type": "bbox", "x": 1, "y": 2, "width": "wide", "height": 1},
+                    }
+                ],
+            }
+        ],
+    }
     _write_lines(path, [_header(), "", json.dumps(bad_region)])
     with pytest.raises(FormatError) as caught:
         list(read_jsonl(path).items)
@@ -162,8 +175,13 @@ def test_without_extras_empties_every_nested_extra_and_keeps_the_rest():
     from bridge.schema import AnnotationSet, Answer, Classification, without_extras
 
     answer = Answer(value="red", extra={"labelbox_value": "r"})
-    region = Region(id="r", label="car", shape=BBox(x=1, y=2, width=3, height=4),
-                    classifications=[Classification(name="color", answers=[answer])], extra={"source": "manual"})  # fmt: skip
+    region = Region(
+        id="r",
+        label="car",
+        shape=BBox(x=1, y=2, width=3, height=4),
+        classifications=[Classification(name="color", answers=[answer])],
+        extra={"source": "manual"},
+    )
     aset = AnnotationSet(id="1", regions=[region], extra={"cvat": 1})
     clean = without_extras(aset)
     assert clean.extra == {} and clean.regions[0].extra == {}

@@ -25,14 +25,61 @@ def result(rid, rtype, value):
 TASK = {
     "id": 7,
     "data": {"image": "https://example.invalid/a.jpg"},
-    "annotations": [{"id": 1, "completed_by": 1, "result": [
-        result("r1", "rectanglelabels", {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0, "rectanglelabels": ["car"]}),
-        result("r2", "rectanglelabels", {"x": 50, "y": 10, "width": 20, "height": 30, "rotation": 30, "rectanglelabels": ["car"]}),
-        result("r3", "polygonlabels", {"points": [[10, 10], [50, 10], [30, 60]], "polygonlabels": ["road"]}),
-        result("r4", "keypointlabels", {"x": 25, "y": 75, "width": 1, "keypointlabels": ["nose"]}),
-        result("r5", "ellipselabels", {"x": 40, "y": 50, "radiusX": 10, "radiusY": 20, "rotation": 0, "ellipselabels": ["blob"]}),
-    ]}],
-}  # fmt: skip
+    "annotations": [
+        {
+            "id": 1,
+            "completed_by": 1,
+            "result": [
+                result(
+                    "r1",
+                    "rectanglelabels",
+                    {
+                        "x": 10,
+                        "y": 20,
+                        "width": 30,
+                        "height": 40,
+                        "rotation": 0,
+                        "rectanglelabels": ["car"],
+                    },
+                ),
+                result(
+                    "r2",
+                    "rectanglelabels",
+                    {
+                        "x": 50,
+                        "y": 10,
+                        "width": 20,
+                        "height": 30,
+                        "rotation": 30,
+                        "rectanglelabels": ["car"],
+                    },
+                ),
+                result(
+                    "r3",
+                    "polygonlabels",
+                    {"points": [[10, 10], [50, 10], [30, 60]], "polygonlabels": ["road"]},
+                ),
+                result(
+                    "r4",
+                    "keypointlabels",
+                    {"x": 25, "y": 75, "width": 1, "keypointlabels": ["nose"]},
+                ),
+                result(
+                    "r5",
+                    "ellipselabels",
+                    {
+                        "x": 40,
+                        "y": 50,
+                        "radiusX": 10,
+                        "radiusY": 20,
+                        "rotation": 0,
+                        "ellipselabels": ["blob"],
+                    },
+                ),
+            ],
+        }
+    ],
+}
 
 
 def with_sizes(task):

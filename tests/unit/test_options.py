@@ -23,10 +23,22 @@ TYPOS = ["ture", "flase", "", "2", "yess", "none", "null", 2, 0.5, [], {}]
 
 @pytest.mark.parametrize(
     ("word", "meaning"),
-    [("true", True), ("TRUE", True), (" yes ", True), ("on", True), ("1", True), (1, True),
-     (True, True), ("false", False), ("No", False), ("off", False), ("0", False), (0, False),
-     (False, False)],
-)  # fmt: skip
+    [
+        ("true", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("1", True),
+        (1, True),
+        (True, True),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("0", False),
+        (0, False),
+        (False, False),
+    ],
+)
 def test_flag_words(word, meaning):
     assert flag("x", word) is meaning
 
@@ -75,17 +87,22 @@ def test_numbers_and_sizes():
 
 
 def sample_jsonl(tmp_path):
-    item = Item(key="a.jpg", media=Media(kind="image", uri="https://example.invalid/a.jpg",
-                                         width=10, height=10))  # fmt: skip
+    item = Item(
+        key="a.jpg",
+        media=Media(kind="image", uri="https://example.invalid/a.jpg", width=10, height=10),
+    )
     source = tmp_path / "in.jsonl"
     write_jsonl(Dataset(Project(name="p"), [item]), source)
     return source
 
 
-@pytest.mark.parametrize(("option", "target"), [
-    ("validate", "out.jsonl"),              # the unified JSONL writer
-    ("use_schema_ids", "out.ndjson"),       # the Labelbox import writer
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("option", "target"),
+    [
+        ("validate", "out.jsonl"),  # the unified JSONL writer
+        ("use_schema_ids", "out.ndjson"),  # the Labelbox import writer
+    ],
+)
 def test_a_file_writer_option_typo_is_a_config_error(tmp_path, option, target):
     fmt = "labelbox-import" if target.endswith(".ndjson") else None
     source = sample_jsonl(tmp_path)

@@ -287,8 +287,9 @@ def test_a_file_conversion_never_loads_the_connectors(tmp_path):
         print(json.dumps(sorted(plugins.registry().connectors)))
         print(json.dumps(sorted(m for m in sys.modules if m.endswith(".connector"))))
     """)
-    lines = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                           text=True).stdout.splitlines()  # fmt: skip
+    lines = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
     loaded_by_convert, connectors, loaded_after = (json.loads(line) for line in lines)
     assert loaded_by_convert == []
     assert {"cvat", "labelbox", "labelstudio"} <= set(connectors)

@@ -68,8 +68,9 @@ def test_spool_streams_records_back_as_records():
     spooled = with_final_ontology(discovering(2, records=True))
     assert spooled.ontology_final
     records = list(spooled.items.records())
-    assert records == [{"key": f"img{n}.jpg", "media": {"kind": "image", "uri": f"img{n}.jpg"}}
-                       for n in range(2)]  # fmt: skip
+    assert records == [
+        {"key": f"img{n}.jpg", "media": {"kind": "image", "uri": f"img{n}.jpg"}} for n in range(2)
+    ]
 
 
 def _peak_while_spooling(count: int) -> int:
@@ -77,8 +78,9 @@ def _peak_while_spooling(count: int) -> int:
     same = Item(key="img.jpg", media={"kind": "image", "uri": "img.jpg"})
     tracemalloc.start()
     try:
-        spooled = with_final_ontology(Dataset(project=Project(name="p"),
-                                              items=(same.model_copy() for _ in range(count))))  # fmt: skip
+        spooled = with_final_ontology(
+            Dataset(project=Project(name="p"), items=(same.model_copy() for _ in range(count)))
+        )
         for _ in spooled.items:
             pass
         return tracemalloc.get_traced_memory()[1]

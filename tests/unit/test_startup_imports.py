@@ -91,10 +91,18 @@ def test_cvat_xml_to_jsonl_imports_nothing_heavy(tmp_path):
 def test_the_import_chain_parser_names_the_importer():
     """`importers` reads -X importtime's tree: children are listed before their parent,
     one indentation step (two spaces) deeper."""
-    imports = [(3, "numpy.core"), (2, "numpy"), (2, "other"), (1, "bridge.geometry.masks"),
-               (0, "bridge.geometry")]  # fmt: skip
+    imports = [
+        (3, "numpy.core"),
+        (2, "numpy"),
+        (2, "other"),
+        (1, "bridge.geometry.masks"),
+        (0, "bridge.geometry"),
+    ]
     assert importers(imports, "numpy") == ["bridge.geometry", "bridge.geometry.masks", "numpy"]
     assert importers(imports, "numpy.core") == [
-        "bridge.geometry", "bridge.geometry.masks", "numpy", "numpy.core",
-    ]  # fmt: skip
+        "bridge.geometry",
+        "bridge.geometry.masks",
+        "numpy",
+        "numpy.core",
+    ]
     assert importers(imports, "absent") == []

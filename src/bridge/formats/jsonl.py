@@ -51,8 +51,9 @@ def record_line(entry: Item | dict[str, Any]) -> bytes:
     64 bits written exactly, nesting too deep or non-UTF-8 text refused with the item)."""
     if type(entry) is not dict:
         return item_line(entry)  # type: ignore[arg-type]
-    return dump_json(entry, where=lambda: f"item {entry.get('key')!r}",
-                     option=orjson.OPT_APPEND_NEWLINE)  # fmt: skip
+    return dump_json(
+        entry, where=lambda: f"item {entry.get('key')!r}", option=orjson.OPT_APPEND_NEWLINE
+    )
 
 
 def _parse_line(raw: bytes, where: str) -> Any:
@@ -70,21 +71,24 @@ def _read_header(line: bytes, where: str) -> Project:
     header = _parse_line(line, where)
     if not isinstance(header, dict) or header.get("format") != FORMAT_TAG:
         raise FormatError(
-            f'the first line is not a {FORMAT_TAG} header', where=where,
+            f"the first line is not a {FORMAT_TAG} header",
+            where=where,
             hint=f'a unified JSONL file starts with {{"format": "{FORMAT_TAG}", "version": 1, "project": {{...}}}}',
-        )  # fmt: skip
+        )
     if header.get("version") != SCHEMA_VERSION:
         raise FormatError(
             f"unsupported version {header.get('version')!r} (this label-bridge reads {SCHEMA_VERSION})",
-            where=where, hint="upgrade label-bridge to read this file",
-        )  # fmt: skip
+            where=where,
+            hint="upgrade label-bridge to read this file",
+        )
     try:
         return Project.model_validate(header.get("project") or {"name": "unnamed"})
     except ValidationError as error:
         raise FormatError(
-            f"invalid project: {describe_validation_error(error)}", where=where,
+            f"invalid project: {describe_validation_error(error)}",
+            where=where,
             hint="`bridge schema` shows the header's project",
-        ) from None  # fmt: skip
+        ) from None
 
 
 def read_items(path: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[Item]:
@@ -97,8 +101,9 @@ def read_items(path: Path, lines: Iterator[tuple[int, bytes]]) -> Iterator[Item]
             kind = (
                 "not valid JSON" if error.errors()[0]["type"] == "json_invalid" else "invalid item"
             )
-            raise FormatError(f"{kind}: {problem}", where=f"{path}:{number}",
-                              hint=ITEM_HINT) from None  # fmt: skip
+            raise FormatError(
+                f"{kind}: {problem}", where=f"{path}:{number}", hint=ITEM_HINT
+            ) from None
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -117,8 +122,9 @@ def read_jsonl(path: str | Path) -> Dataset:
     except StopIteration:
         raise FormatError("the file is empty", where=f"{path}:1", hint=HEADER_HINT) from None
     project = _read_header(first, f"{path}:{number}")
-    return Dataset(project=project, items=read_items(path, lines), origin=str(path),
-                   ontology_final=True)  # the header holds the whole project
+    return Dataset(
+        project=project, items=read_items(path, lines), origin=str(path), ontology_final=True
+    )  # the header holds the whole project
 
 
 def write_jsonl(dataset: Dataset, path: str | Path, *, validate: bool = False) -> int:
@@ -146,8 +152,12 @@ class UnifiedJsonl(FileFormat):
     name = "jsonl"
     description = "label-bridge unified JSONL (header line + one Item per line)"
     capabilities = Capabilities(
-        media=ALL_MEDIA, regions=ALL_REGIONS, tracks=True, relations=True, extensions=[".jsonl"],
-    )  # fmt: skip
+        media=ALL_MEDIA,
+        regions=ALL_REGIONS,
+        tracks=True,
+        relations=True,
+        extensions=[".jsonl"],
+    )
 
     def sniff(self, path: Path, head: bytes) -> bool:
         return head.lstrip().startswith(b"{") and FORMAT_TAG.encode() in head.split(b"\n", 1)[0]
@@ -183,7 +193,7 @@ def line_schema() -> dict[str, Any]:
             "project": {"$ref": "#/$defs/Project"},
         },
         "required": ["format", "version"],
-    }  # fmt: skip
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"label-bridge unified JSONL line ({FORMAT_TAG} version {SCHEMA_VERSION})",

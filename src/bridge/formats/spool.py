@@ -41,9 +41,12 @@ def with_final_ontology(dataset: Dataset, directory: str | Path | None = None) -
         spool.close()
         raise
     return Dataset(
-        project=dataset.project, items=ItemRecords(lambda validate: _read_back(spool, validate)),
-        origin=dataset.origin, meta=dataset.meta, ontology_final=True,
-    )  # fmt: skip
+        project=dataset.project,
+        items=ItemRecords(lambda validate: _read_back(spool, validate)),
+        origin=dataset.origin,
+        meta=dataset.meta,
+        ontology_final=True,
+    )
 
 
 def _read_back(spool: IO[bytes], validate: bool) -> Iterator[Item | dict[str, Any]]:

@@ -40,9 +40,13 @@ def bbox_from_top_left_rotation(
     dx, dy = _rotate(width / 2, height / 2, rotation)
     cx, cy = x + dx, y + dy
     return BBox(
-        type="bbox", x=cx - width / 2, y=cy - height / 2, width=width, height=height,
+        type="bbox",
+        x=cx - width / 2,
+        y=cy - height / 2,
+        width=width,
+        height=height,
         rotation=rotation,
-    )  # fmt: skip
+    )
 
 
 def bbox_to_top_left_rotation(box: BBox) -> tuple[float, float, float, float, float]:
