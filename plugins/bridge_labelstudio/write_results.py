@@ -438,7 +438,7 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
     labelled = extra.get("labels_result")  # a bare tool labelled by a <Labels> control
     if rtype.endswith("labels"):
         value[rtype] = labels
-    elif (rtype == "labels" or labels) and labelled is None:
+    elif labels and labelled is None:
         value["labels"] = labels
     result = {
         "id": region.id,
@@ -453,21 +453,13 @@ def region_results(region: Region, ctx: WriteContext) -> list[dict[str, Any]]:
         del result["id"]
     if region.score is not None:
         result["score"] = region.score
-    if labelled is not None:
-        return [
-            result,
-            _labels_result(result, labelled, labels),
-            *(
-                question_result(c, ctx, region.id, names[1], value, sizes)
-                for c in region.classifications
-            ),
-        ]
     if region.occluded:
         ctx.lose("occluded", "Label Studio has no occluded flag", severity="dropped")
     answers = [
         question_result(c, ctx, region.id, names[1], value, sizes) for c in region.classifications
     ]
-    return [result, *(a for a in answers if a is not None)]
+    head = [result] if labelled is None else [result, _labels_result(result, labelled, labels)]
+    return [*head, *(a for a in answers if a is not None)]
 
 
 def named(labels: list, ctx: WriteContext) -> bool:

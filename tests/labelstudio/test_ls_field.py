@@ -29,7 +29,7 @@ from bridge.errors import BridgeError, FormatError, RemoteError
 from bridge.geometry.coords import bbox_corners
 from bridge.geometry.masks import rle_to_bitmap
 from bridge.losses import LossReport
-from bridge.schema import Mask
+from bridge.schema import Answer, Classification, Mask
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "labelstudio"
@@ -774,3 +774,20 @@ def test_ls_field_unfinished_polygon_is_kept_verbatim_and_reported():
     assert item.annotation_sets[0].regions == []
     assert "unsupported-polygonlabels" in losses
     assert item_to_task(item, None, LossReport())["annotations"][0]["result"] == [result]
+
+
+def test_ls_field_tool_and_labels_region_reports_what_it_cannot_write():
+    # a tool + Labels region from real_tool_labels.json, then marked occluded and given an
+    # answer to a question tool_labels.xml has no control for: both are reported, and the
+    # result list holds only results (the tool result, its labels result), no placeholder
+    config = parse_label_config((FIXTURES / "configs" / "tool_labels.xml").read_text())
+    (item,) = _items(FIXTURES / "real_tool_labels.json", "tool_labels.xml")
+    aset = item.annotation_sets[0]
+    region = next(r for r in aset.regions if r.shape.type == "bbox")
+    region.occluded = True
+    region.classifications.append(Classification(name="colour", answers=[Answer(value="red")]))
+    aset.regions[:] = [region]
+    losses = LossReport()
+    result = item_to_task(item, config, losses)["annotations"][0]["result"]
+    assert [r["type"] for r in result] == ["rectangle", "labels"]
+    assert losses.count("occluded") == 1 and losses.count("no-control-question") == 1
