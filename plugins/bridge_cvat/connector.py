@@ -32,6 +32,7 @@ from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
 from bridge.options import flag_option
 from bridge_cvat.api import AUTH_HINT, CvatApi
+from bridge_cvat.ontology import REGIONS
 from bridge_cvat.pull import pull_dataset
 from bridge_cvat.push_new_tasks import NewTasksPush
 from bridge_cvat.push_task import PUSH_MODES, TaskPush
@@ -39,17 +40,6 @@ from bridge_cvat.target import CvatTarget, parse_url
 
 TOKEN_ENV = "CVAT_ACCESS_TOKEN"
 ORG_ENV = "CVAT_ORG"
-ALL_REGIONS = [
-    "bbox",
-    "polygon",
-    "polyline",
-    "points",
-    "skeleton",
-    "ellipse",
-    "mask",
-    "cuboid",
-    "tag",
-]
 
 
 class CvatConnector(Connector):
@@ -57,9 +47,7 @@ class CvatConnector(Connector):
 
     name = "cvat"
     description = "CVAT server (REST API): pull tasks and projects, push new ones"
-    capabilities = Capabilities(
-        media=["image", "video"], regions=ALL_REGIONS, tracks=True, live=True
-    )
+    capabilities = Capabilities(media=["image", "video"], regions=REGIONS, tracks=True, live=True)
 
     def __init__(self, target: CvatTarget, api: CvatApi):
         self.target = target

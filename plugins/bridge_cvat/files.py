@@ -12,10 +12,9 @@ from typing import Any
 from bridge.formats import Capabilities, Dataset, FileFormat
 from bridge.limits import max_pixels_option
 from bridge.losses import LossReport
+from bridge_cvat.ontology import REGIONS
 from bridge_cvat.xml_read import read_cvat_xml
 from bridge_cvat.xml_write import write_cvat_xml
-
-REGIONS = ["bbox", "polygon", "polyline", "points", "skeleton", "ellipse", "mask", "cuboid", "tag"]
 
 
 def _skip_prolog(text: bytes) -> bytes:

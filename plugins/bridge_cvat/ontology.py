@@ -27,10 +27,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from bridge.errors import FormatError
-from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec
+from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec, RegionKind
 
 CVAT_TO_KIND = {
     "rectangle": "bbox",
@@ -45,6 +45,13 @@ CVAT_TO_KIND = {
 }
 """CVAT label types and shape types -> unified region kinds ("any" allows every kind)."""
 KIND_TO_CVAT = {kind: cvat for cvat, kind in CVAT_TO_KIND.items()}
+REGIONS: list[RegionKind] = [kind for kind in get_args(RegionKind) if kind in KIND_TO_CVAT]
+"""The unified region kinds CVAT has, in `RegionKind` order (for connector capabilities)."""
+CUBOID_KEYS = tuple(
+    f"{axis}{corner}{face}" for face in "12" for corner in ("tl", "bl", "tr", "br") for axis in "xy"
+)
+"""A cuboid's XML attributes, in the order of its 16 REST `points`: xtl1, ytl1, xbl1, ...,
+ybr1, then the same with 2."""
 INPUT_TYPES = ("checkbox", "radio", "select", "number", "text")
 LABEL_KEYS = {"name", "color", "type", "svg", "attributes", "sublabels", "id"}
 SPEC_KEYS = {"name", "mutable", "input_type", "values", "default_value", "id"}

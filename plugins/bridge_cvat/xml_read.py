@@ -45,7 +45,7 @@ from bridge_cvat.convert import (
     validated,
 )
 from bridge_cvat.job_states import job_status
-from bridge_cvat.ontology import LabelIndex, labels_to_ontology
+from bridge_cvat.ontology import CUBOID_KEYS, LabelIndex, labels_to_ontology
 from bridge_cvat.xml_meta import CvatMeta, TaskInfo, parse_labels_node
 
 CHUNK = 1 << 14
@@ -53,24 +53,6 @@ CHUNK = 1 << 14
 cyclic GC sees them survive and promotes them: 1 MiB chunks made parsing ~25% slower."""
 SHAPE_TAGS = frozenset(
     {"box", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton"}
-)
-CUBOID_KEYS = (
-    "xtl1",
-    "ytl1",
-    "xbl1",
-    "ybl1",
-    "xtr1",
-    "ytr1",
-    "xbr1",
-    "ybr1",
-    "xtl2",
-    "ytl2",
-    "xbl2",
-    "ybl2",
-    "xtr2",
-    "ytr2",
-    "xbr2",
-    "ybr2",
 )
 FLAG_KEYS = ("occluded", "outside", "keyframe")
 BOX_KEYS = ("xtl", "ytl", "xbr", "ybr")

@@ -31,27 +31,9 @@ from bridge.schema import (
     Track,
 )
 from bridge_cvat.convert import region_to_shape, region_to_tag, report_set_extras, track_to_cvat
-from bridge_cvat.ontology import CVAT_TO_KIND, LabelIndex, format_number, named_labels
+from bridge_cvat.ontology import CUBOID_KEYS, CVAT_TO_KIND, LabelIndex, format_number, named_labels
 from bridge_cvat.xml_meta import MetaNode, labels_to_nodes
 
-CUBOID_KEYS = (
-    "xtl1",
-    "ytl1",
-    "xbl1",
-    "ybl1",
-    "xtr1",
-    "ytr1",
-    "xbr1",
-    "ybr1",
-    "xtl2",
-    "ytl2",
-    "xbl2",
-    "ybl2",
-    "xtr2",
-    "ytr2",
-    "xbr2",
-    "ybr2",
-)
 TAG_FOR_TYPE = {"rectangle": "box"}
 ESCAPES_ATTR = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 

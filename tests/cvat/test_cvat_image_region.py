@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from bridge_cvat.convert import shape_to_region_dict
-from bridge_cvat.ontology import LabelIndex
+from bridge_cvat.ontology import CUBOID_KEYS, LabelIndex
 from bridge_cvat.xml_read import image_region, shape_dict
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,29 +49,7 @@ shape_attrs = st.one_of(
     ),
     st.tuples(
         st.just("cuboid"),
-        st.fixed_dictionaries(
-            {
-                k: coordinate
-                for k in (
-                    "xtl1",
-                    "ytl1",
-                    "xbl1",
-                    "ybl1",
-                    "xtr1",
-                    "ytr1",
-                    "xbr1",
-                    "ybr1",
-                    "xtl2",
-                    "ytl2",
-                    "xbl2",
-                    "ybl2",
-                    "xtr2",
-                    "ytr2",
-                    "xbr2",
-                    "ybr2",
-                )
-            }
-        ),
+        st.fixed_dictionaries({k: coordinate for k in CUBOID_KEYS}),
     ),
     st.tuples(
         st.just("mask"),
