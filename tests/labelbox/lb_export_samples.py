@@ -4,14 +4,23 @@ PNGs its URLs point at. Values are chosen so the tests can state expectations by
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelbox"
+REAL_EXPORT = FIXTURES / "export_v2_image_classification.ndjson"
 COMPOSITE_URL = "https://api.labelbox.com/api/v1/tasks/t1/masks/m1/index/1"
 SINGLE_URL = "https://api.labelbox.com/api/v1/projects/pA/annotations/fMask/index/1/mask"
 MASK_COLOR = (255, 0, 0)
 OTHER_COLOR = (0, 0, 255)
+
+
+def ndjson_rows(path: Path) -> list[dict]:
+    """The parsed non-blank lines of an NDJSON file, read with the json module."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def composite_png() -> bytes:
@@ -245,6 +254,29 @@ def video_row() -> dict:
     }
 
 
+def _one_label_row(
+    row_id: str, key: str, file: str, mime: str, label_id: str, annotations: dict
+) -> dict:
+    """A data row of Project A with one Default label holding `annotations`."""
+    return {
+        "data_row": {"id": row_id, "global_key": key, "row_data": f"https://example.com/{file}"},
+        "media_attributes": {"mime_type": mime},
+        "projects": {
+            "pA": {
+                "name": "Project A",
+                "labels": [
+                    {
+                        "label_kind": "Default",
+                        "version": "1.0.0",
+                        "id": label_id,
+                        "annotations": annotations,
+                    }
+                ],
+            }
+        },
+    }
+
+
 def text_row() -> dict:
     entity = {
         "feature_id": "fPer",
@@ -254,31 +286,14 @@ def text_row() -> dict:
         "classifications": [],
         "location": {"start": 0, "end": 4, "token": "Alice"},
     }
-    return {
-        "data_row": {
-            "id": "dr-txt",
-            "global_key": "txt-1",
-            "row_data": "https://example.com/t.txt",
-        },
-        "media_attributes": {"mime_type": "text/plain"},
-        "projects": {
-            "pA": {
-                "name": "Project A",
-                "labels": [
-                    {
-                        "label_kind": "Default",
-                        "version": "1.0.0",
-                        "id": "labelT1",
-                        "annotations": {
-                            "objects": [entity],
-                            "classifications": [],
-                            "relationships": [],
-                        },
-                    }
-                ],
-            }
-        },
-    }
+    return _one_label_row(
+        "dr-txt",
+        "txt-1",
+        "t.txt",
+        "text/plain",
+        "labelT1",
+        {"objects": [entity], "classifications": [], "relationships": []},
+    )
 
 
 def conversation_row() -> dict:
@@ -299,31 +314,14 @@ def conversation_row() -> dict:
             {"feature_id": "fIntA", "name": "ask", "value": "ask", "classifications": []}
         ],
     }
-    return {
-        "data_row": {
-            "id": "dr-conv",
-            "global_key": "conv-1",
-            "row_data": "https://example.com/c.json",
-        },
-        "media_attributes": {"mime_type": "application/vnd.labelbox.conversational"},
-        "projects": {
-            "pA": {
-                "name": "Project A",
-                "labels": [
-                    {
-                        "label_kind": "Default",
-                        "version": "1.0.0",
-                        "id": "labelC1",
-                        "annotations": {
-                            "objects": [entity],
-                            "classifications": [question],
-                            "relationships": [],
-                        },
-                    }
-                ],
-            }
-        },
-    }
+    return _one_label_row(
+        "dr-conv",
+        "conv-1",
+        "c.json",
+        "application/vnd.labelbox.conversational",
+        "labelC1",
+        {"objects": [entity], "classifications": [question], "relationships": []},
+    )
 
 
 def all_rows() -> list[dict]:
@@ -358,31 +356,14 @@ def document_row() -> dict:
         "page_number": 1,
         "bounding_box": {"top": 48.0, "left": 58.0, "height": 65.0, "width": 12.0},
     }
-    return {
-        "data_row": {
-            "id": "dr-pdf",
-            "global_key": "pdf-1",
-            "row_data": "https://example.com/d.pdf",
-        },
-        "media_attributes": {"mime_type": "application/pdf"},
-        "projects": {
-            "pA": {
-                "name": "Project A",
-                "labels": [
-                    {
-                        "label_kind": "Default",
-                        "version": "1.0.0",
-                        "id": "labelD1",
-                        "annotations": {
-                            "objects": [entity, page_box],
-                            "classifications": [],
-                            "relationships": [],
-                        },
-                    }
-                ],
-            }
-        },
-    }
+    return _one_label_row(
+        "dr-pdf",
+        "pdf-1",
+        "d.pdf",
+        "application/pdf",
+        "labelD1",
+        {"objects": [entity, page_box], "classifications": [], "relationships": []},
+    )
 
 
 def audio_row() -> dict:
@@ -394,28 +375,11 @@ def audio_row() -> dict:
         "value": "language",
         "text_answer": {"content": "fr"},
     }
-    return {
-        "data_row": {
-            "id": "dr-aud",
-            "global_key": "aud-1",
-            "row_data": "https://example.com/a.mp3",
-        },
-        "media_attributes": {"mime_type": "audio/mpeg"},
-        "projects": {
-            "pA": {
-                "name": "Project A",
-                "labels": [
-                    {
-                        "label_kind": "Default",
-                        "version": "1.0.0",
-                        "id": "labelAu1",
-                        "annotations": {
-                            "classifications": [question],
-                            "segments": {"x": [[1, 2]]},
-                            "timestamp": {},
-                        },
-                    }
-                ],
-            }
-        },
-    }
+    return _one_label_row(
+        "dr-aud",
+        "aud-1",
+        "a.mp3",
+        "audio/mpeg",
+        "labelAu1",
+        {"classifications": [question], "segments": {"x": [[1, 2]]}, "timestamp": {}},
+    )

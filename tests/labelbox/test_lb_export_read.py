@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from bridge_labelbox.convert import data_row_to_item, item_to_data_row
@@ -15,13 +14,8 @@ from bridge.geometry.masks import rle_to_bitmap
 from bridge.losses import LossReport
 
 from . import lb_export_samples as samples
-
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "labelbox"
-REAL_EXPORT = FIXTURES / "export_v2_image_classification.ndjson"
-
-
-def _raw_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+from .lb_export_samples import REAL_EXPORT
+from .lb_export_samples import ndjson_rows as _raw_rows
 
 
 def _convert(row: dict, masks=None):

@@ -39,10 +39,10 @@ from bridge.schema import (
 from tests.support.json_mutation import json_paths, replace_at
 
 from . import lb_export_samples as samples
+from .lb_export_samples import FIXTURES, REAL_EXPORT
+from .lb_export_samples import ndjson_rows as _rows
 from .test_lb_malformed import json_values
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelbox"
-REAL_EXPORT = FIXTURES / "export_v2_image_classification.ndjson"
 VIDEO_KEYFRAMES = FIXTURES / "export_v2_video_bbox_keyframes.ndjson"
 VIDEO_CHECKLIST = FIXTURES / "export_v2_video_checklist_segments.ndjson"
 DICOM = FIXTURES / "export_v2_dicom_groups.ndjson"
@@ -50,10 +50,6 @@ LEGACY = FIXTURES / "legacy_v1_export.json"
 LS_EXPORT = (
     Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio" / "real_image_boxes.json"
 )
-
-
-def _rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _one(path: Path) -> tuple[Item, LossReport]:
