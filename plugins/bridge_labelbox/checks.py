@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 import reprlib
 from datetime import UTC, datetime
-from itertools import chain
-from math import isfinite
 from typing import Any
 
 from bridge.errors import FormatError
@@ -36,13 +34,6 @@ def finite(value: float, what: str) -> float:
     if value - value:
         raise non_finite(what)
     return value
-
-
-def finite_points(points: list[tuple[float, float]], what: str) -> list[tuple[float, float]]:
-    """`points` unless a coordinate is NaN or infinite (checked in C: `map`, `chain`)."""
-    if not all(map(isfinite, chain.from_iterable(points))):
-        raise non_finite(what)
-    return points
 
 
 RFC_3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)?").fullmatch
@@ -129,9 +120,7 @@ def number(value: Any, what: str) -> float:
     """A finite JSON number as a float (booleans and numeric strings are not numbers)."""
     kind = type(value)
     if kind is float:
-        if value - value:
-            raise non_finite(what)
-        return value
+        return finite(value, what)
     if kind is int:
         if -(2**1000) < value < 2**1000:
             return float(value)
@@ -164,13 +153,6 @@ def frame_number(raw: Any, what: str) -> int:
             hint="a frame number must be 1 or more",
         )
     return frame
-
-
-def text(value: Any, what: str) -> str:
-    """`value` when it is a string."""
-    if type(value) is not str:
-        raise FormatError(f"{what} must be a string, not {_kind(value)} {show(value)}")
-    return value
 
 
 def identifier(value: Any, what: str) -> str:
