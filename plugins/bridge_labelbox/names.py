@@ -9,6 +9,9 @@ was lost, a CVAT shape of an empty label): both writers take the annotation set 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Answer, Classification, Keyframe
 
@@ -83,32 +86,54 @@ def _keyframes(keyframes: list[Keyframe], losses: LossReport, where: str) -> lis
     return out if changed else None
 
 
+def _labelled(
+    elements: list[Any],
+    what: Callable[[Any], str],
+    field: str,
+    nested: Callable[[Any, LossReport, str], list | None],
+    losses: LossReport,
+    where: str,
+) -> tuple[list[Any], bool]:
+    """The `elements` (regions or tracks) with a label, each with its `field` put through
+    `nested`; and whether anything was left out or changed."""
+    kept, changed = [], False
+    for element in elements:
+        if not element.label:
+            _record(losses, what(element), where)
+            changed = True
+            continue
+        inner = nested(getattr(element, field), losses, where)
+        if inner is not None:
+            element = element.model_copy(update={field: inner})
+            changed = True
+        kept.append(element)
+    return kept, changed
+
+
 def named_only(annotation_set: AnnotationSet, losses: LossReport, where: str) -> AnnotationSet:
     """`annotation_set` without regions, tracks, relations, questions or answers that have
     no name (each counted in the loss report); the same object when all are named."""
     update: dict = {}
-    regions = []
-    for region in annotation_set.regions:
-        if not region.label:
-            _record(losses, f"a {region.shape.type} object", where)
-            update["regions"] = regions
-            continue
-        nested = named_classifications(region.classifications, losses, where)
-        if nested is not None:
-            region = region.model_copy(update={"classifications": nested})
-            update["regions"] = regions
-        regions.append(region)
-    tracks = []
-    for track in annotation_set.tracks:
-        if not track.label:
-            _record(losses, "a video object (track)", where)
-            update["tracks"] = tracks
-            continue
-        keyframes = _keyframes(track.keyframes, losses, where)
-        if keyframes is not None:
-            track = track.model_copy(update={"keyframes": keyframes})
-            update["tracks"] = tracks
-        tracks.append(track)
+    regions, changed = _labelled(
+        annotation_set.regions,
+        lambda region: f"a {region.shape.type} object",
+        "classifications",
+        named_classifications,
+        losses,
+        where,
+    )
+    if changed:
+        update["regions"] = regions
+    tracks, changed = _labelled(
+        annotation_set.tracks,
+        lambda _: "a video object (track)",
+        "keyframes",
+        _keyframes,
+        losses,
+        where,
+    )
+    if changed:
+        update["tracks"] = tracks
     kept_ids = {r.id for r in regions} | {t.id for t in tracks}
     all_ids = {r.id for r in annotation_set.regions} | {t.id for t in annotation_set.tracks}
     relations = []
