@@ -64,6 +64,9 @@ class _Writer:
         self.use_schema_ids = use_schema_ids
         self.max_pixels = max_pixels
         self.where = f"item {item.key}"
+        count = placing_frame_count(item.media.frame_count, item.annotation_sets)
+        self.video_end = None if count is None else count - 1
+        """The last frame (0-based) a track's segment may run to, when known."""
 
     def feature(self, name: str | None, extra: dict) -> dict[str, Any]:
         schema_id = extra.get("feature_schema_id")
@@ -315,9 +318,7 @@ def _set_rows(writer: _Writer, annotation_set: AnnotationSet) -> Iterator[dict]:
         writer.classification_row(c, _uuid_for(key, annotation_set.id, "cls", str(i), c.name))
         for i, c in enumerate(plain)
     ]
-    count = placing_frame_count(writer.item.media.frame_count, writer.item.annotation_sets)
-    end = None if count is None else count - 1
-    rows += [writer.track_row(track, uuids[track.id], end) for track in moving]
+    rows += [writer.track_row(track, uuids[track.id], writer.video_end) for track in moving]
     rows += [
         writer.classification_row(c, _uuid_for(key, annotation_set.id, "vcls", str(i), c.name))
         for i, c in enumerate(ranged)
