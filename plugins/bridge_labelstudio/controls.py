@@ -86,12 +86,12 @@ LABEL_KIND = {name: c.region for name, c in CONTROLS.items() if c.region is not 
 """Labeling control tag -> the region kind it draws (`labels` depends on its object)."""
 GEOMETRY_TYPES = frozenset({*LABEL_KIND, "labels"})
 """Result types that draw a region (or a track)."""
-LABEL_TAGS = frozenset(
-    {"labels", "rectanglelabels", "polygonlabels", "keypointlabels", "ellipselabels", "brushlabels"}
+BARE_TOOLS = frozenset(
+    name for name, c in CONTROLS.items() if c.media == "image" and not name.endswith("labels")
 )
-"""Result types that may name the label of a bare image tool's region with the same id."""
-BARE_TOOLS = frozenset({"rectangle", "polygon", "keypoint", "ellipse", "brush"})
 """Image tools that draw without naming a label: a `labels` result with the same id names it."""
+LABEL_TAGS = frozenset({"labels", *(f"{name}labels" for name in BARE_TOOLS)})
+"""Result types that may name the label of a bare image tool's region with the same id."""
 QUESTION_KEY = {name: c.answer_key for name, c in CONTROLS.items() if c.answer_key is not None}
 """Question result type -> the key of its answer in `value`."""
 QUESTION_TYPES = frozenset(QUESTION_KEY)

@@ -34,6 +34,7 @@ from defusedxml import ElementTree as SafeET
 from bridge.errors import FormatError
 from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec, RelationType
 from bridge_labelstudio.controls import (
+    BARE_TOOLS,
     CHOICE_INPUT,
     DEFAULT_OBJECTS,
     DRAWABLE,
@@ -302,9 +303,6 @@ def _control_ids(control: ControlTag) -> dict[str, Any]:
         "to_name": list(control.to_names),
         "attrs": dict(control.attrs),
     }
-
-
-BARE_TOOLS = ("rectangle", "polygon", "keypoint", "ellipse", "brush")
 
 
 def _bare_tool_kinds(config: LabelConfig, control: ControlTag) -> list[str]:
