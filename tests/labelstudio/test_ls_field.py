@@ -66,6 +66,20 @@ def _item(task: dict, config: str | None = None, losses: LossReport | None = Non
     return task_to_item(task, parsed, losses if losses is not None else LossReport(), where="t")
 
 
+def _image_task(rtype: str, value: dict, width: int = 10, height: int = 10) -> dict:
+    """A task on an image of `width` x `height` px with one `rtype` result (id "r")."""
+    result = {
+        "id": "r",
+        "type": rtype,
+        "from_name": "l",
+        "to_name": "image",
+        "original_width": width,
+        "original_height": height,
+        "value": value,
+    }
+    return {"data": {"image": "a.jpg"}, "annotations": [{"result": [result]}]}
+
+
 # ------------------------------------------------------------------ 9.2 what a file is
 
 
@@ -228,24 +242,7 @@ def test_ls_field_negative_sizes_with_rotation_match_hand_computed_corners(rotat
         "rotation": rotation,
         "rectanglelabels": ["A"],
     }
-    task = {
-        "data": {"image": "a.jpg"},
-        "annotations": [
-            {
-                "result": [
-                    {
-                        "id": "r",
-                        "type": "rectanglelabels",
-                        "from_name": "l",
-                        "to_name": "image",
-                        "original_width": width,
-                        "original_height": height,
-                        "value": value,
-                    }
-                ]
-            }
-        ],
-    }
+    task = _image_task("rectanglelabels", value, width, height)
     shape = _item(task).annotation_sets[0].regions[0].shape
     px, py, w, h = 100.0, 40.0, -40.0, -30.0  # pixels
     t = math.radians(rotation)
@@ -259,30 +256,8 @@ def test_ls_field_negative_sizes_with_rotation_match_hand_computed_corners(rotat
 
 
 def test_ls_field_box_drawn_backwards_off_the_image_is_refused():
-    task = {
-        "data": {"image": "a.jpg"},
-        "annotations": [
-            {
-                "result": [
-                    {
-                        "id": "r",
-                        "type": "rectanglelabels",
-                        "from_name": "l",
-                        "to_name": "image",
-                        "original_width": 10,
-                        "original_height": 10,
-                        "value": {
-                            "x": 5.0,
-                            "y": 5.0,
-                            "width": -20.0,
-                            "height": 1.0,
-                            "rectanglelabels": ["A"],
-                        },
-                    }
-                ]
-            }
-        ],
-    }
+    value = {"x": 5.0, "y": 5.0, "width": -20.0, "height": 1.0, "rectanglelabels": ["A"]}
+    task = _image_task("rectanglelabels", value)
     with pytest.raises(FormatError, match="outside 0-100"):
         _item(task)
 
@@ -547,24 +522,7 @@ def test_ls_field_concatenated_exports_are_refused(tmp_path):
 )
 def test_ls_field_values_no_label_studio_writes_are_refused(value, what):
     rtype = "rectanglelabels" if "x" in value else "polygonlabels"
-    task = {
-        "data": {"image": "a.jpg"},
-        "annotations": [
-            {
-                "result": [
-                    {
-                        "id": "r",
-                        "type": rtype,
-                        "from_name": "l",
-                        "to_name": "image",
-                        "original_width": 10,
-                        "original_height": 10,
-                        "value": value,
-                    }
-                ]
-            }
-        ],
-    }
+    task = _image_task(rtype, value)
     with pytest.raises(FormatError, match=what):
         _item(task)
 
@@ -729,31 +687,10 @@ def test_ls_field_tiny_negative_sizes_never_reach_the_unified_shapes():
     negative radius is refused: unified sizes are never negative."""
     box = {"x": 10.0, "y": 10.0, "width": -0.0005, "height": 5.0, "rectanglelabels": ["A"]}
     ellipse = {"x": 10.0, "y": 10.0, "radiusX": -0.0005, "radiusY": 2.0, "ellipselabels": ["A"]}
-
-    def task(rtype, value):
-        return {
-            "data": {"image": "a.jpg"},
-            "annotations": [
-                {
-                    "result": [
-                        {
-                            "id": "r",
-                            "type": rtype,
-                            "from_name": "l",
-                            "to_name": "image",
-                            "original_width": 100,
-                            "original_height": 100,
-                            "value": value,
-                        }
-                    ]
-                }
-            ],
-        }
-
-    shape = _item(task("rectanglelabels", box)).annotation_sets[0].regions[0].shape
+    shape = _item(_image_task("rectanglelabels", box, 100, 100)).annotation_sets[0].regions[0].shape
     assert shape.width == pytest.approx(0.0005) and shape.x == pytest.approx(9.9995)
     with pytest.raises(FormatError, match="radiusX = -0.0005 is negative"):
-        _item(task("ellipselabels", ellipse))
+        _item(_image_task("ellipselabels", ellipse, 100, 100))
 
 
 def test_ls_field_unfinished_polygon_is_kept_verbatim_and_reported():
