@@ -5,14 +5,12 @@ bytes are handed on to be decoded (a small PNG can inflate to gigabytes)."""
 
 from __future__ import annotations
 
-import struct
 from urllib.parse import urlsplit
 
 from bridge.limits import check_pixels
 from bridge_labelbox.client import LabelboxClient
+from bridge_labelbox.png_masks import declared_size
 from bridge_labelbox.signed_urls import signed_url_where
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def fetch_mask(client: LabelboxClient, url: str) -> bytes:
@@ -38,7 +36,6 @@ def _is_labelbox_host(client: LabelboxClient, url: str) -> bool:
 def check_png_size(png: bytes, *, where: str, max_pixels: int) -> None:
     """Refuse a PNG whose header (IHDR) declares more pixels than `max_pixels` (a
     `FormatError`). Bytes that are not a PNG are left to the decoder to refuse."""
-    if len(png) < 24 or not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
-        return
-    width, height = struct.unpack(">II", png[16:24])
-    check_pixels(width, height, where=where, max_pixels=max_pixels)
+    size = declared_size(png)
+    if size is not None:
+        check_pixels(*size, where=where, max_pixels=max_pixels)

@@ -32,12 +32,22 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HINT = "a Labelbox mask must be a PNG over the whole image"
 
 
-def png_size(png: bytes) -> tuple[int, int]:
-    """(width, height) from the PNG's IHDR chunk, read without decoding anything."""
+def declared_size(png: bytes) -> tuple[int, int] | None:
+    """(width, height) from the PNG's IHDR chunk, read without decoding anything; None
+    for bytes that do not start as a PNG."""
     if len(png) < 24 or not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
-        raise FormatError("not a PNG image (no PNG signature and IHDR header)", hint=_HINT)
+        return None
     width, height = struct.unpack(">II", png[16:24])
     return width, height
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from the PNG's IHDR chunk, or a `FormatError` for bytes that are
+    not a PNG."""
+    size = declared_size(png)
+    if size is None:
+        raise FormatError("not a PNG image (no PNG signature and IHDR header)", hint=_HINT)
+    return size
 
 
 def _open_png(png: bytes, max_pixels: int) -> Image.Image:
