@@ -16,6 +16,8 @@ from bridge import api
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Media
 
+from .lb_export_samples import FIXTURES as LABELBOX
+
 CVAT = Path(__file__).parent.parent / "fixtures" / "cvat"
 VIDEOS = ["for_video.xml", "for_video_with_skeleton.xml", "all_shapes_video.xml"]
 EXPORT_KINDS = {"box", "points", "polyline", "polygon", "skeleton"}
@@ -212,9 +214,6 @@ def test_lb_cvat_video_import_keeps_extent_and_answers(name, tmp_path):
                 }
                 assert got == source.answers
     assert _losses(losses, CODES) == expected_losses(tracks, mutable, IMPORT_KINDS)
-
-
-LABELBOX = Path(__file__).parent.parent / "fixtures" / "labelbox"
 
 
 def _video(keyframes: list[dict], frame_count: int) -> Item:

@@ -18,6 +18,7 @@ from bridge.losses import LossReport
 from tests.support.json_mutation import json_paths, replace_at
 
 from . import lb_export_samples as samples
+from .lb_export_samples import FIXTURES
 
 
 def _write(tmp_path: Path, lines: list[str]) -> Path:
@@ -91,7 +92,6 @@ json_values = st.recursive(
 )
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "labelbox"
 FIELD_ROWS = [
     json.loads(line)
     for name in (
