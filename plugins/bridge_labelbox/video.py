@@ -48,7 +48,7 @@ _OBJECT_CONSUMED = {
 }
 
 
-def _key_frames(raw: Any, where: str) -> tuple[dict[int, Any], str]:
+def _key_frames(raw: Any) -> tuple[dict[int, Any], str]:
     """The drawn frames of one feature and the form the export used ("list" or "dict")."""
     if type(raw) is dict:
         return {
@@ -152,9 +152,7 @@ def read_tracks(
     tracks = []
     for feature_id, observed in _frame_objects(frames).items():
         drawn, form = (
-            _key_frames(key_frame_map[feature_id], where)
-            if feature_id in key_frame_map
-            else (None, None)
+            _key_frames(key_frame_map[feature_id]) if feature_id in key_frame_map else (None, None)
         )
         first = observed[0][1]
         keyframes = [
