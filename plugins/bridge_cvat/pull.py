@@ -311,21 +311,17 @@ class TaskPull:
         where = f"job {job['id']}"
         start, stop = int(job["start_frame"]), int(job["stop_frame"])
         count = job.get("frame_count")
-        chosen = job.get("type") == "ground_truth" or (
-            isinstance(count, int) and not isinstance(count, bool) and count != stop - start + 1
-        )
+        chosen = job.get("type") == "ground_truth" or (_is_int(count) and count != stop - start + 1)
         if not chosen:
             return list(range(start, stop + 1))
-        included = self.api.get_job_meta(job["id"]).get("included_frames")
+        meta = _fields(
+            self.api.get_job_meta(job["id"]), "job data meta", where, lists=("included_frames",)
+        )
+        included = meta.get("included_frames")
         if included is None:
             return list(range(start, stop + 1))
-        if not isinstance(included, list) or not all(
-            isinstance(f, int) and not isinstance(f, bool) for f in included
-        ):
-            raise FormatError(
-                "malformed job data meta: 'included_frames' is not a list of frame numbers",
-                where=where,
-            )
+        if not all(map(_is_int, included)):
+            raise _fail("'included_frames' holds something that is not a frame number", where)
         numbers = sorted({numbering.to_rest(f) for f in included} - {None})
         if len(numbers) != len(set(included)) or (
             numbers and not start <= numbers[0] <= numbers[-1] <= stop

@@ -107,3 +107,24 @@ def test_cvat_api_frame_above_the_pixel_budget_is_refused_before_any_mask():
         with pytest.raises(FormatError, match="above the limit") as caught:
             pull("cvat://cvat.example.com/tasks/42")
     assert caught.value.where == "task 42"
+
+
+@pytest.mark.parametrize("answer", [{"included_frames": "0,2"}, {"included_frames": [0, "2"]}])
+def test_cvat_api_malformed_job_data_meta_is_a_checked_format_error(answer):
+    """A job data meta whose `included_frames` is not a list of frame numbers is checked
+    where it is read: a FormatError naming the job, not the catch-all `UncheckedAnswer`."""
+    from bridge_cvat.rest import UncheckedAnswer
+
+    from bridge.errors import FormatError
+
+    jobs = fixture("jobs_task42.json")
+    with respx.mock(assert_all_called=False) as router:
+        install_server(router)
+        router.get(f"{HOST}/api/jobs", params={"task_id": "42"}).respond(
+            json={**jobs, "count": 3, "results": [*jobs["results"], gt_job()]}
+        )
+        router.get(f"{HOST}/api/jobs/104/data/meta").respond(json=answer)
+        with pytest.raises(FormatError, match="included_frames|job data meta") as caught:
+            pull("cvat://cvat.example.com/tasks/42")
+    assert not isinstance(caught.value, UncheckedAnswer)
+    assert caught.value.where == "job 104"
