@@ -15,11 +15,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from bridge import api
 from bridge.losses import LossReport
+from bridge.schema import RegionKind
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXTENSIONS = {"cvat": ".xml", "labelbox": ".ndjson", "labelstudio": ".json"}
@@ -39,20 +41,7 @@ SOURCES = _sources()
 
 # ---------------------------------------------------------------------- the counts
 
-REGION_KINDS = (
-    "bbox",
-    "polygon",
-    "polyline",
-    "points",
-    "skeleton",
-    "ellipse",
-    "mask",
-    "cuboid",
-    "cuboid3d",
-    "span",
-    "time_segment",
-    "tag",
-)
+REGION_KINDS = get_args(RegionKind)
 CONTENT = (
     "sets",
     "tracks",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import get_args
 
 from hypothesis import strategies as st
 
@@ -196,19 +197,7 @@ annotation_sets = st.builds(
 )
 media = st.builds(
     s.Media,
-    kind=st.sampled_from(
-        [
-            "image",
-            "video",
-            "text",
-            "audio",
-            "pointcloud",
-            "document",
-            "html",
-            "timeseries",
-            "conversation",
-        ]
-    ),
+    kind=st.sampled_from(get_args(s.MediaKind)),
     uri=st.none() | text,
     width=st.none() | st.integers(1, 10**5),
     height=st.none() | st.integers(1, 10**5),
