@@ -49,6 +49,7 @@ from bridge.errors import (
     NotFoundError,
     RemoteError,
 )
+from bridge.options import integer, number
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -86,22 +87,16 @@ class HttpLimits:
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> HttpLimits:
-        """The limits named in connector options (positive numbers), defaults otherwise."""
+        """The limits named in connector options (positive numbers), defaults otherwise:
+        whole bytes for the `max_` ones, seconds (at least a millisecond) for deadlines."""
         values: dict[str, Any] = {}
         for option, name in cls.OPTIONS.items():
             if options.get(option) is None:
                 continue
-            raw = options[option]
-            try:
-                number = float(raw) if not isinstance(raw, bool) else math.nan
-            except (TypeError, ValueError):
-                number = math.nan
-            if not math.isfinite(number) or number <= 0:
-                raise ConfigError(
-                    f"option {option}={raw!r} is not a positive number",
-                    hint=f"e.g. -O {option}={getattr(cls(), name):g}",
-                )
-            values[name] = int(number) if name.startswith("max_") else number
+            if name.startswith("max_"):
+                values[name] = integer(option, options[option], minimum=1)
+            else:
+                values[name] = number(option, options[option], minimum=0.001)
         return cls(**values)
 
 
