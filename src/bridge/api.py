@@ -87,12 +87,12 @@ def write_dataset(
     writer = plugins.get_format(fmt)
     if not writer.capabilities.write:
         raise ConfigError(f"format {fmt!r} can be read but not written")
-    dataset = _final_if_needed(dataset, writer.capabilities, Path(text).parent)
+    dataset = _final_if_needed(dataset, writer.capabilities, text)
     return writer.write(dataset, Path(text), losses, **options)
 
 
 def _final_if_needed(
-    dataset: Dataset, capabilities: Capabilities, directory: Path | None = None
+    dataset: Dataset, capabilities: Capabilities, output: str | None = None
 ) -> Dataset:
     """`dataset` with its final project for a writer that needs the whole ontology first:
     the stream is spooled to a temporary file (beside the output, if it is a file)."""
@@ -100,9 +100,7 @@ def _final_if_needed(
         return dataset
     from bridge.formats.spool import with_final_ontology
 
-    if directory is not None and not directory.is_dir():
-        directory = None  # the writer reports the missing directory
-    return with_final_ontology(dataset, directory)
+    return with_final_ontology(dataset, output)
 
 
 @dataclass

@@ -174,20 +174,21 @@ def _descriptor_stream(descriptor: int, mode: str) -> Iterator[IO[Any]]:
         yield stream
         stream.flush()
         return
-    try:
-        encoding = None if "b" in mode else "utf-8"
-        handle = open(descriptor, mode, closefd=False, encoding=encoding)  # noqa: SIM115
-    except OSError as error:
-        raise _unwritable(Path(f"/dev/fd/{descriptor}"), error) from None
-    with handle:
-        yield handle
+    yield from _write_through(descriptor, mode)
 
 
-def _write_through(target: Path, mode: str) -> Iterator[IO[Any]]:
+def _write_through(target: Path | int, mode: str) -> Iterator[IO[Any]]:
+    """`target` (a path, or a descriptor: left open) opened for writing as it is."""
     try:
-        handle = open(target, mode, encoding=None if "b" in mode else "utf-8")  # noqa: SIM115
+        handle = open(  # noqa: SIM115
+            target,
+            mode,
+            closefd=isinstance(target, Path),
+            encoding=None if "b" in mode else "utf-8",
+        )
     except OSError as error:
-        raise _unwritable(target, error) from None
+        shown = target if isinstance(target, Path) else Path(f"/dev/fd/{target}")
+        raise _unwritable(shown, error) from None
     with handle:
         yield handle
 
@@ -261,12 +262,12 @@ def remove_stale_temporaries(directory: Path, *, older_than: float = STALE_AFTER
     return removed
 
 
-def spool_beside(path: str | os.PathLike[str]) -> IO[bytes]:
+def spool_beside(path: str | os.PathLike[str] | None) -> IO[bytes]:
     """An anonymous temporary file for a writer's body, on the output's file system when
     there is one (the output's directory, or its nearest existing parent), else in the
-    system's temporary directory (for `-`, a device or a FIFO)."""
+    system's temporary directory (for `-`, a device, a FIFO, or no path: a remote target)."""
     directory: Path | None = None
-    if not is_stream_target(path):
+    if path is not None and not is_stream_target(path):
         for candidate in (Path(path).parent, *Path(path).parent.parents):
             if candidate.is_dir():
                 directory = candidate
@@ -274,7 +275,7 @@ def spool_beside(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
         return tempfile.TemporaryFile(dir=directory)
     except OSError as error:
-        raise _unwritable(Path(path), error) from None
+        raise _unwritable(Path(path or tempfile.gettempdir()), error) from None
 
 
 def check_output_paths(

@@ -11,25 +11,26 @@ flat whatever the item count; the file is gone once the stream is closed.
 
 from __future__ import annotations
 
-import tempfile
+import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from bridge.formats import Dataset, ItemRecords
 from bridge.formats.jsonl import record_line
+from bridge.io import spool_beside
 from bridge.schema import Item
 
 
-def with_final_ontology(dataset: Dataset, directory: str | Path | None = None) -> Dataset:
+def with_final_ontology(dataset: Dataset, beside: str | os.PathLike[str] | None = None) -> Dataset:
     """`dataset` with its project final: unless it already is (`dataset.ontology_final`),
-    its items are spooled to a temporary file (in `directory`, else the system's temporary
-    directory) and streamed back from it."""
+    its items are spooled to a temporary file (`bridge.io.spool_beside`: on the file
+    system of the output `beside`, else in the system's temporary directory) and streamed
+    back from it."""
     if dataset.ontology_final:
         return dataset
-    spool = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed by the stream
+    spool = spool_beside(beside)
     try:
         items = dataset.items
         entries = items.records() if isinstance(items, ItemRecords) else items
