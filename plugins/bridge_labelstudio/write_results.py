@@ -102,9 +102,8 @@ class WriteContext:
 
 
 def _names(kind: str, label: str | None, ctx: WriteContext) -> tuple[str, str, str] | None:
-    """(from_name, to_name, type) for a region of `kind` with `label`."""
-    if kind == "tag":
-        return _tag_names(label, ctx)
+    """(from_name, to_name, type) for a region of `kind` (not a tag: `_tag_names`) with
+    `label`."""
     video = ctx.media_kind == "video" and kind == "bbox"
     config = ctx.config
     if config is not None:
@@ -128,10 +127,10 @@ def _names(kind: str, label: str | None, ctx: WriteContext) -> tuple[str, str, s
 
 
 def _drawable(kind: str, media_kind: str) -> bool:
-    """Can Label Studio's editor show a region of `kind` on `media_kind`? Tags (written as
-    Choices answers) go on any media; a video's `<Labels>` also marks time segments;
-    documents and point clouds hold none."""
-    if kind == "tag" or (media_kind == "video" and kind == "time_segment"):
+    """Can Label Studio's editor show a region of `kind` (not a tag: those are Choices
+    answers, see `tag_results`) on `media_kind`? A video's `<Labels>` also marks time
+    segments; documents and point clouds hold none."""
+    if media_kind == "video" and kind == "time_segment":
         return True
     return kind in DRAWABLE.get(media_kind, ())
 
