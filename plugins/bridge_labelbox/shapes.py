@@ -141,20 +141,27 @@ def _offset(raw: dict, key: str, what: str) -> int:
     return value
 
 
+def _span_offsets(raw: dict, what: str) -> tuple[int, int]:
+    """The `start` and inclusive `end` of a Labelbox text location as a span's start and
+    exclusive end."""
+    start = _offset(raw, "start", what)
+    end = _offset(raw, "end", what)
+    if end < start:
+        raise FormatError(f"{what} end {end} is before its start {start}")
+    return start, end + 1
+
+
 def read_location(raw: Any, extra: dict) -> dict:
     """A text entity `{start, end, token}` (end inclusive) as a span with integer offsets
     (end exclusive). Document entities (`groups` of token ids on PDF pages) have no
     character offsets: no unified span can hold them, they are kept as unsupported objects
     for a Labelbox round trip (and named in the loss report)."""
     an_object(raw, "location")
-    start = _offset(raw, "start", "location")
-    end = _offset(raw, "end", "location")
-    if end < start:
-        raise FormatError(f"location end {end} is before its start {start}")
+    start, end = _span_offsets(raw, "location")
     return {
         "type": "span",
         "start": start,
-        "end": end + 1,
+        "end": end,
         "text": optional_text(raw.get("token"), "location.token"),
     }
 
@@ -164,16 +171,13 @@ def read_conversational(raw: Any) -> dict:
     location = an_object(
         required(raw, "location", "conversational_location"), "conversational_location.location"
     )
-    start = _offset(location, "start", "conversational_location")
-    end = _offset(location, "end", "conversational_location")
-    if end < start:
-        raise FormatError(f"conversational_location end {end} is before its start {start}")
+    start, end = _span_offsets(location, "conversational_location")
     message = required(raw, "message_id", "conversational_location")
     if type(message) not in (str, int):
         raise FormatError(
             f"conversational_location message_id must be a string, not {show(message)}"
         )
-    return {"type": "span", "start": start, "end": end + 1, "container": str(message)}
+    return {"type": "span", "start": start, "end": end, "container": str(message)}
 
 
 MAX_COCO_PIXELS = 2**32 - 1
