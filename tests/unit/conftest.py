@@ -1,4 +1,4 @@
-"""Fixtures shared by the CLI tests."""
+"""Fixtures shared by the CLI and plugin tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bridge import cli
+from bridge import cli, plugins
 
 
 @pytest.fixture
@@ -25,3 +25,20 @@ def in_process(monkeypatch, capsys):
     yield run
     for signum, handler in saved.items():
         signal.signal(signum, handler)
+
+
+@pytest.fixture
+def plugged():
+    """`plugged(plugin, name)` registers a plugin object with the plugin manager and gives
+    the refreshed registry; every plugin registered so is unregistered after the test."""
+    added = []
+
+    def plug(plugin, name):
+        plugins.pm.register(plugin, name=name)
+        added.append(plugin)
+        return plugins.registry(refresh=True)
+
+    yield plug
+    for plugin in added:
+        plugins.pm.unregister(plugin)
+    plugins.registry(refresh=True)

@@ -10,11 +10,11 @@ import sys
 import textwrap
 
 import bridge
-from bridge import hookspecs, plugins
+from bridge import hookspecs
 from bridge.formats import Capabilities, FileFormat
 
 
-def test_the_hookspecs_example_registers_a_format():
+def test_the_hookspecs_example_registers_a_format(plugged):
     example = textwrap.dedent(
         re.search(r"\n\n(    from bridge.*?)\n\n[A-Z]", hookspecs.__doc__, re.S).group(1)
     )
@@ -28,14 +28,9 @@ def test_the_hookspecs_example_registers_a_format():
     exec(compile(example, "hookspecs-example", "exec"), namespace)  # the docstring's code
     module = type(sys)("docs_example_plugin")
     module.register_formats = namespace["register_formats"]
-    plugins.pm.register(module, name="docs-example")
-    try:
-        reg = plugins.registry(refresh=True)
-        assert isinstance(reg.formats["docs-example"], MyFormat)
-        assert reg.owners["format:docs-example"] == "docs-example"
-    finally:
-        plugins.pm.unregister(module)
-        plugins.registry(refresh=True)
+    reg = plugged(module, "docs-example")
+    assert isinstance(reg.formats["docs-example"], MyFormat)
+    assert reg.owners["format:docs-example"] == "docs-example"
 
 
 def test_the_hooks_are_the_ones_with_something_behind_them():

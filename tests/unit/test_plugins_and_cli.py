@@ -106,8 +106,7 @@ def test_broken_plugin_is_reported_not_fatal(tmp_path):
     assert "No module named 'no_such_module_here'" in json.loads(listing.stdout)["broken"]["broken"]
 
 
-def test_plugin_registered_directly_with_pluggy_is_seen():
-    from bridge import plugins
+def test_plugin_registered_directly_with_pluggy_is_seen(plugged):
     from bridge.hookspecs import hookimpl
 
     class Lines(FileFormat):
@@ -118,15 +117,9 @@ def test_plugin_registered_directly_with_pluggy_is_seen():
         def register_formats(self, register):
             register(Lines())
 
-    plugin = Direct()
-    plugins.pm.register(plugin, name="direct-test")
-    try:
-        reg = plugins.registry(refresh=True)
-        assert isinstance(reg.formats["direct-lines"], Lines)
-        assert reg.owners["format:direct-lines"] == "direct-test"
-    finally:
-        plugins.pm.unregister(plugin)
-        plugins.registry(refresh=True)
+    reg = plugged(Direct(), "direct-test")
+    assert isinstance(reg.formats["direct-lines"], Lines)
+    assert reg.owners["format:direct-lines"] == "direct-test"
 
 
 def test_version():
