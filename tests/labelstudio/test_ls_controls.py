@@ -21,6 +21,21 @@ def test_every_room_reads_the_one_table():
     assert ontology.LABEL_KIND is controls.LABEL_KIND
     assert ontology.OBJECT_MEDIA is controls.OBJECT_MEDIA
     assert write_results.DEFAULT_OBJECTS is controls.DEFAULT_OBJECTS
+    assert read_results.BARE_TOOLS is controls.BARE_TOOLS is ontology.BARE_TOOLS
+    assert read_results.LABEL_TAGS is controls.LABEL_TAGS
+
+
+def test_bare_tools_and_their_labels_tags_derived_from_the_table():
+    # Label Studio's image tools that draw without a label, and the tags naming one
+    assert {"rectangle", "polygon", "keypoint", "ellipse", "brush"} == controls.BARE_TOOLS
+    assert {
+        "labels",
+        "rectanglelabels",
+        "polygonlabels",
+        "keypointlabels",
+        "ellipselabels",
+        "brushlabels",
+    } == controls.LABEL_TAGS
 
 
 def test_the_real_configs_use_only_tags_of_the_table():
