@@ -368,9 +368,7 @@ def name_annotators(item: Item, people: dict[str, dict[str, Any]]) -> None:
         if person is None or person.email or person.id not in people:
             continue
         user = people[person.id]
-        full = " ".join(
-            p for p in (user.get("first_name"), user.get("last_name")) if isinstance(p, str) and p
-        )
+        full = convert.full_name(user)
         email = user.get("email")
         person.email = email if isinstance(email, str) and email else None
         person.name = person.name or full or None

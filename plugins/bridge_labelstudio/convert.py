@@ -149,6 +149,13 @@ def _item_key(media: dict, data: dict, key: str | None, task_id: Any) -> str:
 # ------------------------------------------------------------------------ annotators
 
 
+def full_name(user: dict) -> str:
+    """A Label Studio user's "first last" name (the parts that are text), or ""."""
+    return " ".join(
+        p for p in (user.get("first_name"), user.get("last_name")) if isinstance(p, str) and p
+    )
+
+
 def _annotator(who: Any, ctx: ReadContext) -> tuple[dict | None, dict]:
     """(annotator dict, leftover fields) for `completed_by` / a draft's `user`."""
     if who is None:
@@ -163,9 +170,7 @@ def _annotator(who: Any, ctx: ReadContext) -> tuple[dict | None, dict]:
         "id": str(who["id"]) if who.get("id") is not None else None,
         "email": checks.text(who.get("email"), ctx),
     }
-    name = " ".join(
-        p for p in (who.get("first_name"), who.get("last_name")) if isinstance(p, str) and p
-    )
+    name = full_name(who)
     if name:
         person["name"] = name
     return person, {
