@@ -381,7 +381,10 @@ class Workspace:
                 .group_by(table.c.target, table.c.kind)
                 .order_by(table.c.target)
             ).all()
-            meta = dict(conn.execute(select(models.meta.c.key, models.meta.c.value)).tuples().all())
+            meta = {
+                str(row.key): str(row.value)
+                for row in conn.execute(select(models.meta.c.key, models.meta.c.value))
+            }
         targets: dict[str, dict[str, Any]] = {}
         for sync in self.syncs():
             ref = TargetRef(sync["tool"], sync["instance"], sync["project"])
