@@ -30,9 +30,12 @@ def boxes_of(index: int) -> int:
     return 1 + index % 3
 
 
-def make_items(count: int, annotator: str = "ann@example.com", prefix: str = "img") -> list[Item]:
+def make_items(
+    count: int, annotator: str = "ann@example.com", prefix: str = "img", start: int = 0
+) -> list[Item]:
+    """Images `start` .. `start + count - 1`, each with one set of `boxes_of(index)` boxes."""
     items = []
-    for index in range(count):
+    for index in range(start, start + count):
         regions = [
             Region(
                 id=f"{index}-{box}",

@@ -36,7 +36,7 @@ from bridge.schema import (
 from bridge.store import models
 from bridge.store.engine import display, open_engine, resolve_location, writing
 from bridge.store.locking import hold
-from bridge.store.pull import dumps, pull
+from bridge.store.pull import BATCH_SIZE, dumps, pull
 from bridge.store.types import (
     KINDS,
     Link,
@@ -100,9 +100,11 @@ class Workspace:
         match: MatchRule | str | None = None,
         *,
         on_item: Callable[[int], None] | None = None,
+        batch_size: int = BATCH_SIZE,
     ) -> PullResult:
-        """Pull `dataset` in as `source` (see `bridge.store.pull`)."""
-        return pull(self.engine, dataset, source, match, on_item=on_item)
+        """Pull `dataset` in as `source` (see `bridge.store.pull`); `on_item(n)` is called
+        after each batch with the number of items read so far."""
+        return pull(self.engine, dataset, source, match, on_item=on_item, batch_size=batch_size)
 
     def _source_ids(self, names: Sequence[str] | None) -> dict[int, str]:
         table = models.sources
