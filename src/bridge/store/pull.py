@@ -221,11 +221,16 @@ class _Puller:
                 result.unchanged["items"] += 1
 
         if new_items:
-            inserted = conn.execute(
-                it.insert().returning(it.c.id, it.c.match, sort_by_parameter_order=True),
-                new_items,
-            )
-            ids = {row.match: row.id for row in inserted}
+            # plain executemany (RETURNING would go row by row on SQLite), then the ids
+            conn.execute(it.insert(), new_items)
+            ids = {
+                row.match: row.id
+                for row in conn.execute(
+                    select(it.c.id, it.c.match).where(
+                        it.c.match.in_([row["match"] for row in new_items])
+                    )
+                )
+            }
             new_links.extend(
                 {
                     "item_row": ids[row["match"]],
@@ -331,10 +336,11 @@ class _Puller:
                     if old.position != position:
                         moves.append({"b_id": old.id, "position": position})
         if inserts:
-            inserted = conn.execute(
-                st.insert().returning(st.c.id, sort_by_parameter_order=True), inserts
-            )
-            seen.extend({"id": row_id} for row_id in inserted.scalars())
+            conn.execute(st.insert(), inserts)
+            new_ids = conn.execute(
+                select(st.c.id).where(st.c.set_id.in_([row["set_id"] for row in inserts]))
+            ).scalars()
+            seen.extend({"id": row_id} for row_id in new_ids)
         if updates:
             conn.execute(
                 st.update()
