@@ -45,6 +45,7 @@ from sqlalchemy import (
     text,
 )
 
+from bridge.api import counted
 from bridge.errors import ConfigError
 from bridge.formats import Dataset
 from bridge.schema import Item, Project
@@ -471,14 +472,13 @@ def pull(
                 table.create(conn, checkfirst=True)
                 conn.execute(table.delete())
         puller = _Puller(conn, source_id, rule, result)
-        count = 0
-        for batch in batched(dataset.items, batch_size):
+        items: Iterable[Item] = dataset.items
+        if on_item is not None:
+            items = counted(items, on_item)
+        for batch in batched(items, batch_size):
             with conn.begin():
                 _lock_batch(conn)
                 puller.batch(batch)
-            count += len(batch)
-            if on_item is not None:
-                on_item(count)
         with conn.begin():
             _lock_batch(conn)
             puller.finish(dataset.project)

@@ -103,7 +103,7 @@ class Workspace:
         batch_size: int = BATCH_SIZE,
     ) -> PullResult:
         """Pull `dataset` in as `source` (see `bridge.store.pull`); `on_item(n)` is called
-        after each batch with the number of items read so far."""
+        after the n-th item has been read (for a progress display)."""
         return pull(self.engine, dataset, source, match, on_item=on_item, batch_size=batch_size)
 
     def _source_ids(self, names: Sequence[str] | None) -> dict[int, str]:
