@@ -192,3 +192,30 @@ def test_iter_items_of_one_source_holds_only_its_sets(workspace_url, exports):
     assert len(only_b) == COUNT
     assert all([s.source for s in entry.sets] == ["vendor-b"] for entry in only_b)
     assert all(entry.item.annotation_sets[0].annotator.email == VENDOR_B for entry in only_b)
+
+
+def test_a_pull_that_fails_midway_keeps_its_batches_and_records_no_disappearance(
+    workspace_url, tmp_path
+):
+    from bridge.errors import FormatError
+
+    path = write_jsonl(tmp_path / "x.jsonl", make_items(40))
+    good = path.read_text().splitlines()
+    # line 0 is the header: item 25 is invalid, so batches of 10 fail in the third batch
+    path.write_text("\n".join(good[:26] + ['{"key": 5}'] + good[27:]) + "\n")
+
+    def pull_it():
+        return ws.pull(open_dataset(path), SourceSpec("s"), MatchRule.parse("key"), batch_size=10)
+
+    with open_workspace(workspace_url) as ws:
+        with pytest.raises(FormatError):
+            pull_it()
+        assert ws.counts()["items"] == 20  # the two whole batches before the bad line
+        path.write_text("\n".join(good) + "\n")
+        complete = pull_it()
+        assert complete.created["items"] == 20 and complete.unchanged["items"] == 20
+        path.write_text("\n".join(good[:26] + ['{"key": 5}'] + good[27:]) + "\n")
+        with pytest.raises(FormatError):
+            pull_it()
+        assert list(ws.deleted("item")) == [] and list(ws.deleted("annotation_set")) == []
+        assert ws.counts()["items"] == 40

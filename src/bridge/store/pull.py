@@ -17,6 +17,8 @@ compared by `content_hash`. Unchanged rows are not written. What this source hel
 and the stream no longer has is marked deleted (a tombstone, `Workspace.deleted`) and
 counted as disappeared; a workspace item disappears when no source holds it any more.
 The same source cannot be pulled by two processes at once (a lock named after it).
+A pull that fails midway (a bad record, a lost connection) keeps the batches it wrote
+and records no disappearance: pulling again completes it.
 
 Items the rule gives no value for are recorded as the loss `unmatched` (and skipped);
 a second item of the same source with a match value already seen in this pull as the
@@ -75,6 +77,22 @@ def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT `rows` (dicts with the same keys) in one DB-API executemany: the statement
+    is compiled once and the rows go to the driver as they are (SQLAlchemy's per-row
+    parameter processing is most of a bulk insert's cost; the values here are plain
+    str/int/float/bool that need no processing)."""
+    if not rows:
+        return
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    if compiled.positional:
+        order = compiled.positiontup or []
+        params: list[Any] = [tuple(row[key] for key in order) for row in rows]
+    else:
+        params = rows
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _lock_batch(conn: Connection) -> None:
@@ -223,7 +241,7 @@ class _Puller:
 
         if new_items:
             # plain executemany (RETURNING would go row by row on SQLite), then the ids
-            conn.execute(it.insert(), new_items)
+            insert_many(conn, it, new_items)
             ids = {
                 row.match: row.id
                 for row in conn.execute(
@@ -245,7 +263,7 @@ class _Puller:
         else:
             ids = {}
         if new_links:
-            conn.execute(its.insert(), new_links)
+            insert_many(conn, its, new_links)
         if item_updates:
             conn.execute(
                 it.update()
@@ -268,7 +286,7 @@ class _Puller:
                 link_updates,
             )
         seen_rows = [row if row is not None else ids[value] for _, value, row in pending]
-        conn.execute(seen_items.insert(), [{"id": row} for row in seen_rows])
+        insert_many(conn, seen_items, [{"id": row} for row in seen_rows])
         self._sets(pending, seen_rows, old_sets, now)
 
     def _duplicate(self, item: Item, value: str) -> None:
@@ -337,7 +355,7 @@ class _Puller:
                     if old.position != position:
                         moves.append({"b_id": old.id, "position": position})
         if inserts:
-            conn.execute(st.insert(), inserts)
+            insert_many(conn, st, inserts)
             new_ids = conn.execute(
                 select(st.c.id).where(st.c.set_id.in_([row["set_id"] for row in inserts]))
             ).scalars()
@@ -363,7 +381,7 @@ class _Puller:
                 moves,
             )
         if seen:
-            conn.execute(seen_sets.insert(), seen)
+            insert_many(conn, seen_sets, seen)
 
     def finish(self, project: Project) -> None:
         """Tombstones for what this source no longer holds; the source's project; counts."""
