@@ -238,7 +238,7 @@ def _encode(
     """Codes (raters x units, -1 for missing) and the domain they index."""
     import numpy as np
 
-    matrix = np.asarray(data)
+    matrix = _as_matrix(data)
     if matrix.ndim != 2:
         raise QAError(
             f"reliability data is a raters x units matrix, not shape {matrix.shape}",
@@ -257,6 +257,25 @@ def _encode(
     if kind in "USO":
         return _encode_labels(matrix, value_domain, level)
     raise QAError(f"cannot rate values of dtype {matrix.dtype}", where=WHERE)
+
+
+def _as_matrix(data: Any) -> npt.NDArray[Any]:
+    """`data` as a 2-D array; lists holding tuples (checklist answers) as one object cell
+    each, which `np.asarray` would unpack."""
+    import numpy as np
+
+    rows_are_lists = isinstance(data, (list, tuple)) and all(
+        isinstance(row, (list, tuple)) for row in data
+    )
+    if rows_are_lists and len({len(row) for row in data}) > 1:
+        raise QAError("the raters' rows differ in length", where=WHERE)
+    if not rows_are_lists or not any(isinstance(v, tuple) for row in data for v in row):
+        return np.asarray(data)
+    matrix: Any = np.empty((len(data), len(data[0]) if data else 0), dtype=object)
+    for r, row in enumerate(data):
+        for u, value in enumerate(row):
+            matrix[r, u] = value
+    return np.asarray(matrix)
 
 
 def _encode_numbers(
@@ -347,8 +366,9 @@ def _encode_labels(
                 hint="add it to value_domain, or leave value_domain out",
             )
     codes = np.array(coded, dtype=np.int32).reshape(matrix.shape)
-    domain = np.empty(len(order), dtype=object)
-    domain[:] = order
+    domain: Any = np.empty(len(order), dtype=object)
+    for position, value in enumerate(order):
+        domain[position] = value  # one by one: a tuple value stays one cell
     return codes, domain
 
 
@@ -404,6 +424,21 @@ def _alpha_by_rater_pairs(
     return 1.0 - (n - 1.0) * observed / expected
 
 
+def alpha_from_codes(
+    codes: npt.NDArray[np.int32], domain: npt.NDArray[Any], level: Level = "nominal"
+) -> float:
+    """Alpha of coded reliability data: `codes` is raters x units of positions in `domain`
+    (-1 for missing). What `bridge.qa.categorical.Ratings` hands over."""
+    _check_level(level)
+    if codes.ndim != 2:
+        raise QAError(f"codes are raters x units, not shape {codes.shape}", where=WHERE)
+    if level in ("interval", "ratio"):
+        domain = _domain_array(domain, len(domain), level)
+    if len(domain) <= COINCIDENCE_LIMIT:
+        return _alpha_by_coincidences(codes, domain, level)
+    return _alpha_by_rater_pairs(codes, domain, level)
+
+
 def krippendorff_alpha(
     data: Any = None,
     level: Level = "nominal",
@@ -431,6 +466,4 @@ def krippendorff_alpha(
         domain = value_domain if value_domain is not None else np.arange(o.shape[0])
         return alpha_from_coincidences(o, level, domain)
     codes, domain = _encode(data, value_domain, level)
-    if len(domain) <= COINCIDENCE_LIMIT:
-        return _alpha_by_coincidences(codes, domain, level)
-    return _alpha_by_rater_pairs(codes, domain, level)
+    return alpha_from_codes(codes, domain, level)
