@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from bridge.qa.alpha import Level, alpha_from_codes
+from bridge.qa.alpha import Level, alpha_from_codes, code_type
 from bridge.qa.errors import QAError
 from bridge.qa.kappa import Weights, cohen_kappa, fleiss_kappa
 from bridge.qa.values import is_missing, ordered_values, value_key
@@ -141,7 +141,7 @@ class Ratings:
 
     def codes(
         self, value_domain: Sequence[Hashable] | None = None
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any], list[Hashable]]:
+    ) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[Any], list[Hashable]]:
         """Reliability data: annotators x units of positions in the domain (-1: no answer),
         the domain (value order unless given) and the annotators (rows)."""
         import numpy as np
@@ -150,7 +150,8 @@ class Ratings:
         domain_values = list(value_domain) if value_domain is not None else self.values
         index = {value: i for i, value in enumerate(domain_values)}
         row = {annotator: i for i, annotator in enumerate(annotators)}
-        codes = np.full((len(annotators), len(self._answers)), -1, dtype=np.int32)
+        size = len(domain_values)
+        codes = np.full((len(annotators), len(self._answers)), -1, dtype=code_type(size))
         for column, answers in enumerate(self._answers.values()):
             for annotator, value in answers.items():
                 if value not in index:
@@ -324,9 +325,9 @@ def agreement(
         binary_domain = np.array([0.0, 1.0])
         classes = list(value_domain) if value_domain is not None else ratings.values
         for position, value in enumerate(classes):
-            is_value = np.where(codes < 0, -1, (codes == position).astype(np.int32))
+            is_value = np.where(codes < 0, -1, (codes == position).astype(np.int8))
             per_class[value] = _score(
-                partial(alpha_from_codes, is_value.astype(np.int32), binary_domain, "nominal"),
+                partial(alpha_from_codes, is_value.astype(np.int8), binary_domain, "nominal"),
                 pairable,
             )
     return Agreement(
