@@ -35,56 +35,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from bridge.errors import ConfigError
 from bridge.formats import Capabilities, Dataset, FileFormat
+from bridge.label_map import load_label_map
 from bridge.losses import LossReport
 from bridge.select import SetSelector
 from bridge_coco.read import read_coco
 from bridge_coco.write import write_coco
-
-LABEL_MAP_HINT = 'a label map is a JSON object {"label": category_id, ...} with positive integer ids, each used once'
-
-
-def load_label_map(value: Any) -> dict[str, int] | None:
-    """`-O label_map=FILE` (or an already loaded mapping) as {label: id}, checked."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        data: Any = value
-        where = "label_map"
-    else:
-        path = Path(str(value))
-        where = str(path)
-        try:
-            data = orjson.loads(path.read_bytes())
-        except FileNotFoundError:
-            raise ConfigError(
-                f"no such file: {path}", where="-O label_map", hint=LABEL_MAP_HINT
-            ) from None
-        except orjson.JSONDecodeError as error:
-            raise ConfigError(
-                f"not valid JSON ({error})", where=where, hint=LABEL_MAP_HINT
-            ) from None
-    if not isinstance(data, dict):
-        raise ConfigError("the label map is not a JSON object", where=where, hint=LABEL_MAP_HINT)
-    seen: dict[int, str] = {}
-    for label, category_id in data.items():
-        if not isinstance(category_id, int) or isinstance(category_id, bool) or category_id < 1:
-            raise ConfigError(
-                f"label {label!r}: id {category_id!r} is not a positive integer",
-                where=where,
-                hint=LABEL_MAP_HINT,
-            )
-        if category_id in seen:
-            raise ConfigError(
-                f"labels {seen[category_id]!r} and {label!r} both have id {category_id}",
-                where=where,
-                hint=LABEL_MAP_HINT,
-            )
-        seen[category_id] = label
-    return dict(data)
 
 
 def looks_like_coco(head: bytes) -> bool:
