@@ -56,6 +56,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _numbers(values: list[Any]) -> bool:
+    """Every value a finite number (orjson gives no NaN; a huge literal is infinite)."""
+    if not values:
+        return True
+    if not {type(v) for v in values} <= {int, float}:
+        return False
+    return math.isfinite(min(values)) and math.isfinite(max(values))
+
+
 def _is_id(value: Any) -> bool:
     return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
 
@@ -138,7 +147,7 @@ class Checker:
         if bbox is not None and not (
             isinstance(bbox, list)
             and len(bbox) == 4
-            and all(_is_number(v) for v in bbox)
+            and _numbers(bbox)
             and bbox[2] >= 0
             and bbox[3] >= 0
         ):
@@ -149,9 +158,7 @@ class Checker:
         elif segmentation is not None and (
             not isinstance(segmentation, list)
             or not all(
-                isinstance(polygon, list)
-                and len(polygon) % 2 == 0
-                and all(_is_number(v) for v in polygon)
+                isinstance(polygon, list) and len(polygon) % 2 == 0 and _numbers(polygon)
                 for polygon in segmentation
             )
         ):
@@ -164,7 +171,7 @@ class Checker:
         if keypoints is not None and not (
             isinstance(keypoints, list)
             and len(keypoints) == 3 * len(category.keypoints)
-            and all(_is_number(v) for v in keypoints)
+            and _numbers(keypoints)
             and all(v in (0, 1, 2) for v in keypoints[2::3])
         ):
             raise self.fail(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -198,8 +199,9 @@ class YoloWriter:
             self.task or "detect", self.losses, self.class_index, self.keypoint_names, size, where
         )
         lines = writer.lines([region for aset in chosen for region in aset.regions])
-        label_path = inside(stage, "labels", subset, stem + ".txt")
-        label_path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        write_new(
+            inside(stage, "labels", subset, stem + ".txt"), "".join(f"{line}\n" for line in lines)
+        )
         image_name = f"images/{subset}/{stem}{ext}"
         if self.copy_images:
             source = local_file(item.media.uri)
@@ -228,6 +230,18 @@ class YoloWriter:
         ):
             if count:
                 self.losses.record(code, f"{what}: YOLO cannot hold them", where=where, count=count)
+
+
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def write_new(path: Path, text: str) -> None:
+    """Create `path` (never an existing file or a link) holding `text`."""
+    fd = os.open(path, NEW_FILE, 0o666)
+    try:
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 def posix_basename(uri: str) -> str:

@@ -255,14 +255,40 @@ def test_skeleton_keypoints_follow_the_ontology(tmp_path):
     assert annotation["bbox"] == [10, 10, 20, 10]
 
 
-def test_reading_checks_values_where_they_are(tmp_path):
-    data = json.loads((FIXTURES / "instances_val2017_subset.json").read_text())
-    data["annotations"][3]["bbox"] = [1, 2, -3, 4]
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("bbox", [1, 2, -3, 4]),
+        ("bbox", [1, 2, 3]),
+        ("bbox", [1, True, 3, 4]),
+        ("bbox", [1, "2", 3, 4]),
+        ("segmentation", [[1, 2, 3, 4, 5]]),
+        ("segmentation", [[1, 2, 3, 4, 5, "6"]]),
+        ("segmentation", {"size": [2, 2], "counts": [1, 2]}),
+        ("segmentation", {"size": [2, 2], "counts": "!!"}),
+        ("category_id", 12),
+        ("image_id", 1),
+    ],
+)
+def test_reading_checks_values_where_they_are(tmp_path, field, value):
+    text = (FIXTURES / "instances_val2017_subset.json").read_text()
+    data = json.loads(text)
+    data["annotations"][3][field] = value
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
     with pytest.raises(FormatError) as caught:
         list(api.open_dataset(bad, "coco").items)
     assert "annotations[3]" in caught.value.where
+
+
+def test_an_infinite_number_is_refused(tmp_path):
+    text = (FIXTURES / "instances_val2017_subset.json").read_text()
+    data = json.loads(text)
+    data["annotations"][0]["bbox"] = [1, 2, 3, 4]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data).replace("[1, 2, 3, 4]", "[1, 2, 3, 1e400]", 1))
+    with pytest.raises(FormatError):
+        list(api.open_dataset(bad, "coco").items)
 
 
 def test_results_need_the_images_file():

@@ -330,7 +330,12 @@ def test_labels_without_images_read_in_percent_until_given_a_size(tmp_path):
     out, _ = _write(tmp_path, [_item(tmp_path, "a", [region])], ["a"])
     assert not (out / "images").exists()
     losses = LossReport()
-    box = list(api.open_dataset(out / "data.yaml", "yolo", losses).items)[0].annotation_sets[0].regions[0].shape
+    box = (
+        list(api.open_dataset(out / "data.yaml", "yolo", losses).items)[0]
+        .annotation_sets[0]
+        .regions[0]
+        .shape
+    )
     assert box.units == "percent" and (box.x, box.y, box.width, box.height) == pytest.approx(
         (12.5, 25, 25, 50)
     )
