@@ -12,7 +12,8 @@ A YOLO label file holds one object per line, `CLASS v1 v2 ...`, coordinates norm
 
 Normalized coordinates are the schema's percent units divided by 100, so a shape whose
 image size is unknown needs no size to be written (except a rotated box) and is read back
-in percent. Written coordinates have 6 decimals (what Ultralytics' own converters write).
+in percent. Written coordinates have 6 significant digits (`%g`, as Ultralytics' own
+converters write them).
 """
 
 from __future__ import annotations
@@ -45,15 +46,16 @@ ELLIPSE_POINTS = 32
 
 
 def number(value: float) -> str:
-    """A normalized coordinate as written: 6 decimals, trailing zeros kept short."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """A normalized coordinate as written: 6 significant digits (`%g`, what Ultralytics'
+    own COCO converter writes: 0.479492, 0.0907344, 1)."""
+    text = f"{value:.6g}"
+    return "0" if text == "-0" else text
 
 
 @dataclass
 class LineWriter:
     """Regions of one image -> YOLO lines for one task. `scale` turns a shape into
-    normalized units: (sx, sy) to multiply pixel x and y by, or None when the image size is
+    normalized units: (sx, sy) to divide pixel x and y by, or None when the image size is
     unknown (then only percent shapes can be written)."""
 
     task: Task
@@ -68,14 +70,14 @@ class LineWriter:
 
     def _factors(self, shape: Shape) -> tuple[float, float] | None:
         if shape.units == "percent":
-            return 0.01, 0.01
+            return 100.0, 100.0
         if self.size is None:
             self._lose(
                 "yolo.size-unknown",
                 "a pixel shape on an image whose size is unknown (YOLO coordinates are normalized)",
             )
             return None
-        return 1.0 / self.size[0], 1.0 / self.size[1]
+        return float(self.size[0]), float(self.size[1])
 
     def lines(self, regions: list[Region]) -> list[str]:
         out: list[str] = []
@@ -145,7 +147,7 @@ class LineWriter:
             converted = shape_to_pixels(shape, *self.size)
             assert isinstance(converted, BBox)
             shape = converted
-            sx, sy = 1.0 / self.size[0], 1.0 / self.size[1]
+            sx, sy = float(self.size[0]), float(self.size[1])
         values = self.values(region, shape, sx, sy, boxes_by_group)
         if values is None:
             return None
@@ -168,7 +170,7 @@ class LineWriter:
         if outline is None:
             return None
         if task == "segment":
-            return [c * (sx if i % 2 == 0 else sy) for i, c in enumerate(outline)]
+            return [c / (sx if i % 2 == 0 else sy) for i, c in enumerate(outline)]
         if task == "obb":
             if not (isinstance(shape, BBox) or (isinstance(shape, Polygon) and len(outline) == 8)):
                 self._lose(
@@ -176,8 +178,16 @@ class LineWriter:
                     f"{kind} regions in an oriented-box dataset (boxes and 4-point polygons only)",
                 )
                 return None
-            return [c * (sx if i % 2 == 0 else sy) for i, c in enumerate(outline)]
-        # detect: the axis-aligned box around the outline
+            return [c / (sx if i % 2 == 0 else sy) for i, c in enumerate(outline)]
+        # detect: the axis-aligned box around the outline (a plain box: centre and size
+        # computed as Ultralytics' converter does, x + w / 2 then divided by the width)
+        if isinstance(shape, BBox) and not shape.rotation % 360:
+            return [
+                (shape.x + shape.width / 2) / sx,
+                (shape.y + shape.height / 2) / sy,
+                shape.width / sx,
+                shape.height / sy,
+            ]
         xs, ys = outline[0::2], outline[1::2]
         if not isinstance(shape, BBox):
             self._lose(
@@ -193,10 +203,10 @@ class LineWriter:
             )
         left, right, top, bottom = min(xs), max(xs), min(ys), max(ys)
         return [
-            (left + right) / 2 * sx,
-            (top + bottom) / 2 * sy,
-            (right - left) * sx,
-            (bottom - top) * sy,
+            (left + right) / 2 / sx,
+            (top + bottom) / 2 / sy,
+            (right - left) / sx,
+            (bottom - top) / sy,
         ]
 
     def outline(self, shape: Shape, kind: str) -> list[float] | None:
@@ -252,14 +262,14 @@ class LineWriter:
                 self._lose("yolo.keypoint-unknown", "a keypoint that is not one of its class's")
                 continue
             flag = VISIBILITY_FLAG[point.visibility]
-            slots[slot] = [point.x * sx, point.y * sy, flag] if flag else [0.0, 0.0, 0]
+            slots[slot] = [point.x / sx, point.y / sy, flag] if flag else [0.0, 0.0, 0]
         box = boxes_by_group.get(region.group) if region.group is not None else None
         if box is not None and box.units == shape.units:
             box_values = [
-                (box.x + box.width / 2) * sx,
-                (box.y + box.height / 2) * sy,
-                box.width * sx,
-                box.height * sy,
+                (box.x + box.width / 2) / sx,
+                (box.y + box.height / 2) / sy,
+                box.width / sx,
+                box.height / sy,
             ]
         else:
             labeled = [s for s in slots if s[2]]
