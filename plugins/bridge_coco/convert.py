@@ -67,15 +67,18 @@ CARRIED_KINDS = ("bbox", "polygon", "mask", "skeleton", "points", "ellipse")
 
 
 def file_name(item: Item) -> str:
-    """The image's `file_name`: a relative media path as it is, else the last part of the
-    URL or absolute path, else the item key."""
+    """The image's `file_name`: a relative media path as it is (when it stays below its
+    root: no `..`), else the last part of the URL or path, else the item key."""
     uri = item.media.uri
     if not uri:
         return item.key
     parts = urlsplit(uri)
-    if parts.scheme or parts.netloc or uri.startswith("/"):
-        base = posixpath.basename(unquote(parts.path).rstrip("/"))
-        return base or item.key
+    path = uri.replace("\\", "/")
+    if parts.scheme or parts.netloc or path.startswith("/") or ".." in path.split("/"):
+        base = posixpath.basename(
+            unquote(parts.path if len(parts.scheme) > 1 else path).rstrip("/")
+        )
+        return base if base not in ("", "..", ".") else item.key
     return uri
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from bridge.errors import ConfigError
 from bridge.formats import Dataset
 from bridge.io import atomic_write, dump_json, spool_beside
 from bridge.losses import LossReport
@@ -99,6 +100,11 @@ class CocoWriter:
         return names
 
     def write(self, path: Path) -> None:
+        if path.is_symlink():
+            raise ConfigError(
+                f"{path} is a symbolic link: not followed",
+                hint="give the real file, or a new path",
+            )
         with atomic_write(path) as out, spool_beside(path) as body:
             info, licenses = info_block(self.dataset.project)
             out.write(b'{"info":' + dump_json(info) + b',"licenses":' + dump_json(licenses))

@@ -325,3 +325,41 @@ def test_sniffing(name, expected):
     from bridge import plugins
 
     assert plugins.detect_format(FIXTURES / name) == expected
+
+
+def test_a_symlink_at_the_output_is_not_followed(tmp_path):
+    target = tmp_path / "elsewhere.json"
+    target.write_text("keep")
+    (tmp_path / "out.json").symlink_to(target)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        _write(tmp_path, [_item("i1", _box("r1", "a"))], labels=["a"])
+    assert target.read_text() == "keep"
+
+
+def test_file_names_are_data_not_paths(tmp_path):
+    item = Item(
+        key="k",
+        media=Media(kind="image", uri="../../etc/passwd", width=10, height=10),
+        annotation_sets=[],
+    )
+    data, _ = _write(tmp_path, [item], labels=[])
+    assert data["images"][0]["file_name"] == "passwd"  # no way up from the image root
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("https://example.com/a/b%20c.jpg?x=1", "b c.jpg"),
+        ("/data/images/x.png", "x.png"),
+        ("train/x.png", "train/x.png"),
+        ("C:\\images\\y.jpg", "y.jpg"),
+        ("s3://bucket/key/z.jpg", "z.jpg"),
+        ("a/../../w.jpg", "w.jpg"),
+        ("..", "k"),
+    ],
+)
+def test_file_name_from_the_media_uri(tmp_path, uri, expected):
+    item = Item(key="k", media=Media(kind="image", uri=uri), annotation_sets=[])
+    data, _ = _write(tmp_path, [item], labels=[])
+    assert data["images"][0]["file_name"] == expected
