@@ -165,6 +165,15 @@ def _task_markers(text: bytes) -> bool:
     return other < 0 or min(marks) < other
 
 
+DATASET_KEYS = (b'"info"', b'"licenses"', b'"images"', b'"categories"')
+
+
+def _starts_with_dataset_key(text: bytes) -> bool:
+    """Does the object open with a key a task never has at its top level but a dataset
+    file does (a COCO file's info, licenses, images or categories)?"""
+    return text[1:].lstrip().startswith(DATASET_KEYS)
+
+
 class LabelStudioJson(FileFormat):
     """Label Studio's JSON export (a list of tasks with annotations, predictions, drafts).
 
@@ -189,7 +198,11 @@ class LabelStudioJson(FileFormat):
         if text.startswith(b"["):
             return text[1:].strip() in (b"]", b"") or _task_markers(text)
         if text.startswith(b"{"):  # one task object, or JSON lines of tasks
-            return b"bridge-jsonl" not in text.split(b"\n", 1)[0] and _task_markers(text)
+            return (
+                b"bridge-jsonl" not in text.split(b"\n", 1)[0]
+                and not _starts_with_dataset_key(text)
+                and _task_markers(text)
+            )
         return False
 
     def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
