@@ -12,7 +12,9 @@ and back `xmin = x + 1`, `xmax = x + width` (rounded to whole pixels; a box that
 on whole pixels is reported as `voc-rounded`).
 
 `pose`, `truncated` and `difficult` become region classifications of those names (as
-Datumaro reads them), `occluded` the region's `occluded`; other per-object attributes ride
+Datumaro reads them) unless they hold VOC's defaults (`Unspecified`, 0, 0: what the writer
+puts when there is no answer, so a read and write gives the file back), `occluded` the
+region's `occluded`; other per-object attributes ride
 in an `<attributes><attribute><name/><value/></attribute></attributes>` block (CVAT's and
 Datumaro's VOC extension), read back as classifications.
 
@@ -56,6 +58,7 @@ TOOL = "voc"
 OBJECT_FIELDS = ("pose", "truncated", "difficult")
 """Per-object VOC fields that become classifications of the same name."""
 FLAG_FIELDS = ("truncated", "difficult")
+DEFAULT_POSE = "Unspecified"
 OUTLINE_KINDS = ("polygon", "polyline", "points", "skeleton", "ellipse", "cuboid", "mask")
 """Shapes whose enclosing box VOC can hold (`-O shapes=bbox`)."""
 SHAPE_CHOICES = ("bbox", "drop")
@@ -138,6 +141,8 @@ def _attributes(obj: Element, where: str) -> list[Classification]:
         if raw is None:
             continue
         value: str | bool = _flag(raw, field, where) if field in FLAG_FIELDS else raw
+        if value in (False, DEFAULT_POSE):
+            continue  # VOC's defaults: what the writer puts when there is no answer
         found.append(Classification(name=field, answers=[Answer(value=value)]))
     block = obj.find("attributes")
     for attribute in block.findall("attribute") if block is not None else []:
@@ -183,8 +188,9 @@ def item_from_xml(root: Element, *, where: str, fallback_key: str) -> Item:
         )
     voc: dict[str, Any] = {}
     for tag in ("folder", "path", "segmented"):
-        if _text(root.find(tag)) is not None:
-            voc[tag] = _text(root.find(tag))
+        value = _text(root.find(tag))
+        if value is not None and not (tag == "segmented" and value == "0"):  # 0: the default
+            voc[tag] = value
     if depth is not None:
         voc["depth"] = depth
     aset = AnnotationSet(id=f"{TOOL}:{filename}", regions=regions)
@@ -342,7 +348,7 @@ def _object(
     obj = Element("object")
     _add(obj, "name", region.label or "")
     fields = {c.name: c for c in region.classifications if c.name in OBJECT_FIELDS}
-    _add(obj, "pose", _answer_text(fields["pose"]) if "pose" in fields else "Unspecified")
+    _add(obj, "pose", _answer_text(fields["pose"]) if "pose" in fields else DEFAULT_POSE)
     for flag in FLAG_FIELDS:
         _add(obj, flag, _answer_text(fields[flag]) if flag in fields else "0")
     _add(obj, "occluded", "1" if region.occluded else "0")
@@ -388,7 +394,7 @@ def item_to_xml(
     _add(size, "width", str(item.media.width or 0))
     _add(size, "height", str(item.media.height or 0))
     _add(size, "depth", str(depth if isinstance(depth, int) else 3))
-    _add(root, "segmented", "0")
+    _add(root, "segmented", str(voc.get("segmented", "0")))
     sets = item.annotation_sets
     if len(sets) > 1:
         losses.record(

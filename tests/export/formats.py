@@ -4,7 +4,12 @@ entry points predate them (an editable install made before they were added)."""
 from __future__ import annotations
 
 import importlib
+import signal
+import sys
 
+import pytest
+
+from bridge import cli as cli_module
 from bridge import plugins
 
 EXPORT_PLUGINS = {
@@ -25,3 +30,20 @@ def ensure_export_formats() -> None:
         added = True
     if added:
         plugins.registry(refresh=True)
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run `bridge ARGS...` in this process: gives (exit code, captured output); the signal
+    handlers the CLI installs are put back afterwards."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+    def run(*args):
+        monkeypatch.setattr(sys, "argv", ["bridge", *map(str, args)])
+        with pytest.raises(SystemExit) as stop:
+            cli_module.main()
+        return stop.value.code or 0, capsys.readouterr()
+
+    yield run
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
