@@ -4,6 +4,8 @@ spans are reported; files read back into text and spans."""
 from __future__ import annotations
 
 import pytest
+from bridge_conll.convert import entities, tokenize
+from bridge_conll.files import read_conll, write_conll
 from hypothesis import given
 from hypothesis import strategies as st
 from seqeval.metrics.sequence_labeling import get_entities
@@ -13,8 +15,6 @@ from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, BBox, Item, Media, Project, Region, Relation, Span
-from bridge_conll.convert import entities, tokenize
-from bridge_conll.files import read_conll, write_conll
 
 # The first sentences of the CoNLL-2003 English training data (the shared task's worked
 # example), with their entities by token index: (label, first token, last token).

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from bridge_parquet.files import write_parquet
 
 from bridge import api
 from bridge.errors import ConfigError
@@ -32,7 +33,6 @@ from bridge.schema import (
     Span,
     Track,
 )
-from bridge_parquet.files import write_parquet
 
 LABELS = ["car", "person", "dog", "car", "car", "person"]
 

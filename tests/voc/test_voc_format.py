@@ -8,6 +8,7 @@ import xml.etree.ElementTree as StdET
 from pathlib import Path
 
 import pytest
+from bridge_voc.files import read_voc, write_voc
 
 from bridge import api
 from bridge.errors import ConfigError, FormatError
@@ -28,7 +29,6 @@ from bridge.schema import (
     Span,
     Track,
 )
-from bridge_voc.files import read_voc, write_voc
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "voc"
 REAL_FILES = sorted(FIXTURES.glob("*.xml"))
