@@ -285,7 +285,7 @@ def item_from_sentences(key: str, sentences_: list[list[tuple[str, str]]], where
     """An item from its sentences of (token, tag) pairs: the text rebuilt from the tokens
     (one space between tokens, a line break between sentences), one span per entity."""
     parts: list[str] = []
-    regions: list[Region] = []
+    found: list[tuple[int, int, str]] = []  # (start, end, label) in the rebuilt text
     offset = 0
     for number, sentence in enumerate(sentences_):
         if number:
@@ -301,22 +301,14 @@ def item_from_sentences(key: str, sentences_: list[list[tuple[str, str]]], where
             parts.append(token)
             offset += len(token)
             ends.append(offset)
-        for first, stop, label in entities(
-            [tag for _token, tag in sentence], f"{where} sentence {number + 1}"
-        ):
-            start, end = starts[first], ends[stop - 1]
-            regions.append(
-                Region(
-                    id=str(len(regions) + 1),
-                    label=label,
-                    shape=Span(start=start, end=end, text=None),
-                )
-            )
+        tags = [tag for _token, tag in sentence]
+        for first, stop, label in entities(tags, f"{where} sentence {number + 1}"):
+            found.append((starts[first], ends[stop - 1], label))
     text = "".join(parts)
-    for region in regions:
-        span = region.shape
-        assert isinstance(span, Span) and span.start is not None  # built just above
-        region.shape = Span(start=span.start, end=span.end, text=text[span.start : span.end])
+    regions = [
+        Region(id=str(n), label=label, shape=Span(start=start, end=end, text=text[start:end]))
+        for n, (start, end, label) in enumerate(found, start=1)
+    ]
     aset = AnnotationSet(id=f"conll:{key}", regions=regions)
     return Item(
         key=key, media=Media(kind="text", text=text), annotation_sets=[aset] if regions else []

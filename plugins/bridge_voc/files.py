@@ -229,7 +229,15 @@ def write_voc(dataset: Dataset, path: Path, losses: LossReport, *, shapes: str =
         with open(stage / "labelmap.txt", "w", encoding="utf-8") as handle:
             handle.write("# label:color_rgb:parts:actions\n")
             for label in labels:
-                handle.write(f"{label.replace(':', '_')}:::\n")
+                if ":" in label or "\n" in label:
+                    losses.record(
+                        "voc-labelmap-name",
+                        "':' and line breaks in a class name written as '_' in labelmap.txt",
+                        where=f"label {label!r}",
+                        severity="approximated",
+                    )
+                    label = label.replace(":", "_").replace("\n", "_")
+                handle.write(f"{label}:::\n")
     return count
 
 
