@@ -10,9 +10,10 @@ DIR/
 **Data layout.** A format that keeps subsets itself (`Capabilities.subsets`: VOC's
 ImageSets) is written once, at `data` (a directory format) or `data/dataset<ext>`, with
 each item's `subset` set to its split. Any other format is written once per split:
-`data/<split><ext>` for a file format (`data/train.jsonl`, `data/val.json`),
+`data/<split><ext>` for a file format (`data/train.jsonl`, `data/val.json`; the suffix is
+the format's first extension, else its `Capabilities.output_suffix`),
 `data/<split>/` for a directory format; without `--split`, once, as `data/dataset<ext>`
-(or `data/dataset/`). Split names are checked to be safe file names.
+(a directory format: `data/` itself). Split names are checked to be safe file names.
 
 **Which annotation sets** (`--sets`, `bridge.select`; default `all`): every item is
 exported, with only the selected sets (an item left with none is still listed, as an
@@ -76,12 +77,20 @@ def _writer(name: str) -> FileFormat:
     return writer
 
 
+def file_suffix(writer: FileFormat) -> str:
+    """The suffix of the format's data files: its first extension, else its
+    `output_suffix`, else none."""
+    capabilities = writer.capabilities
+    return (
+        capabilities.extensions[0] if capabilities.extensions else capabilities.output_suffix or ""
+    )
+
+
 def _data_path(stage: Path, writer: FileFormat, split: str) -> Path:
     name = check_name(split, what="split")
     if writer.capabilities.directory:
         return stage / DATA / name
-    extension = writer.capabilities.extensions[0] if writer.capabilities.extensions else ""
-    return stage / DATA / f"{name}{extension}"
+    return stage / DATA / f"{name}{file_suffix(writer)}"
 
 
 def _shown(value: Any) -> Any:
@@ -123,7 +132,6 @@ def export_bundle(
             yield name, chosen
 
     with staged_directory(target, replace=force) as stage:
-        (stage / DATA).mkdir()
         if spec is None or writer.capabilities.subsets:
             data = (
                 stage / DATA if writer.capabilities.directory else _data_path(stage, writer, WHOLE)
