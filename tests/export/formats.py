@@ -4,6 +4,7 @@ entry points predate them (an editable install made before they were added)."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import signal
 import sys
 
@@ -19,11 +20,19 @@ EXPORT_PLUGINS = {
 }
 
 
+SIBLING_PLUGINS = {"coco": "bridge_coco.plugin", "yolo": "bridge_yolo.plugin"}
+"""Built on another branch: registered when they are importable (merged), else skipped."""
+
+
 def ensure_export_formats() -> None:
     """Register every export plugin whose format the registry does not know yet."""
     known = plugins.registry().formats
     added = False
-    for name, module_name in EXPORT_PLUGINS.items():
+    wanted = dict(EXPORT_PLUGINS)
+    for name, module_name in SIBLING_PLUGINS.items():
+        if importlib.util.find_spec(module_name.split(".")[0]) is not None:
+            wanted[name] = module_name
+    for name, module_name in wanted.items():
         if name in known or plugins.pm.get_plugin(name) is not None:
             continue
         plugins.pm.register(importlib.import_module(module_name), name=name)

@@ -367,15 +367,28 @@ def test_bridge_export_and_verify_on_the_command_line(tmp_path, cli):
 @pytest.mark.parametrize("fmt", ["coco", "yolo"])
 def test_the_bundle_writes_the_sibling_formats(tmp_path, fmt):
     if fmt not in plugins.registry().formats:
-        pytest.skip(
-            f"the {fmt} plugin is built on another branch (h-export-coco) and not merged here"
-        )
+        pytest.skip(f"the {fmt} plugin is built on another branch (h-export-coco), not merged here")
+    items = _items(10)
+    spec = SplitSpec.parse("train=0.5,val=0.5")
+    expected = Counter()  # boxes of the human sets per split
+    for item in items:
+        expected[spec.assign(item)] += len(item.annotation_sets[0].regions)
+    root = tmp_path / "b"
     bundle = export_bundle(
-        str(_source(tmp_path, _items(10))),
-        fmt,
-        tmp_path / "b",
-        split="train=0.5,val=0.5",
-        sets="human",
+        str(_source(tmp_path, items)), fmt, root, split="train=0.5,val=0.5", sets="human"
     )
-    assert bundle.items == 10 and verify(tmp_path / "b").ok
-    assert any(path.startswith("data/") for path in bundle.files)
+    assert bundle.items == 10 and verify(root).ok
+    for split, boxes in expected.items():
+        if fmt == "coco":
+            from pycocotools.coco import COCO
+
+            [path] = [p for p in (root / "data").iterdir() if p.name.split(".")[0] == split]
+            assert len(COCO(str(path)).getAnnIds()) == boxes
+        else:
+            lines = [
+                line
+                for label_file in (root / "data" / "labels" / split).glob("*.txt")
+                for line in label_file.read_text().splitlines()
+                if line.strip()
+            ]
+            assert len(lines) == boxes
