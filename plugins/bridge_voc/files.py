@@ -153,12 +153,20 @@ def read_voc(path: Path) -> Dataset:
 class _Lists:
     """The open `ImageSets/Main/<subset>.txt` files, one per subset met."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, losses: LossReport):
         self.directory = directory
+        self.losses = losses
         self.handles: dict[str, IO[bytes]] = {}
 
     def add(self, subset: str | None, stem: str) -> None:
         name = safe_stem(subset, keep_suffix=True) if subset else DEFAULT_SUBSET
+        if subset and name != subset:
+            self.losses.record(
+                "voc-subset-renamed",
+                "a subset name that is not a plain file name listed under a safe name",
+                where=f"subset {subset!r}",
+                severity="approximated",
+            )
         handle = self.handles.get(name)
         if handle is None:
             handle = self.handles[name] = create_exclusive(self.directory, f"{name}.txt")
@@ -196,7 +204,7 @@ def write_voc(dataset: Dataset, path: Path, losses: LossReport, *, shapes: str =
         main = stage / "ImageSets" / "Main"
         annotations.mkdir()
         main.mkdir(parents=True)
-        lists = _Lists(main)
+        lists = _Lists(main, losses)
         try:
             for item in dataset.items:
                 name = safe_stem(item.key, keep_suffix=True)

@@ -143,10 +143,11 @@ def test_split_by_subset(tmp_path):
     ]
 
 
-def test_a_subset_that_is_not_a_file_name_is_refused_and_nothing_written(tmp_path):
+@pytest.mark.parametrize("fmt", ["jsonl", "voc"])
+def test_a_subset_that_is_not_a_file_name_is_refused_and_nothing_written(tmp_path, fmt):
     items = _items(3, subsets=["train", "../../escape"])
     with pytest.raises(ConfigError, match="split"):
-        export_bundle(str(_source(tmp_path, items)), "jsonl", tmp_path / "b", split="subset")
+        export_bundle(str(_source(tmp_path, items)), fmt, tmp_path / "b", split="subset")
     assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
 
 

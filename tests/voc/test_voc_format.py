@@ -203,6 +203,11 @@ def test_subsets_are_image_set_lists_and_read_back(tmp_path):
     assert [line.split(":")[0] for line in labelmap[1:]] == ["car", "dog"]
     back = {item.key: item.subset for item in read_voc(tmp_path / "voc").items}
     assert back == {"a.jpg": "train", "b.jpg": "val", "c.jpg": None}
+    losses = LossReport()
+    odd = items[0].model_copy(update={"subset": "../../up"})
+    write_voc(_dataset(odd), tmp_path / "odd", losses)
+    assert os.listdir(tmp_path / "odd" / "ImageSets" / "Main") == ["up.txt"]
+    assert losses.count("voc-subset-renamed") == 1
 
 
 EVIL_KEYS = [

@@ -126,6 +126,7 @@ def export_bundle(
         for number, item in enumerate(dataset.items, start=1):
             chosen = selected(item, selector)
             name, chosen = spec.apply(chosen) if spec is not None else (WHOLE, chosen)
+            check_name(name, what="split")  # a subset such as "../x" names no file
             tally.add(chosen, name)
             if on_item is not None:
                 on_item(number)
@@ -143,7 +144,6 @@ def export_bundle(
         else:
             with contextlib.closing(SplitSpool(stage)) as spool:
                 for name, item in stream():
-                    check_name(name, what="split")
                     spool.add(name, item)
                 for name in spool.splits():
                     part = Dataset(
