@@ -47,10 +47,17 @@ from bridge.schema import (
     Answer,
     BBox,
     Classification,
+    Cuboid,
+    Ellipse,
     Item,
+    Mask,
     Media,
+    Points,
+    Polygon,
+    Polyline,
     Region,
     Shape,
+    Skeleton,
 )
 from bridge.units import shape_to_pixels
 
@@ -219,31 +226,34 @@ def _pixel_shape(shape: Shape, item: Item, losses: LossReport, where: str) -> Sh
     return shape_to_pixels(shape, width, height)
 
 
-def _outline_box(shape: Shape) -> tuple[float, float, float, float] | None:
-    """(x0, y0, x1, y1) around a shape VOC can only hold as a box."""
-    points: list[tuple[float, float]]
-    if shape.type == "mask":
-        from bridge.geometry.masks import rle_bbox
-
-        x, y, w, h = rle_bbox(shape.rle)  # type: ignore[attr-defined]
-        return (x, y, x + w, y + h) if w > 0 and h > 0 else None
-    if shape.type == "ellipse":
-        box = BBox(
-            x=shape.cx - shape.rx,  # type: ignore[attr-defined]
-            y=shape.cy - shape.ry,  # type: ignore[attr-defined]
-            width=2 * shape.rx,  # type: ignore[attr-defined]
-            height=2 * shape.ry,  # type: ignore[attr-defined]
-            rotation=shape.rotation,  # type: ignore[attr-defined]
-        )
-        points = bbox_corners(box)  # the rotated box around the ellipse: a safe bound
-    elif shape.type in ("points", "skeleton"):
-        points = [(p.x, p.y) for p in shape.points if p.visibility != "absent"]  # type: ignore[attr-defined]
-    else:
-        points = list(shape.points)  # type: ignore[attr-defined]
+def _extent(points: list[tuple[float, float]]) -> tuple[float, float, float, float] | None:
     if not points:
         return None
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def _outline_box(shape: Shape) -> tuple[float, float, float, float] | None:
+    """(x0, y0, x1, y1) around a shape VOC can only hold as a box (None: nothing to box)."""
+    if isinstance(shape, Mask):
+        from bridge.geometry.masks import rle_bbox
+
+        x, y, w, h = rle_bbox(shape.rle)
+        return (x, y, x + w, y + h) if w > 0 and h > 0 else None
+    if isinstance(shape, Ellipse):  # the (rotated) box around the ellipse: a safe bound
+        around = BBox(
+            x=shape.cx - shape.rx,
+            y=shape.cy - shape.ry,
+            width=2 * shape.rx,
+            height=2 * shape.ry,
+            rotation=shape.rotation,
+        )
+        return _extent(bbox_corners(around))
+    if isinstance(shape, Points | Skeleton):
+        return _extent([(p.x, p.y) for p in shape.points if p.visibility != "absent"])
+    if isinstance(shape, Polygon | Polyline | Cuboid):
+        return _extent(list(shape.points))
+    return None
 
 
 def region_box(
@@ -254,24 +264,19 @@ def region_box(
     shape = _pixel_shape(region.shape, item, losses, where)
     if shape is None:
         return None
-    if shape.type == "bbox":
-        if shape.rotation % 360:  # type: ignore[attr-defined]
+    if isinstance(shape, BBox):
+        if shape.rotation % 360:
             losses.record(
                 "voc-rotation",
                 "rotated box written as the axis-aligned box around it",
                 where=where,
                 severity="approximated",
             )
-            points = bbox_corners(shape)  # type: ignore[arg-type]
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            corners = (min(xs), min(ys), max(xs), max(ys))
+            around = _extent(bbox_corners(shape))
+            assert around is not None  # a box has four corners
+            corners = around
         else:
-            corners = (
-                shape.x,  # type: ignore[attr-defined]
-                shape.y,  # type: ignore[attr-defined]
-                shape.x + shape.width,  # type: ignore[attr-defined]
-                shape.y + shape.height,  # type: ignore[attr-defined]
-            )
+            corners = (shape.x, shape.y, shape.x + shape.width, shape.y + shape.height)
     elif shape.type in OUTLINE_KINDS:
         outline = _outline_box(shape) if shapes == "bbox" else None
         if outline is None:

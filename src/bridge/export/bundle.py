@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,19 +137,16 @@ def export_bundle(
             data = (
                 stage / DATA if writer.capabilities.directory else _data_path(stage, writer, WHOLE)
             )
-            part = Dataset(
-                project=dataset.project, items=(item for _, item in stream()), origin=dataset.origin
-            )
-            _write(writer, part, data, losses, options)
+            whole = (item for _, item in stream())
+            _write(dataset, whole, data, format_name, losses, options)
         else:
             with contextlib.closing(SplitSpool(stage)) as spool:
                 for name, item in stream():
                     spool.add(name, item)
+                dataset.ontology_final = True  # the source has been read to its end
                 for name in spool.splits():
-                    part = Dataset(
-                        project=dataset.project, items=spool.items(name), origin=dataset.origin
-                    )
-                    _write(writer, part, _data_path(stage, writer, name), losses, options)
+                    path = _data_path(stage, writer, name)
+                    _write(dataset, spool.items(name), path, format_name, losses, options)
         command = {
             "source": redact(source),
             "from": from_format,
@@ -191,8 +188,19 @@ def export_bundle(
 
 
 def _write(
-    writer: FileFormat, dataset: Dataset, path: Path, losses: LossReport, options: dict[str, Any]
+    source: Dataset,
+    items: Iterable[Item],
+    path: Path,
+    format_name: str,
+    losses: LossReport,
+    options: dict[str, Any],
 ) -> None:
+    """Write `items` (with the project of `source`) to `path` through `bridge.api`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    dataset = api._final_if_needed(dataset, writer.capabilities, str(path))
-    writer.write(dataset, path, losses, **options)
+    part = Dataset(
+        project=source.project,
+        items=items,
+        origin=source.origin,
+        ontology_final=source.ontology_final,
+    )
+    api.write_dataset(part, path, format_name, losses, **options)
