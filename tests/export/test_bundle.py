@@ -393,3 +393,56 @@ def test_the_bundle_writes_the_sibling_formats(tmp_path, fmt):
                 if line.strip()
             ]
             assert len(lines) == boxes
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("labelstudio", ".json"), ("cvat", ".xml")])
+def test_any_registered_writer_works_in_a_bundle(tmp_path, fmt, suffix):
+    """Label Studio's writer needs the final ontology first (spooled); CVAT's does not."""
+    items = _items(8)
+    source = _source(tmp_path, items)
+    bundle = export_bundle(
+        str(source), fmt, tmp_path / "b", split="train=0.5,val=0.5", sets="human"
+    )
+    spec = SplitSpec.parse("train=0.5,val=0.5")
+    expected = Counter(spec.assign(item) for item in items)
+    for split, count in expected.items():
+        back = list(api.open_dataset(tmp_path / "b" / "data" / f"{split}{suffix}", fmt).items)
+        assert len(back) == count
+    assert verify(tmp_path / "b").ok and bundle.items == 8
+
+
+def test_the_datasheet_keeps_its_tables_whatever_the_labels_say(tmp_path):
+    odd = "a|b\n| fake | row |"
+    item = Item(
+        key="k",
+        media=Media(kind="image", width=10, height=10),
+        annotation_sets=[
+            AnnotationSet(
+                id="s", regions=[Region(id="r", label=odd, shape=BBox(x=0, y=0, width=1, height=1))]
+            )
+        ],
+    )
+    export_bundle(str(_source(tmp_path, [item])), "jsonl", tmp_path / "b")
+    sheet = (tmp_path / "b" / "datasheet.md").read_text()
+    rows = [line for line in sheet.splitlines() if line.startswith("| a\\|")]
+    assert rows == ["| a\\|b \\| fake \\| row \\| | 1 | 1 |"]  # one row, pipes escaped
+    assert "| fake | row |" not in sheet
+
+
+def test_bridge_convert_reads_and_writes_conll_and_parquet(tmp_path, cli):
+    text = Item(
+        key="t",
+        media=Media(kind="text", text="Alice met Bob"),
+        annotation_sets=[
+            AnnotationSet(id="a", regions=[Region(id="1", label="PER", shape=Span(start=0, end=5))])
+        ],
+    )
+    source = _source(tmp_path, [text])
+    for target in ("out.conll", "out.parquet"):
+        code, captured = cli("convert", source, tmp_path / target)  # the format from the extension
+        assert code == 0, captured.err
+        code, captured = cli("convert", tmp_path / target, tmp_path / f"{target}.jsonl")  # sniffed
+        assert code == 0, captured.err
+        [back] = api.open_dataset(tmp_path / f"{target}.jsonl").items
+        [region] = back.annotation_sets[0].regions
+        assert (region.label, region.shape.start, region.shape.end) == ("PER", 0, 5)
