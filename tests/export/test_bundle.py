@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import types
 from collections import Counter
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from bridge.errors import ConfigError, FormatError
 from bridge.export.bundle import export_bundle
 from bridge.export.manifest import verify
 from bridge.export.splits import SplitSpec
-from bridge.formats import Dataset
+from bridge.formats import Connector, Dataset
 from bridge.formats.jsonl import write_jsonl
+from bridge.hookspecs import hookimpl
 from bridge.schema import (
     AnnotationSet,
     Annotator,
@@ -446,3 +448,58 @@ def test_bridge_convert_reads_and_writes_conll_and_parquet(tmp_path, cli):
         [back] = api.open_dataset(tmp_path / f"{target}.jsonl").items
         [region] = back.annotation_sets[0].regions
         assert (region.label, region.shape.start, region.shape.end) == ("PER", 0, 5)
+
+
+class _LiveSource(Connector):
+    """A live connector standing in for a tool's server."""
+
+    name = "fakedelivery"
+
+    @classmethod
+    def from_url(cls, url, **options):
+        return cls()
+
+    def read(self, losses, **options):
+        return Dataset(project=Project(name="live project"), items=iter(_items(5)))
+
+
+def test_a_live_url_is_a_source(tmp_path):
+    module = types.ModuleType("fake_delivery_plugin")
+
+    @hookimpl
+    def register_connectors(register):
+        register(_LiveSource)
+
+    module.register_connectors = register_connectors
+    plugins.pm.register(module, name="fake-delivery")
+    plugins.registry(refresh=True)
+    try:
+        bundle = export_bundle("fakedelivery://server/projects/1", "jsonl", tmp_path / "b")
+    finally:
+        plugins.pm.unregister(module)
+        plugins.registry(refresh=True)
+    assert bundle.items == 5
+    assert _keys(tmp_path / "b" / "data" / "dataset.jsonl") == [item.key for item in _items(5)]
+    sheet = (tmp_path / "b" / "datasheet.md").read_text()
+    assert (
+        sheet.startswith("# Datasheet: live project")
+        and "fakedelivery://server/projects/1" in sheet
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(version=2), "manifest version 2"),
+        (lambda m: m.update(format="other"), "not a label-bridge bundle"),
+        (lambda m: m.update(files={"a": 1}), "not a list"),
+        (lambda m: m["files"][0].update(path="/etc/passwd"), "outside the bundle"),
+    ],
+)
+def test_a_manifest_verify_cannot_trust_is_refused(tmp_path, change, message):
+    export_bundle(str(_source(tmp_path, _items(2))), "jsonl", tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    change(manifest)
+    (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FormatError, match=message):
+        verify(tmp_path / "b")

@@ -108,6 +108,12 @@ def _entries(root: Path) -> list[dict[str, Any]]:
             where=where,
             hint=f'its "format" must be "{FORMAT_TAG}"',
         )
+    if manifest.get("version") != VERSION:
+        raise FormatError(
+            f"manifest version {manifest.get('version')!r} (this label-bridge reads {VERSION})",
+            where=where,
+            hint="verify it with the label-bridge version that wrote it",
+        )
     entries = manifest.get("files")
     if not isinstance(entries, list):
         raise FormatError('"files" is not a list', where=where)
