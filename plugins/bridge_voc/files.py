@@ -29,6 +29,7 @@ around them, the default, or nothing; both reported).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +43,8 @@ from bridge.schema import Item, LabelClass, Project
 from bridge_voc.convert import SHAPE_CHOICES, item_from_xml, item_to_xml
 
 DEFAULT_SUBSET = "default"
+VOC_ROOT = re.compile(rb"<annotation[\s>]")
+"""A VOC file's root element (CVAT's XML starts `<annotations>`: not this)."""
 MAX_XML_BYTES = 16 << 20
 """An annotation file larger than this is refused (a VOC file describes one image)."""
 
@@ -263,7 +266,7 @@ class VocFormat(FileFormat):
     def sniff(self, path: Path, head: bytes) -> bool:
         if path.is_dir():
             return (path / "Annotations").is_dir()
-        return path.suffix.lower() == ".xml" and b"<annotation" in head[:4096]
+        return path.suffix.lower() == ".xml" and VOC_ROOT.search(head[:4096]) is not None
 
     def read(self, path: Path, losses: LossReport, **options: Any) -> Dataset:
         return read_voc(path)
