@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from bridge_voc.files import read_voc, write_voc
 
-from bridge import api
+from bridge import api, plugins
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
@@ -305,3 +305,13 @@ def test_bridge_convert_writes_and_reads_a_voc_directory(cli, tmp_path):
     assert code == 0
     [item] = api.open_dataset(tmp_path / "back.jsonl").items
     assert [r.label for r in item.annotation_sets[0].regions] == ["3", "5", "5", "4"]
+
+
+def test_the_sniffer_takes_voc_files_and_leaves_cvat_xml_alone():
+    voc = plugins.registry().formats["voc"]
+    cvat_files = sorted((FIXTURES.parent / "cvat").rglob("*.xml"))
+    assert cvat_files
+    for path in cvat_files:  # CVAT's root is <annotations>
+        assert not voc.sniff(path, path.read_bytes()[:65536]), path
+    for path in REAL_FILES:
+        assert voc.sniff(path, path.read_bytes()[:65536]), path
