@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import types
 from collections import Counter
 from pathlib import Path
@@ -503,3 +504,22 @@ def test_a_manifest_verify_cannot_trust_is_refused(tmp_path, change, message):
     (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(FormatError, match=message):
         verify(tmp_path / "b")
+
+
+def test_the_qa_section_comes_from_bridge_qa_when_it_offers_one(tmp_path, monkeypatch):
+    source = str(_source(tmp_path, _items(3)))
+    calls = []
+    qa = types.ModuleType("bridge.qa")
+    monkeypatch.setitem(sys.modules, "bridge.qa", qa)
+    export_bundle(source, "jsonl", tmp_path / "without")
+    sheet = (tmp_path / "without" / "datasheet.md").read_text()
+    assert "## QA\n\nQA: run `bridge qa`" in sheet and "no `datasheet_section` yet" in sheet
+
+    def datasheet_section(src, sets):
+        calls.append((src, sets))
+        return "Krippendorff's alpha 0.81"
+
+    qa.datasheet_section = datasheet_section
+    export_bundle(source, "jsonl", tmp_path / "with", sets="human,gold")
+    assert "## QA\n\nKrippendorff's alpha 0.81" in (tmp_path / "with" / "datasheet.md").read_text()
+    assert calls == [(source, "human,gold")]

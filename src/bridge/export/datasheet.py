@@ -31,8 +31,8 @@ from bridge.text import printable
 NO_LABEL = "(no label)"
 UNKNOWN = "(unknown)"
 QA_PLACEHOLDER = (
-    "QA: run `bridge qa` on the same source and sets for agreement and defect numbers; "
-    "this label-bridge has no `bridge.qa` to fill this section in."
+    "QA: run `bridge qa` on the same source and sets for agreement, gold scores and defect "
+    "rates; this export did not compute them ({why})."
 )
 
 
@@ -96,10 +96,10 @@ def qa_section(source: str, sets: str) -> str:
     except ModuleNotFoundError as error:
         if error.name not in ("bridge.qa", "bridge"):
             raise  # bridge.qa exists but something it imports is missing: a real problem
-        return QA_PLACEHOLDER
+        return QA_PLACEHOLDER.format(why="this label-bridge has no `bridge.qa`")
     section = getattr(qa, "datasheet_section", None)
     if section is None:
-        return QA_PLACEHOLDER
+        return QA_PLACEHOLDER.format(why="`bridge.qa` offers no `datasheet_section` yet")
     text: str = section(source, sets)
     return text
 
