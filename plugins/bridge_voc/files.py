@@ -18,7 +18,7 @@ whose lines carry a second column, are not subsets); an image in none, or only i
 
 Writing creates the directory through `bridge.export.staging.staged_directory`: a stage
 beside it renamed into place at the end, never half a layout, a link at the path refused.
-File names come from `safe_stem(key)`: a key such as `../../x.jpg` or `/abs/x.jpg` gives
+File names come from `safe_stem(key)` (bridge.export.staging): a key such as `../../x.jpg` or `/abs/x.jpg` gives
 `x.xml` inside `Annotations/`; two keys with the same stem get the second a hashed name
 (`x_1a2b3c4d`). Items without a subset are listed in `ImageSets/Main/default.txt`.
 

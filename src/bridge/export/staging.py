@@ -14,8 +14,9 @@ without an exception is it renamed to `target`: nobody ever sees half a layout. 
 
 *Safe names*: file names inside the stage come from `safe_stem(key)`, which keeps the last
 path component of an item key (so `../../etc/passwd`, `/abs/x.jpg` or `C:\\x.jpg` become
-plain names), replaces every character outside letters, digits, `_`, `-` and `.` (NUL,
-separators, controls) with `_`, and never starts with a dot. `create_exclusive(dir, name)`
+plain names), replaces every character outside letters and digits (of any script), `_`,
+`-` and `.` (NUL, separators, controls, undecodable bytes) with `_`, never starts with a
+dot and keeps at most 200 UTF-8 bytes. `create_exclusive(dir, name)`
 opens a new file with `O_EXCL | O_NOFOLLOW`: an existing file or a link is never written
 through, so a repeated name is noticed, not overwritten.
 """
@@ -35,28 +36,34 @@ from typing import IO
 from bridge.errors import ConfigError
 
 STAGE_SUFFIX = ".label-bridge.stage"
-_UNSAFE = re.compile(r"[^\w.-]", re.ASCII)
-MAX_STEM = 120
+_UNSAFE = re.compile(r"[^\w.-]")
+MAX_STEM_BYTES = 200
+"""The longest stem in UTF-8 bytes: room for a hash and a suffix within NAME_MAX (255)."""
 
 
 def safe_stem(key: str, *, keep_suffix: bool = False) -> str:
     """A file name stem for an item `key` that cannot leave its directory: the key's last
     path component (`/` or `\\` separated), its extension removed unless `keep_suffix`,
-    unsafe characters replaced by `_`, no leading dot, at most `MAX_STEM` characters, never
+    unsafe characters replaced by `_`, no leading dot, at most `MAX_STEM_BYTES` bytes, never
     empty (`item`)."""
     last = re.split(r"[/\\]", key)[-1]
     if not keep_suffix:
         stem, dot, _suffix = last.rpartition(".")
         last = stem if dot and stem else last
-    name = _UNSAFE.sub("_", last).lstrip(".")[:MAX_STEM]
-    return name or "item"
+    name = _UNSAFE.sub("_", last).lstrip(".")
+    return _cut(name, MAX_STEM_BYTES) or "item"
+
+
+def _cut(name: str, limit: int) -> str:
+    """`name` cut to at most `limit` UTF-8 bytes, never inside a character."""
+    return name.encode()[:limit].decode(errors="ignore")
 
 
 def hashed_stem(key: str) -> str:
     """`safe_stem(key)` with 8 hex digits of the key's SHA-1: distinct keys that share a
     stem (`a/x.jpg`, `b/x.jpg`) get distinct names, the same on every export."""
     digest = hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-    return f"{safe_stem(key)[: MAX_STEM - 9]}_{digest}"
+    return f"{_cut(safe_stem(key), MAX_STEM_BYTES - 9)}_{digest}"
 
 
 def check_name(name: str, *, what: str) -> str:
