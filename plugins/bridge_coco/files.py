@@ -68,6 +68,7 @@ class CocoJson(FileFormat):
         tracks=False,
         relations=False,
         extensions=[],  # ".json" names Label Studio's export: COCO is written with --to coco
+        output_suffix=".json",
     )
 
     def sniff(self, path: Path, head: bytes) -> bool:

@@ -44,12 +44,12 @@ def open_dataset(
     path = Path(text)
     if not path.exists():
         raise ConfigError(f"no such file: {path}", hint="check the path")
-    if path.is_dir():
+    name = fmt or plugins.detect_format(path)
+    reader = plugins.get_format(name)
+    if path.is_dir() and not reader.capabilities.directory:
         raise ConfigError(
             "is a directory, not an export file", where=str(path), hint="give the file inside it"
         )
-    name = fmt or plugins.detect_format(path)
-    reader = plugins.get_format(name)
     if not reader.capabilities.read:
         raise ConfigError(
             f"format {name!r} can be written but not read",

@@ -17,7 +17,7 @@ from typing import Any
 import pluggy
 
 from bridge import hookspecs
-from bridge.errors import UnknownFormatError
+from bridge.errors import ConfigError, UnknownFormatError
 from bridge.formats import Connector, FileFormat
 
 BUILTIN_MODULES = ["bridge.formats.jsonl"]
@@ -146,12 +146,24 @@ SNIFF_BYTES = 64 * 1024
 
 
 def detect_format(path: Path) -> str:
-    """Name of the first readable format whose `sniff` accepts the file at `path`."""
-    with open(path, "rb") as handle:
-        head = handle.read(SNIFF_BYTES)
+    """Name of the first readable format whose `sniff` accepts the file at `path` (for a
+    directory: the first directory format whose `sniff` accepts it, given no bytes)."""
+    is_dir = path.is_dir()
+    head = b""
+    if not is_dir:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
     for name, fmt in registry().formats.items():
+        if is_dir and not fmt.capabilities.directory:
+            continue
         if fmt.capabilities.read and fmt.sniff(path, head):
             return name
+    if is_dir:
+        raise ConfigError(
+            "is a directory, not an export file",
+            where=str(path),
+            hint="give the file inside it, or name a directory format with --from (e.g. voc)",
+        )
     raise UnknownFormatError(
         f"cannot tell which format {path} is in",
         where=str(path),

@@ -35,6 +35,16 @@ class Capabilities(BaseModel):
     write: bool = True
     live: bool = False
     extensions: list[str] = Field(default_factory=list)
+    directory: bool = False
+    """The format is a directory layout (Pascal VOC's Annotations/ and ImageSets/), not one
+    file: its writer creates the directory at the output path and its reader takes one."""
+    subsets: bool = False
+    """The format keeps each item's subset (split) itself (VOC's ImageSets lists): a
+    delivery bundle writes it once instead of once per split."""
+    output_suffix: str | None = None
+    """The suffix of an output file when `extensions` is left empty on purpose (a format
+    whose usual suffix, such as `.json`, would make every such output path this format):
+    what a delivery bundle names its files with."""
     needs_final_ontology: bool = False
     """The writer needs the whole ontology before its first item (e.g. to write a label
     config or create a project): `bridge.api.write_dataset` spools the stream first

@@ -1,0 +1,1 @@
+"""Parquet for label-bridge: one row per region, for DuckDB, Spark and pandas."""

@@ -1,0 +1,1 @@
+"""Pascal VOC (detection XML) for label-bridge: one annotation file per image."""
