@@ -210,7 +210,6 @@ class _Puller:
                 self._duplicate(item, value)
                 continue
             pending.append((item, value, known.id))
-            own = {"b_id": known.id, "key": item.key, "json": dumps(data), "hash": digest}
             held = mine.get(known.id)
             if held is None:
                 new_links.append(
@@ -224,7 +223,15 @@ class _Puller:
                 )
                 if known.deleted:
                     item_updates.append(
-                        {**own, "owner_id": sid, "deleted": False, "updated_at": now}
+                        {
+                            "b_id": known.id,
+                            "key": item.key,
+                            "json": dumps(data),
+                            "hash": digest,
+                            "owner_id": sid,
+                            "deleted": False,
+                            "updated_at": now,
+                        }
                     )
                     result.created["items"] += 1
                 else:
@@ -233,7 +240,15 @@ class _Puller:
                 link_updates.append({"b_row": known.id, "key": item.key, "hash": digest})
                 if known.deleted or known.owner_id == sid:
                     item_updates.append(
-                        {**own, "owner_id": sid, "deleted": False, "updated_at": now}
+                        {
+                            "b_id": known.id,
+                            "key": item.key,
+                            "json": dumps(data),
+                            "hash": digest,
+                            "owner_id": sid,
+                            "deleted": False,
+                            "updated_at": now,
+                        }
                     )
                 (result.created if held.deleted else result.updated)["items"] += 1
             else:
