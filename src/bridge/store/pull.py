@@ -492,14 +492,20 @@ def pull(
     on_item: Callable[[int], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> PullResult:
-    """Pull `dataset` into the workspace as `source` (see the module docstring)."""
-    rule = MatchRule.parse(match)
-    result = PullResult(source=source.name, match=str(rule))
+    """Pull `dataset` into the workspace as `source` (see the module docstring). With
+    `match` None, a source pulled before keeps its rule; a new one is matched by key."""
     started = time.monotonic()
     with hold(engine, f"source|{source.name}", SOURCE_LOCK_TIMEOUT), engine.connect() as conn:
         conn = conn.execution_options(bridge_write=True)
         with conn.begin():
             _lock_batch(conn)
+            if match is None:
+                table = models.sources
+                match = conn.execute(
+                    select(table.c.match_rule).where(table.c.name == source.name)
+                ).scalar()
+            rule = MatchRule.parse(match)
+            result = PullResult(source=source.name, match=str(rule))
             source_id = _source_row(conn, source, rule)
             for table in (seen_items, seen_sets):
                 table.create(conn, checkfirst=True)
