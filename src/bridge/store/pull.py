@@ -27,9 +27,11 @@ loss `duplicate-match` (skipped): the rule does not tell them apart.
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -93,6 +95,24 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     else:
         params = rows
     conn.exec_driver_sql(str(compiled), params)
+
+
+@contextmanager
+def old_objects_frozen() -> Iterator[None]:
+    """Hide every object that exists now (modules, SQLAlchemy's and pydantic's state) from
+    the cyclic garbage collector while the block runs (`gc.freeze`): a pull allocates
+    millions of short-lived objects, and each full collection would otherwise walk that
+    whole heap again (a third of a pull's CPU time). Nothing is freed later than it would
+    be: `gc.unfreeze` hands them back at the end. Left alone when the process has frozen
+    objects of its own (e.g. a pre-fork server)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _lock_batch(conn: Connection) -> None:
@@ -495,7 +515,11 @@ def pull(
     """Pull `dataset` into the workspace as `source` (see the module docstring). With
     `match` None, a source pulled before keeps its rule; a new one is matched by key."""
     started = time.monotonic()
-    with hold(engine, f"source|{source.name}", SOURCE_LOCK_TIMEOUT), engine.connect() as conn:
+    with (
+        hold(engine, f"source|{source.name}", SOURCE_LOCK_TIMEOUT),
+        engine.connect() as conn,
+        old_objects_frozen(),
+    ):
         conn = conn.execution_options(bridge_write=True)
         with conn.begin():
             _lock_batch(conn)
