@@ -39,6 +39,20 @@ def test_pull_json_then_repull_and_a_removed_item(tmp_path):
     assert again["unchanged"]["items"] == 7 and again["disappeared"]["items"] == 1
 
 
+def test_a_repull_without_match_keeps_the_sources_rule(tmp_path):
+    path = write_jsonl(tmp_path / "x.jsonl", make_items(3))
+    ws = tmp_path / "ws.db"
+    first = bridge("pull", path, "--match", "uri", "-w", ws, "--json")
+    assert json.loads(first.stdout)["match"] == "uri"
+    second = bridge("pull", path, "-w", ws, "--json")
+    result = json.loads(second.stdout)
+    assert result["match"] == "uri" and result["unchanged"]["items"] == 3
+    other = bridge("pull", path, "--name", "new", "-w", ws, "--json")
+    assert json.loads(other.stdout)["match"] == "key"
+    clash = bridge("pull", path, "--match", "key", "-w", ws)
+    assert clash.returncode == 2 and "was pulled with --match uri" in clash.stderr
+
+
 def test_pull_prints_a_summary_into_the_workspace_from_the_environment(tmp_path):
     path = write_jsonl(tmp_path / "x.jsonl", make_items(4))
     done = bridge(

@@ -137,3 +137,43 @@ def test_syncs_and_summary(workspace_url):
     assert targets[("labelstudio", "12")]["links"] == {"item": 1}
     assert targets[("file", "/x.json")]["links"] == {}
     assert summary["items"] == 0 and summary["sources"] == []
+
+
+def test_merged_project_unites_labels_kinds_attributes_and_options():
+    from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec, Project
+    from bridge.store import merge_projects
+
+    def question(*values):
+        return ClassificationSpec(
+            name="weather", input="radio", options=[OptionSpec(value=v) for v in values]
+        )
+
+    first = Project(
+        name="a",
+        ontology=Ontology(
+            labels=[
+                LabelClass(name="cat", kinds=["bbox"], attributes=[question("sun")]),
+                LabelClass(name="dog", kinds=["bbox"]),
+            ],
+            classifications=[question("sun", "rain")],
+        ),
+    )
+    second = Project(
+        name="b",
+        media_kind="image",
+        ontology=Ontology(
+            labels=[
+                LabelClass(name="cat", kinds=["polygon", "bbox"], attributes=[question("fog")]),
+                LabelClass(name="bird", kinds=["points"]),
+            ],
+            classifications=[question("rain", "snow")],
+        ),
+    )
+    merged = merge_projects([first, second])
+    assert merged.name == "a" and merged.media_kind == "image"
+    labels = {label.name: label for label in merged.ontology.labels}
+    assert list(labels) == ["cat", "dog", "bird"]
+    assert labels["cat"].kinds == ["bbox", "polygon"]
+    assert [o.value for o in labels["cat"].attributes[0].options] == ["sun", "fog"]
+    assert [o.value for o in merged.ontology.classifications[0].options] == ["sun", "rain", "snow"]
+    assert [o.value for o in first.ontology.classifications[0].options] == ["sun", "rain"]

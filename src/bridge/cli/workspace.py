@@ -83,12 +83,13 @@ def pull_command(
         ),
     ] = None,
     match: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--match",
-            help="How items of several sources are matched: key, filename, uri or regex:PATTERN.",
+            help="How items of several sources are matched: key, filename, uri or regex:PATTERN "
+            "(default: the rule the source was pulled with before, else key).",
         ),
-    ] = "key",
+    ] = None,
     from_format: Annotated[
         str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
     ] = None,
@@ -101,7 +102,7 @@ def pull_command(
     from bridge.losses import LossReport
     from bridge.store import MatchRule, open_workspace
 
-    rule = MatchRule.parse(match)
+    rule = MatchRule.parse(match) if match is not None else None
     losses = LossReport()
     dataset = api.open_dataset(source, from_format, losses, **parse_options(options))
     spec = source_spec(source, name, dataset)
