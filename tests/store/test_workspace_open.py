@@ -142,7 +142,7 @@ def test_a_wrong_postgresql_password_is_not_printed_by_the_cli(postgres_server):
          "--workspace", url],
         capture_output=True, text=True, timeout=120, env=dict(os.environ),
     )  # fmt: skip
-    assert done.returncode == 7, done.stderr
+    assert done.returncode == 9, done.stderr
     assert password not in done.stderr + done.stdout
     assert "password authentication failed" in done.stderr
     assert "Traceback" not in done.stderr
@@ -156,7 +156,7 @@ def test_the_cli_refuses_a_file_that_is_not_a_workspace_in_one_line(tmp_path):
          "--workspace", str(path)],
         capture_output=True, text=True, timeout=120, env=dict(os.environ),
     )  # fmt: skip
-    assert done.returncode == 7
+    assert done.returncode == 9
     lines = done.stderr.strip().splitlines()
     assert lines[0].startswith("error: ") and "not a label-bridge workspace" in lines[0]
     assert lines[1].strip().startswith("hint:") and len(lines) == 2

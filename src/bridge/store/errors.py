@@ -15,7 +15,7 @@ from bridge.errors import BridgeError
 class WorkspaceError(BridgeError):
     """The workspace cannot be opened or used; nothing was changed."""
 
-    exit_code = 7
+    exit_code = 9
 
 
 class WorkspaceBusy(WorkspaceError):
