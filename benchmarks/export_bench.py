@@ -76,6 +76,23 @@ def _plugins() -> None:
     plugins.registry(refresh=True)
 
 
+def _count(path: Path, key: bytes) -> int:
+    """How many times `key` occurs in the file, read in chunks (loading the output to count
+    its entries would add its size to the job's peak memory)."""
+    total, tail = 0, b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            data = tail + chunk
+            total += data.count(key)
+            tail = data[-(len(key) - 1) :]  # too short to hold a whole key: none counted twice
+    return total
+
+
+def _coco_note(path: Path) -> str:
+    images, annotations = _count(path, b'"file_name"'), _count(path, b'"image_id"')
+    return f"{images} images, {annotations} annotations"
+
+
 def _cli(args: list[str]) -> None:
     from bridge.cli import app
 
@@ -94,8 +111,7 @@ def _job_ls_bridge(source: Path, config: Path, out: Path):
 
     def work() -> str:
         _cli(args)
-        data = json.loads(target.read_bytes())
-        return f"{len(data['images'])} images, {len(data['annotations'])} annotations"
+        return _coco_note(target)
 
     return work
 
@@ -110,8 +126,7 @@ def _job_ls_sdk(source: Path, config: Path, out: Path):
 
     def work() -> str:
         converter.convert(str(source), str(out / "sdk"), "COCO", is_dir=False)
-        data = json.loads((out / "sdk" / "result.json").read_bytes())
-        return f"{len(data['images'])} images, {len(data['annotations'])} annotations"
+        return _coco_note(out / "sdk" / "result.json")
 
     return work
 

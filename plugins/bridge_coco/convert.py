@@ -129,7 +129,6 @@ class AnnotationWriter:
     category_id: Callable[[str], int]
     size: tuple[int, int] | None = None
     where: str = ""
-    _skipped: list[str] = field(default_factory=list)
 
     def _lose(self, code: str, message: str, severity: Any = "dropped") -> None:
         self.losses.record(code, message, where=self.where, severity=severity)

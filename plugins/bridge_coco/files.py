@@ -26,7 +26,9 @@ around it), `coco.ellipse-as-polygon`, `coco.size-unknown` (percent shapes of an
 unknown size: give `-O media_size=WxH`), `coco.image-size-unknown`,
 `coco.attributes-extra` (region attributes in an extra `"attributes"` key),
 `coco.annotator-dropped`, `coco.reviews-dropped`, `coco.z-order-dropped`,
-`coco.keypoint-unknown`, `coco.mask-size-mismatch`, and the id clashes
+`coco.keypoint-unknown`, `coco.keypoint-attributes-dropped`, `coco.mask-size-mismatch`,
+the group conflicts `coco.mask-with-polygons`, `coco.masks-merged-dropped`,
+`coco.keypoints-extra-dropped`, `coco.box-in-group-dropped`, and the id clashes
 `coco.image-id-renumbered` / `coco.annotation-id-renumbered`.
 """
 

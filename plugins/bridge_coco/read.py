@@ -15,7 +15,8 @@
 
 Memory: a COCO file is one JSON document whose annotations may come in any order, so the
 reader parses it whole (orjson) and groups the annotations by image before the first item:
-peak memory is a few times the file's size (about 4x for a typical instances file).
+peak memory is about 9 times the file's size (benchmarks/export_bench.py: a 140 MB file of
+100k images, 1.3 GB), released image by image as the items are handed on.
 Every value is checked where it is read; a bad one is a `FormatError` naming the
 annotation or image (`FILE: annotations[12]`).
 """

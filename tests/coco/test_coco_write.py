@@ -363,3 +363,22 @@ def test_file_name_from_the_media_uri(tmp_path, uri, expected):
     item = Item(key="k", media=Media(kind="image", uri=uri), annotation_sets=[])
     data, _ = _write(tmp_path, [item], labels=[])
     assert data["images"][0]["file_name"] == expected
+
+
+def test_ids_read_from_coco_are_kept_and_clashes_renumbered(tmp_path):
+    from bridge.schema import SourceRef
+
+    def read_from_coco(key, image_id, annotation_id):
+        region = _box("r", "a").model_copy(
+            update={"source": SourceRef(tool="coco", region=str(annotation_id))}
+        )
+        item = _item(key, region)
+        return item.model_copy(update={"source": SourceRef(tool="coco", item=str(image_id))})
+
+    items = [_item("fresh", _box("r", "a")), read_from_coco("x", 40, 7), read_from_coco("y", 40, 7)]
+    items.append(read_from_coco("z", 1, 1))  # 1 was given to the first item already
+    data, losses = _write(tmp_path, items, labels=["a"])
+    assert [i["id"] for i in data["images"]] == [1, 40, 41, 42]
+    assert [a["id"] for a in data["annotations"]] == [1, 7, 8, 9]
+    assert losses.count("coco.image-id-renumbered") == 2
+    assert losses.count("coco.annotation-id-renumbered") == 2

@@ -345,3 +345,25 @@ def test_labels_without_images_read_in_percent_until_given_a_size(tmp_path):
     assert box.units == "px" and (box.x, box.y, box.width, box.height) == pytest.approx(
         (8, 12, 16, 24)
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("cat 0.1 0.2 0.3 0.4", "not a YOLO label line"),
+        ("5 0.1 0.2 0.3 0.4", "not in data.yaml"),
+        ("0 0.1 0.2 0.3", "polygon needs 3 points"),
+        ("0 0.1 0.2 nan 0.4", "not a YOLO label line"),
+        ("0 0.1 0.2 0.3 -0.4", "height"),
+    ],
+)
+def test_bad_label_lines_are_format_errors_with_their_place(tmp_path, line, problem):
+    from bridge.errors import FormatError
+
+    (tmp_path / "labels" / "train").mkdir(parents=True)
+    (tmp_path / "labels" / "train" / "a.txt").write_text(f"0 0.5 0.5 0.2 0.2\n{line}\n")
+    (tmp_path / "data.yaml").write_text("train: images/train\nnames: {0: a}\n")
+    with pytest.raises(FormatError) as caught:
+        list(api.open_dataset(tmp_path / "data.yaml", "yolo").items)
+    assert caught.value.where.endswith("a.txt:2")
+    assert problem in str(caught.value)
