@@ -1,0 +1,85 @@
+"""The gallery: the most-disagreed items, kept with what is needed to draw them.
+
+Only the `size` items with the highest disagreement (> 0) are kept (a bounded heap, the
+earlier item first on a tie), each as a small snapshot: the media (uri, kind, size) and,
+for every human and gold set, the annotator and the regions with a place on the image
+(`shapes.outline` is not None, or a mask). Everything else is dropped as the pass goes on.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.qa.workflows.items import ItemView
+from bridge.qa.workflows.shapes import outline
+from bridge.schema import Mask, Shape
+
+
+def drawable(shape: Shape) -> bool:
+    return isinstance(shape, Mask) or outline(shape) is not None
+
+
+@dataclass(order=True)
+class _Entry:
+    disagreement: float
+    order: int
+    snapshot: dict[str, Any] = field(compare=False)
+
+
+def snapshot(view: ItemView, disagreement: float) -> dict[str, Any]:
+    media = view.item.media
+    sets = []
+    for role, subs in (("gold", view.gold), ("annotator", view.human)):
+        for sub in subs:
+            regions = [
+                {"id": r.id, "label": r.label, "shape": r.shape.model_dump(mode="json")}
+                for r in sub.aset.regions
+                if r.frame is None and drawable(r.shape)
+            ]
+            sets.append(
+                {
+                    "role": role,
+                    "annotator": "gold" if role == "gold" else sub.who,
+                    "set": sub.id,
+                    "tool": sub.tool,
+                    "regions": regions,
+                }
+            )
+    return {
+        "item": view.key,
+        "disagreement": disagreement,
+        "media": {
+            "kind": media.kind,
+            "uri": media.uri,
+            "width": media.width,
+            "height": media.height,
+        },
+        "sets": sets,
+    }
+
+
+class Gallery:
+    """The bounded heap of the most-disagreed items (see the module docstring)."""
+
+    def __init__(self, size: int = 12):
+        self.size = size
+        self._heap: list[_Entry] = []
+        self._seq = 0
+
+    def add(self, view: ItemView, disagreement: float | None) -> None:
+        self._seq += 1
+        if disagreement is None or disagreement <= 0 or self.size <= 0:
+            return
+        probe = _Entry(disagreement, -self._seq, {})
+        if len(self._heap) >= self.size and probe <= self._heap[0]:
+            return
+        probe.snapshot = snapshot(view, disagreement)
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, probe)
+        else:
+            heapq.heapreplace(self._heap, probe)
+
+    def result(self) -> list[dict[str, Any]]:
+        return [entry.snapshot for entry in sorted(self._heap, reverse=True)]
