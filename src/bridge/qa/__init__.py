@@ -1,0 +1,39 @@
+"""QA metrics on the unified model: the same numbers whichever tool the labels came from.
+
+One module per concern (numpy/scipy are imported inside them; `bridge.qa` is not imported
+when the CLI starts):
+
+| module | what it holds |
+|---|---|
+| `bridge.qa.errors` | `QAError`: the data cannot give a metric (degenerate input), exit code 2 |
+| `bridge.qa.values` | missing values (None/NaN) and the one total order of answer values |
+| `bridge.qa.kappa` | Cohen's kappa (unweighted, linear, quadratic) and Fleiss' kappa |
+| `bridge.qa.alpha` | Krippendorff's alpha (nominal, ordinal, interval, ratio), streaming forms |
+| `bridge.qa.categorical` | `Ratings` from unified items: answers per unit per annotator; pairwise, overall, per class and per annotator agreement |
+| `bridge.qa.consensus` | majority vote and Dawid-Skene for categorical answers; consensus annotation sets |
+| `bridge.qa.matching` | region matching between annotation sets (IoU + optimal assignment, OKS) |
+| `bridge.qa.regions` | region agreement per item and annotator pair |
+| `bridge.qa.spans` | text span agreement (exact/overlap, boundary trimming, span P/R/F1) |
+| `bridge.qa.tracks` | track agreement (per-frame IoU over interpolated tracks, identity switches) |
+| `bridge.qa.gold` | scores against gold: P/R/F1 per class, micro/macro, confusion matrix |
+| `bridge.qa.fusion` | geometric consensus: cluster regions by IoU, vote labels, fuse shapes |
+
+Re-exported here: `QAError`, `cohen_kappa`, `fleiss_kappa`, `krippendorff_alpha` and the
+categorical views and consensus functions (the region, span, track, gold and fusion modules
+are imported from their own modules).
+"""
+
+from __future__ import annotations
+
+from bridge.qa.alpha import alpha_from_coincidences, krippendorff_alpha
+from bridge.qa.errors import QAError
+from bridge.qa.kappa import cohen_kappa, fleiss_category_kappas, fleiss_kappa
+
+__all__ = [
+    "QAError",
+    "alpha_from_coincidences",
+    "cohen_kappa",
+    "fleiss_category_kappas",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+]
