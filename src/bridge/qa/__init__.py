@@ -1,0 +1,1 @@
+"""Quality metrics on unified data: agreement, matching, gold scores and consensus."""
