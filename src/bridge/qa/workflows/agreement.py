@@ -1,44 +1,471 @@
 """Inter-annotator agreement and scores against gold, from the metrics of `bridge.qa`.
 
-Not wired yet: the region matching and the kappa/alpha metrics are built in parallel
-(`bridge.qa.matching`, `bridge.qa.kappa`, `bridge.qa.alpha`); until they are merged the
-report says `available: false` for agreement, gold scores, the IoU histogram, the
-disagreement ranking and the gallery.
+Per item, every two human sets (a *pair*, named by the two annotator names in order) are
+compared:
+
+* **Regions**: matched one to one by `bridge.qa.regions.region_agreement` (IoU or OKS,
+  optimal assignment, label-blind, at the run's IoU threshold; frame by frame; spans and
+  tracks are not compared here). Each matched pair's IoU goes into the IoU histogram (20
+  bins of 0.05), each pair of labels into the pair's region-label table.
+* **Item-level answers**: for each question both sets answer, their first answers are
+  compared (equal or not) and counted in the pair's table for that question.
+* The pair's **agreement** on the item is (2 · matched regions with the same label + 2 ·
+  equal answers) / (regions of A + regions of B + 2 · questions both answered): 1 when
+  both marked the same things with the same labels, 0 when nothing agrees; an item where
+  neither marked anything adds nothing. Summed over items it is the pair's pooled
+  agreement; over every pair, `overall` (the `iaa` gate).
+* The item's **disagreement** is 1 - the pooled agreement of its pairs (0 when they have
+  nothing to compare), None with fewer than two human sets.
+* **Kappa**: per pair and question, Cohen's kappa of the answers (`bridge.qa.kappa`); a
+  pair's kappa is the mean over its questions, or, when the items have no item-level
+  answers, the kappa of its matched regions' labels. `kappa` is the mean over the pairs
+  whose kappa is defined (kappa is undefined when both gave one answer throughout).
+* **Alpha**: Krippendorff's alpha (nominal, `bridge.qa.alpha`) of the item-level answers
+  of every human set, per question (coincidences summed item by item); `alpha` is the mean
+  over the questions where it is defined.
+* A per-annotator (and tool) `agreement` is their pooled agreement over all their pairs.
+
+**Against gold** (the item's first gold set; human sets are scored): regions by
+`bridge.qa.gold.score_regions` (TP: matched with the same class at the IoU threshold,
+FP: a scored region left over, FN: a gold region missed), item-level answers by
+`bridge.qa.gold.add_answers` (classes named `question=value`). `micro` pools every class's
+counts, `macro` averages the classes' scores. The confusion matrix (rows gold, columns
+annotators) holds the label-blind matches of regions, unmatched regions against
+`<background>`, and for single answers the pair (gold value, given value) as
+`question=value` classes.
+
+**Submission vs accepted version** (`differ`, used by `defects`): the regions are matched
+label-blind at any overlap; unmatched accepted regions are *added*, unmatched submitted
+ones *removed*, matches with another label *relabeled*, matches with IoU under the
+threshold *moved*; a changed item-level answer counts as relabeled.
+
+A pair whose shapes cannot be compared (`QAError`: a pixel shape against a percent shape
+on media of unknown size) is skipped and counted in `skipped`.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
-from bridge.qa.workflows.defects import Differ
-from bridge.qa.workflows.items import ItemView
+from bridge.qa.errors import QAError
+from bridge.qa.gold import (
+    BACKGROUND,
+    UNLABELED,
+    ClassCounts,
+    ClassTable,
+    RegionGold,
+    add_answers,
+    answers_by_question,
+    score_regions,
+)
+from bridge.qa.regions import by_frame, matchable_regions, media_size, region_agreement
+from bridge.qa.workflows.defects import Differ, RegionDiff
+from bridge.qa.workflows.items import ItemView, SetView
 from bridge.qa.workflows.scorecards import Who
+from bridge.schema import AnnotationSet, Item
 
-MISSING = "the bridge.qa metrics (matching, kappa, alpha) are not in this build yet"
+BINS = 20
+ANY_OVERLAP = 1e-9
+
+
+def first_answers(aset: AnnotationSet) -> dict[str, str]:
+    """Each question's first answer value (as text) among the set's item-level answers."""
+    return {
+        name: values[0]
+        for name, values in answers_by_question(aset.classifications).items()
+        if values
+    }
+
+
+@dataclass
+class PairTotals:
+    """One annotator pair over the items both labeled."""
+
+    items: int = 0
+    agree: float = 0.0
+    units: float = 0.0
+    regions_matched: int = 0
+    regions_a: int = 0
+    regions_b: int = 0
+    same_label: int = 0
+    iou_sum: float = 0.0
+    region_labels: Counter[tuple[str, str]] = field(default_factory=Counter)
+    answers: dict[str, Counter[tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def agreement(self) -> float | None:
+        return self.agree / self.units if self.units else None
+
+
+def kappa_of(table: Counter[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of a table of (value a, value b) counts; None when undefined."""
+    from bridge.qa.kappa import kappa_from_table
+
+    values = sorted({v for pair in table for v in pair})
+    if not values:
+        return None
+    index = {v: i for i, v in enumerate(values)}
+    matrix = [[0] * len(values) for _ in values]
+    for (a, b), n in table.items():
+        matrix[index[a]][index[b]] += n
+    try:
+        return kappa_from_table(matrix)
+    except QAError:  # one and the same answer throughout: kappa is 0/0
+        return None
+
+
+def alpha_of(coincidences: dict[tuple[str, str], float]) -> float | None:
+    """Nominal Krippendorff's alpha of summed coincidences; None when undefined."""
+    from bridge.qa.alpha import alpha_from_coincidences
+
+    values = sorted({v for pair in coincidences for v in pair})
+    if len(values) < 2:
+        return None
+    index = {v: i for i, v in enumerate(values)}
+    matrix = [[0.0] * len(values) for _ in values]
+    for (a, b), weight in coincidences.items():
+        matrix[index[a]][index[b]] += weight
+    try:
+        return alpha_from_coincidences(matrix, "nominal")
+    except QAError:
+        return None
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _scores(counts: ClassCounts) -> dict[str, Any]:
+    return {
+        "precision": counts.precision,
+        "recall": counts.recall,
+        "f1": counts.f1,
+        "tp": counts.tp,
+        "fp": counts.fp,
+        "fn": counts.fn,
+    }
+
+
+@dataclass
+class GoldGroup:
+    """Scores against gold of one group of sets (everyone, or one annotator and tool)."""
+
+    threshold: float
+    regions: RegionGold = field(init=False)
+    answers: ClassTable = field(default_factory=ClassTable)
+    sets: int = 0
+
+    def __post_init__(self) -> None:
+        self.regions = RegionGold((self.threshold,))
+
+    def combined(self) -> ClassTable:
+        table = ClassTable()
+        for name, counts in self.regions.table().classes.items():
+            table.classes[name] = counts
+        for name, counts in self.answers.classes.items():
+            table.classes[name] = counts
+        return table
 
 
 class Agreement:
-    """The agreement accumulator; `add` returns the item's disagreement (0..1) or None."""
+    """The agreement and gold accumulator; `add` returns the item's disagreement."""
 
-    available = False
+    available = True
 
     def __init__(self, iou_threshold: float = 0.5):
         self.iou_threshold = iou_threshold
+        self.pairs: dict[tuple[str, str], PairTotals] = {}
+        self.people: dict[Who, list[float]] = {}
+        self.histogram = [0] * BINS
+        self.coincidences: dict[str, dict[tuple[str, str], float]] = {}
+        self.skipped = 0
+        self.skip_reason: str | None = None
+        self.gold_all = GoldGroup(iou_threshold)
+        self.gold_groups: dict[Who, GoldGroup] = {}
+        self.confusion: Counter[tuple[str, str]] = Counter()
+        self.items_with_gold = 0
+
+    # -- agreement -----------------------------------------------------------------
 
     def add(self, view: ItemView) -> float | None:
-        return None
+        if view.gold:
+            self._gold(view)
+        humans = sorted(view.human, key=lambda sub: (sub.who, sub.id))
+        if len(humans) < 2:
+            return None
+        self._alpha(humans)
+        size = media_size(view.item)
+        agree = units = 0.0
+        for a, b in combinations(humans, 2):
+            result = self._pair(a, b, size)
+            if result is None:
+                continue
+            agree += result[0]
+            units += result[1]
+        return 1.0 - agree / units if units else 0.0
+
+    def _pair(
+        self, a: SetView, b: SetView, size: tuple[int, int] | None
+    ) -> tuple[float, float] | None:
+        try:
+            regions = region_agreement(a.aset, b.aset, size=size, iou_threshold=self.iou_threshold)
+        except QAError as error:
+            self.skipped += 1
+            self.skip_reason = self.skip_reason or error.message
+            return None
+        totals = self.pairs.setdefault((a.who, b.who), PairTotals())
+        totals.items += 1
+        same = sum(1 for p in regions.pairs if p.same_label)
+        totals.regions_matched += len(regions.pairs)
+        totals.regions_a += regions.n_a
+        totals.regions_b += regions.n_b
+        totals.same_label += same
+        for p in regions.pairs:
+            totals.iou_sum += p.iou
+            self.histogram[min(BINS - 1, max(0, math.floor(p.iou * BINS)))] += 1
+            totals.region_labels[p.label_a or UNLABELED, p.label_b or UNLABELED] += 1
+        answers_a, answers_b = first_answers(a.aset), first_answers(b.aset)
+        shared = sorted(set(answers_a) & set(answers_b))
+        equal = 0
+        for question in shared:
+            totals.answers.setdefault(question, Counter())[
+                answers_a[question], answers_b[question]
+            ] += 1
+            equal += answers_a[question] == answers_b[question]
+        agree = 2.0 * (same + equal)
+        units = float(regions.n_a + regions.n_b + 2 * len(shared))
+        totals.agree += agree
+        totals.units += units
+        for sub in (a, b):
+            person = self.people.setdefault((sub.who, sub.tool), [0.0, 0.0, 0.0])
+            person[0] += agree
+            person[1] += units
+            person[2] += 1
+        return agree, units
+
+    def _alpha(self, humans: list[SetView]) -> None:
+        by_question: dict[str, Counter[str]] = {}
+        for sub in humans:
+            for question, value in first_answers(sub.aset).items():
+                by_question.setdefault(question, Counter())[value] += 1
+        for question, counts in by_question.items():
+            m = sum(counts.values())
+            if m < 2:
+                continue
+            table = self.coincidences.setdefault(question, {})
+            for c, n_c in counts.items():
+                for k, n_k in counts.items():
+                    pairs = n_c * (n_c - 1) if c == k else n_c * n_k
+                    if pairs:
+                        table[c, k] = table.get((c, k), 0.0) + pairs / (m - 1)
+
+    # -- gold --------------------------------------------------------------------------
+
+    def _gold(self, view: ItemView) -> None:
+        reference = view.gold[0].aset
+        scored = view.human
+        if not scored:
+            return
+        self.items_with_gold += 1
+        size = media_size(view.item)
+        gold_frames = by_frame(matchable_regions(reference))
+        gold_answers = answers_by_question(reference.classifications)
+        for sub in scored:
+            frames = by_frame(matchable_regions(sub.aset))
+            try:
+                outcomes = [
+                    score_regions(
+                        gold_frames.get(frame, []),
+                        frames.get(frame, []),
+                        (self.iou_threshold,),
+                        size=size,
+                    )
+                    for frame in set(gold_frames) | set(frames)
+                ]
+            except QAError as error:
+                self.skipped += 1
+                self.skip_reason = self.skip_reason or error.message
+                continue
+            answers = answers_by_question(sub.aset.classifications)
+            group = self.gold_groups.setdefault((sub.who, sub.tool), GoldGroup(self.iou_threshold))
+            for target in (self.gold_all, group):
+                target.sets += 1
+                for outcome in outcomes:
+                    target.regions.add(outcome)
+                for question, values in gold_answers.items():
+                    given = answers.get(question, [])
+                    add_answers(
+                        target.answers,
+                        [f"{question}={v}" for v in values],
+                        [f"{question}={v}" for v in given],
+                    )
+            for outcome in outcomes:
+                self.confusion.update(outcome.confusion[self.iou_threshold])
+            for question, values in gold_answers.items():
+                given = answers.get(question, [])
+                if len(values) == 1 and len(given) <= 1:
+                    shown = f"{question}={given[0]}" if given else BACKGROUND
+                    self.confusion[f"{question}={values[0]}", shown] += 1
+
+    # -- submission vs accepted ------------------------------------------------------
 
     def differ(self) -> Differ | None:
-        return None
+        threshold = self.iou_threshold
+
+        def diff(
+            item: Item, submitted: AnnotationSet, accepted: AnnotationSet, _: float
+        ) -> RegionDiff:
+            found = region_agreement(
+                submitted, accepted, size=media_size(item), iou_threshold=ANY_OVERLAP
+            )
+            changes = RegionDiff(added=len(found.unmatched_b), removed=len(found.unmatched_a))
+            for pair in found.pairs:
+                if not pair.same_label:
+                    changes.relabeled += 1
+                elif pair.iou < threshold:
+                    changes.moved += 1
+            before, after = first_answers(submitted), first_answers(accepted)
+            changes.relabeled += sum(
+                1 for q in set(before) | set(after) if before.get(q) != after.get(q)
+            )
+            return changes
+
+        return diff
+
+    # -- results -------------------------------------------------------------------------
 
     def by_annotator(self) -> dict[Who, dict[str, Any]]:
-        return {}
+        return {
+            who: {"agreement": agree / units if units else None, "pairs": int(n)}
+            for who, (agree, units, n) in self.people.items()
+        }
 
     def gold_by_annotator(self) -> dict[Who, dict[str, Any]]:
-        return {}
+        rows = {}
+        for who, group in self.gold_groups.items():
+            micro = group.combined().total
+            rows[who] = {"precision": micro.precision, "recall": micro.recall, "f1": micro.f1}
+        return rows
+
+    def _pair_kappa(self, totals: PairTotals) -> float | None:
+        if totals.answers:
+            return _mean([kappa_of(table) for table in totals.answers.values()])
+        return kappa_of(totals.region_labels)
 
     def result(self) -> dict[str, Any]:
-        return {"available": False, "reason": MISSING}
+        names = sorted({name for pair in self.pairs for name in pair})
+        pairs = []
+        agree = units = 0.0
+        matched = n_a = n_b = same = 0
+        iou_sum = 0.0
+        kappas: list[float | None] = []
+        for (a, b), totals in sorted(self.pairs.items()):
+            agree += totals.agree
+            units += totals.units
+            matched += totals.regions_matched
+            n_a += totals.regions_a
+            n_b += totals.regions_b
+            same += totals.same_label
+            iou_sum += totals.iou_sum
+            kappas.append(self._pair_kappa(totals))
+            pair_matched = totals.regions_matched
+            pairs.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "items": totals.items,
+                    "agreement": totals.agreement,
+                    "kappa": kappas[-1],
+                    "questions": {
+                        question: {
+                            "compared": sum(table.values()),
+                            "agreement": sum(n for (x, y), n in table.items() if x == y)
+                            / sum(table.values()),
+                            "kappa": kappa_of(table),
+                        }
+                        for question, table in sorted(totals.answers.items())
+                    },
+                    "regions": {
+                        "a": totals.regions_a,
+                        "b": totals.regions_b,
+                        "matched": pair_matched,
+                        "same_label": totals.same_label,
+                        "agreement": (
+                            2.0 * pair_matched / (totals.regions_a + totals.regions_b)
+                            if totals.regions_a + totals.regions_b
+                            else None
+                        ),
+                        "mean_iou": totals.iou_sum / pair_matched if pair_matched else None,
+                        "label_agreement": (
+                            totals.same_label / pair_matched if pair_matched else None
+                        ),
+                    },
+                }
+            )
+        alphas = {
+            question: alpha_of(table) for question, table in sorted(self.coincidences.items())
+        }
+        return {
+            "available": True,
+            "iou_threshold": self.iou_threshold,
+            "annotators": names,
+            "overall": agree / units if units else None,
+            "kappa": _mean(kappas),
+            "alpha": _mean(list(alphas.values())),
+            "alpha_by_question": alphas,
+            "regions": {
+                "matched": matched,
+                "a": n_a,
+                "b": n_b,
+                "same_label": same,
+                "agreement": 2.0 * matched / (n_a + n_b) if n_a + n_b else None,
+                "mean_iou": iou_sum / matched if matched else None,
+                "label_agreement": same / matched if matched else None,
+            },
+            "iou_histogram": {
+                "edges": [round(i / BINS, 4) for i in range(BINS + 1)],
+                "counts": list(self.histogram),
+            },
+            "pairs": pairs,
+            "skipped": self.skipped,
+            "skip_reason": self.skip_reason,
+        }
 
     def gold_result(self) -> dict[str, Any]:
-        return {"available": False, "reason": MISSING}
+        if not self.gold_all.sets:
+            return {
+                "available": False,
+                "reason": "no item has both a gold set and a human set",
+                "iou_threshold": self.iou_threshold,
+            }
+        table = self.gold_all.combined()
+        macro = table.macro
+        names = sorted({name for pair in self.confusion for name in pair} - {BACKGROUND})
+        labels = [*names, BACKGROUND]
+        return {
+            "available": True,
+            "iou_threshold": self.iou_threshold,
+            "items": self.items_with_gold,
+            "sets_scored": self.gold_all.sets,
+            "micro": _scores(table.total),
+            "macro": {"precision": macro.precision, "recall": macro.recall, "f1": macro.f1},
+            "classes": {name: _scores(counts) for name, counts in sorted(table.classes.items())},
+            "confusion": {
+                "labels": labels,
+                "matrix": [[self.confusion.get((r, c), 0) for c in labels] for r in labels],
+            },
+            "by_annotator": [
+                {
+                    "annotator": who,
+                    "tool": tool,
+                    "sets": group.sets,
+                    **_scores(group.combined().total),
+                }
+                for (who, tool), group in sorted(self.gold_groups.items())
+            ],
+        }
