@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from bridge.qa.workflows.run import QaSettings, run_qa
-from tests.qa_report.builders import aset, answer, box, item, write_jsonl
+from tests.qa_report.builders import answer, aset, box, item, write_jsonl
 
 DISAGREE = {0, 1, 10}
 

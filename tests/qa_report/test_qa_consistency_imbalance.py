@@ -6,7 +6,7 @@ import pytest
 
 from bridge.qa.workflows.run import QaSettings, run_qa
 from bridge.schema import BBox, Polygon, Region
-from tests.qa_report.builders import aset, answer, box, item, project, write_jsonl
+from tests.qa_report.builders import answer, aset, box, item, project, write_jsonl
 
 
 def test_identical_items_labeled_differently(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.qa.workflows.run import QaSettings, run_qa
-from tests.qa_report.builders import aset, answer, box, item, write_jsonl
+from tests.qa_report.builders import answer, aset, box, item, write_jsonl
 
 
 def gold_items():

@@ -90,7 +90,9 @@ def test_the_sample_as_a_pushable_unified_jsonl_subset(tmp_path):
     report = run_qa([str(path)], QaSettings(sample_percent=30, seed=1), outputs)
     assert report["sample"]["population"] == 20
     assert report["sample"]["size"] == 6
-    listed = [json.loads(line) for line in open(tmp_path / "sample.jsonl.list")]
+    listed = [
+        json.loads(line) for line in (tmp_path / "sample.jsonl.list").read_text().splitlines()
+    ]
     assert len(listed) == 6
     subset = list(open_dataset(tmp_path / "sample.jsonl").items)  # readable by every command
     chosen = {(entry.key, s.id) for entry in subset for s in entry.annotation_sets}
