@@ -40,7 +40,10 @@ def ellipse_extent(shape: Ellipse) -> tuple[float, float]:
 def outline(shape: Shape) -> list[Point] | None:
     """The extreme points of `shape` (see the module docstring), or None."""
     if isinstance(shape, BBox):
-        if shape.rotation and shape.units == "percent":
+        if not shape.rotation:  # the common case, without trigonometry
+            right, bottom = shape.x + shape.width, shape.y + shape.height
+            return [(shape.x, shape.y), (right, shape.y), (right, bottom), (shape.x, bottom)]
+        if shape.units == "percent":
             return None
         return bbox_corners(shape)
     if isinstance(shape, Polygon | Polyline | Cuboid):
@@ -69,6 +72,14 @@ def outside(shape: Shape, width: int | None, height: int | None, tolerance: floa
     """True when a point of `shape` lies outside the media by more than `tolerance` (in
     the shape's units), False when it is inside, None when that cannot be told."""
     box = media_box(shape, width, height)
+    if box is not None and type(shape) is BBox and not shape.rotation:  # the hot path
+        w, h = box
+        return (
+            shape.x < -tolerance
+            or shape.y < -tolerance
+            or shape.x + shape.width > w + tolerance
+            or shape.y + shape.height > h + tolerance
+        )
     points = outline(shape)
     if box is None or points is None:
         return None
