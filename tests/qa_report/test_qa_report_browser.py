@@ -179,3 +179,19 @@ def test_an_item_without_its_image_is_drawn_on_a_blank_canvas(tmp_path):
     assert "<image" not in text
     assert "viewBox='0 0 300 100'" in text  # the canvas has the item's size
     assert text.count("<g class='region'") == 3
+
+
+def test_a_heatmap_shows_at_most_30_annotators(tmp_path):
+    from bridge.qa.report.html import MAX_CELLS, render
+    from bridge.qa.workflows.run import QaSettings, run_qa
+
+    # 35 annotators on item 0; only the first 30 also on item 1: they are the busiest
+    sets0 = [aset(f"s{i}", f"p{i:02d}@x", [box("r", "cat", 0, 0)]) for i in range(35)]
+    sets1 = [aset(f"t{i}", f"p{i:02d}@x", [box("r", "cat", 0, 0)]) for i in range(30)]
+    data = write_jsonl(tmp_path / "many.jsonl", [item("i0", sets0), item("i1", sets1)])
+    report = run_qa([str(data)], QaSettings(gallery_size=0))
+    assert len(report["agreement"]["annotators"]) == 35  # the JSON keeps every one
+    page = render(report)
+    figure = page.split("data-plot='agreement'>")[1].split("</figure>")[0]
+    assert figure.count("<rect") == MAX_CELLS * MAX_CELLS == 900
+    assert "p29@x" in figure and "p30@x" not in figure

@@ -26,6 +26,9 @@ from bridge.qa.report import svg
 from bridge.qa.report.svg import esc
 
 MAX_BARS = 40
+MAX_CELLS = 30
+"""The most annotators (agreement) or classes (confusion) a heatmap shows: the busiest ones;
+the JSON keeps them all."""
 
 
 def _asset(name: str) -> str:
@@ -133,6 +136,12 @@ def _confusion(report: dict[str, Any]) -> str:
     confusion = gold["confusion"]
     labels = confusion["labels"]
     matrix = confusion["matrix"]
+    if len(labels) > MAX_CELLS:
+        weight = [sum(matrix[i]) + sum(row[i] for row in matrix) for i in range(len(labels) - 1)]
+        keep = sorted(sorted(range(len(weight)), key=lambda i: -weight[i])[: MAX_CELLS - 1])
+        keep.append(len(labels) - 1)  # the background row and column stay
+        labels = [labels[i] for i in keep]
+        matrix = [[matrix[i][j] for j in keep] for i in keep]
     shares = []
     for row in matrix:
         total = sum(row)
@@ -160,11 +169,18 @@ def _agreement(report: dict[str, Any]) -> str:
     names = agreement.get("annotators") or []
     if not agreement.get("available") or len(names) < 2:
         return _figure("agreement", "Agreement per annotator pair", _missing(agreement))
+    if len(names) > MAX_CELLS:
+        busy: dict[str, int] = {}
+        for pair in agreement.get("pairs", []):
+            for who in (pair["a"], pair["b"]):
+                busy[who] = busy.get(who, 0) + pair["items"]
+        names = sorted(sorted(names, key=lambda who: -busy.get(who, 0))[:MAX_CELLS])
     index = {name: i for i, name in enumerate(names)}
     values: list[list[float | None]] = [[None] * len(names) for _ in names]
     for pair in agreement.get("pairs", []):
-        i, j = index[pair["a"]], index[pair["b"]]
-        values[i][j] = values[j][i] = pair["agreement"]
+        if pair["a"] in index and pair["b"] in index:
+            i, j = index[pair["a"]], index[pair["b"]]
+            values[i][j] = values[j][i] = pair["agreement"]
     for i in range(len(names)):
         values[i][i] = 1.0
     content = svg.heatmap(names, names, values, row_title="annotator", column_title="annotator")
