@@ -111,3 +111,15 @@ def test_labels_with_none_equal_the_package_on_strings(data):
             krippendorff_alpha(words, "nominal")
     else:
         assert krippendorff_alpha(words, "nominal") == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("distinct", [100, 300])
+def test_wide_domains_equal_the_package(level, distinct):
+    """More values than the coincidence path takes (64) and than int8 codes hold (127)."""
+    rng = np.random.default_rng(distinct)
+    units = 400
+    truth = rng.integers(0, distinct, units).astype(float)
+    data = np.where(rng.random((3, units)) < 0.7, truth, rng.integers(0, distinct, (3, units)))
+    data[rng.random(data.shape) < 0.2] = np.nan
+    check(data * 0.5 + 0.25, level)

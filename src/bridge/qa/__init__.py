@@ -18,22 +18,55 @@ when the CLI starts):
 | `bridge.qa.gold` | scores against gold: P/R/F1 per class, micro/macro, confusion matrix |
 | `bridge.qa.fusion` | geometric consensus: cluster regions by IoU, vote labels, fuse shapes |
 
-Re-exported here: `QAError`, `cohen_kappa`, `fleiss_kappa`, `krippendorff_alpha` and the
-categorical views and consensus functions (the region, span, track, gold and fusion modules
-are imported from their own modules).
+Re-exported here: the names in `__all__` (kappas, alpha, the categorical views and the
+categorical consensus). The matching, region, span, track, gold and fusion modules are
+imported from their own modules. Importing `bridge.qa` loads pydantic (the schema) but not
+numpy: every module imports numpy inside the functions that use it.
 """
 
 from __future__ import annotations
 
 from bridge.qa.alpha import alpha_from_coincidences, krippendorff_alpha
+from bridge.qa.categorical import (
+    Agreement,
+    ClassificationRatings,
+    Ratings,
+    RegionRatings,
+    Score,
+    agreement,
+    annotator_of,
+    classification_ratings,
+)
+from bridge.qa.consensus import (
+    DawidSkeneResult,
+    Vote,
+    consensus_set,
+    dawid_skene,
+    majority_vote,
+    with_consensus,
+)
 from bridge.qa.errors import QAError
 from bridge.qa.kappa import cohen_kappa, fleiss_category_kappas, fleiss_kappa
 
 __all__ = [
+    "Agreement",
+    "ClassificationRatings",
+    "DawidSkeneResult",
     "QAError",
+    "Ratings",
+    "RegionRatings",
+    "Score",
+    "Vote",
+    "agreement",
     "alpha_from_coincidences",
+    "annotator_of",
+    "classification_ratings",
     "cohen_kappa",
+    "consensus_set",
+    "dawid_skene",
     "fleiss_category_kappas",
     "fleiss_kappa",
     "krippendorff_alpha",
+    "majority_vote",
+    "with_consensus",
 ]

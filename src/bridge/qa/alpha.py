@@ -47,20 +47,36 @@ from bridge.qa.errors import QAError
 from bridge.qa.values import is_missing, ordered_values
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import numpy as np
     import numpy.typing as npt
+
+    Codes: TypeAlias = npt.NDArray[np.signedinteger[Any]]
+    """Reliability data as positions in the value domain, -1 for missing (int8 to int32:
+    the smallest type that holds the domain, see `code_type`)."""
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[str, ...] = get_args(Level)
 
 COINCIDENCE_LIMIT = 64
 """Up to this many distinct values, alpha goes through the coincidence matrix."""
-UNIT_CHUNK_CELLS = 1 << 21
-"""Units x values cells per chunk when counting values per unit (16 MB of float64)."""
+UNIT_CHUNK_CELLS = 1 << 18
+"""Units x values cells per chunk when counting values per unit (2 MB of float64)."""
 INTEGER_SPAN_LIMIT = 1 << 20
 """Whole-number data spanning at most this many values is coded by bincount, not a sort."""
 
 WHERE = "krippendorff_alpha"
+
+
+def code_type(size: int) -> Any:
+    """The smallest signed integer type holding codes 0..size-1 and -1."""
+    import numpy as np
+
+    for candidate in (np.int8, np.int16, np.int32):
+        if size <= np.iinfo(candidate).max:
+            return candidate
+    return np.int64
 
 
 def _check_level(level: str) -> None:
@@ -234,11 +250,11 @@ def _add_coincidences(o: npt.NDArray[np.float64], counts: npt.NDArray[np.float64
 
 def _encode(
     data: Any, value_domain: Sequence[Any] | npt.ArrayLike | None, level: str
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
+) -> tuple[Codes, npt.NDArray[Any]]:
     """Codes (raters x units, -1 for missing) and the domain they index."""
     import numpy as np
 
-    matrix = np.asarray(data)
+    matrix = _as_matrix(data)
     if matrix.ndim != 2:
         raise QAError(
             f"reliability data is a raters x units matrix, not shape {matrix.shape}",
@@ -259,13 +275,31 @@ def _encode(
     raise QAError(f"cannot rate values of dtype {matrix.dtype}", where=WHERE)
 
 
+def _as_matrix(data: Any) -> npt.NDArray[Any]:
+    """`data` as a 2-D array; lists holding tuples (checklist answers) as one object cell
+    each, which `np.asarray` would unpack."""
+    import numpy as np
+
+    rows_are_lists = isinstance(data, (list, tuple)) and all(
+        isinstance(row, (list, tuple)) for row in data
+    )
+    if rows_are_lists and len({len(row) for row in data}) > 1:
+        raise QAError("the raters' rows differ in length", where=WHERE)
+    if not rows_are_lists or not any(isinstance(v, tuple) for row in data for v in row):
+        return np.asarray(data)
+    matrix: Any = np.empty((len(data), len(data[0]) if data else 0), dtype=object)
+    for r, row in enumerate(data):
+        for u, value in enumerate(row):
+            matrix[r, u] = value
+    return np.asarray(matrix)
+
+
 def _encode_numbers(
     matrix: npt.NDArray[Any], value_domain: Sequence[Any] | npt.ArrayLike | None
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
+) -> tuple[Codes, npt.NDArray[Any]]:
     import numpy as np
 
     values = matrix.astype(np.float64, copy=False)
-    codes = np.full(values.shape, -1, dtype=np.int32)
     if np.isinf(values).any():
         raise QAError("reliability data holds an infinite value", where=WHERE)
     if value_domain is not None:
@@ -274,6 +308,7 @@ def _encode_numbers(
             raise QAError("value_domain repeats a value", where=WHERE)
         sorter = np.argsort(domain, kind="stable")
         ordered = domain[sorter]
+        codes = np.full(values.shape, -1, dtype=code_type(len(domain)))
         for row, out in zip(values, codes, strict=True):
             present = ~np.isnan(row)
             found = row[present]
@@ -286,32 +321,32 @@ def _encode_numbers(
                 )
             out[present] = sorter[position]
         return codes, domain
-    present_any = ~np.isnan(values)
-    if not present_any.any():
+    if np.isnan(values).all():
         raise _no_pairable()
     low = float(np.nanmin(values))
     high = float(np.nanmax(values))
-    whole = all(
-        bool(np.equal(np.floor(row[~np.isnan(row)]), row[~np.isnan(row)]).all()) for row in values
-    )
+    whole = all(bool((np.floor(row) == row)[~np.isnan(row)].all()) for row in values)
     if whole and high - low <= INTEGER_SPAN_LIMIT:
         seen = np.zeros(int(high - low) + 1, dtype=bool)
         for row in values:
-            present = ~np.isnan(row)
-            seen[(row[present] - low).astype(np.int64)] = True
-        lookup = (np.cumsum(seen) - 1).astype(np.int32)
+            seen[(row[~np.isnan(row)] - low).astype(np.int64)] = True
+        size = int(seen.sum())
+        lookup = (np.cumsum(seen) - 1).astype(code_type(size))
+        codes = np.full(values.shape, -1, dtype=code_type(size))
         for row, out in zip(values, codes, strict=True):
             present = ~np.isnan(row)
             out[present] = lookup[(row[present] - low).astype(np.int64)]
         return codes, np.nonzero(seen)[0].astype(np.float64) + low
+    present_any = ~np.isnan(values)
     domain, inverse = np.unique(values[present_any], return_inverse=True)
-    codes[present_any] = inverse.astype(np.int32)
+    codes = np.full(values.shape, -1, dtype=code_type(len(domain)))
+    codes[present_any] = inverse
     return codes, domain
 
 
 def _encode_labels(
     matrix: npt.NDArray[Any], value_domain: Sequence[Any] | npt.ArrayLike | None, level: str
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[Any]]:
+) -> tuple[Codes, npt.NDArray[Any]]:
     import numpy as np
 
     if level in ("interval", "ratio"):
@@ -346,15 +381,14 @@ def _encode_labels(
                 where=WHERE,
                 hint="add it to value_domain, or leave value_domain out",
             )
-    codes = np.array(coded, dtype=np.int32).reshape(matrix.shape)
-    domain = np.empty(len(order), dtype=object)
-    domain[:] = order
+    codes = np.array(coded, dtype=code_type(len(order))).reshape(matrix.shape)
+    domain: Any = np.empty(len(order), dtype=object)
+    for position, value in enumerate(order):
+        domain[position] = value  # one by one: a tuple value stays one cell
     return codes, domain
 
 
-def _alpha_by_coincidences(
-    codes: npt.NDArray[np.int32], domain: npt.NDArray[Any], level: str
-) -> float:
+def _alpha_by_coincidences(codes: Codes, domain: npt.NDArray[Any], level: str) -> float:
     import numpy as np
 
     size = len(domain)
@@ -372,9 +406,7 @@ def _alpha_by_coincidences(
     return alpha_from_coincidences(o, level, domain)  # type: ignore[arg-type]  # level checked
 
 
-def _alpha_by_rater_pairs(
-    codes: npt.NDArray[np.int32], domain: npt.NDArray[Any], level: str
-) -> float:
+def _alpha_by_rater_pairs(codes: Codes, domain: npt.NDArray[Any], level: str) -> float:
     import numpy as np
 
     present = codes >= 0
@@ -404,6 +436,19 @@ def _alpha_by_rater_pairs(
     return 1.0 - (n - 1.0) * observed / expected
 
 
+def alpha_from_codes(codes: Codes, domain: npt.NDArray[Any], level: Level = "nominal") -> float:
+    """Alpha of coded reliability data: `codes` is raters x units of positions in `domain`
+    (-1 for missing). What `bridge.qa.categorical.Ratings` hands over."""
+    _check_level(level)
+    if codes.ndim != 2:
+        raise QAError(f"codes are raters x units, not shape {codes.shape}", where=WHERE)
+    if level in ("interval", "ratio"):
+        domain = _domain_array(domain, len(domain), level)
+    if len(domain) <= COINCIDENCE_LIMIT:
+        return _alpha_by_coincidences(codes, domain, level)
+    return _alpha_by_rater_pairs(codes, domain, level)
+
+
 def krippendorff_alpha(
     data: Any = None,
     level: Level = "nominal",
@@ -431,6 +476,4 @@ def krippendorff_alpha(
         domain = value_domain if value_domain is not None else np.arange(o.shape[0])
         return alpha_from_coincidences(o, level, domain)
     codes, domain = _encode(data, value_domain, level)
-    if len(domain) <= COINCIDENCE_LIMIT:
-        return _alpha_by_coincidences(codes, domain, level)
-    return _alpha_by_rater_pairs(codes, domain, level)
+    return alpha_from_codes(codes, domain, level)
