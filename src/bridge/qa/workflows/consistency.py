@@ -35,7 +35,15 @@ from typing import Any
 from bridge.qa.workflows.items import ItemView, set_answers, set_labels
 from bridge.qa.workflows.scratch import Scratch
 from bridge.qa.workflows.shapes import outside
-from bridge.schema import Classification, ClassificationSpec, Item, Ontology, Shape, Span
+from bridge.schema import (
+    BBox,
+    Classification,
+    ClassificationSpec,
+    Item,
+    Ontology,
+    Shape,
+    Span,
+)
 
 MAX_DISTINCT = 20000
 MAX_EXAMPLES = 20
@@ -91,6 +99,7 @@ class Consistency:
             signature = json.dumps(labels)
             for kind, value in fingerprints(item):
                 self.scratch.insert("prints", (kind, value, item.key, signature))
+        media = item.media
         for sub in view.sets:
             aset = sub.aset
             for classification in aset.classifications:
@@ -99,7 +108,21 @@ class Consistency:
                 self._label(sub.origin, region.label, item.key)
                 for classification in region.classifications:
                     self._answer(sub.origin, region.label, classification, item.key)
-                self._bounds(view, sub.id, region.id, region.label, region.shape)
+                shape = region.shape
+                if type(shape) is BBox and shape.units == "px" and media.width and media.height:
+                    # the common case inline (`shapes.outside` computes the same)
+                    self.checked_regions += 1
+                    if (
+                        shape.rotation
+                        or shape.x < -PIXEL_TOLERANCE
+                        or shape.y < -PIXEL_TOLERANCE
+                        or shape.x + shape.width > media.width + PIXEL_TOLERANCE
+                        or shape.y + shape.height > media.height + PIXEL_TOLERANCE
+                    ):
+                        self.checked_regions -= 1
+                        self._bounds(view, sub.id, region.id, region.label, shape)
+                    continue
+                self._bounds(view, sub.id, region.id, region.label, shape)
             for track in aset.tracks:
                 self._label(sub.origin, track.label, item.key)
                 for classification in track.classifications:

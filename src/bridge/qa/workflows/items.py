@@ -60,6 +60,7 @@ class ItemView:
     human: list[SetView] = field(default_factory=list)
     gold: list[SetView] = field(default_factory=list)
     predictions: list[SetView] = field(default_factory=list)
+    _reference: tuple[SetView | None] | None = None
 
     def __post_init__(self) -> None:
         for view in self.sets:
@@ -79,6 +80,11 @@ class ItemView:
 
     def reference(self) -> SetView | None:
         """The gold set, else the newest accepted set, else the newest human or consensus set."""
+        if self._reference is None:
+            self._reference = (self._find_reference(),)
+        return self._reference[0]
+
+    def _find_reference(self) -> SetView | None:
         if self.gold:
             return self.gold[0]
         pool = [view for view in self.sets if view.aset.kind != "prediction"]
