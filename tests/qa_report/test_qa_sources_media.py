@@ -170,3 +170,31 @@ def test_the_gallery_embeds_an_http_image(tmp_path, media_server):
     page2 = tmp_path / "w2.html"
     assert run_cli("qa", str(data), "-o", str(page2), "--no-fetch-images").returncode == 0
     assert base64.b64encode(png).decode() not in Path(page2).read_text()
+
+
+CVAT_JOB = ROOT / "tests" / "fixtures" / "cvat" / "job_export_images.xml"
+
+
+@pytest.mark.parametrize(
+    ("stage", "state", "reviewed", "defective"),
+    [("acceptance", "completed", True, False), ("validation", "rejected", True, True)],
+)
+def test_a_cvat_job_stage_and_state_give_the_verdict(tmp_path, stage, state, reviewed, defective):
+    """The real job export (frames 10-14, assignee carol) with a `<stage>`/`<state>` added
+    to its `<job>` (CVAT's own job meta has none; the reader takes them when present):
+    every set of the job gets the job's verdict."""
+    text = CVAT_JOB.read_text().replace(
+        "<mode>annotation</mode>",
+        f"<mode>annotation</mode><stage>{stage}</stage><state>{state}</state>",
+    )
+    path = tmp_path / "job.xml"
+    path.write_text(text)
+    done = run_cli("qa", str(path), "--json", "-")
+    assert done.returncode == 0, done.stderr
+    defects = json.loads(done.stdout)["defects"]
+    frames = 5  # the job covers frames 10..14: one annotation set per frame
+    assert defects["sets"] == frames
+    assert defects["reviewed"] == (frames if reviewed else 0)
+    assert defects["defective"] == (frames if defective else 0)
+    assert defects["defect_rate"] == (1.0 if defective else 0.0)
+    assert list(defects["by_tool"]) == ["cvat"]
