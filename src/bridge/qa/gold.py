@@ -38,8 +38,18 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bridge.qa.errors import QAError
-from bridge.qa.matching import MATCHABLE_KINDS, Assignment, Size, kind_of, match, similarity_matrix
+from bridge.qa.matching import (
+    MATCHABLE_KINDS,
+    Assignment,
+    Size,
+    assign,
+    kind_of,
+    score_order,
+    similarity_matrix,
+)
 from bridge.qa.regions import annotator_key, by_frame, media_size
 from bridge.schema import AnnotationSet, Classification, Item, Region
 from bridge.select import SetSelector, SourceName, select_sets
@@ -168,11 +178,19 @@ def score_regions(
     scores = similarity_matrix(
         [r.shape for r in gold], [r.shape for r in scored], size=size, sigmas=sigmas
     )
+    if gold and scored:
+        same = np.equal.outer(
+            np.array(labels_gold, dtype=object), np.array(labels_scored, dtype=object)
+        )
+        aware_scores = np.where(same, scores, 0.0)
+    else:
+        aware_scores = scores
+    order = score_order(scored) if assignment == "greedy" else None
     verdicts: dict[float, Counter[tuple[str, str]]] = {}
     confusions: dict[float, Counter[tuple[str, str]]] = {}
     for threshold in thresholds:
         verdict: Counter[tuple[str, str]] = Counter()
-        aware = match(gold, scored, threshold, True, assignment=assignment, scores=scores)
+        aware = assign(aware_scores, threshold, assignment=assignment, order_b=order)
         for pair in aware.pairs:
             verdict["tp", labels_gold[pair.index_a]] += 1
         for i in aware.unmatched_a:
@@ -180,7 +198,7 @@ def score_regions(
         for j in aware.unmatched_b:
             verdict["fp", labels_scored[j]] += 1
         confusion: Counter[tuple[str, str]] = Counter()
-        blind = match(gold, scored, threshold, False, assignment=assignment, scores=scores)
+        blind = assign(scores, threshold, assignment=assignment, order_b=order)
         for pair in blind.pairs:
             confusion[labels_gold[pair.index_a], labels_scored[pair.index_b]] += 1
         for i in blind.unmatched_a:
@@ -268,6 +286,8 @@ class GoldEvaluation:
     items_with_several_gold: int = 0
 
     def __post_init__(self) -> None:
+        self.gold = SetSelector.parse(self.gold)
+        self.sets = SetSelector.parse(self.sets)
         self.thresholds = tuple(float(t) for t in self.thresholds)
         if not self.thresholds:
             raise QAError("no IoU threshold given", hint="give at least one, e.g. 0.5")

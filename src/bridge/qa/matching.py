@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -149,6 +149,15 @@ def is_axis_aligned(box: BBox) -> bool:
 
 def box_xyxy(box: BBox) -> tuple[float, float, float, float]:
     return box.x, box.y, box.x + box.width, box.y + box.height
+
+
+def box_iou(a: BBox, b: BBox) -> float:
+    """IoU of two axis-aligned boxes (0.0 when the union is empty)."""
+    width = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
+    height = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+    inter = width * height if width > 0 and height > 0 else 0.0
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
 
 
 # ------------------------------------------------------------------ convex polygons
@@ -424,7 +433,7 @@ def similarity(
     if kind_of(a) not in AREA_KINDS or kind_of(b) not in AREA_KINDS:
         return 0.0
     if isinstance(a, BBox) and isinstance(b, BBox) and is_axis_aligned(a) and is_axis_aligned(b):
-        return float(box_iou_matrix(np.array([box_xyxy(a)]), np.array([box_xyxy(b)]))[0, 0])
+        return box_iou(a, b)
     outline_a, outline_b = outline(a), outline(b)
     if (
         outline_a is not None
@@ -476,8 +485,7 @@ def similarity_matrix(
 # ------------------------------------------------------------------------- matching
 
 
-@dataclass(frozen=True)
-class Pair:
+class Pair(NamedTuple):
     """Region `index_a` of set A matched with region `index_b` of set B, with their
     similarity (IoU or OKS)."""
 
@@ -506,6 +514,8 @@ def assign(
     """Match rows (A) to columns (B) of a similarity matrix: pairs need a similarity > 0
     and >= `threshold` (entries set to 0 beforehand are forbidden pairs). `order_b` is the
     order B's columns pick in greedy mode (default: column order)."""
+    if assignment not in ("optimal", "greedy"):
+        raise QAError(f"unknown assignment {assignment!r}", hint='use "optimal" or "greedy"')
     n_a, n_b = scores.shape
     valid = (scores > 0) & (scores >= threshold)
     chosen: list[tuple[int, int]] = []
@@ -516,25 +526,30 @@ def assign(
             weights = np.where(valid, scores, 0.0)
             rows, cols = linear_sum_assignment(weights, maximize=True)
             chosen = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if valid[r, c]]
-        elif assignment == "greedy":
-            taken = np.zeros(n_a, dtype=bool)
+        else:
+            # plain Python on the columns: faster than numpy calls on an item's few regions
+            columns: list[list[float]] = np.where(valid, scores, -1.0).T.tolist()
+            taken = [False] * n_a
             for column in order_b if order_b is not None else range(n_b):
-                best, best_score = -1, -1.0
-                for row in range(n_a):
-                    if taken[row] or not valid[row, column]:
-                        continue
-                    if scores[row, column] >= best_score:  # later row wins a tie (COCOeval)
-                        best, best_score = row, float(scores[row, column])
+                best, best_score = -1, 0.0
+                for row, value in enumerate(columns[column]):
+                    # `>=`: the later row wins a tie, as in COCOeval
+                    if value >= best_score and not taken[row]:
+                        best, best_score = row, value
                 if best >= 0:
                     taken[best] = True
                     chosen.append((best, int(column)))
-        else:
-            raise QAError(f"unknown assignment {assignment!r}", hint='use "optimal" or "greedy"')
     chosen.sort()
     matched_a = {r for r, _ in chosen}
     matched_b = {c for _, c in chosen}
+    if chosen:
+        rows_, cols_ = zip(*chosen, strict=True)
+        values: list[float] = scores[list(rows_), list(cols_)].tolist()
+        pairs = tuple(Pair(r, c, v) for (r, c), v in zip(chosen, values, strict=True))
+    else:
+        pairs = ()
     return Matching(
-        pairs=tuple(Pair(r, c, float(scores[r, c])) for r, c in chosen),
+        pairs=pairs,
         unmatched_a=tuple(i for i in range(n_a) if i not in matched_a),
         unmatched_b=tuple(j for j in range(n_b) if j not in matched_b),
     )
