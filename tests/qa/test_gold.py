@@ -223,3 +223,29 @@ def test_no_class_seen_and_bad_thresholds():
         GoldEvaluation(thresholds=(1.5,))
     with pytest.raises(QAError, match="no IoU threshold"):
         GoldEvaluation(thresholds=())
+
+
+def test_spans_against_gold():
+    from bridge.schema import Span
+
+    text = "Ann met Bob in Paris."
+    gold = gold_set(
+        Region(id="g1", label="PER", shape=Span(start=0, end=3)),
+        Region(id="g2", label="PER", shape=Span(start=8, end=11)),
+        Region(id="g3", label="LOC", shape=Span(start=15, end=20)),
+    )
+    ann = human(
+        "h",
+        "ann",
+        Region(id="s1", label="PER", shape=Span(start=0, end=3)),
+        Region(id="s2", label="LOC", shape=Span(start=8, end=11)),  # wrong label
+        Region(id="s3", label="LOC", shape=Span(start=15, end=21)),  # "Paris."
+    )
+    items = [Item(key="t", media=Media(kind="text", text=text), annotation_sets=[gold, ann])]
+    exact = evaluate_against_gold(items).per_annotator["ann"].spans
+    assert (exact.classes["PER"].tp, exact.classes["PER"].fn) == (1, 1)
+    assert (exact.classes["LOC"].tp, exact.classes["LOC"].fp, exact.classes["LOC"].fn) == (0, 2, 1)
+    trimmed = evaluate_against_gold(items, trim_spans=True).per_annotator["ann"].spans
+    assert (trimmed.classes["LOC"].tp, trimmed.classes["LOC"].fp) == (1, 1)
+    assert trimmed.micro.precision == pytest.approx(2 / 3)
+    assert trimmed.micro.recall == pytest.approx(2 / 3)

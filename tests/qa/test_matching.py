@@ -375,3 +375,13 @@ def test_match_threshold_labels_and_empty_sides():
 def test_unknown_assignment_is_an_error():
     with pytest.raises(QAError, match="assignment"):
         assign(np.array([[0.9]]), 0.5, assignment="best")  # type: ignore[arg-type]
+
+
+def test_many_boxes_take_the_numpy_path_with_the_same_values():
+    rng = np.random.default_rng(7)
+    boxes_a = rng.uniform(0, 100, size=(30, 4)).tolist()
+    boxes_b = rng.uniform(0, 100, size=(25, 4)).tolist()  # 750 pairs: over SMALL_MATRIX
+    ours = similarity_matrix([box(*b) for b in boxes_a], [box(*b) for b in boxes_b])
+    theirs = coco_mask.iou(boxes_a, boxes_b, [0] * len(boxes_b))
+    np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-12)
+    assert (ours > 0).sum() > 50  # the data overlaps: the check is not vacuous

@@ -133,3 +133,22 @@ def test_spans_are_left_to_the_span_module():
     b = aset("2", "b", reg("t", Span(start=0, end=4)))
     result = region_agreement(a, b)
     assert result.n_a == 0 and result.n_b == 0
+
+
+def test_percent_shapes_use_the_item_size_and_keypoints_use_oks():
+    from bridge.schema import Keypoint, Points
+
+    # ann drew in pixels, bob's reader kept percent: 10% of 400 px = 40 px
+    a = aset("1", "ann", reg("a", box(40, 40, 40, 40)))
+    b = aset("2", "bob", reg("b", BBox(x=10, y=10, width=10, height=10, units="percent")))
+    totals = dataset_region_agreement([item("i", a, b)])
+    assert totals["ann", "bob"].matched == 1 and totals["ann", "bob"].mean_iou == pytest.approx(1.0)
+    # keypoints: the same skeleton 1 px off matches by OKS, a far one does not
+    person = [Keypoint(x=100, y=100, label="nose"), Keypoint(x=140, y=180, label="left_hip")]
+    moved = [Keypoint(x=101, y=100, label="nose"), Keypoint(x=140, y=181, label="left_hip")]
+    far = [Keypoint(x=300, y=300, label="nose"), Keypoint(x=340, y=380, label="left_hip")]
+    ref = aset("1", "ann", reg("p", Points(points=person), "person"))
+    near = region_agreement(ref, aset("2", "bob", reg("q", Points(points=moved), "person")))
+    assert len(near.pairs) == 1 and 0.9 < near.pairs[0].iou < 1.0
+    away = region_agreement(ref, aset("2", "bob", reg("q", Points(points=far), "person")))
+    assert away.pairs == () and away.score == 0.0

@@ -27,6 +27,8 @@ Terms:
   with gold is a TP of that value, each other value it gives an FP, each gold value it
   misses an FN (for single-answer questions this is scikit-learn's multi-class P/R/F1).
   Questions gold does not answer on an item are not scored there.
+* **Text spans** are scored as `bridge.qa.spans` defines (exact or overlap matching,
+  label-aware, optionally trimmed with the item's text): `GoldScores.spans`.
 * Results are kept **per annotator** (`bridge.qa.regions.annotator_key`) and **per source**
   (the workspace source name when the caller gives one, else the set's source tool, else
   "unknown"). Only counters are held, never regions: a dataset is read once.
@@ -37,9 +39,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
 
 from bridge.qa.errors import QAError
-from bridge.qa.matching import MATCHABLE_KINDS, Assignment, Size, kind_of, match, similarity_matrix
+from bridge.qa.matching import (
+    MATCHABLE_KINDS,
+    Assignment,
+    Size,
+    assign,
+    kind_of,
+    score_order,
+    similarity_matrix,
+)
 from bridge.qa.regions import annotator_key, by_frame, media_size
 from bridge.schema import AnnotationSet, Classification, Item, Region
 from bridge.select import SetSelector, SourceName, select_sets
@@ -168,11 +181,19 @@ def score_regions(
     scores = similarity_matrix(
         [r.shape for r in gold], [r.shape for r in scored], size=size, sigmas=sigmas
     )
+    if gold and scored:
+        same = np.equal.outer(
+            np.array(labels_gold, dtype=object), np.array(labels_scored, dtype=object)
+        )
+        aware_scores = np.where(same, scores, 0.0)
+    else:
+        aware_scores = scores
+    order = score_order(scored) if assignment == "greedy" else None
     verdicts: dict[float, Counter[tuple[str, str]]] = {}
     confusions: dict[float, Counter[tuple[str, str]]] = {}
     for threshold in thresholds:
         verdict: Counter[tuple[str, str]] = Counter()
-        aware = match(gold, scored, threshold, True, assignment=assignment, scores=scores)
+        aware = assign(aware_scores, threshold, assignment=assignment, order_b=order)
         for pair in aware.pairs:
             verdict["tp", labels_gold[pair.index_a]] += 1
         for i in aware.unmatched_a:
@@ -180,7 +201,7 @@ def score_regions(
         for j in aware.unmatched_b:
             verdict["fp", labels_scored[j]] += 1
         confusion: Counter[tuple[str, str]] = Counter()
-        blind = match(gold, scored, threshold, False, assignment=assignment, scores=scores)
+        blind = assign(scores, threshold, assignment=assignment, order_b=order)
         for pair in blind.pairs:
             confusion[labels_gold[pair.index_a], labels_scored[pair.index_b]] += 1
         for i in blind.unmatched_a:
@@ -244,6 +265,7 @@ class GoldScores:
 
     regions: RegionGold
     classifications: dict[str, ClassTable] = field(default_factory=dict)
+    spans: ClassTable = field(default_factory=ClassTable)
     items: int = 0
 
 
@@ -261,6 +283,8 @@ class GoldEvaluation:
     assignment: Assignment = "optimal"
     sigmas: Mapping[str, float] | None = None
     source_name: SourceName | None = None
+    span_mode: Literal["exact", "overlap"] = "exact"
+    trim_spans: bool = False
     per_annotator: dict[str, GoldScores] = field(default_factory=dict)
     per_source: dict[str, GoldScores] = field(default_factory=dict)
     items: int = 0
@@ -268,6 +292,8 @@ class GoldEvaluation:
     items_with_several_gold: int = 0
 
     def __post_init__(self) -> None:
+        self.gold = SetSelector.parse(self.gold)
+        self.sets = SetSelector.parse(self.sets)
         self.thresholds = tuple(float(t) for t in self.thresholds)
         if not self.thresholds:
             raise QAError("no IoU threshold given", hint="give at least one, e.g. 0.5")
@@ -309,6 +335,10 @@ class GoldEvaluation:
         size = media_size(item)
         gold_frames = by_frame(r for r in reference.regions if kind_of(r.shape) in MATCHABLE_KINDS)
         gold_answers = answers_by_question(reference.classifications)
+        from bridge.qa.spans import add_span_counts, item_texts, span_set
+
+        texts = item_texts(item) if self.trim_spans else None
+        gold_spans = span_set(reference.regions, trim_with=texts).spans
         for aset in scored_sets:
             targets = (
                 self._group(self.per_annotator, annotator_key(aset)),
@@ -316,6 +346,7 @@ class GoldEvaluation:
             )
             frames = by_frame(r for r in aset.regions if kind_of(r.shape) in MATCHABLE_KINDS)
             answers = answers_by_question(aset.classifications)
+            spans = span_set(aset.regions, trim_with=texts).spans
             outcomes = [
                 score_regions(
                     gold_frames.get(frame, []),
@@ -331,6 +362,8 @@ class GoldEvaluation:
                 target.items += 1
                 for outcome in outcomes:
                     target.regions.add(outcome)
+                if gold_spans or spans:
+                    add_span_counts(target.spans, gold_spans, spans, self.span_mode)
                 for question, values in gold_answers.items():
                     table = target.classifications.setdefault(question, ClassTable())
                     add_answers(table, values, answers.get(question, []))

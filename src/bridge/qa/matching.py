@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -128,27 +128,58 @@ def to_common_units(a: Shape, b: Shape, size: Size | None) -> tuple[Shape, Shape
 
 
 def box_iou_matrix(a: FloatArray, b: FloatArray) -> FloatArray:
-    """IoU of every box of `a` (N x 4, x1 y1 x2 y2) with every box of `b` (M x 4): N x M.
-    A pair whose union is empty has IoU 0.0."""
+    """IoU of every box of `a` (N x 4: x, y, width, height) with every box of `b`
+    (M x 4): N x M, computed as pycocotools does. A pair whose union is empty has IoU 0.0."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
     left_top = np.maximum(a[:, None, :2], b[None, :, :2])
-    right_bottom = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    right_bottom = np.minimum((a[:, :2] + a[:, 2:])[:, None, :], (b[:, :2] + b[:, 2:])[None, :, :])
     overlap = np.clip(right_bottom - left_top, 0.0, None)
     inter = overlap[..., 0] * overlap[..., 1]
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    area_a = a[:, 2] * a[:, 3]
+    area_b = b[:, 2] * b[:, 3]
     union = area_a[:, None] + area_b[None, :] - inter
     result: FloatArray = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     return result
+
+
+SMALL_MATRIX = 400
+"""Up to this many pairs, plain Python beats numpy's per-call overhead."""
+
+XYWH = tuple[float, float, float, float]
+
+
+def _box_iou_lists(a: Sequence[XYWH], b: Sequence[XYWH]) -> list[list[float]]:
+    """`box_iou_matrix` in plain Python, for an item's few boxes."""
+    rows = []
+    for ax, ay, aw, ah in a:
+        ax2, ay2, area_a = ax + aw, ay + ah, aw * ah
+        row = []
+        for bx, by, bw, bh in b:
+            width = min(ax2, bx + bw) - max(ax, bx)
+            height = min(ay2, by + bh) - max(ay, by)
+            inter = width * height if width > 0 and height > 0 else 0.0
+            union = area_a + bw * bh - inter
+            row.append(inter / union if union > 0 else 0.0)
+        rows.append(row)
+    return rows
 
 
 def is_axis_aligned(box: BBox) -> bool:
     return box.rotation % 360.0 == 0.0
 
 
-def box_xyxy(box: BBox) -> tuple[float, float, float, float]:
-    return box.x, box.y, box.x + box.width, box.y + box.height
+def box_xywh(box: BBox) -> XYWH:
+    return box.x, box.y, box.width, box.height
+
+
+def box_iou(a: BBox, b: BBox) -> float:
+    """IoU of two axis-aligned boxes (0.0 when the union is empty)."""
+    width = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
+    height = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+    inter = width * height if width > 0 and height > 0 else 0.0
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
 
 
 # ------------------------------------------------------------------ convex polygons
@@ -424,7 +455,7 @@ def similarity(
     if kind_of(a) not in AREA_KINDS or kind_of(b) not in AREA_KINDS:
         return 0.0
     if isinstance(a, BBox) and isinstance(b, BBox) and is_axis_aligned(a) and is_axis_aligned(b):
-        return float(box_iou_matrix(np.array([box_xyxy(a)]), np.array([box_xyxy(b)]))[0, 0])
+        return box_iou(a, b)
     outline_a, outline_b = outline(a), outline(b)
     if (
         outline_a is not None
@@ -456,9 +487,11 @@ def similarity_matrix(
     units = {shape.units for shape in everything}
     if len(units) == 1:
         if all(isinstance(s, BBox) and is_axis_aligned(s) for s in everything):
-            boxes_a = np.array([box_xyxy(s) for s in shapes_a])  # type: ignore[arg-type]
-            boxes_b = np.array([box_xyxy(s) for s in shapes_b])  # type: ignore[arg-type]
-            return box_iou_matrix(boxes_a, boxes_b)
+            corners_a = [box_xywh(s) for s in shapes_a]  # type: ignore[arg-type]
+            corners_b = [box_xywh(s) for s in shapes_b]  # type: ignore[arg-type]
+            if len(corners_a) * len(corners_b) <= SMALL_MATRIX:
+                return np.array(_box_iou_lists(corners_a, corners_b), dtype=np.float64)
+            return box_iou_matrix(np.array(corners_a), np.array(corners_b))
         if all(isinstance(s, Mask) for s in everything):
             sizes = {s.rle.size for s in everything}  # type: ignore[attr-defined]
             if len(sizes) == 1:
@@ -476,8 +509,7 @@ def similarity_matrix(
 # ------------------------------------------------------------------------- matching
 
 
-@dataclass(frozen=True)
-class Pair:
+class Pair(NamedTuple):
     """Region `index_a` of set A matched with region `index_b` of set B, with their
     similarity (IoU or OKS)."""
 
@@ -506,35 +538,44 @@ def assign(
     """Match rows (A) to columns (B) of a similarity matrix: pairs need a similarity > 0
     and >= `threshold` (entries set to 0 beforehand are forbidden pairs). `order_b` is the
     order B's columns pick in greedy mode (default: column order)."""
+    if assignment not in ("optimal", "greedy"):
+        raise QAError(f"unknown assignment {assignment!r}", hint='use "optimal" or "greedy"')
     n_a, n_b = scores.shape
-    valid = (scores > 0) & (scores >= threshold)
     chosen: list[tuple[int, int]] = []
-    if n_a and n_b and valid.any():
-        if assignment == "optimal":
-            from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
-
-            weights = np.where(valid, scores, 0.0)
-            rows, cols = linear_sum_assignment(weights, maximize=True)
-            chosen = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if valid[r, c]]
-        elif assignment == "greedy":
-            taken = np.zeros(n_a, dtype=bool)
+    if n_a and n_b:
+        if assignment == "greedy":
+            # plain Python: faster than numpy calls on an item's few regions
+            table: list[list[float]] = scores.tolist()
+            taken = [False] * n_a
             for column in order_b if order_b is not None else range(n_b):
-                best, best_score = -1, -1.0
+                best, best_score = -1, 0.0
                 for row in range(n_a):
-                    if taken[row] or not valid[row, column]:
-                        continue
-                    if scores[row, column] >= best_score:  # later row wins a tie (COCOeval)
-                        best, best_score = row, float(scores[row, column])
+                    value = table[row][column]
+                    # `>=`: the later row wins a tie, as in COCOeval
+                    if value > 0 and value >= threshold and value >= best_score and not taken[row]:
+                        best, best_score = row, value
                 if best >= 0:
                     taken[best] = True
                     chosen.append((best, int(column)))
         else:
-            raise QAError(f"unknown assignment {assignment!r}", hint='use "optimal" or "greedy"')
+            valid = (scores > 0) & (scores >= threshold)
+            if valid.any():
+                from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
+
+                weights = np.where(valid, scores, 0.0)
+                rows, cols = linear_sum_assignment(weights, maximize=True)
+                chosen = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if valid[r, c]]
     chosen.sort()
+    if chosen:
+        rows_, cols_ = zip(*chosen, strict=True)
+        values: list[float] = scores[list(rows_), list(cols_)].tolist()
+        pairs = tuple(Pair(r, c, v) for (r, c), v in zip(chosen, values, strict=True))
+    else:
+        pairs = ()
     matched_a = {r for r, _ in chosen}
     matched_b = {c for _, c in chosen}
     return Matching(
-        pairs=tuple(Pair(r, c, float(scores[r, c])) for r, c in chosen),
+        pairs=pairs,
         unmatched_a=tuple(i for i in range(n_a) if i not in matched_a),
         unmatched_b=tuple(j for j in range(n_b) if j not in matched_b),
     )

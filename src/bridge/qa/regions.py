@@ -20,7 +20,6 @@ Terms:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -56,9 +55,13 @@ def matchable_regions(aset: AnnotationSet) -> list[Region]:
 
 def by_frame(regions: Iterable[Region]) -> dict[int | None, list[Region]]:
     """`regions` grouped by frame (None: not on a frame), in their order."""
-    groups: dict[int | None, list[Region]] = defaultdict(list)
+    groups: dict[int | None, list[Region]] = {}
     for region in regions:
-        groups[region.frame].append(region)
+        frame = region.frame
+        if frame in groups:
+            groups[frame].append(region)
+        else:
+            groups[frame] = [region]
     return groups
 
 
