@@ -143,3 +143,66 @@ def test_a_box_moved_below_the_threshold_is_not_matched(tmp_path):
     assert report["agreement"]["regions"]["matched"] == 1
     assert report["agreement"]["regions"]["mean_iou"] == pytest.approx(1 / 3)
     assert math.isclose(report["agreement"]["overall"], 1.0)
+
+
+TEXT = "Alice met Bob in Paris"
+
+
+def span(rid, label, start, end):
+    from bridge.schema import Region, Span
+
+    return Region(id=rid, label=label, shape=Span(start=start, end=end))
+
+
+def ner_sets(i):
+    """a marks Alice (PER) and Paris (LOC) in each of 10 texts; b relabels Alice as ORG in
+    text 0 and ends Paris one character early in text 1."""
+    a = [span("s1", "PER", 0, 5), span("s2", "LOC", 17, 22)]
+    b = [
+        span("s1", "ORG" if i == 0 else "PER", 0, 5),
+        span("s2", "LOC", 17, 21 if i == 1 else 22),
+    ]
+    return a, b
+
+
+def test_text_spans_agreement_and_gold(tmp_path):
+    items = []
+    for i in range(10):
+        a, b = ner_sets(i)
+        items.append(
+            item(
+                f"n{i}",
+                [aset(f"a{i}", "a@x", a), aset(f"b{i}", "b@x", b)],
+                kind="text",
+                text=TEXT,
+                width=None,
+                height=None,
+            )
+        )
+    report = run_qa([str(write_jsonl(tmp_path / "ner.jsonl", items))], QaSettings())
+    spans = report["agreement"]["spans"]
+    # 20 spans a side; 19 match exactly (text 1's Paris does not); 18 of them share a label
+    assert (spans["a"], spans["b"], spans["matched"], spans["same_label"]) == (20, 20, 19, 18)
+    assert spans["agreement"] == pytest.approx(36 / 40)
+    assert report["agreement"]["overall"] == pytest.approx(36 / 40)
+    # against gold (a's spans as the gold set): b has TP 18, FP 2, FN 2 (seqeval's counts)
+    gold_items = []
+    for i in range(10):
+        a, b = ner_sets(i)
+        gold_items.append(
+            item(
+                f"n{i}",
+                [aset(f"g{i}", "lead@x", a, kind="gold"), aset(f"b{i}", "b@x", b)],
+                kind="text",
+                text=TEXT,
+                width=None,
+                height=None,
+            )
+        )
+    report = run_qa([str(write_jsonl(tmp_path / "gold.jsonl", gold_items))], QaSettings())
+    micro = report["gold"]["micro"]
+    assert (micro["tp"], micro["fp"], micro["fn"]) == (18, 2, 2)
+    assert micro["f1"] == pytest.approx(0.9)
+    confusion = report["gold"]["confusion"]
+    assert confusion["labels"] == ["LOC", "ORG", "PER", "<background>"]
+    assert confusion["matrix"] == [[9, 0, 0, 1], [0, 0, 0, 0], [0, 1, 9, 0], [1, 0, 0, 0]]

@@ -4,13 +4,16 @@ Per item, every two human sets (a *pair*, named by the two annotator names in or
 compared:
 
 * **Regions**: matched one to one by `bridge.qa.regions.region_agreement` (IoU or OKS,
-  optimal assignment, label-blind, at the run's IoU threshold; frame by frame; spans and
-  tracks are not compared here). Each matched pair's IoU goes into the IoU histogram (20
-  bins of 0.05), each pair of labels into the pair's region-label table.
+  optimal assignment, label-blind, at the run's IoU threshold; frame by frame; tracks are
+  not compared here). Each matched pair's IoU goes into the IoU histogram (20 bins of
+  0.05), each pair of labels into the pair's region-label table.
+* **Text spans**: matched exactly (same part, start and end; label-blind) by
+  `bridge.qa.spans.match_spans`; they count like regions (same-label matches agree) and
+  their label pairs go into the same label table.
 * **Item-level answers**: for each question both sets answer, their first answers are
   compared (equal or not) and counted in the pair's table for that question.
-* The pair's **agreement** on the item is (2 · matched regions with the same label + 2 ·
-  equal answers) / (regions of A + regions of B + 2 · questions both answered): 1 when
+* The pair's **agreement** on the item is (2 · same-label matched regions and spans + 2 ·
+  equal answers) / (regions and spans of A and of B + 2 · questions both answered): 1 when
   both marked the same things with the same labels, 0 when nothing agrees; an item where
   neither marked anything adds nothing. Summed over items it is the pair's pooled
   agreement; over every pair, `overall` (the `iaa` gate).
@@ -27,17 +30,20 @@ compared:
 
 **Against gold** (the item's first gold set; human sets are scored): regions by
 `bridge.qa.gold.score_regions` (TP: matched with the same class at the IoU threshold,
-FP: a scored region left over, FN: a gold region missed), item-level answers by
+FP: a scored region left over, FN: a gold region missed), text spans by
+`bridge.qa.spans.add_span_counts` (exact, label-aware: seqeval's entity-level counts),
+item-level answers by
 `bridge.qa.gold.add_answers` (classes named `question=value`). `micro` pools every class's
 counts, `macro` averages the classes' scores. The confusion matrix (rows gold, columns
-annotators) holds the label-blind matches of regions, unmatched regions against
+annotators) holds the label-blind matches of regions and spans, unmatched ones against
 `<background>`, and for single answers the pair (gold value, given value) as
 `question=value` classes.
 
 **Submission vs accepted version** (`differ`, used by `defects`): the regions are matched
 label-blind at any overlap; unmatched accepted regions are *added*, unmatched submitted
 ones *removed*, matches with another label *relabeled*, matches with IoU under the
-threshold *moved*; a changed item-level answer counts as relabeled.
+threshold *moved*; text spans are matched exactly (an edited span is one removed and one
+added); a changed item-level answer counts as relabeled.
 
 A pair whose shapes cannot be compared (`QAError`: a pixel shape against a percent shape
 on media of unknown size) is skipped and counted in `skipped`.
@@ -47,6 +53,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -63,10 +70,11 @@ from bridge.qa.gold import (
     score_regions,
 )
 from bridge.qa.regions import by_frame, matchable_regions, media_size, region_agreement
+from bridge.qa.spans import TextSpan, add_span_counts, match_spans, span_set
 from bridge.qa.workflows.defects import Differ, RegionDiff
 from bridge.qa.workflows.items import ItemView, SetView
 from bridge.qa.workflows.scorecards import Who
-from bridge.schema import AnnotationSet, Item
+from bridge.schema import AnnotationSet, Item, Span
 
 BINS = 20
 ANY_OVERLAP = 1e-9
@@ -81,6 +89,13 @@ def first_answers(aset: AnnotationSet) -> dict[str, str]:
     }
 
 
+def text_spans(aset: AnnotationSet) -> tuple[TextSpan, ...]:
+    """The set's text spans that can be placed (`bridge.qa.spans.span_set`, untrimmed)."""
+    if not any(type(region.shape) is Span for region in aset.regions):
+        return ()
+    return span_set(aset.regions).spans
+
+
 @dataclass
 class PairTotals:
     """One annotator pair over the items both labeled."""
@@ -93,6 +108,10 @@ class PairTotals:
     regions_b: int = 0
     same_label: int = 0
     iou_sum: float = 0.0
+    spans_matched: int = 0
+    spans_a: int = 0
+    spans_b: int = 0
+    spans_same_label: int = 0
     region_labels: Counter[tuple[str, str]] = field(default_factory=Counter)
     answers: dict[str, Counter[tuple[str, str]]] = field(default_factory=dict)
 
@@ -158,17 +177,21 @@ class GoldGroup:
     threshold: float
     regions: RegionGold = field(init=False)
     answers: ClassTable = field(default_factory=ClassTable)
+    spans: ClassTable = field(default_factory=ClassTable)
     sets: int = 0
 
     def __post_init__(self) -> None:
         self.regions = RegionGold((self.threshold,))
 
     def combined(self) -> ClassTable:
+        """Regions, spans and answers in one table (a class in several is summed)."""
         table = ClassTable()
-        for name, counts in self.regions.table().classes.items():
-            table.classes[name] = counts
-        for name, counts in self.answers.classes.items():
-            table.classes[name] = counts
+        for part in (self.regions.table(), self.spans, self.answers):
+            for name, counts in part.classes.items():
+                total = table.count(name)
+                total.tp += counts.tp
+                total.fp += counts.fp
+                total.fn += counts.fn
         return table
 
 
@@ -229,6 +252,7 @@ class Agreement:
             totals.iou_sum += p.iou
             self.histogram[min(BINS - 1, max(0, math.floor(p.iou * BINS)))] += 1
             totals.region_labels[p.label_a or UNLABELED, p.label_b or UNLABELED] += 1
+        same_spans, n_spans = self._pair_spans(a.aset, b.aset, totals)
         answers_a, answers_b = first_answers(a.aset), first_answers(b.aset)
         shared = sorted(set(answers_a) & set(answers_b))
         equal = 0
@@ -237,8 +261,8 @@ class Agreement:
                 answers_a[question], answers_b[question]
             ] += 1
             equal += answers_a[question] == answers_b[question]
-        agree = 2.0 * (same + equal)
-        units = float(regions.n_a + regions.n_b + 2 * len(shared))
+        agree = 2.0 * (same + same_spans + equal)
+        units = float(regions.n_a + regions.n_b + n_spans + 2 * len(shared))
         totals.agree += agree
         totals.units += units
         for sub in (a, b):
@@ -247,6 +271,27 @@ class Agreement:
             person[1] += units
             person[2] += 1
         return agree, units
+
+    def _pair_spans(
+        self, a: AnnotationSet, b: AnnotationSet, totals: PairTotals
+    ) -> tuple[int, int]:
+        """Match the two sets' text spans exactly (label-blind); return (same-label matches,
+        spans on both sides)."""
+        spans_a, spans_b = text_spans(a), text_spans(b)
+        if not spans_a and not spans_b:
+            return 0, 0
+        matching = match_spans(spans_a, spans_b, "exact", label_aware=False)
+        same = 0
+        for pair in matching.pairs:
+            label_a = spans_a[pair.index_a].label or UNLABELED
+            label_b = spans_b[pair.index_b].label or UNLABELED
+            totals.region_labels[label_a, label_b] += 1
+            same += label_a == label_b
+        totals.spans_matched += len(matching.pairs)
+        totals.spans_a += len(spans_a)
+        totals.spans_b += len(spans_b)
+        totals.spans_same_label += same
+        return same, len(spans_a) + len(spans_b)
 
     def _alpha(self, humans: list[SetView]) -> None:
         by_question: dict[str, Counter[str]] = {}
@@ -275,6 +320,7 @@ class Agreement:
         size = media_size(view.item)
         gold_frames = by_frame(matchable_regions(reference))
         gold_answers = answers_by_question(reference.classifications)
+        gold_spans = text_spans(reference)
         for sub in scored:
             frames = by_frame(matchable_regions(sub.aset))
             try:
@@ -292,9 +338,12 @@ class Agreement:
                 self.skip_reason = self.skip_reason or error.message
                 continue
             answers = answers_by_question(sub.aset.classifications)
+            spans = text_spans(sub.aset)
             group = self.gold_groups.setdefault((sub.who, sub.tool), GoldGroup(self.iou_threshold))
             for target in (self.gold_all, group):
                 target.sets += 1
+                if gold_spans or spans:
+                    add_span_counts(target.spans, gold_spans, spans, "exact")
                 for outcome in outcomes:
                     target.regions.add(outcome)
                 for question, values in gold_answers.items():
@@ -306,11 +355,24 @@ class Agreement:
                     )
             for outcome in outcomes:
                 self.confusion.update(outcome.confusion[self.iou_threshold])
+            if gold_spans or spans:
+                self._span_confusion(gold_spans, spans)
             for question, values in gold_answers.items():
                 given = answers.get(question, [])
                 if len(values) == 1 and len(given) <= 1:
                     shown = f"{question}={given[0]}" if given else BACKGROUND
                     self.confusion[f"{question}={values[0]}", shown] += 1
+
+    def _span_confusion(self, gold: Sequence[TextSpan], given: Sequence[TextSpan]) -> None:
+        blind = match_spans(gold, given, "exact", label_aware=False)
+        for pair in blind.pairs:
+            self.confusion[
+                gold[pair.index_a].label or UNLABELED, given[pair.index_b].label or UNLABELED
+            ] += 1
+        for i in blind.unmatched_a:
+            self.confusion[gold[i].label or UNLABELED, BACKGROUND] += 1
+        for j in blind.unmatched_b:
+            self.confusion[BACKGROUND, given[j].label or UNLABELED] += 1
 
     # -- submission vs accepted ------------------------------------------------------
 
@@ -329,6 +391,16 @@ class Agreement:
                     changes.relabeled += 1
                 elif pair.iou < threshold:
                     changes.moved += 1
+            spans_before, spans_after = text_spans(submitted), text_spans(accepted)
+            if spans_before or spans_after:
+                moved = match_spans(spans_before, spans_after, "exact", label_aware=False)
+                changes.removed += len(moved.unmatched_a)
+                changes.added += len(moved.unmatched_b)
+                changes.relabeled += sum(
+                    1
+                    for p in moved.pairs
+                    if spans_before[p.index_a].label != spans_after[p.index_b].label
+                )
             before, after = first_answers(submitted), first_answers(accepted)
             changes.relabeled += sum(
                 1 for q in set(before) | set(after) if before.get(q) != after.get(q)
@@ -362,6 +434,7 @@ class Agreement:
         pairs = []
         agree = units = 0.0
         matched = n_a = n_b = same = 0
+        spans = {"a": 0, "b": 0, "matched": 0, "same_label": 0}
         iou_sum = 0.0
         kappas: list[float | None] = []
         for (a, b), totals in sorted(self.pairs.items()):
@@ -373,6 +446,10 @@ class Agreement:
             same += totals.same_label
             iou_sum += totals.iou_sum
             kappas.append(self._pair_kappa(totals))
+            spans["a"] += totals.spans_a
+            spans["b"] += totals.spans_b
+            spans["matched"] += totals.spans_matched
+            spans["same_label"] += totals.spans_same_label
             pair_matched = totals.regions_matched
             pairs.append(
                 {
@@ -389,6 +466,12 @@ class Agreement:
                             "kappa": kappa_of(table),
                         }
                         for question, table in sorted(totals.answers.items())
+                    },
+                    "spans": {
+                        "a": totals.spans_a,
+                        "b": totals.spans_b,
+                        "matched": totals.spans_matched,
+                        "same_label": totals.spans_same_label,
                     },
                     "regions": {
                         "a": totals.regions_a,
@@ -426,6 +509,14 @@ class Agreement:
                 "agreement": 2.0 * matched / (n_a + n_b) if n_a + n_b else None,
                 "mean_iou": iou_sum / matched if matched else None,
                 "label_agreement": same / matched if matched else None,
+            },
+            "spans": {
+                **spans,
+                "agreement": (
+                    2.0 * spans["same_label"] / (spans["a"] + spans["b"])
+                    if spans["a"] + spans["b"]
+                    else None
+                ),
             },
             "iou_histogram": {
                 "edges": [round(i / BINS, 4) for i in range(BINS + 1)],
