@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
+from bridge.qa.report.html import render
 from bridge.qa.workflows.run import QaSettings, run_qa
 from tests.qa_report.builders import answer, aset, box, item, write_jsonl
 
@@ -185,6 +186,15 @@ def test_text_spans_agreement_and_gold(tmp_path):
     assert (spans["a"], spans["b"], spans["matched"], spans["same_label"]) == (20, 20, 19, 18)
     assert spans["agreement"] == pytest.approx(36 / 40)
     assert report["agreement"]["overall"] == pytest.approx(36 / 40)
+    # the gallery shows the two disagreed texts with each annotator's spans
+    assert [entry["item"] for entry in report["gallery"]] == ["n0", "n1"]
+    b_set = report["gallery"][1]["sets"][1]
+    assert b_set["annotator"] == "b@x"
+    assert [(s["label"], s["text"]) for s in b_set["spans"]] == [("PER", "Alice"), ("LOC", "Pari")]
+    page = render(report)
+    gallery = page.split("data-plot='gallery'>")[1]
+    assert gallery.count("<pre class='text-item'>Alice met Bob in Paris</pre>") == 2
+    assert "ORG: Alice" in gallery and "LOC: Pari<" in gallery
     # against gold (a's spans as the gold set): b has TP 18, FP 2, FN 2 (seqeval's counts)
     gold_items = []
     for i in range(10):

@@ -322,8 +322,11 @@ def _gallery(report: dict[str, Any], embed: Callable[[str | None], str | None] |
     colours["gold"] = svg.GOLD_COLOUR
     figures = []
     for entry in entries:
-        image = embed(entry["media"].get("uri")) if embed is not None else None
-        drawing = svg.item_svg(entry, colours, image)
+        if entry["media"].get("text") is not None and not any(s["regions"] for s in entry["sets"]):
+            drawing = _text_item(entry, colours)
+        else:
+            image = embed(entry["media"].get("uri")) if embed is not None else None
+            drawing = svg.item_svg(entry, colours, image)
         legend = "".join(
             f"<span class='who'><span class='swatch' style='background:{colours.get(s['annotator'], svg.GOLD_COLOUR)}'>"
             f"</span>{esc(s['annotator'])} ({len(s['regions'])})</span>"
@@ -336,6 +339,24 @@ def _gallery(report: dict[str, Any], embed: Callable[[str | None], str | None] |
         )
     content = f"<div class='gallery'>{''.join(figures)}</div>"
     return _figure("gallery", "Most-disagreed items", content)
+
+
+def _text_item(entry: dict[str, Any], colours: dict[str, str]) -> str:
+    """A text item: its text, then each set's spans and answers in the annotator's colour."""
+    lines = [f"<pre class='text-item'>{esc(entry['media']['text'])}</pre>"]
+    for s in entry["sets"]:
+        colour = colours.get(s["annotator"], svg.GOLD_COLOUR)
+        marks = "".join(
+            f"<span class='span-mark' style='border-color:{colour}'>{esc(sp['label'])}: "
+            f"{esc(sp['text'] if sp['text'] is not None else (sp['start'], sp['end']))}</span>"
+            for sp in s.get("spans", [])
+        )
+        answers = esc(", ".join(s.get("answers", [])))
+        lines.append(
+            f"<div class='text-set' style='border-left:4px solid {colour}'>"
+            f"{esc(s['annotator'])}: {marks} {answers}</div>"
+        )
+    return "".join(lines)
 
 
 def render(report: dict[str, Any], embed: Callable[[str | None], str | None] | None = None) -> str:

@@ -2,8 +2,10 @@
 
 Only the `size` items with the highest disagreement (> 0) are kept (a bounded heap, the
 earlier item first on a tie), each as a small snapshot: the media (uri, kind, size) and,
-for every human and gold set, the annotator and the regions with a place on the image
-(`shapes.outline` is not None, or a mask). Everything else is dropped as the pass goes on.
+for every human and gold set, the annotator, the regions with a place on the image
+(`shapes.outline` is not None, or a mask), the text spans (offsets, label, covered text)
+and the item-level answers; a text item keeps its first 2000 characters. Everything else
+is dropped as the pass goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 
 from bridge.qa.workflows.items import ItemView
 from bridge.qa.workflows.shapes import outline
-from bridge.schema import Mask, Shape
+from bridge.schema import Mask, Shape, Span
+
+TEXT_CHARS = 2000
+"""How much of a text item's text a snapshot keeps."""
 
 
 def drawable(shape: Shape) -> bool:
@@ -38,6 +43,17 @@ def snapshot(view: ItemView, disagreement: float) -> dict[str, Any]:
                 for r in sub.aset.regions
                 if r.frame is None and drawable(r.shape)
             ]
+            spans = [
+                {
+                    "id": r.id,
+                    "label": r.label,
+                    "start": r.shape.start,
+                    "end": r.shape.end,
+                    "text": _covered(media.text, r.shape),
+                }
+                for r in sub.aset.regions
+                if isinstance(r.shape, Span) and r.shape.container is None
+            ]
             sets.append(
                 {
                     "role": role,
@@ -45,6 +61,10 @@ def snapshot(view: ItemView, disagreement: float) -> dict[str, Any]:
                     "set": sub.id,
                     "tool": sub.tool,
                     "regions": regions,
+                    "spans": spans,
+                    "answers": [
+                        f"{c.name}={a.value}" for c in sub.aset.classifications for a in c.answers
+                    ],
                 }
             )
     return {
@@ -55,9 +75,18 @@ def snapshot(view: ItemView, disagreement: float) -> dict[str, Any]:
             "uri": media.uri,
             "width": media.width,
             "height": media.height,
+            "text": media.text[:TEXT_CHARS] if media.text else None,
         },
         "sets": sets,
     }
+
+
+def _covered(text: str | None, shape: Span) -> str | None:
+    if shape.text is not None:
+        return shape.text
+    if text is None or shape.start is None or shape.end is None:
+        return None
+    return text[shape.start : shape.end]
 
 
 class Gallery:
