@@ -216,3 +216,33 @@ def test_text_spans_agreement_and_gold(tmp_path):
     confusion = report["gold"]["confusion"]
     assert confusion["labels"] == ["LOC", "ORG", "PER", "<background>"]
     assert confusion["matrix"] == [[9, 0, 0, 1], [0, 0, 0, 0], [0, 1, 9, 0], [1, 0, 0, 0]]
+
+
+def track(tid, label, x, y, frames=(0, 10)):
+    from bridge.schema import BBox, Keyframe, Track
+
+    return Track(
+        id=tid,
+        label=label,
+        keyframes=[Keyframe(frame=f, shape=BBox(x=x, y=y, width=20, height=20)) for f in frames],
+    )
+
+
+def test_tracks_on_a_video(tmp_path):
+    """Both follow the same car over frames 0-10; a follows a person at (50, 50) that b
+    puts at (80, 80), with no overlap: 1 of 2 tracks matched on each side."""
+    sets = [
+        aset("a", "a@x", tracks=[track("t1", "car", 0, 0), track("t2", "person", 50, 50)]),
+        aset("b", "b@x", tracks=[track("u1", "car", 0, 0), track("u2", "person", 80, 80)]),
+    ]
+    video = item("v", sets, kind="video", width=200, height=200)
+    report = run_qa([str(write_jsonl(tmp_path / "v.jsonl", [video]))], QaSettings())
+    tracks = report["agreement"]["tracks"]
+    assert (tracks["a"], tracks["b"], tracks["matched"], tracks["same_label"]) == (2, 2, 1, 1)
+    assert tracks["agreement"] == pytest.approx(0.5)
+    assert tracks["id_switches"] == 0
+    assert report["agreement"]["overall"] == pytest.approx(0.5)
+    (pair,) = report["agreement"]["pairs"]
+    # MOT of b against a over frames 0-10: 11 frames x 2 objects, 11 matches, 11 misses, 11 FPs
+    assert pair["tracks"]["mota"] == pytest.approx(1 - (11 + 11) / 22)
+    assert pair["tracks"]["motp"] == pytest.approx(1.0)

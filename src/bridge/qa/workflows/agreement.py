@@ -4,16 +4,20 @@ Per item, every two human sets (a *pair*, named by the two annotator names in or
 compared:
 
 * **Regions**: matched one to one by `bridge.qa.regions.region_agreement` (IoU or OKS,
-  optimal assignment, label-blind, at the run's IoU threshold; frame by frame; tracks are
-  not compared here). Each matched pair's IoU goes into the IoU histogram (20 bins of
+  optimal assignment, label-blind, at the run's IoU threshold; frame by frame). Each
+  matched pair's IoU goes into the IoU histogram (20 bins of
   0.05), each pair of labels into the pair's region-label table.
 * **Text spans**: matched exactly (same part, start and end; label-blind) by
   `bridge.qa.spans.match_spans`; they count like regions (same-label matches agree) and
   their label pairs go into the same label table.
+* **Tracks**: matched one to one by their mean per-frame IoU over CVAT-style interpolation
+  (`bridge.qa.tracks.track_agreement`, label-blind, at the IoU threshold), counted like
+  regions; identity switches and MOTA/MOTP (B against A) per pair.
 * **Item-level answers**: for each question both sets answer, their first answers are
   compared (equal or not) and counted in the pair's table for that question.
-* The pair's **agreement** on the item is (2 · same-label matched regions and spans + 2 ·
-  equal answers) / (regions and spans of A and of B + 2 · questions both answered): 1 when
+* The pair's **agreement** on the item is (2 · same-label matched regions, spans and tracks
+  + 2 · equal answers) / (regions, spans and tracks of A and of B + 2 · questions both
+  answered): 1 when
   both marked the same things with the same labels, 0 when nothing agrees; an item where
   neither marked anything adds nothing. Summed over items it is the pair's pooled
   agreement; over every pair, `overall` (the `iaa` gate).
@@ -71,6 +75,7 @@ from bridge.qa.gold import (
 )
 from bridge.qa.regions import by_frame, matchable_regions, media_size, region_agreement
 from bridge.qa.spans import TextSpan, add_span_counts, match_spans, span_set
+from bridge.qa.tracks import MotCounts, track_agreement
 from bridge.qa.workflows.defects import Differ, RegionDiff
 from bridge.qa.workflows.items import ItemView, SetView
 from bridge.qa.workflows.scorecards import Who
@@ -112,6 +117,11 @@ class PairTotals:
     spans_a: int = 0
     spans_b: int = 0
     spans_same_label: int = 0
+    tracks: MotCounts | None = None
+    tracks_matched: int = 0
+    tracks_a: int = 0
+    tracks_b: int = 0
+    tracks_same_label: int = 0
     region_labels: Counter[tuple[str, str]] = field(default_factory=Counter)
     answers: dict[str, Counter[tuple[str, str]]] = field(default_factory=dict)
 
@@ -225,7 +235,7 @@ class Agreement:
         size = media_size(view.item)
         agree = units = 0.0
         for a, b in combinations(humans, 2):
-            result = self._pair(a, b, size)
+            result = self._pair(a, b, size, view.item.media.frame_count)
             if result is None:
                 continue
             agree += result[0]
@@ -233,7 +243,7 @@ class Agreement:
         return 1.0 - agree / units if units else 0.0
 
     def _pair(
-        self, a: SetView, b: SetView, size: tuple[int, int] | None
+        self, a: SetView, b: SetView, size: tuple[int, int] | None, frames: int | None
     ) -> tuple[float, float] | None:
         try:
             regions = region_agreement(a.aset, b.aset, size=size, iou_threshold=self.iou_threshold)
@@ -253,6 +263,12 @@ class Agreement:
             self.histogram[min(BINS - 1, max(0, math.floor(p.iou * BINS)))] += 1
             totals.region_labels[p.label_a or UNLABELED, p.label_b or UNLABELED] += 1
         same_spans, n_spans = self._pair_spans(a.aset, b.aset, totals)
+        try:
+            same_tracks, n_tracks = self._pair_tracks(a.aset, b.aset, totals, size, frames)
+        except QAError as error:
+            self.skipped += 1
+            self.skip_reason = self.skip_reason or error.message
+            same_tracks = n_tracks = 0
         answers_a, answers_b = first_answers(a.aset), first_answers(b.aset)
         shared = sorted(set(answers_a) & set(answers_b))
         equal = 0
@@ -261,8 +277,8 @@ class Agreement:
                 answers_a[question], answers_b[question]
             ] += 1
             equal += answers_a[question] == answers_b[question]
-        agree = 2.0 * (same + same_spans + equal)
-        units = float(regions.n_a + regions.n_b + n_spans + 2 * len(shared))
+        agree = 2.0 * (same + same_spans + same_tracks + equal)
+        units = float(regions.n_a + regions.n_b + n_spans + n_tracks + 2 * len(shared))
         totals.agree += agree
         totals.units += units
         for sub in (a, b):
@@ -271,6 +287,37 @@ class Agreement:
             person[1] += units
             person[2] += 1
         return agree, units
+
+    def _pair_tracks(
+        self,
+        a: AnnotationSet,
+        b: AnnotationSet,
+        totals: PairTotals,
+        size: tuple[int, int] | None,
+        frames: int | None,
+    ) -> tuple[int, int]:
+        """Match the two sets' tracks (`bridge.qa.tracks`, label-blind, at the IoU
+        threshold); return (same-label matches, tracks on both sides)."""
+        if not a.tracks and not b.tracks:
+            return 0, 0
+        found = track_agreement(
+            a.tracks, b.tracks, frame_count=frames, iou_threshold=self.iou_threshold, size=size
+        )
+        labels_a = {track.id: track.label for track in a.tracks}
+        labels_b = {track.id: track.label for track in b.tracks}
+        same = 0
+        for id_a, id_b, _ in found.pairs:
+            label_a, label_b = labels_a[id_a] or UNLABELED, labels_b[id_b] or UNLABELED
+            totals.region_labels[label_a, label_b] += 1
+            same += label_a == label_b
+        totals.tracks_matched += len(found.pairs)
+        totals.tracks_a += len(a.tracks)
+        totals.tracks_b += len(b.tracks)
+        totals.tracks_same_label += same
+        if totals.tracks is None:
+            totals.tracks = MotCounts()
+        totals.tracks.add(found.mot)
+        return same, len(a.tracks) + len(b.tracks)
 
     def _pair_spans(
         self, a: AnnotationSet, b: AnnotationSet, totals: PairTotals
@@ -435,6 +482,7 @@ class Agreement:
         agree = units = 0.0
         matched = n_a = n_b = same = 0
         spans = {"a": 0, "b": 0, "matched": 0, "same_label": 0}
+        tracks = {"a": 0, "b": 0, "matched": 0, "same_label": 0, "id_switches": 0}
         iou_sum = 0.0
         kappas: list[float | None] = []
         for (a, b), totals in sorted(self.pairs.items()):
@@ -450,6 +498,11 @@ class Agreement:
             spans["b"] += totals.spans_b
             spans["matched"] += totals.spans_matched
             spans["same_label"] += totals.spans_same_label
+            tracks["a"] += totals.tracks_a
+            tracks["b"] += totals.tracks_b
+            tracks["matched"] += totals.tracks_matched
+            tracks["same_label"] += totals.tracks_same_label
+            tracks["id_switches"] += totals.tracks.id_switches if totals.tracks else 0
             pair_matched = totals.regions_matched
             pairs.append(
                 {
@@ -472,6 +525,15 @@ class Agreement:
                         "b": totals.spans_b,
                         "matched": totals.spans_matched,
                         "same_label": totals.spans_same_label,
+                    },
+                    "tracks": {
+                        "a": totals.tracks_a,
+                        "b": totals.tracks_b,
+                        "matched": totals.tracks_matched,
+                        "same_label": totals.tracks_same_label,
+                        "id_switches": totals.tracks.id_switches if totals.tracks else 0,
+                        "mota": totals.tracks.mota if totals.tracks else None,
+                        "motp": totals.tracks.motp if totals.tracks else None,
                     },
                     "regions": {
                         "a": totals.regions_a,
@@ -515,6 +577,14 @@ class Agreement:
                 "agreement": (
                     2.0 * spans["same_label"] / (spans["a"] + spans["b"])
                     if spans["a"] + spans["b"]
+                    else None
+                ),
+            },
+            "tracks": {
+                **tracks,
+                "agreement": (
+                    2.0 * tracks["same_label"] / (tracks["a"] + tracks["b"])
+                    if tracks["a"] + tracks["b"]
                     else None
                 ),
             },
