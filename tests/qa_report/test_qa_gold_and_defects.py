@@ -164,3 +164,25 @@ def test_defects_from_a_submission_and_its_accepted_version(tmp_path):
     assert defects["changed"] == 1 and defects["defect_rate"] == 0.5
     assert [s["items"] for s in report["sources"]] == [2, 2]
     assert report["counts"]["items"] == 2  # joined by key
+
+
+def test_gold_from_a_file_of_its_own(tmp_path):
+    """--gold FILE: every set in that file is gold, joined with the work by item key."""
+    reference = [
+        item(f"k{i}", [aset(f"r{i}", "lead@x", [box("g", "cat", 10, 10)])]) for i in range(4)
+    ]
+    work = [
+        item(f"k{i}", [aset(f"w{i}", "a@x", [box("w", "cat" if i else "dog", 10, 10)])])
+        for i in range(4)
+    ]
+    gold_file = write_jsonl(tmp_path / "reference.jsonl", reference)
+    work_file = write_jsonl(tmp_path / "work.jsonl", work)
+    report = run_qa([str(work_file)], QaSettings(gold=str(gold_file)))
+    assert [(s["name"].endswith("reference.jsonl"), s["gold"]) for s in report["sources"]] == [
+        (False, False),
+        (True, True),
+    ]
+    assert report["counts"]["gold_sets"] == 4 and report["counts"]["human_sets"] == 4
+    micro = report["gold"]["micro"]
+    assert (micro["tp"], micro["fp"], micro["fn"]) == (3, 1, 1)  # item 0: a dog for a cat
+    assert [row["annotator"] for row in report["scorecards"]] == ["a@x"]
