@@ -97,3 +97,47 @@ def test_json_to_standard_output_and_bad_options(datasets, tmp_path):
     same = run_cli("qa", str(good), "-o", str(good))
     assert same.returncode == 2 and "is an input" in same.stderr
     assert good.read_text().startswith('{"format":"bridge-jsonl"')  # untouched
+
+
+def test_every_json_field_is_documented(datasets):
+    """Each key of the report (nested objects and list entries too, apart from the maps
+    keyed by data: classes, tools, questions...) is named in docs/qa-report.md."""
+    from bridge.qa.workflows.run import QaSettings, run_qa
+    from tests.qa_report.builders import ROOT
+    from tests.qa_report.test_qa_gold_and_defects import gold_items
+
+    good, _ = datasets
+    with_gold = write_jsonl(good.parent / "gold.jsonl", gold_items())
+    report = run_qa([str(good), str(with_gold)], QaSettings())
+    assert report["gold"]["available"] and report["gallery"] and report["queue"]["queue"]
+    report["gates"] = evaluate(report, parse_gates("iaa=0.5"))
+    docs = (ROOT / "docs" / "qa-report.md").read_text()
+    keyed_by_data = {
+        "classes",
+        "by_split",
+        "by_tool",
+        "statuses",
+        "alpha_by_question",
+        "answers",
+        "questions",
+        "by_code",
+        "counts",
+        "by_fingerprint",
+        "shape",  # a unified shape: `bridge schema` documents it
+    }
+    missing = set()
+
+    def walk(value, name=None):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                forms = (f"`{key}`", f".{key}`", f"`{key}.", f"`{key}[", f".{key}[]`")
+                if not any(form in docs for form in forms):
+                    missing.add(key)
+                if key not in keyed_by_data:
+                    walk(inner, key)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner, name)
+
+    walk(report)
+    assert missing == set()
