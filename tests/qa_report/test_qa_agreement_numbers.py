@@ -246,3 +246,11 @@ def test_tracks_on_a_video(tmp_path):
     # MOT of b against a over frames 0-10: 11 frames x 2 objects, 11 matches, 11 misses, 11 FPs
     assert pair["tracks"]["mota"] == pytest.approx(1 - (11 + 11) / 22)
     assert pair["tracks"]["motp"] == pytest.approx(1.0)
+    # the gallery draws the video at frame 0: the two tracks of each annotator
+    (entry,) = report["gallery"]
+    assert entry["frame"] == 0
+    assert [len(s["regions"]) for s in entry["sets"]] == [2, 2]
+    assert entry["sets"][1]["regions"][1]["shape"]["x"] == 80
+    page = render(report)
+    assert page.split("data-plot='gallery'>")[1].count("<g class='region'") == 4
+    assert ", frame 0<div" in page

@@ -335,7 +335,8 @@ def _gallery(report: dict[str, Any], embed: Callable[[str | None], str | None] |
         figures.append(
             f"<figure class='item' data-item='{esc(entry['item'])}'>{drawing}"
             f"<figcaption><b>{esc(entry['item'])}</b> disagreement {_fmt(entry['disagreement'], 2)}"
-            f"<div class='legend'>{legend}</div></figcaption></figure>"
+            + (f", frame {entry['frame']}" if entry.get("frame") is not None else "")
+            + f"<div class='legend'>{legend}</div></figcaption></figure>"
         )
     content = f"<div class='gallery'>{''.join(figures)}</div>"
     return _figure("gallery", "Most-disagreed items", content)

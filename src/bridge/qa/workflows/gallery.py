@@ -3,7 +3,8 @@
 Only the `size` items with the highest disagreement (> 0) are kept (a bounded heap, the
 earlier item first on a tie), each as a small snapshot: the media (uri, kind, size) and,
 for every human and gold set, the annotator, the regions with a place on the image
-(`shapes.outline` is not None, or a mask), the text spans (offsets, label, covered text)
+(`shapes.outline` is not None, or a mask; on a video, at the first frame anything is marked
+on: its regions on that frame and its tracks' shapes there), the text spans (offsets, label, covered text)
 and the item-level answers; a text item keeps its first 2000 characters. Everything else
 is dropped as the pass goes on.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from bridge.qa.workflows.items import ItemView
 from bridge.qa.workflows.shapes import outline
-from bridge.schema import Mask, Shape, Span
+from bridge.schema import AnnotationSet, Mask, Shape, Span
 
 TEXT_CHARS = 2000
 """How much of a text item's text a snapshot keeps."""
@@ -33,15 +34,50 @@ class _Entry:
     snapshot: dict[str, Any] = field(compare=False)
 
 
+def first_frame(view: ItemView) -> int | None:
+    """The first frame anything is marked on (a frame region or a track keyframe), None
+    for media without frames."""
+    frames = [
+        frame
+        for sub in [*view.gold, *view.human]
+        for frame in (
+            *(r.frame for r in sub.aset.regions if r.frame is not None),
+            *(k.frame for t in sub.aset.tracks for k in t.keyframes if not k.outside),
+        )
+    ]
+    return min(frames) if frames else None
+
+
+def _at_frame(aset: AnnotationSet, frame: int | None) -> list[tuple[str, str | None, Shape]]:
+    """(id, label, shape) of what `aset` shows at `frame`: its regions on that frame (or
+    without a frame) and its tracks' shapes there (interpolated as `bridge.qa.tracks` does)."""
+    found: list[tuple[str, str | None, Shape]] = [
+        (r.id, r.label, r.shape) for r in aset.regions if r.frame == frame
+    ]
+    if frame is not None and aset.tracks:
+        from bridge.qa.errors import QAError
+        from bridge.qa.tracks import track_shapes
+
+        for track in aset.tracks:
+            try:
+                shape = track_shapes(track, frame + 1).get(frame)
+            except QAError:  # two keyframes on one frame: the track is not drawn
+                continue
+            if shape is not None:
+                found.append((track.id, track.label, shape))
+    return found
+
+
 def snapshot(view: ItemView, disagreement: float) -> dict[str, Any]:
     media = view.item.media
+    frame = first_frame(view)
     sets = []
     for role, subs in (("gold", view.gold), ("annotator", view.human)):
         for sub in subs:
             regions = [
-                {"id": r.id, "label": r.label, "shape": r.shape.model_dump(mode="json")}
-                for r in sub.aset.regions
-                if r.frame is None and drawable(r.shape)
+                {"id": rid, "label": label, "shape": shape.model_dump(mode="json")}
+                for rid, label, shape in _at_frame(sub.aset, frame)
+                if drawable(shape)
             ]
             spans = [
                 {
@@ -70,6 +106,7 @@ def snapshot(view: ItemView, disagreement: float) -> dict[str, Any]:
     return {
         "item": view.key,
         "disagreement": disagreement,
+        "frame": frame,
         "media": {
             "kind": media.kind,
             "uri": media.uri,
