@@ -155,8 +155,8 @@ def test_agreement_report_equals_the_reference_packages():
 def test_fleiss_on_equal_rating_counts_equals_statsmodels():
     ratings = Ratings()
     answers = [["x", "x", "y"], ["y", "y", "y"], ["x", "z", "z"], ["x", "x", "x"]]
-    for unit, given_ in enumerate(answers):
-        for who, value in zip("abc", given_, strict=True):
+    for unit, unit_answers in enumerate(answers):
+        for who, value in zip("abc", unit_answers, strict=True):
             ratings.add(unit, who, value)
     table = [[row.count(v) for v in "xyz"] for row in answers]
     assert ratings.fleiss() == pytest.approx(sm_fleiss_kappa(np.array(table)))
@@ -250,3 +250,100 @@ def test_ratings_alpha_equals_the_package(answers):
         assert report.alpha.value is None and report.alpha.reason
     else:
         assert report.alpha.value == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(answers=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 4), values), max_size=60))
+def test_report_pairs_classes_and_percent_equal_references(answers):
+    ratings = Ratings()
+    for unit, who, value in answers:
+        ratings.add(unit, who, value)
+    report = agreement(ratings)
+    given_values = ratings.values
+    for (first, second), score in report.pairwise.items():
+        shared = [
+            (a[first], a[second])
+            for a in (ratings.answers(u) for u in ratings.units)
+            if first in a and second in a
+        ]
+        assert score.units == len(shared)
+        a, b = zip(*shared, strict=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = cohen_kappa_score(a, b, labels=given_values)
+        if math.isnan(expected):
+            assert score.value is None and score.reason
+        else:
+            assert score.value == pytest.approx(expected, abs=1e-12)
+    # per class: the package on "answered value" (1) vs "something else" (0)
+    for value, score in report.per_class.items():
+        matrix = np.full((5, 13), np.nan)
+        for unit in ratings.units:
+            for who, answer in ratings.answers(unit).items():
+                matrix[who, unit] = float(answer == value)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                expected = krippendorff.alpha(matrix, level_of_measurement="nominal")
+        except ValueError:
+            expected = math.nan
+        if math.isnan(expected):
+            assert score.value is None
+        else:
+            assert score.value == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    # percent agreement: agreeing ordered pairs / ordered pairs, counted here
+    agreeing = pairs = 0
+    for unit in ratings.units:
+        unit_answers = list(ratings.answers(unit).values())
+        for i, x in enumerate(unit_answers):
+            for j, y in enumerate(unit_answers):
+                if i != j:
+                    pairs += 1
+                    agreeing += x == y
+    if pairs:
+        assert report.percent.value == pytest.approx(agreeing / pairs)
+    else:
+        assert report.percent.value is None
+    # Fleiss when every pairable unit has as many answers: statsmodels on the table
+    table = [
+        [list(ratings.answers(u).values()).count(v) for v in given_values]
+        for u in ratings.units
+        if len(ratings.answers(u)) >= 2
+    ]
+    if table and len({sum(row) for row in table}) == 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = sm_fleiss_kappa(np.array(table))
+        if math.isnan(expected):
+            assert report.fleiss.value is None
+        else:
+            assert report.fleiss.value == pytest.approx(expected, abs=1e-12)
+    elif table:
+        assert report.fleiss.value is None and "same number" in report.fleiss.reason
+
+
+@pytest.mark.parametrize("level", ["ordinal", "interval", "ratio"])
+@pytest.mark.parametrize("weights", ["linear", "quadratic"])
+def test_numeric_answers_at_every_level_and_weighting(level, weights):
+    # star ratings 1-5 from 4 annotators on 30 units, some skipped: the package and
+    # scikit-learn on the same matrix
+    rng = np.random.default_rng(7)
+    truth = rng.integers(1, 6, 30)
+    matrix = np.clip(truth + rng.integers(-1, 2, (4, 30)), 1, 5).astype(float)
+    matrix[rng.random(matrix.shape) < 0.25] = np.nan
+    ratings = Ratings()
+    for who in range(4):
+        for unit in range(30):
+            if not np.isnan(matrix[who, unit]):
+                ratings.add(unit, f"r{who}", int(matrix[who, unit]))
+    report = agreement(ratings, level, weights=weights)
+    assert report.alpha.value == pytest.approx(
+        krippendorff.alpha(matrix, level_of_measurement=level), rel=1e-9
+    )
+    for (first, second), score in report.pairwise.items():
+        i, j = int(first[1:]), int(second[1:])
+        both = ~np.isnan(matrix[i]) & ~np.isnan(matrix[j])
+        expected = cohen_kappa_score(
+            matrix[i][both], matrix[j][both], weights=weights, labels=ratings.values
+        )
+        assert score.value == pytest.approx(expected, abs=1e-12)

@@ -22,6 +22,9 @@ Alpha-Reliability"). The distances by `level`:
 
 Values are numbers or, for nominal data, any hashable (strings, tuples). Ordinal data in
 strings needs `value_domain` (the values in their order); interval and ratio need numbers.
+Missing is None or NaN; in an array of strings every string is a value (numpy turns a NaN
+put into a string array into the text "nan", which the `krippendorff` package then treats as
+missing; here, give such data as a list or an object array holding None).
 
 **Streaming forms**: `value_counts` (units x values: how many raters gave each value to
 each unit, as the `krippendorff` package takes it; rows can be fed in any chunking) and
@@ -434,6 +437,46 @@ def _alpha_by_rater_pairs(codes: Codes, domain: npt.NDArray[Any], level: str) ->
     if expected <= 0:
         raise _single_value()
     return 1.0 - (n - 1.0) * observed / expected
+
+
+ENTRY_VALUE_LIMIT = 2048
+"""Up to this many values, `alpha_from_entries` sums a values x values coincidence matrix."""
+
+
+def alpha_from_entries(
+    units: npt.NDArray[np.int64],
+    positions: npt.NDArray[np.int64],
+    domain: npt.NDArray[Any],
+    level: Level = "nominal",
+) -> float:
+    """Alpha from one entry per rating: its unit (0..U-1, entries sorted by unit) and its
+    value's position in `domain`. Memory is a chunk of units x values, whatever the number
+    of raters (crowds: many raters, few ratings per unit). Up to `ENTRY_VALUE_LIMIT`
+    values."""
+    import numpy as np
+
+    _check_level(level)
+    if level in ("interval", "ratio"):
+        domain = _domain_array(domain, len(domain), level)
+    size = len(domain)
+    if size > ENTRY_VALUE_LIMIT:
+        raise QAError(
+            f"{size} distinct values: too many for the coincidence matrix",
+            where=WHERE,
+            hint="use krippendorff_alpha on raters x units data",
+        )
+    o = np.zeros((size, size), dtype=np.float64)
+    count = int(units[-1]) + 1 if len(units) else 0
+    step = max(1, UNIT_CHUNK_CELLS // max(1, size))
+    bounds = np.searchsorted(units, np.arange(0, count + step, step)).tolist()
+    for start, (low, high) in zip(
+        range(0, count, step), zip(bounds[:-1], bounds[1:], strict=False), strict=False
+    ):
+        width = min(step, count - start)
+        cells = (units[low:high] - start) * size + positions[low:high]
+        counts = np.bincount(cells, minlength=width * size).reshape(width, size)
+        _add_coincidences(o, counts.astype(np.float64))
+    return alpha_from_coincidences(o, level, domain)
 
 
 def alpha_from_codes(codes: Codes, domain: npt.NDArray[Any], level: Level = "nominal") -> float:

@@ -44,10 +44,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from bridge.qa.alpha import Level, alpha_from_codes, code_type
+from bridge.qa.alpha import (
+    ENTRY_VALUE_LIMIT,
+    Level,
+    alpha_from_codes,
+    alpha_from_entries,
+    code_type,
+)
 from bridge.qa.errors import QAError
-from bridge.qa.kappa import Weights, cohen_kappa, fleiss_kappa
-from bridge.qa.values import is_missing, ordered_values, value_key
+from bridge.qa.kappa import Weights, cohen_kappa, fleiss_from_sums, kappa_from_table
+from bridge.qa.values import is_missing, value_key
 from bridge.schema import AnnotationSet, Classification, Item, Region
 from bridge.select import SetSelector, SourceName, select_sets
 
@@ -97,6 +103,8 @@ class Ratings:
         """Answers to a unit the same annotator had already answered (not used)."""
         self.conflicting = 0
         """Of those, the ones that differed from the kept answer."""
+        self._annotators: dict[Hashable, None] = {}
+        self._distinct: set[Hashable] = set()
 
     def add(self, unit: Hashable, annotator: Hashable, value: Hashable) -> None:
         if is_missing(value):
@@ -108,9 +116,15 @@ class Ratings:
                 self.conflicting += 1
             return
         answers[annotator] = value
+        self._annotators.setdefault(annotator, None)
+        self._distinct.add(value)
 
     def __len__(self) -> int:
         return len(self._answers)
+
+    def pairable_units(self) -> int:
+        """How many units have answers from two or more annotators."""
+        return sum(1 for answers in self._answers.values() if len(answers) >= 2)
 
     def triples(self) -> Iterator[Triple]:
         """(unit, annotator, value) for every kept answer: what `bridge.qa.consensus` takes."""
@@ -125,50 +139,62 @@ class Ratings:
     @property
     def annotators(self) -> list[Hashable]:
         """Every annotator, in the order they first answered."""
-        seen: dict[Hashable, None] = {}
-        for answers in self._answers.values():
-            for annotator in answers:
-                seen.setdefault(annotator, None)
-        return list(seen)
+        return list(self._annotators)
 
     @property
     def values(self) -> list[Hashable]:
         """Every value given, in value order."""
-        return ordered_values(v for answers in self._answers.values() for v in answers.values())
+        return sorted(self._distinct, key=value_key)
 
     def answers(self, unit: Hashable) -> dict[Hashable, Hashable]:
         return dict(self._answers.get(unit, {}))
+
+    def coded(self, value_domain: Sequence[Hashable] | None = None) -> Coded:
+        """Every kept answer as arrays (annotator row, unit column, value position), units
+        in order: the form every metric below computes from, built once."""
+        import numpy as np
+
+        domain_values = list(value_domain) if value_domain is not None else self.values
+        index = {value: i for i, value in enumerate(domain_values)}
+        row = {annotator: i for i, annotator in enumerate(self._annotators)}
+        rows: list[int] = []
+        columns: list[int] = []
+        positions: list[int] = []
+        for column, answers in enumerate(self._answers.values()):
+            for annotator, value in answers.items():
+                position = index.get(value)
+                if position is None:
+                    raise QAError(
+                        f"answer {value!r} is not in value_domain",
+                        where="Ratings",
+                        hint="list every value given, or leave value_domain out",
+                    )
+                rows.append(row[annotator])
+                columns.append(column)
+                positions.append(position)
+        return Coded(
+            rows=np.asarray(rows, dtype=np.int64),
+            columns=np.asarray(columns, dtype=np.int64),
+            positions=np.asarray(positions, dtype=np.int64),
+            values=domain_values,
+            annotators=self.annotators,
+            units=len(self._answers),
+        )
 
     def codes(
         self, value_domain: Sequence[Hashable] | None = None
     ) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[Any], list[Hashable]]:
         """Reliability data: annotators x units of positions in the domain (-1: no answer),
         the domain (value order unless given) and the annotators (rows)."""
-        import numpy as np
+        coded = self.coded(value_domain)
+        return coded.matrix(), coded.domain(), coded.annotators
 
-        annotators = self.annotators
-        domain_values = list(value_domain) if value_domain is not None else self.values
-        index = {value: i for i, value in enumerate(domain_values)}
-        row = {annotator: i for i, annotator in enumerate(annotators)}
-        size = len(domain_values)
-        codes = np.full((len(annotators), len(self._answers)), -1, dtype=code_type(size))
-        for column, answers in enumerate(self._answers.values()):
-            for annotator, value in answers.items():
-                if value not in index:
-                    raise QAError(
-                        f"answer {value!r} is not in value_domain",
-                        where="Ratings.codes",
-                        hint="list every value given, or leave value_domain out",
-                    )
-                codes[row[annotator], column] = index[value]
-        if all(isinstance(v, (int, float)) for v in domain_values):
-            domain = np.asarray(domain_values, dtype=np.float64)
-        else:
-            labels: Any = np.empty(len(domain_values), dtype=object)
-            for position, value in enumerate(domain_values):
-                labels[position] = value  # one by one: a tuple value stays one cell
-            domain = labels
-        return codes, domain, annotators
+    def pair_tables(
+        self, value_domain: Sequence[Hashable] | None = None
+    ) -> dict[tuple[Hashable, Hashable], npt.NDArray[np.int64]]:
+        """For each annotator pair (in first-answer order) that shares units, the K x K
+        table of their answers (first in rows), K the domain's size."""
+        return self.coded(value_domain).pair_tables()
 
     def alpha(
         self, level: Level = "nominal", value_domain: Sequence[Hashable] | None = None
@@ -180,73 +206,154 @@ class Ratings:
                 where="Ratings.alpha",
                 hint="pass value_domain=[...] with the answers from lowest to highest",
             )
-        codes, domain, _ = self.codes(value_domain)
-        return alpha_from_codes(codes, domain, level)
+        return self.coded(value_domain).alpha(level)
 
     def fleiss(self) -> float:
         """Fleiss' kappa over the units with two or more answers."""
-        values = self.values
-        index = {value: i for i, value in enumerate(values)}
-        table = []
-        for answers in self._answers.values():
-            if len(answers) < 2:
-                continue
-            row = [0] * len(values)
-            for value in answers.values():
-                row[index[value]] += 1
-            table.append(row)
-        if not table:
-            raise QAError(
-                "no unit has answers from two annotators",
-                where="fleiss_kappa",
-                hint="Fleiss' kappa needs units answered at least twice",
-            )
-        return fleiss_kappa(table)
+        return self.coded().fleiss()
+
+    def percent_agreement(self) -> float:
+        """Agreeing pairs of answers / all pairs, over the units with two or more answers."""
+        return self.coded().percent_agreement()
 
     def kappa(self, first: Hashable, second: Hashable, weights: Weights = None) -> float:
         """Cohen's kappa of two annotators over the units both answered (categories in
         value order, so weights follow it)."""
-        a, b = self._shared(first, second)
-        return cohen_kappa(a, b, weights, labels=self.values)
-
-    def percent_agreement(self) -> float:
-        """Agreeing pairs of answers / all pairs, over the units with two or more answers."""
-        agreeing = 0
-        pairs = 0
-        for answers in self._answers.values():
-            count = len(answers)
-            if count < 2:
-                continue
-            tally = Counter(answers.values())
-            agreeing += sum(n * (n - 1) for n in tally.values())
-            pairs += count * (count - 1)
-        if pairs == 0:
-            raise QAError(
-                "no unit has answers from two annotators",
-                where="percent_agreement",
-                hint="agreement needs units answered at least twice",
-            )
-        return agreeing / pairs
-
-    def _shared(self, first: Hashable, second: Hashable) -> tuple[list[Hashable], list[Hashable]]:
         a: list[Hashable] = []
         b: list[Hashable] = []
         for answers in self._answers.values():
             if first in answers and second in answers:
                 a.append(answers[first])
                 b.append(answers[second])
-        return a, b
+        return cohen_kappa(a, b, weights, labels=self.values)
 
     def pairs(self) -> dict[tuple[Hashable, Hashable], int]:
         """Annotator pairs (in first-answer order) that share units, with how many."""
-        order = {annotator: i for i, annotator in enumerate(self.annotators)}
-        shared: Counter[tuple[Hashable, Hashable]] = Counter()
-        for answers in self._answers.values():
-            names = sorted(answers, key=order.__getitem__)
-            for i, first in enumerate(names):
-                for second in names[i + 1 :]:
-                    shared[(first, second)] += 1
-        return dict(shared)
+        return {pair: int(table.sum()) for pair, table in self.pair_tables().items()}
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A question's answers as integer arrays, one entry per kept answer, sorted by unit:
+    `rows[i]` the annotator (index into `annotators`), `columns[i]` the unit (0..units-1),
+    `positions[i]` the value (index into `values`)."""
+
+    rows: npt.NDArray[np.int64]
+    columns: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int64]
+    values: list[Hashable]
+    annotators: list[Hashable]
+    units: int
+
+    def domain(self) -> npt.NDArray[Any]:
+        import numpy as np
+
+        if all(isinstance(v, (int, float)) for v in self.values):
+            return np.asarray(self.values, dtype=np.float64)
+        labels: Any = np.empty(len(self.values), dtype=object)
+        for position, value in enumerate(self.values):
+            labels[position] = value  # one by one: a tuple value stays one cell
+        domain: npt.NDArray[Any] = labels
+        return domain
+
+    def matrix(self) -> npt.NDArray[np.signedinteger[Any]]:
+        """Annotators x units of value positions, -1 where an annotator gave none."""
+        import numpy as np
+
+        shape = (len(self.annotators), self.units)
+        codes = np.full(shape, -1, dtype=code_type(len(self.values)))
+        codes[self.rows, self.columns] = self.positions
+        return codes
+
+    def per_unit(self) -> npt.NDArray[np.int64]:
+        import numpy as np
+
+        return np.bincount(self.columns, minlength=self.units)
+
+    def alpha(self, level: Level = "nominal") -> float:
+        """Alpha from per-unit value counts (memory independent of the number of
+        annotators); with very many distinct values, from the annotators x units matrix."""
+        if len(self.values) <= ENTRY_VALUE_LIMIT:
+            return alpha_from_entries(self.columns, self.positions, self.domain(), level)
+        return alpha_from_codes(self.matrix(), self.domain(), level)
+
+    def class_alpha(self, position: int) -> float:
+        """Nominal alpha of "answered values[position]" vs "answered something else"."""
+        import numpy as np
+
+        chosen = (self.positions == position).astype(np.int64)
+        return alpha_from_entries(self.columns, chosen, np.array([0.0, 1.0]), "nominal")
+
+    def _cell_counts(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Distinct (unit, value) cells as unit * K + value, and how many answers each."""
+        import numpy as np
+
+        size = max(1, len(self.values))
+        cells, counts = np.unique(self.columns * size + self.positions, return_counts=True)
+        return cells, counts
+
+    def percent_agreement(self) -> float:
+        per_unit = self.per_unit()
+        pairs = int((per_unit * (per_unit - 1)).sum())
+        if pairs == 0:
+            raise QAError(
+                "no unit has answers from two annotators",
+                where="percent_agreement",
+                hint="agreement needs units answered at least twice",
+            )
+        _, counts = self._cell_counts()
+        return int((counts * (counts - 1)).sum()) / pairs
+
+    def fleiss(self) -> float:
+        import numpy as np
+
+        per_unit = self.per_unit()
+        pairable = per_unit >= 2
+        if not pairable.any():
+            raise QAError(
+                "no unit has answers from two annotators",
+                where="fleiss_kappa",
+                hint="Fleiss' kappa needs units answered at least twice",
+            )
+        size = max(1, len(self.values))
+        cells, counts = self._cell_counts()
+        units, values = np.divmod(cells, size)
+        keep = pairable[units]
+        squares = np.bincount(units[keep], weights=counts[keep] ** 2, minlength=self.units)
+        totals = np.bincount(values[keep], weights=counts[keep], minlength=size)
+        return fleiss_from_sums(per_unit[pairable], squares[pairable], totals)
+
+    def pair_tables(self) -> dict[tuple[Hashable, Hashable], npt.NDArray[np.int64]]:
+        """Each annotator pair's K x K table over the units they share. Vectorised: the
+        pairs of answers within a unit are found by comparing the entries' units at each
+        offset (entries are sorted by unit), then counted with one `np.unique`."""
+        import numpy as np
+
+        size = max(1, len(self.values))
+        count = len(self.annotators)
+        rows, columns, positions = self.rows, self.columns, self.positions
+        keys = []
+        for offset in range(1, int(self.per_unit().max(initial=0))):
+            first = np.nonzero(columns[:-offset] == columns[offset:])[0]
+            second = first + offset
+            swap = rows[first] > rows[second]
+            low = np.where(swap, second, first)
+            high = np.where(swap, first, second)
+            pair = rows[low] * count + rows[high]
+            keys.append((pair * size + positions[low]) * size + positions[high])
+        tables: dict[tuple[Hashable, Hashable], npt.NDArray[np.int64]] = {}
+        if not keys:
+            return tables
+        unique, counts = np.unique(np.concatenate(keys), return_counts=True)
+        pairs, cells = np.divmod(unique, size * size)
+        starts = np.concatenate(([0], np.nonzero(np.diff(pairs))[0] + 1, [len(pairs)]))
+        for start, end in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+            table = np.zeros(size * size, dtype=np.int64)
+            table[cells[start:end]] = counts[start:end]
+            first_row, second_row = divmod(int(pairs[start]), count)
+            pair_names = (self.annotators[first_row], self.annotators[second_row])
+            tables[pair_names] = table.reshape(size, size)
+        return tables
 
 
 def _numeric(values: Iterable[Hashable]) -> bool:
@@ -297,46 +404,55 @@ def agreement(
     value_domain: Sequence[Hashable] | None = None,
 ) -> Agreement:
     """Pairwise, overall, per-annotator and per-class agreement of one question."""
-    import numpy as np
 
-    pairable = sum(1 for unit in ratings.units if len(ratings.answers(unit)) >= 2)
-    pairs = ratings.pairs()
+    if level == "ordinal" and value_domain is None and not _numeric(ratings.values):
+        ordinal_labels: QAError | None = QAError(
+            "ordinal alpha on labels needs their order",
+            where="Ratings.alpha",
+            hint="pass value_domain=[...] with the answers from lowest to highest",
+        )
+    else:
+        ordinal_labels = None
+    coded = ratings.coded(value_domain)  # checks value_domain
+    pairable = ratings.pairable_units()
     pairwise = {
-        pair: _score(partial(ratings.kappa, pair[0], pair[1], weights), shared)
-        for pair, shared in pairs.items()
+        pair: _score(partial(kappa_from_table, table, weights), int(table.sum()))
+        for pair, table in coded.pair_tables().items()
     }
+    totals: dict[Hashable, list[float]] = {annotator: [] for annotator in coded.annotators}
+    shared_units: Counter[Hashable] = Counter()
+    for (first_name, second_name), score in pairwise.items():
+        for name in (first_name, second_name):
+            shared_units[name] += score.units
+            if score.value is not None:
+                totals[name].append(score.value)
     per_annotator: dict[Hashable, Score] = {}
-    for annotator in ratings.annotators:
-        mine = [(pair, s) for pair, s in pairwise.items() if annotator in pair]
-        defined = [s.value for _, s in mine if s.value is not None]
-        units = sum(s.units for _, s in mine)
+    for annotator, defined in totals.items():
+        units = shared_units[annotator]
         if defined:
             per_annotator[annotator] = Score(sum(defined) / len(defined), units)
         else:
             reason = (
                 "no pairwise kappa with another annotator is defined"
-                if mine
+                if units
                 else "shares no unit with another annotator"
             )
             per_annotator[annotator] = Score(None, units, reason)
-    per_class: dict[Hashable, Score] = {}
-    if ratings.units:
-        codes, _, _ = ratings.codes(value_domain)
-        binary_domain = np.array([0.0, 1.0])
-        classes = list(value_domain) if value_domain is not None else ratings.values
-        for position, value in enumerate(classes):
-            is_value = np.where(codes < 0, -1, (codes == position).astype(np.int8))
-            per_class[value] = _score(
-                partial(alpha_from_codes, is_value.astype(np.int8), binary_domain, "nominal"),
-                pairable,
-            )
+    per_class = {
+        value: _score(partial(coded.class_alpha, position), pairable)
+        for position, value in enumerate(coded.values)
+    }
+    if ordinal_labels is not None:
+        alpha = Score(None, pairable, ordinal_labels.message)
+    else:
+        alpha = _score(partial(coded.alpha, level), pairable)
     return Agreement(
         units=len(ratings),
         pairable=pairable,
-        annotators=ratings.annotators,
-        percent=_score(ratings.percent_agreement, pairable),
-        alpha=_score(lambda: ratings.alpha(level, value_domain), pairable),
-        fleiss=_score(ratings.fleiss, pairable),
+        annotators=coded.annotators,
+        percent=_score(coded.percent_agreement, pairable),
+        alpha=alpha,
+        fleiss=_score(coded.fleiss, pairable),
         pairwise=pairwise,
         per_annotator=per_annotator,
         per_class=per_class,

@@ -148,18 +148,10 @@ def cohen_kappa(
     return kappa_from_table(table, weights)
 
 
-def _fleiss_counts(table: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], int]:
-    import numpy as np
-
-    counts = np.asarray(table, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[0] == 0 or counts.shape[1] == 0:
-        raise QAError(
-            f"Fleiss' kappa takes a subjects x categories table, not shape {counts.shape}",
-            where="fleiss_kappa",
-        )
-    if (counts < 0).any() or not np.isfinite(counts).all() or (counts != np.round(counts)).any():
-        raise QAError("the table must hold whole counts >= 0", where="fleiss_kappa")
-    per_subject = counts.sum(axis=1)
+def _check_raters(per_subject: npt.NDArray[np.float64]) -> int:
+    """The common number of ratings per subject (a `QAError` if they differ or are < 2)."""
+    if len(per_subject) == 0:
+        raise QAError("Fleiss' kappa needs at least one subject", where="fleiss_kappa")
     raters = int(per_subject[0])
     if (per_subject != raters).any():
         raise QAError(
@@ -173,15 +165,35 @@ def _fleiss_counts(table: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], int]:
             f"Fleiss' kappa needs at least 2 ratings per subject, not {raters}",
             where="fleiss_kappa",
         )
-    return counts, raters
+    return raters
 
 
-def fleiss_kappa(table: npt.ArrayLike) -> float:
-    """Fleiss' kappa of a subjects x categories table of counts (equal row sums >= 2)."""
-    counts, raters = _fleiss_counts(table)
-    subjects = counts.shape[0]
-    agreement = ((counts**2).sum(axis=1) - raters) / (raters * (raters - 1))
-    shares = counts.sum(axis=0) / (subjects * raters)
+def _fleiss_counts(table: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], int]:
+    import numpy as np
+
+    counts = np.asarray(table, dtype=np.float64)
+    if counts.ndim != 2 or counts.shape[0] == 0 or counts.shape[1] == 0:
+        raise QAError(
+            f"Fleiss' kappa takes a subjects x categories table, not shape {counts.shape}",
+            where="fleiss_kappa",
+        )
+    if (counts < 0).any() or not np.isfinite(counts).all() or (counts != np.round(counts)).any():
+        raise QAError("the table must hold whole counts >= 0", where="fleiss_kappa")
+    return counts, _check_raters(counts.sum(axis=1))
+
+
+def fleiss_from_sums(
+    per_subject: npt.ArrayLike, squares: npt.ArrayLike, category_totals: npt.ArrayLike
+) -> float:
+    """Fleiss' kappa from sums, for tables too sparse to hold: each subject's number of
+    ratings and sum of squared category counts (sum_j n_ij^2), and each category's total."""
+    import numpy as np
+
+    raters = _check_raters(np.asarray(per_subject, dtype=np.float64))
+    square_sums = np.asarray(squares, dtype=np.float64)
+    subjects = len(square_sums)
+    agreement = (square_sums - raters) / (raters * (raters - 1))
+    shares = np.asarray(category_totals, dtype=np.float64) / (subjects * raters)
     chance = float((shares**2).sum())
     if chance >= 1.0:
         raise QAError(
@@ -190,6 +202,12 @@ def fleiss_kappa(table: npt.ArrayLike) -> float:
             hint="report percent agreement (1.0) for such a question",
         )
     return (float(agreement.mean()) - chance) / (1.0 - chance)
+
+
+def fleiss_kappa(table: npt.ArrayLike) -> float:
+    """Fleiss' kappa of a subjects x categories table of counts (equal row sums >= 2)."""
+    counts, _ = _fleiss_counts(table)
+    return fleiss_from_sums(counts.sum(axis=1), (counts**2).sum(axis=1), counts.sum(axis=0))
 
 
 def fleiss_category_kappas(table: npt.ArrayLike) -> list[float | None]:
