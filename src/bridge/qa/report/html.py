@@ -329,7 +329,7 @@ def _gallery(report: dict[str, Any], embed: Callable[[str | None], str | None] |
             drawing = svg.item_svg(entry, colours, image)
         legend = "".join(
             f"<span class='who'><span class='swatch' style='background:{colours.get(s['annotator'], svg.GOLD_COLOUR)}'>"
-            f"</span>{esc(s['annotator'])} ({len(s['regions'])})</span>"
+            f"</span>{esc(s['annotator'])} ({len(s['regions']) + len(s.get('spans', []))})</span>"
             for s in entry["sets"]
         )
         figures.append(
