@@ -226,27 +226,32 @@ class _Pass:
             write_subset(outputs.queue_items, self._project(), self.active.items())
 
     def _sample_items(self) -> Iterator[Item]:
-        """The sampled items, each with only its sampled sets, in the order they came."""
-        wanted: dict[str, set[tuple[str, str]]] = {}
+        """The sampled items, each with only its sampled sets, in the order they came (the
+        chosen sets arrive in item order: one item's sets are consecutive)."""
+        key: str | None = None
+        wanted: set[tuple[str, str]] = set()
         for entry in self.sampling.chosen():
-            wanted.setdefault(entry.key, set()).add((entry.origin, entry.set_id))
-        done: set[str] = set()
-        for key in wanted:
-            if key in done:
-                continue
-            done.add(key)
-            for origins_text, blob in self.scratch.query(
-                "SELECT origins, blob FROM items WHERE key = ? ORDER BY rowid", (key,)
-            ):
-                item = blob_item(blob)
-                origins = json.loads(origins_text)
-                sets = [
-                    aset
-                    for aset, origin in zip(item.annotation_sets, origins, strict=True)
-                    if (origin, aset.id) in wanted[key]
-                ]
-                if sets:
-                    yield item.model_copy(update={"annotation_sets": sets})
+            if entry.key != key and key is not None:
+                yield from self._stored_item(key, wanted)
+                wanted = set()
+            key = entry.key
+            wanted.add((entry.origin, entry.set_id))
+        if key is not None:
+            yield from self._stored_item(key, wanted)
+
+    def _stored_item(self, key: str, wanted: set[tuple[str, str]]) -> Iterator[Item]:
+        for origins_text, blob in self.scratch.query(
+            "SELECT origins, blob FROM items WHERE key = ? ORDER BY rowid", (key,)
+        ):
+            item = blob_item(blob)
+            origins = json.loads(origins_text)
+            sets = [
+                aset
+                for aset, origin in zip(item.annotation_sets, origins, strict=True)
+                if (origin, aset.id) in wanted
+            ]
+            if sets:
+                yield item.model_copy(update={"annotation_sets": sets})
 
 
 SAMPLE_COLUMNS = ("item", "set", "annotator", "class", "source")

@@ -13,7 +13,8 @@
   (seed, item key, set id) (BLAKE2b). The same seed gives the same sample whatever order
   the items come in; another seed, another sample.
 
-The units wait in the run's SQLite scratch database; only the chosen ones are listed.
+The units wait in the run's SQLite scratch database; the chosen ones are streamed from it
+(a window query), so the sample is never held in memory.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ class Sampling:
             "key TEXT, set_id TEXT, who TEXT, cls TEXT, origin TEXT, priority INTEGER",
             index="who, cls, priority",
         )
-        self._chosen: list[SampledSet] | None = None
+        self._allocated = False
+        self.size = 0
         self._strata: list[dict[str, Any]] = []
 
     def add(self, view: ItemView) -> None:
@@ -112,10 +114,11 @@ class Sampling:
                 ),
             )
 
-    def chosen(self) -> list[SampledSet]:
-        """The sampled sets, in the order the items came (computed once)."""
-        if self._chosen is not None:
-            return self._chosen
+    def _allocate(self) -> None:
+        """Decide each stratum's share (once) and mark the chosen units in the database."""
+        if self._allocated:
+            return
+        self._allocated = True
         sizes = {
             (who, cls): n
             for who, cls, n in self.scratch.query(
@@ -123,24 +126,26 @@ class Sampling:
             )
         }
         shares = allocate(sizes, sample_size(self.population, self.percent))
-        chosen: list[tuple[int, SampledSet]] = []
+        self.scratch.table("shares", "who TEXT, cls TEXT, share INTEGER")
         for (who, cls), share in sorted(shares.items()):
             self._strata.append(
                 {"annotator": who, "class": cls, "population": sizes[(who, cls)], "sampled": share}
             )
-            if not share:
-                continue
-            rows = self.scratch.query(
-                "SELECT rowid, key, set_id, origin FROM units WHERE who = ? AND cls = ? "
-                "ORDER BY priority, rowid LIMIT ?",
-                (who, cls, share),
-            )
-            chosen += [
-                (rowid, SampledSet(key, set_id, who, cls, origin))
-                for rowid, key, set_id, origin in rows
-            ]
-        self._chosen = [entry for _, entry in sorted(chosen, key=lambda pair: pair[0])]
-        return self._chosen
+            self.scratch.insert("shares", (who, cls, share))
+        self.size = sum(shares.values())
+
+    def chosen(self) -> Iterator[SampledSet]:
+        """The sampled sets, in the order the items came, streamed from the database."""
+        self._allocate()
+        rows = self.scratch.query(
+            "SELECT u.key, u.set_id, u.who, u.cls, u.origin FROM ("
+            "  SELECT rowid AS r, key, set_id, who, cls, origin, ROW_NUMBER() OVER ("
+            "    PARTITION BY who, cls ORDER BY priority, rowid) AS n FROM units"
+            ") u JOIN shares s ON s.who = u.who AND s.cls = u.cls "
+            "WHERE u.n <= s.share ORDER BY u.r"
+        )
+        for key, set_id, who, cls, origin in rows:
+            yield SampledSet(key, set_id, who, cls, origin)
 
     def rows(self) -> Iterator[dict[str, str]]:
         for entry in self.chosen():
@@ -153,11 +158,11 @@ class Sampling:
             }
 
     def result(self) -> dict[str, Any]:
-        chosen = self.chosen()
+        self._allocate()
         return {
             "percent": self.percent,
             "seed": self.seed,
             "population": self.population,
-            "size": len(chosen),
+            "size": self.size,
             "strata": self._strata,
         }
