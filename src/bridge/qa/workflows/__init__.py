@@ -13,7 +13,10 @@ holding counters (never all items) and giving its part of the QA report at the e
 | `imbalance` | class distribution per split, imbalance ratio, classes under a threshold |
 | `sampling` | a seeded, stratified review sample (by annotator and class) |
 | `active` | what to label next: items ranked by uncertainty or disagreement |
-| `agreement` | inter-annotator agreement and scores against gold (the `bridge.qa` metrics) |
+| `agreement` | inter-annotator agreement per annotator pair: regions, spans, tracks, answers, kappa, alpha (the `bridge.qa` metrics) |
+| `gold_scores` | precision, recall, F1 and the confusion matrix against gold (`bridge.qa.gold`) |
+| `gallery` | the most-disagreed items, kept to be drawn |
+| `shapes` | the points that outline a shape, for bounds checks and drawing |
 | `scorecards` | one row per annotator and source tool |
 | `gates` | `--fail-under` quality gates (exit code 7) |
 | `run` | the pass itself: `run_qa(...)` -> the report (a JSON-ready dict) |

@@ -1,4 +1,5 @@
-"""Inter-annotator agreement and scores against gold, from the metrics of `bridge.qa`.
+"""Inter-annotator agreement, from the metrics of `bridge.qa` (scores against gold are in
+`gold_scores`).
 
 Per item, every two human sets (a *pair*, named by the two annotator names in order) are
 compared:
@@ -32,17 +33,6 @@ compared:
   over the questions where it is defined.
 * A per-annotator (and tool) `agreement` is their pooled agreement over all their pairs.
 
-**Against gold** (the item's first gold set; human sets are scored): regions by
-`bridge.qa.gold.score_regions` (TP: matched with the same class at the IoU threshold,
-FP: a scored region left over, FN: a gold region missed), text spans by
-`bridge.qa.spans.add_span_counts` (exact, label-aware: seqeval's entity-level counts),
-item-level answers by
-`bridge.qa.gold.add_answers` (classes named `question=value`). `micro` pools every class's
-counts, `macro` averages the classes' scores. The confusion matrix (rows gold, columns
-annotators) holds the label-blind matches of regions and spans, unmatched ones against
-`<background>`, and for single answers the pair (gold value, given value) as
-`question=value` classes.
-
 **Submission vs accepted version** (`differ`, used by `defects`): the regions are matched
 label-blind at any overlap; unmatched accepted regions are *added*, unmatched submitted
 ones *removed*, matches with another label *relabeled*, matches with IoU under the
@@ -57,24 +47,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
 from bridge.qa.errors import QAError
 from bridge.qa.gold import (
-    BACKGROUND,
     UNLABELED,
-    ClassCounts,
-    ClassTable,
-    RegionGold,
-    add_answers,
     answers_by_question,
-    score_regions,
 )
-from bridge.qa.regions import by_frame, matchable_regions, media_size, region_agreement
-from bridge.qa.spans import TextSpan, add_span_counts, match_spans, span_set
+from bridge.qa.regions import media_size, region_agreement
+from bridge.qa.spans import TextSpan, match_spans, span_set
 from bridge.qa.tracks import MotCounts, track_agreement
 from bridge.qa.workflows.defects import Differ, RegionDiff
 from bridge.qa.workflows.items import ItemView, SetView
@@ -169,44 +152,8 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(present) / len(present) if present else None
 
 
-def _scores(counts: ClassCounts) -> dict[str, Any]:
-    return {
-        "precision": counts.precision,
-        "recall": counts.recall,
-        "f1": counts.f1,
-        "tp": counts.tp,
-        "fp": counts.fp,
-        "fn": counts.fn,
-    }
-
-
-@dataclass
-class GoldGroup:
-    """Scores against gold of one group of sets (everyone, or one annotator and tool)."""
-
-    threshold: float
-    regions: RegionGold = field(init=False)
-    answers: ClassTable = field(default_factory=ClassTable)
-    spans: ClassTable = field(default_factory=ClassTable)
-    sets: int = 0
-
-    def __post_init__(self) -> None:
-        self.regions = RegionGold((self.threshold,))
-
-    def combined(self) -> ClassTable:
-        """Regions, spans and answers in one table (a class in several is summed)."""
-        table = ClassTable()
-        for part in (self.regions.table(), self.spans, self.answers):
-            for name, counts in part.classes.items():
-                total = table.count(name)
-                total.tp += counts.tp
-                total.fp += counts.fp
-                total.fn += counts.fn
-        return table
-
-
 class Agreement:
-    """The agreement and gold accumulator; `add` returns the item's disagreement."""
+    """The agreement accumulator; `add` returns the item's disagreement."""
 
     available = True
 
@@ -218,16 +165,10 @@ class Agreement:
         self.coincidences: dict[str, dict[tuple[str, str], float]] = {}
         self.skipped = 0
         self.skip_reason: str | None = None
-        self.gold_all = GoldGroup(iou_threshold)
-        self.gold_groups: dict[Who, GoldGroup] = {}
-        self.confusion: Counter[tuple[str, str]] = Counter()
-        self.items_with_gold = 0
 
     # -- agreement -----------------------------------------------------------------
 
     def add(self, view: ItemView) -> float | None:
-        if view.gold:
-            self._gold(view)
         humans = sorted(view.human, key=lambda sub: (sub.who, sub.id))
         if len(humans) < 2:
             return None
@@ -356,71 +297,6 @@ class Agreement:
                     if pairs:
                         table[c, k] = table.get((c, k), 0.0) + pairs / (m - 1)
 
-    # -- gold --------------------------------------------------------------------------
-
-    def _gold(self, view: ItemView) -> None:
-        reference = view.gold[0].aset
-        scored = view.human
-        if not scored:
-            return
-        self.items_with_gold += 1
-        size = media_size(view.item)
-        gold_frames = by_frame(matchable_regions(reference))
-        gold_answers = answers_by_question(reference.classifications)
-        gold_spans = text_spans(reference)
-        for sub in scored:
-            frames = by_frame(matchable_regions(sub.aset))
-            try:
-                outcomes = [
-                    score_regions(
-                        gold_frames.get(frame, []),
-                        frames.get(frame, []),
-                        (self.iou_threshold,),
-                        size=size,
-                    )
-                    for frame in set(gold_frames) | set(frames)
-                ]
-            except QAError as error:
-                self.skipped += 1
-                self.skip_reason = self.skip_reason or error.message
-                continue
-            answers = answers_by_question(sub.aset.classifications)
-            spans = text_spans(sub.aset)
-            group = self.gold_groups.setdefault((sub.who, sub.tool), GoldGroup(self.iou_threshold))
-            for target in (self.gold_all, group):
-                target.sets += 1
-                if gold_spans or spans:
-                    add_span_counts(target.spans, gold_spans, spans, "exact")
-                for outcome in outcomes:
-                    target.regions.add(outcome)
-                for question, values in gold_answers.items():
-                    given = answers.get(question, [])
-                    add_answers(
-                        target.answers,
-                        [f"{question}={v}" for v in values],
-                        [f"{question}={v}" for v in given],
-                    )
-            for outcome in outcomes:
-                self.confusion.update(outcome.confusion[self.iou_threshold])
-            if gold_spans or spans:
-                self._span_confusion(gold_spans, spans)
-            for question, values in gold_answers.items():
-                given = answers.get(question, [])
-                if len(values) == 1 and len(given) <= 1:
-                    shown = f"{question}={given[0]}" if given else BACKGROUND
-                    self.confusion[f"{question}={values[0]}", shown] += 1
-
-    def _span_confusion(self, gold: Sequence[TextSpan], given: Sequence[TextSpan]) -> None:
-        blind = match_spans(gold, given, "exact", label_aware=False)
-        for pair in blind.pairs:
-            self.confusion[
-                gold[pair.index_a].label or UNLABELED, given[pair.index_b].label or UNLABELED
-            ] += 1
-        for i in blind.unmatched_a:
-            self.confusion[gold[i].label or UNLABELED, BACKGROUND] += 1
-        for j in blind.unmatched_b:
-            self.confusion[BACKGROUND, given[j].label or UNLABELED] += 1
-
     # -- submission vs accepted ------------------------------------------------------
 
     def differ(self) -> Differ | None:
@@ -463,13 +339,6 @@ class Agreement:
             who: {"agreement": agree / units if units else None, "pairs": int(n)}
             for who, (agree, units, n) in self.people.items()
         }
-
-    def gold_by_annotator(self) -> dict[Who, dict[str, Any]]:
-        rows = {}
-        for who, group in self.gold_groups.items():
-            micro = group.combined().total
-            rows[who] = {"precision": micro.precision, "recall": micro.recall, "f1": micro.f1}
-        return rows
 
     def _pair_kappa(self, totals: PairTotals) -> float | None:
         if totals.answers:
@@ -595,38 +464,4 @@ class Agreement:
             "pairs": pairs,
             "skipped": self.skipped,
             "skip_reason": self.skip_reason,
-        }
-
-    def gold_result(self) -> dict[str, Any]:
-        if not self.gold_all.sets:
-            return {
-                "available": False,
-                "reason": "no item has both a gold set and a human set",
-                "iou_threshold": self.iou_threshold,
-            }
-        table = self.gold_all.combined()
-        macro = table.macro
-        names = sorted({name for pair in self.confusion for name in pair} - {BACKGROUND})
-        labels = [*names, BACKGROUND]
-        return {
-            "available": True,
-            "iou_threshold": self.iou_threshold,
-            "items": self.items_with_gold,
-            "sets_scored": self.gold_all.sets,
-            "micro": _scores(table.total),
-            "macro": {"precision": macro.precision, "recall": macro.recall, "f1": macro.f1},
-            "classes": {name: _scores(counts) for name, counts in sorted(table.classes.items())},
-            "confusion": {
-                "labels": labels,
-                "matrix": [[self.confusion.get((r, c), 0) for c in labels] for r in labels],
-            },
-            "by_annotator": [
-                {
-                    "annotator": who,
-                    "tool": tool,
-                    "sets": group.sets,
-                    **_scores(group.combined().total),
-                }
-                for (who, tool), group in sorted(self.gold_groups.items())
-            ],
         }

@@ -28,6 +28,7 @@ from bridge.qa.workflows.agreement import Agreement
 from bridge.qa.workflows.consistency import Consistency
 from bridge.qa.workflows.defects import Defects
 from bridge.qa.workflows.gallery import Gallery
+from bridge.qa.workflows.gold_scores import GoldScoring
 from bridge.qa.workflows.imbalance import Imbalance
 from bridge.qa.workflows.items import view_item
 from bridge.qa.workflows.sampling import Sampling
@@ -120,6 +121,7 @@ class _Pass:
         self.selector = selector
         self.gold_origins = gold_origins
         self.agreement = Agreement(settings.iou_threshold)
+        self.gold = GoldScoring(settings.iou_threshold)
         self.defects = Defects(self.agreement.differ(), settings.iou_threshold)
         self.consistency = Consistency(scratch)
         self.imbalance = Imbalance(settings.min_per_class)
@@ -148,6 +150,7 @@ class _Pass:
             if self.outputs.sample_items is not None:
                 self.scratch.insert("items", (item.key, json.dumps(origins), item_blob(item)))
             disagreement = self.agreement.add(view)
+            self.gold.add(view)
             self.defects.add(view)
             self.consistency.add(view)
             self.imbalance.add(view)
@@ -199,9 +202,9 @@ class _Pass:
             "consistency": self.consistency.result(ontologies),
             "imbalance": self.imbalance.result(ontologies),
             "agreement": self.agreement.result(),
-            "gold": self.agreement.gold_result(),
+            "gold": self.gold.result(),
             "scorecards": self.scorecards.result(
-                by_annotator, self.agreement.by_annotator(), self.agreement.gold_by_annotator()
+                by_annotator, self.agreement.by_annotator(), self.gold.by_annotator()
             ),
             "sample": self.sampling.result(),
             "queue": self.active.result(),
