@@ -1,4 +1,10 @@
-"""The error QA raises when its input has no defined metric."""
+"""The error the QA metrics raise when the data cannot give a metric.
+
+`QAError` is a `BridgeError` with exit code 2 (the input is not fit for the question asked,
+like `FormatError`/`ConfigError`): no unit rated by two raters, a single value everywhere
+(agreement undefined, 0/0), unequal numbers of ratings where Fleiss' kappa needs equal ones.
+Every metric raises it where it checks its input, with a hint; none returns NaN.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ from bridge.errors import BridgeError
 
 
 class QAError(BridgeError):
-    """A QA metric cannot be computed on this input (no raters, an unknown shape kind,
-    mixed units with no media size...). `where` and `hint` say which input and what to do."""
+    """The ratings cannot give the requested metric (degenerate or mismatched input)."""
 
     exit_code = 2

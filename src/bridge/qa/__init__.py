@@ -1,1 +1,0 @@
-"""Quality metrics on unified data: agreement, matching, gold scores and consensus."""
