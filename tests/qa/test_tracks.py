@@ -2,7 +2,10 @@
 (bridge.qa.tracks): values computed by hand from CVAT's interpolation rules and CLEAR MOT's
 definitions."""
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.qa.errors import QAError
 from bridge.qa.tracks import (
@@ -212,3 +215,52 @@ def test_agreement_and_accumulator_over_videos():
     totals = accumulator.totals["ann", "bob"]
     assert (totals.matched, totals.n_a, totals.n_b, totals.mot.id_switches) == (1, 1, 1, 0)
     assert totals.mot.mota == 1.0
+
+
+def cvat_simple_interpolation(points0, points1, rotation0, rotation1, frame0, frame1):
+    """CVAT's simple_interpolation on its own representation (the corner list
+    [xtl, ytl, xbr, ybr] and a rotation), transcribed from its dataset manager."""
+
+    def find_angle_diff(right_angle, left_angle):
+        angle_diff = right_angle - left_angle
+        angle_diff = ((angle_diff + 180) % 360) - 180
+        if abs(angle_diff) >= 180:
+            angle_diff = 360 - abs(angle_diff) * -1 if angle_diff > 0 else 1
+        return angle_diff
+
+    shapes = {}
+    distance = frame1 - frame0
+    diff = np.subtract(points1, points0)
+    for frame in range(frame0 + 1, frame1):
+        offset = (frame - frame0) / distance
+        rotation = (rotation0 + find_angle_diff(rotation1, rotation0) * offset + 360) % 360
+        shapes[frame] = (list(np.asarray(points0) + diff * offset), rotation)
+    return shapes
+
+
+@settings(max_examples=60)
+@given(
+    st.tuples(*[st.floats(0, 500, allow_nan=False)] * 2, *[st.floats(1, 200, allow_nan=False)] * 2),
+    st.tuples(*[st.floats(0, 500, allow_nan=False)] * 2, *[st.floats(1, 200, allow_nan=False)] * 2),
+    st.floats(0, 359, allow_nan=False),
+    st.floats(0, 359, allow_nan=False),
+    st.integers(0, 20),
+    st.integers(1, 12),
+)
+def test_box_interpolation_equals_cvat_formula(first, second, r0, r1, frame0, gap):
+    b0, b1 = box(*first, rotation=r0), box(*second, rotation=r1)
+    frame1 = frame0 + gap
+    ours = track_shapes(track("t", kf(frame0, b0), kf(frame1, b1)), frame1 + 1)
+    theirs = cvat_simple_interpolation(
+        [b0.x, b0.y, b0.x + b0.width, b0.y + b0.height],
+        [b1.x, b1.y, b1.x + b1.width, b1.y + b1.height],
+        r0,
+        r1,
+        frame0,
+        frame1,
+    )
+    assert sorted(ours) == list(range(frame0, frame1 + 1))
+    for frame, (points, rotation) in theirs.items():
+        got = ours[frame]
+        assert [got.x, got.y, got.x + got.width, got.y + got.height] == pytest.approx(points)
+        assert got.rotation == pytest.approx(rotation)
