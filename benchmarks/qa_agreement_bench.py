@@ -9,7 +9,8 @@ peak memory and the ratios, and whether the answers are the same.
   missing ratings: `bridge.qa.krippendorff_alpha` vs `krippendorff.alpha`
   (`level_of_measurement="nominal"`), same matrix; the values must be equal (1e-9).
 * **Dawid-Skene**: `--labels` ratings (5 per task, workers with different skills) in a
-  pandas frame `task, worker, label`: `bridge.qa.dawid_skene` over the frame's rows vs
+  pandas frame `task, worker, label`: `bridge.qa.consensus.dawid_skene_columns` over the
+  frame's three columns vs
   crowd-kit's `DawidSkene(n_iter=100).fit(frame)`; the labels must be the same except on
   units where crowd-kit's top two posteriors tie (within 1e-6), which are counted.
 
@@ -93,12 +94,10 @@ def child(args: argparse.Namespace) -> None:
         if args.run == "ds-ours":
             import numpy as np
 
-            from bridge.qa import dawid_skene
+            from bridge.qa.consensus import dawid_skene_columns
 
             def work() -> Any:
-                result = dawid_skene(
-                    zip(frame["task"], frame["worker"], frame["label"], strict=True)
-                )
+                result = dawid_skene_columns(frame["task"], frame["worker"], frame["label"])
                 order = np.argsort(np.asarray(result.units))
                 labels = np.asarray([result.labels[u] for u in result.units])[order]
                 return labels, None, result.iterations

@@ -320,3 +320,30 @@ def test_report_pairs_classes_and_percent_equal_references(answers):
             assert report.fleiss.value == pytest.approx(expected, abs=1e-12)
     elif table:
         assert report.fleiss.value is None and "same number" in report.fleiss.reason
+
+
+@pytest.mark.parametrize("level", ["ordinal", "interval", "ratio"])
+@pytest.mark.parametrize("weights", ["linear", "quadratic"])
+def test_numeric_answers_at_every_level_and_weighting(level, weights):
+    # star ratings 1-5 from 4 annotators on 30 units, some skipped: the package and
+    # scikit-learn on the same matrix
+    rng = np.random.default_rng(7)
+    truth = rng.integers(1, 6, 30)
+    matrix = np.clip(truth + rng.integers(-1, 2, (4, 30)), 1, 5).astype(float)
+    matrix[rng.random(matrix.shape) < 0.25] = np.nan
+    ratings = Ratings()
+    for who in range(4):
+        for unit in range(30):
+            if not np.isnan(matrix[who, unit]):
+                ratings.add(unit, f"r{who}", int(matrix[who, unit]))
+    report = agreement(ratings, level, weights=weights)
+    assert report.alpha.value == pytest.approx(
+        krippendorff.alpha(matrix, level_of_measurement=level), rel=1e-9
+    )
+    for (first, second), score in report.pairwise.items():
+        i, j = int(first[1:]), int(second[1:])
+        both = ~np.isnan(matrix[i]) & ~np.isnan(matrix[j])
+        expected = cohen_kappa_score(
+            matrix[i][both], matrix[j][both], weights=weights, labels=ratings.values
+        )
+        assert score.value == pytest.approx(expected, abs=1e-12)

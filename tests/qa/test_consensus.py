@@ -220,3 +220,59 @@ def test_every_writer_takes_a_consensus_set(fmt, tmp_path: Path):
         last = [item.annotation_sets[-1] for item in back]
         assert [a.kind for a in last] == ["consensus", "consensus"]
         assert [a.classifications[0].answers[0].extra["score"] for a in last] == [0.875, 0.625]
+
+
+# crowd-kit's step-by-step Dawid-Skene example (Toloka/crowd-kit,
+# tests/aggregation/test_ds_aggregation.py, fixtures `data`, `*_iter_0`, `*_iter_1`; their
+# tolerance 0.005): 5 tasks, 5 workers (w3 did not answer t1), after 0 and 1 EM rounds.
+CROWD_KIT_TOY = {
+    "t1": {"w1": "no", "w2": "yes", "w4": "yes", "w5": "no"},
+    "t2": {"w1": "yes", "w2": "yes", "w3": "yes", "w4": "no", "w5": "no"},
+    "t3": {"w1": "yes", "w2": "no", "w3": "no", "w4": "yes", "w5": "no"},
+    "t4": {"w1": "yes", "w2": "yes", "w3": "yes", "w4": "yes", "w5": "yes"},
+    "t5": {"w1": "yes", "w2": "no", "w3": "no", "w4": "no", "w5": "no"},
+}
+# per round: posteriors (no, yes) per task, priors (no, yes), labels after round 1, and
+# errors[worker] = ((P(no|true no), P(no|true yes)), (P(yes|true no), P(yes|true yes)))
+TOY_ROUNDS = {
+    0: {
+        "posteriors": [[0.5, 0.5], [0.4, 0.6], [0.6, 0.4], [0.0, 1.0], [0.8, 0.2]],
+        "priors": [0.46, 0.54],
+        "errors": {
+            "w1": ((0.22, 0.19), (0.78, 0.81)),
+            "w2": ((0.61, 0.22), (0.39, 0.78)),
+            "w3": ((0.78, 0.27), (0.22, 0.73)),
+            "w4": ((0.52, 0.30), (0.48, 0.70)),
+            "w5": ((1.00, 0.63), (0.00, 0.37)),
+        },
+    },
+    1: {
+        "posteriors": [[0.35, 0.65], [0.26, 0.74], [0.87, 0.13], [0.0, 1.0], [0.95, 0.05]],
+        "priors": [0.49, 0.51],
+        "labels": {"t1": "yes", "t2": "yes", "t3": "no", "t4": "yes", "t5": "no"},
+        "errors": {
+            "w1": ((0.14, 0.25), (0.86, 0.75)),
+            "w2": ((0.75, 0.07), (0.25, 0.93)),
+            "w3": ((0.87, 0.09), (0.13, 0.91)),
+            "w4": ((0.50, 0.31), (0.50, 0.69)),
+            "w5": ((1.00, 0.61), (0.00, 0.39)),
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("rounds", [0, 1])
+def test_dawid_skene_crowd_kit_step_by_step_example(rounds):
+    ratings = [(t, w, v) for t, answers in CROWD_KIT_TOY.items() for w, v in answers.items()]
+    result = dawid_skene(ratings, max_iter=rounds)
+    expected = TOY_ROUNDS[rounds]
+    assert result.units == list(CROWD_KIT_TOY) and result.classes == ["no", "yes"]
+    assert result.iterations == rounds
+    assert result.posteriors == pytest.approx(np.array(expected["posteriors"]), abs=0.005)
+    assert result.priors == pytest.approx(expected["priors"], abs=0.005)
+    for worker, rows in expected["errors"].items():
+        # crowd-kit's rows are the observed answer, columns the true class: transposed
+        answer_by_true = result.confusion(worker).T
+        assert answer_by_true == pytest.approx(np.array(rows), abs=0.005)
+    if "labels" in expected:
+        assert result.labels == expected["labels"]

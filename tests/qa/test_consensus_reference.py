@@ -12,7 +12,7 @@ from crowdkit.aggregation import DawidSkene, MajorityVote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.qa.consensus import dawid_skene, majority_vote
+from bridge.qa.consensus import dawid_skene, dawid_skene_columns, majority_vote
 
 
 @st.composite
@@ -50,6 +50,12 @@ def test_dawid_skene_equals_crowd_kit(rows):
     theirs = probas.loc[ours.units, ours.classes].to_numpy()
     assert np.abs(ours.posteriors - theirs).max() < 1e-6
     assert ours.iterations == len(reference.loss_history_)
+    # the columnar form gives the same result (units in sorted order there)
+    columns = dawid_skene_columns(frame["task"], frame["worker"], frame["label"])
+    assert columns.labels == ours.labels
+    rows = [ours.units.index(unit) for unit in columns.units]
+    assert np.abs(columns.posteriors - ours.posteriors[rows]).max() < 1e-12
+    assert columns.iterations == ours.iterations
 
 
 @settings(max_examples=40, deadline=None)

@@ -42,6 +42,7 @@ from bridge.qa.consensus import (
     Vote,
     consensus_set,
     dawid_skene,
+    dawid_skene_columns,
     majority_vote,
     with_consensus,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "cohen_kappa",
     "consensus_set",
     "dawid_skene",
+    "dawid_skene_columns",
     "fleiss_category_kappas",
     "fleiss_kappa",
     "krippendorff_alpha",

@@ -22,6 +22,9 @@ Alpha-Reliability"). The distances by `level`:
 
 Values are numbers or, for nominal data, any hashable (strings, tuples). Ordinal data in
 strings needs `value_domain` (the values in their order); interval and ratio need numbers.
+Missing is None or NaN; in an array of strings every string is a value (numpy turns a NaN
+put into a string array into the text "nan", which the `krippendorff` package then treats as
+missing; here, give such data as a list or an object array holding None).
 
 **Streaming forms**: `value_counts` (units x values: how many raters gave each value to
 each unit, as the `krippendorff` package takes it; rows can be fed in any chunking) and

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.qa.errors import QAError
-from bridge.qa.values import is_missing, value_key
+from bridge.qa.values import value_key
 from bridge.schema import AnnotationSet, Answer, AttributeValue, Classification, Item
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def majority_vote(ratings: Iterable[Triple]) -> dict[Hashable, Vote]:
     """The majority answer of each unit (ties broken by value order and reported)."""
     tallies: dict[Hashable, Counter[Hashable]] = {}
     for unit, _annotator, value in ratings:
-        if is_missing(value):
+        if value is None or value != value:  # missing: None or NaN
             continue
         tallies.setdefault(unit, Counter())[value] += 1
     votes: dict[Hashable, Vote] = {}
@@ -107,35 +107,37 @@ class DawidSkeneResult:
         return matrix
 
 
-def _encode(values: Iterable[Hashable]) -> tuple[list[int], dict[Hashable, int]]:
-    index: dict[Hashable, int] = {}
-    codes = [index.setdefault(value, len(index)) for value in values]
-    return codes, index
-
-
 def dawid_skene(
     ratings: Iterable[Triple], *, tol: float = 1e-5, max_iter: int = 100
 ) -> DawidSkeneResult:
     """Dawid-Skene EM over `(unit, annotator, value)` ratings (module docstring)."""
     import numpy as np
 
-    kept = [(u, a, v) for u, a, v in ratings if not is_missing(v)]
-    if not kept:
+    if max_iter < 0 or not tol >= 0:
+        raise QAError("max_iter and tol must be >= 0", where="dawid_skene")
+    unit_index: dict[Hashable, int] = {}
+    rater_index: dict[Hashable, int] = {}
+    seen_values: dict[Hashable, int] = {}
+    unit_codes: list[int] = []
+    rater_codes: list[int] = []
+    value_codes: list[int] = []
+    for unit, annotator, value in ratings:
+        if value is None or value != value:  # missing: None or NaN (one pass, no call)
+            continue
+        unit_codes.append(unit_index.setdefault(unit, len(unit_index)))
+        rater_codes.append(rater_index.setdefault(annotator, len(rater_index)))
+        value_codes.append(seen_values.setdefault(value, len(seen_values)))
+    if not unit_codes:
         raise QAError(
             "no ratings to aggregate", where="dawid_skene", hint="give (unit, annotator, value)"
         )
-    if max_iter < 0 or not tol >= 0:
-        raise QAError("max_iter and tol must be >= 0", where="dawid_skene")
-    unit_codes, unit_index = _encode(u for u, _, _ in kept)
-    rater_codes, rater_index = _encode(a for _, a, _ in kept)
-    classes = sorted({v for _, _, v in kept}, key=value_key)
-    class_index = {value: i for i, value in enumerate(classes)}
-    label_codes = [class_index[v] for _, _, v in kept]
-    del kept
+    classes = sorted(seen_values, key=value_key)
+    rank = np.empty(len(classes), dtype=np.int64)
+    rank[[seen_values[value] for value in classes]] = np.arange(len(classes))
     result = dawid_skene_codes(
         np.asarray(unit_codes, dtype=np.int64),
         np.asarray(rater_codes, dtype=np.int64),
-        np.asarray(label_codes, dtype=np.int64),
+        rank[np.asarray(value_codes, dtype=np.int64)],
         units=len(unit_index),
         annotators=len(rater_index),
         classes=len(classes),
@@ -155,6 +157,69 @@ def dawid_skene(
         iterations=iterations,
         converged=converged,
         labels={unit: classes[int(k)] for unit, k in zip(units, choice.tolist(), strict=True)},
+    )
+
+
+def dawid_skene_columns(
+    units: npt.ArrayLike,
+    annotators: npt.ArrayLike,
+    values: npt.ArrayLike,
+    *,
+    tol: float = 1e-5,
+    max_iter: int = 100,
+) -> DawidSkeneResult:
+    """Dawid-Skene over three equally long columns (numpy arrays, pandas columns, lists):
+    the columnar form of `dawid_skene`, encoded by `np.unique` when the columns hold
+    numbers or strings (NaN values are missing), else by `dawid_skene` row by row."""
+    import numpy as np
+
+    unit_column = np.asarray(units)
+    rater_column = np.asarray(annotators)
+    value_column = np.asarray(values)
+    if not (len(unit_column) == len(rater_column) == len(value_column)):
+        raise QAError("the three columns differ in length", where="dawid_skene")
+    if not all(
+        column.dtype.kind in "biufU" for column in (unit_column, rater_column, value_column)
+    ):
+        rows = zip(unit_column.tolist(), rater_column.tolist(), value_column.tolist(), strict=True)
+        return dawid_skene(rows, tol=tol, max_iter=max_iter)
+    if value_column.dtype.kind == "f":
+        present = ~np.isnan(value_column)
+        unit_column, rater_column, value_column = (
+            unit_column[present],
+            rater_column[present],
+            value_column[present],
+        )
+    if len(value_column) == 0:
+        raise QAError(
+            "no ratings to aggregate", where="dawid_skene", hint="give (unit, annotator, value)"
+        )
+    unit_values, unit_codes = np.unique(unit_column, return_inverse=True)
+    rater_values, rater_codes = np.unique(rater_column, return_inverse=True)
+    class_values, class_codes = np.unique(value_column, return_inverse=True)
+    posteriors, priors, confusions, iterations, converged = dawid_skene_codes(
+        unit_codes.astype(np.int64).ravel(),
+        rater_codes.astype(np.int64).ravel(),
+        class_codes.astype(np.int64).ravel(),
+        units=len(unit_values),
+        annotators=len(rater_values),
+        classes=len(class_values),
+        tol=tol,
+        max_iter=max_iter,
+    )
+    unit_list = unit_values.tolist()
+    classes = class_values.tolist()
+    choice = posteriors.argmax(axis=1).tolist()
+    return DawidSkeneResult(
+        units=unit_list,
+        classes=classes,
+        annotators=rater_values.tolist(),
+        posteriors=posteriors,
+        priors=priors,
+        confusions=confusions,
+        iterations=iterations,
+        converged=converged,
+        labels={unit: classes[k] for unit, k in zip(unit_list, choice, strict=True)},
     )
 
 
