@@ -15,8 +15,8 @@ verify), `qa` (qa).
 
 from bridge.cli import export as export  # noqa: F401 - registers its commands
 from bridge.cli import files as files  # noqa: F401 - registers its commands
-from bridge.cli import workspace as workspace  # noqa: F401 - registers its commands
 from bridge.cli import qa as qa  # noqa: F401 - registers its commands
+from bridge.cli import workspace as workspace  # noqa: F401 - registers its commands
 from bridge.cli.common import app, err, fail, out, parse_options, say
 from bridge.cli.main import Interrupted, install_signal_handlers, main
 
