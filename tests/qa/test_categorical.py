@@ -226,6 +226,28 @@ def test_region_ratings_from_matched_groups():
     assert agreement(regions.attributes["color"]).pairable == 2
 
 
+def test_region_attributes_open_sub_questions_and_skip_frame_answers():
+    def region(occluded, how, seen):
+        return Region(
+            id=f"{occluded}{how}{seen}",
+            label="car",
+            shape=BBox(type="bbox", x=0, y=0, width=1, height=1),
+            classifications=[
+                one("occluded", occluded, children=[one("how", how)]),
+                one("seen", seen, frames=[FrameRange(start=0, end=3)]),
+            ],
+        )
+
+    regions = RegionRatings()
+    regions.add_match(
+        "g", [("a", region("yes", "partly", "x")), ("b", region("yes", "fully", "y"))]
+    )
+    assert set(regions.attributes) == {"occluded", "occluded/how"}
+    assert regions.attributes["occluded/how"].answers("g") == {"a": "partly", "b": "fully"}
+    assert regions.attributes["occluded"].answers("g") == {"a": "yes", "b": "yes"}
+    assert regions.skipped["answers that hold for some frames only"] == 2
+
+
 values = st.sampled_from(["x", "y", "z", None])
 
 

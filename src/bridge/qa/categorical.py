@@ -463,6 +463,39 @@ def agreement(
 
 # ----------------------------------------------------------------- from unified data
 
+FRAMES_ONLY = "answers that hold for some frames only"
+
+
+def _nested(
+    classification: Classification, parent: str = ""
+) -> Iterator[tuple[str, Classification]]:
+    """`classification` and every sub-question its answers open, each with its question
+    name (`parent/child`)."""
+    name = f"{parent}/{classification.name}" if parent else classification.name
+    yield name, classification
+    for answer in classification.answers:
+        for child in answer.classifications:
+            yield from _nested(child, name)
+
+
+def _rate_nested(
+    classification: Classification,
+    annotator: Hashable,
+    questions: dict[str, Ratings],
+    skipped: Counter[str],
+    *,
+    unit: Callable[[str], Hashable],
+) -> None:
+    """Add the answers of `classification` and its sub-questions to `questions` (one
+    `Ratings` per question name; `unit(question)` names the unit); answers that hold for
+    some frames only are counted in `skipped`."""
+    for question, asked in _nested(classification):
+        if asked.frames is not None:
+            skipped[FRAMES_ONLY] += 1
+        else:
+            ratings = questions.setdefault(question, Ratings())
+            ratings.add(unit(question), annotator, answer_value(asked))
+
 
 @dataclass
 class ClassificationRatings:
@@ -473,20 +506,13 @@ class ClassificationRatings:
 
     def add_set(self, item_key: str, aset: AnnotationSet, annotator: Hashable) -> None:
         for classification in aset.classifications:
-            self._add(item_key, classification, annotator, "")
-
-    def _add(
-        self, item_key: str, classification: Classification, annotator: Hashable, parent: str
-    ) -> None:
-        question = f"{parent}/{classification.name}" if parent else classification.name
-        if classification.frames is not None:
-            self.skipped["answers that hold for some frames only"] += 1
-        else:
-            ratings = self.questions.setdefault(question, Ratings())
-            ratings.add((item_key, question), annotator, answer_value(classification))
-        for answer in classification.answers:
-            for child in answer.classifications:
-                self._add(item_key, child, annotator, question)
+            _rate_nested(
+                classification,
+                annotator,
+                self.questions,
+                self.skipped,
+                unit=lambda question: (item_key, question),
+            )
 
 
 def classification_ratings(
@@ -517,20 +543,9 @@ class RegionRatings:
     def add(self, unit: Hashable, annotator: Hashable, region: Region) -> None:
         self.labels.add(unit, annotator, region.label)
         for classification in region.classifications:
-            self._add_attribute(unit, annotator, classification, "")
-
-    def _add_attribute(
-        self, unit: Hashable, annotator: Hashable, classification: Classification, parent: str
-    ) -> None:
-        name = f"{parent}/{classification.name}" if parent else classification.name
-        if classification.frames is not None:
-            self.skipped["answers that hold for some frames only"] += 1
-        else:
-            ratings = self.attributes.setdefault(name, Ratings())
-            ratings.add(unit, annotator, answer_value(classification))
-        for answer in classification.answers:
-            for child in answer.classifications:
-                self._add_attribute(unit, annotator, child, name)
+            _rate_nested(
+                classification, annotator, self.attributes, self.skipped, unit=lambda _: unit
+            )
 
     def add_match(self, unit: Hashable, members: Iterable[tuple[Hashable, Region]]) -> None:
         """One group of matched regions: `(annotator, region)` for each member."""
