@@ -27,6 +27,7 @@ What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 | box partly outside the image | clipped to the image | `voc-box-clipped` (approximated) |
 | fractional pixel coordinates | rounded | `voc-rounded` (approximated) |
 | spans, time segments, tags, 3D cuboids | nothing | `voc-region-kind` |
+| a region without a label | nothing (`<name>` is required) | `voc-unlabeled` |
 | tracks, relations, set-level classifications | nothing | `voc-tracks`, `voc-relations`, `voc-set-classifications` |
 | a second (third, ...) annotation set of an image | nothing (one file per image) | `voc-extra-sets` |
 | text, audio, video items | nothing | `voc-media` |
@@ -351,7 +352,8 @@ def _object(
     region: Region, box: tuple[int, int, int, int], losses: LossReport, where: str
 ) -> Element:
     obj = Element("object")
-    _add(obj, "name", region.label or "")
+    assert region.label is not None  # item_to_xml reports unlabeled regions
+    _add(obj, "name", region.label)
     fields = {c.name: c for c in region.classifications if c.name in OBJECT_FIELDS}
     _add(obj, "pose", _answer_text(fields["pose"]) if "pose" in fields else DEFAULT_POSE)
     for flag in FLAG_FIELDS:
@@ -413,6 +415,13 @@ def item_to_xml(
         _report_set_losses(aset, losses, where)
         for region in aset.regions:
             here = f"{where} region {region.id!r}"
+            if region.label is None:
+                losses.record(
+                    "voc-unlabeled",
+                    "a region without a label has no VOC object (<name> is required)",
+                    where=here,
+                )
+                continue
             box = region_box(region, item, losses, here, shapes=shapes)
             if box is not None:
                 root.append(_object(region, box, losses, here))

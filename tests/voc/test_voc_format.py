@@ -147,12 +147,13 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
     rotated = _box("r", "car", 50, 50, 10, 20, rotation=90)  # centre (55, 60): 45..65 x 55..65
     polygon = Region(id="p", label="dog", shape=Polygon(points=[(10, 10), (30, 5), (20, 40)]))
     span = Region(id="s", label="x", shape=Span(start=0, end=1))
+    unlabeled = Region(id="u", shape=BBox(x=1, y=1, width=5, height=5))
     track = Track(
         id="t", label="car", keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))]
     )
     first = AnnotationSet(
         id="one",
-        regions=[rotated, polygon, span],
+        regions=[rotated, polygon, span, unlabeled],
         tracks=[track],
         relations=[Relation(from_id="r", to_id="p")],
         classifications=[Classification(name="q", answers=[Answer(value="a")])],
@@ -178,9 +179,12 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
         "voc-set-classifications",
         "voc-extra-sets",
         "voc-media",
+        "voc-unlabeled",
     ):
         assert losses.count(code) == 1, code
     assert not (tmp_path / "voc" / "Annotations" / "t.xml").exists()
+    [back] = read_voc(tmp_path / "voc").items  # every written <object> has its <name>
+    assert [r.label for r in back.annotation_sets[0].regions] == ["car", "dog"]
 
     dropped = LossReport()
     write_voc(_dataset(item), tmp_path / "drop", dropped, shapes="drop")
