@@ -20,7 +20,9 @@ Writing creates the directory through `bridge.export.staging.staged_directory`: 
 beside it renamed into place at the end, never half a layout, a link at the path refused.
 File names come from `safe_stem(key)` (bridge.export.staging): a key such as `../../x.jpg` or `/abs/x.jpg` gives
 `x.xml` inside `Annotations/`; two keys with the same stem get the second a hashed name
-(`x_1a2b3c4d`). Items without a subset are listed in `ImageSets/Main/default.txt`.
+(`x_1a2b3c4d`). Items without a subset are listed in `ImageSets/Main/default.txt`. A key's
+directories (`voc-key-path`) and a name made safe (`a b.jpg` as `a_b.jpg`:
+`voc-file-name`) are reported.
 
 Options: `-O shapes=bbox|drop` (what to do with polygons, masks and other outlines: the box
 around them, the default, or nothing; both reported).
@@ -223,6 +225,13 @@ def write_voc(dataset: Dataset, path: Path, losses: LossReport, *, shapes: str =
                     losses.record(
                         "voc-key-path",
                         "VOC names an image by its file name only: the key's directories are not kept",
+                        where=f"item {item.key!r}",
+                        severity="approximated",
+                    )
+                if name != re.split(r"[/\\]", item.key)[-1]:
+                    losses.record(
+                        "voc-file-name",
+                        "an image name that is not a plain file name written as a safe one",
                         where=f"item {item.key!r}",
                         severity="approximated",
                     )

@@ -230,7 +230,10 @@ EVIL_KEYS = [
 def test_item_names_never_write_outside_the_output(tmp_path):
     out = tmp_path / "work" / "voc"
     items = [_image(key, _box("1", "car", 0, 0, 5, 5)) for key in EVIL_KEYS]
-    write_voc(_dataset(*items), out, LossReport())
+    losses = LossReport()
+    write_voc(_dataset(*items), out, losses)
+    # renamed by hand: a\x00b.jpg -> a_b.jpg, .. -> item, .hidden.jpg -> hidden.jpg
+    assert losses.count("voc-file-name") == 3
     everything = [Path(root) / name for root, _dirs, files in os.walk(tmp_path) for name in files]
     assert everything and all(out in path.parents for path in everything)
     names = sorted(p.name for p in (out / "Annotations").iterdir())
