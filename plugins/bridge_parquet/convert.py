@@ -24,7 +24,10 @@ shapes), `bbox_x`, `bbox_y`, `bbox_w`, `bbox_h`, `rotation` (boxes only), `score
 
 Not in the table (reported when met): relations (`parquet-relations`), reviews
 (`parquet-reviews`), classifications limited to frame ranges (`parquet-classification-frames`,
-kept without their frames), an item's raw `data` fields (`parquet-item-data`).
+kept without their frames), an item's raw `data` fields (`parquet-item-data`), a video's or
+audio's frame count, fps, duration and MIME type (`parquet-media-facts`), an annotation
+set's own score (`parquet-set-score`; a consensus set's) and its source beyond the tool's
+name (`parquet-set-source`).
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ REGION_COLUMNS = (
     "track_classifications",
 )
 COLUMNS = ITEM_COLUMNS + SET_COLUMNS + REGION_COLUMNS
+UNWRITTEN_MEDIA = ("frame_count", "fps", "duration", "mime_type")
+"""`Media` fields without a column."""
 SHAPES: TypeAdapter[Any] = TypeAdapter(AnyShape)
 
 
@@ -210,6 +215,12 @@ def item_rows(item: Item, losses: LossReport) -> Iterator[dict[str, Any]]:
     base = _item_columns(item)
     if item.data:
         losses.record("parquet-item-data", "an item's raw data fields have no column", where=where)
+    if any(getattr(item.media, name) is not None for name in UNWRITTEN_MEDIA):
+        losses.record(
+            "parquet-media-facts",
+            "frame count, fps, duration and MIME type of the media have no column",
+            where=where,
+        )
     if not item.annotation_sets:
         yield dict(base)
         return
@@ -223,6 +234,17 @@ def item_rows(item: Item, losses: LossReport) -> Iterator[dict[str, Any]]:
         if aset.reviews:
             losses.record(
                 "parquet-reviews", "reviews have no column", where=here, count=len(aset.reviews)
+            )
+        if aset.score is not None:
+            losses.record(
+                "parquet-set-score", "an annotation set's own score has no column", where=here
+            )
+        if aset.source is not None and aset.source != SourceRef(tool=aset.source.tool):
+            losses.record(
+                "parquet-set-source",
+                "an annotation set's source is kept as its tool's name only",
+                where=here,
+                severity="approximated",
             )
         if not aset.regions and not aset.tracks:
             yield set_base

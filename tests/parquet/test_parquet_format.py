@@ -227,15 +227,41 @@ def test_what_parquet_cannot_hold_is_reported(tmp_path):
             )
         ],
     )
+    video = Item(
+        key="v",
+        media=Media(kind="video", fps=25.0),
+        annotation_sets=[
+            AnnotationSet(
+                id="c",
+                kind="consensus",
+                score=0.6,
+                source=SourceRef(tool="cvat", project="7"),
+            )
+        ],
+    )
     path = tmp_path / "out.parquet"
-    _, losses = _write(path, [item])
+    _, losses = _write(path, [item, video])
     assert pq.read_table(path).to_pylist()[0]["set_classifications"] == [
         {"name": "animal", "answers": ["dog"]},
         {"name": "animal/dog/breed", "answers": ["pug"]},
         {"name": "n", "answers": ["3"]},
     ]
-    for code in ("parquet-nested-flattened", "parquet-answer-types", "parquet-item-data"):
+    for code in (
+        "parquet-nested-flattened",
+        "parquet-answer-types",
+        "parquet-item-data",
+        "parquet-media-facts",
+        "parquet-set-score",
+        "parquet-set-source",
+    ):
         assert losses.count(code) == 1, code
+    tool_only = Item(
+        key="t",
+        media=Media(kind="image"),
+        annotation_sets=[AnnotationSet(id="t", source=SourceRef(tool="cvat"))],
+    )
+    _, plain = _write(tmp_path / "tool.parquet", [tool_only])
+    assert not plain  # the tool's name is the source_tool column: nothing lost
 
 
 def test_without_pyarrow_a_config_error_names_the_extra(tmp_path, monkeypatch):
