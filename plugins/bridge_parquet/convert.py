@@ -36,8 +36,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
+from bridge.errors import FormatError, describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import (
     AnnotationSet,
@@ -391,14 +392,28 @@ class _ItemBuilder:
         )
 
 
-def items_from_rows(rows: Iterable[dict[str, Any]]) -> Iterator[Item]:
-    """Items from rows in the order the writer wrote them (an item's rows together)."""
+def items_from_rows(rows: Iterable[dict[str, Any]], where: str = "") -> Iterator[Item]:
+    """Items from rows in the order the writer wrote them (an item's rows together). A row
+    the unified model refuses (a `geometry` that is not a shape, an unknown media kind) is
+    a `FormatError` located at its row (1-based) in `where`."""
     builder: _ItemBuilder | None = None
-    for row in rows:
-        if builder is None or row["item_key"] != builder.first["item_key"]:
-            if builder is not None:
-                yield builder.item()
-            builder = _ItemBuilder(row)
-        builder.add(row)
-    if builder is not None:
-        yield builder.item()
+    first_row = 0
+    at = ""
+    try:
+        for number, row in enumerate(rows, start=1):
+            if builder is None or row["item_key"] != builder.first["item_key"]:
+                if builder is not None:
+                    at = f"the item from row {first_row}"
+                    yield builder.item()
+                builder, first_row = _ItemBuilder(row), number
+            at = f"row {number}"
+            builder.add(row)
+        if builder is not None:
+            at = f"the item from row {first_row}"
+            yield builder.item()
+    except ValidationError as error:  # the model's checks of what the file holds
+        raise FormatError(
+            f"not a unified item: {describe_validation_error(error)}",
+            where=f"{where} {at}".strip(),
+            hint="this reader takes the one-row-per-region tables label-bridge writes",
+        ) from None

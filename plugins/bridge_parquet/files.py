@@ -125,7 +125,7 @@ def read_parquet(path: Path, *, batch_size: int = DEFAULT_ROW_GROUP) -> Dataset:
             yield from batch.to_pylist()
 
     def items() -> Iterator[Item]:
-        for item in items_from_rows(rows()):
+        for item in items_from_rows(rows(), str(path)):
             for aset in item.annotation_sets:
                 for thing in (*aset.regions, *aset.tracks):
                     if thing.label is not None and thing.label not in known:

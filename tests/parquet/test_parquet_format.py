@@ -14,7 +14,7 @@ import pytest
 from bridge_parquet.files import write_parquet
 
 from bridge import api
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
 from bridge.schema import (
@@ -262,6 +262,33 @@ def test_what_parquet_cannot_hold_is_reported(tmp_path):
     )
     _, plain = _write(tmp_path / "tool.parquet", [tool_only])
     assert not plain  # the tool's name is the source_tool column: nothing lost
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "located"),
+    [
+        ("geometry", '{"type": "bbox", "x": "left"}', "row 2"),
+        ("media_kind", "hologram", "the item from row 1"),
+    ],
+)
+def test_rows_the_model_refuses_are_located_format_errors(tmp_path, column, value, located):
+    path = tmp_path / "out.parquet"
+    boxes = [
+        Region(id=str(n), label="car", shape=BBox(x=n, y=0, width=1, height=1)) for n in (1, 2)
+    ]
+    item = Item(
+        key="k",
+        media=Media(kind="image"),
+        annotation_sets=[AnnotationSet(id="s", regions=boxes)],
+    )
+    _write(path, [item])
+    table = pq.read_table(path)
+    cells = table.column(column).to_pylist()
+    cells[-1 if column == "geometry" else 0] = value
+    pq.write_table(table.set_column(table.schema.get_field_index(column), column, [cells]), path)
+    with pytest.raises(FormatError) as error:
+        list(api.open_dataset(path).items)
+    assert error.value.where == f"{path} {located}"
 
 
 def test_without_pyarrow_a_config_error_names_the_extra(tmp_path, monkeypatch):
