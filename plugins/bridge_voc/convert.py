@@ -28,7 +28,7 @@ What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 | fractional pixel coordinates | rounded | `voc-rounded` (approximated) |
 | spans, time segments, tags, 3D cuboids | nothing | `voc-region-kind` |
 | a region without a label | nothing (`<name>` is required) | `voc-unlabeled` |
-| tracks, relations, set-level classifications | nothing | `voc-tracks`, `voc-relations`, `voc-set-classifications` |
+| tracks, relations, set-level classifications, reviews | nothing | `voc-tracks`, `voc-relations`, `voc-set-classifications`, `voc-reviews` |
 | a second (third, ...) annotation set of an image | nothing (one file per image) | `voc-extra-sets` |
 | text, audio, video items | nothing | `voc-media` |
 | a shape in percent of an unknown image size | nothing | `voc-size-unknown` |
@@ -430,16 +430,11 @@ def item_to_xml(
 
 
 def _report_set_losses(aset: AnnotationSet, losses: LossReport, where: str) -> None:
-    if aset.tracks:
-        losses.record("voc-tracks", "VOC has no tracks", where=where, count=len(aset.tracks))
-    if aset.relations:
-        losses.record(
-            "voc-relations", "VOC has no relations", where=where, count=len(aset.relations)
-        )
-    if aset.classifications:
-        losses.record(
-            "voc-set-classifications",
-            "VOC has no image-level answers",
-            where=where,
-            count=len(aset.classifications),
-        )
+    for code, count, message in (
+        ("voc-tracks", len(aset.tracks), "VOC has no tracks"),
+        ("voc-relations", len(aset.relations), "VOC has no relations"),
+        ("voc-set-classifications", len(aset.classifications), "VOC has no image-level answers"),
+        ("voc-reviews", len(aset.reviews), "VOC has no reviews of an annotation"),
+    ):
+        if count:
+            losses.record(code, message, where=where, count=count)

@@ -26,6 +26,7 @@ from bridge.schema import (
     Project,
     Region,
     Relation,
+    Review,
     Span,
     Track,
 )
@@ -157,6 +158,7 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
         tracks=[track],
         relations=[Relation(from_id="r", to_id="p")],
         classifications=[Classification(name="q", answers=[Answer(value="a")])],
+        reviews=[Review(status="accepted")],
     )
     item = Item(
         key="x.jpg",
@@ -180,6 +182,7 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
         "voc-extra-sets",
         "voc-media",
         "voc-unlabeled",
+        "voc-reviews",
     ):
         assert losses.count(code) == 1, code
     assert not (tmp_path / "voc" / "Annotations" / "t.xml").exists()
