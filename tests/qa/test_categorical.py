@@ -23,6 +23,7 @@ from bridge.qa.categorical import (
     answer_value,
     classification_ratings,
 )
+from bridge.qa.errors import QAError
 from bridge.schema import (
     AnnotationSet,
     Annotator,
@@ -246,6 +247,25 @@ def test_region_attributes_open_sub_questions_and_skip_frame_answers():
     assert regions.attributes["occluded/how"].answers("g") == {"a": "partly", "b": "fully"}
     assert regions.attributes["occluded"].answers("g") == {"a": "yes", "b": "yes"}
     assert regions.skipped["answers that hold for some frames only"] == 2
+
+
+def test_ordinal_labels_need_their_order():
+    ratings = Ratings()
+    given = {"a": ["low", "mid", "high", "mid"], "b": ["low", "high", "high", "low"]}
+    for who, answers in given.items():
+        for unit, value in enumerate(answers):
+            ratings.add(unit, who, value)
+    with pytest.raises(QAError, match="needs their order"):
+        ratings.alpha("ordinal")
+    report = agreement(ratings, "ordinal")
+    assert report.alpha.value is None and "needs their order" in report.alpha.reason
+    order = ["low", "mid", "high"]
+    expected = krippendorff.alpha(
+        [[order.index(v) for v in answers] for answers in given.values()],
+        level_of_measurement="ordinal",
+    )
+    assert ratings.alpha("ordinal", value_domain=order) == pytest.approx(expected)
+    assert agreement(ratings, "ordinal", value_domain=order).alpha.value == pytest.approx(expected)
 
 
 values = st.sampled_from(["x", "y", "z", None])

@@ -200,12 +200,9 @@ class Ratings:
         self, level: Level = "nominal", value_domain: Sequence[Hashable] | None = None
     ) -> float:
         """Krippendorff's alpha over every unit (ordinal labels need `value_domain`)."""
-        if level == "ordinal" and value_domain is None and not _numeric(self.values):
-            raise QAError(
-                "ordinal alpha on labels needs their order",
-                where="Ratings.alpha",
-                hint="pass value_domain=[...] with the answers from lowest to highest",
-            )
+        unordered = _unordered_labels(self, level, value_domain)
+        if unordered is not None:
+            raise unordered
         return self.coded(value_domain).alpha(level)
 
     def fleiss(self) -> float:
@@ -360,6 +357,19 @@ def _numeric(values: Iterable[Hashable]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
+def _unordered_labels(
+    ratings: Ratings, level: Level, value_domain: Sequence[Hashable] | None
+) -> QAError | None:
+    """The error of ordinal alpha on labels given without their order, or None."""
+    if level != "ordinal" or value_domain is not None or _numeric(ratings.values):
+        return None
+    return QAError(
+        "ordinal alpha on labels needs their order",
+        where="Ratings.alpha",
+        hint="pass value_domain=[...] with the answers from lowest to highest",
+    )
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -404,15 +414,7 @@ def agreement(
     value_domain: Sequence[Hashable] | None = None,
 ) -> Agreement:
     """Pairwise, overall, per-annotator and per-class agreement of one question."""
-
-    if level == "ordinal" and value_domain is None and not _numeric(ratings.values):
-        ordinal_labels: QAError | None = QAError(
-            "ordinal alpha on labels needs their order",
-            where="Ratings.alpha",
-            hint="pass value_domain=[...] with the answers from lowest to highest",
-        )
-    else:
-        ordinal_labels = None
+    ordinal_labels = _unordered_labels(ratings, level, value_domain)
     coded = ratings.coded(value_domain)  # checks value_domain
     pairable = ratings.pairable_units()
     pairwise = {
