@@ -26,6 +26,7 @@ What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 | polygon, polyline, points, skeleton, ellipse, cuboid, mask | the box around it (`-O shapes=bbox`, default) or nothing (`-O shapes=drop`) | `voc-shape-as-bbox` (approximated) / `voc-shape-dropped` |
 | box partly outside the image | clipped to the image | `voc-box-clipped` (approximated) |
 | fractional pixel coordinates | rounded | `voc-rounded` (approximated) |
+| control characters in names and values | removed (XML 1.0 cannot hold them) | `voc-xml-characters` (approximated) |
 | spans, time segments, tags, 3D cuboids | nothing | `voc-region-kind` |
 | a region without a label | nothing (`<name>` is required) | `voc-unlabeled` |
 | tracks, relations, set-level classifications, reviews | nothing | `voc-tracks`, `voc-relations`, `voc-set-classifications`, `voc-reviews` |
@@ -37,6 +38,7 @@ What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
@@ -70,6 +72,8 @@ DEFAULT_POSE = "Unspecified"
 OUTLINE_KINDS = ("polygon", "polyline", "points", "skeleton", "ellipse", "cuboid", "mask")
 """Shapes whose enclosing box VOC can hold (`-O shapes=bbox`)."""
 SHAPE_CHOICES = ("bbox", "drop")
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character XML 1.0 cannot hold, even escaped."""
 
 
 # ------------------------------------------------------------------------------ read
@@ -425,8 +429,26 @@ def item_to_xml(
             box = region_box(region, item, losses, here, shapes=shapes)
             if box is not None:
                 root.append(_object(region, box, losses, here))
+    _drop_unwritable_characters(root, losses, where)
     indent(root, space="  ")
     return tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
+
+
+def _drop_unwritable_characters(root: Element, losses: LossReport, where: str) -> None:
+    """Remove from every text under `root` the characters XML 1.0 cannot hold (controls,
+    lone surrogates): written as they are, they make a file no XML parser reads."""
+    changed = False
+    for node in root.iter():
+        if node.text and NOT_XML.search(node.text):
+            node.text = NOT_XML.sub("", node.text)
+            changed = True
+    if changed:
+        losses.record(
+            "voc-xml-characters",
+            "control characters (which XML 1.0 cannot hold) removed from names and values",
+            where=where,
+            severity="approximated",
+        )
 
 
 def _report_set_losses(aset: AnnotationSet, losses: LossReport, where: str) -> None:

@@ -195,6 +195,19 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
     assert dropped.count("voc-shape-dropped") == 1 and "voc-shape-as-bbox" not in dropped
 
 
+def test_characters_xml_cannot_hold_are_removed_and_reported(tmp_path):
+    region = _box("1", "c\x01ar", 0, 0, 5, 5).model_copy(
+        update={"classifications": [Classification(name="note", answers=[Answer(value="a\x0bb")])]}
+    )
+    losses = LossReport()
+    write_voc(_dataset(_image("x.jpg", region)), tmp_path / "voc", losses)
+    path = tmp_path / "voc" / "Annotations" / "x.xml"
+    root = StdET.parse(path).getroot()  # a standard parser reads the file
+    assert root.findtext("object/name") == "car"
+    assert root.findtext("object/attributes/attribute/value") == "ab"
+    assert losses.count("voc-xml-characters") == 1
+
+
 def test_subsets_are_image_set_lists_and_read_back(tmp_path):
     items = [
         _image("a.jpg", _box("1", "car", 0, 0, 5, 5)).model_copy(update={"subset": "train"}),
