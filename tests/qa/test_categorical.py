@@ -249,6 +249,24 @@ def test_region_attributes_open_sub_questions_and_skip_frame_answers():
     assert regions.skipped["answers that hold for some frames only"] == 2
 
 
+def test_checklist_answers_are_one_value_in_every_metric():
+    # Krippendorff (2011)'s nominal example (alpha .743) with its values as checklists
+    raters = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+        [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+    ]
+    ticks = {1: ("a",), 2: ("a", "b"), 3: ("b",), 4: ("b", "c"), 5: ("a", "b", "c")}
+    ratings = Ratings()
+    for who, row in enumerate(raters):
+        for unit, value in enumerate(row):
+            if value is not None:
+                ratings.add(unit, who, ticks[value])
+    assert round(ratings.alpha(), 3) == 0.743
+    assert round(agreement(ratings).alpha.value, 3) == 0.743
+
+
 def test_ordinal_labels_need_their_order():
     ratings = Ratings()
     given = {"a": ["low", "mid", "high", "mid"], "b": ["low", "high", "high", "low"]}

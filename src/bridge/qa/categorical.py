@@ -50,6 +50,7 @@ from bridge.qa.alpha import (
     alpha_from_codes,
     alpha_from_entries,
     code_type,
+    object_array,
 )
 from bridge.qa.errors import QAError
 from bridge.qa.kappa import Weights, cohen_kappa, fleiss_from_sums, kappa_from_table
@@ -247,11 +248,7 @@ class Coded:
 
         if all(isinstance(v, (int, float)) for v in self.values):
             return np.asarray(self.values, dtype=np.float64)
-        labels: Any = np.empty(len(self.values), dtype=object)
-        for position, value in enumerate(self.values):
-            labels[position] = value  # one by one: a tuple value stays one cell
-        domain: npt.NDArray[Any] = labels
-        return domain
+        return object_array(self.values)
 
     def matrix(self) -> npt.NDArray[np.signedinteger[Any]]:
         """Annotators x units of value positions, -1 where an annotator gave none."""
