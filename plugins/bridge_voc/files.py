@@ -42,7 +42,7 @@ from bridge.export.staging import create_exclusive, hashed_stem, safe_stem, stag
 from bridge.formats import Capabilities, Dataset, FileFormat
 from bridge.losses import LossReport
 from bridge.schema import Item, LabelClass, Project
-from bridge_voc.convert import SHAPE_CHOICES, item_from_xml, item_to_xml
+from bridge_voc.convert import NOT_XML, SHAPE_CHOICES, item_from_xml, item_to_xml
 
 DEFAULT_SUBSET = "default"
 VOC_ROOT = re.compile(rb"<annotation[\s>]")
@@ -249,15 +249,16 @@ def write_voc(dataset: Dataset, path: Path, losses: LossReport, *, shapes: str =
         with open(stage / "labelmap.txt", "w", encoding="utf-8") as handle:
             handle.write("# label:color_rgb:parts:actions\n")
             for label in labels:
-                if ":" in label or "\n" in label:
+                written = NOT_XML.sub("", re.sub(r"[:\r\n]", "_", label))
+                if written != label:
                     losses.record(
                         "voc-labelmap-name",
-                        "':' and line breaks in a class name written as '_' in labelmap.txt",
+                        "':' and line breaks in a class name written as '_' in labelmap.txt "
+                        "(control characters removed, as in the XML)",
                         where=f"label {label!r}",
                         severity="approximated",
                     )
-                    label = label.replace(":", "_").replace("\n", "_")
-                handle.write(f"{label}:::\n")
+                handle.write(f"{written}:::\n")
     return count
 
 

@@ -206,6 +206,12 @@ def test_characters_xml_cannot_hold_are_removed_and_reported(tmp_path):
     assert root.findtext("object/name") == "car"
     assert root.findtext("object/attributes/attribute/value") == "ab"
     assert losses.count("voc-xml-characters") == 1
+    odd = [_box(str(n), label, 0, 0, 5, 5) for n, label in enumerate(["a:b", "x\ry", "c\x01ar"])]
+    losses = LossReport()
+    write_voc(_dataset(_image("y.jpg", *odd)), tmp_path / "odd", losses)
+    labelmap = (tmp_path / "odd" / "labelmap.txt").read_bytes().decode().split("\n")
+    assert labelmap[1:] == ["a_b:::", "x_y:::", "car:::", ""]
+    assert losses.count("voc-labelmap-name") == 3
 
 
 def test_subsets_are_image_set_lists_and_read_back(tmp_path):
