@@ -167,7 +167,7 @@ def tag_tokens(
             )
             continue
         label = _tag_label(region.label or "MISC", losses, here)
-        if region.label is None:
+        if not region.label:  # None or "" (a tag "B-" would not read back)
             losses.record(
                 "conll-span-unlabelled",
                 "a span without a label tagged MISC",

@@ -356,7 +356,7 @@ def _object(
     region: Region, box: tuple[int, int, int, int], losses: LossReport, where: str
 ) -> Element:
     obj = Element("object")
-    assert region.label is not None  # item_to_xml reports unlabeled regions
+    assert region.label  # item_to_xml reports unlabeled regions
     _add(obj, "name", region.label)
     fields = {c.name: c for c in region.classifications if c.name in OBJECT_FIELDS}
     _add(obj, "pose", _answer_text(fields["pose"]) if "pose" in fields else DEFAULT_POSE)
@@ -419,7 +419,7 @@ def item_to_xml(
         _report_set_losses(aset, losses, where)
         for region in aset.regions:
             here = f"{where} region {region.id!r}"
-            if region.label is None:
+            if not region.label:  # None or "": <name> must name a class
                 losses.record(
                     "voc-unlabeled",
                     "a region without a label has no VOC object (<name> is required)",

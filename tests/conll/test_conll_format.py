@@ -148,6 +148,21 @@ def test_spans_off_token_boundaries_are_snapped_or_dropped_and_reported(tmp_path
     assert losses.count("conll-span-misaligned") == 1
 
 
+def test_spans_without_a_label_are_tagged_misc_and_reported(tmp_path):
+    regions = [
+        Region(id="none", shape=Span(start=0, end=5)),  # "Peter"
+        Region(id="empty", label="", shape=Span(start=16, end=20)),  # "home"
+    ]
+    item = Item(
+        key="k",
+        media=Media(kind="text", text="Peter Blackburn home"),
+        annotation_sets=[AnnotationSet(id="a", regions=regions)],
+    )
+    path, losses = _write(tmp_path, item)
+    assert _sentence_tags(path) == [["B-MISC", "O", "B-MISC"]]
+    assert losses.count("conll-span-unlabelled") == 2
+
+
 def test_tokenizers_keep_offsets():
     text = "U.S. state-of-the-art, don't  go"
     regex = tokenize(text, "regex")

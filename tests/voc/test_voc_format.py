@@ -149,12 +149,13 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
     polygon = Region(id="p", label="dog", shape=Polygon(points=[(10, 10), (30, 5), (20, 40)]))
     span = Region(id="s", label="x", shape=Span(start=0, end=1))
     unlabeled = Region(id="u", shape=BBox(x=1, y=1, width=5, height=5))
+    empty_label = Region(id="e", label="", shape=BBox(x=1, y=1, width=5, height=5))
     track = Track(
         id="t", label="car", keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))]
     )
     first = AnnotationSet(
         id="one",
-        regions=[rotated, polygon, span, unlabeled],
+        regions=[rotated, polygon, span, unlabeled, empty_label],
         tracks=[track],
         relations=[Relation(from_id="r", to_id="p")],
         classifications=[Classification(name="q", answers=[Answer(value="a")])],
@@ -181,10 +182,10 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
         "voc-set-classifications",
         "voc-extra-sets",
         "voc-media",
-        "voc-unlabeled",
         "voc-reviews",
     ):
         assert losses.count(code) == 1, code
+    assert losses.count("voc-unlabeled") == 2  # no label, and an empty one
     assert not (tmp_path / "voc" / "Annotations" / "t.xml").exists()
     [back] = read_voc(tmp_path / "voc").items  # every written <object> has its <name>
     assert [r.label for r in back.annotation_sets[0].regions] == ["car", "dog"]
