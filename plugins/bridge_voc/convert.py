@@ -16,7 +16,9 @@ Datumaro reads them) unless they hold VOC's defaults (`Unspecified`, 0, 0: what 
 puts when there is no answer, so a read and write gives the file back), `occluded` the
 region's `occluded`; other per-object attributes ride
 in an `<attributes><attribute><name/><value/></attribute></attributes>` block (CVAT's and
-Datumaro's VOC extension), read back as classifications.
+Datumaro's VOC extension), read back as classifications. So does a `truncated` or
+`difficult` answer that is not a flag, and a `pose`, `truncated` or `difficult` with several
+answers or sub-questions (VOC's own fields hold one value).
 
 What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 
@@ -346,6 +348,18 @@ def _answer_text(classification: Classification) -> str:
     return str(value)
 
 
+def _fits_voc_field(classification: Classification) -> bool:
+    """Whether `classification` is one answer VOC's own `<pose>`, `<truncated>` or
+    `<difficult>` can hold (a flag reads back only as 0/1, true/false); any other goes to
+    the `<attributes>` block."""
+    if classification.name not in OBJECT_FIELDS or len(classification.answers) != 1:
+        return False
+    if classification.answers[0].classifications:
+        return False
+    text = _answer_text(classification).lower()
+    return classification.name not in FLAG_FIELDS or text in ("0", "1", "true", "false")
+
+
 def _add(parent: Element, tag: str, text: str) -> Element:
     node = SubElement(parent, tag)
     node.text = text
@@ -358,7 +372,7 @@ def _object(
     obj = Element("object")
     assert region.label  # item_to_xml reports unlabeled regions
     _add(obj, "name", region.label)
-    fields = {c.name: c for c in region.classifications if c.name in OBJECT_FIELDS}
+    fields = {c.name: c for c in region.classifications if _fits_voc_field(c)}
     _add(obj, "pose", _answer_text(fields["pose"]) if "pose" in fields else DEFAULT_POSE)
     for flag in FLAG_FIELDS:
         _add(obj, flag, _answer_text(fields[flag]) if flag in fields else "0")
@@ -366,7 +380,7 @@ def _object(
     bndbox = SubElement(obj, "bndbox")
     for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True):
         _add(bndbox, tag, str(value))
-    others = [c for c in region.classifications if c.name not in OBJECT_FIELDS]
+    others = [c for c in region.classifications if c is not fields.get(c.name)]
     if others:
         block = SubElement(obj, "attributes")
         for classification in others:

@@ -109,6 +109,34 @@ def test_voc_fields_become_classifications_unless_they_are_the_defaults(tmp_path
     assert obj.findtext("attributes/attribute/name") == "color"
 
 
+def test_voc_fields_that_are_not_one_flag_go_to_the_attributes_block(tmp_path):
+    def asked(name, *values):
+        return Classification(name=name, answers=[Answer(value=v) for v in values])
+
+    region = _box("1", "cat", 0, 0, 5, 5).model_copy(
+        update={
+            "classifications": [
+                asked("truncated", "partly"),
+                asked("difficult", True),
+                asked("pose", "Left", "Right"),
+            ]
+        }
+    )
+    losses = LossReport()
+    write_voc(_dataset(_image("x.jpg", region)), tmp_path / "voc", losses)
+    obj = StdET.parse(tmp_path / "voc" / "Annotations" / "x.xml").getroot().find("object")
+    fields = {tag: obj.findtext(tag) for tag in ("pose", "truncated", "difficult")}
+    assert fields == {"pose": "Unspecified", "truncated": "0", "difficult": "1"}
+    block = {a.findtext("name"): a.findtext("value") for a in obj.iter("attribute")}
+    assert block == {"truncated": "partly", "pose": "Left"}
+    assert losses.count("voc-attribute-values") == 1  # the pose's second answer
+    [back] = read_voc(tmp_path / "voc").items  # the file reads back
+    answers = {
+        c.name: c.answers[0].value for c in back.annotation_sets[0].regions[0].classifications
+    }
+    assert answers == {"truncated": "partly", "difficult": True, "pose": "Left"}
+
+
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
 def test_real_files_round_trip_through_a_voc_directory(path, tmp_path):
     [item] = read_voc(path).items
