@@ -19,7 +19,9 @@ outward to the tokens they touch (`-O misaligned=snap`, the default, reported as
 `conll-span-snapped`) or dropped (`-O misaligned=drop`, `conll-span-misaligned`). A span
 overlapping an earlier one cannot be tagged (`conll-span-overlap`); nor can a span that
 covers no token (`conll-span-empty`), a span across parts of an item
-(`conll-span-container`) or one without offsets (`conll-span-offsets`).
+(`conll-span-container`) or one without offsets (`conll-span-offsets`). Tracks, relations,
+document-level answers and reviews have no CoNLL form (`conll-tracks`, `conll-relations`,
+`conll-set-classifications`, `conll-reviews`).
 
 **Reading back**, the text is rebuilt from the tokens: tokens joined by one space, sentences
 by a line break, with span offsets into that text. When the original spacing differs the
@@ -165,7 +167,7 @@ def tag_tokens(
             )
             continue
         label = _tag_label(region.label or "MISC", losses, here)
-        if region.label is None:
+        if not region.label:  # None or "" (a tag "B-" would not read back)
             losses.record(
                 "conll-span-unlabelled",
                 "a span without a label tagged MISC",
@@ -276,6 +278,7 @@ def _report_set_losses(aset: AnnotationSet, losses: LossReport, where: str) -> N
             len(aset.classifications),
             "CoNLL has no document-level answers",
         ),
+        ("conll-reviews", len(aset.reviews), "CoNLL has no reviews of an annotation"),
     ):
         if count:
             losses.record(code, message, where=where, count=count)

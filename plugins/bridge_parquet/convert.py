@@ -24,7 +24,10 @@ shapes), `bbox_x`, `bbox_y`, `bbox_w`, `bbox_h`, `rotation` (boxes only), `score
 
 Not in the table (reported when met): relations (`parquet-relations`), reviews
 (`parquet-reviews`), classifications limited to frame ranges (`parquet-classification-frames`,
-kept without their frames), an item's raw `data` fields (`parquet-item-data`).
+kept without their frames), an item's raw `data` fields (`parquet-item-data`), a video's or
+audio's frame count, fps, duration and MIME type (`parquet-media-facts`), an annotation
+set's own score (`parquet-set-score`; a consensus set's) and its source beyond the tool's
+name (`parquet-set-source`).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
+from bridge.errors import FormatError, describe_validation_error
 from bridge.losses import LossReport
 from bridge.schema import (
     AnnotationSet,
@@ -98,6 +102,8 @@ REGION_COLUMNS = (
     "track_classifications",
 )
 COLUMNS = ITEM_COLUMNS + SET_COLUMNS + REGION_COLUMNS
+UNWRITTEN_MEDIA = ("frame_count", "fps", "duration", "mime_type")
+"""`Media` fields without a column."""
 SHAPES: TypeAdapter[Any] = TypeAdapter(AnyShape)
 
 
@@ -210,6 +216,12 @@ def item_rows(item: Item, losses: LossReport) -> Iterator[dict[str, Any]]:
     base = _item_columns(item)
     if item.data:
         losses.record("parquet-item-data", "an item's raw data fields have no column", where=where)
+    if any(getattr(item.media, name) is not None for name in UNWRITTEN_MEDIA):
+        losses.record(
+            "parquet-media-facts",
+            "frame count, fps, duration and MIME type of the media have no column",
+            where=where,
+        )
     if not item.annotation_sets:
         yield dict(base)
         return
@@ -223,6 +235,17 @@ def item_rows(item: Item, losses: LossReport) -> Iterator[dict[str, Any]]:
         if aset.reviews:
             losses.record(
                 "parquet-reviews", "reviews have no column", where=here, count=len(aset.reviews)
+            )
+        if aset.score is not None:
+            losses.record(
+                "parquet-set-score", "an annotation set's own score has no column", where=here
+            )
+        if aset.source is not None and aset.source != SourceRef(tool=aset.source.tool):
+            losses.record(
+                "parquet-set-source",
+                "an annotation set's source is kept as its tool's name only",
+                where=here,
+                severity="approximated",
             )
         if not aset.regions and not aset.tracks:
             yield set_base
@@ -369,14 +392,28 @@ class _ItemBuilder:
         )
 
 
-def items_from_rows(rows: Iterable[dict[str, Any]]) -> Iterator[Item]:
-    """Items from rows in the order the writer wrote them (an item's rows together)."""
+def items_from_rows(rows: Iterable[dict[str, Any]], where: str = "") -> Iterator[Item]:
+    """Items from rows in the order the writer wrote them (an item's rows together). A row
+    the unified model refuses (a `geometry` that is not a shape, an unknown media kind) is
+    a `FormatError` located at its row (1-based) in `where`."""
     builder: _ItemBuilder | None = None
-    for row in rows:
-        if builder is None or row["item_key"] != builder.first["item_key"]:
-            if builder is not None:
-                yield builder.item()
-            builder = _ItemBuilder(row)
-        builder.add(row)
-    if builder is not None:
-        yield builder.item()
+    first_row = 0
+    at = ""
+    try:
+        for number, row in enumerate(rows, start=1):
+            if builder is None or row["item_key"] != builder.first["item_key"]:
+                if builder is not None:
+                    at = f"the item from row {first_row}"
+                    yield builder.item()
+                builder, first_row = _ItemBuilder(row), number
+            at = f"row {number}"
+            builder.add(row)
+        if builder is not None:
+            at = f"the item from row {first_row}"
+            yield builder.item()
+    except ValidationError as error:  # the model's checks of what the file holds
+        raise FormatError(
+            f"not a unified item: {describe_validation_error(error)}",
+            where=f"{where} {at}".strip(),
+            hint="this reader takes the one-row-per-region tables label-bridge writes",
+        ) from None

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Capabilities, Dataset, FileFormat
 from bridge.io import atomic_write
 from bridge.losses import LossReport
 from bridge.options import integer_option
-from bridge.schema import Item, LabelClass, Project
+from bridge.schema import Item, LabelClass, MediaKind, Project, RegionKind
 from bridge_parquet.convert import COLUMNS, item_rows, items_from_rows
 
 DEFAULT_ROW_GROUP = 10_000
@@ -125,7 +125,7 @@ def read_parquet(path: Path, *, batch_size: int = DEFAULT_ROW_GROUP) -> Dataset:
             yield from batch.to_pylist()
 
     def items() -> Iterator[Item]:
-        for item in items_from_rows(rows()):
+        for item in items_from_rows(rows(), str(path)):
             for aset in item.annotation_sets:
                 for thing in (*aset.regions, *aset.tracks):
                     if thing.label is not None and thing.label not in known:
@@ -140,31 +140,8 @@ class ParquetFormat(FileFormat):
     name = "parquet"
     description = "Parquet table, one row per region (pyarrow; DuckDB, Spark, pandas)"
     capabilities = Capabilities(
-        media=[
-            "image",
-            "video",
-            "text",
-            "audio",
-            "pointcloud",
-            "document",
-            "html",
-            "timeseries",
-            "conversation",
-        ],
-        regions=[
-            "bbox",
-            "polygon",
-            "polyline",
-            "points",
-            "skeleton",
-            "ellipse",
-            "mask",
-            "cuboid",
-            "cuboid3d",
-            "span",
-            "time_segment",
-            "tag",
-        ],
+        media=list(get_args(MediaKind)),  # every kind and every shape: a row holds any
+        regions=list(get_args(RegionKind)),
         tracks=True,
         extensions=[".parquet"],
     )

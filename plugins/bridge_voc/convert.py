@@ -16,7 +16,9 @@ Datumaro reads them) unless they hold VOC's defaults (`Unspecified`, 0, 0: what 
 puts when there is no answer, so a read and write gives the file back), `occluded` the
 region's `occluded`; other per-object attributes ride
 in an `<attributes><attribute><name/><value/></attribute></attributes>` block (CVAT's and
-Datumaro's VOC extension), read back as classifications.
+Datumaro's VOC extension), read back as classifications. So does a `truncated` or
+`difficult` answer that is not a flag, and a `pose`, `truncated` or `difficult` with several
+answers or sub-questions (VOC's own fields hold one value).
 
 What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 
@@ -26,8 +28,10 @@ What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 | polygon, polyline, points, skeleton, ellipse, cuboid, mask | the box around it (`-O shapes=bbox`, default) or nothing (`-O shapes=drop`) | `voc-shape-as-bbox` (approximated) / `voc-shape-dropped` |
 | box partly outside the image | clipped to the image | `voc-box-clipped` (approximated) |
 | fractional pixel coordinates | rounded | `voc-rounded` (approximated) |
+| control characters in names and values | removed (XML 1.0 cannot hold them) | `voc-xml-characters` (approximated) |
 | spans, time segments, tags, 3D cuboids | nothing | `voc-region-kind` |
-| tracks, relations, set-level classifications | nothing | `voc-tracks`, `voc-relations`, `voc-set-classifications` |
+| a region without a label | nothing (`<name>` is required) | `voc-unlabeled` |
+| tracks, relations, set-level classifications, reviews | nothing | `voc-tracks`, `voc-relations`, `voc-set-classifications`, `voc-reviews` |
 | a second (third, ...) annotation set of an image | nothing (one file per image) | `voc-extra-sets` |
 | text, audio, video items | nothing | `voc-media` |
 | a shape in percent of an unknown image size | nothing | `voc-size-unknown` |
@@ -36,6 +40,7 @@ What VOC cannot hold, the writer reports (`LossReport`), never drops silently:
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
@@ -69,6 +74,8 @@ DEFAULT_POSE = "Unspecified"
 OUTLINE_KINDS = ("polygon", "polyline", "points", "skeleton", "ellipse", "cuboid", "mask")
 """Shapes whose enclosing box VOC can hold (`-O shapes=bbox`)."""
 SHAPE_CHOICES = ("bbox", "drop")
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character XML 1.0 cannot hold, even escaped."""
 
 
 # ------------------------------------------------------------------------------ read
@@ -341,6 +348,18 @@ def _answer_text(classification: Classification) -> str:
     return str(value)
 
 
+def _fits_voc_field(classification: Classification) -> bool:
+    """Whether `classification` is one answer VOC's own `<pose>`, `<truncated>` or
+    `<difficult>` can hold (a flag reads back only as 0/1, true/false); any other goes to
+    the `<attributes>` block."""
+    if classification.name not in OBJECT_FIELDS or len(classification.answers) != 1:
+        return False
+    if classification.answers[0].classifications:
+        return False
+    text = _answer_text(classification).lower()
+    return classification.name not in FLAG_FIELDS or text in ("0", "1", "true", "false")
+
+
 def _add(parent: Element, tag: str, text: str) -> Element:
     node = SubElement(parent, tag)
     node.text = text
@@ -351,8 +370,9 @@ def _object(
     region: Region, box: tuple[int, int, int, int], losses: LossReport, where: str
 ) -> Element:
     obj = Element("object")
-    _add(obj, "name", region.label or "")
-    fields = {c.name: c for c in region.classifications if c.name in OBJECT_FIELDS}
+    assert region.label  # item_to_xml reports unlabeled regions
+    _add(obj, "name", region.label)
+    fields = {c.name: c for c in region.classifications if _fits_voc_field(c)}
     _add(obj, "pose", _answer_text(fields["pose"]) if "pose" in fields else DEFAULT_POSE)
     for flag in FLAG_FIELDS:
         _add(obj, flag, _answer_text(fields[flag]) if flag in fields else "0")
@@ -360,7 +380,7 @@ def _object(
     bndbox = SubElement(obj, "bndbox")
     for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True):
         _add(bndbox, tag, str(value))
-    others = [c for c in region.classifications if c.name not in OBJECT_FIELDS]
+    others = [c for c in region.classifications if c is not fields.get(c.name)]
     if others:
         block = SubElement(obj, "attributes")
         for classification in others:
@@ -413,24 +433,44 @@ def item_to_xml(
         _report_set_losses(aset, losses, where)
         for region in aset.regions:
             here = f"{where} region {region.id!r}"
+            if not region.label:  # None or "": <name> must name a class
+                losses.record(
+                    "voc-unlabeled",
+                    "a region without a label has no VOC object (<name> is required)",
+                    where=here,
+                )
+                continue
             box = region_box(region, item, losses, here, shapes=shapes)
             if box is not None:
                 root.append(_object(region, box, losses, here))
+    _drop_unwritable_characters(root, losses, where)
     indent(root, space="  ")
     return tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
 
 
-def _report_set_losses(aset: AnnotationSet, losses: LossReport, where: str) -> None:
-    if aset.tracks:
-        losses.record("voc-tracks", "VOC has no tracks", where=where, count=len(aset.tracks))
-    if aset.relations:
+def _drop_unwritable_characters(root: Element, losses: LossReport, where: str) -> None:
+    """Remove from every text under `root` the characters XML 1.0 cannot hold (controls,
+    lone surrogates): written as they are, they make a file no XML parser reads."""
+    changed = False
+    for node in root.iter():
+        if node.text and NOT_XML.search(node.text):
+            node.text = NOT_XML.sub("", node.text)
+            changed = True
+    if changed:
         losses.record(
-            "voc-relations", "VOC has no relations", where=where, count=len(aset.relations)
-        )
-    if aset.classifications:
-        losses.record(
-            "voc-set-classifications",
-            "VOC has no image-level answers",
+            "voc-xml-characters",
+            "control characters (which XML 1.0 cannot hold) removed from names and values",
             where=where,
-            count=len(aset.classifications),
+            severity="approximated",
         )
+
+
+def _report_set_losses(aset: AnnotationSet, losses: LossReport, where: str) -> None:
+    for code, count, message in (
+        ("voc-tracks", len(aset.tracks), "VOC has no tracks"),
+        ("voc-relations", len(aset.relations), "VOC has no relations"),
+        ("voc-set-classifications", len(aset.classifications), "VOC has no image-level answers"),
+        ("voc-reviews", len(aset.reviews), "VOC has no reviews of an annotation"),
+    ):
+        if count:
+            losses.record(code, message, where=where, count=count)

@@ -20,7 +20,9 @@ Writing creates the directory through `bridge.export.staging.staged_directory`: 
 beside it renamed into place at the end, never half a layout, a link at the path refused.
 File names come from `safe_stem(key)` (bridge.export.staging): a key such as `../../x.jpg` or `/abs/x.jpg` gives
 `x.xml` inside `Annotations/`; two keys with the same stem get the second a hashed name
-(`x_1a2b3c4d`). Items without a subset are listed in `ImageSets/Main/default.txt`.
+(`x_1a2b3c4d`). Items without a subset are listed in `ImageSets/Main/default.txt`. A key's
+directories (`voc-key-path`) and a name made safe (`a b.jpg` as `a_b.jpg`:
+`voc-file-name`) are reported.
 
 Options: `-O shapes=bbox|drop` (what to do with polygons, masks and other outlines: the box
 around them, the default, or nothing; both reported).
@@ -40,7 +42,7 @@ from bridge.export.staging import create_exclusive, hashed_stem, safe_stem, stag
 from bridge.formats import Capabilities, Dataset, FileFormat
 from bridge.losses import LossReport
 from bridge.schema import Item, LabelClass, Project
-from bridge_voc.convert import SHAPE_CHOICES, item_from_xml, item_to_xml
+from bridge_voc.convert import NOT_XML, SHAPE_CHOICES, item_from_xml, item_to_xml
 
 DEFAULT_SUBSET = "default"
 VOC_ROOT = re.compile(rb"<annotation[\s>]")
@@ -226,6 +228,13 @@ def write_voc(dataset: Dataset, path: Path, losses: LossReport, *, shapes: str =
                         where=f"item {item.key!r}",
                         severity="approximated",
                     )
+                if name != re.split(r"[/\\]", item.key)[-1]:
+                    losses.record(
+                        "voc-file-name",
+                        "an image name that is not a plain file name written as a safe one",
+                        where=f"item {item.key!r}",
+                        severity="approximated",
+                    )
                 stem, handle = _open_annotation(annotations, item.key)
                 with handle:
                     handle.write(xml)
@@ -240,15 +249,16 @@ def write_voc(dataset: Dataset, path: Path, losses: LossReport, *, shapes: str =
         with open(stage / "labelmap.txt", "w", encoding="utf-8") as handle:
             handle.write("# label:color_rgb:parts:actions\n")
             for label in labels:
-                if ":" in label or "\n" in label:
+                written = NOT_XML.sub("", re.sub(r"[:\r\n]", "_", label))
+                if written != label:
                     losses.record(
                         "voc-labelmap-name",
-                        "':' and line breaks in a class name written as '_' in labelmap.txt",
+                        "':' and line breaks in a class name written as '_' in labelmap.txt "
+                        "(control characters removed, as in the XML)",
                         where=f"label {label!r}",
                         severity="approximated",
                     )
-                    label = label.replace(":", "_").replace("\n", "_")
-                handle.write(f"{label}:::\n")
+                handle.write(f"{written}:::\n")
     return count
 
 

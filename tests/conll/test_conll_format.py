@@ -14,7 +14,7 @@ from bridge import api
 from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
-from bridge.schema import AnnotationSet, BBox, Item, Media, Project, Region, Relation, Span
+from bridge.schema import AnnotationSet, BBox, Item, Media, Project, Region, Relation, Review, Span
 
 # The first sentences of the CoNLL-2003 English training data (the shared task's worked
 # example), with their entities by token index: (label, first token, last token).
@@ -122,7 +122,10 @@ def test_spans_off_token_boundaries_are_snapped_or_dropped_and_reported(tmp_path
         media=Media(kind="text", text=text),
         annotation_sets=[
             AnnotationSet(
-                id="a", regions=regions, relations=[Relation(from_id="inside", to_id="space")]
+                id="a",
+                regions=regions,
+                relations=[Relation(from_id="inside", to_id="space")],
+                reviews=[Review(status="rejected"), Review(status="fixed")],
             )
         ],
     )
@@ -133,6 +136,7 @@ def test_spans_off_token_boundaries_are_snapped_or_dropped_and_reported(tmp_path
     assert losses.count("conll-span-empty") == 1
     assert losses.count("conll-region-kind") == 1
     assert losses.count("conll-relations") == 1
+    assert losses.count("conll-reviews") == 2
     alone = item.model_copy(
         update={"annotation_sets": [AnnotationSet(id="a", regions=regions[:1])]}
     )
@@ -142,6 +146,21 @@ def test_spans_off_token_boundaries_are_snapped_or_dropped_and_reported(tmp_path
     path, losses = _write(tmp_path, alone, misaligned="drop")
     assert _sentence_tags(path) == [["O", "O", "O", "O"]]
     assert losses.count("conll-span-misaligned") == 1
+
+
+def test_spans_without_a_label_are_tagged_misc_and_reported(tmp_path):
+    regions = [
+        Region(id="none", shape=Span(start=0, end=5)),  # "Peter"
+        Region(id="empty", label="", shape=Span(start=16, end=20)),  # "home"
+    ]
+    item = Item(
+        key="k",
+        media=Media(kind="text", text="Peter Blackburn home"),
+        annotation_sets=[AnnotationSet(id="a", regions=regions)],
+    )
+    path, losses = _write(tmp_path, item)
+    assert _sentence_tags(path) == [["B-MISC", "O", "B-MISC"]]
+    assert losses.count("conll-span-unlabelled") == 2
 
 
 def test_tokenizers_keep_offsets():

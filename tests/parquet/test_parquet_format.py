@@ -14,7 +14,7 @@ import pytest
 from bridge_parquet.files import write_parquet
 
 from bridge import api
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
 from bridge.losses import LossReport
 from bridge.schema import (
@@ -227,15 +227,68 @@ def test_what_parquet_cannot_hold_is_reported(tmp_path):
             )
         ],
     )
+    video = Item(
+        key="v",
+        media=Media(kind="video", fps=25.0),
+        annotation_sets=[
+            AnnotationSet(
+                id="c",
+                kind="consensus",
+                score=0.6,
+                source=SourceRef(tool="cvat", project="7"),
+            )
+        ],
+    )
     path = tmp_path / "out.parquet"
-    _, losses = _write(path, [item])
+    _, losses = _write(path, [item, video])
     assert pq.read_table(path).to_pylist()[0]["set_classifications"] == [
         {"name": "animal", "answers": ["dog"]},
         {"name": "animal/dog/breed", "answers": ["pug"]},
         {"name": "n", "answers": ["3"]},
     ]
-    for code in ("parquet-nested-flattened", "parquet-answer-types", "parquet-item-data"):
+    for code in (
+        "parquet-nested-flattened",
+        "parquet-answer-types",
+        "parquet-item-data",
+        "parquet-media-facts",
+        "parquet-set-score",
+        "parquet-set-source",
+    ):
         assert losses.count(code) == 1, code
+    tool_only = Item(
+        key="t",
+        media=Media(kind="image"),
+        annotation_sets=[AnnotationSet(id="t", source=SourceRef(tool="cvat"))],
+    )
+    _, plain = _write(tmp_path / "tool.parquet", [tool_only])
+    assert not plain  # the tool's name is the source_tool column: nothing lost
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "located"),
+    [
+        ("geometry", '{"type": "bbox", "x": "left"}', "row 2"),
+        ("media_kind", "hologram", "the item from row 1"),
+    ],
+)
+def test_rows_the_model_refuses_are_located_format_errors(tmp_path, column, value, located):
+    path = tmp_path / "out.parquet"
+    boxes = [
+        Region(id=str(n), label="car", shape=BBox(x=n, y=0, width=1, height=1)) for n in (1, 2)
+    ]
+    item = Item(
+        key="k",
+        media=Media(kind="image"),
+        annotation_sets=[AnnotationSet(id="s", regions=boxes)],
+    )
+    _write(path, [item])
+    table = pq.read_table(path)
+    cells = table.column(column).to_pylist()
+    cells[-1 if column == "geometry" else 0] = value
+    pq.write_table(table.set_column(table.schema.get_field_index(column), column, [cells]), path)
+    with pytest.raises(FormatError) as error:
+        list(api.open_dataset(path).items)
+    assert error.value.where == f"{path} {located}"
 
 
 def test_without_pyarrow_a_config_error_names_the_extra(tmp_path, monkeypatch):

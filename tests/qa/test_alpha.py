@@ -56,6 +56,14 @@ def test_labels_nominal_and_ordinal_with_their_order(path):
         krippendorff_alpha(words, "interval")
 
 
+def test_checklist_answers_are_one_nominal_value_each(path):
+    """A tuple (the options a checklist ticked) is one value, not a row of values: the
+    example's numbers replaced by tuples give the published nominal alpha."""
+    ticks = {1: ("a",), 2: ("a", "b"), 3: ("b",), 4: ("b", "c"), 5: ("a", "b", "c")}
+    checklists = [[ticks.get(v) for v in row] for row in RELIABILITY]  # type: ignore[arg-type]
+    assert round(krippendorff_alpha(checklists, "nominal"), 3) == 0.743
+
+
 def test_value_counts_and_coincidence_forms():
     counts = np.zeros((12, 5))
     for row in RELIABILITY:

@@ -23,6 +23,7 @@ from bridge.qa.categorical import (
     answer_value,
     classification_ratings,
 )
+from bridge.qa.errors import QAError
 from bridge.schema import (
     AnnotationSet,
     Annotator,
@@ -224,6 +225,65 @@ def test_region_ratings_from_matched_groups():
     assert regions.labels.alpha() == pytest.approx(expected)
     assert regions.attributes["color"].answers(("img", 2)) == {"a": "red"}
     assert agreement(regions.attributes["color"]).pairable == 2
+
+
+def test_region_attributes_open_sub_questions_and_skip_frame_answers():
+    def region(occluded, how, seen):
+        return Region(
+            id=f"{occluded}{how}{seen}",
+            label="car",
+            shape=BBox(type="bbox", x=0, y=0, width=1, height=1),
+            classifications=[
+                one("occluded", occluded, children=[one("how", how)]),
+                one("seen", seen, frames=[FrameRange(start=0, end=3)]),
+            ],
+        )
+
+    regions = RegionRatings()
+    regions.add_match(
+        "g", [("a", region("yes", "partly", "x")), ("b", region("yes", "fully", "y"))]
+    )
+    assert set(regions.attributes) == {"occluded", "occluded/how"}
+    assert regions.attributes["occluded/how"].answers("g") == {"a": "partly", "b": "fully"}
+    assert regions.attributes["occluded"].answers("g") == {"a": "yes", "b": "yes"}
+    assert regions.skipped["answers that hold for some frames only"] == 2
+
+
+def test_checklist_answers_are_one_value_in_every_metric():
+    # Krippendorff (2011)'s nominal example (alpha .743) with its values as checklists
+    raters = [
+        [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+        [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+        [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+        [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+    ]
+    ticks = {1: ("a",), 2: ("a", "b"), 3: ("b",), 4: ("b", "c"), 5: ("a", "b", "c")}
+    ratings = Ratings()
+    for who, row in enumerate(raters):
+        for unit, value in enumerate(row):
+            if value is not None:
+                ratings.add(unit, who, ticks[value])
+    assert round(ratings.alpha(), 3) == 0.743
+    assert round(agreement(ratings).alpha.value, 3) == 0.743
+
+
+def test_ordinal_labels_need_their_order():
+    ratings = Ratings()
+    given = {"a": ["low", "mid", "high", "mid"], "b": ["low", "high", "high", "low"]}
+    for who, answers in given.items():
+        for unit, value in enumerate(answers):
+            ratings.add(unit, who, value)
+    with pytest.raises(QAError, match="needs their order"):
+        ratings.alpha("ordinal")
+    report = agreement(ratings, "ordinal")
+    assert report.alpha.value is None and "needs their order" in report.alpha.reason
+    order = ["low", "mid", "high"]
+    expected = krippendorff.alpha(
+        [[order.index(v) for v in answers] for answers in given.values()],
+        level_of_measurement="ordinal",
+    )
+    assert ratings.alpha("ordinal", value_domain=order) == pytest.approx(expected)
+    assert agreement(ratings, "ordinal", value_domain=order).alpha.value == pytest.approx(expected)
 
 
 values = st.sampled_from(["x", "y", "z", None])

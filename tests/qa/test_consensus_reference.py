@@ -1,6 +1,9 @@
 """Majority vote and Dawid-Skene give crowd-kit's labels on random crowds (units where
 crowd-kit's top two posteriors are within 1e-6 of each other are ties and left out), and
-Dawid-Skene's posteriors are crowd-kit's to 1e-6, after as many EM rounds."""
+Dawid-Skene's posteriors are crowd-kit's to 1e-6, after as many EM rounds.
+
+crowd-kit's Dawid-Skene costs about 0.15 s plus 60 ms per EM round here (pandas joins),
+so its comparison runs on 12 crowds; majority vote is cheap and keeps 40."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ def crowds(draw):
     return rows
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(rows=crowds())
 def test_dawid_skene_equals_crowd_kit(rows):
     frame = pd.DataFrame(rows, columns=["task", "worker", "label"])

@@ -26,6 +26,7 @@ from bridge.schema import (
     Project,
     Region,
     Relation,
+    Review,
     Span,
     Track,
 )
@@ -108,6 +109,34 @@ def test_voc_fields_become_classifications_unless_they_are_the_defaults(tmp_path
     assert obj.findtext("attributes/attribute/name") == "color"
 
 
+def test_voc_fields_that_are_not_one_flag_go_to_the_attributes_block(tmp_path):
+    def asked(name, *values):
+        return Classification(name=name, answers=[Answer(value=v) for v in values])
+
+    region = _box("1", "cat", 0, 0, 5, 5).model_copy(
+        update={
+            "classifications": [
+                asked("truncated", "partly"),
+                asked("difficult", True),
+                asked("pose", "Left", "Right"),
+            ]
+        }
+    )
+    losses = LossReport()
+    write_voc(_dataset(_image("x.jpg", region)), tmp_path / "voc", losses)
+    obj = StdET.parse(tmp_path / "voc" / "Annotations" / "x.xml").getroot().find("object")
+    fields = {tag: obj.findtext(tag) for tag in ("pose", "truncated", "difficult")}
+    assert fields == {"pose": "Unspecified", "truncated": "0", "difficult": "1"}
+    block = {a.findtext("name"): a.findtext("value") for a in obj.iter("attribute")}
+    assert block == {"truncated": "partly", "pose": "Left"}
+    assert losses.count("voc-attribute-values") == 1  # the pose's second answer
+    [back] = read_voc(tmp_path / "voc").items  # the file reads back
+    answers = {
+        c.name: c.answers[0].value for c in back.annotation_sets[0].regions[0].classifications
+    }
+    assert answers == {"truncated": "partly", "difficult": True, "pose": "Left"}
+
+
 @pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.name)
 def test_real_files_round_trip_through_a_voc_directory(path, tmp_path):
     [item] = read_voc(path).items
@@ -147,15 +176,18 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
     rotated = _box("r", "car", 50, 50, 10, 20, rotation=90)  # centre (55, 60): 45..65 x 55..65
     polygon = Region(id="p", label="dog", shape=Polygon(points=[(10, 10), (30, 5), (20, 40)]))
     span = Region(id="s", label="x", shape=Span(start=0, end=1))
+    unlabeled = Region(id="u", shape=BBox(x=1, y=1, width=5, height=5))
+    empty_label = Region(id="e", label="", shape=BBox(x=1, y=1, width=5, height=5))
     track = Track(
         id="t", label="car", keyframes=[Keyframe(frame=0, shape=BBox(x=0, y=0, width=1, height=1))]
     )
     first = AnnotationSet(
         id="one",
-        regions=[rotated, polygon, span],
+        regions=[rotated, polygon, span, unlabeled, empty_label],
         tracks=[track],
         relations=[Relation(from_id="r", to_id="p")],
         classifications=[Classification(name="q", answers=[Answer(value="a")])],
+        reviews=[Review(status="accepted")],
     )
     item = Item(
         key="x.jpg",
@@ -178,14 +210,37 @@ def test_what_voc_cannot_hold_is_reported(tmp_path):
         "voc-set-classifications",
         "voc-extra-sets",
         "voc-media",
+        "voc-reviews",
     ):
         assert losses.count(code) == 1, code
+    assert losses.count("voc-unlabeled") == 2  # no label, and an empty one
     assert not (tmp_path / "voc" / "Annotations" / "t.xml").exists()
+    [back] = read_voc(tmp_path / "voc").items  # every written <object> has its <name>
+    assert [r.label for r in back.annotation_sets[0].regions] == ["car", "dog"]
 
     dropped = LossReport()
     write_voc(_dataset(item), tmp_path / "drop", dropped, shapes="drop")
     assert [b[0] for b in _std_boxes(tmp_path / "drop" / "Annotations" / "x.xml")] == ["car"]
     assert dropped.count("voc-shape-dropped") == 1 and "voc-shape-as-bbox" not in dropped
+
+
+def test_characters_xml_cannot_hold_are_removed_and_reported(tmp_path):
+    region = _box("1", "c\x01ar", 0, 0, 5, 5).model_copy(
+        update={"classifications": [Classification(name="note", answers=[Answer(value="a\x0bb")])]}
+    )
+    losses = LossReport()
+    write_voc(_dataset(_image("x.jpg", region)), tmp_path / "voc", losses)
+    path = tmp_path / "voc" / "Annotations" / "x.xml"
+    root = StdET.parse(path).getroot()  # a standard parser reads the file
+    assert root.findtext("object/name") == "car"
+    assert root.findtext("object/attributes/attribute/value") == "ab"
+    assert losses.count("voc-xml-characters") == 1
+    odd = [_box(str(n), label, 0, 0, 5, 5) for n, label in enumerate(["a:b", "x\ry", "c\x01ar"])]
+    losses = LossReport()
+    write_voc(_dataset(_image("y.jpg", *odd)), tmp_path / "odd", losses)
+    labelmap = (tmp_path / "odd" / "labelmap.txt").read_bytes().decode().split("\n")
+    assert labelmap[1:] == ["a_b:::", "x_y:::", "car:::", ""]
+    assert losses.count("voc-labelmap-name") == 3
 
 
 def test_subsets_are_image_set_lists_and_read_back(tmp_path):
@@ -226,7 +281,10 @@ EVIL_KEYS = [
 def test_item_names_never_write_outside_the_output(tmp_path):
     out = tmp_path / "work" / "voc"
     items = [_image(key, _box("1", "car", 0, 0, 5, 5)) for key in EVIL_KEYS]
-    write_voc(_dataset(*items), out, LossReport())
+    losses = LossReport()
+    write_voc(_dataset(*items), out, losses)
+    # renamed by hand: a\x00b.jpg -> a_b.jpg, .. -> item, .hidden.jpg -> hidden.jpg
+    assert losses.count("voc-file-name") == 3
     everything = [Path(root) / name for root, _dirs, files in os.walk(tmp_path) for name in files]
     assert everything and all(out in path.parents for path in everything)
     names = sorted(p.name for p in (out / "Annotations").iterdir())

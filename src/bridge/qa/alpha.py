@@ -385,10 +385,19 @@ def _encode_labels(
                 hint="add it to value_domain, or leave value_domain out",
             )
     codes = np.array(coded, dtype=code_type(len(order))).reshape(matrix.shape)
-    domain: Any = np.empty(len(order), dtype=object)
-    for position, value in enumerate(order):
-        domain[position] = value  # one by one: a tuple value stays one cell
-    return codes, domain
+    return codes, object_array(order)
+
+
+def object_array(values: Sequence[Hashable]) -> npt.NDArray[Any]:
+    """`values` as a 1-D object array, one cell each (`np.asarray` would unpack a tuple
+    value, a checklist answer, into a second dimension)."""
+    import numpy as np
+
+    cells: Any = np.empty(len(values), dtype=object)
+    for position, value in enumerate(values):
+        cells[position] = value
+    array: npt.NDArray[Any] = cells
+    return array
 
 
 def _alpha_by_coincidences(codes: Codes, domain: npt.NDArray[Any], level: str) -> float:

@@ -50,6 +50,7 @@ from bridge.qa.alpha import (
     alpha_from_codes,
     alpha_from_entries,
     code_type,
+    object_array,
 )
 from bridge.qa.errors import QAError
 from bridge.qa.kappa import Weights, cohen_kappa, fleiss_from_sums, kappa_from_table
@@ -200,12 +201,9 @@ class Ratings:
         self, level: Level = "nominal", value_domain: Sequence[Hashable] | None = None
     ) -> float:
         """Krippendorff's alpha over every unit (ordinal labels need `value_domain`)."""
-        if level == "ordinal" and value_domain is None and not _numeric(self.values):
-            raise QAError(
-                "ordinal alpha on labels needs their order",
-                where="Ratings.alpha",
-                hint="pass value_domain=[...] with the answers from lowest to highest",
-            )
+        unordered = _unordered_labels(self, level, value_domain)
+        if unordered is not None:
+            raise unordered
         return self.coded(value_domain).alpha(level)
 
     def fleiss(self) -> float:
@@ -250,11 +248,7 @@ class Coded:
 
         if all(isinstance(v, (int, float)) for v in self.values):
             return np.asarray(self.values, dtype=np.float64)
-        labels: Any = np.empty(len(self.values), dtype=object)
-        for position, value in enumerate(self.values):
-            labels[position] = value  # one by one: a tuple value stays one cell
-        domain: npt.NDArray[Any] = labels
-        return domain
+        return object_array(self.values)
 
     def matrix(self) -> npt.NDArray[np.signedinteger[Any]]:
         """Annotators x units of value positions, -1 where an annotator gave none."""
@@ -360,6 +354,19 @@ def _numeric(values: Iterable[Hashable]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
+def _unordered_labels(
+    ratings: Ratings, level: Level, value_domain: Sequence[Hashable] | None
+) -> QAError | None:
+    """The error of ordinal alpha on labels given without their order, or None."""
+    if level != "ordinal" or value_domain is not None or _numeric(ratings.values):
+        return None
+    return QAError(
+        "ordinal alpha on labels needs their order",
+        where="Ratings.alpha",
+        hint="pass value_domain=[...] with the answers from lowest to highest",
+    )
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -404,15 +411,7 @@ def agreement(
     value_domain: Sequence[Hashable] | None = None,
 ) -> Agreement:
     """Pairwise, overall, per-annotator and per-class agreement of one question."""
-
-    if level == "ordinal" and value_domain is None and not _numeric(ratings.values):
-        ordinal_labels: QAError | None = QAError(
-            "ordinal alpha on labels needs their order",
-            where="Ratings.alpha",
-            hint="pass value_domain=[...] with the answers from lowest to highest",
-        )
-    else:
-        ordinal_labels = None
+    ordinal_labels = _unordered_labels(ratings, level, value_domain)
     coded = ratings.coded(value_domain)  # checks value_domain
     pairable = ratings.pairable_units()
     pairwise = {
@@ -463,6 +462,39 @@ def agreement(
 
 # ----------------------------------------------------------------- from unified data
 
+FRAMES_ONLY = "answers that hold for some frames only"
+
+
+def _nested(
+    classification: Classification, parent: str = ""
+) -> Iterator[tuple[str, Classification]]:
+    """`classification` and every sub-question its answers open, each with its question
+    name (`parent/child`)."""
+    name = f"{parent}/{classification.name}" if parent else classification.name
+    yield name, classification
+    for answer in classification.answers:
+        for child in answer.classifications:
+            yield from _nested(child, name)
+
+
+def _rate_nested(
+    classification: Classification,
+    annotator: Hashable,
+    questions: dict[str, Ratings],
+    skipped: Counter[str],
+    *,
+    unit: Callable[[str], Hashable],
+) -> None:
+    """Add the answers of `classification` and its sub-questions to `questions` (one
+    `Ratings` per question name; `unit(question)` names the unit); answers that hold for
+    some frames only are counted in `skipped`."""
+    for question, asked in _nested(classification):
+        if asked.frames is not None:
+            skipped[FRAMES_ONLY] += 1
+        else:
+            ratings = questions.setdefault(question, Ratings())
+            ratings.add(unit(question), annotator, answer_value(asked))
+
 
 @dataclass
 class ClassificationRatings:
@@ -473,20 +505,13 @@ class ClassificationRatings:
 
     def add_set(self, item_key: str, aset: AnnotationSet, annotator: Hashable) -> None:
         for classification in aset.classifications:
-            self._add(item_key, classification, annotator, "")
-
-    def _add(
-        self, item_key: str, classification: Classification, annotator: Hashable, parent: str
-    ) -> None:
-        question = f"{parent}/{classification.name}" if parent else classification.name
-        if classification.frames is not None:
-            self.skipped["answers that hold for some frames only"] += 1
-        else:
-            ratings = self.questions.setdefault(question, Ratings())
-            ratings.add((item_key, question), annotator, answer_value(classification))
-        for answer in classification.answers:
-            for child in answer.classifications:
-                self._add(item_key, child, annotator, question)
+            _rate_nested(
+                classification,
+                annotator,
+                self.questions,
+                self.skipped,
+                unit=lambda question: (item_key, question),
+            )
 
 
 def classification_ratings(
@@ -517,20 +542,9 @@ class RegionRatings:
     def add(self, unit: Hashable, annotator: Hashable, region: Region) -> None:
         self.labels.add(unit, annotator, region.label)
         for classification in region.classifications:
-            self._add_attribute(unit, annotator, classification, "")
-
-    def _add_attribute(
-        self, unit: Hashable, annotator: Hashable, classification: Classification, parent: str
-    ) -> None:
-        name = f"{parent}/{classification.name}" if parent else classification.name
-        if classification.frames is not None:
-            self.skipped["answers that hold for some frames only"] += 1
-        else:
-            ratings = self.attributes.setdefault(name, Ratings())
-            ratings.add(unit, annotator, answer_value(classification))
-        for answer in classification.answers:
-            for child in answer.classifications:
-                self._add_attribute(unit, annotator, child, name)
+            _rate_nested(
+                classification, annotator, self.attributes, self.skipped, unit=lambda _: unit
+            )
 
     def add_match(self, unit: Hashable, members: Iterable[tuple[Hashable, Region]]) -> None:
         """One group of matched regions: `(annotator, region)` for each member."""
