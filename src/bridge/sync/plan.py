@@ -166,7 +166,7 @@ class Planner:
                 dict(record.extra),
             )
             self.plan.adopt[kind].append(link)
-        if link is not None and self.remote is not None and record is None:
+        if link is not None and self.remote is not None and record is None and kind != "project":
             return None, None  # gone from the target: create it again
         return link, record
 
