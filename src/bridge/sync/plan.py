@@ -63,6 +63,7 @@ class LinkState:
     hash: str | None
     remote: str | None = None
     parent: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass
@@ -157,10 +158,15 @@ class Planner:
         record = None if self.remote is None else self.remote.get(kind, {}).get(element_id)
         if link is None and record is not None:
             link = LinkState(
-                element_id, record.remote_id, record.sent_hash, record.hash, record.parent
+                element_id,
+                record.remote_id,
+                record.sent_hash,
+                record.hash,
+                record.parent,
+                dict(record.extra),
             )
             self.plan.adopt[kind].append(link)
-        if link is not None and self.remote is not None and record is None:
+        if link is not None and self.remote is not None and record is None and kind != "project":
             return None, None  # gone from the target: create it again
         return link, record
 
@@ -173,7 +179,7 @@ class Planner:
         if link is None:
             self.plan.hashes[element_id] = wanted
             return "create"
-        self.plan.remote_ids[element_id] = link.remote_id
+        self.plan.remote_ids[element_id] = record.remote_id if record else link.remote_id
         source_changed = link.hash != wanted
         if not source_changed:
             self.plan.unchanged[kind] += 1
@@ -184,7 +190,9 @@ class Planner:
             )
             if self.prefer == "target":
                 assert record is not None
-                settled = LinkState(element_id, link.remote_id, wanted, record.hash, link.parent)
+                settled = LinkState(
+                    element_id, link.remote_id, wanted, record.hash, link.parent, link.extra
+                )
                 self.plan.settle[kind].append(settled)
                 self.plan.unchanged[kind] += 1
                 return "unchanged"

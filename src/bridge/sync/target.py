@@ -52,7 +52,12 @@ class TargetRef:
 
     tool: str
     instance: str
-    project: str | None
+    project: str | None = None
+
+    @property
+    def key(self) -> str:
+        """One string naming the target (what its lock and its links are filed under)."""
+        return f"{self.tool}|{self.instance}|{self.project or ''}"
 
 
 @dataclass
@@ -114,6 +119,15 @@ class SyncTarget(ABC):
     def ensure_project(self, project: Project, losses: LossReport, remote_id: str | None) -> str:
         """Create the remote project from `project` (ontology -> the tool's labels) when
         `remote_id` is None, else check/update it; return the remote project id. Idempotent."""
+
+    def use_project(self, remote_id: str) -> None:  # noqa: B027 - optional hook
+        """Called before the scan with the remote project id an earlier push recorded (a
+        target named without its project, e.g. `labelstudio://HOST` that created one)."""
+
+    def scan_complete(self) -> bool:
+        """True when `scan` lists every object we made (an object a link names that the
+        scan does not list was deleted on the target); False to trust the links alone."""
+        return True
 
     def begin(self, total: int) -> None:  # noqa: B027 - optional hook
         """Called once before the first create/update with the number of planned actions."""
