@@ -139,6 +139,11 @@ class CvatSyncTarget(SyncTarget):
 
     # -- project ----------------------------------------------------------------------
 
+    def use_project(self, remote_id: str) -> None:
+        """The project an earlier push created for `/projects/new` (scanned from now on)."""
+        if self.project_id is None and remote_id.isdigit():
+            self.project_id = int(remote_id)
+
     def ensure_project(self, project: Project, losses: LossReport, remote_id: str | None) -> str:
         labels = named_labels(project.ontology, losses, "ontology")
         if self.project_id is None and remote_id:

@@ -1,0 +1,478 @@
+"""The CVAT sync target through the real push engine and a real (SQLite) workspace, against
+a stateful fake CVAT served by respx. Every body we send is validated against cvat-sdk's
+request models (`assert_request_body`); the expected requests are listed by hand.
+
+* first push: exactly the project, tasks, data uploads, job annotations and task renames;
+* second push: no request that changes anything;
+* a changed set: exactly one PUT of that task's job annotations;
+* a push killed after N changing requests (the N+1-th raises, before or after the fake
+  server executed it) and rerun: every item in exactly one task, with its annotations;
+* `--as predictions`: shapes and tags with `source: "auto"`, shapes with their score.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from bridge_cvat.sync_target import CvatSyncTarget, parse_marker
+
+from bridge.formats import Dataset
+from bridge.schema import (
+    AnnotationSet,
+    Annotator,
+    Answer,
+    BBox,
+    Classification,
+    ClassificationSpec,
+    Item,
+    LabelClass,
+    Media,
+    Ontology,
+    OptionSpec,
+    Project,
+    Region,
+    Tag,
+)
+from bridge.store import MatchRule, SourceSpec, open_workspace
+from bridge.sync.engine import PushOptions, push
+from tests.cvat.test_cvat_api_oracle import assert_request_body, fixture
+
+HOST = "https://cvat.example.com"
+DATA = "https://data.example.com/street"
+CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class Crash(RuntimeError):
+    """What the fake raises to kill a push mid-way."""
+
+
+# ------------------------------------------------------------------------- the fake
+
+
+class FakeCvat:
+    """A CVAT server's state: projects with labels, tasks with their media and jobs' annotations.
+    `crash_after=N` makes the N+1-th changing request raise `Crash` (after executing it
+    when `executed` is True). Every changing request is logged as (method, path, body)."""
+
+    def __init__(self) -> None:
+        self.projects: dict[int, dict[str, Any]] = {}
+        self.labels: dict[int, list[dict[str, Any]]] = {}
+        self.tasks: dict[int, dict[str, Any]] = {}
+        self.frames: dict[int, list[str]] = {}
+        self.annotations: dict[int, dict[str, Any]] = {}  # job id -> body
+        self.log: list[tuple[str, str, Any]] = []
+        self.next_id = 100
+        self.crash_after: int | None = None
+        self.executed = False
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    # -- routing ------------------------------------------------------------------------
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        method, path = request.method, request.url.path
+        body = json.loads(request.content) if request.content else None
+        if method in CHANGING:
+            crashing = self.crash_after is not None and len(self.log) >= self.crash_after
+            if crashing and not self.executed:
+                raise Crash(f"killed before {method} {path}")
+            self.log.append((method, path, body))
+            response = self.change(method, path, body, request)
+            if crashing:
+                raise Crash(f"killed after {method} {path}")
+            return response
+        return self.read(path, request.url.params)
+
+    def change(self, method: str, path: str, body: Any, request: httpx.Request) -> httpx.Response:
+        if method == "POST" and path == "/api/projects":
+            assert_request_body("ProjectWriteRequest", body)
+            project_id = self.new_id()
+            self.projects[project_id] = {"name": body["name"]}
+            self.labels[project_id] = []
+            self.add_labels(project_id, body.get("labels", []))
+            return httpx.Response(201, json=self.project_json(project_id))
+        if match := re.fullmatch(r"/api/projects/(\d+)", path):
+            assert method == "PATCH"
+            assert_request_body("PatchedProjectWriteRequest", body)
+            self.add_labels(int(match[1]), body["labels"])
+            return httpx.Response(200, json=self.project_json(int(match[1])))
+        if method == "POST" and path == "/api/tasks":
+            assert_request_body("TaskWriteRequest", body)
+            task_id = self.new_id()
+            self.tasks[task_id] = {"name": body["name"], "project_id": body["project_id"]}
+            self.frames[task_id] = []
+            return httpx.Response(201, json=self.task_json(task_id))
+        if match := re.fullmatch(r"/api/tasks/(\d+)/data/", path):
+            assert_request_body("DataRequest", body)
+            task_id = int(match[1])
+            assert not self.frames[task_id], "data attached twice to one task"
+            self.frames[task_id] = [url.rsplit("/", 1)[-1] for url in body["remote_files"]]
+            return httpx.Response(202, json={"rq_id": f"create:task-{task_id}"})
+        if match := re.fullmatch(r"/api/tasks/(\d+)", path):
+            task_id = int(match[1])
+            if method == "DELETE":
+                del self.tasks[task_id]
+                return httpx.Response(204)
+            assert_request_body("PatchedTaskWriteRequest", body)
+            self.tasks[task_id]["name"] = body["name"]
+            return httpx.Response(200, json=self.task_json(task_id))
+        if match := re.fullmatch(r"/api/jobs/(\d+)/annotations/", path):
+            assert method == "PUT" and "action" not in request.url.params
+            assert_request_body("LabeledDataRequest", body)
+            self.annotations[int(match[1])] = body
+            return httpx.Response(200, json={**body, "version": 1})
+        raise AssertionError(f"unexpected {method} {path}")
+
+    def read(self, path: str, params: httpx.QueryParams) -> httpx.Response:
+        if path == "/api/labels":
+            if "project_id" in params:
+                labels = self.labels[int(params["project_id"])]
+            else:
+                labels = self.labels[self.tasks[int(params["task_id"])]["project_id"]]
+            return httpx.Response(200, json=page(labels))
+        if path == "/api/tasks":
+            project_id = int(params["project_id"])
+            tasks = [
+                self.task_json(t) for t in self.tasks if self.tasks[t]["project_id"] == project_id
+            ]
+            return httpx.Response(200, json=page(tasks))
+        if match := re.fullmatch(r"/api/tasks/(\d+)", path):
+            return httpx.Response(200, json=self.task_json(int(match[1])))
+        if match := re.fullmatch(r"/api/tasks/(\d+)/data/meta", path):
+            return httpx.Response(200, json=self.meta_json(int(match[1])))
+        if match := re.fullmatch(r"/api/requests/create:task-(\d+)", path):
+            finished = fixture("request_finished.json")
+            finished["id"] = f"create:task-{match[1]}"
+            return httpx.Response(200, json=finished)
+        if path == "/api/jobs":
+            task_id = int(params["task_id"])
+            job = fixture("jobs_task77.json")["results"][0]
+            job.update(id=job_id(task_id), task_id=task_id, start_frame=0, stop_frame=0)
+            job["frame_count"] = 1
+            return httpx.Response(200, json=page([job]))
+        raise AssertionError(f"unexpected GET {path}")
+
+    # -- state -> JSON ------------------------------------------------------------------
+
+    def add_labels(self, project_id: int, labels: list[dict[str, Any]]) -> None:
+        for label in labels:
+            assert label["name"] not in {known["name"] for known in self.labels[project_id]}
+            attributes = [{**a, "id": self.new_id()} for a in label.get("attributes", [])]
+            self.labels[project_id].append(
+                {
+                    "id": self.new_id(),
+                    "name": label["name"],
+                    "color": label.get("color") or "#000000",
+                    "type": label.get("type", "any"),
+                    "svg": "",
+                    "attributes": attributes,
+                    "sublabels": [],
+                    "project_id": project_id,
+                    "task_id": None,
+                    "parent_id": None,
+                    "has_parent": False,
+                }
+            )
+
+    def project_json(self, project_id: int) -> dict[str, Any]:
+        project = fixture("project7.json")
+        project.update(id=project_id, name=self.projects[project_id]["name"])
+        return project
+
+    def task_json(self, task_id: int) -> dict[str, Any]:
+        task = fixture("task77.json")
+        state = self.tasks[task_id]
+        task.update(
+            id=task_id,
+            name=state["name"],
+            project_id=state["project_id"],
+            size=len(self.frames[task_id]),
+        )
+        return task
+
+    def meta_json(self, task_id: int) -> dict[str, Any]:
+        meta = fixture("task77_meta.json")
+        frames = [
+            {
+                "name": name,
+                "width": 640,
+                "height": 480,
+                "related_files": 0,
+                "has_related_context": False,
+            }
+            for name in self.frames[task_id]
+        ]
+        meta.update(size=len(frames), start_frame=0, stop_frame=len(frames) - 1, frames=frames)
+        return meta
+
+    # -- what the tests look at ---------------------------------------------------------
+
+    def changes(self) -> list[tuple[str, str]]:
+        return [(method, path) for method, path, _ in self.log]
+
+    def task_of(self, key: str) -> list[int]:
+        """The tasks whose (only) frame is the file `key`."""
+        return [t for t, frames in self.frames.items() if frames == [key] and t in self.tasks]
+
+
+def job_id(task_id: int) -> int:
+    return task_id * 10 + 1
+
+
+def page(results: list[Any]) -> dict[str, Any]:
+    return {"count": len(results), "next": None, "previous": None, "results": results}
+
+
+# ------------------------------------------------------------------------- data
+
+
+def ontology() -> Ontology:
+    color = ClassificationSpec(
+        name="color", input="select", options=[OptionSpec(value="red"), OptionSpec(value="blue")]
+    )
+    return Ontology(
+        labels=[
+            LabelClass(name="car", kinds=["bbox"], attributes=[color]),
+            LabelClass(name="person", kinds=["bbox"]),
+            LabelClass(name="night", kinds=["tag"]),
+        ]
+    )
+
+
+def region(
+    rid: str, label: str, x: float, score: float | None = None, color: str | None = None
+) -> Region:
+    classifications = [Classification(name="color", answers=[Answer(value=color)])] if color else []
+    return Region(
+        id=rid,
+        label=label,
+        shape=BBox(type="bbox", x=x, y=20, width=30, height=40),
+        score=score,
+        classifications=classifications,
+    )
+
+
+def items(shift: float = 0.0) -> list[Item]:
+    """Three images; the second has two sets (CVAT keeps the first), the third none."""
+    first = AnnotationSet(
+        id="a1",
+        annotator=Annotator(email="ann@example.com"),
+        regions=[region("r1", "car", 10 + shift, color="blue"), region("r2", "person", 100)],
+    )
+    second = AnnotationSet(id="b1", regions=[region("r3", "car", 50)])
+    extra = AnnotationSet(
+        id="b2", annotator=Annotator(email="bob@example.com"), regions=[region("r4", "person", 5)]
+    )
+    return [
+        Item(
+            key="0001.jpg",
+            media=Media(kind="image", uri=f"{DATA}/0001.jpg", width=640, height=480),
+            annotation_sets=[first],
+        ),
+        Item(
+            key="0002.jpg",
+            media=Media(kind="image", uri=f"{DATA}/0002.jpg", width=640, height=480),
+            annotation_sets=[second, extra],
+        ),
+        Item(
+            key="0003.jpg", media=Media(kind="image", uri=f"{DATA}/0003.jpg", width=640, height=480)
+        ),
+    ]
+
+
+def workspace(tmp_path: Path, shift: float = 0.0, name: str = "ws.db"):
+    ws = open_workspace(tmp_path / name)
+    dataset = Dataset(project=Project(name="street", ontology=ontology()), items=items(shift))
+    ws.pull(dataset, SourceSpec("vendor", tool="jsonl"), MatchRule.parse("key"))
+    return ws
+
+
+def cvat_push(ws, url: str, **options: Any):
+    target = CvatSyncTarget(url, {"token": "cvat-test-token", "poll_interval": 0, **options})
+    try:
+        return push(
+            ws,
+            target,
+            PushOptions(**{k: v for k, v in options.items() if k in ("as_predictions", "delete")}),
+        )
+    finally:
+        target.close()
+
+
+@pytest.fixture
+def fake():
+    server = FakeCvat()
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="cvat.example.com").mock(side_effect=server)
+        yield server
+
+
+def shapes_of(fake: FakeCvat, key: str) -> list[tuple[str, list[float]]]:
+    (task_id,) = fake.task_of(key)
+    labels = {
+        label["id"]: label["name"] for label in fake.labels[fake.tasks[task_id]["project_id"]]
+    }
+    body = fake.annotations.get(job_id(task_id), {"shapes": []})
+    return sorted((labels[s["label_id"]], s["points"]) for s in body["shapes"])
+
+
+# ------------------------------------------------------------------------- tests
+
+
+def test_first_push_sends_exactly_the_creates(fake: FakeCvat, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    (project_id,) = fake.projects
+    tasks = sorted(fake.tasks)
+    assert len(tasks) == 3
+    expected = [("POST", "/api/projects")]
+    for task_id in tasks:
+        expected += [("POST", "/api/tasks"), ("POST", f"/api/tasks/{task_id}/data/")]
+        if fake.frames[task_id] != ["0003.jpg"]:  # an item without sets gets no annotations
+            expected += [
+                ("PUT", f"/api/jobs/{job_id(task_id)}/annotations/"),
+                ("PATCH", f"/api/tasks/{task_id}"),
+            ]
+    assert fake.changes() == expected
+    # the project was created with the ontology's labels
+    assert [label["name"] for label in fake.labels[project_id]] == ["car", "person", "night"]
+    # boxes as x1, y1, x2, y2 (x, y, x + 30, y + 40), per task
+    assert shapes_of(fake, "0001.jpg") == [
+        ("car", [10.0, 20.0, 40.0, 60.0]),
+        ("person", [100.0, 20.0, 130.0, 60.0]),
+    ]
+    assert shapes_of(fake, "0002.jpg") == [("car", [50.0, 20.0, 80.0, 60.0])]  # b1, not b2
+    car = next(label for label in fake.labels[project_id] if label["name"] == "car")
+    (first_task,) = fake.task_of("0001.jpg")
+    (car_shape,) = [
+        s for s in fake.annotations[job_id(first_task)]["shapes"] if s["label_id"] == car["id"]
+    ]
+    assert car_shape["attributes"] == [{"spec_id": car["attributes"][0]["id"], "value": "blue"}]
+    assert "source" not in car_shape or car_shape["source"] == "manual"
+    # the CVAT-only-keeps-one-set loss is reported
+    assert result.losses.count("cvat.extra_annotation_sets") == 1
+    # every task name carries the item's marker; the second one both set keys
+    markers = {fake.frames[t][0]: parse_marker(fake.tasks[t]["name"], "bridge") for t in tasks}
+    assert markers["0001.jpg"][0] == "0001.jpg" and len(markers["0001.jpg"][2]) == 1
+    assert len(markers["0002.jpg"][2]) == 2 and markers["0003.jpg"][2] == []
+    assert result.plan.counts()["create"] == {"project": 1, "item": 3, "annotation_set": 3}
+    ws.close()
+
+
+def test_second_push_sends_nothing(fake: FakeCvat, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    sent = len(fake.log)
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert fake.changes()[sent:] == []
+    counts = result.plan.counts()
+    assert counts["create"] == counts["update"] == {"project": 0, "item": 0, "annotation_set": 0}
+    assert counts["unchanged"] == {"project": 1, "item": 3, "annotation_set": 3}
+    ws.close()
+
+
+def test_a_changed_set_is_one_put(fake: FakeCvat, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    sent = len(fake.log)
+    ws.pull(
+        Dataset(project=Project(name="street", ontology=ontology()), items=items(shift=5)),
+        SourceSpec("vendor", tool="jsonl"),
+        MatchRule.parse("key"),
+    )
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    (task_id,) = fake.task_of("0001.jpg")
+    assert fake.changes()[sent:] == [("PUT", f"/api/jobs/{job_id(task_id)}/annotations/")]
+    assert shapes_of(fake, "0001.jpg")[0] == ("car", [15.0, 20.0, 45.0, 60.0])
+    assert result.plan.counts()["update"]["annotation_set"] == 1
+    ws.close()
+
+
+def reference_annotations(tmp_path: Path) -> dict[str, list[tuple[str, list[float]]]]:
+    server = FakeCvat()
+    server.projects[7] = {"name": "street"}
+    server.labels[7] = []
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="cvat.example.com").mock(side_effect=server)
+        ws = workspace(tmp_path, name="reference.db")
+        cvat_push(ws, "cvat://cvat.example.com/projects/7")
+        ws.close()
+    return {key: shapes_of(server, key) for key in ("0001.jpg", "0002.jpg", "0003.jpg")}
+
+
+@pytest.mark.parametrize("executed", [False, True], ids=["before", "after"])
+def test_a_push_killed_midway_and_rerun_creates_nothing_twice(
+    tmp_path: Path, executed: bool
+) -> None:
+    expected = reference_annotations(tmp_path)
+    # the clean run makes 1 label PATCH + 3 x (task, data) + 2 x (PUT, rename) = 11 changes
+    for crash_after in range(11):
+        server = FakeCvat()
+        server.projects[7] = {"name": "street"}
+        server.labels[7] = []
+        with respx.mock(assert_all_called=False) as router:
+            router.route(host="cvat.example.com").mock(side_effect=server)
+            ws = workspace(tmp_path, name=f"crash{crash_after}{executed}.db")
+            server.crash_after, server.executed = crash_after, executed
+            with pytest.raises(Crash):
+                cvat_push(ws, "cvat://cvat.example.com/projects/7")
+            server.crash_after = None
+            cvat_push(ws, "cvat://cvat.example.com/projects/7")
+            again = len(server.log)
+            cvat_push(ws, "cvat://cvat.example.com/projects/7")
+            assert server.changes()[again:] == [], f"crash after {crash_after}: third run sent"
+            ws.close()
+        where = f"crash after {crash_after} ({'executed' if executed else 'not executed'})"
+        assert len(server.tasks) == 3, where
+        for key in expected:
+            assert len(server.task_of(key)) == 1, where
+            assert shapes_of(server, key) == expected[key], where
+        assert [label["name"] for label in server.labels[7]] == ["car", "person", "night"], where
+
+
+def test_as_predictions_marks_shapes_auto_with_scores(fake: FakeCvat, tmp_path: Path) -> None:
+    ws = open_workspace(tmp_path / "p.db")
+    prediction = AnnotationSet(
+        id="p1",
+        kind="prediction",
+        score=0.5,
+        regions=[
+            region("r1", "car", 10, score=0.9),
+            region("r2", "person", 60),  # no score of its own: the set's
+            Region(id="t", label="night", shape=Tag(type="tag")),
+        ],
+    )
+    item = Item(
+        key="0009.jpg",
+        media=Media(kind="image", uri=f"{DATA}/0009.jpg"),
+        annotation_sets=[prediction],
+    )
+    ws.pull(
+        Dataset(project=Project(name="p", ontology=ontology()), items=[item]),
+        SourceSpec("model"),
+        MatchRule.parse("key"),
+    )
+    cvat_push(ws, "cvat://cvat.example.com/projects/new", as_predictions=True)
+    ((_, _, body),) = [entry for entry in fake.log if entry[0] == "PUT"]
+    assert sorted((s["source"], s.get("score")) for s in body["shapes"]) == [
+        ("auto", 0.5),
+        ("auto", 0.9),
+    ]
+    assert [t["source"] for t in body["tags"]] == ["auto"]
+    ws.close()
+
+
+def test_a_task_url_is_refused() -> None:
+    from bridge.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        CvatSyncTarget("cvat://cvat.example.com/tasks/4", {"token": "cvat-test-token"})
+    assert "project" in caught.value.message
