@@ -238,7 +238,7 @@ def test_merged_parent_is_renamed() -> None:
 def test_unknown_label_names_it_the_line_and_the_known_labels() -> None:
     text = CONFIG.replace("  Truck: vehicle\n", "  Truk: vehicle\n")
     with pytest.raises(ConfigError) as caught:
-        map_ontology(project(), label_map(text))
+        label_map(text).check(project())
     error = caught.value
     line = text.splitlines().index("  Truk: vehicle") + 1
     assert error.where == f"c.yaml:{line}:3"
@@ -249,7 +249,7 @@ def test_unknown_label_names_it_the_line_and_the_known_labels() -> None:
 def test_unknown_attribute_and_relation() -> None:
     text = CONFIG.replace("      pose: {", "      posee: {")
     with pytest.raises(ConfigError) as caught:
-        map_ontology(project(), label_map(text))
+        map_ontology(project(), label_map(text), check=True)
     line = (
         text.splitlines().index(
             "      posee: {to: posture, values: {standing: upright, walking: moving}}"
@@ -260,6 +260,46 @@ def test_unknown_attribute_and_relation() -> None:
     assert caught.value.hint == "did you mean 'pose'? attributes of Person: pose"
     text = CONFIG.replace("  drives: operates", "  drive: operates")
     with pytest.raises(ConfigError) as caught:
-        map_ontology(project(), label_map(text))
+        label_map(text).check(project())
     assert caught.value.where == f"c.yaml:{len(text.splitlines())}:3"
     assert "'drive'" in caught.value.message
+
+
+TWO_SOURCES = CONFIG.replace("target:", "  - name: b\n    path: b.json\ntarget:")
+
+
+def split_projects() -> tuple[Project, Project]:
+    """The test ontology split over two sources: Car and Person in one, Truck in the other."""
+    whole = project().ontology
+    first = Project(
+        name="a",
+        ontology=Ontology(labels=[whole.labels[0], whole.labels[1]], relations=whole.relations),
+    )
+    second = Project(name="b", ontology=Ontology(labels=[whole.labels[2], whole.labels[3]]))
+    return first, second
+
+
+def test_check_waits_for_every_source_when_given_one_at_a_time() -> None:
+    first, second = split_projects()
+    mapping = label_map(TWO_SOURCES)
+    assert mapping.sources == 2
+    mapping.check(first)  # Truck is the second source's: not refused yet
+    mapping.check(second)  # now every source was seen: Truck is known
+    label_map(TWO_SOURCES).check(first, second)  # the same, at once
+
+
+def test_check_refuses_a_label_of_neither_source_once_both_are_seen() -> None:
+    first, second = split_projects()
+    mapping = label_map(TWO_SOURCES.replace("  Truck: vehicle", "  Lorry: vehicle"))
+    mapping.check(first)
+    with pytest.raises(ConfigError) as caught:
+        mapping.check(second)
+    assert "'Lorry'" in caught.value.message
+    assert caught.value.hint == "source labels: Car, Person, Tree, Truck"
+
+
+def test_a_single_source_map_checks_at_once() -> None:
+    first, _ = split_projects()
+    with pytest.raises(ConfigError) as caught:
+        label_map().check(first)  # one source: Truck is unknown right away
+    assert "'Truck'" in caught.value.message

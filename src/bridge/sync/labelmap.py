@@ -10,8 +10,10 @@ keyframes), relations and their attribute answers; `map_ontology(project, label_
 the ontology the target is created with (a merged class has the union of its sources'
 kinds, attributes and attribute options). Both are pure: they return copies.
 
-`LabelMap.check(project)` (called by `map_ontology`) refuses a map naming a label or an
-attribute no source ontology has, with the config's `FILE:LINE:COLUMN` and the known names.
+`LabelMap.check(*projects)` refuses a map naming a label, an attribute or a relation that no
+source ontology has, with the config's `FILE:LINE:COLUMN` and the known names; it checks
+against the union of every source's project (given at once, or one call per source:
+see its docstring). `map_ontology(..., check=True)` checks against that one project.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ class LabelMap:
     labels: dict[str, LabelRule] = field(default_factory=dict)
     relations: dict[str, str] = field(default_factory=dict)
     relation_where: dict[str, str] = field(default_factory=dict)
+    sources: int = 1
+    """How many source projects `check` waits for before checking (one per source)."""
+    _seen: list[Project] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, config: SyncConfig) -> LabelMap:
@@ -95,6 +100,7 @@ class LabelMap:
             labels=labels,
             relations=dict(config.relations),
             relation_where={name: config.where("relations", name) for name in config.relations},
+            sources=len(config.sources),
         )
 
     def __bool__(self) -> bool:
@@ -115,10 +121,25 @@ class LabelMap:
             sources_of.setdefault(rule.to, set()).add(rule.name)
         return {target for target, names in sources_of.items() if len(names) > 1}
 
-    def check(self, project: Project) -> None:
-        """ConfigError if the map names a label, attribute or relation `project` lacks."""
-        ontology = project.ontology
-        known = {label.name: label for label in ontology.labels}
+    def check(self, *projects: Project) -> None:
+        """ConfigError if the map names a label, attribute or relation that no source has.
+
+        Give every source's project at once (`check(a, b)`), or one per call as each source
+        is opened: the map remembers what it was shown and checks once it has seen
+        `sources` projects (the config's number of sources, 1 by default), so a label that
+        only the second source has is not refused while the first is checked."""
+        self._seen.extend(projects)
+        if len(self._seen) < self.sources:
+            return
+        self._check_union(self._seen)
+
+    def _check_union(self, projects: list[Project]) -> None:
+        known: dict[str, set[str]] = {}
+        relation_names: set[str] = set()
+        for project in projects:
+            for label in project.ontology.labels:
+                known.setdefault(label.name, set()).update(a.name for a in label.attributes)
+            relation_names.update(relation.name for relation in project.ontology.relations)
         for rule in self.labels.values():
             if rule.name not in known:
                 raise ConfigError(
@@ -126,7 +147,7 @@ class LabelMap:
                     where=rule.where,
                     hint=_known_hint(rule.name, known, "source labels"),
                 )
-            attributes = {spec.name for spec in known[rule.name].attributes}
+            attributes = known[rule.name]
             for attr in rule.attributes.values():
                 if attr.name not in attributes:
                     raise ConfigError(
@@ -134,7 +155,6 @@ class LabelMap:
                         where=attr.where,
                         hint=_known_hint(attr.name, attributes, f"attributes of {rule.name}"),
                     )
-        relation_names = {relation.name for relation in ontology.relations}
         for name in self.relations:
             if name not in relation_names:
                 raise ConfigError(
@@ -308,11 +328,13 @@ def _merge_class(kept: LabelClass, other: LabelClass) -> LabelClass:
     )
 
 
-def map_ontology(project: Project, label_map: LabelMap) -> Project:
+def map_ontology(project: Project, label_map: LabelMap, *, check: bool = False) -> Project:
     """A copy of `project` whose ontology is mapped: classes renamed and merged (in the
     order of their first source class), attributes and options renamed, relation types
-    renamed and merged. Checks the map against `project` first (`LabelMap.check`)."""
-    label_map.check(project)
+    renamed and merged. With `check`, the map is first checked against `project` alone
+    (`LabelMap.check` of this one project, whatever the number of sources)."""
+    if check:
+        label_map._check_union([project])
     if not label_map:
         return project
     ontology = project.ontology
