@@ -476,3 +476,34 @@ def test_a_task_url_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
         CvatSyncTarget("cvat://cvat.example.com/tasks/4", {"token": "cvat-test-token"})
     assert "project" in caught.value.message
+
+
+def test_deletions_go_only_with_delete(fake: FakeCvat, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    kept = [item for item in items() if item.key != "0001.jpg"]
+    ws.pull(
+        Dataset(project=Project(name="street", ontology=ontology()), items=kept),
+        SourceSpec("vendor", tool="jsonl"),
+        MatchRule.parse("key"),
+    )
+    (gone,) = fake.task_of("0001.jpg")
+    sent = len(fake.log)
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert fake.changes()[sent:] == [] and result.plan.counts()["delete"]["item"] == 1
+    cvat_push(ws, "cvat://cvat.example.com/projects/new", delete=True)
+    assert ("DELETE", f"/api/tasks/{gone}") in fake.changes()[sent:]
+    assert gone not in fake.tasks and len(fake.tasks) == 2
+    sent = len(fake.log)
+    cvat_push(ws, "cvat://cvat.example.com/projects/new", delete=True)
+    assert fake.changes()[sent:] == []
+    ws.close()
+
+
+def test_registered_for_cvat_urls() -> None:
+    from bridge_cvat.sync_target import sync_target
+
+    from bridge.plugins import get_sync_target_factory
+
+    assert get_sync_target_factory("cvat") is sync_target
+    assert get_sync_target_factory("cvat+http") is sync_target

@@ -432,3 +432,11 @@ def test_unknown_operation_guard(lb: LabelboxState) -> None:
         lb.fake._respond(
             httpx.Request("POST", ENDPOINT, json={"query": "query Nope{x}", "variables": {}})
         )
+
+
+def test_registered_for_labelbox_urls() -> None:
+    from bridge_labelbox.sync_target import sync_target
+
+    from bridge.plugins import get_sync_target_factory
+
+    assert get_sync_target_factory("labelbox") is sync_target
