@@ -135,6 +135,10 @@ class LabelStudioSyncTarget(SyncTarget):
             raise BridgeError("internal: the Label Studio project is not known yet")
         return self.connector.project_id
 
+    def use_project(self, remote_id: str) -> None:
+        if self.connector.project_id is None:
+            self.connector.project_id = int(remote_id)
+
     def ensure_project(self, project: Project, losses: LossReport, remote_id: str | None) -> str:
         if self.connector.project_id is None and remote_id is not None:
             self.connector.project_id = int(remote_id)

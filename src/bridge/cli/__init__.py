@@ -13,6 +13,7 @@ One module per group of commands, each registering on `bridge.cli.common.app`:
 """
 
 from bridge.cli import files as files  # noqa: F401 - registers its commands
+from bridge.cli import sync as sync  # noqa: F401 - registers its commands
 from bridge.cli.common import app, err, fail, out, parse_options, say
 from bridge.cli.main import Interrupted, install_signal_handlers, main
 

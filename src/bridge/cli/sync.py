@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bridge.cli.common import OptionList, app, cell, err, out, parse_options, print_json, print_losses, say
+from bridge.cli.common import (
+    OptionList,
+    app,
+    cell,
+    err,
+    out,
+    parse_options,
+    print_json,
+    print_losses,
+    say,
+)
 from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,19 +34,42 @@ if TYPE_CHECKING:
 WorkspaceOption = Annotated[
     str | None,
     typer.Option(
-        "--workspace", "-w", help="Workspace: a SQLite file or postgresql:// URL (default $BRIDGE_WORKSPACE or ./bridge.db)."
+        "--workspace",
+        "-w",
+        help="Workspace: a SQLite file or postgresql:// URL (default $BRIDGE_WORKSPACE or ./bridge.db).",
     ),
 ]
-SetsOption = Annotated[str, typer.Option("--sets", help="Which annotation sets go (all, gold, latest, accepted, annotator=EMAIL, source=NAME, ...).")]
-PreferOption = Annotated[str, typer.Option("--prefer", help="Conflicts (changed on both sides): source, target or skip.")]
-DeleteOption = Annotated[bool, typer.Option("--delete", help="Also delete on the target what disappeared from the sources.")]
+SetsOption = Annotated[
+    str,
+    typer.Option(
+        "--sets",
+        help="Which annotation sets go (all, gold, latest, accepted, annotator=EMAIL, source=NAME, ...).",
+    ),
+]
+PreferOption = Annotated[
+    str, typer.Option("--prefer", help="Conflicts (changed on both sides): source, target or skip.")
+]
+DeleteOption = Annotated[
+    bool,
+    typer.Option("--delete", help="Also delete on the target what disappeared from the sources."),
+]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the plan; send nothing.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print plan and result as one JSON object.")]
-AsOption = Annotated[str, typer.Option("--as", help="Send the sets as annotations or as predictions (pre-annotations).")]
-ToOption = Annotated[str | None, typer.Option("--to", help="Format of a file target (from the extension if omitted).")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print plan and result as one JSON object.")
+]
+AsOption = Annotated[
+    str,
+    typer.Option("--as", help="Send the sets as annotations or as predictions (pre-annotations)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", help="Format of a file target (from the extension if omitted)."),
+]
 
 
-def push_options(sets: str, prefer: str, delete: bool, dry_run: bool, as_: str, sources: list[str] | None = None) -> PushOptions:
+def push_options(
+    sets: str, prefer: str, delete: bool, dry_run: bool, as_: str, sources: list[str] | None = None
+) -> PushOptions:
     from bridge.select import SetSelector
     from bridge.sync.engine import PushOptions
     from bridge.sync.plan import PREFER_CHOICES
@@ -48,7 +81,7 @@ def push_options(sets: str, prefer: str, delete: bool, dry_run: bool, as_: str, 
     SetSelector.parse(sets)  # a bad selector fails before anything is read
     return PushOptions(
         sets=sets,
-        prefer=prefer,  # type: ignore[arg-type]
+        prefer=prefer,
         delete=delete,
         dry_run=dry_run,
         as_predictions=as_ == "predictions",
@@ -84,7 +117,10 @@ def print_plan(result: PushResult, dry_run: bool) -> None:
     if not dry_run:
         table.add_column("applied", justify="right")
     for kind in KINDS:
-        row = [cell(kind), *(cell(plan[op][kind]) for op in ("create", "update", "delete", "unchanged"))]
+        row = [
+            cell(kind),
+            *(cell(plan[op][kind]) for op in ("create", "update", "delete", "unchanged")),
+        ]
         if not dry_run:
             done = sum(result.applied[op][kind] for op in ("create", "update", "delete"))
             row.append(cell(done))
@@ -96,7 +132,12 @@ def print_plan(result: PushResult, dry_run: bool) -> None:
         for conflict in conflicts[:20]:
             say(out, f"  {conflict['kind']} {conflict['id']} -> {conflict['resolution']}")
     deletes = sum(plan["delete"].values())
-    if deletes and not result.applied["delete"]["item"] and not result.applied["delete"]["annotation_set"] and not dry_run:
+    if (
+        deletes
+        and not result.applied["delete"]["item"]
+        and not result.applied["delete"]["annotation_set"]
+        and not dry_run
+    ):
         say(out, f"{deletes} deletion(s) not sent: add --delete to propagate them")
     adopted = sum(result.applied["adopt"].values())
     if adopted:
@@ -111,7 +152,14 @@ def report(result: PushResult, as_json: bool, dry_run: bool) -> None:
     print_losses(result.losses)
 
 
-def run_push(ws: Any, target_text: str, to_format: str | None, options: PushOptions, extra: dict[str, Any], as_json: bool) -> PushResult:
+def run_push(
+    ws: Any,
+    target_text: str,
+    to_format: str | None,
+    options: PushOptions,
+    extra: dict[str, Any],
+    as_json: bool,
+) -> PushResult:
     from bridge.sync.engine import push
     from bridge.sync.open import open_target
 
@@ -125,7 +173,12 @@ def run_push(ws: Any, target_text: str, to_format: str | None, options: PushOpti
 
 @app.command("push")
 def push_command(
-    target: Annotated[str, typer.Argument(help="Target: a live URL (labelstudio://HOST:PORT/projects/ID) or a file path.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="Target: a live URL (labelstudio://HOST:PORT/projects/ID) or a file path."
+        ),
+    ],
     workspace: WorkspaceOption = None,
     sets: SetsOption = "all",
     prefer: PreferOption = "skip",
@@ -134,7 +187,10 @@ def push_command(
     as_json: JsonOption = False,
     as_: AsOption = "annotations",
     to_format: ToOption = None,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only items of this workspace source (repeatable).")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="Only items of this workspace source (repeatable)."),
+    ] = None,
     options: OptionList = None,
 ) -> None:
     """Plan, then send what changed in the workspace to TARGET (idempotent, resumable)."""
@@ -151,9 +207,16 @@ def migrate_command(
     source: Annotated[str, typer.Argument(help="Source: a file or a live URL.")],
     target: Annotated[str, typer.Argument(help="Target: a live URL or a file path.")],
     workspace: WorkspaceOption = None,
-    name: Annotated[str | None, typer.Option("--name", help="Name of the source in the workspace.")] = None,
-    match: Annotated[str, typer.Option("--match", help="Item matching rule: key, filename, uri or regex:PATTERN.")] = "key",
-    from_format: Annotated[str | None, typer.Option("--from", help="Source format (auto-detected if omitted).")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Name of the source in the workspace.")
+    ] = None,
+    match: Annotated[
+        str,
+        typer.Option("--match", help="Item matching rule: key, filename, uri or regex:PATTERN."),
+    ] = "key",
+    from_format: Annotated[
+        str | None, typer.Option("--from", help="Source format (auto-detected if omitted).")
+    ] = None,
     sets: SetsOption = "all",
     prefer: PreferOption = "skip",
     delete: DeleteOption = False,
@@ -179,61 +242,102 @@ def migrate_command(
     report(result, False, dry_run)
 
 
-def pull_into(ws: Any, source: str, name: str | None, match: str, from_format: str | None, options: dict[str, Any]) -> dict[str, Any]:
-    """Pull `source` into `ws` (what `bridge pull` does); `{"source": name, "counts": ...}`."""
+def pull_into(
+    ws: Any,
+    source: str,
+    name: str | None,
+    match: str,
+    from_format: str | None,
+    options: dict[str, Any],
+    label_map: Any = None,
+) -> dict[str, Any]:
+    """Pull `source` into `ws` (what `bridge pull` does), its labels renamed by
+    `label_map` (`bridge sync`); `{"source": name, "counts": ..., "losses": [...]}`."""
     from bridge import api
     from bridge.losses import LossReport
-    from bridge.store import MatchRule, SourceSpec
+    from bridge.store import MatchRule
 
     losses = LossReport()
     dataset = api.open_dataset(source, from_format, losses, **options)
+    if label_map:
+        mapped(dataset, label_map, losses)
     spec = source_spec(source, name, dataset)
     result = ws.pull(dataset, spec, MatchRule.parse(match))
     counts = result.as_dict() if hasattr(result, "as_dict") else dict(vars(result))
     return {"source": spec.name, "counts": counts, "losses": losses.as_dict()}
 
 
+def mapped(dataset: Any, label_map: Any, losses: Any) -> None:
+    """Apply `label_map` to `dataset` as it streams: items, then the final project."""
+    from bridge.sync.labelmap import (  # type: ignore[import-not-found,unused-ignore]
+        apply_label_map,
+        map_ontology,
+    )
+
+    label_map.check(dataset.project)
+    items = dataset.items
+
+    def stream() -> Iterator[Any]:
+        for item in items:
+            yield apply_label_map(item, label_map, losses)
+        dataset.project = map_ontology(dataset.project, label_map)
+
+    dataset.project = map_ontology(dataset.project, label_map)
+    dataset.items = stream()
+
+
 def source_spec(source: str, name: str | None, dataset: Any) -> Any:
     """The workspace source for `source`: named `name`, else after the file or project."""
     from bridge import api
     from bridge.store import SourceSpec
+    from bridge.store.types import strip_credentials
 
     ref = dataset.project.source
     tool = (ref.tool if ref is not None else None) or dataset.meta.get("format")
-    if api._scheme(source) is not None:
+    if api._scheme(source) is not None:  # named like `bridge pull` names it
         instance = ref.instance if ref is not None else None
         project = ref.project if ref is not None else None
-        default = f"{tool}:{project}" if project else source
-        return SourceSpec(name or default, tool, instance, project, source)
+        location = strip_credentials(source) or source
+        return SourceSpec(name or location, tool, instance, project, location)
     path = str(Path(source).absolute())
-    return SourceSpec(name or Path(source).stem, tool, None, None, path)
+    return SourceSpec(name or Path(source).name, tool, None, None, path)
 
 
 @app.command("sync")
 def sync_command(
-    config: Annotated[Path, typer.Argument(help="A sync config (YAML): sources, one target, label maps, policies.")],
+    config: Annotated[
+        Path,
+        typer.Argument(help="A sync config (YAML): sources, one target, label maps, policies."),
+    ],
     workspace: WorkspaceOption = None,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Pull every source of CONFIG and push to its target, as the config says."""
+    """Pull every source of CONFIG (label maps applied) and push to its target."""
     from bridge.store import open_workspace
-    from bridge.sync.config import load_config  # written by helper `targets`
+    from bridge.sync.config import load_config  # type: ignore[import-not-found,unused-ignore]
+    from bridge.sync.labelmap import LabelMap  # type: ignore[import-not-found,unused-ignore]
 
     cfg = load_config(config)
-    with open_workspace(workspace or getattr(cfg, "workspace", None)) as ws:
+    label_map = LabelMap.from_config(cfg)
+    with open_workspace(workspace or cfg.workspace) as ws:
         pulls = []
         for src in cfg.sources:
-            pulls.append(pull_into(ws, src.location, src.name, str(getattr(cfg, "match", "key")), getattr(src, "format", None), dict(getattr(src, "options", {}) or {})))
-        chosen = push_options(
-            str(getattr(cfg, "sets", "all")),
-            str(getattr(cfg, "prefer", "skip")),
-            bool(getattr(cfg, "delete", False)),
-            dry_run,
-            "predictions" if getattr(cfg, "as_predictions", False) else "annotations",
-        )
+            pulls.append(
+                pull_into(
+                    ws,
+                    src.location,
+                    src.name,
+                    src.match or cfg.match,
+                    src.from_,
+                    src.plain_options(),
+                    label_map=label_map,
+                )
+            )
+        chosen = push_options(cfg.sets, cfg.prefer, cfg.delete, dry_run, cfg.as_)
+        chosen.sources = [pulled["source"] for pulled in pulls]
         target = cfg.target
-        result = run_push(ws, target.location, getattr(target, "format", None), chosen, dict(getattr(target, "options", {}) or {}), as_json)
+        result = run_push(ws, target.location, target.to, chosen, target.plain_options(), as_json)
     if as_json:
         print_json({"pull": pulls, **result.as_dict()})
         return
@@ -266,17 +370,25 @@ def print_status(status: dict[str, Any]) -> None:
     for column in ("name", "tool", "location", "last pull", "items", "annotation sets"):
         sources.add_column(column)
     for src in status["sources"]:
+        counts = src.get("counts") or {}
         sources.add_row(
             cell(src.get("name")),
             cell(src.get("tool") or ""),
             cell(src.get("location") or ""),
             cell(src.get("last_pull") or ""),
-            cell(src.get("items", "")),
-            cell(src.get("annotation_sets", "")),
+            cell(counts.get("items", "")),
+            cell(counts.get("annotation_sets", "")),
         )
     out.print(sources)
     targets = Table(title="targets")
-    for column in ("target", "last sync", "would create", "would update", "would delete", "unchanged"):
+    for column in (
+        "target",
+        "last sync",
+        "would create",
+        "would update",
+        "would delete",
+        "unchanged",
+    ):
         targets.add_column(column)
     for tgt in status["targets"]:
         plan = tgt.get("pending") or {}

@@ -136,7 +136,7 @@ def _zero() -> dict[str, dict[str, int]]:
 
 def content_hash(obj: Any) -> str:
     """THE content hash (`bridge.store.hashing.content_hash`)."""
-    from bridge.store.hashing import content_hash as store_hash  # type: ignore[import-not-found,unused-ignore]
+    from bridge.store.hashing import content_hash as store_hash
 
     result: str = store_hash(obj)
     return result
@@ -206,7 +206,7 @@ def _link_state(link: LinkLike) -> LinkState:
 def _new_link(
     element_id: str, kind: Kind, remote_id: str, hash: str | None, extra: dict[str, Any]
 ) -> Any:
-    from bridge.store import Link  # type: ignore[import-not-found,unused-ignore]
+    from bridge.store import Link
 
     return Link(element_id=element_id, kind=kind, remote_id=remote_id, hash=hash, extra=extra)
 
@@ -325,7 +325,20 @@ class Push:
             return result
 
     def _summary(self, plan: Plan) -> dict[str, Any]:
-        return {"plan": plan.as_dict(), "applied": self.applied, "losses": self.losses.as_dict()}
+        options = {
+            "sets": self.options.sets,
+            "as_predictions": self.options.as_predictions,
+            "sources": self.options.sources,
+            "prefer": self.options.prefer,
+            "delete": self.options.delete,
+        }
+        return {
+            "plan": plan.as_dict(),
+            "applied": self.applied,
+            "losses": self.losses.as_dict(),
+            "options": options,
+            "remote_project": self.project_id,
+        }
 
     project_id: str | None = None
 

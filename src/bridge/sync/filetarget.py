@@ -35,8 +35,10 @@ class FileTarget(SyncTarget):
         self.fmt = fmt
         self.options = dict(options or {})
 
-    def exists(self) -> bool:
-        return self.path.exists()
+    def scan_complete(self) -> bool:
+        """A missing file holds nothing (every element is created again); an existing one
+        is trusted to hold what its links say (it is only ever written whole)."""
+        return not self.path.exists()
 
     def ensure_project(self, project: Project, losses: LossReport, remote_id: str | None) -> str:
         return str(self.path)

@@ -10,7 +10,9 @@ from bridge.sync.filetarget import FileTarget
 from bridge.sync.target import SyncTarget
 
 
-def open_target(target: str, fmt: str | None = None, options: dict[str, Any] | None = None) -> SyncTarget:
+def open_target(
+    target: str, fmt: str | None = None, options: dict[str, Any] | None = None
+) -> SyncTarget:
     """The `SyncTarget` for `target` (a URL or a file path)."""
     from bridge import api, plugins
 

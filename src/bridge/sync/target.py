@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from bridge.store.types import TargetRef as TargetRef
+
 if TYPE_CHECKING:
     from bridge.losses import LossReport
     from bridge.schema import AnnotationSet, Item, Project
@@ -42,22 +44,6 @@ Kind = Literal["project", "item", "annotation_set"]
 KINDS: tuple[Kind, ...] = ("project", "item", "annotation_set")
 PROJECT_ELEMENT = "project"
 """The element id of the workspace's (merged) project: there is one per workspace."""
-
-
-@dataclass(frozen=True)
-class TargetRef:
-    """Which remote project a target is: `("labelstudio", "http://127.0.0.1:8080", "12")`;
-    a file target is `("file", "", "/abs/path.json")`. Same shape as `bridge.store.TargetRef`
-    (the workspace keys links by these three strings)."""
-
-    tool: str
-    instance: str
-    project: str | None = None
-
-    @property
-    def key(self) -> str:
-        """One string naming the target (what its lock and its links are filed under)."""
-        return f"{self.tool}|{self.instance}|{self.project or ''}"
 
 
 @dataclass
