@@ -507,3 +507,17 @@ def test_registered_for_cvat_urls() -> None:
 
     assert get_sync_target_factory("cvat") is sync_target
     assert get_sync_target_factory("cvat+http") is sync_target
+
+
+def test_an_existing_project_gets_only_the_labels_it_lacks(fake: FakeCvat, tmp_path: Path) -> None:
+    fake.projects[7] = {"name": "street"}
+    fake.labels[7] = []
+    fake.add_labels(7, [{"name": "car", "type": "rectangle", "attributes": []}])
+    ws = workspace(tmp_path)
+    cvat_push(ws, "cvat://cvat.example.com/projects/7")
+    method, path, body = fake.log[0]
+    assert (method, path) == ("PATCH", "/api/projects/7")
+    assert [label["name"] for label in body["labels"]] == ["person", "night"]
+    assert [label["name"] for label in fake.labels[7]] == ["car", "person", "night"]
+    assert all(fake.tasks[t]["project_id"] == 7 for t in fake.tasks) and len(fake.tasks) == 3
+    ws.close()
