@@ -512,7 +512,14 @@ def test_registered_for_cvat_urls() -> None:
 def test_an_existing_project_gets_only_the_labels_it_lacks(fake: FakeCvat, tmp_path: Path) -> None:
     fake.projects[7] = {"name": "street"}
     fake.labels[7] = []
-    fake.add_labels(7, [{"name": "car", "type": "rectangle", "attributes": []}])
+    color = {
+        "name": "color",
+        "mutable": False,
+        "input_type": "select",
+        "values": ["red", "blue"],
+        "default_value": "red",
+    }
+    fake.add_labels(7, [{"name": "car", "type": "rectangle", "attributes": [color]}])
     ws = workspace(tmp_path)
     cvat_push(ws, "cvat://cvat.example.com/projects/7")
     method, path, body = fake.log[0]
