@@ -4,8 +4,8 @@ cvat://HOST/projects/ID`, `bridge sync CONFIG`).
 How workspace elements map onto CVAT:
 
 * the **project** is a CVAT project: created with the ontology's labels (`/projects/new`) or
-  reused (`/projects/ID`), where labels the ontology has and the project lacks are added
-  with one `PATCH /api/projects/{id}`;
+  reused (`/projects/ID`), where labels the ontology has and the project lacks, and
+  attributes its existing labels lack, are added with one `PATCH /api/projects/{id}`;
 * an **item** is a CVAT **task** of its own holding the item's one image or video (CVAT names
   a frame after the basename of the URL it downloaded, so an image name cannot carry a key;
   a task name can, and is what CVAT lists in one paginated request);
@@ -50,7 +50,7 @@ from bridge.options import integer_option, number_option
 from bridge.schema import AnnotationSet, Item, Project
 from bridge.sync.target import ItemPush, Kind, RemoteRecord, SetPush, SyncTarget, TargetRef
 from bridge_cvat.api import CvatApi
-from bridge_cvat.ontology import label_requests, named_labels
+from bridge_cvat.ontology import ATTRIBUTE_REQUEST_FIELDS, label_requests, named_labels
 from bridge_cvat.push_new_tasks import media_url
 from bridge_cvat.push_task import TaskPush
 from bridge_cvat.target import CvatTarget, parse_url
@@ -153,13 +153,19 @@ class CvatSyncTarget(SyncTarget):
             created = self.api.create_project({"name": name, "labels": label_requests(labels)})
             self.project_id = int(created["id"])
             return str(self.project_id)
-        have = {label.get("name") for label in self.api.list_labels(project_id=self.project_id)}
-        missing = [label for label in labels if label["name"] not in have]
-        if missing:
+        existing = {
+            label.get("name"): label for label in self.api.list_labels(project_id=self.project_id)
+        }
+        changes = [
+            change
+            for change in (_label_change(label, existing.get(label["name"])) for label in labels)
+            if change is not None
+        ]
+        if changes:
             self.api._object(
                 "PATCH",
                 f"/api/projects/{self.project_id}",
-                json={"labels": label_requests(missing)},
+                json={"labels": changes},
                 idempotent=True,
             )
         return str(self.project_id)
@@ -353,6 +359,25 @@ class CvatSyncTarget(SyncTarget):
 
     def close(self) -> None:
         self.api.close()
+
+
+def _label_change(label: dict[str, Any], have: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The PatchedLabelRequest that gives the project `label`: the whole label when the
+    project lacks it; for an existing label lacking some of its attributes, the label by id
+    with its attributes (existing ones by id, so none is dropped whatever the server's
+    merge rule) plus the missing ones; None when nothing is missing."""
+    (wanted,) = label_requests([label])
+    if have is None:
+        return wanted
+    known = {attribute.get("name") for attribute in have.get("attributes") or []}
+    missing = [a for a in wanted.get("attributes") or [] if a["name"] not in known]
+    if not missing:
+        return None
+    kept = [
+        {**{k: v for k, v in a.items() if k in ATTRIBUTE_REQUEST_FIELDS}, "id": a["id"]}
+        for a in have.get("attributes") or []
+    ]
+    return {"id": have["id"], "name": have["name"], "attributes": kept + missing}
 
 
 def _scored(aset: AnnotationSet) -> AnnotationSet:

@@ -164,6 +164,14 @@ class FakeCvat:
 
     def add_labels(self, project_id: int, labels: list[dict[str, Any]]) -> None:
         for label in labels:
+            if "id" in label:  # an existing label: its attributes, existing ones by id
+                (known,) = [k for k in self.labels[project_id] if k["id"] == label["id"]]
+                ids = {a["id"] for a in known["attributes"]}
+                assert ids <= {a.get("id") for a in label["attributes"]}, "an attribute dropped"
+                known["attributes"] = [
+                    a if "id" in a else {**a, "id": self.new_id()} for a in label["attributes"]
+                ]
+                continue
             assert label["name"] not in {known["name"] for known in self.labels[project_id]}
             attributes = [{**a, "id": self.new_id()} for a in label.get("attributes", [])]
             self.labels[project_id].append(
@@ -527,4 +535,46 @@ def test_an_existing_project_gets_only_the_labels_it_lacks(fake: FakeCvat, tmp_p
     assert [label["name"] for label in body["labels"]] == ["person", "night"]
     assert [label["name"] for label in fake.labels[7]] == ["car", "person", "night"]
     assert all(fake.tasks[t]["project_id"] == 7 for t in fake.tasks) and len(fake.tasks) == 3
+    ws.close()
+
+
+def test_an_existing_label_gets_the_attributes_it_lacks(fake: FakeCvat, tmp_path: Path) -> None:
+    fake.projects[7] = {"name": "street"}
+    fake.labels[7] = []
+    fake.add_labels(
+        7,
+        [
+            {
+                "name": "car",
+                "type": "rectangle",
+                "attributes": [
+                    {
+                        "name": "parked",
+                        "mutable": True,
+                        "input_type": "checkbox",
+                        "values": ["false"],
+                        "default_value": "false",
+                    }
+                ],
+            }
+        ],
+    )
+    (car,) = fake.labels[7]
+    parked_id = car["attributes"][0]["id"]
+    ws = workspace(tmp_path)
+    cvat_push(ws, "cvat://cvat.example.com/projects/7")
+    method, path, body = fake.log[0]
+    assert (method, path) == ("PATCH", "/api/projects/7")
+    first = body["labels"][0]
+    assert first["id"] == car["id"] and first["name"] == "car"
+    assert [(a["name"], a.get("id")) for a in first["attributes"]] == [
+        ("parked", parked_id),
+        ("color", None),
+    ]
+    assert [label["name"] for label in body["labels"][1:]] == ["person", "night"]
+    assert [a["name"] for a in fake.labels[7][0]["attributes"]] == ["parked", "color"]
+    assert shapes_of(fake, "0001.jpg")[0] == ("car", [10.0, 20.0, 40.0, 60.0])
+    sent = len(fake.log)
+    cvat_push(ws, "cvat://cvat.example.com/projects/7")
+    assert fake.changes()[sent:] == []
     ws.close()
