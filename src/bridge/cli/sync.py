@@ -61,6 +61,13 @@ AsOption = Annotated[
     str,
     typer.Option("--as", help="Send the sets as annotations or as predictions (pre-annotations)."),
 ]
+FullScanOption = Annotated[
+    bool,
+    typer.Option(
+        "--full-scan",
+        help="Always list the whole target (default: only when its counters differ from the links).",
+    ),
+]
 ToOption = Annotated[
     str | None,
     typer.Option("--to", help="Format of a file target (from the extension if omitted)."),
@@ -187,6 +194,7 @@ def push_command(
     as_json: JsonOption = False,
     as_: AsOption = "annotations",
     to_format: ToOption = None,
+    full_scan: FullScanOption = False,
     source: Annotated[
         list[str] | None,
         typer.Option("--source", help="Only items of this workspace source (repeatable)."),
@@ -197,6 +205,7 @@ def push_command(
     from bridge.store import open_workspace
 
     chosen = push_options(sets, prefer, delete, dry_run, as_, source)
+    chosen.full_scan = full_scan
     with open_workspace(workspace) as ws:
         result = run_push(ws, target, to_format, chosen, parse_options(options), as_json)
     report(result, as_json, dry_run)
@@ -224,12 +233,14 @@ def migrate_command(
     as_json: JsonOption = False,
     as_: AsOption = "annotations",
     to_format: ToOption = None,
+    full_scan: FullScanOption = False,
     options: OptionList = None,
 ) -> None:
     """Pull SOURCE into the workspace, then push to TARGET (= `bridge pull` + `bridge push`)."""
     from bridge.store import open_workspace
 
     chosen = push_options(sets, prefer, delete, dry_run, as_)
+    chosen.full_scan = full_scan
     extra = parse_options(options)
     with open_workspace(workspace) as ws:
         pulled = pull_into(ws, source, name, match, from_format, extra)
