@@ -265,6 +265,7 @@ def pull_into(
     """Pull `source` into `ws` (what `bridge pull` does), its labels renamed by
     `label_map` (`bridge sync`); `{"source": name, "counts": ..., "losses": [...]}`."""
     from bridge import api
+    from bridge.cli.workspace import source_spec
     from bridge.losses import LossReport
     from bridge.store import MatchRule
 
@@ -295,23 +296,6 @@ def mapped(dataset: Any, label_map: Any, losses: Any) -> None:
 
     dataset.project = map_ontology(dataset.project, label_map)
     dataset.items = stream()
-
-
-def source_spec(source: str, name: str | None, dataset: Any) -> Any:
-    """The workspace source for `source`: named `name`, else after the file or project."""
-    from bridge import api
-    from bridge.store import SourceSpec
-    from bridge.store.types import strip_credentials
-
-    ref = dataset.project.source
-    tool = (ref.tool if ref is not None else None) or dataset.meta.get("format")
-    if api._scheme(source) is not None:  # named like `bridge pull` names it
-        instance = ref.instance if ref is not None else None
-        project = ref.project if ref is not None else None
-        location = strip_credentials(source) or source
-        return SourceSpec(name or location, tool, instance, project, location)
-    path = str(Path(source).absolute())
-    return SourceSpec(name or Path(source).name, tool, None, None, path)
 
 
 @app.command("sync")
