@@ -176,6 +176,34 @@ class LabelStudioSyncTarget(SyncTarget):
 
     # -- scan --------------------------------------------------------------------------
 
+    def matches_links(self, links: dict[Kind, dict[str, Any]]) -> bool:
+        """The project's counters (tasks; annotations incl. skipped ones, predictions)
+        equal the numbers of linked items and sets: nothing was created without being
+        recorded, nothing of ours deleted (unless both at once: `-O scan=full`)."""
+        if self.connector.project_id is None:
+            return False
+        raw = self.api.get_project(self.project_id)
+        sets = [link for link in links["annotation_set"].values() if not link.extra.get("dropped")]
+        annotations = sum(
+            int(raw.get(name) or 0)
+            for name in (
+                "total_annotations_number",
+                "skipped_annotations_number",
+                "total_predictions_number",
+            )
+        )
+        return raw.get("task_number") == len(links["item"]) and annotations == len(sets)
+
+    def fetch(self, records: list[RemoteRecord]) -> Iterator[RemoteRecord]:
+        """The tasks holding `records`, one request per task."""
+        tasks = {r.remote_id if r.kind == "item" else r.parent for r in records}
+        for task_id in sorted(t for t in tasks if t):
+            try:
+                task = self.api.json("GET", f"/api/tasks/{task_id}/")
+            except NotFoundError:
+                continue
+            yield from self._records(task)
+
     def scan(self) -> Iterator[RemoteRecord]:
         if self.connector.project_id is None:
             return
@@ -268,6 +296,8 @@ class LabelStudioSyncTarget(SyncTarget):
             records.extend(
                 self._set_record(s, entry, kind, task_ref, "") for s, entry, kind in entries
             )
+            sent = {s.set_id for s, _, _ in entries}
+            records.extend(dropped(s, task_ref) for s in push.sets if s.set_id not in sent)
         return records
 
     def _set_record(
@@ -300,7 +330,8 @@ class LabelStudioSyncTarget(SyncTarget):
             if push.as_prediction:
                 push.aset = as_prediction(push.aset)
             task, entries = self._task(ItemPush(push.item_id, push.item, "", sets=[push]))
-            if not entries:
+            if not entries:  # a draft: reported as a loss by the task builder
+                records.append(dropped(push, push.parent))
                 continue
             _, entry, kind = entries[0]
             assert push.parent is not None
@@ -350,6 +381,7 @@ class LabelStudioSyncTarget(SyncTarget):
             assert push.parent is not None
             _, entries = self._task(ItemPush(push.item_id, push.item, "", sets=[push]))
             if not entries:
+                records.append(dropped(push, push.parent))
                 continue
             _, entry, kind = entries[0]
             entry.pop("id", None)
@@ -380,6 +412,12 @@ class LabelStudioSyncTarget(SyncTarget):
 
     def close(self) -> None:
         self.api.close()
+
+
+def dropped(push: SetPush, task_id: str | None) -> RemoteRecord:
+    """The record of a set Label Studio cannot hold (a draft): linked as `dropped`, so that
+    it is not planned again on every push."""
+    return RemoteRecord("annotation_set", push.set_id, "", task_id, extra={"dropped": True})
 
 
 def make_target(url: str, options: dict[str, Any]) -> SyncTarget:

@@ -9,11 +9,13 @@ SIGINT, SIGTERM and SIGHUP stop a run through an exception, so that every `final
 and no temporary output file is left; the exit code is 128 + the signal's number.
 
 One module per group of commands, each registering on `bridge.cli.common.app`:
-`files` (plugins, schema, convert, inspect).
+`files` (plugins, schema, convert, inspect), `workspace` (pull), `sync` (push, migrate,
+sync, status).
 """
 
 from bridge.cli import files as files  # noqa: F401 - registers its commands
 from bridge.cli import sync as sync  # noqa: F401 - registers its commands
+from bridge.cli import workspace as workspace  # noqa: F401 - registers its commands
 from bridge.cli.common import app, err, fail, out, parse_options, say
 from bridge.cli.main import Interrupted, install_signal_handlers, main
 

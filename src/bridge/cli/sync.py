@@ -61,6 +61,13 @@ AsOption = Annotated[
     str,
     typer.Option("--as", help="Send the sets as annotations or as predictions (pre-annotations)."),
 ]
+FullScanOption = Annotated[
+    bool,
+    typer.Option(
+        "--full-scan",
+        help="Always list the whole target (default: only when its counters differ from the links).",
+    ),
+]
 ToOption = Annotated[
     str | None,
     typer.Option("--to", help="Format of a file target (from the extension if omitted)."),
@@ -187,6 +194,7 @@ def push_command(
     as_json: JsonOption = False,
     as_: AsOption = "annotations",
     to_format: ToOption = None,
+    full_scan: FullScanOption = False,
     source: Annotated[
         list[str] | None,
         typer.Option("--source", help="Only items of this workspace source (repeatable)."),
@@ -197,6 +205,7 @@ def push_command(
     from bridge.store import open_workspace
 
     chosen = push_options(sets, prefer, delete, dry_run, as_, source)
+    chosen.full_scan = full_scan
     with open_workspace(workspace) as ws:
         result = run_push(ws, target, to_format, chosen, parse_options(options), as_json)
     report(result, as_json, dry_run)
@@ -224,12 +233,14 @@ def migrate_command(
     as_json: JsonOption = False,
     as_: AsOption = "annotations",
     to_format: ToOption = None,
+    full_scan: FullScanOption = False,
     options: OptionList = None,
 ) -> None:
     """Pull SOURCE into the workspace, then push to TARGET (= `bridge pull` + `bridge push`)."""
     from bridge.store import open_workspace
 
     chosen = push_options(sets, prefer, delete, dry_run, as_)
+    chosen.full_scan = full_scan
     extra = parse_options(options)
     with open_workspace(workspace) as ws:
         pulled = pull_into(ws, source, name, match, from_format, extra)
@@ -254,6 +265,7 @@ def pull_into(
     """Pull `source` into `ws` (what `bridge pull` does), its labels renamed by
     `label_map` (`bridge sync`); `{"source": name, "counts": ..., "losses": [...]}`."""
     from bridge import api
+    from bridge.cli.workspace import source_spec
     from bridge.losses import LossReport
     from bridge.store import MatchRule
 
@@ -284,23 +296,6 @@ def mapped(dataset: Any, label_map: Any, losses: Any) -> None:
 
     dataset.project = map_ontology(dataset.project, label_map)
     dataset.items = stream()
-
-
-def source_spec(source: str, name: str | None, dataset: Any) -> Any:
-    """The workspace source for `source`: named `name`, else after the file or project."""
-    from bridge import api
-    from bridge.store import SourceSpec
-    from bridge.store.types import strip_credentials
-
-    ref = dataset.project.source
-    tool = (ref.tool if ref is not None else None) or dataset.meta.get("format")
-    if api._scheme(source) is not None:  # named like `bridge pull` names it
-        instance = ref.instance if ref is not None else None
-        project = ref.project if ref is not None else None
-        location = strip_credentials(source) or source
-        return SourceSpec(name or location, tool, instance, project, location)
-    path = str(Path(source).absolute())
-    return SourceSpec(name or Path(source).name, tool, None, None, path)
 
 
 @app.command("sync")

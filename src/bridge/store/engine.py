@@ -174,7 +174,13 @@ def open_engine(location: str) -> Engine:
     """An engine on a checked, up-to-date workspace at `location` (see the module)."""
     if is_postgres(location):
         url = postgres_url(location)
-        engine = create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+        try:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+        except ImportError:
+            raise WorkspaceError(
+                "a postgresql:// workspace needs the psycopg driver, which is not installed",
+                hint="pip install 'label-bridge[postgres]'",
+            ) from None
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

@@ -28,11 +28,22 @@ from pydantic import BaseModel
 PROVENANCE_KEYS = frozenset({"source", "extra", "tool_ids"})
 
 
+_CONTAINERS = (dict, list)
+
+
 def _strip(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _strip(v) for k, v in data.items() if k not in PROVENANCE_KEYS}
-    if isinstance(data, list):
-        return [_strip(v) for v in data]
+    """`data` without provenance keys (recursing only into containers: this runs for
+    every item and set pulled)."""
+    if type(data) is dict:
+        return {
+            k: _strip(v) if type(v) in _CONTAINERS else v
+            for k, v in data.items()
+            if k not in PROVENANCE_KEYS
+        }
+    if type(data) is list:
+        return [_strip(v) if type(v) in _CONTAINERS else v for v in data]
+    if isinstance(data, dict | list):  # subclasses: the slow way
+        return _strip(dict(data) if isinstance(data, dict) else list(data))
     return data
 
 

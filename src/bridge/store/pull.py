@@ -45,6 +45,7 @@ from sqlalchemy import (
     text,
 )
 
+from bridge.api import counted
 from bridge.errors import ConfigError
 from bridge.formats import Dataset
 from bridge.schema import Item, Project
@@ -221,11 +222,16 @@ class _Puller:
                 result.unchanged["items"] += 1
 
         if new_items:
-            inserted = conn.execute(
-                it.insert().returning(it.c.id, it.c.match, sort_by_parameter_order=True),
-                new_items,
-            )
-            ids = {row.match: row.id for row in inserted}
+            # plain executemany (RETURNING would go row by row on SQLite), then the ids
+            conn.execute(it.insert(), new_items)
+            ids = {
+                row.match: row.id
+                for row in conn.execute(
+                    select(it.c.id, it.c.match).where(
+                        it.c.match.in_([row["match"] for row in new_items])
+                    )
+                )
+            }
             new_links.extend(
                 {
                     "item_row": ids[row["match"]],
@@ -331,10 +337,11 @@ class _Puller:
                     if old.position != position:
                         moves.append({"b_id": old.id, "position": position})
         if inserts:
-            inserted = conn.execute(
-                st.insert().returning(st.c.id, sort_by_parameter_order=True), inserts
-            )
-            seen.extend({"id": row_id} for row_id in inserted.scalars())
+            conn.execute(st.insert(), inserts)
+            new_ids = conn.execute(
+                select(st.c.id).where(st.c.set_id.in_([row["set_id"] for row in inserts]))
+            ).scalars()
+            seen.extend({"id": row_id} for row_id in new_ids)
         if updates:
             conn.execute(
                 st.update()
@@ -465,14 +472,13 @@ def pull(
                 table.create(conn, checkfirst=True)
                 conn.execute(table.delete())
         puller = _Puller(conn, source_id, rule, result)
-        count = 0
-        for batch in batched(dataset.items, batch_size):
+        items: Iterable[Item] = dataset.items
+        if on_item is not None:
+            items = counted(items, on_item)
+        for batch in batched(items, batch_size):
             with conn.begin():
                 _lock_batch(conn)
                 puller.batch(batch)
-            count += len(batch)
-            if on_item is not None:
-                on_item(count)
         with conn.begin():
             _lock_batch(conn)
             puller.finish(dataset.project)

@@ -36,7 +36,7 @@ from bridge.schema import (
 from bridge.store import models
 from bridge.store.engine import display, open_engine, resolve_location, writing
 from bridge.store.locking import hold
-from bridge.store.pull import dumps, pull
+from bridge.store.pull import BATCH_SIZE, dumps, pull
 from bridge.store.types import (
     KINDS,
     Link,
@@ -100,9 +100,11 @@ class Workspace:
         match: MatchRule | str | None = None,
         *,
         on_item: Callable[[int], None] | None = None,
+        batch_size: int = BATCH_SIZE,
     ) -> PullResult:
-        """Pull `dataset` in as `source` (see `bridge.store.pull`)."""
-        return pull(self.engine, dataset, source, match, on_item=on_item)
+        """Pull `dataset` in as `source` (see `bridge.store.pull`); `on_item(n)` is called
+        after the n-th item has been read (for a progress display)."""
+        return pull(self.engine, dataset, source, match, on_item=on_item, batch_size=batch_size)
 
     def _source_ids(self, names: Sequence[str] | None) -> dict[int, str]:
         table = models.sources
@@ -381,7 +383,10 @@ class Workspace:
                 .group_by(table.c.target, table.c.kind)
                 .order_by(table.c.target)
             ).all()
-            meta = dict(conn.execute(select(models.meta.c.key, models.meta.c.value)).tuples().all())
+            meta = {
+                str(row.key): str(row.value)
+                for row in conn.execute(select(models.meta.c.key, models.meta.c.value))
+            }
         targets: dict[str, dict[str, Any]] = {}
         for sync in self.syncs():
             ref = TargetRef(sync["tool"], sync["instance"], sync["project"])

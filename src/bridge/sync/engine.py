@@ -103,6 +103,12 @@ class PushOptions:
     dry_run: bool = False
     as_predictions: bool = False
     sources: list[str] | None = None
+    full_scan: bool = False
+
+
+QUICK_FETCH_LIMIT = 200
+"""At most this many changed elements are looked up one by one when the target's counters
+match the links; more and the full scan is cheaper."""
 
 
 @dataclass
@@ -260,10 +266,12 @@ class Push:
 
     def scan(
         self, desired: list[DesiredItem], links: dict[Kind, dict[str, LinkState]]
-    ) -> dict[Kind, dict[str, RemoteRecord]] | None:
-        """The target's records by element id (keys mapped back), None if it cannot scan."""
+    ) -> tuple[dict[Kind, dict[str, RemoteRecord]] | None, bool]:
+        """The target's records by element id (keys mapped back), None if it cannot scan,
+        and whether they are complete (a full scan) or only the changed elements' (the
+        target's counters matched the links)."""
         if not self.target.scan_complete():
-            return None
+            return None, False
         keys: dict[Kind, dict[str, str]] = {kind: {} for kind in KINDS}
         remote_key = self.target.remote_key
         for item in desired:
@@ -279,13 +287,48 @@ class Push:
             found["project"][PROJECT_ELEMENT] = RemoteRecord(
                 "project", PROJECT_ELEMENT, project.remote_id, hash=project.remote
             )
-        for record in self.target.scan():
+        records, complete = self._records(desired, links), True
+        if records is None:
+            records = self.target.scan()
+        else:
+            complete = False
+        for record in records:
             known = keys[record.kind].get(record.key)
             if known is None:
                 continue  # another workspace's object, or one of an element we no longer hold
             record.key = known
             found[record.kind].setdefault(known, record)
-        return found
+        return found, complete
+
+    def _records(
+        self, desired: list[DesiredItem], links: dict[Kind, dict[str, LinkState]]
+    ) -> Iterator[RemoteRecord] | None:
+        """The changed elements' records when the target's counters match the links (no
+        object was made or lost behind our back); None when a full scan is needed."""
+        if self.options.full_scan or not any(links[kind] for kind in KINDS):
+            return None
+        if not self.target.matches_links({kind: dict(links[kind]) for kind in KINDS}):
+            return None
+        changed: list[RemoteRecord] = []
+        for item in desired:
+            link = links["item"].get(item.item_id)
+            if link is not None and link.hash != item.hash:
+                changed.append(RemoteRecord("item", item.item_id, link.remote_id))
+            for aset in item.sets:
+                set_link = links["annotation_set"].get(aset.set_id)
+                if set_link is not None and set_link.hash != aset.hash:
+                    changed.append(
+                        RemoteRecord(
+                            "annotation_set",
+                            aset.set_id,
+                            set_link.remote_id,
+                            set_link.parent,
+                            extra=dict(set_link.extra),
+                        )
+                    )
+            if len(changed) > QUICK_FETCH_LIMIT:
+                return None
+        return self.target.fetch(changed) if changed else iter(())
 
     def plan(self, project: Project) -> tuple[Plan, str, dict[Kind, dict[str, LinkState]]]:
         links = self.links()
@@ -293,8 +336,8 @@ class Push:
         if project_link is not None:
             self.target.use_project(project_link.remote_id)
         desired = [selected.desired() for selected in selected_items(self.ws, self.options)]
-        remote = self.scan(desired, links)
-        planner = Planner(links, remote, prefer=self.options.prefer)
+        remote, complete = self.scan(desired, links)
+        planner = Planner(links, remote, prefer=self.options.prefer, complete=complete)
         project_hash = content_hash(project)
         planner.decide_project(project_hash)
         for item in desired:

@@ -10,7 +10,10 @@ Terms:
   remote id, the content hash sent (`hash`) and the target's fingerprint of the remote object
   right after (`remote`).
 * **remote** (`RemoteRecord` by element id): what the scan at the start of this push found.
-  `remote=None` means the target cannot scan (then links are trusted as they are).
+  `remote=None` means the target cannot scan (then links are trusted as they are);
+  `complete=False` that only some objects were looked at (the others' links are trusted).
+  A link marked `dropped` (a set the target cannot hold, reported as a loss when sent) has
+  no remote object and needs none.
 * **gone**: element ids the workspace holds tombstones for (they disappeared from their
   source); their remote objects are *delete* candidates, sent only with `delete=True`.
 
@@ -144,12 +147,14 @@ class Planner:
         remote: dict[Kind, dict[str, RemoteRecord]] | None,
         *,
         prefer: Prefer = "skip",
+        complete: bool = True,
     ):
         if prefer not in PREFER_CHOICES:
             raise ValueError(f"prefer must be one of {PREFER_CHOICES}, not {prefer!r}")
         self.links = links
         self.remote = remote
         self.prefer = prefer
+        self.complete = complete and remote is not None
         self.plan = Plan()
         self.seen: dict[Kind, set[str]] = {kind: set() for kind in KINDS}
 
@@ -166,7 +171,8 @@ class Planner:
                 dict(record.extra),
             )
             self.plan.adopt[kind].append(link)
-        if link is not None and self.remote is not None and record is None and kind != "project":
+        held = kind == "project" or bool(link is not None and link.extra.get("dropped"))
+        if link is not None and self.complete and record is None and not held:
             return None, None  # gone from the target: create it again
         return link, record
 
@@ -253,9 +259,10 @@ def plan_push(
     gone: dict[Kind, set[str]] | None = None,
     *,
     prefer: Prefer = "skip",
+    complete: bool = True,
 ) -> Plan:
     """The plan for one push (see the module docstring for the rules)."""
-    planner = Planner(links, remote, prefer=prefer)
+    planner = Planner(links, remote, prefer=prefer, complete=complete)
     if project_hash is not None:
         planner.decide_project(project_hash)
     for item in desired:

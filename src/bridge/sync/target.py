@@ -115,6 +115,17 @@ class SyncTarget(ABC):
         scan does not list was deleted on the target); False to trust the links alone."""
         return True
 
+    def matches_links(self, links: dict[Kind, dict[str, Any]]) -> bool:
+        """True when the target can tell cheaply (one request: counters) that it holds
+        exactly as many of our objects as `links` name: then the push skips the full scan
+        and looks only at the objects it is about to change (`fetch`). Default: False."""
+        return False
+
+    def fetch(self, records: list[RemoteRecord]) -> Iterator[RemoteRecord]:
+        """The current state of the linked objects `records` (keys as `scan` gives them).
+        Default: the full scan."""
+        return self.scan()
+
     def begin(self, total: int) -> None:  # noqa: B027 - optional hook
         """Called once before the first create/update with the number of planned actions."""
 
