@@ -31,20 +31,32 @@ every shape, tag and track is sent with `source: "auto"` and each shape keeps a 
 (the region's, else the set's): CVAT's `LabeledShapeRequest` has `score` (0..1), tags and
 tracks have none (their scores are reported).
 
-CVAT does not tell us cheaply whether a task's annotations were edited since the last push
-(no per-task content digest), so records carry no fingerprint: the planner sees no
-conflicts on a CVAT target and a changed set is written over the task's annotations.
+**Conflicts**: a written set's *fingerprint* is the sha256 of the canonical JSON of what the
+server answered to the PUTs (`annotation_fingerprint`: per job, shapes, tags and tracks
+with their label, frame, points rounded to 1/1000, attributes, ... and without the ids
+and `version` CVAT adds); the link keeps it with the job ids. CVAT has no cheap per-task
+digest, so the scan lists tasks without fingerprints (`fetch_fingerprints`): for the sets
+changed on the source side since the last push, and only those, the engine calls `fetch`,
+which GETs those jobs' annotations and fingerprints them the same way. A differing
+fingerprint means the task was edited in CVAT: a conflict, resolved by `--prefer`.
+A no-change run makes no per-task request.
+
+**The project** made for `/projects/new` is named `<name> [bridge:project:<key>]`, the key a
+digest of the workspace's first item id (item ids are random per workspace). Before
+creating it the target looks that name up (`GET /api/projects?search=`), so a run killed
+between creating the project and recording it reuses it on the next run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.errors import ConfigError, RemoteError
+from bridge.errors import ConfigError, NotFoundError, RemoteError
 from bridge.losses import LossReport
 from bridge.options import integer_option, number_option
 from bridge.schema import AnnotationSet, Item, Project
@@ -62,6 +74,61 @@ MARKER = re.compile(
     r"\[(?P<prefix>[a-z]+):(?P<item>[0-9A-Za-z_-]+)(?::(?P<sets>[0-9a-f]+(?:,[0-9a-f]+)*))?\]$"
 )
 EMPTY_BODY = {"version": 0, "tags": [], "shapes": [], "tracks": []}
+FINGERPRINT_FIELDS = (
+    "type",
+    "frame",
+    "label_id",
+    "group",
+    "source",
+    "occluded",
+    "outside",
+    "z_order",
+    "rotation",
+    "points",
+    "attributes",
+    "elements",
+    "shapes",
+)
+"""What a fingerprint covers of each shape, tag, track (and track shape, skeleton element):
+what an edit in CVAT changes; not the ids or `version` the server adds."""
+PROJECT_KEY_DIGITS = 16
+
+
+def _canonical(thing: Any) -> Any:
+    if isinstance(thing, dict):
+        out: dict[str, Any] = {}
+        for name in FINGERPRINT_FIELDS:
+            value = thing.get(name)
+            if value is None:
+                continue
+            if name == "attributes":
+                value = sorted([int(a["spec_id"]), str(a.get("value", ""))] for a in value)
+            elif name == "points":
+                value = [round(float(v), 3) for v in value]
+            elif name in ("elements", "shapes"):
+                value = _canonical_list(value)
+            elif isinstance(value, float):
+                value = round(value, 3)
+            out[name] = value
+        return out
+    return thing
+
+
+def _canonical_list(things: list[Any]) -> list[Any]:
+    return sorted((_canonical(t) for t in things), key=lambda t: json.dumps(t, sort_keys=True))
+
+
+def annotation_fingerprint(jobs: dict[int, dict[str, Any]]) -> str:
+    """The fingerprint of jobs' annotations (job id -> `{"shapes", "tags", "tracks", ...}`,
+    as CVAT answers a PUT or GET of `/api/jobs/{id}/annotations/`)."""
+    canonical = [
+        [
+            job_id,
+            {key: _canonical_list(body.get(key) or []) for key in ("shapes", "tags", "tracks")},
+        ]
+        for job_id, body in sorted(jobs.items())
+    ]
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -83,14 +150,26 @@ def parse_marker(name: str, prefix: str) -> tuple[str, str, list[str]] | None:
     return name[: match.start()].rstrip(), match["item"], keys
 
 
-class PredictionTaskPush(TaskPush):
-    """A TaskPush whose every shape, tag and track is marked `source: "auto"`."""
+class SyncTaskPush(TaskPush):
+    """A TaskPush (replace) that keeps what the server answered for each job (`stored`,
+    for the fingerprint); with `auto` every shape, tag and track is marked
+    `source: "auto"`."""
+
+    auto = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stored: dict[int, dict[str, Any]] = {}
 
     def _write_job(self, job_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        for key in ("shapes", "tags", "tracks"):
-            for thing in body[key]:
-                thing["source"] = "auto"
-        return super()._write_job(job_id, body)
+        if self.auto:
+            for key in ("shapes", "tags", "tracks"):
+                for thing in body[key]:
+                    thing["source"] = "auto"
+        answer = self.api.put_job_annotations(job_id, body)
+        echoed = all(isinstance(answer.get(key), list) for key in ("shapes", "tags", "tracks"))
+        self.stored[job_id] = answer if echoed else body
+        return {"id": job_id, **{key: len(body[key]) for key in ("shapes", "tags", "tracks")}}
 
 
 class CvatSyncTarget(SyncTarget):
@@ -98,6 +177,7 @@ class CvatSyncTarget(SyncTarget):
 
     supports_predictions = True
     batch_size = 50
+    fetch_fingerprints = True
 
     def __init__(self, url: str, options: dict[str, Any]):
         from bridge_cvat.connector import CvatConnector
@@ -116,6 +196,7 @@ class CvatSyncTarget(SyncTarget):
         self.ref = TargetRef("cvat", target.base_url, str(target.id or "new"))
         self._tasks: dict[int, TaskState] = {}
         self._unfinished: dict[str, int] = {}
+        self._project_key: str | None = None
 
     # -- keys -------------------------------------------------------------------------
 
@@ -149,8 +230,11 @@ class CvatSyncTarget(SyncTarget):
         if self.project_id is None and remote_id:
             self.project_id = int(remote_id)
         if self.project_id is None:
+            self.project_id = self._find_project()
+        if self.project_id is None:
             name = str(self.options.get("name") or project.name)
-            created = self.api.create_project({"name": name, "labels": label_requests(labels)})
+            body = {"name": self._project_name(name), "labels": label_requests(labels)}
+            created = self.api.create_project(body)
             self.project_id = int(created["id"])
             return str(self.project_id)
         existing = {
@@ -170,6 +254,37 @@ class CvatSyncTarget(SyncTarget):
             )
         return str(self.project_id)
 
+    def prepare_scan(
+        self, keys: dict[Kind, dict[str, str]], links: dict[Kind, dict[str, Any]]
+    ) -> None:
+        """Remember the project key: a digest of the smallest item id of the workspace."""
+        item_ids = list(keys["item"].values())
+        if item_ids:
+            digest = hashlib.sha256(min(item_ids).encode()).hexdigest()
+            self._project_key = digest[:PROJECT_KEY_DIGITS]
+
+    def _project_marker(self) -> str | None:
+        if self._project_key is None:
+            return None
+        return f"[{self.key_prefix}:project:{self._project_key}]"
+
+    def _project_name(self, name: str) -> str:
+        marker = self._project_marker()
+        if marker is None:
+            return name
+        return f"{name[: NAME_LIMIT - len(marker) - 1].strip() or 'project'} {marker}"
+
+    def _find_project(self) -> int | None:
+        """The project an earlier run created for this workspace and died before recording
+        (found by its name's marker), else None."""
+        marker = self._project_marker()
+        if marker is None:
+            return None
+        for found in self.api._list("/api/projects", search=marker):
+            if str(found.get("name") or "").endswith(marker) and isinstance(found.get("id"), int):
+                return int(found["id"])
+        return None
+
     # -- scan -------------------------------------------------------------------------
 
     def scan(self) -> Iterator[RemoteRecord]:
@@ -188,6 +303,55 @@ class CvatSyncTarget(SyncTarget):
             yield RemoteRecord("item", item_id, str(task_id))
             for key in keys:
                 yield RemoteRecord("annotation_set", key, f"{task_id}:{key}", parent=str(task_id))
+
+    def fetch(self, records: list[RemoteRecord]) -> Iterator[RemoteRecord]:
+        """The tasks holding `records` (one GET per task the scan did not list) and, for a
+        set record whose link names its jobs, the written set's fingerprint (one GET per
+        job): see the module docstring."""
+        jobs: dict[int, list[int]] = {}
+        tasks: set[int] = set()
+        for record in records:
+            task = record.remote_id if record.kind == "item" else record.parent
+            task = task or record.remote_id.split(":", 1)[0]
+            if not task.isdigit():
+                continue
+            tasks.add(int(task))
+            if record.kind == "annotation_set" and record.extra.get("jobs"):
+                jobs[int(task)] = [int(job) for job in record.extra["jobs"]]
+        for task_id in sorted(tasks):
+            state = self._tasks.get(task_id)
+            if state is None:
+                state = self._read_state(task_id)
+                if state is None:
+                    continue
+            yield RemoteRecord("item", state.item_id, str(task_id))
+            for number, key in enumerate(state.keys):
+                fingerprint = None
+                if number == 0 and task_id in jobs:
+                    fingerprint = self._fingerprint(jobs[task_id])
+                yield RemoteRecord(
+                    "annotation_set", key, f"{task_id}:{key}", str(task_id), fingerprint
+                )
+
+    def _read_state(self, task_id: int) -> TaskState | None:
+        try:
+            task = self.api.get_task(task_id)
+        except NotFoundError:
+            return None
+        parsed = parse_marker(str(task.get("name") or ""), self.key_prefix)
+        if parsed is None or not task.get("size"):
+            return None
+        state = self._tasks[task_id] = TaskState(task_id, *parsed)
+        return state
+
+    def _fingerprint(self, job_ids: list[int]) -> str:
+        bodies: dict[int, dict[str, Any]] = {}
+        for job_id in job_ids:
+            try:
+                bodies[job_id] = self.api.get_job_annotations(job_id)
+            except NotFoundError:
+                continue  # the job is gone: the fingerprint differs, a conflict
+        return annotation_fingerprint(bodies)
 
     def _state(self, task_id: int) -> TaskState:
         """The task's name state (from the scan, else read from CVAT)."""
@@ -295,8 +459,11 @@ class CvatSyncTarget(SyncTarget):
             key = self.remote_key("annotation_set", push.set_id)
             if not state.keys:
                 state.keys.append(key)
+            fingerprint, extra = None, {}
             if state.keys[0] == key:
-                self._write_set(task_id, push, losses)
+                stored = self._write_set(task_id, push, losses)
+                fingerprint = annotation_fingerprint(stored)
+                extra = {"jobs": sorted(stored)}
             else:
                 losses.record(
                     "cvat.extra_annotation_sets",
@@ -306,21 +473,31 @@ class CvatSyncTarget(SyncTarget):
                 if key not in state.keys:
                     state.keys.append(key)
             records.append(
-                RemoteRecord("annotation_set", push.set_id, f"{task_id}:{key}", parent=str(task_id))
+                RemoteRecord(
+                    "annotation_set",
+                    push.set_id,
+                    f"{task_id}:{key}",
+                    str(task_id),
+                    fingerprint,
+                    extra=extra,
+                )
             )
         if state.keys != keys_before:
             self._rename(state)
         return records
 
-    def _write_set(self, task_id: int, push: SetPush, losses: LossReport) -> None:
+    def _write_set(
+        self, task_id: int, push: SetPush, losses: LossReport
+    ) -> dict[int, dict[str, Any]]:
+        """Write the set into the task's jobs; what the server stored, per job."""
         aset = push.aset
         if push.as_prediction:
             aset = _scored(aset)
         item = push.item.model_copy(update={"annotation_sets": [aset]})
-        flow = PredictionTaskPush if push.as_prediction else TaskPush
-        flow(self.api, self.target, task_id, losses, "replace", self.options).push(
-            [item], by_order=True
-        )
+        flow = SyncTaskPush(self.api, self.target, task_id, losses, "replace", self.options)
+        flow.auto = push.as_prediction
+        flow.push([item], by_order=True)
+        return flow.stored
 
     def _rename(self, state: TaskState) -> None:
         self.api._object(

@@ -41,7 +41,7 @@ from bridge.schema import (
 )
 from bridge.store import MatchRule, SourceSpec, open_workspace
 from bridge.sync.engine import PushOptions, push
-from tests.cvat.test_cvat_api_oracle import assert_request_body, fixture
+from tests.cvat.test_cvat_api_oracle import assert_complete, assert_request_body, fixture
 
 HOST = "https://cvat.example.com"
 DATA = "https://data.example.com/street"
@@ -67,6 +67,7 @@ class FakeCvat:
         self.frames: dict[int, list[str]] = {}
         self.annotations: dict[int, dict[str, Any]] = {}  # job id -> body
         self.log: list[tuple[str, str, Any]] = []
+        self.reads: list[str] = []
         self.next_id = 100
         self.crash_after: int | None = None
         self.executed = False
@@ -89,6 +90,7 @@ class FakeCvat:
             if crashing:
                 raise Crash(f"killed after {method} {path}")
             return response
+        self.reads.append(path)
         return self.read(path, request.url.params)
 
     def change(self, method: str, path: str, body: Any, request: httpx.Request) -> httpx.Response:
@@ -127,8 +129,8 @@ class FakeCvat:
         if match := re.fullmatch(r"/api/jobs/(\d+)/annotations/", path):
             assert method == "PUT" and "action" not in request.url.params
             assert_request_body("LabeledDataRequest", body)
-            self.annotations[int(match[1])] = body
-            return httpx.Response(200, json={**body, "version": 1})
+            self.annotations[int(match[1])] = self.stored(body)
+            return httpx.Response(200, json=self.annotations[int(match[1])])
         raise AssertionError(f"unexpected {method} {path}")
 
     def read(self, path: str, params: httpx.QueryParams) -> httpx.Response:
@@ -138,6 +140,16 @@ class FakeCvat:
             else:
                 labels = self.labels[self.tasks[int(params["task_id"])]["project_id"]]
             return httpx.Response(200, json=page(labels))
+        if path == "/api/projects":
+            projects = [
+                self.project_json(p)
+                for p in self.projects
+                if params.get("search", "").lower() in self.projects[p]["name"].lower()
+            ]
+            return httpx.Response(200, json=page(projects))
+        if match := re.fullmatch(r"/api/jobs/(\d+)/annotations/", path):
+            empty = {"version": 0, "tags": [], "shapes": [], "tracks": [], "intervals": []}
+            return httpx.Response(200, json=self.annotations.get(int(match[1]), empty))
         if path == "/api/tasks":
             project_id = int(params["project_id"])
             tasks = [
@@ -161,6 +173,44 @@ class FakeCvat:
         raise AssertionError(f"unexpected GET {path}")
 
     # -- state -> JSON ------------------------------------------------------------------
+
+    def stored(self, body: dict[str, Any]) -> dict[str, Any]:
+        """What CVAT keeps of a LabeledDataRequest and answers (to the PUT and to GETs):
+        every field of its LabeledData model, defaults filled in, ids given."""
+        shape_defaults = {
+            "occluded": False,
+            "outside": False,
+            "z_order": 0,
+            "rotation": 0.0,
+            "group": 0,
+            "source": "manual",
+            "attributes": [],
+            "score": 0.0,
+            "elements": [],
+        }
+        common = {"group": 0, "source": "manual", "attributes": []}
+        tracked = {"occluded": False, "outside": False, "z_order": 0, "rotation": 0.0}
+        tracked["attributes"] = []
+        answer = {
+            "version": 1,
+            "intervals": [],
+            "shapes": [
+                {**shape_defaults, **s, "id": self.new_id()} for s in body.get("shapes", [])
+            ],
+            "tags": [{**common, **t, "id": self.new_id()} for t in body.get("tags", [])],
+            "tracks": [
+                {
+                    **common,
+                    "elements": [],
+                    **t,
+                    "shapes": [{**tracked, **s, "id": self.new_id()} for s in t["shapes"]],
+                    "id": self.new_id(),
+                }
+                for t in body.get("tracks", [])
+            ],
+        }
+        assert_complete("LabeledData", answer)
+        return answer
 
     def add_labels(self, project_id: int, labels: list[dict[str, Any]]) -> None:
         for label in labels:
@@ -309,7 +359,13 @@ def cvat_push(ws, url: str, **options: Any):
         return push(
             ws,
             target,
-            PushOptions(**{k: v for k, v in options.items() if k in ("as_predictions", "delete")}),
+            PushOptions(
+                **{
+                    k: v
+                    for k, v in options.items()
+                    if k in ("as_predictions", "delete", "prefer", "full_scan")
+                }
+            ),
         )
     finally:
         target.close()
@@ -396,9 +452,14 @@ def test_a_changed_set_is_one_put(fake: FakeCvat, tmp_path: Path) -> None:
         SourceSpec("vendor", tool="jsonl"),
         MatchRule.parse("key"),
     )
+    read = len(fake.reads)
     result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
     (task_id,) = fake.task_of("0001.jpg")
     assert fake.changes()[sent:] == [("PUT", f"/api/jobs/{job_id(task_id)}/annotations/")]
+    # the changed set's job was read once to look for an edit made in CVAT (none: no conflict)
+    annotation_reads = [p for p in fake.reads[read:] if p.endswith("/annotations/")]
+    assert annotation_reads == [f"/api/jobs/{job_id(task_id)}/annotations/"]
+    assert result.plan.conflicts == []
     assert shapes_of(fake, "0001.jpg")[0] == ("car", [15.0, 20.0, 45.0, 60.0])
     assert result.plan.counts()["update"]["annotation_set"] == 1
     ws.close()
@@ -578,3 +639,91 @@ def test_an_existing_label_gets_the_attributes_it_lacks(fake: FakeCvat, tmp_path
     cvat_push(ws, "cvat://cvat.example.com/projects/7")
     assert fake.changes()[sent:] == []
     ws.close()
+
+
+# ------------------------------------------------------------------ conflicts, project
+
+
+def edit_in_cvat(fake: FakeCvat, key: str) -> None:
+    """What an annotator moving the car box of `key` in CVAT's UI leaves on the server."""
+    (task_id,) = fake.task_of(key)
+    stored = fake.annotations[job_id(task_id)]
+    car = next(
+        label["id"]
+        for label in fake.labels[fake.tasks[task_id]["project_id"]]
+        if label["name"] == "car"
+    )
+    (shape,) = [s for s in stored["shapes"] if s["label_id"] == car]
+    shape["points"] = [12.0, 22.0, 42.0, 62.0]
+    stored["version"] += 1
+
+
+def set_id_of(ws, key: str) -> tuple[str, str]:
+    (stored,) = [s for s in ws.iter_items() if s.item.key == key]
+    return stored.item_id, stored.sets[0].set_id
+
+
+@pytest.mark.parametrize("prefer", ["skip", "target", "source"])
+def test_an_edit_made_in_cvat_is_a_conflict(fake: FakeCvat, tmp_path: Path, prefer: str) -> None:
+    ws = workspace(tmp_path)
+    cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    edit_in_cvat(fake, "0001.jpg")
+    ws.pull(
+        Dataset(project=Project(name="street", ontology=ontology()), items=items(shift=5)),
+        SourceSpec("vendor", tool="jsonl"),
+        MatchRule.parse("key"),
+    )
+    item_id, set_id = set_id_of(ws, "0001.jpg")
+    sent = len(fake.log)
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new", prefer=prefer)
+    assert result.plan.conflicts == [
+        {"kind": "annotation_set", "id": set_id, "item": item_id, "resolution": prefer}
+    ]
+    (task_id,) = fake.task_of("0001.jpg")
+    if prefer == "source":  # the source's version overwrites the edit: one PUT
+        assert fake.changes()[sent:] == [("PUT", f"/api/jobs/{job_id(task_id)}/annotations/")]
+        assert shapes_of(fake, "0001.jpg")[0] == ("car", [15.0, 20.0, 45.0, 60.0])
+    else:  # the edit made in CVAT stays
+        assert fake.changes()[sent:] == []
+        assert shapes_of(fake, "0001.jpg")[0] == ("car", [12.0, 22.0, 42.0, 62.0])
+    sent = len(fake.log)
+    again = cvat_push(ws, "cvat://cvat.example.com/projects/new", prefer=prefer)
+    assert fake.changes()[sent:] == []
+    # skip leaves the conflict open (listed again); target and source settled it
+    assert len(again.plan.conflicts) == (1 if prefer == "skip" else 0)
+    ws.close()
+
+
+def test_an_edit_in_cvat_without_a_source_change_costs_no_request(
+    fake: FakeCvat, tmp_path: Path
+) -> None:
+    ws = workspace(tmp_path)
+    cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    edit_in_cvat(fake, "0001.jpg")
+    sent, read = len(fake.log), len(fake.reads)
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert fake.changes()[sent:] == [] and result.plan.conflicts == []
+    assert [p for p in fake.reads[read:] if "/jobs/" in p or re.search(r"/tasks/\d", p)] == []
+    assert shapes_of(fake, "0001.jpg")[0] == ("car", [12.0, 22.0, 42.0, 62.0])
+    ws.close()
+
+
+def test_a_run_killed_after_creating_the_project_reuses_it(fake: FakeCvat, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    fake.crash_after, fake.executed = 0, True  # POST /api/projects done, then killed
+    with pytest.raises(Crash):
+        cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    fake.crash_after = None
+    (project_id,) = fake.projects
+    assert re.search(r" \[bridge:project:[0-9a-f]{16}\]$", fake.projects[project_id]["name"])
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert list(fake.projects) == [project_id]
+    assert [m for m, p in fake.changes() if p == "/api/projects"] == ["POST"]
+    assert sorted(fake.tasks[t]["project_id"] for t in fake.tasks) == [project_id] * 3
+    assert result.project == str(project_id)
+    # another workspace pushing to /projects/new gets its own project
+    other = workspace(tmp_path, name="other.db")
+    cvat_push(other, "cvat://cvat.example.com/projects/new")
+    assert len(fake.projects) == 2
+    ws.close()
+    other.close()

@@ -236,6 +236,33 @@ class _Crash:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _changed(
+    desired: list[DesiredItem], links: dict[Kind, dict[str, LinkState]], limit: int | None = None
+) -> list[RemoteRecord] | None:
+    """Records (keyed by element id) of the linked elements whose desired hash differs from
+    the link's; None when more than `limit` changed (see `Push._records`)."""
+    changed: list[RemoteRecord] = []
+    for item in desired:
+        link = links["item"].get(item.item_id)
+        if link is not None and link.hash != item.hash:
+            changed.append(RemoteRecord("item", item.item_id, link.remote_id))
+        for aset in item.sets:
+            set_link = links["annotation_set"].get(aset.set_id)
+            if set_link is not None and set_link.hash != aset.hash:
+                changed.append(
+                    RemoteRecord(
+                        "annotation_set",
+                        aset.set_id,
+                        set_link.remote_id,
+                        set_link.parent,
+                        extra=dict(set_link.extra),
+                    )
+                )
+        if limit is not None and len(changed) > limit:
+            return None
+    return changed
+
+
 class Push:
     """One push of the workspace to one target (see the module docstring)."""
 
@@ -289,6 +316,7 @@ class Push:
             )
         records, complete = self._records(desired, links), True
         if records is None:
+            self.target.prepare_scan(keys, {kind: dict(links[kind]) for kind in KINDS})
             records = self.target.scan()
         else:
             complete = False
@@ -298,7 +326,32 @@ class Push:
                 continue  # another workspace's object, or one of an element we no longer hold
             record.key = known
             found[record.kind].setdefault(known, record)
+        if complete and self.target.fetch_fingerprints:
+            self._fingerprints(desired, links, keys, found)
         return found, complete
+
+    def _fingerprints(
+        self,
+        desired: list[DesiredItem],
+        links: dict[Kind, dict[str, LinkState]],
+        keys: dict[Kind, dict[str, str]],
+        found: dict[Kind, dict[str, RemoteRecord]],
+    ) -> None:
+        """After a full scan that lists objects without their fingerprints
+        (`SyncTarget.fetch_fingerprints`): `fetch` the objects of the elements changed on
+        the source side, and only those, so the planner sees edits made on the target."""
+        wanted = [
+            record
+            for record in _changed(desired, links) or []
+            if (have := found[record.kind].get(record.key)) is not None and have.hash is None
+        ]
+        if not wanted:
+            return
+        for record in self.target.fetch(wanted):
+            known = keys[record.kind].get(record.key)
+            have = found[record.kind].get(known) if known is not None else None
+            if have is not None and record.hash is not None:
+                have.hash = record.hash
 
     def _records(
         self, desired: list[DesiredItem], links: dict[Kind, dict[str, LinkState]]
@@ -309,25 +362,9 @@ class Push:
             return None
         if not self.target.matches_links({kind: dict(links[kind]) for kind in KINDS}):
             return None
-        changed: list[RemoteRecord] = []
-        for item in desired:
-            link = links["item"].get(item.item_id)
-            if link is not None and link.hash != item.hash:
-                changed.append(RemoteRecord("item", item.item_id, link.remote_id))
-            for aset in item.sets:
-                set_link = links["annotation_set"].get(aset.set_id)
-                if set_link is not None and set_link.hash != aset.hash:
-                    changed.append(
-                        RemoteRecord(
-                            "annotation_set",
-                            aset.set_id,
-                            set_link.remote_id,
-                            set_link.parent,
-                            extra=dict(set_link.extra),
-                        )
-                    )
-            if len(changed) > QUICK_FETCH_LIMIT:
-                return None
+        changed = _changed(desired, links, QUICK_FETCH_LIMIT)
+        if changed is None:
+            return None
         return self.target.fetch(changed) if changed else iter(())
 
     def plan(self, project: Project) -> tuple[Plan, str, dict[Kind, dict[str, LinkState]]]:
