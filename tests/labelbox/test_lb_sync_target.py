@@ -13,6 +13,7 @@ validated with the labelbox SDK's NDJSON models; the expected mutations are list
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,8 @@ class LabelboxState:
         self.created: list[dict[str, Any]] = []
         self.batches: dict[str, list[str]] = {}
         self.imports: dict[str, tuple[str, list[dict[str, Any]]]] = {}  # name -> (mode, rows)
+        self.labels: dict[str, dict[str, str]] = {}  # label id -> {"row", "import"}
+        self.label_count = 0
         self.mutations: list[str] = []
         self.crash_after: int | None = None
         self.executed = False
@@ -173,6 +176,15 @@ class LabelboxState:
                     op, lambda: self.start_import(call, mode, field)
                 ),
             )
+        fake.on("GetDataRowLabelsPyApi", self.row_labels)
+        fake.on(
+            "deleteLabelsPyApi",
+            lambda call: self.mutation("deleteLabelsPyApi", lambda: self.delete_labels(call)),
+        )
+        fake.on(
+            "deleteDataRowsPyApi",
+            lambda call: self.mutation("deleteDataRowsPyApi", lambda: self.delete_rows(call)),
+        )
         fake.on("getLabelImportPyApi", lambda call: self.get_import(call, "label", "labelImport"))
         fake.on(
             "getMALPredictionImportPyApi",
@@ -248,7 +260,48 @@ class LabelboxState:
         assert name not in self.imports, f"import {name} sent twice"
         sent = call.files[f"{PROJECT_ID}__{name}.ndjson"]
         self.imports[name] = (mode, [json.loads(line) for line in sent.splitlines()])
+        if mode == "label":  # one label per data row of the import
+            for key in dict.fromkeys(row["dataRow"]["globalKey"] for row in self.imports[name][1]):
+                self.label_count += 1
+                self.labels[f"lbl-{self.label_count}"] = {"row": self.rows[key], "import": name}
         return import_record(field, "FINISHED", name=name)
+
+    def row_labels(self, call: Call) -> dict[str, Any]:
+        skip, first = (int(n) for n in re.findall(r"skip: (\d+) first: (\d+)", call.query)[0])
+        assert call.query == sdk_row_labels_query(call.variables["param_0"], skip, first)
+        row = call.variables["param_0"]
+        if row not in self.rows.values():
+            return {"dataRow": None}
+        labels = [
+            {"id": label_id, "project": {"id": PROJECT_ID}}
+            for label_id, label in self.labels.items()
+            if label["row"] == row
+        ]
+        return {"dataRow": {"labels": labels[skip : skip + first]}}
+
+    def delete_labels(self, call: Call) -> dict[str, Any]:
+        ids = re.findall(r'"([^"]+)"', call.query)
+        assert call.query == sdk_bulk_delete("Label", ids)
+        for label_id in ids:
+            del self.labels[label_id]
+        return {"deleteLabels": [{"id": i} for i in ids]}
+
+    def delete_rows(self, call: Call) -> dict[str, Any]:
+        ids = re.findall(r'"([^"]+)"', call.query)
+        assert call.query == sdk_bulk_delete("DataRow", ids)
+        for key in [key for key, row in self.rows.items() if row in ids]:
+            del self.rows[key]
+        for label_id in [i for i, label in self.labels.items() if label["row"] in ids]:
+            del self.labels[label_id]
+        return {"deleteDataRows": [{"id": i} for i in ids]}
+
+    def labels_of(self, global_key: str) -> list[str]:
+        """The import names of the labels on `global_key`'s data row."""
+        return [
+            label["import"]
+            for label in self.labels.values()
+            if label["row"] == self.rows[global_key]
+        ]
 
     def get_import(self, call: Call, mode: str, field: str) -> dict[str, Any]:
         name = call.variables["name"]
@@ -288,11 +341,22 @@ def items() -> list[Item]:
     ]
 
 
+ONTOLOGY = Ontology(
+    labels=[LabelClass(name="car", kinds=["bbox"]), LabelClass(name="person", kinds=["bbox"])]
+)
+
+
+def repull(ws, chosen: list[Item]) -> None:
+    ws.pull(
+        Dataset(project=Project(name="street", ontology=ONTOLOGY), items=chosen),
+        SourceSpec("vendor"),
+        MatchRule.parse("key"),
+    )
+
+
 def workspace(tmp_path: Path, name: str = "ws.db", kind: str = "human"):
     ws = open_workspace(tmp_path / name)
-    ontology = Ontology(
-        labels=[LabelClass(name="car", kinds=["bbox"]), LabelClass(name="person", kinds=["bbox"])]
-    )
+    ontology = ONTOLOGY
     chosen = items()
     if kind != "human":
         chosen = [
@@ -412,18 +476,12 @@ def test_as_predictions_is_a_mal_import(lb: LabelboxState, tmp_path: Path) -> No
     ws.close()
 
 
-def test_delete_is_refused_and_a_project_is_required(lb: LabelboxState) -> None:
+def test_a_project_is_required(lb: LabelboxState) -> None:
     from bridge.errors import ConfigError
 
-    with pytest.raises(ConfigError):
-        LabelboxSyncTarget("labelbox://projects", {"api_key": API_KEY, "endpoint": ENDPOINT})
-    target = LabelboxSyncTarget(
-        f"labelbox://projects/{PROJECT_ID}", {"api_key": API_KEY, "endpoint": ENDPOINT}
-    )
     with pytest.raises(ConfigError) as caught:
-        target.delete([])
-    assert "--delete" in (caught.value.hint or "")
-    target.close()
+        LabelboxSyncTarget("labelbox://projects", {"api_key": API_KEY, "endpoint": ENDPOINT})
+    assert "project" in caught.value.message
 
 
 def test_unknown_operation_guard(lb: LabelboxState) -> None:
@@ -440,3 +498,177 @@ def test_registered_for_labelbox_urls() -> None:
     from bridge.plugins import get_sync_target_factory
 
     assert get_sync_target_factory("labelbox") is sync_target
+
+
+# ------------------------------------------------------- updates, deletions, the scan
+
+
+def changed_a() -> list[Item]:
+    """items() with a.jpg's set moved by 5 pixels (b.jpg's merged sets unchanged)."""
+    chosen = items()
+    (s1,) = chosen[0].annotation_sets
+    moved = s1.model_copy(update={"regions": [box("r1", "car", 15), box("r2", "person", 100)]})
+    chosen[0] = chosen[0].model_copy(update={"annotation_sets": [moved]})
+    return chosen
+
+
+def import_lefts(lb: LabelboxState, name: str, global_key: str) -> list[float]:
+    return sorted(
+        r["bbox"]["left"] for r in lb.imports[name][1] if r["dataRow"]["globalKey"] == global_key
+    )
+
+
+def test_a_changed_set_replaces_its_label(lb: LabelboxState, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    lb_push(ws)
+    key_a, key_b = (f"bridge-{item_ids(ws)[k]}" for k in ("a.jpg", "b.jpg"))
+    (old_a,), (old_b,) = lb.labels_of(key_a), lb.labels_of(key_b)
+    repull(ws, changed_a())
+    sent = len(lb.mutations)
+    result = lb_push(ws)
+    assert lb.mutations[sent:] == ["deleteLabelsPyApi", "createLabelImportByFilePyApi"]
+    (new_a,) = lb.labels_of(key_a)  # one label, the new import's: the old one was deleted
+    assert new_a != old_a and import_lefts(lb, new_a, key_a) == [15.0, 100.0]
+    assert lb.labels_of(key_b) == [old_b]  # untouched
+    ((_, rows),) = [lb.imports[new_a]]
+    assert {r["dataRow"]["globalKey"] for r in rows} == {key_a}
+    for row in rows:
+        ndjson.NDRectangle.model_validate(row)
+    assert result.losses.count("labelbox.update_adds_label") == 0
+    assert result.plan.counts()["update"]["annotation_set"] == 1
+    sent = len(lb.mutations)
+    lb_push(ws)
+    assert lb.mutations[sent:] == []
+    ws.close()
+
+
+@pytest.mark.parametrize("crash_at", ["deleteLabelsPyApi", "createLabelImportByFilePyApi"])
+def test_an_update_killed_midway_ends_with_one_label(
+    lb: LabelboxState, tmp_path: Path, crash_at: str
+) -> None:
+    ws = workspace(tmp_path)
+    lb_push(ws)
+    key_a = f"bridge-{item_ids(ws)['a.jpg']}"
+    repull(ws, changed_a())
+    sent = len(lb.mutations)
+    # killed right after the delete (or the import) was executed, before anything was recorded
+    lb.crash_after = sent + (0 if crash_at == "deleteLabelsPyApi" else 1)
+    lb.executed = True
+    with pytest.raises(Crash):
+        lb_push(ws)
+    assert lb.mutations[sent:][-1] == crash_at
+    lb.crash_after = None
+    again = len(lb.mutations)
+    lb_push(ws)
+    # the rerun imports only when the import was not made; it deletes nothing more
+    assert lb.mutations[again:] == (
+        ["createLabelImportByFilePyApi"] if crash_at == "deleteLabelsPyApi" else []
+    )
+    (label,) = lb.labels_of(key_a)
+    assert import_lefts(lb, label, key_a) == [15.0, 100.0]
+    third = len(lb.mutations)
+    lb_push(ws)
+    assert lb.mutations[third:] == []
+    ws.close()
+
+
+def test_changing_one_of_merged_sets_adds_a_label_and_says_so(
+    lb: LabelboxState, tmp_path: Path
+) -> None:
+    ws = workspace(tmp_path)
+    lb_push(ws)
+    key_b = f"bridge-{item_ids(ws)['b.jpg']}"
+    chosen = items()
+    s2, s3 = chosen[1].annotation_sets
+    moved = s2.model_copy(update={"regions": [box("r3", "car", 55)]})
+    chosen[1] = chosen[1].model_copy(update={"annotation_sets": [moved, s3]})
+    repull(ws, chosen)
+    sent = len(lb.mutations)
+    result = lb_push(ws)
+    # deleting b's label would lose s3's annotations (merged into it): imported beside it
+    assert lb.mutations[sent:] == ["createLabelImportByFilePyApi"]
+    assert len(lb.labels_of(key_b)) == 2
+    assert result.losses.count("labelbox.update_adds_label") == 1
+    ws.close()
+
+
+def test_deletions_go_only_with_delete(lb: LabelboxState, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    lb_push(ws)
+    ids = item_ids(ws)
+    key_a, key_c = f"bridge-{ids['a.jpg']}", f"bridge-{ids['c.jpg']}"
+    (label_a,) = [i for i, label in lb.labels.items() if label["row"] == lb.rows[key_a]]
+    row_c = lb.rows[key_c]
+    chosen = items()
+    kept = [chosen[0].model_copy(update={"annotation_sets": []}), chosen[1]]  # a's set, c gone
+    repull(ws, kept)
+    sent = len(lb.mutations)
+    result = lb_push(ws)
+    assert lb.mutations[sent:] == []
+    assert result.plan.counts()["delete"] == {"project": 0, "item": 1, "annotation_set": 1}
+    lb_push(ws, delete=True)
+    assert lb.mutations[sent:] == ["deleteLabelsPyApi", "deleteDataRowsPyApi"]
+    deletes = {c.operation: c.query for c in lb.fake.calls if c.operation.startswith("delete")}
+    assert deletes["deleteLabelsPyApi"] == sdk_bulk_delete("Label", [label_a])
+    assert deletes["deleteDataRowsPyApi"] == sdk_bulk_delete("DataRow", [row_c])
+    assert key_c not in lb.rows and lb.labels_of(key_a) == []
+    sent = len(lb.mutations)
+    lb_push(ws, delete=True)
+    assert lb.mutations[sent:] == []
+    ws.close()
+
+
+def test_a_data_row_deleted_in_labelbox_is_created_again(lb: LabelboxState, tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    lb_push(ws)
+    key_a = f"bridge-{item_ids(ws)['a.jpg']}"
+    old_row = lb.rows.pop(key_a)  # deleted in the Labelbox app
+    for label_id in [i for i, label in lb.labels.items() if label["row"] == old_row]:
+        del lb.labels[label_id]
+    sent = len(lb.mutations)
+    result = lb_push(ws)
+    assert lb.mutations[sent:] == [
+        "UploadFile",
+        "UploadFile",
+        "UpsertDataRowsPyApi",
+        "createBatchV2PyApi",
+        "createLabelImportByFilePyApi",
+    ]
+    assert lb.rows[key_a] != old_row and len(lb.rows) == 3
+    (label,) = lb.labels_of(key_a)
+    assert import_lefts(lb, label, key_a) == [10.0, 100.0]
+    assert result.plan.counts()["create"] == {"project": 0, "item": 1, "annotation_set": 1}
+    sent = len(lb.mutations)
+    lb_push(ws)
+    assert lb.mutations[sent:] == []
+    ws.close()
+
+
+def sdk_bulk_delete(entity: str, ids: list[str]) -> str:
+    """The labelbox SDK's own bulk deletion mutation (`Label.bulk_delete`, `DataRow.bulk_delete`)."""
+    from labelbox.orm import query
+    from labelbox.schema.data_row import DataRow
+    from labelbox.schema.label import Label
+
+    cls = {"Label": Label, "DataRow": DataRow}[entity]
+    objects = []
+    for uid in ids:
+        thing = cls.__new__(cls)
+        thing.uid = uid
+        objects.append(thing)
+    text, params = query.bulk_delete(objects, entity == "DataRow")
+    assert params == {}
+    return text
+
+
+def sdk_row_labels_query(row_id: str, skip: int, first: int) -> str:
+    """The SDK's `DataRow.labels()` query with the selection narrowed to id and project."""
+    from labelbox.orm import query
+    from labelbox.schema.data_row import DataRow
+
+    row = DataRow.__new__(DataRow)
+    row.uid = row_id
+    text, params = query.relationship(row, DataRow.labels, None, None)
+    assert params == {"param_0": row_id}
+    head = text[: text.index("{", text.index("labels("))]
+    return (head % (skip, first)) + "{id project {id}}" + "}}"
