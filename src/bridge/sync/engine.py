@@ -6,7 +6,11 @@
 2. read the links recorded for the target and the elements the workspace wants there
    (items, and the annotation sets `--sets` selects, with their content hashes);
 3. scan the target once for objects carrying our reconciliation keys (an object found but
-   not linked was created by a run that died before recording it: it is *adopted*);
+   not linked was created by a run that died before recording it: it is *adopted*). The
+   target is first told the keys and links the push may touch (`prepare_scan`: a target
+   that looks objects up by key scans those); a target whose scan carries no fingerprints
+   (`fetch_fingerprints`) is then asked to `fetch` the elements changed on the source side
+   since the last push, and only those, so edits made on the target become conflicts;
 4. plan (`bridge.sync.plan`); with `dry_run` stop here;
 5. apply: the project, then items with their sets (one create call per batch), sets on
    existing items, updates, and with `delete` the deletions; the links of every batch are
