@@ -7,7 +7,12 @@ request models (`assert_request_body`); the expected requests are listed by hand
 * a changed set: exactly one PUT of that task's job annotations;
 * a push killed after N changing requests (the N+1-th raises, before or after the fake
   server executed it) and rerun: every item in exactly one task, with its annotations;
-* `--as predictions`: shapes and tags with `source: "auto"`, shapes with their score.
+* `--as predictions`: shapes and tags with `source: "auto"`, shapes with their score;
+* conflicts: a task edited in CVAT whose set also changed in the source is a conflict
+  (`prefer` skip / target / source), found by reading only the changed set's job; the fake
+  answers PUT and GET of job annotations like CVAT (ids and defaults added, checked
+  complete against cvat-sdk's `LabeledData`);
+* `/projects/new` killed right after creating the project: the rerun finds it by name.
 """
 
 from __future__ import annotations

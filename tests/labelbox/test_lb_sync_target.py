@@ -7,7 +7,12 @@ validated with the labelbox SDK's NDJSON models; the expected mutations are list
 * second push: no mutation;
 * a push killed after N mutations (the next one raises, before or after the fake executed
   it) and rerun: three data rows, one batch, one import: nothing twice;
-* `--as predictions`: a model-assisted labeling import instead of a label import.
+* `--as predictions`: a model-assisted labeling import instead of a label import;
+* a changed set replaces its label (`deleteLabels` then the import), also when killed
+  between the two; one of several merged sets (or a prediction) is imported beside and
+  reported; `--delete` deletes labels and data rows; a data row deleted in Labelbox is
+  found missing by the global-key scan and created again. Delete and lookup queries are
+  compared with the strings the labelbox SDK itself builds (`labelbox.orm.query`).
 """
 
 from __future__ import annotations
@@ -672,3 +677,27 @@ def sdk_row_labels_query(row_id: str, skip: int, first: int) -> str:
     assert params == {"param_0": row_id}
     head = text[: text.index("{", text.index("labels("))]
     return (head % (skip, first)) + "{id project {id}}" + "}}"
+
+
+def test_a_changed_prediction_is_imported_beside_and_reported(
+    lb: LabelboxState, tmp_path: Path
+) -> None:
+    ws = workspace(tmp_path, kind="prediction")
+    lb_push(ws, as_predictions=True)
+    chosen = [
+        item.model_copy(
+            update={
+                "annotation_sets": [
+                    a.model_copy(update={"kind": "prediction"}) for a in item.annotation_sets
+                ]
+            }
+        )
+        for item in changed_a()
+    ]
+    repull(ws, chosen)
+    sent = len(lb.mutations)
+    result = lb_push(ws, as_predictions=True)
+    # pre-labels are not labels: nothing to delete, the change goes in a new MAL import
+    assert lb.mutations[sent:] == ["createMALPredictionImportByFilePyApi"]
+    assert result.losses.count("labelbox.update_adds_label") == 1
+    ws.close()
