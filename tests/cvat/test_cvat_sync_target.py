@@ -732,3 +732,46 @@ def test_a_run_killed_after_creating_the_project_reuses_it(fake: FakeCvat, tmp_p
     assert len(fake.projects) == 2
     ws.close()
     other.close()
+
+
+def test_the_fingerprint_ignores_ids_and_order_and_sees_edits() -> None:
+    from bridge_cvat.sync_target import annotation_fingerprint
+
+    def shape(sid: int, label: int, x: float, value: str = "red") -> dict[str, Any]:
+        return {
+            "id": sid,
+            "type": "rectangle",
+            "frame": 0,
+            "label_id": label,
+            "points": [x, 1.0, x + 5, 6.0],
+            "attributes": [{"spec_id": 9, "value": value}],
+        }
+
+    track = {
+        "id": 30,
+        "label_id": 1,
+        "frame": 0,
+        "shapes": [{"id": 31, "type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}],
+    }
+    base = {0: {"version": 1, "shapes": [shape(1, 1, 0), shape(2, 2, 10)], "tracks": [track]}}
+    again = {
+        0: {
+            "version": 7,
+            "shapes": [shape(8, 2, 10), shape(7, 1, 0)],
+            "tracks": [{**track, "id": 99}],
+        }
+    }
+    assert annotation_fingerprint(base) == annotation_fingerprint(again)
+    for edited in (
+        [shape(1, 1, 0.5), shape(2, 2, 10)],  # a box moved
+        [shape(1, 1, 0, "blue"), shape(2, 2, 10)],  # an attribute answered differently
+        [shape(1, 2, 0), shape(2, 2, 10)],  # relabelled
+        [shape(1, 1, 0)],  # one deleted
+    ):
+        changed = {0: {**base[0], "shapes": edited}}
+        assert annotation_fingerprint(changed) != annotation_fingerprint(base)
+    moved_track = {**track, "shapes": [{**track["shapes"][0], "points": [0, 0, 2, 2]}]}
+    assert annotation_fingerprint({0: {**base[0], "tracks": [moved_track]}}) != (
+        annotation_fingerprint(base)
+    )
+    assert annotation_fingerprint({5: base[0]}) != annotation_fingerprint(base)  # another job
