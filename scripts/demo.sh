@@ -20,4 +20,17 @@ step bridge convert samples/cvat/for_images_export_project.xml --to labelstudio 
 # Labelbox export v2 NDJSON -> unified JSONL
 step bridge convert samples/labelbox/export_v2_image_classification.ndjson -o "$out/labelbox.jsonl"
 step bridge inspect "$out/labelbox.jsonl" --json
+
+# The main job: two tools' exports of the same 102 images pulled into one workspace (an
+# embedded SQLite file), matched by image URL: one item, two annotation sets each.
+ws="$out/workspace.db"
+rm -f "$ws" "$ws-wal" "$ws-shm" "$out/merged.jsonl"
+step bridge pull samples/labelbox/export_v2_image_classification.ndjson --name labelbox --match uri -w "$ws"
+step bridge pull samples/labelstudio/export_v2_image_classification.json --name labelstudio --match uri -w "$ws"
+# The migration plan (nothing is written), then the push to a file target
+step bridge push "$out/merged.jsonl" -w "$ws" --dry-run
+step bridge push "$out/merged.jsonl" -w "$ws"
+# Idempotent: the same push again finds nothing to send and leaves the file alone
+step bridge push "$out/merged.jsonl" -w "$ws"
+step bridge status -w "$ws"
 printf '\nOutputs are in %s/\n' "$out"

@@ -18,3 +18,12 @@ def register_connectors(register):
 
     register(CvatConnector)
     register(CvatHttpConnector)
+
+
+@hookimpl
+def register_sync_targets(register):
+    """The CVAT sync target: cvat:// and cvat+http:// project URLs."""
+    from bridge_cvat.sync_target import sync_target
+
+    register("cvat", sync_target)
+    register("cvat+http", sync_target)

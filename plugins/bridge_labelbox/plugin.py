@@ -18,3 +18,11 @@ def register_formats(register):
 
     register(LabelboxExport())
     register(LabelboxImport())
+
+
+@hookimpl
+def register_sync_targets(register):
+    """The Labelbox sync target: labelbox://projects/ID."""
+    from bridge_labelbox.sync_target import sync_target
+
+    register("labelbox", sync_target)

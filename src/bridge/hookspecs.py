@@ -22,6 +22,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from bridge.formats import Connector, FileFormat
+    from bridge.sync.target import TargetFactory
 
 hookspec = pluggy.HookspecMarker("bridge")
 hookimpl = pluggy.HookimplMarker("bridge")
@@ -38,3 +39,10 @@ def register_connectors(register: Callable[[type[Connector]], Any]) -> None:
     """Register live connectors: `register(cls)` with a `bridge.formats.Connector`
     subclass (its `name` is the URL scheme it opens, e.g. "cvat" for `cvat://...`).
     Called the first time a command needs a connector, not at start-up."""
+
+
+@hookspec
+def register_sync_targets(register: Callable[[str, TargetFactory], Any]) -> None:
+    """Register sync targets: `register(scheme, factory)` where `factory(url, options)`
+    returns a `bridge.sync.target.SyncTarget` for URLs starting with `scheme://` (what
+    `bridge push` and `bridge migrate` send to). Called only by the sync commands."""

@@ -12,13 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from bridge import hookspecs
 from bridge.errors import ConfigError, UnknownFormatError
 from bridge.formats import Connector, FileFormat
+
+if TYPE_CHECKING:
+    from bridge.sync.target import TargetFactory
 
 BUILTIN_MODULES = ["bridge.formats.jsonl"]
 ENTRY_POINT_GROUP = "bridge"
@@ -39,6 +42,7 @@ class Registry:
     owners: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     _connectors: dict[str, type[Connector]] | None = None
+    _sync_targets: dict[str, TargetFactory] | None = None
 
     @property
     def connectors(self) -> dict[str, type[Connector]]:
@@ -52,6 +56,21 @@ class Registry:
             _collect("register_connectors", add_connector, self.failed)
             self._connectors = connectors
         return self._connectors
+
+    @property
+    def sync_targets(self) -> dict[str, TargetFactory]:
+        """Sync target factories by URL scheme (asked for the first time a push needs one)."""
+        if self._sync_targets is None:
+            targets: dict[str, TargetFactory] = {}
+
+            def add_target(owner: str, entry: tuple[str, TargetFactory]) -> None:
+                scheme, factory = entry
+                targets[scheme] = factory
+                self.owners[f"sync-target:{scheme}"] = owner
+
+            _collect("register_sync_targets", add_target, self.failed)
+            self._sync_targets = targets
+        return self._sync_targets
 
     @property
     def broken(self) -> dict[str, str]:
@@ -91,8 +110,8 @@ def _collect(hook_name: str, add: Callable[[str, Any], None], broken: dict[str, 
     for impl in hook.get_hookimpls():
         owner = impl.plugin_name
 
-        def register(thing: Any, _owner: str = owner) -> None:
-            add(_owner, thing)
+        def register(*thing: Any, _owner: str = owner) -> None:
+            add(_owner, thing[0] if len(thing) == 1 else thing)
 
         try:
             impl.function(register=register)
@@ -169,3 +188,16 @@ def detect_format(path: Path) -> str:
         where=str(path),
         hint="name it with --from (see `bridge plugins` for the formats)",
     )
+
+
+def get_sync_target_factory(scheme: str) -> TargetFactory:
+    """The sync target factory for URLs starting with `scheme://`."""
+    reg = registry()
+    factory = reg.sync_targets.get(scheme)
+    if factory is None:
+        known = ", ".join(sorted(reg.sync_targets)) or "none"
+        raise UnknownFormatError(
+            f"no sync target for {scheme}:// URLs",
+            hint=f"known sync targets: {known}, or a file path (any writable format)",
+        )
+    return factory

@@ -9,13 +9,14 @@ SIGINT, SIGTERM and SIGHUP stop a run through an exception, so that every `final
 and no temporary output file is left; the exit code is 128 + the signal's number.
 
 One module per group of commands, each registering on `bridge.cli.common.app`:
-`files` (plugins, schema, convert, inspect), `workspace` (pull), `export` (export,
-verify), `qa` (qa).
+`files` (plugins, schema, convert, inspect), `workspace` (pull), `sync` (push, migrate,
+sync, status), `export` (export, verify), `qa` (qa).
 """
 
 from bridge.cli import export as export  # noqa: F401 - registers its commands
 from bridge.cli import files as files  # noqa: F401 - registers its commands
 from bridge.cli import qa as qa  # noqa: F401 - registers its commands
+from bridge.cli import sync as sync  # noqa: F401 - registers its commands
 from bridge.cli import workspace as workspace  # noqa: F401 - registers its commands
 from bridge.cli.common import app, err, fail, out, parse_options, say
 from bridge.cli.main import Interrupted, install_signal_handlers, main

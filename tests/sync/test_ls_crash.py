@@ -1,0 +1,110 @@
+"""Crash safety on a real Label Studio server: a push of 2,000 tasks is SIGKILLed at 6
+points (3 right after a batch was created remotely and before its links were recorded,
+through the test hook BRIDGE_TEST_CRASH_AFTER; 3 at random moments by a timer), rerun each
+time; in the end the project holds every task exactly once with its annotation, and one
+more run sends nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.sync.conftest import bridge_json
+from tests.sync.test_ls_sync import CONFIG, box, url, zero_changes
+
+TASKS = 2000
+
+
+def source_file(path) -> None:
+    """A Label Studio JSON export of TASKS tasks, one annotation each (a box at x = i % 90)."""
+    tasks = [
+        {
+            "id": i + 1,
+            "data": {"image": f"https://example.invalid/crash/{i}.jpg"},
+            "annotations": [
+                {"id": i + 1, "result": [box(f"r{i}", "Car", float(i % 90))], "ground_truth": False}
+            ],
+        }
+        for i in range(TASKS)
+    ]
+    path.write_text(json.dumps(tasks))
+
+
+def run(args: list[str], env: dict[str, str], kill_after: float | None) -> int:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if kill_after is not None:
+        try:
+            child.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+    _, err = child.communicate(timeout=300)
+    assert child.returncode in (0, -signal.SIGKILL), err[-3000:]
+    return child.returncode
+
+
+def tasks_of(client: httpx.Client, pid: int) -> list[dict]:
+    found, page = [], 1
+    while True:
+        r = client.get(
+            "/api/tasks", params={"project": pid, "page": page, "page_size": 500, "fields": "all"}
+        )
+        if r.status_code == 404:
+            return found
+        body = r.json()
+        found.extend(body["tasks"])
+        if len(found) >= body["total"] or not body["tasks"]:
+            return found
+        page += 1
+
+
+def test_push_killed_six_times_ends_with_every_task_once(ls_server, tmp_path):
+    headers = {"Authorization": f"Token {ls_server.token}"}
+    client = httpx.Client(base_url=ls_server.url, headers=headers, timeout=120)
+    pid = client.post(
+        "/api/projects/", json={"title": "crash target", "label_config": CONFIG}
+    ).json()["id"]
+    source = tmp_path / "source.json"
+    source_file(source)
+    ws = str(tmp_path / "ws.db")
+    args = ["migrate", str(source), url(ls_server, pid), "-w", ws, "-O", "batch_size=100"]
+    env = {**os.environ, "LABEL_STUDIO_API_KEY": ls_server.token}
+    rng = random.Random(12)
+    killed = 0
+    for attempt in range(6):
+        if attempt % 2 == 0:  # between "created remotely" and "recorded locally"
+            code = run(args, {**env, "BRIDGE_TEST_CRASH_AFTER": str(rng.randint(1, 3))}, None)
+        else:
+            code = run(args, env, rng.uniform(2.0, 6.0))
+        killed += code == -signal.SIGKILL
+        held = len(tasks_of(client, pid))
+        assert held <= TASKS, f"after attempt {attempt}: {held} tasks (duplicates)"
+    assert killed >= 5, "the runs were expected to be killed"
+    start = time.monotonic()
+    assert run(args, env, None) == 0
+    assert time.monotonic() - start < 120
+
+    tasks = tasks_of(client, pid)
+    images = [t["data"]["image"] for t in tasks]
+    assert len(images) == TASKS and len(set(images)) == TASKS
+    for task in tasks:
+        i = int(task["data"]["image"].rsplit("/", 1)[1].split(".")[0])
+        assert [[r["value"]["x"] for r in a["result"]] for a in task["annotations"]] == [
+            [float(i % 90)]
+        ]
+    again = bridge_json(*args, token=ls_server.token)
+    assert zero_changes(again)
+    assert again["plan"]["unchanged"]["item"] == TASKS
+    client.close()
