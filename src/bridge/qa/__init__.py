@@ -1,7 +1,6 @@
 """QA metrics on the unified model: the same numbers whichever tool the labels came from.
 
-One module per concern (numpy/scipy are imported inside them; `bridge.qa` is not imported
-when the CLI starts):
+One module per concern (`bridge.qa` is not imported when the CLI starts):
 
 | module | what it holds |
 |---|---|
@@ -21,7 +20,8 @@ when the CLI starts):
 Re-exported here: the names in `__all__` (kappas, alpha, the categorical views and the
 categorical consensus). The matching, region, span, track, gold and fusion modules are
 imported from their own modules. Importing `bridge.qa` loads pydantic (the schema) but not
-numpy: every module imports numpy inside the functions that use it.
+numpy: the re-exported modules import numpy inside the functions that use it; the matching,
+region, span, track, gold and fusion modules import numpy (and scipy) when they are imported.
 """
 
 from __future__ import annotations
