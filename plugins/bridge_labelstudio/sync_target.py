@@ -154,6 +154,27 @@ class LabelStudioSyncTarget(SyncTarget):
         self._pusher = TaskPusher(self.connector, config, losses)
         return str(self.project_id)
 
+    def preview(
+        self,
+        project: Project,
+        items: Iterator[Item],
+        losses: LossReport,
+        as_predictions: bool = False,
+    ) -> None:
+        """Dry run: build every task as the push would (nothing is sent), for the losses."""
+        if self.connector.project_id is not None:
+            raw = self.api.get_project(self.project_id)
+            label_config = raw.get("label_config") or "<View/>"
+        else:
+            label_config = ontology_to_config(project.ontology, project.media_kind)
+        self._pusher = TaskPusher(self.connector, parse_label_config(label_config), losses)
+        for item in items:
+            sets = [
+                SetPush(f"preview-{i}", "", aset, "", item, as_prediction=as_predictions)
+                for i, aset in enumerate(item.annotation_sets)
+            ]
+            self._task(ItemPush("", item, "", sets))
+
     def _update_label_config(self, project: Project, losses: LossReport) -> None:
         label_config = ontology_to_config(project.ontology, project.media_kind)
         try:

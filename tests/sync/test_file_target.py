@@ -92,3 +92,15 @@ def test_status_counts_what_a_push_would_send(ws, tmp_path):
     pending = target["pending"]
     assert sum(pending["create"].values()) == 0 and sum(pending["update"].values()) == 0
     assert pending["unchanged"] == {"project": 1, "item": ROWS, "annotation_set": ROWS}
+
+
+def test_a_dry_run_reports_the_losses_of_the_push_and_writes_nothing(tmp_path):
+    video = SAMPLES / "cvat" / "for_video.xml"  # tracks: Label Studio JSON cannot hold all
+    out = tmp_path / "video.labelstudio.json"
+    with open_workspace(tmp_path / "ws.db") as workspace:
+        pull(workspace, video, "cvat")
+        dry = push(workspace, FileTarget(out, "labelstudio"), PushOptions(dry_run=True))
+        assert not out.exists()
+        real = push(workspace, FileTarget(out, "labelstudio"))
+    assert out.exists()
+    assert dry.losses.as_dict() and dry.losses.as_dict() == real.losses.as_dict()

@@ -357,6 +357,8 @@ class Push:
             plan, project_hash, links = self.plan(project)
             result = PushResult(self.target.ref, plan, self.applied, self.losses)
             if self.options.dry_run:
+                items = self._planned_items(plan)
+                self.target.preview(project, items, self.losses, self.options.as_predictions)
                 return result
             remote_project = links["project"].get(PROJECT_ELEMENT)
             if isinstance(self.target, FileTarget):
@@ -481,6 +483,18 @@ class Push:
         self._update_items(changed_items, plan)
         self._sets(new_sets, plan, create=True)
         self._sets(changed_sets, plan, create=False)
+
+    def _planned_items(self, plan: Plan) -> Iterator[Item]:
+        """The items a plan sends, each with the sets it sends (for a dry run's losses)."""
+        sets = set(plan.hashes)
+        for chosen in selected_items(self.ws, self.options):
+            sending = [
+                aset
+                for aset, set_id in zip(chosen.item.annotation_sets, chosen.set_ids, strict=True)
+                if set_id in sets
+            ]
+            if chosen.item_id in sets or sending:
+                yield chosen.item.model_copy(update={"annotation_sets": sending})
 
     def _set_pushes(self, chosen: Selected) -> list[SetPush]:
         pushes = []

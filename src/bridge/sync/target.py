@@ -126,6 +126,16 @@ class SyncTarget(ABC):
         Default: the full scan."""
         return self.scan()
 
+    def preview(  # noqa: B027 - optional hook
+        self,
+        project: Project,
+        items: Iterator[Item],
+        losses: LossReport,
+        as_predictions: bool = False,
+    ) -> None:
+        """Dry run: convert `items` (those the plan would send, with the sets it would send)
+        as a push would, recording what the target cannot hold in `losses`; send nothing."""
+
     def begin(self, total: int) -> None:  # noqa: B027 - optional hook
         """Called once before the first create/update with the number of planned actions."""
 
