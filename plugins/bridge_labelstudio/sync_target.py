@@ -45,7 +45,12 @@ from bridge_labelstudio.connector import (
     project_title,
     token_from_env,
 )
-from bridge_labelstudio.ontology import ontology_to_config, parse_label_config
+from bridge_labelstudio.ontology import (
+    LabelConfig,
+    config_to_ontology,
+    ontology_to_config,
+    parse_label_config,
+)
 
 ITEM_META = "bridge_item"
 HASH_META = "bridge_hash"
@@ -147,10 +152,12 @@ class LabelStudioSyncTarget(SyncTarget):
             extra = {"description": project.description} if project.description else {}
             created = self.api.create_project(project_title(project.name), label_config, **extra)
             self.connector.project_id = int(created["id"])
-        elif remote_id is not None:  # the ontology changed since the last push
-            self._update_label_config(project, losses)
         raw = self.api.get_project(self.project_id)
         config = parse_label_config(raw.get("label_config") or "<View/>")
+        if remote_id is not None and missing_labels(project, config):
+            self._update_label_config(project, losses)  # the ontology grew since the last push
+            raw = self.api.get_project(self.project_id)
+            config = parse_label_config(raw.get("label_config") or "<View/>")
         self._pusher = TaskPusher(self.connector, config, losses)
         return str(self.project_id)
 
@@ -334,7 +341,10 @@ class LabelStudioSyncTarget(SyncTarget):
         ids only, so such links are recorded without one): read from its task, once."""
         if record.remote_id or record.parent is None:
             return record.remote_id
-        task = self.api.json("GET", f"/api/tasks/{record.parent}/")
+        try:
+            task = self.api.json("GET", f"/api/tasks/{record.parent}/")
+        except NotFoundError:
+            return ""  # its task is gone, and the set with it
         meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
         self._metas[record.parent] = meta
         wanted = self.remote_key("annotation_set", record.key)
@@ -433,6 +443,12 @@ class LabelStudioSyncTarget(SyncTarget):
 
     def close(self) -> None:
         self.api.close()
+
+
+def missing_labels(project: Project, config: LabelConfig) -> set[str]:
+    """Label classes of `project` the project's label config does not have."""
+    held = {label.name for label in config_to_ontology(config).labels}
+    return {label.name for label in project.ontology.labels} - held
 
 
 def dropped(push: SetPush, task_id: str | None) -> RemoteRecord:

@@ -562,6 +562,14 @@ class Push:
             ]
             self.target.delete(records)
             self.ws.forget_links(ref, kind, [s.element_id for s in states])
+            if kind == "item":  # their sets went with them
+                parents = {s.remote_id for s in states}
+                orphans = [
+                    element_id
+                    for element_id, link in self.ws.links(ref, "annotation_set").items()
+                    if (link.extra or {}).get("parent") in parents
+                ]
+                self.ws.forget_links(ref, "annotation_set", orphans)
             self.applied["delete"][kind] += len(states)
             self._advance(len(states))
 
