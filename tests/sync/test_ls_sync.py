@@ -204,6 +204,8 @@ def test_an_edit_sends_exactly_that_annotation_and_a_deletion_needs_delete(
     assert reported["applied"]["delete"]["annotation_set"] == 0
     assert content(client, copy) == want  # still there without --delete
 
+    gone_task = by_image["https://example.invalid/img7.jpg"]["id"]
+    assert client.delete(f"/api/tasks/{gone_task}/").status_code == 204
     deleted = bridge_json(
         "migrate",
         url(ls_server, source),
@@ -213,8 +215,10 @@ def test_an_edit_sends_exactly_that_annotation_and_a_deletion_needs_delete(
         "--delete",
         token=ls_server.token,
     )
-    assert deleted["applied"]["delete"]["annotation_set"] == 1
+    assert deleted["plan"]["delete"] == {"project": 0, "item": 1, "annotation_set": 1}
+    assert deleted["applied"]["delete"] == {"project": 0, "item": 1, "annotation_set": 1}
     want["https://example.invalid/img5.jpg"]["annotations"] = []
+    del want["https://example.invalid/img7.jpg"]
     assert content(client, copy) == want
     final = bridge_json(
         "migrate",
