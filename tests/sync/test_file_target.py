@@ -104,3 +104,18 @@ def test_a_dry_run_reports_the_losses_of_the_push_and_writes_nothing(tmp_path):
         real = push(workspace, FileTarget(out, "labelstudio"))
     assert out.exists()
     assert dry.losses.as_dict() and dry.losses.as_dict() == real.losses.as_dict()
+
+
+def test_the_fast_desired_path_agrees_with_the_items(ws):
+    from bridge.sync.desired import desired_all
+    from bridge.sync.engine import prediction_hash, selected_items
+
+    def shape(desired):
+        return {(d.item_id, d.hash, frozenset(d.sets)) for d in desired}
+
+    for sources in (None, ["labelstudio"]):
+        for as_predictions in (False, True):
+            options = PushOptions(sources=sources, as_predictions=as_predictions)
+            slow = [chosen.desired() for chosen in selected_items(ws, options)]
+            fast = desired_all(ws, sources, prediction_hash if as_predictions else None)
+            assert len(slow) == ROWS and shape(fast) == shape(slow)

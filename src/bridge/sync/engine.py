@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Project
 from bridge.select import SetSelector, select_sets
+from bridge.sync.desired import desired_all
 from bridge.sync.filetarget import FileTarget
 from bridge.sync.plan import (
     DesiredItem,
@@ -330,12 +331,22 @@ class Push:
                 return None
         return self.target.fetch(changed) if changed else iter(())
 
+    def _desired(self) -> list[DesiredItem]:
+        """Ids and hashes of what the push wants: straight from the workspace's rows when
+        every set goes, else through the items (the selector reads the sets)."""
+        if SetSelector.parse(self.options.sets).terms == (("all", ""),):
+            transform = prediction_hash if self.options.as_predictions else None
+            fast = desired_all(self.ws, self.options.sources, transform)
+            if fast is not None:
+                return fast
+        return [selected.desired() for selected in selected_items(self.ws, self.options)]
+
     def plan(self, project: Project) -> tuple[Plan, str, dict[Kind, dict[str, LinkState]]]:
         links = self.links()
         project_link = links["project"].get(PROJECT_ELEMENT)
         if project_link is not None:
             self.target.use_project(project_link.remote_id)
-        desired = [selected.desired() for selected in selected_items(self.ws, self.options)]
+        desired = self._desired()
         remote, complete = self.scan(desired, links)
         planner = Planner(links, remote, prefer=self.options.prefer, complete=complete)
         project_hash = content_hash(project)
