@@ -208,19 +208,46 @@ class LabelStudioSyncTarget(SyncTarget):
         """The project's counters (tasks; annotations incl. skipped ones, predictions)
         equal the numbers of linked items and sets: nothing was created without being
         recorded, nothing of ours deleted (unless both at once: `-O scan=full`)."""
-        if self.connector.project_id is None:
+        counted = self._counters()
+        if counted is None:
             return False
+        tasks, sets = counted
+        return tasks == len(links["item"]) and sets == linked_sets(links)
+
+    def _counters(self) -> tuple[int, int] | None:
+        """(tasks, annotations incl. skipped + predictions) of the project, None if none."""
+        if self.connector.project_id is None:
+            return None
         raw = self.api.get_project(self.project_id)
-        sets = [link for link in links["annotation_set"].values() if not link.extra.get("dropped")]
-        annotations = sum(
-            int(raw.get(name) or 0)
-            for name in (
-                "total_annotations_number",
-                "skipped_annotations_number",
-                "total_predictions_number",
-            )
+        names = (
+            "total_annotations_number",
+            "skipped_annotations_number",
+            "total_predictions_number",
         )
-        return raw.get("task_number") == len(links["item"]) and annotations == len(sets)
+        return int(raw.get("task_number") or 0), sum(int(raw.get(name) or 0) for name in names)
+
+    def scan_recent(self, links: dict[Kind, dict[str, Any]]) -> list[RemoteRecord] | None:
+        """The tasks made after the newest linked task, when they (all ours) and their
+        sets account exactly for the difference between the counters and the links."""
+        counted = self._counters()
+        ids = [int(link.remote_id) for link in links["item"].values() if link.remote_id.isdigit()]
+        if counted is None or not ids:
+            return None
+        records: list[RemoteRecord] = []
+        tasks = 0
+        for task in self.api.iter_tasks_after(self.project_id, max(ids)):
+            found = list(self._records(task))
+            if not found:
+                return None  # not ours: only a full scan can tell what is what
+            tasks += 1
+            records.extend(found)
+            listed = len(task.get("annotations") or []) + len(task.get("predictions") or [])
+            if listed != len(found) - 1:
+                return None  # sets without our keys
+        sets = sum(1 for record in records if record.kind == "annotation_set")
+        if counted != (len(links["item"]) + tasks, linked_sets(links) + sets):
+            return None
+        return records
 
     def fetch(self, records: list[RemoteRecord]) -> Iterator[RemoteRecord]:
         """The tasks holding `records`, one request per task."""
@@ -443,6 +470,11 @@ class LabelStudioSyncTarget(SyncTarget):
 
     def close(self) -> None:
         self.api.close()
+
+
+def linked_sets(links: dict[Kind, dict[str, Any]]) -> int:
+    """How many linked sets should exist remotely (drafts are linked as dropped)."""
+    return sum(1 for link in links["annotation_set"].values() if not link.extra.get("dropped"))
 
 
 def missing_labels(project: Project, config: LabelConfig) -> set[str]:

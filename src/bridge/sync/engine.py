@@ -23,6 +23,7 @@ window the scan must repair.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -308,8 +309,13 @@ class Push:
         object was made or lost behind our back); None when a full scan is needed."""
         if self.options.full_scan or not any(links[kind] for kind in KINDS):
             return None
-        if not self.target.matches_links({kind: dict(links[kind]) for kind in KINDS}):
-            return None
+        linked = {kind: dict(links[kind]) for kind in KINDS}
+        recent: list[RemoteRecord] = []
+        if not self.target.matches_links(linked):
+            found = self.target.scan_recent(linked)
+            if found is None:
+                return None
+            recent = found
         changed: list[RemoteRecord] = []
         for item in desired:
             link = links["item"].get(item.item_id)
@@ -329,7 +335,8 @@ class Push:
                     )
             if len(changed) > QUICK_FETCH_LIMIT:
                 return None
-        return self.target.fetch(changed) if changed else iter(())
+        fetched = self.target.fetch(changed) if changed else iter(())
+        return itertools.chain(recent, fetched)
 
     def _desired(self) -> list[DesiredItem]:
         """Ids and hashes of what the push wants: straight from the workspace's rows when

@@ -121,6 +121,12 @@ class SyncTarget(ABC):
         and looks only at the objects it is about to change (`fetch`). Default: False."""
         return False
 
+    def scan_recent(self, links: dict[Kind, dict[str, Any]]) -> list[RemoteRecord] | None:
+        """When the counters differ from the links only by objects made after the last
+        linked one (a run died before recording them), those objects, listed cheaply; None
+        when that does not explain the difference (then the full scan). Default: None."""
+        return None
+
     def fetch(self, records: list[RemoteRecord]) -> Iterator[RemoteRecord]:
         """The current state of the linked objects `records` (keys as `scan` gives them).
         Default: the full scan."""
