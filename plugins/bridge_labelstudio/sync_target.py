@@ -283,6 +283,7 @@ class LabelStudioSyncTarget(SyncTarget):
         )
         sent = meta.get(SETS_META) if isinstance(meta.get(SETS_META), dict) else {}
         assert isinstance(sent, dict)
+        sent_by_key = {str(annotation_key(str(set_id))): h for set_id, h in sent.items()}
         for annotation in task.get("annotations") or []:
             key = annotation.get("import_id") if isinstance(annotation, dict) else None
             if key is None:
@@ -293,6 +294,7 @@ class LabelStudioSyncTarget(SyncTarget):
                 str(annotation.get("id")),
                 task_id,
                 annotation_fingerprint(annotation),
+                sent_by_key.get(str(key)),
                 extra={"type": "annotation"},
             )
         predictions = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
