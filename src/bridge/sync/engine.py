@@ -6,7 +6,15 @@
 2. read the links recorded for the target and the elements the workspace wants there
    (items, and the annotation sets `--sets` selects, with their content hashes);
 3. scan the target once for objects carrying our reconciliation keys (an object found but
-   not linked was created by a run that died before recording it: it is *adopted*);
+   not linked was created by a run that died before recording it: it is *adopted*). When
+   the target's counters match the links, only the objects of elements changed on the
+   source side are fetched; when they differ only by objects made after the newest linked
+   one, only those are listed (`scan_recent`); else the whole target is scanned. Before a
+   full scan the target is told the keys and links the push may touch (`prepare_scan`: a
+   target that looks objects up by key scans those); a target whose scan carries no
+   fingerprints (`fetch_fingerprints`) is then asked to `fetch` the elements changed on the
+   source side since the last push, and only those, so edits made on the target become
+   conflicts;
 4. plan (`bridge.sync.plan`); with `dry_run` stop here;
 5. apply: the project, then items with their sets (one create call per batch), sets on
    existing items, updates, and with `delete` the deletions; the links of every batch are
@@ -238,6 +246,33 @@ class _Crash:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _changed(
+    desired: list[DesiredItem], links: dict[Kind, dict[str, LinkState]], limit: int | None = None
+) -> list[RemoteRecord] | None:
+    """Records (keyed by element id) of the linked elements whose desired hash differs from
+    the link's; None when more than `limit` changed (see `Push._records`)."""
+    changed: list[RemoteRecord] = []
+    for item in desired:
+        link = links["item"].get(item.item_id)
+        if link is not None and link.hash != item.hash:
+            changed.append(RemoteRecord("item", item.item_id, link.remote_id))
+        for aset in item.sets:
+            set_link = links["annotation_set"].get(aset.set_id)
+            if set_link is not None and set_link.hash != aset.hash:
+                changed.append(
+                    RemoteRecord(
+                        "annotation_set",
+                        aset.set_id,
+                        set_link.remote_id,
+                        set_link.parent,
+                        extra=dict(set_link.extra),
+                    )
+                )
+        if limit is not None and len(changed) > limit:
+            return None
+    return changed
+
+
 class Push:
     """One push of the workspace to one target (see the module docstring)."""
 
@@ -291,6 +326,7 @@ class Push:
             )
         records, complete = self._records(desired, links), True
         if records is None:
+            self.target.prepare_scan(keys, {kind: dict(links[kind]) for kind in KINDS})
             records = self.target.scan()
         else:
             complete = False
@@ -300,7 +336,32 @@ class Push:
                 continue  # another workspace's object, or one of an element we no longer hold
             record.key = known
             found[record.kind].setdefault(known, record)
+        if complete and self.target.fetch_fingerprints:
+            self._fingerprints(desired, links, keys, found)
         return found, complete
+
+    def _fingerprints(
+        self,
+        desired: list[DesiredItem],
+        links: dict[Kind, dict[str, LinkState]],
+        keys: dict[Kind, dict[str, str]],
+        found: dict[Kind, dict[str, RemoteRecord]],
+    ) -> None:
+        """After a full scan that lists objects without their fingerprints
+        (`SyncTarget.fetch_fingerprints`): `fetch` the objects of the elements changed on
+        the source side, and only those, so the planner sees edits made on the target."""
+        wanted = [
+            record
+            for record in _changed(desired, links) or []
+            if (have := found[record.kind].get(record.key)) is not None and have.hash is None
+        ]
+        if not wanted:
+            return
+        for record in self.target.fetch(wanted):
+            known = keys[record.kind].get(record.key)
+            have = found[record.kind].get(known) if known is not None else None
+            if have is not None and record.hash is not None:
+                have.hash = record.hash
 
     def _records(
         self, desired: list[DesiredItem], links: dict[Kind, dict[str, LinkState]]
@@ -316,25 +377,9 @@ class Push:
             if found is None:
                 return None
             recent = found
-        changed: list[RemoteRecord] = []
-        for item in desired:
-            link = links["item"].get(item.item_id)
-            if link is not None and link.hash != item.hash:
-                changed.append(RemoteRecord("item", item.item_id, link.remote_id))
-            for aset in item.sets:
-                set_link = links["annotation_set"].get(aset.set_id)
-                if set_link is not None and set_link.hash != aset.hash:
-                    changed.append(
-                        RemoteRecord(
-                            "annotation_set",
-                            aset.set_id,
-                            set_link.remote_id,
-                            set_link.parent,
-                            extra=dict(set_link.extra),
-                        )
-                    )
-            if len(changed) > QUICK_FETCH_LIMIT:
-                return None
+        changed = _changed(desired, links, QUICK_FETCH_LIMIT)
+        if changed is None:
+            return None
         fetched = self.target.fetch(changed) if changed else iter(())
         return itertools.chain(recent, fetched)
 

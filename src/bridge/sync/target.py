@@ -142,6 +142,20 @@ class SyncTarget(ABC):
         """Dry run: convert `items` (those the plan would send, with the sets it would send)
         as a push would, recording what the target cannot hold in `losses`; send nothing."""
 
+    fetch_fingerprints: bool = False
+    """True when `scan` lists objects without their content fingerprint (`hash` None) but
+    `fetch` can give it object by object (CVAT: a task's job annotations): after a full scan
+    the engine fetches the elements changed on the source side, and only those, so edits
+    made on the target become conflicts while a no-change run makes no per-object request."""
+
+    def prepare_scan(  # noqa: B027 - optional hook
+        self, keys: dict[Kind, dict[str, str]], links: dict[Kind, dict[str, Any]]
+    ) -> None:
+        """Called before a full `scan` with the reconciliation keys (-> element ids) of every
+        element the push may touch (desired or linked) and the recorded links (`LinkState`s):
+        a target that cannot list its objects but can look them up by key (Labelbox global
+        keys) scans exactly those. Default: nothing."""
+
     def begin(self, total: int) -> None:  # noqa: B027 - optional hook
         """Called once before the first create/update with the number of planned actions."""
 
