@@ -310,6 +310,21 @@ class LabelStudioApi:
         params = {"project": project_id, "page_size": page_size, "fields": "all"}
         yield from self._pages("/api/tasks", params, "tasks")
 
+    def iter_tasks_after(
+        self, project_id: int | str, task_id: int, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """The project's tasks whose id is greater than `task_id` (a Data Manager filter),
+        with full annotations and predictions: what was created after a known task."""
+        rule = {"filter": "filter:tasks:id", "operator": "greater", "type": "Number"}
+        query = {"filters": {"conjunction": "and", "items": [{**rule, "value": task_id}]}}
+        params = {
+            "project": project_id,
+            "page_size": page_size,
+            "fields": "all",
+            "query": json.dumps(query),
+        }
+        yield from self._pages("/api/tasks", params, "tasks")
+
     def _pages(self, path: str, params: dict[str, Any], key: str) -> Iterator[dict[str, Any]]:
         """Label Studio's page-number pagination; `next` links are not followed (they name
         the host as the server sees it, which is wrong behind a proxy). A page the server

@@ -45,7 +45,12 @@ from bridge_labelstudio.connector import (
     project_title,
     token_from_env,
 )
-from bridge_labelstudio.ontology import ontology_to_config, parse_label_config
+from bridge_labelstudio.ontology import (
+    LabelConfig,
+    config_to_ontology,
+    ontology_to_config,
+    parse_label_config,
+)
 
 ITEM_META = "bridge_item"
 HASH_META = "bridge_hash"
@@ -147,12 +152,35 @@ class LabelStudioSyncTarget(SyncTarget):
             extra = {"description": project.description} if project.description else {}
             created = self.api.create_project(project_title(project.name), label_config, **extra)
             self.connector.project_id = int(created["id"])
-        elif remote_id is not None:  # the ontology changed since the last push
-            self._update_label_config(project, losses)
         raw = self.api.get_project(self.project_id)
         config = parse_label_config(raw.get("label_config") or "<View/>")
+        if remote_id is not None and missing_labels(project, config):
+            self._update_label_config(project, losses)  # the ontology grew since the last push
+            raw = self.api.get_project(self.project_id)
+            config = parse_label_config(raw.get("label_config") or "<View/>")
         self._pusher = TaskPusher(self.connector, config, losses)
         return str(self.project_id)
+
+    def preview(
+        self,
+        project: Project,
+        items: Iterator[Item],
+        losses: LossReport,
+        as_predictions: bool = False,
+    ) -> None:
+        """Dry run: build every task as the push would (nothing is sent), for the losses."""
+        if self.connector.project_id is not None:
+            raw = self.api.get_project(self.project_id)
+            label_config = raw.get("label_config") or "<View/>"
+        else:
+            label_config = ontology_to_config(project.ontology, project.media_kind)
+        self._pusher = TaskPusher(self.connector, parse_label_config(label_config), losses)
+        for item in items:
+            sets = [
+                SetPush(f"preview-{i}", "", aset, "", item, as_prediction=as_predictions)
+                for i, aset in enumerate(item.annotation_sets)
+            ]
+            self._task(ItemPush("", item, "", sets))
 
     def _update_label_config(self, project: Project, losses: LossReport) -> None:
         label_config = ontology_to_config(project.ontology, project.media_kind)
@@ -180,19 +208,46 @@ class LabelStudioSyncTarget(SyncTarget):
         """The project's counters (tasks; annotations incl. skipped ones, predictions)
         equal the numbers of linked items and sets: nothing was created without being
         recorded, nothing of ours deleted (unless both at once: `-O scan=full`)."""
-        if self.connector.project_id is None:
+        counted = self._counters()
+        if counted is None:
             return False
+        tasks, sets = counted
+        return tasks == len(links["item"]) and sets == linked_sets(links)
+
+    def _counters(self) -> tuple[int, int] | None:
+        """(tasks, annotations incl. skipped + predictions) of the project, None if none."""
+        if self.connector.project_id is None:
+            return None
         raw = self.api.get_project(self.project_id)
-        sets = [link for link in links["annotation_set"].values() if not link.extra.get("dropped")]
-        annotations = sum(
-            int(raw.get(name) or 0)
-            for name in (
-                "total_annotations_number",
-                "skipped_annotations_number",
-                "total_predictions_number",
-            )
+        names = (
+            "total_annotations_number",
+            "skipped_annotations_number",
+            "total_predictions_number",
         )
-        return raw.get("task_number") == len(links["item"]) and annotations == len(sets)
+        return int(raw.get("task_number") or 0), sum(int(raw.get(name) or 0) for name in names)
+
+    def scan_recent(self, links: dict[Kind, dict[str, Any]]) -> list[RemoteRecord] | None:
+        """The tasks made after the newest linked task, when they (all ours) and their
+        sets account exactly for the difference between the counters and the links."""
+        counted = self._counters()
+        ids = [int(link.remote_id) for link in links["item"].values() if link.remote_id.isdigit()]
+        if counted is None or not ids:
+            return None
+        records: list[RemoteRecord] = []
+        tasks = 0
+        for task in self.api.iter_tasks_after(self.project_id, max(ids)):
+            found = list(self._records(task))
+            if not found:
+                return None  # not ours: only a full scan can tell what is what
+            tasks += 1
+            records.extend(found)
+            listed = len(task.get("annotations") or []) + len(task.get("predictions") or [])
+            if listed != len(found) - 1:
+                return None  # sets without our keys
+        sets = sum(1 for record in records if record.kind == "annotation_set")
+        if counted != (len(links["item"]) + tasks, linked_sets(links) + sets):
+            return None
+        return records
 
     def fetch(self, records: list[RemoteRecord]) -> Iterator[RemoteRecord]:
         """The tasks holding `records`, one request per task."""
@@ -228,6 +283,7 @@ class LabelStudioSyncTarget(SyncTarget):
         )
         sent = meta.get(SETS_META) if isinstance(meta.get(SETS_META), dict) else {}
         assert isinstance(sent, dict)
+        sent_by_key = {str(annotation_key(str(set_id))): h for set_id, h in sent.items()}
         for annotation in task.get("annotations") or []:
             key = annotation.get("import_id") if isinstance(annotation, dict) else None
             if key is None:
@@ -238,6 +294,7 @@ class LabelStudioSyncTarget(SyncTarget):
                 str(annotation.get("id")),
                 task_id,
                 annotation_fingerprint(annotation),
+                sent_by_key.get(str(key)),
                 extra={"type": "annotation"},
             )
         predictions = [p for p in task.get("predictions") or [] if isinstance(p, dict)]
@@ -313,7 +370,10 @@ class LabelStudioSyncTarget(SyncTarget):
         ids only, so such links are recorded without one): read from its task, once."""
         if record.remote_id or record.parent is None:
             return record.remote_id
-        task = self.api.json("GET", f"/api/tasks/{record.parent}/")
+        try:
+            task = self.api.json("GET", f"/api/tasks/{record.parent}/")
+        except NotFoundError:
+            return ""  # its task is gone, and the set with it
         meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
         self._metas[record.parent] = meta
         wanted = self.remote_key("annotation_set", record.key)
@@ -412,6 +472,17 @@ class LabelStudioSyncTarget(SyncTarget):
 
     def close(self) -> None:
         self.api.close()
+
+
+def linked_sets(links: dict[Kind, dict[str, Any]]) -> int:
+    """How many linked sets should exist remotely (drafts are linked as dropped)."""
+    return sum(1 for link in links["annotation_set"].values() if not link.extra.get("dropped"))
+
+
+def missing_labels(project: Project, config: LabelConfig) -> set[str]:
+    """Label classes of `project` the project's label config does not have."""
+    held = {label.name for label in config_to_ontology(config).labels}
+    return {label.name for label in project.ontology.labels} - held
 
 
 def dropped(push: SetPush, task_id: str | None) -> RemoteRecord:

@@ -22,8 +22,8 @@ from tests.sync.test_ls_sync import CONFIG, box, url, zero_changes
 TASKS = 2000
 
 
-def source_file(path) -> None:
-    """A Label Studio JSON export of TASKS tasks, one annotation each (a box at x = i % 90)."""
+def source_file(path, count: int = TASKS) -> None:
+    """A Label Studio JSON export of `count` tasks, one annotation each (a box at x = i % 90)."""
     tasks = [
         {
             "id": i + 1,
@@ -32,7 +32,7 @@ def source_file(path) -> None:
                 {"id": i + 1, "result": [box(f"r{i}", "Car", float(i % 90))], "ground_truth": False}
             ],
         }
-        for i in range(TASKS)
+        for i in range(count)
     ]
     path.write_text(json.dumps(tasks))
 
@@ -107,4 +107,50 @@ def test_push_killed_six_times_ends_with_every_task_once(ls_server, tmp_path):
     again = bridge_json(*args, token=ls_server.token)
     assert zero_changes(again)
     assert again["plan"]["unchanged"]["item"] == TASKS
+    client.close()
+
+
+def test_two_concurrent_pushes_to_one_target_send_everything_once(ls_server, tmp_path):
+    count = 300
+    headers = {"Authorization": f"Token {ls_server.token}"}
+    client = httpx.Client(base_url=ls_server.url, headers=headers, timeout=120)
+    pid = client.post(
+        "/api/projects/", json={"title": "two at once", "label_config": CONFIG}
+    ).json()["id"]
+    source = tmp_path / "source.json"
+    source_file(source, count)
+    ws = str(tmp_path / "ws.db")
+    env = {**os.environ, "LABEL_STUDIO_API_KEY": ls_server.token}
+    pulled = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", "pull", str(source), "-w", ws],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    args = [
+        sys.executable,
+        "-m",
+        "bridge.cli",
+        "push",
+        url(ls_server, pid),
+        "-w",
+        ws,
+        "--json",
+        "-O",
+        "batch_size=50",
+    ]
+    children = [
+        subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=300)
+        assert child.returncode == 0, err[-3000:]
+        results.append(json.loads(out))
+    created = sorted(r["applied"]["create"]["item"] for r in results)
+    assert created == [0, count]  # the lock made the second wait; then it found nothing to send
+    tasks = tasks_of(client, pid)
+    assert len(tasks) == count and len({t["data"]["image"] for t in tasks}) == count
     client.close()

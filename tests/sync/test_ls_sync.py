@@ -204,6 +204,8 @@ def test_an_edit_sends_exactly_that_annotation_and_a_deletion_needs_delete(
     assert reported["applied"]["delete"]["annotation_set"] == 0
     assert content(client, copy) == want  # still there without --delete
 
+    gone_task = by_image["https://example.invalid/img7.jpg"]["id"]
+    assert client.delete(f"/api/tasks/{gone_task}/").status_code == 204
     deleted = bridge_json(
         "migrate",
         url(ls_server, source),
@@ -213,8 +215,10 @@ def test_an_edit_sends_exactly_that_annotation_and_a_deletion_needs_delete(
         "--delete",
         token=ls_server.token,
     )
-    assert deleted["applied"]["delete"]["annotation_set"] == 1
+    assert deleted["plan"]["delete"] == {"project": 0, "item": 1, "annotation_set": 1}
+    assert deleted["applied"]["delete"] == {"project": 0, "item": 1, "annotation_set": 1}
     want["https://example.invalid/img5.jpg"]["annotations"] = []
+    del want["https://example.invalid/img7.jpg"]
     assert content(client, copy) == want
     final = bridge_json(
         "migrate",
@@ -226,3 +230,93 @@ def test_an_edit_sends_exactly_that_annotation_and_a_deletion_needs_delete(
         token=ls_server.token,
     )
     assert zero_changes(final)
+
+
+def test_as_predictions_sends_pre_annotations_once(ls_server, client, tmp_path):
+    source = make_source(client, "sync predictions source")
+    ws = str(tmp_path / "ws.db")
+    args = (
+        "migrate",
+        url(ls_server, source),
+        url(ls_server),
+        "-w",
+        ws,
+        "--sets",
+        "human",
+        "--as",
+        "predictions",
+    )
+    first = bridge_json(*args, token=ls_server.token)
+    assert first["applied"]["create"] == {"project": 1, "item": TASKS, "annotation_set": TASKS + 1}
+    copy = int(first["target"]["remote_project"])
+    tasks = client.get(
+        "/api/tasks", params={"project": copy, "page_size": 100, "fields": "all"}
+    ).json()["tasks"]
+    assert len(tasks) == TASKS
+    assert all(task["annotations"] == [] for task in tasks)
+    versions = {p["model_version"] for task in tasks for p in task["predictions"]}
+    assert versions == {"label-bridge"}  # human sets have no model version of their own
+    held = content(client, copy)
+    for image, want in expected().items():  # the human annotations, now as predictions
+        assert [tuple((label, x) for label, x, _ in p) for p in held[image]["predictions"]] == want[
+            "annotations"
+        ]
+    assert zero_changes(bridge_json(*args, token=ls_server.token))
+
+
+def test_changed_on_both_sides_is_a_conflict_that_prefer_resolves(ls_server, client, tmp_path):
+    source = make_source(client, "sync conflict source")
+    ws = str(tmp_path / "ws.db")
+    first = bridge_json(
+        "migrate", url(ls_server, source), url(ls_server), "-w", ws, token=ls_server.token
+    )
+    copy = int(first["target"]["remote_project"])
+
+    def annotation_on(pid: int, image: str) -> dict:
+        tasks = client.get(
+            "/api/tasks", params={"project": pid, "page_size": 100, "fields": "all"}
+        ).json()["tasks"]
+        return next(t for t in tasks if t["data"]["image"] == image)["annotations"][0]
+
+    image = "https://example.invalid/img4.jpg"
+    theirs = annotation_on(copy, image)
+    assert (
+        client.patch(
+            f"/api/annotations/{theirs['id']}/", json={"result": [box("t", "Car", 44.0)]}
+        ).status_code
+        == 200
+    )
+    ours = annotation_on(source, image)
+    assert (
+        client.patch(
+            f"/api/annotations/{ours['id']}/", json={"result": [box("s", "Car", 55.0)]}
+        ).status_code
+        == 200
+    )
+
+    skipped = bridge_json(
+        "migrate", url(ls_server, source), url(ls_server), "-w", ws, token=ls_server.token
+    )
+    assert [(c["kind"], c["resolution"]) for c in skipped["plan"]["conflicts"]] == [
+        ("annotation_set", "skip")
+    ]
+    assert skipped["applied"]["update"]["annotation_set"] == 0
+    assert content(client, copy)[image]["annotations"] == [(("Car", 44.0),)]
+
+    forced = bridge_json(
+        "migrate",
+        url(ls_server, source),
+        url(ls_server),
+        "-w",
+        ws,
+        "--prefer",
+        "source",
+        token=ls_server.token,
+    )
+    assert forced["applied"]["update"]["annotation_set"] == 1
+    assert content(client, copy)[image]["annotations"] == [(("Car", 55.0),)]
+    assert zero_changes(
+        bridge_json(
+            "migrate", url(ls_server, source), url(ls_server), "-w", ws, token=ls_server.token
+        )
+    )

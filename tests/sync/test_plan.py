@@ -154,7 +154,7 @@ def test_gone_elements_are_delete_candidates_sets_of_deleted_items_not_listed_tw
             LinkState("s3", "300", "c", parent="10"),
         ],
     )
-    gone = {"item": {"i2", "never-linked"}, "annotation_set": {"s3", "s9"}}
+    gone = {"item": {"i2", "never-linked"}, "annotation_set": {"s2", "s3", "s9"}}
     plan = plan_push(None, [item("i1", sets=(("s1", "a"),))], state, None, gone)
     assert [s.element_id for s in plan.delete["item"]] == ["i2"]
     assert [s.element_id for s in plan.delete["annotation_set"]] == ["s3"]

@@ -253,6 +253,28 @@ def migrate_command(
     report(result, False, dry_run)
 
 
+def open_source(source: str, from_format: str | None, options: dict[str, Any]) -> tuple[Any, Any]:
+    """`(dataset, losses)` of `source`, streamed (nothing read yet but its project)."""
+    from bridge import api
+    from bridge.losses import LossReport
+
+    losses = LossReport()
+    return api.open_dataset(source, from_format, losses, **options), losses
+
+
+def pull_dataset(
+    ws: Any, source: str, name: str | None, match: str, dataset: Any, losses: Any
+) -> dict[str, Any]:
+    """Pull an opened `dataset` into `ws`; `{"source": name, "counts": ..., "losses": [...]}`."""
+    from bridge.cli.workspace import source_spec
+    from bridge.store import MatchRule
+
+    spec = source_spec(source, name, dataset)
+    result = ws.pull(dataset, spec, MatchRule.parse(match))
+    counts = result.as_dict() if hasattr(result, "as_dict") else dict(vars(result))
+    return {"source": spec.name, "counts": counts, "losses": losses.as_dict()}
+
+
 def pull_into(
     ws: Any,
     source: str,
@@ -260,33 +282,19 @@ def pull_into(
     match: str,
     from_format: str | None,
     options: dict[str, Any],
-    label_map: Any = None,
 ) -> dict[str, Any]:
-    """Pull `source` into `ws` (what `bridge pull` does), its labels renamed by
-    `label_map` (`bridge sync`); `{"source": name, "counts": ..., "losses": [...]}`."""
-    from bridge import api
-    from bridge.cli.workspace import source_spec
-    from bridge.losses import LossReport
-    from bridge.store import MatchRule
-
-    losses = LossReport()
-    dataset = api.open_dataset(source, from_format, losses, **options)
-    if label_map:
-        mapped(dataset, label_map, losses)
-    spec = source_spec(source, name, dataset)
-    result = ws.pull(dataset, spec, MatchRule.parse(match))
-    counts = result.as_dict() if hasattr(result, "as_dict") else dict(vars(result))
-    return {"source": spec.name, "counts": counts, "losses": losses.as_dict()}
+    """Pull `source` into `ws` (what `bridge pull` does)."""
+    dataset, losses = open_source(source, from_format, options)
+    return pull_dataset(ws, source, name, match, dataset, losses)
 
 
 def mapped(dataset: Any, label_map: Any, losses: Any) -> None:
     """Apply `label_map` to `dataset` as it streams: items, then the final project."""
-    from bridge.sync.labelmap import (  # type: ignore[import-not-found,unused-ignore]
+    from bridge.sync.labelmap import (
         apply_label_map,
         map_ontology,
     )
 
-    label_map.check(dataset.project)
     items = dataset.items
 
     def stream() -> Iterator[Any]:
@@ -310,25 +318,23 @@ def sync_command(
 ) -> None:
     """Pull every source of CONFIG (label maps applied) and push to its target."""
     from bridge.store import open_workspace
-    from bridge.sync.config import load_config  # type: ignore[import-not-found,unused-ignore]
-    from bridge.sync.labelmap import LabelMap  # type: ignore[import-not-found,unused-ignore]
+    from bridge.sync.config import load_config
+    from bridge.sync.labelmap import LabelMap
 
     cfg = load_config(config)
     label_map = LabelMap.from_config(cfg)
+    opened = []
+    for src in cfg.sources:  # every source's labels are known before anything is pulled
+        dataset, losses = open_source(src.location, src.from_, src.plain_options())
+        label_map.check(dataset.project)
+        opened.append((src, dataset, losses))
     with open_workspace(workspace or cfg.workspace) as ws:
         pulls = []
-        for src in cfg.sources:
-            pulls.append(
-                pull_into(
-                    ws,
-                    src.location,
-                    src.name,
-                    src.match or cfg.match,
-                    src.from_,
-                    src.plain_options(),
-                    label_map=label_map,
-                )
-            )
+        for src, dataset, losses in opened:
+            if label_map:
+                mapped(dataset, label_map, losses)
+            match = src.match or cfg.match
+            pulls.append(pull_dataset(ws, src.location, src.name, match, dataset, losses))
         chosen = push_options(cfg.sets, cfg.prefer, cfg.delete, dry_run, cfg.as_)
         chosen.sources = [pulled["source"] for pulled in pulls]
         target = cfg.target

@@ -6,11 +6,15 @@
 2. read the links recorded for the target and the elements the workspace wants there
    (items, and the annotation sets `--sets` selects, with their content hashes);
 3. scan the target once for objects carrying our reconciliation keys (an object found but
-   not linked was created by a run that died before recording it: it is *adopted*). The
-   target is first told the keys and links the push may touch (`prepare_scan`: a target
-   that looks objects up by key scans those); a target whose scan carries no fingerprints
-   (`fetch_fingerprints`) is then asked to `fetch` the elements changed on the source side
-   since the last push, and only those, so edits made on the target become conflicts;
+   not linked was created by a run that died before recording it: it is *adopted*). When
+   the target's counters match the links, only the objects of elements changed on the
+   source side are fetched; when they differ only by objects made after the newest linked
+   one, only those are listed (`scan_recent`); else the whole target is scanned. Before a
+   full scan the target is told the keys and links the push may touch (`prepare_scan`: a
+   target that looks objects up by key scans those); a target whose scan carries no
+   fingerprints (`fetch_fingerprints`) is then asked to `fetch` the elements changed on the
+   source side since the last push, and only those, so edits made on the target become
+   conflicts;
 4. plan (`bridge.sync.plan`); with `dry_run` stop here;
 5. apply: the project, then items with their sets (one create call per batch), sets on
    existing items, updates, and with `delete` the deletions; the links of every batch are
@@ -27,6 +31,7 @@ window the scan must repair.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import signal
 from collections.abc import Callable, Iterator
@@ -37,6 +42,7 @@ from typing import Any, Protocol
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Project
 from bridge.select import SetSelector, select_sets
+from bridge.sync.desired import desired_all
 from bridge.sync.filetarget import FileTarget
 from bridge.sync.plan import (
     DesiredItem,
@@ -364,19 +370,35 @@ class Push:
         object was made or lost behind our back); None when a full scan is needed."""
         if self.options.full_scan or not any(links[kind] for kind in KINDS):
             return None
-        if not self.target.matches_links({kind: dict(links[kind]) for kind in KINDS}):
-            return None
+        linked = {kind: dict(links[kind]) for kind in KINDS}
+        recent: list[RemoteRecord] = []
+        if not self.target.matches_links(linked):
+            found = self.target.scan_recent(linked)
+            if found is None:
+                return None
+            recent = found
         changed = _changed(desired, links, QUICK_FETCH_LIMIT)
         if changed is None:
             return None
-        return self.target.fetch(changed) if changed else iter(())
+        fetched = self.target.fetch(changed) if changed else iter(())
+        return itertools.chain(recent, fetched)
+
+    def _desired(self) -> list[DesiredItem]:
+        """Ids and hashes of what the push wants: straight from the workspace's rows when
+        every set goes, else through the items (the selector reads the sets)."""
+        if SetSelector.parse(self.options.sets).terms == (("all", ""),):
+            transform = prediction_hash if self.options.as_predictions else None
+            fast = desired_all(self.ws, self.options.sources, transform)
+            if fast is not None:
+                return fast
+        return [selected.desired() for selected in selected_items(self.ws, self.options)]
 
     def plan(self, project: Project) -> tuple[Plan, str, dict[Kind, dict[str, LinkState]]]:
         links = self.links()
         project_link = links["project"].get(PROJECT_ELEMENT)
         if project_link is not None:
             self.target.use_project(project_link.remote_id)
-        desired = [selected.desired() for selected in selected_items(self.ws, self.options)]
+        desired = self._desired()
         remote, complete = self.scan(desired, links)
         planner = Planner(links, remote, prefer=self.options.prefer, complete=complete)
         project_hash = content_hash(project)
@@ -398,6 +420,8 @@ class Push:
             plan, project_hash, links = self.plan(project)
             result = PushResult(self.target.ref, plan, self.applied, self.losses)
             if self.options.dry_run:
+                items = self._planned_items(plan)
+                self.target.preview(project, items, self.losses, self.options.as_predictions)
                 return result
             remote_project = links["project"].get(PROJECT_ELEMENT)
             if isinstance(self.target, FileTarget):
@@ -523,6 +547,18 @@ class Push:
         self._sets(new_sets, plan, create=True)
         self._sets(changed_sets, plan, create=False)
 
+    def _planned_items(self, plan: Plan) -> Iterator[Item]:
+        """The items a plan sends, each with the sets it sends (for a dry run's losses)."""
+        sets = set(plan.hashes)
+        for chosen in selected_items(self.ws, self.options):
+            sending = [
+                aset
+                for aset, set_id in zip(chosen.item.annotation_sets, chosen.set_ids, strict=True)
+                if set_id in sets
+            ]
+            if chosen.item_id in sets or sending:
+                yield chosen.item.model_copy(update={"annotation_sets": sending})
+
     def _set_pushes(self, chosen: Selected) -> list[SetPush]:
         pushes = []
         for aset, set_id, set_hash in zip(
@@ -589,6 +625,14 @@ class Push:
             ]
             self.target.delete(records)
             self.ws.forget_links(ref, kind, [s.element_id for s in states])
+            if kind == "item":  # their sets went with them
+                parents = {s.remote_id for s in states}
+                orphans = [
+                    element_id
+                    for element_id, link in self.ws.links(ref, "annotation_set").items()
+                    if (link.extra or {}).get("parent") in parents
+                ]
+                self.ws.forget_links(ref, "annotation_set", orphans)
             self.applied["delete"][kind] += len(states)
             self._advance(len(states))
 

@@ -54,6 +54,25 @@ class FileTarget(SyncTarget):
         dataset = Dataset(project=project, items=items, origin="workspace", ontology_final=True)
         write_dataset(dataset, self.path, fmt, losses, **self.options)
 
+    def preview(
+        self,
+        project: Project,
+        items: Iterator[Item],
+        losses: LossReport,
+        as_predictions: bool = False,
+    ) -> None:
+        """Dry run: write the items to a temporary file of the same format (then removed)
+        for the loss report; the target file is not touched."""
+        import tempfile
+
+        from bridge.api import _format_for_target, write_dataset
+
+        fmt = self.fmt or _format_for_target(self.path)
+        with tempfile.TemporaryDirectory(prefix="bridge-preview-") as folder:
+            scratch = Path(folder) / self.path.name
+            dataset = Dataset(project=project, items=items, origin="workspace", ontology_final=True)
+            write_dataset(dataset, scratch, fmt, losses, **self.options)
+
     # a file is written whole by `write_all`; these are never called for it
     def create_items(self, batch: list[ItemPush], losses: LossReport) -> list[RemoteRecord]:
         raise NotImplementedError("a file target is written whole")

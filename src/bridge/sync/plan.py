@@ -243,10 +243,13 @@ class Planner:
         }
         for element_id in sorted(doomed_items):
             self.plan.delete["item"].append(self.links["item"][element_id])
+        doomed_tasks = {self.links["item"][element_id].remote_id for element_id in doomed_items}
         for element_id in sorted(gone.get("annotation_set", set())):
             link = self.links.get("annotation_set", {}).get(element_id)
             if link is None or element_id in self.seen["annotation_set"]:
                 continue
+            if link.parent is not None and link.parent in doomed_tasks:
+                continue  # deleted with its item
             self.plan.delete["annotation_set"].append(link)
         return self.plan
 

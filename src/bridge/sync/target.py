@@ -121,10 +121,26 @@ class SyncTarget(ABC):
         and looks only at the objects it is about to change (`fetch`). Default: False."""
         return False
 
+    def scan_recent(self, links: dict[Kind, dict[str, Any]]) -> list[RemoteRecord] | None:
+        """When the counters differ from the links only by objects made after the last
+        linked one (a run died before recording them), those objects, listed cheaply; None
+        when that does not explain the difference (then the full scan). Default: None."""
+        return None
+
     def fetch(self, records: list[RemoteRecord]) -> Iterator[RemoteRecord]:
         """The current state of the linked objects `records` (keys as `scan` gives them).
         Default: the full scan."""
         return self.scan()
+
+    def preview(  # noqa: B027 - optional hook
+        self,
+        project: Project,
+        items: Iterator[Item],
+        losses: LossReport,
+        as_predictions: bool = False,
+    ) -> None:
+        """Dry run: convert `items` (those the plan would send, with the sets it would send)
+        as a push would, recording what the target cannot hold in `losses`; send nothing."""
 
     fetch_fingerprints: bool = False
     """True when `scan` lists objects without their content fingerprint (`hash` None) but
