@@ -1,7 +1,7 @@
 """Crash safety on a real Label Studio server: a push of 2,000 tasks is SIGKILLed at 6
 points (3 right after a batch was created remotely and before its links were recorded,
-through the test hook BRIDGE_TEST_CRASH_AFTER; 3 at random moments by a timer), rerun each
-time; in the end the project holds every task exactly once with its annotation, and one
+through the test hook BRIDGE_TEST_CRASH_AFTER; 3 at random moments: once the server holds a
+random number of new tasks, whatever the process is doing then), rerun each time; in the end the project holds every task exactly once with its annotation, and one
 more run sends nothing."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -37,7 +38,8 @@ def source_file(path, count: int = TASKS) -> None:
     path.write_text(json.dumps(tasks))
 
 
-def run(args: list[str], env: dict[str, str], kill_after: float | None) -> int:
+def run(args: list[str], env: dict[str, str], kill_when: Callable[[], bool] | None) -> int:
+    """Run `bridge ARGS`; SIGKILL it as soon as `kill_when()` is true (polled every 50 ms)."""
     child = subprocess.Popen(
         [sys.executable, "-m", "bridge.cli", *args],
         env=env,
@@ -45,14 +47,20 @@ def run(args: list[str], env: dict[str, str], kill_after: float | None) -> int:
         stderr=subprocess.PIPE,
         text=True,
     )
-    if kill_after is not None:
-        try:
-            child.wait(timeout=kill_after)
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)
+    if kill_when is not None:
+        while child.poll() is None:
+            if kill_when():
+                child.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.05)
     _, err = child.communicate(timeout=300)
     assert child.returncode in (0, -signal.SIGKILL), err[-3000:]
     return child.returncode
+
+
+def task_count(client: httpx.Client, pid: int) -> int:
+    """How many tasks the project holds now (one cheap request)."""
+    return int(client.get(f"/api/projects/{pid}").json()["task_number"])
 
 
 def tasks_of(client: httpx.Client, pid: int) -> list[dict]:
@@ -86,15 +94,14 @@ def test_push_killed_six_times_ends_with_every_task_once(ls_server, tmp_path):
     for attempt in range(6):
         if attempt % 2 == 0:  # between "created remotely" and "recorded locally"
             code = run(args, {**env, "BRIDGE_TEST_CRASH_AFTER": str(rng.randint(1, 3))}, None)
-        else:
-            code = run(args, env, rng.uniform(2.0, 6.0))
+        else:  # a random moment: once the server holds 1 to 150 more tasks than before
+            goal = len(tasks_of(client, pid)) + rng.randint(1, 150)
+            code = run(args, env, lambda goal=goal: task_count(client, pid) >= goal)
         killed += code == -signal.SIGKILL
         held = len(tasks_of(client, pid))
         assert held <= TASKS, f"after attempt {attempt}: {held} tasks (duplicates)"
     assert killed >= 5, "the runs were expected to be killed"
-    start = time.monotonic()
     assert run(args, env, None) == 0
-    assert time.monotonic() - start < 120
 
     tasks = tasks_of(client, pid)
     images = [t["data"]["image"] for t in tasks]
