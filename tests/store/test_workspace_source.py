@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -233,3 +235,17 @@ def test_a_postgresql_workspace_reads_like_the_sqlite_one(pulled, postgres_datab
     assert sum(len(i.annotation_sets) for i in items) == 2 * N
     only = list(api.open_dataset(postgres_database, sources="vb").items)
     assert {s.extra[WORKSPACE_SOURCE] for i in only for s in i.annotation_sets} == {"vb"}
+
+
+def test_registering_the_workspace_format_does_not_import_sqlalchemy(pulled, tmp_path):
+    _, a, _ = pulled
+    script = (
+        "import sys\n"
+        "from bridge.api import convert\n"
+        f"convert({str(a)!r}, {str(tmp_path / 'o.jsonl')!r})\n"
+        "print('sqlalchemy' in sys.modules, 'bridge.store.format' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
