@@ -249,3 +249,21 @@ def test_registering_the_workspace_format_does_not_import_sqlalchemy(pulled, tmp
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_read_only_workspace_refuses_every_write(pulled, tmp_path, request, backend):
+    from sqlalchemy.exc import DBAPIError
+
+    from bridge.store import Link
+
+    if backend == "sqlite":
+        location = str(tmp_path / "copy.db")
+        Path(location).write_bytes(pulled[0].read_bytes())
+    else:
+        location = request.getfixturevalue("postgres_database")
+        open_workspace(location).close()  # created (empty, current schema)
+    with open_workspace(location, read_only=True) as ws, pytest.raises(DBAPIError):
+        ws.record_links("t|x|1", "item", [Link("e1", "item", "r1", "h")])
+    with open_workspace(location) as ws:
+        assert ws.links("t|x|1", "item") == {}
