@@ -1,6 +1,7 @@
 """The plugin manager: built-in plugins and entry points register the same way.
 
-Built-in modules (the unified JSONL format) are registered first; then every entry point in
+Built-in modules (the unified JSONL format; the workspace read as a source) are registered
+first; then every entry point in
 the "bridge" group is loaded, which is how the three vendor connectors arrive (datasette's
 shape). A plugin that fails to import is reported by `bridge plugins`, not fatal.
 """
@@ -23,7 +24,7 @@ from bridge.formats import Connector, FileFormat
 if TYPE_CHECKING:
     from bridge.sync.target import TargetFactory
 
-BUILTIN_MODULES = ["bridge.formats.jsonl"]
+BUILTIN_MODULES = ["bridge.formats.jsonl", "bridge.store.format"]
 ENTRY_POINT_GROUP = "bridge"
 
 pm = pluggy.PluginManager("bridge")

@@ -11,7 +11,7 @@ A *set selector* is a comma-separated union of terms:
 | `latest` | per item, the newest human, gold or consensus set (by `updated_at`, else `created_at`; a set with neither counts as oldest; on a tie the later one in the item) |
 | `latest-accepted` | per item, the newest of the accepted sets |
 | `annotator=WHO` | sets whose annotator's email (case-insensitive), id or name is `WHO` |
-| `source=NAME` | sets whose source tool, instance or project is `NAME`, or whose workspace source (given by the caller) is `NAME` |
+| `source=NAME` | sets whose source tool, instance or project is `NAME`, or whose workspace source is `NAME` (given by the caller, else recorded in the set's `extra["workspace_source"]` by the workspace reader) |
 
 `select_sets(item, "gold,annotator=ann@example.com")` keeps the item's order and never
 returns a set twice. A term that is not in the table is a `ConfigError` naming it.
@@ -36,6 +36,11 @@ HINT = (
 
 SourceName = Callable[[AnnotationSet], str | None]
 """The workspace source a set was pulled from (None when unknown)."""
+
+WORKSPACE_SOURCE = "workspace_source"
+"""The key of a set's `extra` under which the workspace reader (`bridge.store.format`)
+records the name of the workspace source the set was pulled from: it travels with the
+set through unified JSONL, so `source=NAME` still selects it there."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ def made_by(aset: AnnotationSet, who: str) -> bool:
 
 def from_source(aset: AnnotationSet, name: str, source_name: SourceName | None) -> bool:
     if source_name is not None and source_name(aset) == name:
+        return True
+    if aset.extra.get(WORKSPACE_SOURCE) == name:
         return True
     ref = aset.source
     return ref is not None and name in (ref.tool, ref.instance, ref.project)

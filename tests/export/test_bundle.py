@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 import types
 from collections import Counter
 from pathlib import Path
@@ -243,7 +242,7 @@ def test_the_datasheet_counts_classes_per_split_annotators_sources_and_losses(tm
     assert "| ann0@example.com | 6 |" in sheet and "| ann1@example.com | 6 |" in sheet
     assert "| labelstudio project 7 | 12 |" in sheet
     assert "voc-shape-as-bbox" in sheet
-    assert "## QA" in sheet and "run `bridge qa`" in sheet
+    assert "## QA" in sheet and "Measured by `bridge qa`" in sheet
 
 
 def test_sets_select_what_is_exported(tmp_path):
@@ -506,20 +505,19 @@ def test_a_manifest_verify_cannot_trust_is_refused(tmp_path, change, message):
         verify(tmp_path / "b")
 
 
-def test_the_qa_section_comes_from_bridge_qa_when_it_offers_one(tmp_path, monkeypatch):
+def test_the_qa_section_runs_bridge_qa_on_the_exported_sets(tmp_path, monkeypatch):
+    from bridge.qa.workflows import run as qa_run
+
     source = str(_source(tmp_path, _items(3)))
     calls = []
-    qa = types.ModuleType("bridge.qa")
-    monkeypatch.setitem(sys.modules, "bridge.qa", qa)
-    export_bundle(source, "jsonl", tmp_path / "without")
-    sheet = (tmp_path / "without" / "datasheet.md").read_text()
-    assert "## QA\n\nQA: run `bridge qa`" in sheet and "no `datasheet_section` yet" in sheet
+    real = qa_run.run_qa
 
-    def datasheet_section(src, sets):
-        calls.append((src, sets))
-        return "Krippendorff's alpha 0.81"
+    def spy(specs, settings=None, outputs=None, **kw):
+        calls.append((specs, settings.sets, settings.from_format, settings.options))
+        return real(specs, settings, outputs, **kw)
 
-    qa.datasheet_section = datasheet_section
+    monkeypatch.setattr(qa_run, "run_qa", spy)
     export_bundle(source, "jsonl", tmp_path / "with", sets="human,gold")
-    assert "## QA\n\nKrippendorff's alpha 0.81" in (tmp_path / "with" / "datasheet.md").read_text()
-    assert calls == [(source, "human,gold")]
+    sheet = (tmp_path / "with" / "datasheet.md").read_text()
+    assert "## QA\n\nMeasured by `bridge qa` on the exported annotation sets" in sheet
+    assert calls == [([source], "human,gold", None, {})]

@@ -171,7 +171,7 @@ def export_bundle(
             losses,
             title=dataset.project.name,
             facts=facts,
-            qa=qa_section(source, str(selector)),
+            qa=qa_section(source, str(selector), from_format=from_format, options=options),
         )
         (stage / DATASHEET).write_text(sheet, encoding="utf-8")
         manifest = build_manifest(stage, command=command, created=created, version=__version__)

@@ -11,29 +11,32 @@ export lost, and its quality numbers.
 * *sources*: the tool (and project) each annotation set came from.
 
 `render` writes the Markdown. Every text that came from the data (labels, names, paths) is
-made printable and has its table-breaking characters escaped. The QA section is filled by
-`bridge.qa` when that module offers `datasheet_section(source, sets)`; until then it is a
-placeholder telling the reader to run `bridge qa`.
+made printable and has its table-breaking characters escaped.
+
+`qa_section` fills the QA section: one `bridge.qa.workflows.run_qa` pass over the same
+source, with the same `--sets` selection and reader options as the export (the default
+gold: the exported sets marked gold; no HTML, no lists). It shows agreement (pooled,
+Cohen's kappa and Krippendorff's alpha; per annotator pair when there are several pairs),
+F1 against gold, the defect rate and class imbalance, each from the report `bridge qa
+--json` gives (docs/qa-report.md), and `not measured: <why>` for what the data does not
+allow. The source is read a second time for it (a live source is asked again).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.errors import BridgeError
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item
 from bridge.text import printable
 
 NO_LABEL = "(no label)"
 UNKNOWN = "(unknown)"
-QA_PLACEHOLDER = (
-    "QA: run `bridge qa` on the same source and sets for agreement, gold scores and defect "
-    "rates; this export did not compute them ({why})."
-)
+NOT_MEASURED = "not measured: {why}"
 
 
 def md(value: Any) -> str:
@@ -88,20 +91,119 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     return lines
 
 
-def qa_section(source: str, sets: str) -> str:
-    """The QA numbers from `bridge.qa.datasheet_section(source, sets)` (Markdown), or the
-    placeholder when `bridge.qa` is missing or does not offer it."""
+def qa_section(
+    source: str,
+    sets: str,
+    *,
+    from_format: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> str:
+    """The QA numbers of the exported sets of `source` as Markdown (see the module)."""
+    from bridge.qa.workflows.run import QaSettings, run_qa
+
+    settings = QaSettings(sets=sets, from_format=from_format, options=dict(options or {}))
     try:
-        qa = importlib.import_module("bridge.qa")
-    except ModuleNotFoundError as error:
-        if error.name not in ("bridge.qa", "bridge"):
-            raise  # bridge.qa exists but something it imports is missing: a real problem
-        return QA_PLACEHOLDER.format(why="this label-bridge has no `bridge.qa`")
-    section = getattr(qa, "datasheet_section", None)
-    if section is None:
-        return QA_PLACEHOLDER.format(why="`bridge.qa` offers no `datasheet_section` yet")
-    text: str = section(source, sets)
-    return text
+        report = run_qa([source], settings)
+    except BridgeError as error:  # the export itself read the source; say why QA could not
+        return NOT_MEASURED.format(why=f"the QA pass failed: {error.message}")
+    return render_qa(report, sets)
+
+
+def _number(value: Any, why: str) -> str:
+    """`value` with 4 decimals, or `not measured: why` when it is None."""
+    if value is None:
+        return NOT_MEASURED.format(why=why)
+    return f"{float(value):.4f}"
+
+
+def render_qa(report: dict[str, Any], sets: str) -> str:
+    """The QA section's Markdown from a `bridge qa` report."""
+    counts = report["counts"]
+    agreement = report["agreement"]
+    gold = report["gold"]
+    defects = report["defects"]
+    imbalance = report["imbalance"]
+    lines = [
+        f"Measured by `bridge qa` on the exported annotation sets (sets: {md(sets)}; gold: "
+        f"the exported sets marked gold): {counts['items']} items, {counts['human_sets']} "
+        f"human sets, {counts['gold_sets']} gold sets, {counts['annotators']} annotators.",
+        "",
+    ]
+    few = "fewer than two human sets on any item"
+    pairs = agreement.get("pairs") or []
+    rows: list[tuple[str, str]] = [
+        ("agreement (pooled)", _number(agreement.get("overall") if pairs else None, few)),
+        (
+            "Cohen's kappa (mean over annotator pairs)",
+            _number(
+                agreement.get("kappa"),
+                "kappa is undefined for every pair" if pairs else few,
+            ),
+        ),
+        (
+            "Krippendorff's alpha (item-level answers)",
+            _number(agreement.get("alpha"), "no item-level answers to compare"),
+        ),
+    ]
+    if gold.get("available"):
+        micro = gold["micro"]
+        rows += [
+            ("F1 against gold (micro)", _number(micro.get("f1"), "nothing to score")),
+            (
+                "precision / recall against gold",
+                f"{_number(micro.get('precision'), 'none')} / "
+                f"{_number(micro.get('recall'), 'none')}",
+            ),
+        ]
+    else:
+        rows.append(("F1 against gold", NOT_MEASURED.format(why=gold.get("reason", "no gold"))))
+    rows.append(
+        (
+            "defect rate (rejected or changed after review)",
+            _number(defects.get("defect_rate"), "no exported set records a review")
+            + (
+                f" ({defects['defective']} of {defects['reviewed']} reviewed sets)"
+                if defects.get("defect_rate") is not None
+                else ""
+            ),
+        )
+    )
+    ratio = imbalance.get("ratio")
+    rows.append(
+        (
+            "class imbalance (most / least frequent class)",
+            _number(ratio, "fewer than two classes occur"),
+        )
+    )
+    for question, tally in sorted((imbalance.get("answers") or {}).items()):
+        rows.append(
+            (f"answer imbalance of {question}", _number(tally.get("ratio"), "one value or none"))
+        )
+    under = imbalance.get("under_threshold") or []
+    if under:
+        rows.append(
+            (
+                f"classes under {imbalance.get('min_per_class')} objects",
+                ", ".join(str(name) for name in under),
+            )
+        )
+    lines += _table(["measure", "value"], rows)
+    if pairs:
+        lines += ["", "Agreement per annotator pair:", ""]
+        lines += _table(
+            ["annotator", "annotator", "items", "agreement", "kappa"],
+            [
+                (
+                    pair["a"],
+                    pair["b"],
+                    pair["items"],
+                    _number(pair.get("agreement"), "nothing compared"),
+                    _number(pair.get("kappa"), "undefined"),
+                )
+                for pair in pairs
+            ],
+        )
+    return "\n".join(lines)
 
 
 def render(

@@ -149,14 +149,26 @@ def _check_version(version: str | None, where: str) -> None:
         )
 
 
-def _sqlite_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+def _sqlite_engine(path: Path, *, read_only: bool = False) -> Engine:
+    if read_only:  # SQLite itself refuses every write on this connection
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        engine = create_engine(
+            "sqlite://",
+            creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+            poolclass=NullPool,
+        )
+    else:
+        engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if read_only:
+            cursor.execute("PRAGMA query_only = ON")
+            cursor.close()
+            return
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -181,19 +193,7 @@ def open_engine(location: str) -> Engine:
                 "a postgresql:// workspace needs the psycopg driver, which is not installed",
                 hint="pip install 'label-bridge[postgres]'",
             ) from None
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except OperationalError as error:
-            engine.dispose()
-            reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
-            secret = [str(url.password)] if url.password else []
-            raise WorkspaceError(
-                f"cannot connect to the workspace database {display(location)}: "
-                f"{redact(reason, secret)}",
-                hint="check that the PostgreSQL server runs and the URL (host, port, user, "
-                "database) is right",
-            ) from None
+        _check_reachable(engine, location, url)
     else:
         path = Path(location).expanduser()
         _check_sqlite_file(path)
@@ -204,6 +204,70 @@ def open_engine(location: str) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def open_engine_read_only(location: str) -> Engine:
+    """An engine that only reads the existing, current workspace at `location`: nothing
+    is created, upgraded or written (SQLite opened `mode=ro`; PostgreSQL sessions with
+    `default_transaction_read_only`). Not a workspace, an older or a newer schema, an
+    unreachable server: `WorkspaceError`, and the place is left as it was."""
+    if is_postgres(location):
+        url = postgres_url(location)
+        try:
+            engine = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=2,
+                max_overflow=4,
+                connect_args={"options": "-c default_transaction_read_only=on"},
+            )
+        except ImportError:
+            raise WorkspaceError(
+                "a postgresql:// workspace needs the psycopg driver, which is not installed",
+                hint="pip install 'label-bridge[postgres]'",
+            ) from None
+        _check_reachable(engine, location, url)
+    else:
+        path = Path(location).expanduser()
+        if not path.is_file() or path.stat().st_size == 0:
+            raise WorkspaceError(
+                f"{path} is not a label-bridge workspace (no such file, or an empty one)",
+                hint="create one with `bridge pull SOURCE --workspace PATH`",
+            )
+        _check_sqlite_file(path)
+        engine = _sqlite_engine(path, read_only=True)
+    try:
+        with engine.connect() as conn:
+            current = schema_version(conn)
+            conn.rollback()
+        _check_version(current, display(location))
+        if current is None or int(current) < models.SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{display(location)} is not a current label-bridge workspace "
+                f"(schema version {current or 'none'}, this label-bridge reads "
+                f"{models.SCHEMA_VERSION}); reading it changes nothing, so it is not upgraded",
+                hint="run `bridge workspace` (or a `bridge pull`) on it once to upgrade it",
+            )
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _check_reachable(engine: Engine, location: str, url: URL) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as error:
+        engine.dispose()
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "unreachable"
+        secret = [str(url.password)] if url.password else []
+        raise WorkspaceError(
+            f"cannot connect to the workspace database {display(location)}: "
+            f"{redact(reason, secret)}",
+            hint="check that the PostgreSQL server runs and the URL (host, port, user, "
+            "database) is right",
+        ) from None
 
 
 @contextmanager

@@ -34,7 +34,13 @@ from bridge.schema import (
     RelationType,
 )
 from bridge.store import models
-from bridge.store.engine import display, open_engine, resolve_location, writing
+from bridge.store.engine import (
+    display,
+    open_engine,
+    open_engine_read_only,
+    resolve_location,
+    writing,
+)
 from bridge.store.locking import hold
 from bridge.store.pull import BATCH_SIZE, dumps, pull
 from bridge.store.types import (
@@ -120,6 +126,11 @@ class Workspace:
                 hint="the sources are: " + (", ".join(found.values()) or "(none yet: bridge pull)"),
             )
         return {sid: name for sid, name in found.items() if name in names}
+
+    def sources_named(self, names: Sequence[str] | None) -> list[str]:
+        """The names of the workspace sources `names` (all when None); an unknown name is
+        a `ConfigError` listing the known ones."""
+        return list(self._source_ids(names).values())
 
     def sources(self) -> list[dict[str, Any]]:
         """Every source: name, tool, instance, project, location, match rule, last pull
@@ -465,9 +476,13 @@ def merge_projects(projects: list[Project]) -> Project:
     return merged
 
 
-def open_workspace(location: str | Path | None = None) -> Workspace:
+def open_workspace(location: str | Path | None = None, *, read_only: bool = False) -> Workspace:
     """Open the workspace at `location` (None: `$BRIDGE_WORKSPACE` or ./bridge.db; a
     `postgresql://` URL; a path: SQLite), creating or upgrading its schema. A file that
-    is not a workspace, a newer schema, an unreachable server: `WorkspaceError`."""
+    is not a workspace, a newer schema, an unreachable server: `WorkspaceError`.
+    `read_only`: open an existing, current workspace for reading only (nothing created,
+    upgraded or written; `bridge.store.engine.open_engine_read_only`)."""
     where = resolve_location(location)
+    if read_only:
+        return Workspace(open_engine_read_only(where), where)
     return Workspace(open_engine(where), where)

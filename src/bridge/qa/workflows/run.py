@@ -34,9 +34,9 @@ from bridge.qa.workflows.items import view_item
 from bridge.qa.workflows.sampling import Sampling
 from bridge.qa.workflows.scorecards import Scorecards
 from bridge.qa.workflows.scratch import Scratch, blob_item, item_blob
-from bridge.qa.workflows.sources import Source, joined_items, open_sources
+from bridge.qa.workflows.sources import Joined, Source, joined_items, open_sources
 from bridge.schema import Item, Project
-from bridge.select import PLAIN_TERMS, VALUE_TERMS, SetSelector
+from bridge.select import PLAIN_TERMS, VALUE_TERMS, SetSelector, select_sets
 
 REPORT_VERSION = 1
 
@@ -56,6 +56,11 @@ class QaSettings:
     rank_by: RankBy = "both"
     gallery_size: int = 12
     options: dict[str, Any] = field(default_factory=dict)
+    sets: str | None = None
+    """A set selector (`bridge.select`): measure only these sets of each item (None: all),
+    as a delivery bundle's datasheet does for the sets it exported."""
+    from_format: str | None = None
+    """The format of the SOURCE files (not of a gold file); None: detected."""
 
 
 @dataclass
@@ -98,10 +103,28 @@ def run_qa(
             selector = SetSelector.parse(settings.gold)
         else:
             gold_specs = [settings.gold]
-    sources = open_sources([*specs, *gold_specs], losses, **settings.options)
+    sources = open_sources(specs, losses, fmt=settings.from_format, **settings.options)
+    sources += open_sources(gold_specs, losses, **settings.options)
     gold_origins = frozenset(source.name for source in sources[len(specs) :])
     with Scratch() as scratch:
         return _Pass(sources, settings, outputs, scratch, selector, gold_origins).run(on_item)
+
+
+def restricted(item: Item, origins: list[str], tools: list[str], sets: SetSelector) -> Joined:
+    """`item` with only the sets `sets` selects, and their origins and tools."""
+    keep = {id(aset) for aset in select_sets(item, sets)}
+    if len(keep) == len(item.annotation_sets):
+        return item, origins, tools
+    mask = [id(aset) in keep for aset in item.annotation_sets]
+    return (
+        item.model_copy(
+            update={
+                "annotation_sets": [a for a, m in zip(item.annotation_sets, mask, strict=True) if m]
+            }
+        ),
+        [origin for origin, m in zip(origins, mask, strict=True) if m],
+        [tool for tool, m in zip(tools, mask, strict=True) if m],
+    )
 
 
 class _Pass:
@@ -137,7 +160,10 @@ class _Pass:
             scratch.table("items", "key TEXT, origins TEXT, blob BLOB", index="key")
 
     def run(self, on_item: Callable[[int], None] | None) -> dict[str, Any]:
+        sets = SetSelector.parse(self.settings.sets) if self.settings.sets is not None else None
         for item, origins, tools in joined_items(self.sources, self.scratch):
+            if sets is not None:
+                item, origins, tools = restricted(item, origins, tools, sets)
             view = view_item(
                 item, origins, tools, gold=self.selector, gold_origins=self.gold_origins
             )

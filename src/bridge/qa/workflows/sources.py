@@ -42,12 +42,15 @@ def source_tool(spec: str, dataset: Dataset) -> str:
     return str(fmt) if fmt else Path(spec).suffix.lstrip(".") or spec
 
 
-def open_sources(specs: list[str], losses: LossReport, **options: Any) -> list[Source]:
-    """Open every source (a `BridgeError` names the one that fails)."""
+def open_sources(
+    specs: list[str], losses: LossReport, *, fmt: str | None = None, **options: Any
+) -> list[Source]:
+    """Open every source, files in format `fmt` (None: detected); a `BridgeError` names
+    the one that fails."""
     sources: list[Source] = []
     seen: dict[str, int] = {}
     for spec in specs:
-        dataset = open_dataset(spec, None, losses, **options)
+        dataset = open_dataset(spec, fmt, losses, **options)
         seen[spec] = seen.get(spec, 0) + 1
         name = spec if seen[spec] == 1 else f"{spec}#{seen[spec]}"
         sources.append(Source(name, dataset, source_tool(spec, dataset)))
