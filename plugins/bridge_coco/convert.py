@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,7 @@ TOOL = "coco"
 ELLIPSE_POINTS = 64
 VISIBILITY_FLAG: dict[Visibility, int] = {"absent": 0, "occluded": 1, "visible": 2}
 FLAG_VISIBILITY: dict[int, Visibility] = {flag: name for name, flag in VISIBILITY_FLAG.items()}
-CARRIED_KINDS = ("bbox", "polygon", "mask", "skeleton", "points", "ellipse")
+CARRIED_KINDS = frozenset({"bbox", "polygon", "mask", "skeleton", "points", "ellipse"})
 """Region kinds a COCO annotation holds (an ellipse as a polygon)."""
 
 
@@ -71,12 +72,20 @@ CARRIED_KINDS = ("bbox", "polygon", "mask", "skeleton", "points", "ellipse")
 # that both give the same bytes.
 
 
+_PLAIN = re.compile(r"(?:/(?!/)|https?://[^/]+/)[A-Za-z0-9._~/+=@!$&'()*,:-]*")
+"""A media path or URL that `urlsplit` and `unquote` leave as it is (no query, fragment,
+escape, backslash or odd character): its file name is its last part."""
+
+
 def file_name(item: dict[str, Any]) -> str:
     """The image's `file_name`: a relative media path as it is (when it stays below its
     root: no `..`), else the last part of the URL or path, else the item key."""
     uri = item["media"].get("uri")
     if not uri:
         return str(item["key"])
+    if _PLAIN.fullmatch(uri):  # an absolute path or an http(s) URL: no need to split it
+        base = posixpath.basename(uri[uri.find("/", 8) if uri[0] == "h" else 0 :].rstrip("/"))
+        return base if base not in ("", "..", ".") else str(item["key"])
     parts = urlsplit(uri)
     path = uri.replace("\\", "/")
     if parts.scheme or parts.netloc or path.startswith("/") or ".." in path.split("/"):
@@ -184,14 +193,18 @@ class AnnotationWriter:
         boxes: list[dict[str, Any]] = []
         keypoint_shapes: list[dict[str, Any]] = []
         for region in group:
-            kind = region["shape"]["type"]
+            shape = region["shape"]
+            kind = shape["type"]
             if kind not in CARRIED_KINDS:
                 self._lose(f"coco.{kind}-dropped", f"{kind} regions have no COCO form")
                 continue
-            shape = self.pixel_shape(region)
-            if shape is None:
-                continue
-            if kind == "polygon":
+            if shape.get("units") == "percent":
+                shape = self.pixel_shape(region)
+                if shape is None:
+                    continue
+            if kind == "bbox":
+                boxes.append(shape)
+            elif kind == "polygon":
                 polygons.append(_flat_points(shape["points"]))
             elif kind == "ellipse":
                 polygons.append(ellipse_polygon(shape))
@@ -202,8 +215,6 @@ class AnnotationWriter:
                 )
             elif kind == "mask":
                 masks.append((shape, region))
-            elif kind == "bbox":
-                boxes.append(shape)
             else:  # points, skeleton
                 keypoint_shapes.append(shape)
         entry: dict[str, Any] = {}
@@ -287,9 +298,11 @@ class AnnotationWriter:
             for key in ("bbox", "area"):
                 if key in extra:
                     entry[key] = extra[key]
-        score = next((r["score"] for r in group if r.get("score") is not None), None)
-        if score is not None:
-            entry["score"] = float(score)
+        for region in group:
+            score = region.get("score")
+            if score is not None:
+                entry["score"] = float(score)
+                break
         attributes = region_attributes(group)
         if attributes:
             entry["attributes"] = attributes
@@ -298,8 +311,10 @@ class AnnotationWriter:
                 "region attributes written in the annotation's \"attributes\" key (as CVAT's COCO export does), which COCO readers ignore",
                 "unmapped",
             )
-        if any(r.get("z_order") is not None for r in group):
-            self._lose("coco.z-order-dropped", "COCO has no drawing order")
+        for region in group:
+            if region.get("z_order") is not None:
+                self._lose("coco.z-order-dropped", "COCO has no drawing order")
+                break
         return entry
 
     def mask_segmentation(
@@ -346,7 +361,8 @@ class AnnotationWriter:
 
 def is_crowd(region: dict[str, Any]) -> bool:
     """Crowd: `extra["iscrowd"]` or an "iscrowd" attribute answered truthy."""
-    if region.get("extra", {}).get("iscrowd") in (1, True, "1", "true"):
+    extra = region.get("extra")
+    if extra and extra.get("iscrowd") in (1, True, "1", "true"):
         return True
     for classification in region.get("classifications", ()):
         if classification["name"] == "iscrowd" and classification["answers"]:

@@ -95,6 +95,8 @@ class CocoWriter:
         self.categories = CategoryIds(dataset.project.ontology, label_map)
         self.image_ids = IdSequence()
         self.annotation_ids = IdSequence()
+        self.writer = AnnotationWriter(losses, self.keypoint_names, self.categories.id_for)
+        """Reused for every item (`size` and `where` set per item)."""
 
     def keypoint_names(self, label: str, points: list[dict[str, Any]]) -> list[str]:
         names = self.categories.keypoint_names(self.dataset.project.ontology, label)
@@ -119,10 +121,11 @@ class CocoWriter:
                 entry, annotations = self.item(item)
                 if entry is None:
                     continue
-                out.write(separator + dump_json(entry, where=f"item {item['key']!r}"))
+                where = self.writer.where
+                out.write(separator + dump_json(entry, where=where))
                 separator = b","
-                for annotation in annotations:
-                    body.write(annotation_separator + dump_json(annotation))
+                if annotations:  # the list's JSON without its brackets: its entries
+                    body.write(annotation_separator + dump_json(annotations, where=where)[1:-1])
                     annotation_separator = b","
             out.write(b'],"annotations":[')
             body.seek(0)
@@ -162,6 +165,7 @@ class CocoWriter:
     def item(self, item: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """One item dict (its chosen sets only) as its image entry and annotations."""
         where = f"item {item['key']!r}"
+        self.writer.where = where
         kind = item["media"]["kind"]
         if kind != "image":
             self.losses.record(
@@ -187,9 +191,8 @@ class CocoWriter:
             )
         chosen = item.get("annotation_sets", [])
         several = len(chosen) > 1
-        writer = AnnotationWriter(
-            self.losses, self.keypoint_names, self.categories.id_for, size, where
-        )
+        writer = self.writer
+        writer.size = size
         annotations: list[dict[str, Any]] = []
         for aset in chosen:
             self.report_set(aset, where, several)

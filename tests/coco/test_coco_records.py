@@ -309,3 +309,31 @@ def test_hand_made_records_and_items_write_the_same_coco(tmp_path, sets):
             "coco.z-order-dropped",
         ):
             assert code in codes, code
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("/data/upload/1/a.jpg", "a.jpg"),
+        ("/data/upload/1/a%20b.jpg", "a b.jpg"),
+        ("/images/b/", "b"),
+        ("/images/..", "the-key"),
+        ("/", "the-key"),
+        ("/a/b.jpg?x=1#f", "b.jpg?x=1#f"),  # a path, not a URL: nothing is split off
+        ("//host/share/c.png", "c.png"),
+        ("http://example.com/d/e.jpg?sig=1", "e.jpg"),
+        ("https://example.invalid/images/0000001.jpg", "0000001.jpg"),
+        ("HTTPS://example.invalid/i/h%C3%A9.jpg", "hé.jpg"),
+        ("https://example.invalid/i/", "i"),
+        ("https://example.invalid/", "the-key"),
+        ("https://example.invalid", "the-key"),
+        ("https://user@host:8080/a/b.jpg#frag", "b.jpg"),
+        ("s3://bucket/k/x.png", "x.png"),
+        ("dir/f.jpg", "dir/f.jpg"),
+        ("../g.jpg", "g.jpg"),
+    ],
+)
+def test_file_name_of_media_uris(uri, expected):
+    from bridge_coco.convert import file_name
+
+    assert file_name({"key": "the-key", "media": {"kind": "image", "uri": uri}}) == expected
