@@ -4,9 +4,9 @@ ConfigError (never a path that leaves the output)."""
 from __future__ import annotations
 
 import pytest
+from bridge_yolo.layout import file_inside
 
 from bridge.errors import ConfigError
-from bridge_yolo.layout import file_inside
 
 
 def test_a_safe_name_is_joined_below_its_directory():
