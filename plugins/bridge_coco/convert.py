@@ -27,24 +27,25 @@ from __future__ import annotations
 
 import math
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from pydantic import TypeAdapter
 
 from bridge.geometry.coords import bbox_corners
 from bridge.losses import LossReport
 from bridge.schema import (
     RLE,
     Answer,
+    AnyShape,
     AttributeValue,
     BBox,
     Classification,
-    Ellipse,
-    Item,
     Keypoint,
     Mask,
-    Points,
     Polygon,
     Region,
     Shape,
@@ -59,58 +60,80 @@ TOOL = "coco"
 ELLIPSE_POINTS = 64
 VISIBILITY_FLAG: dict[Visibility, int] = {"absent": 0, "occluded": 1, "visible": 2}
 FLAG_VISIBILITY: dict[int, Visibility] = {flag: name for name, flag in VISIBILITY_FLAG.items()}
-CARRIED_KINDS = ("bbox", "polygon", "mask", "skeleton", "points", "ellipse")
+CARRIED_KINDS = frozenset({"bbox", "polygon", "mask", "skeleton", "points", "ellipse"})
 """Region kinds a COCO annotation holds (an ellipse as a polygon)."""
 
 
 # --------------------------------------------------------------------------- writing
+#
+# The writer works on plain dicts: an item *record* (`bridge.formats.ItemRecords`, fields
+# equal to their defaults may be missing, numbers may be ints where the schema says
+# float) or an `Item`'s `model_dump()`. Every schema float is passed through `float()` so
+# that both give the same bytes.
 
 
-def file_name(item: Item) -> str:
+_PLAIN = re.compile(r"(?:/(?!/)|https?://[^/]+/)[A-Za-z0-9._~/+=@!$&'()*,:-]*")
+"""A media path or URL that `urlsplit` and `unquote` leave as it is (no query, fragment,
+escape, backslash or odd character): its file name is its last part."""
+
+
+def file_name(item: dict[str, Any]) -> str:
     """The image's `file_name`: a relative media path as it is (when it stays below its
     root: no `..`), else the last part of the URL or path, else the item key."""
-    uri = item.media.uri
+    uri = item["media"].get("uri")
     if not uri:
-        return item.key
+        return str(item["key"])
+    if _PLAIN.fullmatch(uri):  # an absolute path or an http(s) URL: no need to split it
+        base = posixpath.basename(uri[uri.find("/", 8) if uri[0] == "h" else 0 :].rstrip("/"))
+        return base if base not in ("", "..", ".") else str(item["key"])
     parts = urlsplit(uri)
     path = uri.replace("\\", "/")
     if parts.scheme or parts.netloc or path.startswith("/") or ".." in path.split("/"):
         base = posixpath.basename(
             unquote(parts.path if len(parts.scheme) > 1 else path).rstrip("/")
         )
-        return base if base not in ("", "..", ".") else item.key
-    return uri
+        return base if base not in ("", "..", ".") else str(item["key"])
+    return str(uri)
 
 
-def image_entry(item: Item, image_id: int, size: tuple[int, int] | None) -> dict[str, Any]:
+def from_coco(element: dict[str, Any]) -> bool:
+    """Was this item or region read from a COCO file?"""
+    source = element.get("source")
+    return source is not None and source["tool"] == TOOL
+
+
+def image_entry(
+    item: dict[str, Any], image_id: int, size: tuple[int, int] | None
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": image_id, "file_name": file_name(item)}
     if size is not None:
         entry["width"], entry["height"] = size
-    if item.source is not None and item.source.tool == TOOL:
-        for key, value in item.extra.items():
+    if from_coco(item):
+        for key, value in item.get("extra", {}).items():
             entry.setdefault(key, value)
     return entry
 
 
-def kept_id(source: SourceRef | None, which: str) -> int | None:
+def kept_id(source: dict[str, Any] | None, which: str) -> int | None:
     """The COCO id an element read from COCO had (image: "item", annotation: "region")."""
-    if source is None or source.tool != TOOL:
+    if source is None or source["tool"] != TOOL:
         return None
-    text = getattr(source, which)
+    text = source.get(which)
     if isinstance(text, str) and text.isdigit() and text[:1] != "0":
         return int(text)
     return None
 
 
-def group_regions(regions: list[Region]) -> list[list[Region]]:
+def group_regions(regions: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Regions that make one annotation: same `group` and label; ungrouped alone."""
-    groups: dict[tuple[str, str | None], list[Region]] = {}
-    out: list[list[Region]] = []
+    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    out: list[list[dict[str, Any]]] = []
     for region in regions:
-        if region.group is None:
+        group = region.get("group")
+        if group is None:
             out.append([region])
             continue
-        key = (region.group, region.label)
+        key = (group, region.get("label"))
         members = groups.get(key)
         if members is None:
             members = groups[key] = []
@@ -119,12 +142,26 @@ def group_regions(regions: list[Region]) -> list[list[Region]]:
     return out
 
 
+_SHAPE = TypeAdapter(AnyShape)
+
+
+def _percent_to_pixels(shape: dict[str, Any], size: tuple[int, int]) -> dict[str, Any]:
+    """A percent shape in pixels (through the schema's own conversion, `shape_to_pixels`)."""
+    converted = shape_to_pixels(_SHAPE.validate_python(shape), *size)
+    assert converted is not None
+    return converted.model_dump()
+
+
+def _flat_points(points: list[Any]) -> list[float]:
+    return [float(c) for point in points for c in point]
+
+
 @dataclass
 class AnnotationWriter:
-    """Turns groups of regions of one image into COCO annotation dicts (no `id` yet)."""
+    """Turns groups of region dicts of one image into COCO annotation dicts (no `id` yet)."""
 
     losses: LossReport
-    keypoint_names: Callable[[str, list[Keypoint]], list[str]]
+    keypoint_names: Callable[[str, list[dict[str, Any]]], list[str]]
     """Category name, the shape's points -> the category's keypoint names."""
     category_id: Callable[[str], int]
     size: tuple[int, int] | None = None
@@ -133,54 +170,54 @@ class AnnotationWriter:
     def _lose(self, code: str, message: str, severity: Any = "dropped") -> None:
         self.losses.record(code, message, where=self.where, severity=severity)
 
-    def pixel_shape(self, region: Region) -> Shape | None:
-        shape: Shape = region.shape
-        if shape.units == "percent":
+    def pixel_shape(self, region: dict[str, Any]) -> dict[str, Any] | None:
+        shape: dict[str, Any] = region["shape"]
+        if shape.get("units", "px") == "percent":
             if self.size is None:
                 self._lose(
                     "coco.size-unknown",
                     "shape in percent of an image whose pixel size is unknown (give -O media_size=WxH)",
                 )
                 return None
-            converted = shape_to_pixels(shape, *self.size)
-            assert converted is not None
-            shape = converted
+            shape = _percent_to_pixels(shape, self.size)
         return shape
 
-    def annotation(self, group: list[Region]) -> dict[str, Any] | None:
-        label = group[0].label
+    def annotation(self, group: list[dict[str, Any]]) -> dict[str, Any] | None:
+        primary = group[0]
+        label = primary.get("label")
         if label is None:
             self._lose("coco.unlabeled-dropped", "region without a label (COCO needs a category)")
             return None
         polygons: list[list[float]] = []
-        masks: list[tuple[Mask, Region]] = []
-        boxes: list[BBox] = []
-        keypoint_shapes: list[Points | Skeleton] = []
+        masks: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        boxes: list[dict[str, Any]] = []
+        keypoint_shapes: list[dict[str, Any]] = []
         for region in group:
-            kind = region.shape.type
+            shape = region["shape"]
+            kind = shape["type"]
             if kind not in CARRIED_KINDS:
                 self._lose(f"coco.{kind}-dropped", f"{kind} regions have no COCO form")
                 continue
-            shape = self.pixel_shape(region)
-            if shape is None:
-                continue
-            if isinstance(shape, Polygon):
-                polygons.append([c for point in shape.points for c in point])
-            elif isinstance(shape, Ellipse):
+            if shape.get("units") == "percent":
+                shape = self.pixel_shape(region)
+                if shape is None:
+                    continue
+            if kind == "bbox":
+                boxes.append(shape)
+            elif kind == "polygon":
+                polygons.append(_flat_points(shape["points"]))
+            elif kind == "ellipse":
                 polygons.append(ellipse_polygon(shape))
                 self._lose(
                     "coco.ellipse-as-polygon",
                     f"ellipse written as a {ELLIPSE_POINTS}-point polygon",
                     "approximated",
                 )
-            elif isinstance(shape, Mask):
+            elif kind == "mask":
                 masks.append((shape, region))
-            elif isinstance(shape, BBox):
-                boxes.append(shape)
-            elif isinstance(shape, Points | Skeleton):
+            else:  # points, skeleton
                 keypoint_shapes.append(shape)
         entry: dict[str, Any] = {}
-        primary = group[0]
         if masks and polygons:
             self._lose(
                 "coco.mask-with-polygons",
@@ -198,12 +235,13 @@ class AnnotationWriter:
                 "several keypoint shapes in one group: only the first is written",
             )
         box = boxes[0] if boxes else None
+        rotated = box is not None and float(box.get("rotation", 0.0)) % 360
         if len(boxes) > 1 or (box is not None and (polygons or masks)):
             self._lose(
                 "coco.box-in-group-dropped",
                 "a box grouped with a segmentation or another box: COCO's bbox is the segmentation's",
             )
-        if box is not None and box.rotation % 360:
+        if rotated:
             self._lose(
                 "coco.rotation-dropped",
                 "rotated box written as the axis-aligned box around it",
@@ -220,15 +258,22 @@ class AnnotationWriter:
                 return None
             from bridge.geometry.masks import rle_area, rle_bbox
 
+            rle = RLE(size=tuple(mask["rle"]["size"]), counts=mask["rle"]["counts"])
             entry["segmentation"] = segmentation
-            entry["area"] = rle_area(mask.rle)
-            entry["bbox"] = list(rle_bbox(mask.rle))
+            entry["area"] = rle_area(rle)
+            entry["bbox"] = list(rle_bbox(rle))
         elif box is not None:
             entry["segmentation"] = []
-            if box.rotation % 360:
-                entry["bbox"] = bounds([c for point in bbox_corners(box) for c in point])
+            if rotated:
+                corners = bbox_corners(BBox.model_validate(box))
+                entry["bbox"] = bounds([c for point in corners for c in point])
             else:
-                entry["bbox"] = [box.x, box.y, box.width, box.height]
+                entry["bbox"] = [
+                    float(box["x"]),
+                    float(box["y"]),
+                    float(box["width"]),
+                    float(box["height"]),
+                ]
             entry["area"] = entry["bbox"][2] * entry["bbox"][3]
         if keypoint_shapes:
             values = self.keypoints(label, keypoint_shapes[0])
@@ -248,13 +293,16 @@ class AnnotationWriter:
             return None
         entry["iscrowd"] = 1 if is_crowd(primary) else 0
         entry["category_id"] = self.category_id(label)
-        if primary.source is not None and primary.source.tool == TOOL:
+        if from_coco(primary):
+            extra = primary.get("extra", {})
             for key in ("bbox", "area"):
-                if key in primary.extra:
-                    entry[key] = primary.extra[key]
-        score = next((r.score for r in group if r.score is not None), None)
-        if score is not None:
-            entry["score"] = score
+                if key in extra:
+                    entry[key] = extra[key]
+        for region in group:
+            score = region.get("score")
+            if score is not None:
+                entry["score"] = float(score)
+                break
         attributes = region_attributes(group)
         if attributes:
             entry["attributes"] = attributes
@@ -263,67 +311,75 @@ class AnnotationWriter:
                 "region attributes written in the annotation's \"attributes\" key (as CVAT's COCO export does), which COCO readers ignore",
                 "unmapped",
             )
-        if any(r.z_order is not None for r in group):
-            self._lose("coco.z-order-dropped", "COCO has no drawing order")
+        for region in group:
+            if region.get("z_order") is not None:
+                self._lose("coco.z-order-dropped", "COCO has no drawing order")
+                break
         return entry
 
-    def mask_segmentation(self, mask: Mask, region: Region) -> dict[str, Any] | None:
-        height, width = mask.rle.size
+    def mask_segmentation(
+        self, mask: dict[str, Any], region: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        height, width = mask["rle"]["size"]
         if self.size is not None and (width, height) != self.size:
             self._lose(
                 "coco.mask-size-mismatch",
                 "a mask whose size is not the image's (COCO masks cover the whole image)",
             )
             return None
-        form = (
-            region.extra.get("rle_form") if region.source and region.source.tool == TOOL else None
-        )
+        form = region.get("extra", {}).get("rle_form") if from_coco(region) else None
         if form is None:
             form = "uncompressed" if is_crowd(region) else "compressed"
-        counts: Any = mask.rle.counts
+        counts: Any = mask["rle"]["counts"]
         if form == "uncompressed":
-            counts = string_to_counts(mask.rle.counts)
+            counts = string_to_counts(counts)
         return {"size": [height, width], "counts": counts}
 
-    def keypoints(self, label: str, shape: Points | Skeleton) -> list[float]:
-        names = self.keypoint_names(label, shape.points)
+    def keypoints(self, label: str, shape: dict[str, Any]) -> list[float]:
+        points = shape["points"]
+        names = self.keypoint_names(label, points)
         values: list[float] = [0, 0, 0] * len(names)
         index = {name: number for number, name in enumerate(names)}
-        positional = all(point.label is None for point in shape.points)
-        for number, point in enumerate(shape.points):
-            slot = number if positional else index.get(point.label or "")
+        positional = all(point.get("label") is None for point in points)
+        for number, point in enumerate(points):
+            slot = number if positional else index.get(point.get("label") or "")
             if slot is None or slot >= len(names):
                 self._lose(
                     "coco.keypoint-unknown",
                     "a keypoint that is not one of its category's keypoints",
                 )
                 continue
-            values[3 * slot : 3 * slot + 3] = [point.x, point.y, VISIBILITY_FLAG[point.visibility]]
-            if point.classifications:
+            values[3 * slot : 3 * slot + 3] = [
+                float(point["x"]),
+                float(point["y"]),
+                VISIBILITY_FLAG[point.get("visibility", "visible")],
+            ]
+            if point.get("classifications"):
                 self._lose("coco.keypoint-attributes-dropped", "attributes of a keypoint")
         return values
 
 
-def is_crowd(region: Region) -> bool:
+def is_crowd(region: dict[str, Any]) -> bool:
     """Crowd: `extra["iscrowd"]` or an "iscrowd" attribute answered truthy."""
-    if region.extra.get("iscrowd") in (1, True, "1", "true"):
+    extra = region.get("extra")
+    if extra and extra.get("iscrowd") in (1, True, "1", "true"):
         return True
-    for classification in region.classifications:
-        if classification.name == "iscrowd" and classification.answers:
-            return classification.answers[0].value in (1, True, "1", "true", "yes")
+    for classification in region.get("classifications", ()):
+        if classification["name"] == "iscrowd" and classification["answers"]:
+            return classification["answers"][0]["value"] in (1, True, "1", "true", "yes")
     return False
 
 
-def region_attributes(group: list[Region]) -> dict[str, Any]:
+def region_attributes(group: list[dict[str, Any]]) -> dict[str, Any]:
     attributes: dict[str, Any] = {}
     for region in group:
-        if region.occluded:
+        if region.get("occluded"):
             attributes["occluded"] = True
-        for classification in region.classifications:
-            if classification.name == "iscrowd":
+        for classification in region.get("classifications", ()):
+            if classification["name"] == "iscrowd":
                 continue
-            values = [answer.value for answer in classification.answers]
-            attributes[classification.name] = values[0] if len(values) == 1 else values
+            values = [answer["value"] for answer in classification["answers"]]
+            attributes[classification["name"]] = values[0] if len(values) == 1 else values
     return attributes
 
 
@@ -333,14 +389,15 @@ def bounds(flat: list[float]) -> list[float]:
     return [left, top, max(xs) - left, max(ys) - top]
 
 
-def ellipse_polygon(shape: Ellipse) -> list[float]:
-    theta = math.radians(shape.rotation)
+def ellipse_polygon(shape: dict[str, Any]) -> list[float]:
+    theta = math.radians(float(shape.get("rotation", 0.0)))
     cos, sin = math.cos(theta), math.sin(theta)
+    cx, cy, rx, ry = (float(shape[key]) for key in ("cx", "cy", "rx", "ry"))
     flat: list[float] = []
     for step in range(ELLIPSE_POINTS):
         angle = 2 * math.pi * step / ELLIPSE_POINTS
-        dx, dy = shape.rx * math.cos(angle), shape.ry * math.sin(angle)
-        flat += [shape.cx + dx * cos - dy * sin, shape.cy + dx * sin + dy * cos]
+        dx, dy = rx * math.cos(angle), ry * math.sin(angle)
+        flat += [cx + dx * cos - dy * sin, cy + dx * sin + dy * cos]
     return flat
 
 

@@ -17,6 +17,8 @@ split). Options:
 * `label_map=FILE`: a JSON object `{label: category_id}` fixing the category ids (positive
   integers, each used once), so ids stay the same across exports. Labels it does not name
   get ids above all others (see `bridge_coco.categories`).
+* `validate=true`: given a reader's records (`bridge.formats.ItemRecords`), take validated
+  `Item`s instead (the same output, slower; for checking).
 
 What COCO cannot hold is reported in the loss report, by code: `coco.tracks-dropped`,
 `coco.relations-dropped`, `coco.classifications-dropped` (item-level answers),
@@ -40,6 +42,7 @@ from typing import Any
 from bridge.formats import Capabilities, Dataset, FileFormat
 from bridge.label_map import load_label_map
 from bridge.losses import LossReport
+from bridge.options import flag_option
 from bridge.select import SetSelector
 from bridge_coco.read import read_coco
 from bridge_coco.write import write_coco
@@ -87,4 +90,5 @@ class CocoJson(FileFormat):
             losses,
             sets=SetSelector.parse(options.get("sets") or "all"),
             label_map=load_label_map(options.get("label_map")),
+            validate=flag_option(options, "validate"),
         )

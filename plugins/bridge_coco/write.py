@@ -14,17 +14,17 @@ One image per item; items whose media is not an image are left out (reported).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from bridge.errors import ConfigError
-from bridge.formats import Dataset
+from bridge.formats import Dataset, ItemRecords
 from bridge.io import atomic_write, dump_json, spool_beside
 from bridge.losses import LossReport
-from bridge.schema import AnnotationSet, Item, Keypoint, Project
+from bridge.schema import Item, Project
 from bridge.select import SetSelector, select_sets
 from bridge_coco.categories import CategoryIds
 from bridge_coco.convert import TOOL, AnnotationWriter, group_regions, image_entry, kept_id
@@ -58,13 +58,15 @@ class IdSequence:
         return self.top, wanted is None
 
 
-def annotator_name(aset: AnnotationSet) -> str:
-    person = aset.annotator
+def annotator_name(aset: dict[str, Any]) -> str:
+    """Who made an annotation set (a set dict: record or `model_dump()`)."""
+    person = aset.get("annotator")
     if person is not None:
-        name = person.email or person.name or person.id
+        name = person.get("email") or person.get("name") or person.get("id")
         if name:
-            return name
-    return aset.model_version if aset.kind == "prediction" and aset.model_version else aset.id
+            return str(name)
+    version = aset.get("model_version")
+    return version if aset.get("kind", "human") == "prediction" and version else aset["id"]
 
 
 def info_block(project: Project) -> tuple[Any, Any]:
@@ -84,18 +86,22 @@ class CocoWriter:
         *,
         sets: str | SetSelector = "all",
         label_map: Mapping[str, int] | None = None,
+        validate: bool = False,
     ):
+        self.validate = validate
         self.dataset = dataset
         self.losses = losses
         self.sets = SetSelector.parse(sets)
         self.categories = CategoryIds(dataset.project.ontology, label_map)
         self.image_ids = IdSequence()
         self.annotation_ids = IdSequence()
+        self.writer = AnnotationWriter(losses, self.keypoint_names, self.categories.id_for)
+        """Reused for every item (`size` and `where` set per item)."""
 
-    def keypoint_names(self, label: str, points: list[Keypoint]) -> list[str]:
+    def keypoint_names(self, label: str, points: list[dict[str, Any]]) -> list[str]:
         names = self.categories.keypoint_names(self.dataset.project.ontology, label)
         if names is None:  # no point classes in the ontology: learned from this shape
-            names = [p.label or str(n) for n, p in enumerate(points, start=1)]
+            names = [p.get("label") or str(n) for n, p in enumerate(points, start=1)]
             self.categories.keypoints[label] = names
         return names
 
@@ -111,14 +117,15 @@ class CocoWriter:
             out.write(b',"images":[')
             separator = b""
             annotation_separator = b""
-            for item in self.dataset.items:
+            for item in self.entries():
                 entry, annotations = self.item(item)
                 if entry is None:
                     continue
-                out.write(separator + dump_json(entry, where=f"item {item.key!r}"))
+                where = self.writer.where
+                out.write(separator + dump_json(entry, where=where))
                 separator = b","
-                for annotation in annotations:
-                    body.write(annotation_separator + dump_json(annotation))
+                if annotations:  # the list's JSON without its brackets: its entries
+                    body.write(annotation_separator + dump_json(annotations, where=where)[1:-1])
                     annotation_separator = b","
             out.write(b'],"annotations":[')
             body.seek(0)
@@ -126,17 +133,49 @@ class CocoWriter:
             categories = self.categories.categories(self.dataset.project.ontology)
             out.write(b'],"categories":' + orjson.dumps(categories) + b"}")
 
-    def item(self, item: Item) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        where = f"item {item.key!r}"
-        if item.media.kind != "image":
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """The items as dicts with only the chosen annotation sets: the reader's records
+        as they are (`ItemRecords`, unless `validate`), else each `Item`'s `model_dump()`.
+        A selector other than `all` is applied to the validated item."""
+        items = self.dataset.items
+        take_all = self.sets.terms == (("all", ""),)
+        if not isinstance(items, ItemRecords) or self.validate:
+            stream: Iterable[Item | dict[str, Any]] = items
+        else:
+            stream = items.records()
+        for entry in stream:
+            if type(entry) is dict:
+                if take_all:
+                    yield entry
+                    continue
+                entry = Item.model_validate(entry)
+            assert isinstance(entry, Item)
+            yield self.dumped(entry, take_all)
+
+    def dumped(self, item: Item, take_all: bool) -> dict[str, Any]:
+        if take_all:
+            return item.model_dump()
+        chosen = {id(aset) for aset in select_sets(item, self.sets)}
+        dump = item.model_dump(exclude={"annotation_sets"})
+        dump["annotation_sets"] = [
+            aset.model_dump() for aset in item.annotation_sets if id(aset) in chosen
+        ]
+        return dump
+
+    def item(self, item: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """One item dict (its chosen sets only) as its image entry and annotations."""
+        where = f"item {item['key']!r}"
+        self.writer.where = where
+        kind = item["media"]["kind"]
+        if kind != "image":
             self.losses.record(
-                f"coco.{item.media.kind}-dropped",
-                f"{item.media.kind} items: COCO holds images only (the item is left out)",
+                f"coco.{kind}-dropped",
+                f"{kind} items: COCO holds images only (the item is left out)",
                 where=where,
             )
             return None, []
         size = item_size(item)
-        image_id, kept = self.image_ids.take(kept_id(item.source, "item"))
+        image_id, kept = self.image_ids.take(kept_id(item.get("source"), "item"))
         if not kept:
             self.losses.record(
                 "coco.image-id-renumbered",
@@ -150,19 +189,20 @@ class CocoWriter:
                 "image written without width and height (its pixel size is unknown)",
                 where=where,
             )
-        chosen = select_sets(item, self.sets)
+        chosen = item.get("annotation_sets", [])
         several = len(chosen) > 1
-        writer = AnnotationWriter(
-            self.losses, self.keypoint_names, self.categories.id_for, size, where
-        )
+        writer = self.writer
+        writer.size = size
         annotations: list[dict[str, Any]] = []
         for aset in chosen:
             self.report_set(aset, where, several)
-            for group in group_regions(aset.regions):
+            for group in group_regions(aset.get("regions", [])):
                 annotation = writer.annotation(group)
                 if annotation is None:
                     continue
-                annotation_id, kept = self.annotation_ids.take(kept_id(group[0].source, "region"))
+                annotation_id, kept = self.annotation_ids.take(
+                    kept_id(group[0].get("source"), "region")
+                )
                 if not kept:
                     self.losses.record(
                         "coco.annotation-id-renumbered",
@@ -177,20 +217,24 @@ class CocoWriter:
                 annotations.append(annotation)
         return image_entry(item, image_id, size), annotations
 
-    def report_set(self, aset: AnnotationSet, where: str, several: bool) -> None:
+    def report_set(self, aset: dict[str, Any], where: str, several: bool) -> None:
         for code, count, what in (
-            ("coco.tracks-dropped", len(aset.tracks), "video tracks"),
-            ("coco.relations-dropped", len(aset.relations), "relations between regions"),
+            ("coco.tracks-dropped", len(aset.get("tracks", ())), "video tracks"),
+            (
+                "coco.relations-dropped",
+                len(aset.get("relations", ())),
+                "relations between regions",
+            ),
             (
                 "coco.classifications-dropped",
-                len(aset.classifications),
+                len(aset.get("classifications", ())),
                 "answers about the whole item (COCO has no image-level labels)",
             ),
-            ("coco.reviews-dropped", len(aset.reviews), "reviews of an annotation set"),
+            ("coco.reviews-dropped", len(aset.get("reviews", ())), "reviews of an annotation set"),
         ):
             if count:
                 self.losses.record(code, f"{what}: COCO cannot hold them", where=where, count=count)
-        if not several and aset.annotator is not None:
+        if not several and aset.get("annotator") is not None:
             self.losses.record(
                 "coco.annotator-dropped",
                 'who made the annotations (written as "annotator" only when several sets of an item are exported)',
@@ -198,14 +242,17 @@ class CocoWriter:
             )
 
 
-def item_size(item: Item) -> tuple[int, int] | None:
+def item_size(item: dict[str, Any]) -> tuple[int, int] | None:
     """(width, height) from the media, else from a mask (COCO masks cover the image)."""
-    if item.media.width is not None and item.media.height is not None:
-        return item.media.width, item.media.height
-    for aset in item.annotation_sets:
-        for region in aset.regions:
-            if region.shape.type == "mask":
-                height, width = region.shape.rle.size
+    media = item["media"]
+    width, height = media.get("width"), media.get("height")
+    if width is not None and height is not None:
+        return width, height
+    for aset in item.get("annotation_sets", ()):
+        for region in aset.get("regions", ()):
+            shape = region["shape"]
+            if shape["type"] == "mask":
+                height, width = shape["rle"]["size"]
                 return width, height
     return None
 
@@ -217,6 +264,8 @@ def write_coco(
     *,
     sets: str | SetSelector = "all",
     label_map: Mapping[str, int] | None = None,
+    validate: bool = False,
 ) -> None:
-    """Write `dataset` to the COCO file `path` (atomic)."""
-    CocoWriter(dataset, losses, sets=sets, label_map=label_map).write(path)
+    """Write `dataset` to the COCO file `path` (atomic). Records of an `ItemRecords`
+    stream are written from as they are, unless `validate` (then as `Item`s)."""
+    CocoWriter(dataset, losses, sets=sets, label_map=label_map, validate=validate).write(path)

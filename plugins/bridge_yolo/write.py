@@ -24,6 +24,7 @@ from bridge_yolo.convert import LineWriter, Task
 from bridge_yolo.layout import (
     UniqueNames,
     data_yaml,
+    file_inside,
     inside,
     safe_name,
     split_name,
@@ -123,6 +124,8 @@ class YoloWriter:
         self.keypoints_of: dict[str, list[str]] = {}
         self.names = UniqueNames()
         self.subsets: list[str] = []
+        self.label_dirs: dict[str, str] = {}
+        """Subset -> its labels directory (checked to be inside the output once)."""
 
     def class_index(self, name: str) -> int:
         index = self.classes.get(name)
@@ -176,7 +179,9 @@ class YoloWriter:
         subset = safe_name(item.subset, self.default_subset) if item.subset else self.default_subset
         if subset not in self.subsets:
             self.subsets.append(subset)
-            inside(stage, "labels", subset).mkdir(parents=True)
+            labels = inside(stage, "labels", subset)
+            labels.mkdir(parents=True)
+            self.label_dirs[subset] = str(labels)
             if self.copy_images:
                 inside(stage, "images", subset).mkdir(parents=True)
         base = item.media.uri and posix_basename(item.media.uri)
@@ -200,7 +205,8 @@ class YoloWriter:
         )
         lines = writer.lines([region for aset in chosen for region in aset.regions])
         write_new(
-            inside(stage, "labels", subset, stem + ".txt"), "".join(f"{line}\n" for line in lines)
+            file_inside(self.label_dirs[subset], stem + ".txt"),
+            "".join(f"{line}\n" for line in lines),
         )
         image_name = f"images/{subset}/{stem}{ext}"
         if self.copy_images:
@@ -235,7 +241,7 @@ class YoloWriter:
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
-def write_new(path: Path, text: str) -> None:
+def write_new(path: Path | str, text: str) -> None:
     """Create `path` (never an existing file or a link) holding `text`."""
     fd = os.open(path, NEW_FILE, 0o666)
     try:
