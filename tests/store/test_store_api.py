@@ -10,6 +10,7 @@ import pytest
 
 from bridge.errors import ConfigError
 from bridge.schema import AnnotationSet, BBox, Item, Media, Region, Relation, SourceRef
+from bridge.secrets import register
 from bridge.store import Link, MatchRule, TargetRef, content_hash, open_workspace
 from bridge.store.types import strip_credentials
 
@@ -82,6 +83,14 @@ def test_locations_are_stored_without_credentials():
         == "labelstudio://h:8080/projects/3?page=2"
     )
     assert strip_credentials("/data/export.json") == "/data/export.json"
+
+
+def test_a_registered_secret_under_an_innocent_query_name_is_not_stored():
+    secret = "reg1stered-Tok3n-q7"
+    register(secret)
+    stored = strip_credentials(f"labelstudio://h:8080/projects/3?view={secret}&page=2")
+    assert secret not in stored
+    assert stored.startswith("labelstudio://h:8080/projects/3?view=") and stored.endswith("&page=2")
 
 
 def test_links_are_recorded_replaced_and_forgotten_per_target_and_kind(workspace_url):
