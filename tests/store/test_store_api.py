@@ -148,6 +148,19 @@ def test_syncs_and_summary(workspace_url):
     assert summary["items"] == 0 and summary["sources"] == []
 
 
+def test_summary_takes_each_targets_last_sync_in_order_of_first_sync(workspace_url):
+    other = TargetRef("file", "", "/x.json")
+    with open_workspace(workspace_url) as ws:
+        ws.record_sync(TARGET, {"run": 1})
+        ws.record_sync(other, {"run": 2})
+        ws.record_sync(TARGET, {"run": 3})
+        summary = ws.summary()
+    assert [(t["project"], t["last_summary"]) for t in summary["targets"]] == [
+        ("12", {"run": 3}),
+        ("/x.json", {"run": 2}),
+    ]
+
+
 def test_merged_project_unites_labels_kinds_attributes_and_options():
     from bridge.schema import ClassificationSpec, LabelClass, Ontology, OptionSpec, Project
     from bridge.store import merge_projects
