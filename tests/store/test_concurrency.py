@@ -139,6 +139,8 @@ def test_the_lock_of_a_killed_holder_is_taken_over(workspace_url):
             pass
         os.kill(holder.pid, signal.SIGKILL)
         holder.join(timeout=30)
-        started = time.monotonic()
-        with ws.lock(TARGET, timeout=10):
-            assert time.monotonic() - started < 5
+        # SQLite: the dead holder's row must be taken over at the first look (no wait at
+        # all, not a clock reading); PostgreSQL: the server frees the advisory lock once it
+        # sees the connection close, which may take a moment after the kill.
+        with ws.lock(TARGET, timeout=0 if ws.dialect == "sqlite" else 10):
+            pass

@@ -10,6 +10,7 @@ import pytest
 
 from bridge.errors import ConfigError
 from bridge.schema import AnnotationSet, BBox, Item, Media, Region, Relation, SourceRef
+from bridge.secrets import register
 from bridge.store import Link, MatchRule, TargetRef, content_hash, open_workspace
 from bridge.store.types import strip_credentials
 
@@ -84,6 +85,14 @@ def test_locations_are_stored_without_credentials():
     assert strip_credentials("/data/export.json") == "/data/export.json"
 
 
+def test_a_registered_secret_under_an_innocent_query_name_is_not_stored():
+    secret = "reg1stered-Tok3n-q7"
+    register(secret)
+    stored = strip_credentials(f"labelstudio://h:8080/projects/3?view={secret}&page=2")
+    assert secret not in stored
+    assert stored.startswith("labelstudio://h:8080/projects/3?view=") and stored.endswith("&page=2")
+
+
 def test_links_are_recorded_replaced_and_forgotten_per_target_and_kind(workspace_url):
     other = TargetRef("file", "", "/tmp/out.json")
     with open_workspace(workspace_url) as ws:
@@ -137,6 +146,19 @@ def test_syncs_and_summary(workspace_url):
     assert targets[("labelstudio", "12")]["links"] == {"item": 1}
     assert targets[("file", "/x.json")]["links"] == {}
     assert summary["items"] == 0 and summary["sources"] == []
+
+
+def test_summary_takes_each_targets_last_sync_in_order_of_first_sync(workspace_url):
+    other = TargetRef("file", "", "/x.json")
+    with open_workspace(workspace_url) as ws:
+        ws.record_sync(TARGET, {"run": 1})
+        ws.record_sync(other, {"run": 2})
+        ws.record_sync(TARGET, {"run": 3})
+        summary = ws.summary()
+    assert [(t["project"], t["last_summary"]) for t in summary["targets"]] == [
+        ("12", {"run": 3}),
+        ("/x.json", {"run": 2}),
+    ]
 
 
 def test_merged_project_unites_labels_kinds_attributes_and_options():

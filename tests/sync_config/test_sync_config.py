@@ -147,6 +147,8 @@ def test_env_reference_inside_a_longer_option_value(monkeypatch: pytest.MonkeyPa
     config = parse_config(MINIMAL + "  options: {header: 'Token ${PART}'}\n")
     value = config.target.options["header"]
     assert isinstance(value, SecretStr) and value.get_secret_value() == "Token s3cr3t-part"
+    # the variable's value alone (what a server may echo) is redacted too
+    assert secrets.redact("refused s3cr3t-part") == "refused ***"
 
 
 def test_bad_env_reference_name() -> None:

@@ -63,11 +63,13 @@ def source_spec(source: str, name: str | None, dataset: Dataset) -> SourceSpec:
 
 
 def _print_result(result: PullResult, workspace: str) -> None:
+    from bridge.store.types import PULL_ACTIONS, PULL_KINDS
+
     say(err, ("pulled", "green"), f" {result.source} into {workspace} (match {result.match})")
-    for kind in ("items", "annotation_sets", "labels"):
+    for kind in PULL_KINDS:
         parts = [
             f"{getattr(result, action)[kind]} {action}"
-            for action in ("created", "matched", "updated", "unchanged", "disappeared")
+            for action in PULL_ACTIONS
             if getattr(result, action)[kind] or action == "unchanged"
         ]
         say(out, f"{kind.replace('_', ' ')}: " + ", ".join(parts))

@@ -242,34 +242,14 @@ class _Puller:
                     }
                 )
                 if known.deleted:
-                    item_updates.append(
-                        {
-                            "b_id": known.id,
-                            "key": item.key,
-                            "json": dumps(data),
-                            "hash": digest,
-                            "owner_id": sid,
-                            "deleted": False,
-                            "updated_at": now,
-                        }
-                    )
+                    item_updates.append(self._item_update(known.id, item, data, digest, now))
                     result.created["items"] += 1
                 else:
                     result.matched["items"] += 1
             elif held.deleted or held.hash != digest:
                 link_updates.append({"b_row": known.id, "key": item.key, "hash": digest})
                 if known.deleted or known.owner_id == sid:
-                    item_updates.append(
-                        {
-                            "b_id": known.id,
-                            "key": item.key,
-                            "json": dumps(data),
-                            "hash": digest,
-                            "owner_id": sid,
-                            "deleted": False,
-                            "updated_at": now,
-                        }
-                    )
+                    item_updates.append(self._item_update(known.id, item, data, digest, now))
                 (result.created if held.deleted else result.updated)["items"] += 1
             else:
                 result.unchanged["items"] += 1
@@ -323,6 +303,21 @@ class _Puller:
         seen_rows = [row if row is not None else ids[value] for _, value, row in pending]
         insert_many(conn, seen_items, [{"id": row} for row in seen_rows])
         self._sets(pending, seen_rows, old_sets, now)
+
+    def _item_update(
+        self, row_id: int, item: Item, data: dict[str, Any], digest: str, now: float
+    ) -> dict[str, Any]:
+        """The parameters of the `items` row update that makes this source its owner
+        with `item`'s content (`data`, its hash `digest`), not deleted."""
+        return {
+            "b_id": row_id,
+            "key": item.key,
+            "json": dumps(data),
+            "hash": digest,
+            "owner_id": self.source_id,
+            "deleted": False,
+            "updated_at": now,
+        }
 
     def _duplicate(self, item: Item, value: str) -> None:
         self.result.losses.record(

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from bridge.errors import ConfigError
 from bridge.losses import LossReport
 from bridge.schema import Item
+from bridge.secrets import redact
 
 ElementKind = Literal["project", "item", "annotation_set"]
 KINDS: tuple[str, ...] = ("project", "item", "annotation_set")
@@ -33,8 +34,9 @@ SECRET_QUERY = re.compile(r"(token|key|secret|password|passwd|auth|signature|sig
 
 
 def strip_credentials(location: str | None) -> str | None:
-    """`location` without `user:password@` and without query parameters that look like
-    credentials (token, key, secret, ...): what the workspace stores."""
+    """`location` without `user:password@`, without query parameters that look like
+    credentials (token, key, secret, ...) and with every secret the process registered
+    (`bridge.secrets.register`), wherever it stands, masked: what the workspace stores."""
     if location is None or "://" not in location:
         return location
     parts = urlsplit(location)
@@ -46,7 +48,7 @@ def strip_credentials(location: str | None) -> str | None:
             if not SECRET_QUERY.search(k)
         ]
     )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
 
 @dataclass(frozen=True)

@@ -387,7 +387,18 @@ class Workspace:
     def summary(self) -> dict[str, Any]:
         """What the workspace holds: location, counts, sources (with their last pull and
         counts) and targets (last sync, links per kind)."""
-        table = models.links
+        table, syncs = models.links, models.syncs
+        # each target's last sync only (not every summary ever recorded), targets in the
+        # order of their first sync
+        per_target = (
+            select(
+                syncs.c.target,
+                func.min(syncs.c.id).label("first"),
+                func.max(syncs.c.id).label("last"),
+            )
+            .group_by(syncs.c.target)
+            .subquery()
+        )
         with self.engine.connect() as conn:
             link_counts = conn.execute(
                 select(table.c.target, table.c.kind, func.count())
@@ -398,15 +409,20 @@ class Workspace:
                 str(row.key): str(row.value)
                 for row in conn.execute(select(models.meta.c.key, models.meta.c.value))
             }
+            last_syncs = conn.execute(
+                select(syncs)
+                .join(per_target, syncs.c.id == per_target.c.last)
+                .order_by(per_target.c.first)
+            ).all()
         targets: dict[str, dict[str, Any]] = {}
-        for sync in self.syncs():
-            ref = TargetRef(sync["tool"], sync["instance"], sync["project"])
+        for sync in last_syncs:
+            ref = TargetRef(sync.tool, sync.instance, sync.project)
             targets[ref.key] = {
                 "tool": ref.tool,
                 "instance": ref.instance,
                 "project": ref.project,
-                "last_sync": sync["at"],
-                "last_summary": sync["summary"],
+                "last_sync": sync.at,
+                "last_summary": orjson.loads(sync.summary),
                 "links": {},
             }
         for key, kind, count in link_counts:

@@ -36,8 +36,8 @@ as: annotations                   # annotations | predictions (default annotatio
 
 Relative file paths (`path`, a `workspace` that is not a URL) are relative to the config
 file's directory. `${VAR}` references are resolved from the environment when the file is loaded: inside an
-`options` value the resolved text becomes a `pydantic.SecretStr` (registered with
-`bridge.secrets`, so it is redacted from any message) and never appears in a repr; in
+`options` value the resolved text becomes a `pydantic.SecretStr` (it and each variable's
+value registered with `bridge.secrets`, so they are redacted from any message) and never appears in a repr; in
 `url`, `path` and `workspace` it is plain text (keep passwords out of those: the store
 strips credentials, PostgreSQL reads `PGPASSWORD`). `$${` is a literal `${`. A variable that
 is not set is a `ConfigError` naming it and the line that refers to it.
@@ -357,6 +357,8 @@ def _resolve_env(
                 hint=f"export {variable}=... before running, or remove the reference",
             )
         referenced = True
+        if secret:  # the variable's value alone can reach a message too (a header's token)
+            secrets.register(value)
         return value
 
     resolved = ENV_REFERENCE.sub(substitute, data)
