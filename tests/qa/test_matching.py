@@ -385,3 +385,26 @@ def test_many_boxes_take_the_numpy_path_with_the_same_values():
     theirs = coco_mask.iou(boxes_a, boxes_b, [0] * len(boxes_b))
     np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-12)
     assert (ours > 0).sum() > 50  # the data overlaps: the check is not vacuous
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.3, 0.5, 0.6, 0.75, 0.9, 1.0]), min_size=25),
+    st.sampled_from([0.0, 0.5, 0.7]),
+)
+def test_small_optimal_assignment_equals_scipy(n_a, n_b, values, threshold):
+    # sparse matrices: most have no two allowed pairs in one row or column (no solver
+    # needed), some do (ties included); the pairs must be scipy's either way
+    from scipy.optimize import linear_sum_assignment
+
+    scores = np.array(values[: n_a * n_b], dtype=np.float64).reshape(n_a, n_b)
+    valid = (scores > 0) & (scores >= threshold)
+    rows, cols = linear_sum_assignment(np.where(valid, scores, 0.0), maximize=True)
+    expected = sorted((int(r), int(c)) for r, c in zip(rows, cols) if valid[r, c])
+    result = assign(scores, threshold)
+    assert [(p.index_a, p.index_b) for p in result.pairs] == expected
+    assert [p.iou for p in result.pairs] == [float(scores[r, c]) for r, c in expected]
+    assert set(result.unmatched_a) == set(range(n_a)) - {r for r, _ in expected}
+    assert set(result.unmatched_b) == set(range(n_b)) - {c for _, c in expected}

@@ -542,21 +542,25 @@ def assign(
         raise QAError(f"unknown assignment {assignment!r}", hint='use "optimal" or "greedy"')
     n_a, n_b = scores.shape
     chosen: list[tuple[int, int]] = []
+    small = n_a * n_b <= SMALL_MATRIX
+    # plain Python on an item's few regions: faster than numpy calls
+    table: list[list[float]] | None = scores.tolist() if small else None
     if n_a and n_b:
         if assignment == "greedy":
-            # plain Python: faster than numpy calls on an item's few regions
-            table: list[list[float]] = scores.tolist()
+            rows_of = table if table is not None else scores.tolist()
             taken = [False] * n_a
             for column in order_b if order_b is not None else range(n_b):
                 best, best_score = -1, 0.0
                 for row in range(n_a):
-                    value = table[row][column]
+                    value = rows_of[row][column]
                     # `>=`: the later row wins a tie, as in COCOeval
                     if value > 0 and value >= threshold and value >= best_score and not taken[row]:
                         best, best_score = row, value
                 if best >= 0:
                     taken[best] = True
                     chosen.append((best, int(column)))
+        elif table is not None and (uncontested := _uncontested(table, threshold)) is not None:
+            chosen = uncontested
         else:
             valid = (scores > 0) & (scores >= threshold)
             if valid.any():
@@ -567,8 +571,11 @@ def assign(
                 chosen = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if valid[r, c]]
     chosen.sort()
     if chosen:
-        rows_, cols_ = zip(*chosen, strict=True)
-        values: list[float] = scores[list(rows_), list(cols_)].tolist()
+        if table is not None:
+            values = [table[r][c] for r, c in chosen]
+        else:
+            rows_, cols_ = zip(*chosen, strict=True)
+            values = scores[list(rows_), list(cols_)].tolist()
         pairs = tuple(Pair(r, c, v) for (r, c), v in zip(chosen, values, strict=True))
     else:
         pairs = ()
@@ -579,6 +586,23 @@ def assign(
         unmatched_a=tuple(i for i in range(n_a) if i not in matched_a),
         unmatched_b=tuple(j for j in range(n_b) if j not in matched_b),
     )
+
+
+def _uncontested(table: list[list[float]], threshold: float) -> list[tuple[int, int]] | None:
+    """The allowed pairs (similarity > 0 and >= `threshold`) when no two of them share a
+    row or a column: then every one is in the optimal assignment (every other entry weighs
+    0), so no solver is needed. None when some do share one."""
+    allowed = [
+        (row, column)
+        for row, values in enumerate(table)
+        for column, value in enumerate(values)
+        if value > 0 and value >= threshold
+    ]
+    rows = {row for row, _ in allowed}
+    columns = {column for _, column in allowed}
+    if len(rows) != len(allowed) or len(columns) != len(allowed):
+        return None
+    return allowed
 
 
 def score_order(regions: Sequence[Region]) -> list[int]:
