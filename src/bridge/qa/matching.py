@@ -156,8 +156,10 @@ def _box_iou_lists(a: Sequence[XYWH], b: Sequence[XYWH]) -> list[list[float]]:
         ax2, ay2, area_a = ax + aw, ay + ah, aw * ah
         row = []
         for bx, by, bw, bh in b:
-            width = min(ax2, bx + bw) - max(ax, bx)
-            height = min(ay2, by + bh) - max(ay, by)
+            # min(p, q) and max(p, q) spelled out: the same values, without the calls
+            bx2, by2 = bx + bw, by + bh
+            width = (bx2 if bx2 < ax2 else ax2) - (bx if bx > ax else ax)
+            height = (by2 if by2 < ay2 else ay2) - (by if by > ay else ay)
             inter = width * height if width > 0 and height > 0 else 0.0
             union = area_a + bw * bh - inter
             row.append(inter / union if union > 0 else 0.0)
