@@ -229,6 +229,33 @@ def test_mask_against_a_box_rasterises_the_box_on_the_mask_grid():
     assert similarity(bitmap_mask(bitmap), box(10, 10, 10, 10)) == pytest.approx(0.5, abs=0.06)
 
 
+def test_masks_against_polygons_draw_each_shape_once(monkeypatch):
+    # 3 masks x 2 polygons on one 40 x 40 grid: every value is the pair's own raster IoU
+    # (pixel counts by construction), and each of the 5 shapes is drawn once, not per pair
+    import bridge.qa.matching as matching
+
+    masks = []
+    for top in (0, 10, 20):
+        bitmap = np.zeros((40, 40), dtype=bool)
+        bitmap[top : top + 10, 0:20] = True  # rows top..top+9, columns 0..19: 200 pixels
+        masks.append(bitmap_mask(bitmap))
+    # an L (non-convex, so rasterised) over rows 0..19, columns 0..19 minus rows 10..19 of
+    # columns 10..19: 300 pixels; and a box over rows 20..39, columns 0..19: 400 pixels
+    ell = Polygon(points=[(0, 0), (20, 0), (20, 10), (10, 10), (10, 20), (0, 20)])
+    square = box(0, 20, 20, 20)
+    calls = []
+    real = matching.shape_rle
+    monkeypatch.setattr(matching, "shape_rle", lambda s, c: calls.append(s) or real(s, c))
+    ours = similarity_matrix(masks, [ell, square])
+    expected = [
+        [200 / 300, 0.0],  # mask rows 0..9 inside the L
+        [100 / 400, 0.0],  # rows 10..19: 100 pixels shared, union 200 + 300 - 100
+        [0.0, 200 / 400],  # rows 20..29 inside the box
+    ]
+    np.testing.assert_allclose(ours, expected, atol=1e-9)
+    assert len(calls) == 5
+
+
 def test_masks_of_different_sizes_are_an_error():
     a = bitmap_mask(np.ones((4, 4), dtype=bool))
     b = bitmap_mask(np.ones((5, 4), dtype=bool))

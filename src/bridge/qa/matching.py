@@ -43,7 +43,7 @@ a tie, as COCOeval does).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -361,6 +361,10 @@ def shape_rle(shape: Shape, canvas: Canvas) -> dict[str, Any]:
     return merged
 
 
+Drawer = Callable[[Shape, Canvas], dict[str, Any]]
+"""Draws a shape on a canvas as a pycocotools RLE dict (`shape_rle`, or a cache of it)."""
+
+
 def rle_iou(a: dict[str, Any], b: dict[str, Any]) -> float:
     """IoU of two pycocotools RLE dicts of one grid (0.0 when both are empty)."""
     return float(coco_mask.iou([a], [b], [0])[0][0])
@@ -439,9 +443,11 @@ def similarity(
     size: Size | None = None,
     sigmas: Mapping[str, float] | None = None,
     oks_area: float | None = None,
+    draw: Drawer = shape_rle,
 ) -> float:
     """IoU (area shapes, time segments) or OKS (keypoint shapes, `a` the reference) of two
-    shapes, 0.0 for kinds that do not compare; see the module's table."""
+    shapes, 0.0 for kinds that do not compare; see the module's table. `draw` rasterises
+    a shape for raster IoU (`similarity_matrix` passes a cache)."""
     _check_kind(a)
     _check_kind(b)
     a, b = to_common_units(a, b, size)
@@ -467,7 +473,7 @@ def similarity(
     ):
         return convex_iou(outline_a, outline_b)
     canvas = canvas_for([a, b], size)
-    return rle_iou(shape_rle(a, canvas), shape_rle(b, canvas))
+    return rle_iou(draw(a, canvas), draw(b, canvas))
 
 
 def similarity_matrix(
@@ -501,10 +507,20 @@ def similarity_matrix(
                 rles_b = [coco_rle(s.rle) for s in shapes_b]  # type: ignore[attr-defined]
                 ious = coco_mask.iou(rles_a, rles_b, [0] * len(rles_b))
                 return np.asarray(ious, dtype=np.float64).reshape(len(rles_a), len(rles_b))
+    # a shape is drawn once per canvas, not once per pair (the canvas is the mask's grid or
+    # the media's, the same for every pair, unless neither is known)
+    drawn: dict[tuple[int, Canvas], tuple[Shape, dict[str, Any]]] = {}
+
+    def draw(shape: Shape, canvas: Canvas) -> dict[str, Any]:
+        key = (id(shape), canvas)
+        if key not in drawn:  # the shape is kept with its RLE, so its id is not reused
+            drawn[key] = (shape, shape_rle(shape, canvas))
+        return drawn[key][1]
+
     result = np.zeros((len(shapes_a), len(shapes_b)))
     for i, a in enumerate(shapes_a):
         for j, b in enumerate(shapes_b):
-            result[i, j] = similarity(a, b, size=size, sigmas=sigmas)
+            result[i, j] = similarity(a, b, size=size, sigmas=sigmas, draw=draw)
     return result
 
 
