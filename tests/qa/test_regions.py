@@ -5,6 +5,7 @@ import pytest
 
 from bridge.qa.regions import (
     RegionAgreementAccumulator,
+    annotator_key,
     dataset_region_agreement,
     region_agreement,
 )
@@ -81,24 +82,11 @@ def test_video_regions_match_only_on_their_frame():
     assert result.unmatched_a == ("a0",) and result.unmatched_b == ("b2",)
 
 
-def test_pairs_are_keyed_by_the_categorical_annotator_identity():
-    # the same person as categorical agreement names them: email lower-cased, else id,
-    # else name, else "set <id>" (so the keys of both reports line up)
-    accumulator = RegionAgreementAccumulator()
-    by_id = AnnotationSet(id="2", annotator=Annotator(id="7", name="Bob"), regions=[])
-    nobody = AnnotationSet(id="9", kind="prediction", model_version="yolo", regions=[])
-    results = accumulator.add_item(
-        Item(
-            key="i",
-            media=Media(kind="image", width=4, height=4),
-            annotation_sets=[aset("1", "Ann@Example.org"), by_id, nobody],
-        )
-    )
-    assert [(a, b) for a, b, _ in results] == [
-        ("7", "ann@example.org"),
-        ("7", "set 9"),
-        ("ann@example.org", "set 9"),
-    ]
+def test_annotator_key_falls_back_in_order():
+    assert annotator_key(AnnotationSet(id="1", annotator=Annotator(id="7", name="Ann"))) == "7"
+    assert annotator_key(AnnotationSet(id="1", annotator=Annotator(name="Ann"))) == "Ann"
+    assert annotator_key(AnnotationSet(id="1", kind="prediction", model_version="yolo")) == "yolo"
+    assert annotator_key(AnnotationSet(id="9")) == "set 9"
 
 
 def item(key, *sets):

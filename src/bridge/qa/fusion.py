@@ -4,7 +4,7 @@ Terms:
 
 * **Voters** are the annotation sets fused (each set votes once, even when one annotator
   made two). A voter's **reliability** is looked up by its annotator key
-  (`bridge.qa.categorical.annotator_of`; 1.0 when not given), and a region's **weight** is its
+  (`bridge.qa.regions.annotator_key`; 1.0 when not given), and a region's **weight** is its
   voter's reliability times the region's `score` (1.0 when it has none).
 * **Clustering** (greedy, seed-based): the regions of every voter (kinds IoU covers) are
   taken in order of decreasing weight (ties: set order, then region order); the first
@@ -38,7 +38,6 @@ from typing import cast
 import numpy as np
 
 from bridge.geometry.masks import bitmap_to_rle
-from bridge.qa.categorical import annotator_of
 from bridge.qa.errors import QAError
 from bridge.qa.matching import (
     MATCHABLE_KINDS,
@@ -48,7 +47,7 @@ from bridge.qa.matching import (
     shape_rle,
     similarity,
 )
-from bridge.qa.regions import media_size
+from bridge.qa.regions import annotator_key, media_size
 from bridge.schema import (
     AnnotationSet,
     AnyShape,
@@ -81,7 +80,7 @@ def _candidates(
 ) -> list[Member]:
     members = []
     for voter, aset in enumerate(sets):
-        trust = 1.0 if reliability is None else reliability.get(annotator_of(aset), 1.0)
+        trust = 1.0 if reliability is None else reliability.get(annotator_key(aset), 1.0)
         for region in aset.regions:
             if kind_of(region.shape) not in MATCHABLE_KINDS:
                 continue

@@ -29,7 +29,7 @@ Terms:
   Questions gold does not answer on an item are not scored there.
 * **Text spans** are scored as `bridge.qa.spans` defines (exact or overlap matching,
   label-aware, optionally trimmed with the item's text): `GoldScores.spans`.
-* Results are kept **per annotator** (`bridge.qa.categorical.annotator_of`) and **per source**
+* Results are kept **per annotator** (`bridge.qa.regions.annotator_key`) and **per source**
   (the workspace source name when the caller gives one, else the set's source tool, else
   "unknown"). Only counters are held, never regions: a dataset is read once.
 """
@@ -43,7 +43,6 @@ from typing import Literal
 
 import numpy as np
 
-from bridge.qa.categorical import annotator_of
 from bridge.qa.errors import QAError
 from bridge.qa.matching import (
     MATCHABLE_KINDS,
@@ -54,7 +53,7 @@ from bridge.qa.matching import (
     score_order,
     similarity_matrix,
 )
-from bridge.qa.regions import by_frame, media_size
+from bridge.qa.regions import annotator_key, by_frame, media_size
 from bridge.schema import AnnotationSet, Classification, Item, Region
 from bridge.select import SetSelector, SourceName, select_sets
 
@@ -342,7 +341,7 @@ class GoldEvaluation:
         gold_spans = span_set(reference.regions, trim_with=texts).spans
         for aset in scored_sets:
             targets = (
-                self._group(self.per_annotator, annotator_of(aset, self.source_name)),
+                self._group(self.per_annotator, annotator_key(aset)),
                 self._group(self.per_source, self.source_key(aset)),
             )
             frames = by_frame(r for r in aset.regions if kind_of(r.shape) in MATCHABLE_KINDS)

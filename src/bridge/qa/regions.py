@@ -14,8 +14,8 @@ Terms:
 * Over a dataset (`RegionAgreementTotals`) the counts of every item of one annotator pair are
   summed: the pair's score is 2 · Σmatched / Σ(n_a + n_b) (pooled, so items with more regions
   weigh more), next to the mean of the per-item scores.
-* An **annotator key** names who made a set: `bridge.qa.categorical.annotator_of` (the
-  annotator's email lower-cased, else id, else name, else the set's source, else "set <id>").
+* An **annotator key** names who made a set: the annotator's email, else id, else name, else
+  the model version of a prediction, else "set <id>".
 """
 
 from __future__ import annotations
@@ -24,10 +24,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from bridge.qa.categorical import annotator_of
 from bridge.qa.matching import MATCHABLE_KINDS, Assignment, Size, kind_of, match
 from bridge.schema import AnnotationSet, Item, Region
 from bridge.select import SetSelector, SourceName, select_sets
+
+
+def annotator_key(aset: AnnotationSet) -> str:
+    """Who made `aset` (see the module's terms)."""
+    person = aset.annotator
+    if person is not None:
+        for value in (person.email, person.id, person.name):
+            if value:
+                return value
+    if aset.model_version:
+        return aset.model_version
+    return f"set {aset.id}"
 
 
 def media_size(item: Item) -> Size | None:
@@ -222,9 +233,7 @@ class RegionAgreementAccumulator:
     def add_item(self, item: Item) -> list[tuple[str, str, RegionAgreement]]:
         """Compare the item's selected sets pairwise; return each pair's agreement."""
         chosen = select_sets(item, self.sets, source_name=self.source_name)
-        keyed = sorted(
-            ((annotator_of(s, self.source_name), s) for s in chosen), key=lambda pair: pair[0]
-        )
+        keyed = sorted(((annotator_key(s), s) for s in chosen), key=lambda pair: pair[0])
         size = media_size(item)
         results = []
         for (key_a, set_a), (key_b, set_b) in combinations(keyed, 2):

@@ -32,10 +32,10 @@ from typing import Literal
 
 import numpy as np
 
-from bridge.qa.categorical import annotator_of
 from bridge.qa.errors import QAError
 from bridge.qa.gold import ClassTable
 from bridge.qa.matching import FloatArray, Matching, assign
+from bridge.qa.regions import annotator_key
 from bridge.schema import AnnotationSet, Item, Region, Span
 from bridge.select import SetSelector, SourceName, select_sets
 
@@ -223,9 +223,7 @@ class SpanAgreementAccumulator:
 
     def add_item(self, item: Item) -> None:
         chosen = select_sets(item, self.sets, source_name=self.source_name)
-        keyed = sorted(
-            ((annotator_of(s, self.source_name), s) for s in chosen), key=lambda pair: pair[0]
-        )
+        keyed = sorted(((annotator_key(s), s) for s in chosen), key=lambda pair: pair[0])
         texts: dict[str | None, str] | None = None
         if self.trim:
             texts = item_texts(item)

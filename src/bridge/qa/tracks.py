@@ -46,10 +46,9 @@ from itertools import combinations
 
 import numpy as np
 
-from bridge.qa.categorical import annotator_of
 from bridge.qa.errors import QAError
 from bridge.qa.matching import Matching, Size, assign, kind_of, similarity
-from bridge.qa.regions import media_size
+from bridge.qa.regions import annotator_key, media_size
 from bridge.schema import (
     BBox,
     Ellipse,
@@ -416,9 +415,7 @@ class TrackAgreementAccumulator:
 
     def add_item(self, item: Item) -> None:
         chosen = select_sets(item, self.sets, source_name=self.source_name)
-        keyed = sorted(
-            ((annotator_of(s, self.source_name), s) for s in chosen), key=lambda pair: pair[0]
-        )
+        keyed = sorted(((annotator_key(s), s) for s in chosen), key=lambda pair: pair[0])
         for (key_a, set_a), (key_b, set_b) in combinations(keyed, 2):
             if not set_a.tracks and not set_b.tracks:
                 continue
