@@ -623,6 +623,17 @@ def _uncontested(table: list[list[float]], threshold: float) -> list[tuple[int, 
     return allowed
 
 
+def same_label_only(
+    scores: FloatArray, labels_a: Sequence[str], labels_b: Sequence[str]
+) -> FloatArray:
+    """`scores` with the pairs of different labels set to 0 (forbidden pairs for `assign`)."""
+    if not len(labels_a) or not len(labels_b):
+        return scores
+    same = np.equal.outer(np.array(labels_a, dtype=object), np.array(labels_b, dtype=object))
+    result: FloatArray = np.where(same, scores, 0.0)
+    return result
+
+
 def score_order(regions: Sequence[Region]) -> list[int]:
     """Indices of `regions` by decreasing score (stable; a missing score counts as 0)."""
     return sorted(range(len(regions)), key=lambda i: -(regions[i].score or 0.0))
@@ -646,9 +657,9 @@ def match(
         scores = similarity_matrix(
             [r.shape for r in regions_a], [r.shape for r in regions_b], size=size, sigmas=sigmas
         )
-    if label_aware and len(regions_a) and len(regions_b):
-        labels_a = np.array([r.label or "" for r in regions_a], dtype=object)
-        labels_b = np.array([r.label or "" for r in regions_b], dtype=object)
-        scores = np.where(labels_a[:, None] == labels_b[None, :], scores, 0.0)
+    if label_aware:
+        scores = same_label_only(
+            scores, [r.label or "" for r in regions_a], [r.label or "" for r in regions_b]
+        )
     order = score_order(regions_b) if assignment == "greedy" else None
     return assign(scores, iou_threshold, assignment=assignment, order_b=order)
