@@ -429,7 +429,7 @@ def test_small_optimal_assignment_equals_scipy(n_a, n_b, values, threshold):
     scores = np.array(values[: n_a * n_b], dtype=np.float64).reshape(n_a, n_b)
     valid = (scores > 0) & (scores >= threshold)
     rows, cols = linear_sum_assignment(np.where(valid, scores, 0.0), maximize=True)
-    expected = sorted((int(r), int(c)) for r, c in zip(rows, cols) if valid[r, c])
+    expected = sorted((int(r), int(c)) for r, c in zip(rows, cols, strict=True) if valid[r, c])
     result = assign(scores, threshold)
     assert [(p.index_a, p.index_b) for p in result.pairs] == expected
     assert [p.iou for p in result.pairs] == [float(scores[r, c]) for r, c in expected]
