@@ -179,3 +179,15 @@ def test_frames_and_streaming():
     ]
     out = list(with_consensus(iter(items)))
     assert [s.kind for s in out[0].annotation_sets] == ["human", "human", "human", "consensus"]
+
+
+def test_keypoint_present_only_in_a_member_of_weight_zero_is_kept_not_a_crash():
+    from bridge.qa.fusion import fuse_shapes
+    from bridge.schema import Keypoint, Points
+
+    zero = Points(points=[Keypoint(x=0, y=0, label="nose"), Keypoint(x=2, y=6, label="eye")])
+    one = Points(points=[Keypoint(x=4, y=4, label="nose")])
+    fused = fuse_shapes([zero, one], [0.0, 1.0])
+    # nose: weights 0 and 1 give the second member's point; eye: only the weight-0 member
+    # has it, so it is that member's point (equal weights), not a division by zero
+    assert [(p.label, p.x, p.y) for p in fused.points] == [("nose", 4, 4), ("eye", 2, 6)]

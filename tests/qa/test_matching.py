@@ -229,6 +229,33 @@ def test_mask_against_a_box_rasterises_the_box_on_the_mask_grid():
     assert similarity(bitmap_mask(bitmap), box(10, 10, 10, 10)) == pytest.approx(0.5, abs=0.06)
 
 
+def test_masks_against_polygons_draw_each_shape_once(monkeypatch):
+    # 3 masks x 2 polygons on one 40 x 40 grid: every value is the pair's own raster IoU
+    # (pixel counts by construction), and each of the 5 shapes is drawn once, not per pair
+    import bridge.qa.matching as matching
+
+    masks = []
+    for top in (0, 10, 20):
+        bitmap = np.zeros((40, 40), dtype=bool)
+        bitmap[top : top + 10, 0:20] = True  # rows top..top+9, columns 0..19: 200 pixels
+        masks.append(bitmap_mask(bitmap))
+    # an L (non-convex, so rasterised) over rows 0..19, columns 0..19 minus rows 10..19 of
+    # columns 10..19: 300 pixels; and a box over rows 20..39, columns 0..19: 400 pixels
+    ell = Polygon(points=[(0, 0), (20, 0), (20, 10), (10, 10), (10, 20), (0, 20)])
+    square = box(0, 20, 20, 20)
+    calls = []
+    real = matching.shape_rle
+    monkeypatch.setattr(matching, "shape_rle", lambda s, c: calls.append(s) or real(s, c))
+    ours = similarity_matrix(masks, [ell, square])
+    expected = [
+        [200 / 300, 0.0],  # mask rows 0..9 inside the L
+        [100 / 400, 0.0],  # rows 10..19: 100 pixels shared, union 200 + 300 - 100
+        [0.0, 200 / 400],  # rows 20..29 inside the box
+    ]
+    np.testing.assert_allclose(ours, expected, atol=1e-9)
+    assert len(calls) == 5
+
+
 def test_masks_of_different_sizes_are_an_error():
     a = bitmap_mask(np.ones((4, 4), dtype=bool))
     b = bitmap_mask(np.ones((5, 4), dtype=bool))
@@ -385,3 +412,26 @@ def test_many_boxes_take_the_numpy_path_with_the_same_values():
     theirs = coco_mask.iou(boxes_a, boxes_b, [0] * len(boxes_b))
     np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-12)
     assert (ours > 0).sum() > 50  # the data overlaps: the check is not vacuous
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.lists(st.sampled_from([0.0, 0.0, 0.0, 0.3, 0.5, 0.6, 0.75, 0.9, 1.0]), min_size=25),
+    st.sampled_from([0.0, 0.5, 0.7]),
+)
+def test_small_optimal_assignment_equals_scipy(n_a, n_b, values, threshold):
+    # sparse matrices: most have no two allowed pairs in one row or column (no solver
+    # needed), some do (ties included); the pairs must be scipy's either way
+    from scipy.optimize import linear_sum_assignment
+
+    scores = np.array(values[: n_a * n_b], dtype=np.float64).reshape(n_a, n_b)
+    valid = (scores > 0) & (scores >= threshold)
+    rows, cols = linear_sum_assignment(np.where(valid, scores, 0.0), maximize=True)
+    expected = sorted((int(r), int(c)) for r, c in zip(rows, cols, strict=True) if valid[r, c])
+    result = assign(scores, threshold)
+    assert [(p.index_a, p.index_b) for p in result.pairs] == expected
+    assert [p.iou for p in result.pairs] == [float(scores[r, c]) for r, c in expected]
+    assert set(result.unmatched_a) == set(range(n_a)) - {r for r, _ in expected}
+    assert set(result.unmatched_b) == set(range(n_b)) - {c for _, c in expected}

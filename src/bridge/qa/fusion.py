@@ -20,7 +20,8 @@ Terms:
 * **Fused shape**, from the members with the winning label, weighted by their weights:
   boxes, ellipses and time segments: the weighted mean of each coordinate (rotations by a
   weighted circular mean); keypoints and skeletons: the weighted mean of each keypoint
-  (by name, else by index) over the members where it is present; polygons, masks and any
+  (by name, else by index) over the members where it is present (an equal mean when
+  their weights sum to 0); polygons, masks and any
   mix of area kinds: a pixel vote on the media's grid (a mask's grid when a member is a
   mask): a pixel is in when the weights of the members covering it sum to at least half of
   the members' total weight; the result is a `Mask`. A pixel vote needs the media size
@@ -172,6 +173,8 @@ def _fuse_keypoints(shapes: Sequence[Points | Skeleton], weights: Sequence[float
                 ys.append(found.y)
                 ws.append(weight)
         if ws:
+            if sum(ws) <= 0:  # present only in members of weight 0: as `fuse_shapes` does
+                ws = [1.0] * len(ws)
             fused.append(point.model_copy(update={"x": _mean(xs, ws), "y": _mean(ys, ws)}))
         else:
             fused.append(point)

@@ -41,8 +41,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
 from bridge.qa.errors import QAError
 from bridge.qa.matching import (
     MATCHABLE_KINDS,
@@ -50,6 +48,7 @@ from bridge.qa.matching import (
     Size,
     assign,
     kind_of,
+    same_label_only,
     score_order,
     similarity_matrix,
 )
@@ -181,13 +180,7 @@ def score_regions(
     scores = similarity_matrix(
         [r.shape for r in gold], [r.shape for r in scored], size=size, sigmas=sigmas
     )
-    if gold and scored:
-        same = np.equal.outer(
-            np.array(labels_gold, dtype=object), np.array(labels_scored, dtype=object)
-        )
-        aware_scores = np.where(same, scores, 0.0)
-    else:
-        aware_scores = scores
+    aware_scores = same_label_only(scores, labels_gold, labels_scored)
     order = score_order(scored) if assignment == "greedy" else None
     verdicts: dict[float, Counter[tuple[str, str]]] = {}
     confusions: dict[float, Counter[tuple[str, str]]] = {}

@@ -43,7 +43,7 @@ a tie, as COCOeval does).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -156,8 +156,10 @@ def _box_iou_lists(a: Sequence[XYWH], b: Sequence[XYWH]) -> list[list[float]]:
         ax2, ay2, area_a = ax + aw, ay + ah, aw * ah
         row = []
         for bx, by, bw, bh in b:
-            width = min(ax2, bx + bw) - max(ax, bx)
-            height = min(ay2, by + bh) - max(ay, by)
+            # min(p, q) and max(p, q) spelled out: the same values, without the calls
+            bx2, by2 = bx + bw, by + bh
+            width = (bx2 if bx2 < ax2 else ax2) - (bx if bx > ax else ax)
+            height = (by2 if by2 < ay2 else ay2) - (by if by > ay else ay)
             inter = width * height if width > 0 and height > 0 else 0.0
             union = area_a + bw * bh - inter
             row.append(inter / union if union > 0 else 0.0)
@@ -359,6 +361,10 @@ def shape_rle(shape: Shape, canvas: Canvas) -> dict[str, Any]:
     return merged
 
 
+Drawer = Callable[[Shape, Canvas], dict[str, Any]]
+"""Draws a shape on a canvas as a pycocotools RLE dict (`shape_rle`, or a cache of it)."""
+
+
 def rle_iou(a: dict[str, Any], b: dict[str, Any]) -> float:
     """IoU of two pycocotools RLE dicts of one grid (0.0 when both are empty)."""
     return float(coco_mask.iou([a], [b], [0])[0][0])
@@ -437,9 +443,11 @@ def similarity(
     size: Size | None = None,
     sigmas: Mapping[str, float] | None = None,
     oks_area: float | None = None,
+    draw: Drawer = shape_rle,
 ) -> float:
     """IoU (area shapes, time segments) or OKS (keypoint shapes, `a` the reference) of two
-    shapes, 0.0 for kinds that do not compare; see the module's table."""
+    shapes, 0.0 for kinds that do not compare; see the module's table. `draw` rasterises
+    a shape for raster IoU (`similarity_matrix` passes a cache)."""
     _check_kind(a)
     _check_kind(b)
     a, b = to_common_units(a, b, size)
@@ -465,7 +473,7 @@ def similarity(
     ):
         return convex_iou(outline_a, outline_b)
     canvas = canvas_for([a, b], size)
-    return rle_iou(shape_rle(a, canvas), shape_rle(b, canvas))
+    return rle_iou(draw(a, canvas), draw(b, canvas))
 
 
 def similarity_matrix(
@@ -499,10 +507,20 @@ def similarity_matrix(
                 rles_b = [coco_rle(s.rle) for s in shapes_b]  # type: ignore[attr-defined]
                 ious = coco_mask.iou(rles_a, rles_b, [0] * len(rles_b))
                 return np.asarray(ious, dtype=np.float64).reshape(len(rles_a), len(rles_b))
+    # a shape is drawn once per canvas, not once per pair (the canvas is the mask's grid or
+    # the media's, the same for every pair, unless neither is known)
+    drawn: dict[tuple[int, Canvas], tuple[Shape, dict[str, Any]]] = {}
+
+    def draw(shape: Shape, canvas: Canvas) -> dict[str, Any]:
+        key = (id(shape), canvas)
+        if key not in drawn:  # the shape is kept with its RLE, so its id is not reused
+            drawn[key] = (shape, shape_rle(shape, canvas))
+        return drawn[key][1]
+
     result = np.zeros((len(shapes_a), len(shapes_b)))
     for i, a in enumerate(shapes_a):
         for j, b in enumerate(shapes_b):
-            result[i, j] = similarity(a, b, size=size, sigmas=sigmas)
+            result[i, j] = similarity(a, b, size=size, sigmas=sigmas, draw=draw)
     return result
 
 
@@ -542,21 +560,25 @@ def assign(
         raise QAError(f"unknown assignment {assignment!r}", hint='use "optimal" or "greedy"')
     n_a, n_b = scores.shape
     chosen: list[tuple[int, int]] = []
+    small = n_a * n_b <= SMALL_MATRIX
+    # plain Python on an item's few regions: faster than numpy calls
+    table: list[list[float]] | None = scores.tolist() if small else None
     if n_a and n_b:
         if assignment == "greedy":
-            # plain Python: faster than numpy calls on an item's few regions
-            table: list[list[float]] = scores.tolist()
+            rows_of = table if table is not None else scores.tolist()
             taken = [False] * n_a
             for column in order_b if order_b is not None else range(n_b):
                 best, best_score = -1, 0.0
                 for row in range(n_a):
-                    value = table[row][column]
+                    value = rows_of[row][column]
                     # `>=`: the later row wins a tie, as in COCOeval
                     if value > 0 and value >= threshold and value >= best_score and not taken[row]:
                         best, best_score = row, value
                 if best >= 0:
                     taken[best] = True
                     chosen.append((best, int(column)))
+        elif table is not None and (uncontested := _uncontested(table, threshold)) is not None:
+            chosen = uncontested
         else:
             valid = (scores > 0) & (scores >= threshold)
             if valid.any():
@@ -567,8 +589,11 @@ def assign(
                 chosen = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if valid[r, c]]
     chosen.sort()
     if chosen:
-        rows_, cols_ = zip(*chosen, strict=True)
-        values: list[float] = scores[list(rows_), list(cols_)].tolist()
+        if table is not None:
+            values = [table[r][c] for r, c in chosen]
+        else:
+            rows_, cols_ = zip(*chosen, strict=True)
+            values = scores[list(rows_), list(cols_)].tolist()
         pairs = tuple(Pair(r, c, v) for (r, c), v in zip(chosen, values, strict=True))
     else:
         pairs = ()
@@ -579,6 +604,34 @@ def assign(
         unmatched_a=tuple(i for i in range(n_a) if i not in matched_a),
         unmatched_b=tuple(j for j in range(n_b) if j not in matched_b),
     )
+
+
+def _uncontested(table: list[list[float]], threshold: float) -> list[tuple[int, int]] | None:
+    """The allowed pairs (similarity > 0 and >= `threshold`) when no two of them share a
+    row or a column: then every one is in the optimal assignment (every other entry weighs
+    0), so no solver is needed. None when some do share one."""
+    allowed = [
+        (row, column)
+        for row, values in enumerate(table)
+        for column, value in enumerate(values)
+        if value > 0 and value >= threshold
+    ]
+    rows = {row for row, _ in allowed}
+    columns = {column for _, column in allowed}
+    if len(rows) != len(allowed) or len(columns) != len(allowed):
+        return None
+    return allowed
+
+
+def same_label_only(
+    scores: FloatArray, labels_a: Sequence[str], labels_b: Sequence[str]
+) -> FloatArray:
+    """`scores` with the pairs of different labels set to 0 (forbidden pairs for `assign`)."""
+    if not len(labels_a) or not len(labels_b):
+        return scores
+    same = np.equal.outer(np.array(labels_a, dtype=object), np.array(labels_b, dtype=object))
+    result: FloatArray = np.where(same, scores, 0.0)
+    return result
 
 
 def score_order(regions: Sequence[Region]) -> list[int]:
@@ -604,9 +657,9 @@ def match(
         scores = similarity_matrix(
             [r.shape for r in regions_a], [r.shape for r in regions_b], size=size, sigmas=sigmas
         )
-    if label_aware and len(regions_a) and len(regions_b):
-        labels_a = np.array([r.label or "" for r in regions_a], dtype=object)
-        labels_b = np.array([r.label or "" for r in regions_b], dtype=object)
-        scores = np.where(labels_a[:, None] == labels_b[None, :], scores, 0.0)
+    if label_aware:
+        scores = same_label_only(
+            scores, [r.label or "" for r in regions_a], [r.label or "" for r in regions_b]
+        )
     order = score_order(regions_b) if assignment == "greedy" else None
     return assign(scores, iou_threshold, assignment=assignment, order_b=order)
