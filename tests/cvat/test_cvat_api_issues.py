@@ -143,3 +143,25 @@ def test_cvat_api_paginated_issues_are_followed():
         router.get(f"{HOST}/api/issues").mock(side_effect=answer)
         api = CvatApi(HOST, page_size=1)
         assert [issue["id"] for issue in api.list_issues(101)] == [901, 902]
+
+
+@respx.mock(assert_all_called=False)
+def test_cvat_api_video_issue_keeps_the_original_frame_number(respx_mock):
+    """Task 43 is a video made with start_frame=10, frame_filter=step=3: REST frame 2 is
+    frame 10 + 2 * 3 = 16 of the video. Job 103 gets issue 901 moved to it, at frame 2."""
+    install_server(respx_mock)
+    jobs = copy.deepcopy(fixture("jobs_task43.json"))
+    jobs["results"][0]["issues"]["count"] = 1
+    respx_mock.get(f"{HOST}/api/jobs", params={"task_id": "43"}).respond(json=jobs)
+    video_issue = copy.deepcopy(ISSUES)
+    video_issue["results"] = [{**ISSUES["results"][0], "job": 103, "frame": 2}]
+    video_issue["count"] = 1
+    load("PaginatedIssueReadList", video_issue)
+    respx_mock.get(f"{HOST}/api/issues").respond(json=video_issue)
+    respx_mock.get(f"{HOST}/api/comments").respond(json=COMMENTS)
+    _, (item,), _ = pull("cvat://cvat.example.com/tasks/43")
+    (aset,) = item.annotation_sets
+    (review,) = aset.reviews
+    assert review.status == "rejected"
+    assert review.extra["cvat_frame"] == 16
+    assert review.comment == "wrong label: this is a bus"
