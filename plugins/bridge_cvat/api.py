@@ -159,6 +159,16 @@ class CvatApi:
         expect_field(meta, "frames", list, f"GET {path}", what="task data meta")
         return meta
 
+    def list_issues(self, job_id: int) -> Iterator[dict[str, Any]]:
+        """A job's issues (`GET /api/issues?job_id=`, IssueRead: frame, position, owner,
+        resolved, created_date; `comments` is only a count and a link)."""
+        return self._list("/api/issues", job_id=job_id)
+
+    def list_comments(self, job_id: int) -> Iterator[dict[str, Any]]:
+        """The comments on all of a job's issues (`GET /api/comments?job_id=`,
+        CommentRead: issue, owner, message, created_date)."""
+        return self._list("/api/comments", job_id=job_id)
+
     def get_job_meta(self, job_id: int) -> dict[str, Any]:
         """A job's data meta; `included_frames` lists the task data frames of a job made
         of chosen frames (a ground-truth job), None for a job over a frame range."""

@@ -104,8 +104,10 @@ class CvatConnector(Connector):
     # -- pull -----------------------------------------------------------------------
 
     def read(self, losses: LossReport, **options: Any) -> Dataset:
-        """Pull the task or project the URL names (see `pull.pull_dataset`)."""
-        return pull_dataset(self.api, self.target, losses, max_pixels_option(options))
+        """Pull the task or project the URL names (see `pull.pull_dataset`); `-O
+        issues=false` skips reading the jobs' issues as reviews."""
+        issues = flag_option(options, "issues", default=True)
+        return pull_dataset(self.api, self.target, losses, max_pixels_option(options), issues)
 
 
 class CvatHttpConnector(CvatConnector):

@@ -2,7 +2,9 @@
 
 One `Item` per image of an image task, one per video of a video task, and on each item one
 `AnnotationSet` per CVAT job that covers it (the job's assignee is the annotator; its stage
-and state give the status, see `job_status`).
+and state give the status, see `job_status`). Each job's issues become reviews of its sets
+(`issues.py`): one listing of the job's issues and, when it has any, one of their comments;
+`-O issues=false` skips both.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from bridge.errors import ConfigError, FormatError
 from bridge.formats import Dataset
 from bridge.limits import DEFAULT_MAX_PIXELS, check_pixels
 from bridge.losses import LossReport
-from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, SourceRef
+from bridge.schema import AnnotationSet, Annotator, Item, Media, Project, Review, SourceRef
 from bridge_cvat import convert
 from bridge_cvat.api import CvatApi
+from bridge_cvat.issues import (
+    checked_comment,
+    checked_issue,
+    first_messages,
+    issue_review,
+    user_annotator,
+)
 from bridge_cvat.job_states import job_status
 from bridge_cvat.ontology import LabelIndex, check_rest_labels, labels_to_ontology, server_free
 from bridge_cvat.rest import (
@@ -32,10 +41,15 @@ from bridge_cvat.target import CvatTarget
 
 
 def pull_dataset(
-    api: CvatApi, target: CvatTarget, losses: LossReport, max_pixels: int = DEFAULT_MAX_PIXELS
+    api: CvatApi,
+    target: CvatTarget,
+    losses: LossReport,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    issues: bool = True,
 ) -> Dataset:
     """The task or project `target` names, as a `Dataset` whose items are read lazily,
-    task by task; frame sizes above `max_pixels` are refused."""
+    task by task; frame sizes above `max_pixels` are refused; `issues` reads each job's
+    issues as reviews."""
     if target.id is None:
         raise ConfigError("a new task or project has nothing to pull", hint="give its id")
     name, raw_labels, tasks = _task_or_project(api, target)
@@ -47,7 +61,7 @@ def pull_dataset(
         index = LabelIndex.from_labels(server_free(raw_labels))
     source = SourceRef(tool="cvat", instance=target.base_url, project=str(target.id))
     project = Project(name=name, ontology=ontology, source=source)
-    items = _task_items(api, target, tasks, labels, index, losses, max_pixels)
+    items = _task_items(api, target, tasks, labels, index, losses, max_pixels, issues)
     return Dataset(project=project, items=items, origin=target.base_url)
 
 
@@ -65,12 +79,21 @@ def _task_or_project(api: CvatApi, target: CvatTarget):
 
 
 def _task_items(
-    api: CvatApi, target: CvatTarget, tasks, labels: RestLabels, index, losses, max_pixels: int
+    api: CvatApi,
+    target: CvatTarget,
+    tasks,
+    labels: RestLabels,
+    index,
+    losses,
+    max_pixels: int,
+    issues: bool = True,
 ) -> Iterator[Item]:
     where = f"{target.kind[:-1]} {target.id}"
     for task in tasks:
         with malformed_answer(where):
-            pull = TaskPull(api, target.base_url, task, labels, index, losses, max_pixels)
+            pull = TaskPull(
+                api, target.base_url, task, labels, index, losses, max_pixels, issues=issues
+            )
         yield from pull.items()
 
 
@@ -195,14 +218,7 @@ def checked_annotations(raw: Any, where: str) -> dict[str, Any]:
 
 def job_annotator(job: dict[str, Any]) -> Annotator | None:
     """The job's assignee (id, and username or full name) as an Annotator; None if unassigned."""
-    assignee = job.get("assignee")
-    if not isinstance(assignee, dict):
-        return None
-    full_name = " ".join(p for p in (assignee.get("first_name"), assignee.get("last_name")) if p)
-    return Annotator(
-        id=str(assignee["id"]) if assignee.get("id") is not None else None,
-        name=assignee.get("username") or full_name or None,
-    )
+    return user_annotator(job.get("assignee"))
 
 
 def job_annotation_set(job: dict[str, Any], source: SourceRef) -> AnnotationSet:
@@ -238,8 +254,11 @@ class TaskPull:
         index,
         losses: LossReport,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        *,
+        issues: bool = True,
     ):
         self.max_pixels = max_pixels
+        self.read_issues = issues
         self.api = api
         self.base_url = base_url
         self.task = task
@@ -396,6 +415,15 @@ class TaskPull:
         for tag in annotations["tags"]:
             if tag.get("frame") in sets:
                 sets[tag["frame"]].regions.append(self._tag(tag, where, keep_frame=False))
+        for frame, review in self._job_reviews(job, lambda number: number):
+            if frame in sets:
+                sets[frame].reviews.append(review)
+            else:
+                self.losses.record(
+                    "cvat.issue_outside_job",
+                    "issue on a frame outside its job (or deleted); not read",
+                    where=where,
+                )
         if annotations["tracks"]:
             self.losses.record(
                 "cvat.track_in_image_task",
@@ -431,6 +459,38 @@ class TaskPull:
         )
         return region
 
+    def _job_reviews(self, job, to_unified) -> list[tuple[int, Review]]:
+        """The job's issues as (REST frame, review) pairs, oldest first; the review's
+        `cvat_frame` is `to_unified(frame)`. Nothing is asked when issues are skipped or
+        the job's summary counts none."""
+        summary = job.get("issues")  # JobRead's IssuesSummary: a count and a link
+        if not self.read_issues or (isinstance(summary, dict) and summary.get("count") == 0):
+            return []
+        where = f"job {job['id']} issues"
+        issues = [checked_issue(issue, where) for issue in self.api.list_issues(job["id"])]
+        if not issues:
+            return []
+        comments = (checked_comment(c, where) for c in self.api.list_comments(job["id"]))
+        messages = first_messages(comments)
+        issues.sort(key=lambda issue: (issue.get("created_date") or "", issue["id"]))
+        return [
+            (
+                issue["frame"],
+                issue_review(
+                    issue,
+                    messages.get(issue["id"]),
+                    to_unified(issue["frame"]),
+                    SourceRef(
+                        tool="cvat",
+                        instance=self.base_url,
+                        annotation=str(job["id"]),
+                        region=f"issue-{issue['id']}",
+                    ),
+                ),
+            )
+            for issue in issues
+        ]
+
     # -- video ------------------------------------------------------------------
 
     def _video_item(self, meta, frame, numbering: FrameNumbering, jobs) -> Item:
@@ -450,6 +510,9 @@ class TaskPull:
                 if covered != list(range(int(job["start_frame"]), int(job["stop_frame"]) + 1)):
                     aset.extra["cvat_frames"] = [numbering.to_unified(f) for f in covered]
                 self._fill_video_set(aset, job, numbering, size if size[0] else None)
+                aset.reviews.extend(
+                    review for _, review in self._job_reviews(job, numbering.to_unified)
+                )
             item.annotation_sets.append(aset)
         return item
 

@@ -16,6 +16,14 @@ project id, source.annotation = the label id). An object's `feature_id` is the r
 relationships point at feature ids. Fields with no unified home stay in `extra` and are
 written back by `item_to_data_row`, so export -> unified -> export is lossless.
 
+Reviews: each entry of `label_details.reviews` is a review of its label; each entry of the
+project's `project_details.workflow_history` (the data row's moves through the project's
+workflow: `{"action", "created_at", "created_by", "previous_task_id", "previous_task_name",
+"next_task_id", "next_task_name"}`) is a review of every label of that project on the row,
+after the label's own reviews: "Approve" is accepted, "Reject" and "Rework" rejected, any
+other action (a submission, a move between tasks) commented. The history itself rides in
+the project's `extra` and is written back from there, not from the reviews.
+
 `item_to_import_rows` (the import NDJSON for model-assisted labeling and label import)
 lives in `import_ndjson` and is re-exported here.
 """
@@ -202,6 +210,37 @@ def _review(raw: Any) -> dict:
     }
 
 
+WORKFLOW_REVIEW = "lb_workflow_action"
+"""`extra` key of a review read from the workflow history: the history entry itself."""
+_WORKFLOW_VERDICTS: dict[str, str] = {
+    "approve": "accepted",
+    "approved": "accepted",
+    "reject": "rejected",
+    "rejected": "rejected",
+    "rework": "rejected",
+}
+
+
+def _workflow_reviews(history: Any) -> list[dict]:
+    """The reviews a project's `workflow_history` stands for (see the module docstring)."""
+    if history is None:
+        return []
+    reviews = []
+    for entry in a_list(history, "project_details.workflow_history"):
+        an_object(entry, "a workflow_history entry")
+        action = optional_text(entry.get("action"), "a workflow_history action")
+        who = entry.get("created_by")
+        reviews.append(
+            {
+                "status": _WORKFLOW_VERDICTS.get((action or "").strip().lower(), "commented"),
+                "reviewer": {"email": who} if isinstance(who, str) and who else None,
+                "created_at": timestamp(entry.get("created_at")),
+                "extra": {WORKFLOW_REVIEW: entry},
+            }
+        )
+    return reviews
+
+
 def _read_object(
     obj: Any, size: tuple, index: int, losses: LossReport, where: str, masks: Masks
 ) -> dict | None:
@@ -383,6 +422,7 @@ def _read_label(
     project_id: str,
     project_rest: dict,
     workflow: Any,
+    workflow_reviews: list[dict],
     data_row_id: str,
     media: dict,
     losses: LossReport,
@@ -429,6 +469,10 @@ def _read_label(
         annotation_set["lead_time"] = _seconds(seconds)
     if reviews:
         annotation_set["reviews"] = [_review(review) for review in a_list(reviews, "reviews")]
+    if workflow_reviews:
+        annotation_set.setdefault("reviews", []).extend(
+            {**review, "extra": dict(review["extra"])} for review in workflow_reviews
+        )
     _read_annotations(annotation_set, label.get("annotations") or {}, media, losses, where, masks)
     return annotation_set
 
@@ -461,11 +505,24 @@ def _read_labels(
     for pid, project, label in labels:
         if pid not in projects:
             details = an_object(project.get("project_details") or {}, "project_details")
-            projects[pid] = (_rest(project, _PROJECT_CONSUMED), details.get("workflow_status"))
-        project_rest, workflow = projects[pid]
+            projects[pid] = (
+                _rest(project, _PROJECT_CONSUMED),
+                details.get("workflow_status"),
+                _workflow_reviews(details.get("workflow_history")),
+            )
+        project_rest, workflow, workflow_reviews = projects[pid]
         sets.append(
             _read_label(
-                label, pid, project_rest, workflow, data_row_id, media, losses, where, masks
+                label,
+                pid,
+                project_rest,
+                workflow,
+                workflow_reviews,
+                data_row_id,
+                media,
+                losses,
+                where,
+                masks,
             )
         )
     return sets
@@ -660,10 +717,10 @@ def _write_label(
             "an annotator known only by another tool's user id was left out",
             where=where,
         )
-    if annotation_set.reviews or extra.get("lb_has_reviews", raw_details is not None):
-        details["reviews"] = [
-            r.extra.get("lb_raw") or {"status": r.status} for r in annotation_set.reviews
-        ]
+    # reviews read from the workflow history go back with the project's history (extra)
+    own_reviews = [r for r in annotation_set.reviews if WORKFLOW_REVIEW not in r.extra]
+    if own_reviews or extra.get("lb_has_reviews", raw_details is not None):
+        details["reviews"] = [r.extra.get("lb_raw") or {"status": r.status} for r in own_reviews]
     label_rest = {k: v for k, v in extra.items() if not k.startswith("lb_")}
     label = {
         "label_kind": "Video" if item.media.kind == "video" else "Default",

@@ -36,6 +36,8 @@ RESPONSE_MODELS = {
     "labels_task78.json": "PaginatedLabelList",
     "jobs_task77.json": "PaginatedJobReadList",
     "jobs_task78.json": "PaginatedJobReadList",
+    "issues_job101.json": "PaginatedIssueReadList",
+    "comments_job101.json": "PaginatedCommentReadList",
 }
 
 

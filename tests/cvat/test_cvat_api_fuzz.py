@@ -54,6 +54,20 @@ class StubApi:
             raise FormatError("malformed page: 'results' is not a list", where="GET /api/jobs")
         return iter(jobs)
 
+    def _listing(self, name, job_id, path):
+        """A job's issues or comments: the (mutated) list of the answers, or none."""
+        answers = self.answers.get(name)
+        listing = answers.get(job_id, []) if isinstance(answers, dict) else answers
+        if not isinstance(listing, list):  # what CvatApi's page reader refuses
+            raise FormatError("malformed page: 'results' is not a list", where=path)
+        return iter(listing)
+
+    def list_issues(self, job_id):
+        return self._listing("issues", job_id, "GET /api/issues")
+
+    def list_comments(self, job_id):
+        return self._listing("comments", job_id, "GET /api/comments")
+
     def get_job_annotations(self, job_id):
         """The JSON the server answers for the job: whatever the (mutated) answers hold."""
         answers = self.answers["annotations"]
@@ -64,11 +78,16 @@ class StubApi:
 
 def answers_for(task: int) -> dict[str, Any]:
     jobs = fixture(f"jobs_task{task}.json")["results"]
+    for job in jobs:  # job 101's summary counts the issues its listing holds
+        if job["id"] == 101:
+            job["issues"]["count"] = len(fixture("issues_job101.json")["results"])
     return {
         "task": fixture(f"task{task}.json"),
         "meta": fixture(f"task{task}_meta.json"),
         "jobs": jobs,
         "annotations": {job["id"]: fixture(f"job{job['id']}_annotations.json") for job in jobs},
+        "issues": {101: fixture("issues_job101.json")["results"]} if task == 42 else {},
+        "comments": {101: fixture("comments_job101.json")["results"]} if task == 42 else {},
     }
 
 
@@ -103,7 +122,7 @@ def mutated(draw):
     """A fixture answer set with one value somewhere replaced by arbitrary JSON."""
     answers = copy.deepcopy(answers_for(draw(st.sampled_from([42, 43]))))
     node: Any = answers
-    key: Any = draw(st.sampled_from(["meta", "jobs", "annotations"]))
+    key: Any = draw(st.sampled_from(["meta", "jobs", "annotations", "issues", "comments"]))
     while True:
         child = node[key]
         if not isinstance(child, dict | list) or not child or draw(st.integers(0, 3)) == 0:

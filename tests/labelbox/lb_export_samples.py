@@ -383,3 +383,65 @@ def audio_row() -> dict:
         "labelAu1",
         {"classifications": [question], "segments": {"x": [[1, 2]]}, "timestamp": {}},
     )
+
+
+WORKFLOW_HISTORY = [
+    {
+        "action": "Submit",
+        "created_at": "2024-03-01T10:00:00.000+00:00",
+        "created_by": "ann@example.com",
+        "previous_task_id": "t-label",
+        "previous_task_name": "Initial labeling task",
+        "next_task_id": "t-review",
+        "next_task_name": "Initial review task",
+    },
+    {
+        "action": "Reject",
+        "created_at": "2024-03-02T11:30:00.000+00:00",
+        "created_by": "rev@example.com",
+        "previous_task_id": "t-review",
+        "previous_task_name": "Initial review task",
+        "next_task_id": "t-rework",
+        "next_task_name": "Rework",
+    },
+    {
+        "action": "Submit",
+        "created_at": "2024-03-03T08:00:00.000+00:00",
+        "created_by": "ann@example.com",
+        "previous_task_id": "t-rework",
+        "previous_task_name": "Rework",
+        "next_task_id": "t-review",
+        "next_task_name": "Initial review task",
+    },
+    {
+        "action": "Approve",
+        "created_at": "2024-03-03T09:15:00.000+00:00",
+        "created_by": "lead@example.com",
+        "previous_task_id": "t-review",
+        "previous_task_name": "Initial review task",
+        "next_task_id": "t-done",
+        "next_task_name": "Done",
+    },
+]
+"""A data row's moves through the default workflow: submitted, rejected to Rework,
+submitted again and approved to Done.
+Shape: Labelbox's export v2 glossary (`project_details.workflow_history`: action,
+created_at, created_by, previous/next task id and name), not a captured export."""
+
+
+def workflow_row() -> dict:
+    """A text row of Project A (one label, no label reviews), Done after a rejection: its
+    `project_details` carry the workflow history above."""
+    row = text_row()
+    row["data_row"] |= {"id": "dr-wf", "global_key": "txt-wf"}
+    project = row["projects"]["pA"]
+    project["project_details"] = {
+        "workflow_status": "Done",
+        "workflow_history": WORKFLOW_HISTORY,
+    }
+    project["labels"][0]["label_details"] = {
+        "created_by": "ann@example.com",
+        "created_at": "2024-03-01T09:55:00.000+00:00",
+        "reviews": [],
+    }
+    return row

@@ -60,7 +60,13 @@ def _sample_rows() -> list[dict]:
         for name in FIELD_EXPORTS
         for line in (REAL_EXPORT.parent / name).read_text().splitlines()
     ]
-    return [*samples.all_rows(), samples.document_row(), samples.audio_row(), *field]
+    return [
+        *samples.all_rows(),
+        samples.document_row(),
+        samples.audio_row(),
+        samples.workflow_row(),
+        *field,
+    ]
 
 
 @pytest.fixture(scope="module")

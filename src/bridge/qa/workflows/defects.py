@@ -5,8 +5,9 @@ what its source recorded, in the unified fields every reader fills:
 
 * `status` "rejected" (a rejected Labelbox workflow status, a CVAT job in state rejected)
   or a review with status "rejected" (Label Studio `accepted: false`, a Labelbox review
-  that rejects): **defective, rejected**;
-* a review with status "fixed" (the reviewer corrected it): **defective, changed**;
+  or workflow-history Reject/Rework, an open CVAT issue): **defective, rejected**;
+* a review with status "fixed" (the reviewer corrected it, a resolved CVAT issue):
+  **defective, changed**;
 * `status` "accepted" (a CVAT job accepted in the acceptance stage, a Labelbox workflow
   "Done") or an accepting review: **reviewed, no defect**;
 * `status` "in_review": **pending** (not counted); anything else: **unreviewed** (not
