@@ -20,7 +20,8 @@ from bridge.errors import FormatError
 from bridge.schema import Annotator, Review, SourceRef
 
 
-def _fail(what: str, where: str) -> FormatError:
+def malformed(what: str, where: str) -> FormatError:
+    """The error for a CVAT answer that breaks its documented shape (pull.py uses it too)."""
     return FormatError(
         f"malformed CVAT answer: {what}",
         where=where,
@@ -28,7 +29,7 @@ def _fail(what: str, where: str) -> FormatError:
     )
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -51,29 +52,29 @@ def _checked_user(user: Any, what: str, where: str) -> None:
     if user is None:
         return
     if not isinstance(user, dict):
-        raise _fail(f"{what} is {type(user).__name__}, not an object", where)
-    if user.get("id") is not None and not _is_int(user["id"]):
-        raise _fail(f"{what} 'id' is {user['id']!r}, not an integer", where)
+        raise malformed(f"{what} is {type(user).__name__}, not an object", where)
+    if user.get("id") is not None and not is_int(user["id"]):
+        raise malformed(f"{what} 'id' is {user['id']!r}, not an integer", where)
     for key in ("username", "first_name", "last_name"):
         if user.get(key) is not None and not isinstance(user[key], str):
-            raise _fail(f"{what} '{key}' is {user[key]!r}, not text", where)
+            raise malformed(f"{what} '{key}' is {user[key]!r}, not text", where)
 
 
 def checked_issue(issue: Any, where: str) -> dict[str, Any]:
     """An IssueRead: integer id and frame, boolean `resolved`, a list of numbers as
     position, an owner object, a text creation date."""
     if not isinstance(issue, dict):
-        raise _fail(f"issue is {type(issue).__name__}, not an object", where)
+        raise malformed(f"issue is {type(issue).__name__}, not an object", where)
     for key in ("id", "frame"):
-        if not _is_int(issue.get(key)):
-            raise _fail(f"issue '{key}' is {issue.get(key)!r}, not an integer", where)
+        if not is_int(issue.get(key)):
+            raise malformed(f"issue '{key}' is {issue.get(key)!r}, not an integer", where)
     if not isinstance(issue.get("resolved"), bool):
-        raise _fail(f"issue {issue['id']} 'resolved' is {issue.get('resolved')!r}", where)
+        raise malformed(f"issue {issue['id']} 'resolved' is {issue.get('resolved')!r}", where)
     position = issue.get("position")
     if position is not None and not (isinstance(position, list) and all(map(_is_number, position))):
-        raise _fail(f"issue {issue['id']} 'position' is {position!r}, not numbers", where)
+        raise malformed(f"issue {issue['id']} 'position' is {position!r}, not numbers", where)
     if issue.get("created_date") is not None and not isinstance(issue["created_date"], str):
-        raise _fail(f"issue {issue['id']} 'created_date' is not text", where)
+        raise malformed(f"issue {issue['id']} 'created_date' is not text", where)
     _checked_user(issue.get("owner"), "issue owner", where)
     return issue
 
@@ -81,13 +82,13 @@ def checked_issue(issue: Any, where: str) -> dict[str, Any]:
 def checked_comment(comment: Any, where: str) -> dict[str, Any]:
     """A CommentRead: integer id and issue, text message and creation date."""
     if not isinstance(comment, dict):
-        raise _fail(f"comment is {type(comment).__name__}, not an object", where)
+        raise malformed(f"comment is {type(comment).__name__}, not an object", where)
     for key in ("id", "issue"):
-        if not _is_int(comment.get(key)):
-            raise _fail(f"comment '{key}' is {comment.get(key)!r}, not an integer", where)
+        if not is_int(comment.get(key)):
+            raise malformed(f"comment '{key}' is {comment.get(key)!r}, not an integer", where)
     for key in ("message", "created_date"):
         if comment.get(key) is not None and not isinstance(comment[key], str):
-            raise _fail(f"comment {comment['id']} '{key}' is not text", where)
+            raise malformed(f"comment {comment['id']} '{key}' is not text", where)
     return comment
 
 

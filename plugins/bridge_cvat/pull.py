@@ -23,7 +23,9 @@ from bridge_cvat.issues import (
     checked_comment,
     checked_issue,
     first_messages,
+    is_int,
     issue_review,
+    malformed,
     user_annotator,
 )
 from bridge_cvat.job_states import job_status
@@ -102,18 +104,6 @@ def _task_items(
 # FormatError naming the field (`malformed_answer` stays a last line of defence only).
 
 
-def _fail(what: str, where: str) -> FormatError:
-    return FormatError(
-        f"malformed CVAT answer: {what}",
-        where=where,
-        hint="the server sent something this CVAT version should not; check its version",
-    )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _fields(
     data: Any,
     what: str,
@@ -127,12 +117,12 @@ def _fields(
     """`data` as an object whose `ints` are integers and whose other named fields, when
     present and not null, have the type their group says."""
     if not isinstance(data, dict):
-        raise _fail(f"{what} is {type(data).__name__}, not an object", where)
+        raise malformed(f"{what} is {type(data).__name__}, not an object", where)
     for key in ints:
-        if not _is_int(data.get(key)):
-            raise _fail(f"{what} '{key}' is {data.get(key)!r}, not an integer", where)
+        if not is_int(data.get(key)):
+            raise malformed(f"{what} '{key}' is {data.get(key)!r}, not an integer", where)
     checks = (
-        (optional_ints, _is_int, "an integer"),
+        (optional_ints, is_int, "an integer"),
         (texts, lambda v: isinstance(v, str), "text"),
         (objects, lambda v: isinstance(v, dict), "an object"),
         (lists, lambda v: isinstance(v, list), "a list"),
@@ -140,7 +130,7 @@ def _fields(
     for keys, check, kind in checks:
         for key in keys:
             if data.get(key) is not None and not check(data[key]):
-                raise _fail(f"{what} '{key}' is {data[key]!r}, not {kind}", where)
+                raise malformed(f"{what} '{key}' is {data[key]!r}, not {kind}", where)
     return data
 
 
@@ -158,9 +148,9 @@ def checked_meta(meta: Any, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) ->
         if frame.get("width") is not None and frame.get("height") is not None:
             check_pixels(frame["width"], frame["height"], where=where, max_pixels=max_pixels)
         if frame.get("name") is not None and not isinstance(frame["name"], str | int):
-            raise _fail(f"frame name {frame['name']!r} is not text", where)
-    if not all(map(_is_int, meta.get("deleted_frames") or [])):
-        raise _fail("'deleted_frames' holds something that is not a frame number", where)
+            raise malformed(f"frame name {frame['name']!r} is not text", where)
+    if not all(map(is_int, meta.get("deleted_frames") or [])):
+        raise malformed("'deleted_frames' holds something that is not a frame number", where)
     return meta
 
 
@@ -176,7 +166,7 @@ def checked_job(job: Any, where: str) -> dict[str, Any]:
         objects=("assignee",),
     )
     if job["stop_frame"] < job["start_frame"]:
-        raise _fail(f"job {job['id']} stops ({job['stop_frame']}) before it starts", where)
+        raise malformed(f"job {job['id']} stops ({job['stop_frame']}) before it starts", where)
     if job.get("assignee") is not None:
         _fields(
             job["assignee"],
@@ -330,7 +320,7 @@ class TaskPull:
         where = f"job {job['id']}"
         start, stop = int(job["start_frame"]), int(job["stop_frame"])
         count = job.get("frame_count")
-        chosen = job.get("type") == "ground_truth" or (_is_int(count) and count != stop - start + 1)
+        chosen = job.get("type") == "ground_truth" or (is_int(count) and count != stop - start + 1)
         if not chosen:
             return list(range(start, stop + 1))
         meta = _fields(
@@ -339,8 +329,8 @@ class TaskPull:
         included = meta.get("included_frames")
         if included is None:
             return list(range(start, stop + 1))
-        if not all(map(_is_int, included)):
-            raise _fail("'included_frames' holds something that is not a frame number", where)
+        if not all(map(is_int, included)):
+            raise malformed("'included_frames' holds something that is not a frame number", where)
         numbers = sorted({numbering.to_rest(f) for f in included} - {None})
         if len(numbers) != len(set(included)) or (
             numbers and not start <= numbers[0] <= numbers[-1] <= stop
