@@ -246,12 +246,7 @@ class CvatSyncTarget(SyncTarget):
             if change is not None
         ]
         if changes:
-            self.api._object(
-                "PATCH",
-                f"/api/projects/{self.project_id}",
-                json={"labels": changes},
-                idempotent=True,
-            )
+            self.api.update_project(self.project_id, {"labels": changes})
         return str(self.project_id)
 
     def prepare_scan(
@@ -280,7 +275,7 @@ class CvatSyncTarget(SyncTarget):
         marker = self._project_marker()
         if marker is None:
             return None
-        for found in self.api._list("/api/projects", search=marker):
+        for found in self.api.find_projects(marker):
             if str(found.get("name") or "").endswith(marker) and isinstance(found.get("id"), int):
                 return int(found["id"])
         return None
@@ -500,12 +495,7 @@ class CvatSyncTarget(SyncTarget):
         return flow.stored
 
     def _rename(self, state: TaskState) -> None:
-        self.api._object(
-            "PATCH",
-            f"/api/tasks/{state.task_id}",
-            json={"name": self.task_name(state)},
-            idempotent=True,
-        )
+        self.api.update_task(state.task_id, {"name": self.task_name(state)})
 
     # -- delete -----------------------------------------------------------------------
 
@@ -515,7 +505,7 @@ class CvatSyncTarget(SyncTarget):
                 self._delete_set(record)
         for record in records:
             if record.kind == "item":
-                self.api.http.request("DELETE", f"/api/tasks/{int(record.remote_id)}")
+                self.api.delete_task(int(record.remote_id))
                 self._tasks.pop(int(record.remote_id), None)
 
     def _delete_set(self, record: RemoteRecord) -> None:
