@@ -59,11 +59,11 @@ from typing import Any
 from bridge.errors import ConfigError, NotFoundError, RemoteError
 from bridge.losses import LossReport
 from bridge.options import integer_option, number_option
-from bridge.schema import AnnotationSet, Item, Project
+from bridge.schema import AnnotationSet, Project
 from bridge.sync.target import ItemPush, Kind, RemoteRecord, SetPush, SyncTarget, TargetRef
 from bridge_cvat.api import CvatApi
 from bridge_cvat.ontology import ATTRIBUTE_REQUEST_FIELDS, label_requests, named_labels
-from bridge_cvat.push_new_tasks import media_url
+from bridge_cvat.push_new_tasks import data_request, task_media_url
 from bridge_cvat.push_task import TaskPush
 from bridge_cvat.target import CvatTarget, parse_url
 
@@ -379,17 +379,8 @@ class CvatSyncTarget(SyncTarget):
     def _create_task(self, push: ItemPush, losses: LossReport) -> int | None:
         """The task holding `push.item`'s media (created, or the unfinished one reused)."""
         item = push.item
-        if item.media.kind not in ("image", "video"):
-            losses.record("cvat.media_kind", f"CVAT cannot label {item.media.kind}", where=item.key)
-            return None
-        url = media_url(item, self.options.get("media_base_url"))
+        url = task_media_url(item, self.options.get("media_base_url"), losses)
         if url is None:
-            losses.record(
-                "cvat.no_remote_url",
-                "item has no http(s) media URL to attach to a CVAT task (set media_base_url); "
-                "not pushed",
-                where=item.key,
-            )
             return None
         title = item.key.rsplit("/", 1)[-1] or item.key
         task_id = self._unfinished.pop(push.item_id, None)
@@ -401,27 +392,12 @@ class CvatSyncTarget(SyncTarget):
             if self.options.get("segment_size"):
                 body["segment_size"] = integer_option(self.options, "segment_size", 0, minimum=1)
             task_id = int(self.api.create_task(body)["id"])
-        rq_id = self.api.attach_data(task_id, self._data_request(item, url))
+        rq_id = self.api.attach_data(task_id, data_request([(item, url)], self.options))
         self.api.wait_for_request(
             rq_id, poll_interval=number_option(self.options, "poll_interval", 2.0, minimum=0)
         )
         self._tasks[task_id] = TaskState(task_id, title, push.item_id)
         return task_id
-
-    def _data_request(self, item: Item, url: str) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "image_quality": integer_option(
-                self.options, "image_quality", 70, minimum=0, maximum=100
-            ),
-            "remote_files": [url],
-            "sorting_method": "predefined",
-        }
-        cvat = item.extra.get("cvat") or {}
-        if item.media.kind == "video":
-            for key in ("start_frame", "stop_frame", "frame_filter"):
-                if cvat.get(key) not in (None, ""):
-                    data[key] = cvat[key]
-        return data
 
     # -- sets -------------------------------------------------------------------------
 

@@ -775,3 +775,26 @@ def test_the_fingerprint_ignores_ids_and_order_and_sees_edits() -> None:
         annotation_fingerprint(base)
     )
     assert annotation_fingerprint({5: base[0]}) != annotation_fingerprint(base)  # another job
+
+
+def test_items_a_task_cannot_hold_are_reported_like_the_file_push(
+    fake: FakeCvat, tmp_path: Path
+) -> None:
+    """One check shared with `NewTasksPush` (`task_media_url`): no http(s) URL is reported
+    first (even for a text item), then a media kind CVAT cannot label; neither is pushed."""
+    ws = open_workspace(tmp_path / "ws.db")
+    odd = [
+        Item(key="a.txt", media=Media(kind="text", uri="file:///a.txt")),
+        Item(key="b.txt", media=Media(kind="text", uri=f"{DATA}/b.txt")),
+        Item(key="c.jpg", media=Media(kind="image", uri="s3://bucket/c.jpg")),
+        items()[0],
+    ]
+    dataset = Dataset(project=Project(name="street", ontology=ontology()), items=odd)
+    ws.pull(dataset, SourceSpec("vendor", tool="jsonl"), MatchRule.parse("key"))
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert sorted(result.losses["cvat.no_remote_url"].examples) == ["a.txt", "c.jpg"]
+    assert result.losses["cvat.media_kind"].examples == ["b.txt"]
+    assert result.losses.count("cvat.no_remote_url") == 2
+    assert result.losses.count("cvat.media_kind") == 1
+    assert [p for m, p in fake.changes() if p == "/api/tasks"] == ["/api/tasks"]
+    ws.close()
