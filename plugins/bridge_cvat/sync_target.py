@@ -42,7 +42,8 @@ fingerprint means the task was edited in CVAT: a conflict, resolved by `--prefer
 A no-change run makes no per-task request.
 
 **The project** made for `/projects/new` is named `<name> [bridge:project:<key>]`, the key a
-digest of the workspace's first item id (item ids are random per workspace). Before
+digest of the workspace's own id (`Workspace.workspace_id`: a uuid made with the workspace,
+unchanged by pulls, there even when the workspace holds no item). Before
 creating it the target looks that name up (`GET /api/projects?search=`), so a run killed
 between creating the project and recording it reuses it on the next run.
 """
@@ -196,7 +197,6 @@ class CvatSyncTarget(SyncTarget):
         self.ref = TargetRef("cvat", target.base_url, str(target.id or "new"))
         self._tasks: dict[int, TaskState] = {}
         self._unfinished: dict[str, int] = {}
-        self._project_key: str | None = None
 
     # -- keys -------------------------------------------------------------------------
 
@@ -249,19 +249,13 @@ class CvatSyncTarget(SyncTarget):
             self.api.update_project(self.project_id, {"labels": changes})
         return str(self.project_id)
 
-    def prepare_scan(
-        self, keys: dict[Kind, dict[str, str]], links: dict[Kind, dict[str, Any]]
-    ) -> None:
-        """Remember the project key: a digest of the smallest item id of the workspace."""
-        item_ids = list(keys["item"].values())
-        if item_ids:
-            digest = hashlib.sha256(min(item_ids).encode()).hexdigest()
-            self._project_key = digest[:PROJECT_KEY_DIGITS]
-
     def _project_marker(self) -> str | None:
-        if self._project_key is None:
+        """`[bridge:project:<key>]`, the key a digest of the workspace's own id (None
+        when the engine gave none)."""
+        if self.workspace_id is None:
             return None
-        return f"[{self.key_prefix}:project:{self._project_key}]"
+        key = hashlib.sha256(self.workspace_id.encode()).hexdigest()[:PROJECT_KEY_DIGITS]
+        return f"[{self.key_prefix}:project:{key}]"
 
     def _project_name(self, name: str) -> str:
         marker = self._project_marker()
