@@ -120,6 +120,11 @@ class CvatApi:
         """Every project visible to us (`GET /api/projects`)."""
         return self._list("/api/projects")
 
+    def find_projects(self, search: str) -> Iterator[dict[str, Any]]:
+        """Projects whose name (or owner, assignee...) contains `search`
+        (`GET /api/projects?search=`)."""
+        return self._list("/api/projects", search=search)
+
     def list_tasks(self, project_id: int | None = None) -> Iterator[dict[str, Any]]:
         """Every task, or those of one project (`GET /api/tasks?project_id=`)."""
         return self._list("/api/tasks", project_id=project_id)
@@ -180,9 +185,22 @@ class CvatApi:
         """`POST /api/projects` with a ProjectWriteRequest (name, labels)."""
         return self._identified("POST", "/api/projects", None, json=body)
 
+    def update_project(self, project_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """`PATCH /api/projects/{id}` with a PatchedProjectWriteRequest (e.g. `labels` to
+        add or extend)."""
+        return self._object("PATCH", f"/api/projects/{project_id}", json=body, idempotent=True)
+
     def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /api/tasks` with a TaskWriteRequest (name, labels or project_id)."""
         return self._identified("POST", "/api/tasks", None, json=body)
+
+    def update_task(self, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """`PATCH /api/tasks/{id}` with a PatchedTaskWriteRequest (e.g. `name`)."""
+        return self._object("PATCH", f"/api/tasks/{task_id}", json=body, idempotent=True)
+
+    def delete_task(self, task_id: int) -> None:
+        """`DELETE /api/tasks/{id}` (its jobs, data and annotations go with it)."""
+        self.http.request("DELETE", f"/api/tasks/{task_id}")
 
     def attach_data(self, task_id: int, body: dict[str, Any]) -> str:
         """`POST /api/tasks/{id}/data/` with a DataRequest (e.g. `remote_files`); returns

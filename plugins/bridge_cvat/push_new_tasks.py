@@ -26,6 +26,43 @@ def media_url(item: Item, media_base_url: str | None) -> str | None:
     return None
 
 
+def task_media_url(item: Item, media_base_url: str | None, losses: LossReport) -> str | None:
+    """The URL CVAT downloads `item`'s media from when a CVAT task can hold it (an image or
+    a video with an http(s) URL: `media_url`); else None, with the loss recorded
+    (`cvat.no_remote_url` checked first, then `cvat.media_kind`)."""
+    url = media_url(item, media_base_url)
+    if url is None:
+        losses.record(
+            "cvat.no_remote_url",
+            "item has no http(s) media URL to attach to a CVAT task (set media_base_url); "
+            "not pushed",
+            where=item.key,
+        )
+        return None
+    if item.media.kind not in ("image", "video"):
+        losses.record("cvat.media_kind", f"CVAT cannot label {item.media.kind}", where=item.key)
+        return None
+    return url
+
+
+def data_request(pairs: list[tuple[Item, str]], options: dict[str, Any]) -> dict[str, Any]:
+    """The DataRequest attaching `pairs`' URLs (in order) to a task: `image_quality` from
+    the options, and for a video the first item's CVAT frame range (`start_frame`,
+    `stop_frame`, `frame_filter`, as pulled)."""
+    data: dict[str, Any] = {
+        "image_quality": integer_option(options, "image_quality", 70, minimum=0, maximum=100),
+        "remote_files": [url for _, url in pairs],
+        "sorting_method": "predefined",
+    }
+    first = pairs[0][0]
+    cvat = first.extra.get("cvat") or {}
+    if first.media.kind == "video":
+        for key in ("start_frame", "stop_frame", "frame_filter"):
+            if cvat.get(key) not in (None, ""):
+                data[key] = cvat[key]
+    return data
+
+
 def _new_task_groups(
     items: list[Item], losses: LossReport, media_base_url: str | None
 ) -> list[tuple[str, list[tuple[Item, str]]]]:
@@ -33,21 +70,13 @@ def _new_task_groups(
     per video."""
     groups: dict[str, list[tuple[Item, str]]] = {}
     for item in items:
-        url = media_url(item, media_base_url)
+        url = task_media_url(item, media_base_url, losses)
         if url is None:
-            losses.record(
-                "cvat.no_remote_url",
-                "item has no http(s) media URL to attach to a CVAT task (set media_base_url); "
-                "not pushed",
-                where=item.key,
-            )
             continue
         if item.media.kind == "video":
             groups[f"video:{item.key}"] = [(item, url)]
-        elif item.media.kind == "image":
-            groups.setdefault(f"images:{item.subset or ''}", []).append((item, url))
         else:
-            losses.record("cvat.media_kind", f"CVAT cannot label {item.media.kind}", where=item.key)
+            groups.setdefault(f"images:{item.subset or ''}", []).append((item, url))
     return list(groups.items())
 
 
@@ -133,24 +162,8 @@ class NewTasksPush:
         if self.options.get("segment_size"):
             body["segment_size"] = integer_option(self.options, "segment_size", 0, minimum=1)
         task_id = self.api.create_task(body)["id"]
-        rq_id = self.api.attach_data(task_id, self._data_request(pairs))
+        rq_id = self.api.attach_data(task_id, data_request(pairs, self.options))
         self.api.wait_for_request(
             rq_id, poll_interval=number_option(self.options, "poll_interval", 2.0, minimum=0)
         )
         return task_id
-
-    def _data_request(self, pairs) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "image_quality": integer_option(
-                self.options, "image_quality", 70, minimum=0, maximum=100
-            ),
-            "remote_files": [url for _, url in pairs],
-            "sorting_method": "predefined",
-        }
-        first = pairs[0][0]
-        cvat = first.extra.get("cvat") or {}
-        if first.media.kind == "video":
-            for key in ("start_frame", "stop_frame", "frame_filter"):
-                if cvat.get(key) not in (None, ""):
-                    data[key] = cvat[key]
-        return data

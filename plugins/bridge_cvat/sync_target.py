@@ -42,7 +42,8 @@ fingerprint means the task was edited in CVAT: a conflict, resolved by `--prefer
 A no-change run makes no per-task request.
 
 **The project** made for `/projects/new` is named `<name> [bridge:project:<key>]`, the key a
-digest of the workspace's first item id (item ids are random per workspace). Before
+digest of the workspace's own id (`Workspace.workspace_id`: a uuid made with the workspace,
+unchanged by pulls, there even when the workspace holds no item). Before
 creating it the target looks that name up (`GET /api/projects?search=`), so a run killed
 between creating the project and recording it reuses it on the next run.
 """
@@ -59,11 +60,11 @@ from typing import Any
 from bridge.errors import ConfigError, NotFoundError, RemoteError
 from bridge.losses import LossReport
 from bridge.options import integer_option, number_option
-from bridge.schema import AnnotationSet, Item, Project
+from bridge.schema import AnnotationSet, Project
 from bridge.sync.target import ItemPush, Kind, RemoteRecord, SetPush, SyncTarget, TargetRef
 from bridge_cvat.api import CvatApi
 from bridge_cvat.ontology import ATTRIBUTE_REQUEST_FIELDS, label_requests, named_labels
-from bridge_cvat.push_new_tasks import media_url
+from bridge_cvat.push_new_tasks import data_request, task_media_url
 from bridge_cvat.push_task import TaskPush
 from bridge_cvat.target import CvatTarget, parse_url
 
@@ -196,7 +197,6 @@ class CvatSyncTarget(SyncTarget):
         self.ref = TargetRef("cvat", target.base_url, str(target.id or "new"))
         self._tasks: dict[int, TaskState] = {}
         self._unfinished: dict[str, int] = {}
-        self._project_key: str | None = None
 
     # -- keys -------------------------------------------------------------------------
 
@@ -246,27 +246,16 @@ class CvatSyncTarget(SyncTarget):
             if change is not None
         ]
         if changes:
-            self.api._object(
-                "PATCH",
-                f"/api/projects/{self.project_id}",
-                json={"labels": changes},
-                idempotent=True,
-            )
+            self.api.update_project(self.project_id, {"labels": changes})
         return str(self.project_id)
 
-    def prepare_scan(
-        self, keys: dict[Kind, dict[str, str]], links: dict[Kind, dict[str, Any]]
-    ) -> None:
-        """Remember the project key: a digest of the smallest item id of the workspace."""
-        item_ids = list(keys["item"].values())
-        if item_ids:
-            digest = hashlib.sha256(min(item_ids).encode()).hexdigest()
-            self._project_key = digest[:PROJECT_KEY_DIGITS]
-
     def _project_marker(self) -> str | None:
-        if self._project_key is None:
+        """`[bridge:project:<key>]`, the key a digest of the workspace's own id (None
+        when the engine gave none)."""
+        if self.workspace_id is None:
             return None
-        return f"[{self.key_prefix}:project:{self._project_key}]"
+        key = hashlib.sha256(self.workspace_id.encode()).hexdigest()[:PROJECT_KEY_DIGITS]
+        return f"[{self.key_prefix}:project:{key}]"
 
     def _project_name(self, name: str) -> str:
         marker = self._project_marker()
@@ -280,7 +269,7 @@ class CvatSyncTarget(SyncTarget):
         marker = self._project_marker()
         if marker is None:
             return None
-        for found in self.api._list("/api/projects", search=marker):
+        for found in self.api.find_projects(marker):
             if str(found.get("name") or "").endswith(marker) and isinstance(found.get("id"), int):
                 return int(found["id"])
         return None
@@ -384,17 +373,8 @@ class CvatSyncTarget(SyncTarget):
     def _create_task(self, push: ItemPush, losses: LossReport) -> int | None:
         """The task holding `push.item`'s media (created, or the unfinished one reused)."""
         item = push.item
-        if item.media.kind not in ("image", "video"):
-            losses.record("cvat.media_kind", f"CVAT cannot label {item.media.kind}", where=item.key)
-            return None
-        url = media_url(item, self.options.get("media_base_url"))
+        url = task_media_url(item, self.options.get("media_base_url"), losses)
         if url is None:
-            losses.record(
-                "cvat.no_remote_url",
-                "item has no http(s) media URL to attach to a CVAT task (set media_base_url); "
-                "not pushed",
-                where=item.key,
-            )
             return None
         title = item.key.rsplit("/", 1)[-1] or item.key
         task_id = self._unfinished.pop(push.item_id, None)
@@ -406,27 +386,12 @@ class CvatSyncTarget(SyncTarget):
             if self.options.get("segment_size"):
                 body["segment_size"] = integer_option(self.options, "segment_size", 0, minimum=1)
             task_id = int(self.api.create_task(body)["id"])
-        rq_id = self.api.attach_data(task_id, self._data_request(item, url))
+        rq_id = self.api.attach_data(task_id, data_request([(item, url)], self.options))
         self.api.wait_for_request(
             rq_id, poll_interval=number_option(self.options, "poll_interval", 2.0, minimum=0)
         )
         self._tasks[task_id] = TaskState(task_id, title, push.item_id)
         return task_id
-
-    def _data_request(self, item: Item, url: str) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "image_quality": integer_option(
-                self.options, "image_quality", 70, minimum=0, maximum=100
-            ),
-            "remote_files": [url],
-            "sorting_method": "predefined",
-        }
-        cvat = item.extra.get("cvat") or {}
-        if item.media.kind == "video":
-            for key in ("start_frame", "stop_frame", "frame_filter"):
-                if cvat.get(key) not in (None, ""):
-                    data[key] = cvat[key]
-        return data
 
     # -- sets -------------------------------------------------------------------------
 
@@ -500,12 +465,7 @@ class CvatSyncTarget(SyncTarget):
         return flow.stored
 
     def _rename(self, state: TaskState) -> None:
-        self.api._object(
-            "PATCH",
-            f"/api/tasks/{state.task_id}",
-            json={"name": self.task_name(state)},
-            idempotent=True,
-        )
+        self.api.update_task(state.task_id, {"name": self.task_name(state)})
 
     # -- delete -----------------------------------------------------------------------
 
@@ -515,7 +475,7 @@ class CvatSyncTarget(SyncTarget):
                 self._delete_set(record)
         for record in records:
             if record.kind == "item":
-                self.api.http.request("DELETE", f"/api/tasks/{int(record.remote_id)}")
+                self.api.delete_task(int(record.remote_id))
                 self._tasks.pop(int(record.remote_id), None)
 
     def _delete_set(self, record: RemoteRecord) -> None:

@@ -775,3 +775,101 @@ def test_the_fingerprint_ignores_ids_and_order_and_sees_edits() -> None:
         annotation_fingerprint(base)
     )
     assert annotation_fingerprint({5: base[0]}) != annotation_fingerprint(base)  # another job
+
+
+def test_items_a_task_cannot_hold_are_reported_like_the_file_push(
+    fake: FakeCvat, tmp_path: Path
+) -> None:
+    """One check shared with `NewTasksPush` (`task_media_url`): no http(s) URL is reported
+    first (even for a text item), then a media kind CVAT cannot label; neither is pushed."""
+    ws = open_workspace(tmp_path / "ws.db")
+    odd = [
+        Item(key="a.txt", media=Media(kind="text", uri="file:///a.txt")),
+        Item(key="b.txt", media=Media(kind="text", uri=f"{DATA}/b.txt")),
+        Item(key="c.jpg", media=Media(kind="image", uri="s3://bucket/c.jpg")),
+        items()[0],
+    ]
+    dataset = Dataset(project=Project(name="street", ontology=ontology()), items=odd)
+    ws.pull(dataset, SourceSpec("vendor", tool="jsonl"), MatchRule.parse("key"))
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert sorted(result.losses["cvat.no_remote_url"].examples) == ["a.txt", "c.jpg"]
+    assert result.losses["cvat.media_kind"].examples == ["b.txt"]
+    assert result.losses.count("cvat.no_remote_url") == 2
+    assert result.losses.count("cvat.media_kind") == 1
+    assert [p for m, p in fake.changes() if p == "/api/tasks"] == ["/api/tasks"]
+    ws.close()
+
+
+def test_a_pull_between_the_crash_and_the_rerun_still_reuses_the_project(
+    fake: FakeCvat, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project marker comes from the workspace's own id, not its items: an item pulled
+    after the crash with an id smaller than every other (the old key's input) changes
+    nothing."""
+    import uuid
+    from types import SimpleNamespace
+
+    import bridge.store.pull
+
+    ws = workspace(tmp_path)
+    fake.crash_after, fake.executed = 0, True  # POST /api/projects done, then killed
+    with pytest.raises(Crash):
+        cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    fake.crash_after = None
+    (project_id,) = fake.projects
+    counter = iter(range(1000))  # ids 000...0, 000...1: below every random uuid4 hex
+    monkeypatch.setattr(
+        bridge.store.pull,
+        "uuid",
+        SimpleNamespace(uuid4=lambda: uuid.UUID(int=next(counter))),
+    )
+    newcomer = Item(key="0000.jpg", media=Media(kind="image", uri=f"{DATA}/0000.jpg"))
+    dataset = Dataset(project=Project(name="street", ontology=ontology()), items=[newcomer])
+    ws.pull(dataset, SourceSpec("late", tool="jsonl"), MatchRule.parse("key"))
+    monkeypatch.undo()
+    assert min(item.item_id for item in ws.iter_items()) == "0" * 32
+    result = cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert list(fake.projects) == [project_id]
+    assert result.project == str(project_id)
+    assert sorted(fake.tasks[t]["project_id"] for t in fake.tasks) == [project_id] * 4
+    ws.close()
+
+
+def test_an_empty_workspace_killed_after_creating_the_project_reuses_it(
+    fake: FakeCvat, tmp_path: Path
+) -> None:
+    ws = open_workspace(tmp_path / "empty.db")
+    fake.crash_after, fake.executed = 0, True
+    with pytest.raises(Crash):
+        cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    fake.crash_after = None
+    (project_id,) = fake.projects
+    assert re.search(r" \[bridge:project:[0-9a-f]{16}\]$", fake.projects[project_id]["name"])
+    cvat_push(ws, "cvat://cvat.example.com/projects/new")
+    assert list(fake.projects) == [project_id]
+    ws.close()
+
+
+def test_the_workspace_id_is_made_once_and_kept(tmp_path: Path) -> None:
+    """`Workspace.workspace_id`: written at creation, the same after reopening; a workspace
+    made before the key existed gets one on first use, then keeps it."""
+    from sqlalchemy import delete
+
+    from bridge.store import models
+
+    ws = open_workspace(tmp_path / "ws.db")
+    first = ws.workspace_id
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    ws.close()
+    ws = open_workspace(tmp_path / "ws.db")
+    assert ws.workspace_id == first
+    with ws.engine.begin() as conn:  # as a workspace written before the key existed
+        conn.execute(delete(models.meta).where(models.meta.c.key == "workspace_id"))
+    ws.close()
+    ws = open_workspace(tmp_path / "ws.db")
+    made = ws.workspace_id
+    assert re.fullmatch(r"[0-9a-f]{32}", made) and made != first
+    ws.close()
+    ws = open_workspace(tmp_path / "ws.db")
+    assert ws.workspace_id == made
+    ws.close()

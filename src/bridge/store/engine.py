@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -280,6 +281,12 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+WORKSPACE_ID_KEY = "workspace_id"
+"""`bridge_meta` key of the workspace's identity: a uuid4 hex written when the workspace is
+created (or, for a workspace made before it existed, on first use: `Workspace.workspace_id`).
+It never changes, whatever is pulled or where the workspace file moves."""
+
+
 def schema_version(conn: Connection) -> str | None:
     """`bridge_meta.schema_version`, or None when the table does not exist."""
     if not conn.dialect.has_table(conn, models.meta.name):
@@ -311,6 +318,7 @@ def _ensure_schema(engine: Engine, where: str) -> None:
                 [
                     {"key": "created_by", "value": f"label-bridge {__version__}"},
                     {"key": "created_at", "value": str(time.time())},
+                    {"key": WORKSPACE_ID_KEY, "value": uuid.uuid4().hex},
                 ],
             )
         conn.execute(

@@ -13,6 +13,7 @@ links and tombstones.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -35,6 +36,7 @@ from bridge.schema import (
 )
 from bridge.store import models
 from bridge.store.engine import (
+    WORKSPACE_ID_KEY,
     display,
     open_engine,
     open_engine_read_only,
@@ -77,6 +79,7 @@ class Workspace:
         self.engine = engine
         self.location = display(location)
         """Where the workspace is, fit to print (no password)."""
+        self._workspace_id: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -97,6 +100,31 @@ class Workspace:
     def dialect(self) -> str:
         """ "sqlite" or "postgresql"."""
         return str(self.engine.dialect.name)
+
+    @property
+    def workspace_id(self) -> str:
+        """The workspace's stable identity (`bridge_meta.workspace_id`, a uuid4 hex written
+        when the workspace was created): the same for the workspace's whole life, whatever
+        is pulled into it. A workspace made before the key existed gets one on first use
+        (insert-if-absent, so two processes agree on one)."""
+        if self._workspace_id is None:
+            meta = models.meta
+            query = select(meta.c.value).where(meta.c.key == WORKSPACE_ID_KEY)
+            with self.engine.connect() as conn:
+                found = conn.execute(query).scalar()
+            if found is None:
+                insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(
+                    meta
+                )
+                with writing(self.engine) as conn:
+                    conn.execute(
+                        insert.values(
+                            key=WORKSPACE_ID_KEY, value=uuid.uuid4().hex
+                        ).on_conflict_do_nothing(index_elements=[meta.c.key])
+                    )
+                    found = conn.execute(query).scalar()
+            self._workspace_id = str(found)
+        return self._workspace_id
 
     # ----------------------------------------------------------------------- pull
     def pull(

@@ -99,6 +99,8 @@ class WorkspaceLike(Protocol):
     def forget_links(self, target: Any, kind: str, element_ids: list[str]) -> None: ...
     def lock(self, target: Any) -> AbstractContextManager[Any]: ...
     def record_sync(self, target: Any, summary: dict[str, Any]) -> None: ...
+    @property
+    def workspace_id(self) -> str: ...
 
 
 @dataclass
@@ -423,6 +425,7 @@ class Push:
                 items = self._planned_items(plan)
                 self.target.preview(project, items, self.losses, self.options.as_predictions)
                 return result
+            self.target.workspace_id = self.ws.workspace_id
             remote_project = links["project"].get(PROJECT_ELEMENT)
             if isinstance(self.target, FileTarget):
                 self._write_whole(self.target, plan, project, project_hash)

@@ -148,6 +148,12 @@ class SyncTarget(ABC):
     the engine fetches the elements changed on the source side, and only those, so edits
     made on the target become conflicts while a no-change run makes no per-object request."""
 
+    workspace_id: str | None = None
+    """The pushing workspace's stable identity (`Workspace.workspace_id`), set by the
+    engine before it applies a plan: a target that must find what an earlier run of this
+    workspace created but did not record (a CVAT project made for `/projects/new`) names
+    it with this."""
+
     def prepare_scan(  # noqa: B027 - optional hook
         self, keys: dict[Kind, dict[str, str]], links: dict[Kind, dict[str, Any]]
     ) -> None:
