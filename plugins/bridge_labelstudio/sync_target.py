@@ -123,6 +123,7 @@ class LabelStudioSyncTarget(SyncTarget):
         self._pusher: TaskPusher | None = None
         self._metas: dict[str, dict[str, Any]] = {}  # task id -> meta, from the scan
         self._project_key: str | None = None
+        self._counted_project: dict[str, Any] | None = None  # read by _counters, this run
 
     @classmethod
     def from_url(cls, url: str, options: dict[str, Any]) -> LabelStudioSyncTarget:
@@ -166,7 +167,9 @@ class LabelStudioSyncTarget(SyncTarget):
             created = self.api.create_project(project_title(project.name), label_config, **extra)
             self.connector.project_id = int(created["id"])
             crash_point("project-created")
-        raw = self.api.get_project(self.project_id)
+        raw = self._counted_project
+        if raw is None or raw.get("id") != self.project_id:
+            raw = self.api.get_project(self.project_id)
         config = parse_label_config(raw.get("label_config") or "<View/>")
         if remote_id is not None and missing_labels(project, config):
             self._update_label_config(project, losses)  # the ontology grew since the last push
@@ -260,6 +263,7 @@ class LabelStudioSyncTarget(SyncTarget):
         if self.connector.project_id is None:
             return None
         raw = self.api.get_project(self.project_id)
+        self._counted_project = raw  # its label config serves ensure_project (no re-read)
         names = (
             "total_annotations_number",
             "skipped_annotations_number",
