@@ -75,6 +75,15 @@ def pulled_name(source: str, name: str | None) -> str | None:
     return name or Path(source).name or source
 
 
+def workspace_exists(workspace: str | None) -> bool:
+    """Whether the workspace at `workspace` (as `--workspace` takes it) may exist already:
+    a PostgreSQL URL, or a SQLite file that exists."""
+    from bridge.store.engine import is_postgres, resolve_location
+
+    location = resolve_location(workspace)
+    return is_postgres(location) or Path(location).exists()
+
+
 def pull_or_skip(
     ws: Any,
     source: str,
@@ -147,18 +156,27 @@ def pull_command(
     rule = MatchRule.parse(match) if match is not None else None
     losses = LossReport()
     reader_options = parse_options(options)
+    # a new workspace has nothing to skip: the source is opened (and checked) first, so
+    # bad input leaves no workspace behind
+    opened = (
+        None
+        if workspace_exists(workspace)
+        else api.open_dataset(source, from_format, losses, **reader_options)
+    )
 
     with open_workspace(workspace) as ws, item_progress() as on_item:
 
         def open_and_pull() -> PullResult:
-            dataset = api.open_dataset(source, from_format, losses, **reader_options)
+            dataset = (
+                opened
+                if opened is not None
+                else api.open_dataset(source, from_format, losses, **reader_options)
+            )
             spec = source_spec(source, name, dataset)
             return ws.pull(dataset, spec, rule, on_item=on_item)
 
         recipe = {"from": from_format, "options": reader_options}
-        result, skipped = pull_or_skip(
-            ws, source, name, match, recipe, open_and_pull, losses
-        )
+        result, skipped = pull_or_skip(ws, source, name, match, recipe, open_and_pull, losses)
         where = ws.location
     result.losses.merge(losses)
     if as_json:
