@@ -23,7 +23,5 @@ def register_connectors(register):
 @hookimpl
 def register_sync_targets(register):
     """The CVAT sync target: cvat:// and cvat+http:// project URLs."""
-    from bridge_cvat.sync_target import sync_target
-
-    register("cvat", sync_target)
-    register("cvat+http", sync_target)
+    register("cvat", "bridge_cvat.sync_target:sync_target")
+    register("cvat+http", "bridge_cvat.sync_target:sync_target")

@@ -23,6 +23,4 @@ def register_formats(register):
 @hookimpl
 def register_sync_targets(register):
     """The Labelbox sync target: labelbox://projects/ID."""
-    from bridge_labelbox.sync_target import sync_target
-
-    register("labelbox", sync_target)
+    register("labelbox", "bridge_labelbox.sync_target:sync_target")

@@ -23,7 +23,5 @@ def register_connectors(register):
 @hookimpl
 def register_sync_targets(register):
     """`bridge push labelstudio://HOST:PORT/projects/ID` (and +https): a project kept in step."""
-    from bridge_labelstudio.sync_target import make_target
-
-    register("labelstudio", make_target)
-    register("labelstudio+https", make_target)
+    register("labelstudio", "bridge_labelstudio.sync_target:make_target")
+    register("labelstudio+https", "bridge_labelstudio.sync_target:make_target")

@@ -34,7 +34,15 @@ from bridge.errors import BridgeError, NotFoundError
 from bridge.http import HttpLimits
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Project
-from bridge.sync.target import ItemPush, Kind, RemoteRecord, SetPush, SyncTarget, TargetRef
+from bridge.sync.target import (
+    ItemPush,
+    Kind,
+    RemoteRecord,
+    SetPush,
+    SyncTarget,
+    TargetRef,
+    crash_point,
+)
 from bridge_labelstudio.api import LabelStudioApi
 from bridge_labelstudio.connector import (
     TOOL,
@@ -114,6 +122,8 @@ class LabelStudioSyncTarget(SyncTarget):
         self.batch_size = batch_size
         self._pusher: TaskPusher | None = None
         self._metas: dict[str, dict[str, Any]] = {}  # task id -> meta, from the scan
+        self._project_key: str | None = None
+        self._counted_project: dict[str, Any] | None = None  # read by _counters, this run
 
     @classmethod
     def from_url(cls, url: str, options: dict[str, Any]) -> LabelStudioSyncTarget:
@@ -148,11 +158,18 @@ class LabelStudioSyncTarget(SyncTarget):
         if self.connector.project_id is None and remote_id is not None:
             self.connector.project_id = int(remote_id)
         if self.connector.project_id is None:
+            self.connector.project_id = self._find_project()
+        if self.connector.project_id is None:
             label_config = ontology_to_config(project.ontology, project.media_kind)
-            extra = {"description": project.description} if project.description else {}
+            marker = self._project_marker()
+            description = "\n\n".join(part for part in (project.description, marker) if part)
+            extra = {"description": description} if description else {}
             created = self.api.create_project(project_title(project.name), label_config, **extra)
             self.connector.project_id = int(created["id"])
-        raw = self.api.get_project(self.project_id)
+            crash_point("project-created")
+        raw = self._counted_project
+        if raw is None or raw.get("id") != self.project_id:
+            raw = self.api.get_project(self.project_id)
         config = parse_label_config(raw.get("label_config") or "<View/>")
         if remote_id is not None and missing_labels(project, config):
             self._update_label_config(project, losses)  # the ontology grew since the last push
@@ -160,6 +177,33 @@ class LabelStudioSyncTarget(SyncTarget):
             config = parse_label_config(raw.get("label_config") or "<View/>")
         self._pusher = TaskPusher(self.connector, config, losses)
         return str(self.project_id)
+
+    def prepare_scan(
+        self, keys: dict[Kind, dict[str, str]], links: dict[Kind, dict[str, Any]]
+    ) -> None:
+        """Remember the project key (for a push to `labelstudio://HOST`, no project id): a
+        digest of the smallest item id of the workspace, the same on every run."""
+        item_ids = list(keys["item"].values())
+        if item_ids:
+            self._project_key = hashlib.sha256(min(item_ids).encode()).hexdigest()[:16]
+
+    def _project_marker(self) -> str | None:
+        """The reconciliation marker ending the description of a project a push creates."""
+        if self._project_key is None:
+            return None
+        return f"[label-bridge:project:{self._project_key}]"
+
+    def _find_project(self) -> int | None:
+        """The project an earlier run created for this workspace and died before recording
+        (found by its description's marker), else None."""
+        marker = self._project_marker()
+        if marker is None:
+            return None
+        for found in self.api.list_projects():
+            description = str(found.get("description") or "").rstrip()
+            if description.endswith(marker) and isinstance(found.get("id"), int):
+                return int(found["id"])
+        return None
 
     def preview(
         self,
@@ -219,6 +263,7 @@ class LabelStudioSyncTarget(SyncTarget):
         if self.connector.project_id is None:
             return None
         raw = self.api.get_project(self.project_id)
+        self._counted_project = raw  # its label config serves ensure_project (no re-read)
         names = (
             "total_annotations_number",
             "skipped_annotations_number",

@@ -42,7 +42,9 @@ def register_connectors(register: Callable[[type[Connector]], Any]) -> None:
 
 
 @hookspec
-def register_sync_targets(register: Callable[[str, TargetFactory], Any]) -> None:
+def register_sync_targets(register: Callable[[str, TargetFactory | str], Any]) -> None:
     """Register sync targets: `register(scheme, factory)` where `factory(url, options)`
     returns a `bridge.sync.target.SyncTarget` for URLs starting with `scheme://` (what
-    `bridge push` and `bridge migrate` send to). Called only by the sync commands."""
+    `bridge push` and `bridge migrate` send to). Called only by the sync commands.
+    `factory` may be given as "module:attribute": imported only when a push uses that
+    scheme (a push to one tool does not import every tool's target)."""

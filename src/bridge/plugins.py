@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -43,7 +43,7 @@ class Registry:
     owners: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     _connectors: dict[str, type[Connector]] | None = None
-    _sync_targets: dict[str, TargetFactory] | None = None
+    _sync_targets: dict[str, TargetFactory | str] | None = None
 
     @property
     def connectors(self) -> dict[str, type[Connector]]:
@@ -59,12 +59,14 @@ class Registry:
         return self._connectors
 
     @property
-    def sync_targets(self) -> dict[str, TargetFactory]:
-        """Sync target factories by URL scheme (asked for the first time a push needs one)."""
+    def sync_targets(self) -> dict[str, TargetFactory | str]:
+        """Sync target factories by URL scheme (asked for the first time a push needs one);
+        a factory registered as "module:attribute" is imported only when a push uses it
+        (`get_sync_target_factory`)."""
         if self._sync_targets is None:
-            targets: dict[str, TargetFactory] = {}
+            targets: dict[str, TargetFactory | str] = {}
 
-            def add_target(owner: str, entry: tuple[str, TargetFactory]) -> None:
+            def add_target(owner: str, entry: tuple[str, TargetFactory | str]) -> None:
                 scheme, factory = entry
                 targets[scheme] = factory
                 self.owners[f"sync-target:{scheme}"] = owner
@@ -201,4 +203,15 @@ def get_sync_target_factory(scheme: str) -> TargetFactory:
             f"no sync target for {scheme}:// URLs",
             hint=f"known sync targets: {known}, or a file path (any writable format)",
         )
+    if isinstance(factory, str):  # "module:attribute", imported now that a push needs it
+        module, _, attribute = factory.partition(":")
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError as error:  # e.g. a missing optional dependency of that plugin
+            raise UnknownFormatError(
+                f"the sync target for {scheme}:// URLs cannot be loaded: {error}",
+                hint="see `bridge plugins` and install what the plugin needs",
+            ) from error
+        factory = cast("TargetFactory", getattr(loaded, attribute))
+        reg.sync_targets[scheme] = factory
     return factory

@@ -283,9 +283,25 @@ def pull_into(
     from_format: str | None,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    """Pull `source` into `ws` (what `bridge pull` does)."""
-    dataset, losses = open_source(source, from_format, options)
-    return pull_dataset(ws, source, name, match, dataset, losses)
+    """Pull `source` into `ws` (what `bridge pull` does, including skipping a source file
+    unchanged since its last pull: then the result has `"skipped": "source unchanged"`)."""
+    from bridge import api
+    from bridge.cli.workspace import SKIPPED, pull_or_skip, source_spec
+    from bridge.losses import LossReport
+    from bridge.store import MatchRule
+
+    losses = LossReport()
+
+    def open_and_pull() -> Any:
+        dataset = api.open_dataset(source, from_format, losses, **options)
+        return ws.pull(dataset, source_spec(source, name, dataset), MatchRule.parse(match))
+
+    recipe = {"from": from_format, "options": options}
+    result, skipped = pull_or_skip(ws, source, name, match, recipe, open_and_pull, losses)
+    pulled = {"source": result.source, "counts": result.as_dict(), "losses": losses.as_dict()}
+    if skipped:
+        pulled["skipped"] = SKIPPED
+    return pulled
 
 
 def mapped(dataset: Any, label_map: Any, losses: Any) -> None:

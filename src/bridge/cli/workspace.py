@@ -8,8 +8,9 @@ The workspace is `--workspace PATH|URL`, else `$BRIDGE_WORKSPACE`, else ./bridge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,8 +27,12 @@ from bridge.cli.common import (
     say,
 )
 
+SKIPPED = "source unchanged"
+"""The `skipped` reason of a pull of an unchanged source file (nothing read)."""
+
 if TYPE_CHECKING:
     from bridge.formats import Dataset
+    from bridge.losses import LossReport
     from bridge.store import PullResult, SourceSpec
 
 WorkspaceOption = Annotated[
@@ -60,6 +65,52 @@ def source_spec(source: str, name: str | None, dataset: Dataset) -> SourceSpec:
         project=ref.project if ref is not None else None,
         location=location,
     )
+
+
+def pulled_name(source: str, name: str | None) -> str | None:
+    """The workspace name of a *file* SOURCE (what `source_spec` names it), known before
+    the file is opened; None for a live source."""
+    if api._scheme(source):
+        return None
+    return name or Path(source).name or source
+
+
+def workspace_exists(workspace: str | None) -> bool:
+    """Whether the workspace at `workspace` (as `--workspace` takes it) may exist already:
+    a PostgreSQL URL, or a SQLite file that exists."""
+    from bridge.store.engine import is_postgres, resolve_location
+
+    location = resolve_location(workspace)
+    return is_postgres(location) or Path(location).exists()
+
+
+def pull_or_skip(
+    ws: Any,
+    source: str,
+    name: str | None,
+    match: str | None,
+    recipe: Any,
+    open_and_pull: Callable[[], PullResult],
+    reader_losses: LossReport,
+) -> tuple[PullResult, bool]:
+    """`(result, skipped)`: the source file unchanged since its last pull (same bytes and
+    `recipe`, see `bridge.store.source_file`) is not read at all; else `open_and_pull()`
+    runs and the file's identity is recorded with the pull (unless it had losses: a
+    skipped pull reports none, so a lossy one is always read again)."""
+    from bridge.store import source_file
+
+    workspace_name = pulled_name(source, name)
+    if workspace_name is None:
+        return open_and_pull(), False
+    identity = source_file.identify(source, recipe)
+    skipped = source_file.unchanged_pull(ws.engine, workspace_name, identity, match)
+    if skipped is not None:
+        return skipped, True
+    before = source_file.pulls_of(ws.engine, workspace_name)
+    result = open_and_pull()
+    if result.source == workspace_name and not result.losses and not reader_losses:
+        source_file.record(ws.engine, workspace_name, identity, before)
+    return result, False
 
 
 def _print_result(result: PullResult, workspace: str) -> None:
@@ -106,14 +157,35 @@ def pull_command(
 
     rule = MatchRule.parse(match) if match is not None else None
     losses = LossReport()
-    dataset = api.open_dataset(source, from_format, losses, **parse_options(options))
-    spec = source_spec(source, name, dataset)
+    reader_options = parse_options(options)
+    # a new workspace has nothing to skip: the source is opened (and checked) first, so
+    # bad input leaves no workspace behind
+    opened = (
+        None
+        if workspace_exists(workspace)
+        else api.open_dataset(source, from_format, losses, **reader_options)
+    )
+
     with open_workspace(workspace) as ws, item_progress() as on_item:
-        result = ws.pull(dataset, spec, rule, on_item=on_item)
+
+        def open_and_pull() -> PullResult:
+            dataset = (
+                opened
+                if opened is not None
+                else api.open_dataset(source, from_format, losses, **reader_options)
+            )
+            spec = source_spec(source, name, dataset)
+            return ws.pull(dataset, spec, rule, on_item=on_item)
+
+        recipe = {"from": from_format, "options": reader_options}
+        result, skipped = pull_or_skip(ws, source, name, match, recipe, open_and_pull, losses)
         where = ws.location
     result.losses.merge(losses)
     if as_json:
-        print_json({"workspace": where, **result.as_dict()})
+        extra = {"skipped": SKIPPED} if skipped else {}
+        print_json({"workspace": where, **result.as_dict(), **extra})
         return
     _print_result(result, where)
+    if skipped:
+        say(out, f"skipped: {SKIPPED} since the last pull (nothing read)")
     print_losses(result.losses)

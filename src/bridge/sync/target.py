@@ -202,3 +202,18 @@ class SyncTarget(ABC):
 TargetFactory = Callable[[str, dict[str, Any]], SyncTarget]
 """`factory(url_or_path, options) -> SyncTarget`, registered per URL scheme through the
 `register_sync_targets` hook."""
+
+
+CRASH_AT_ENV = "BRIDGE_TEST_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """Test hook: SIGKILL this process when `$BRIDGE_TEST_CRASH_AT` is `name` (a target
+    calls it at a point a run may die, e.g. "project-created": between creating its
+    project remotely and the engine recording it). Does nothing otherwise."""
+    import os
+
+    if os.environ.get(CRASH_AT_ENV) == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
