@@ -122,7 +122,6 @@ class LabelStudioSyncTarget(SyncTarget):
         self.batch_size = batch_size
         self._pusher: TaskPusher | None = None
         self._metas: dict[str, dict[str, Any]] = {}  # task id -> meta, from the scan
-        self._project_key: str | None = None
         self._counted_project: dict[str, Any] | None = None  # read by _counters, this run
 
     @classmethod
@@ -178,20 +177,15 @@ class LabelStudioSyncTarget(SyncTarget):
         self._pusher = TaskPusher(self.connector, config, losses)
         return str(self.project_id)
 
-    def prepare_scan(
-        self, keys: dict[Kind, dict[str, str]], links: dict[Kind, dict[str, Any]]
-    ) -> None:
-        """Remember the project key (for a push to `labelstudio://HOST`, no project id): a
-        digest of the smallest item id of the workspace, the same on every run."""
-        item_ids = list(keys["item"].values())
-        if item_ids:
-            self._project_key = hashlib.sha256(min(item_ids).encode()).hexdigest()[:16]
-
     def _project_marker(self) -> str | None:
-        """The reconciliation marker ending the description of a project a push creates."""
-        if self._project_key is None:
+        """The reconciliation marker ending the description of a project a push creates: a
+        digest of the workspace's own id (`Workspace.workspace_id`, unchanged by pulls and
+        there even when the workspace holds no item), as the CVAT target names its projects;
+        None when the engine gave no workspace id."""
+        if self.workspace_id is None:
             return None
-        return f"[label-bridge:project:{self._project_key}]"
+        key = hashlib.sha256(self.workspace_id.encode()).hexdigest()[:16]
+        return f"[label-bridge:project:{key}]"
 
     def _find_project(self) -> int | None:
         """The project an earlier run created for this workspace and died before recording
