@@ -35,7 +35,12 @@ def test_the_hookspecs_example_registers_a_format(plugged):
 
 def test_the_hooks_are_the_ones_with_something_behind_them():
     specs = {name for name, value in vars(hookspecs).items() if hasattr(value, "bridge_spec")}
-    assert specs == {"register_formats", "register_connectors"}
+    assert specs == {"register_formats", "register_connectors", "register_sync_targets"}
+    from bridge import plugins
+
+    plugins.registry()  # loads the built-in and entry-point plugins
+    for name in specs:  # every hook has at least one plugin behind it
+        assert getattr(plugins.pm.hook, name).get_hookimpls(), name
     assert "bridge.formats.Connector" in hookspecs.register_connectors.__doc__
     assert "bridge.connectors" not in hookspecs.__doc__ + hookspecs.register_connectors.__doc__
 
