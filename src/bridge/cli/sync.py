@@ -26,19 +26,12 @@ from bridge.cli.common import (
     print_losses,
     say,
 )
+from bridge.cli.workspace import WorkspaceOption
 from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
     from bridge.sync.engine import PushOptions, PushResult
 
-WorkspaceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        help="Workspace: a SQLite file or postgresql:// URL (default $BRIDGE_WORKSPACE or ./bridge.db).",
-    ),
-]
 SetsOption = Annotated[
     str,
     typer.Option(
