@@ -13,23 +13,27 @@ import pytest
 from pycocotools.coco import COCO
 
 from bridge import api
-from bridge.errors import BridgeError
 from bridge.geometry.masks import rle_to_bitmap
 from bridge.losses import LossReport
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# every real tool export of images; a Label Studio *import* file (flat tasks) is not an
+# export and is not auto-detected on its own, by design
+NOT_EXPORTS = {"real_flat_tasks_import.json"}
 SOURCES = sorted(
-    [*(FIXTURES / "labelstudio").glob("real_*.json"), *(FIXTURES / "cvat").glob("*images*.xml")]
+    path
+    for path in [
+        *(FIXTURES / "labelstudio").glob("real_*.json"),
+        *(FIXTURES / "cvat").glob("*images*.xml"),
+    ]
+    if path.name not in NOT_EXPORTS
 )
 CARRIED = {"bbox", "polygon", "mask", "skeleton", "points", "ellipse"}
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 def test_tool_exports_as_coco(tmp_path, source):
-    try:
-        items = list(api.open_dataset(source).items)
-    except BridgeError as error:
-        pytest.skip(f"{source.name}: not read on its own ({type(error).__name__})")
+    items = list(api.open_dataset(source).items)
     images = [i for i in items if i.media.kind == "image"]
     out = tmp_path / "out.json"
     losses = LossReport()

@@ -14,15 +14,18 @@ from bridge.errors import BridgeError
 from bridge.formats import Dataset, ItemRecords
 from bridge.losses import LossReport
 from bridge.schema import Item, LabelClass, Ontology, Project
+from tests.coco.test_coco_from_tools import NOT_EXPORTS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SOURCES = sorted(
-    [
+    path
+    for path in [
         *(FIXTURES / "labelstudio").glob("real_*.json"),
         *(FIXTURES / "cvat").glob("*.xml"),
         *(FIXTURES / "labelbox").glob("*.ndjson"),
         *(FIXTURES / "coco").glob("*_subset.json"),
     ]
+    if path.name not in NOT_EXPORTS  # a flat-task import file: not auto-detected, by design
 )
 
 
@@ -41,11 +44,6 @@ def write_both(tmp_path: Path, open_dataset, **options) -> tuple[bytes, list, by
 @pytest.mark.parametrize("sets", ["all", "latest,predictions"])
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 def test_fixture_records_and_items_write_the_same_coco(tmp_path, source, sets):
-    try:
-        first = api.open_dataset(source)
-        list(first.items)
-    except BridgeError as error:
-        pytest.skip(f"{source.name}: not read on its own ({type(error).__name__})")
     fast, fast_losses, slow, slow_losses = write_both(
         tmp_path, lambda losses: api.open_dataset(source, losses=losses), sets=sets
     )
