@@ -31,11 +31,11 @@ from typing import Any
 
 from bridge.errors import BridgeError
 from bridge.losses import LossReport
-from bridge.schema import AnnotationSet, Item
+from bridge.qa.workflows.items import annotator_name
+from bridge.schema import Item
 from bridge.text import printable
 
 NO_LABEL = "(no label)"
-UNKNOWN = "(unknown)"
 NOT_MEASURED = "not measured: {why}"
 
 
@@ -45,13 +45,6 @@ def md(value: Any) -> str:
     for char in ("\\", "|", "`", "*", "_", "<", ">", "[", "]"):
         text = text.replace(char, "\\" + char)
     return text or " "
-
-
-def annotator_name(aset: AnnotationSet) -> str:
-    person = aset.annotator
-    if person is None:
-        return UNKNOWN
-    return person.email or person.name or person.id or UNKNOWN
 
 
 @dataclass
