@@ -61,6 +61,10 @@ def print_json(value: object) -> None:
     sys.stdout.flush()
 
 
+FromFormatOption = Annotated[
+    str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
+]
+
 OptionList = Annotated[
     list[str] | None,
     typer.Option("--option", "-O", help="Format/connector option KEY=VALUE (repeatable)."),

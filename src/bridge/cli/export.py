@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from bridge.cli.common import (
+    FromFormatOption,
     OptionList,
     app,
     err,
@@ -44,9 +45,7 @@ def export_command(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of a ratio split (same seed, same split).")
     ] = 0,
-    from_format: Annotated[
-        str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
-    ] = None,
+    from_format: FromFormatOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a non-empty output directory.")
     ] = False,

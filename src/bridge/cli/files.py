@@ -11,6 +11,7 @@ from rich.table import Table
 
 from bridge import api, plugins
 from bridge.cli.common import (
+    FromFormatOption,
     OptionList,
     app,
     cell,
@@ -88,9 +89,7 @@ def convert_command(
         str | None,
         typer.Option("--output", "-o", help="Output file or live URL; - for standard output."),
     ] = None,
-    from_format: Annotated[
-        str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
-    ] = None,
+    from_format: FromFormatOption = None,
     to_format: Annotated[
         str | None, typer.Option("--to", help="Output format (from the extension if omitted).")
     ] = None,
@@ -134,9 +133,7 @@ def convert_command(
 @app.command("inspect")
 def inspect_command(
     source: Annotated[str, typer.Argument(help="Input file or live URL.")],
-    from_format: Annotated[
-        str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
-    ] = None,
+    from_format: FromFormatOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     options: OptionList = None,
 ) -> None:

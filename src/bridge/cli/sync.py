@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bridge.cli.common import (
+    FromFormatOption,
     OptionList,
     app,
     cell,
@@ -216,9 +217,7 @@ def migrate_command(
         str,
         typer.Option("--match", help="Item matching rule: key, filename, uri or regex:PATTERN."),
     ] = "key",
-    from_format: Annotated[
-        str | None, typer.Option("--from", help="Source format (auto-detected if omitted).")
-    ] = None,
+    from_format: FromFormatOption = None,
     sets: SetsOption = "all",
     prefer: PreferOption = "skip",
     delete: DeleteOption = False,

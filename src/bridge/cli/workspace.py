@@ -16,6 +16,7 @@ import typer
 
 from bridge import api
 from bridge.cli.common import (
+    FromFormatOption,
     OptionList,
     app,
     err,
@@ -143,9 +144,7 @@ def pull_command(
             "(default: the rule the source was pulled with before, else key).",
         ),
     ] = None,
-    from_format: Annotated[
-        str | None, typer.Option("--from", help="Input format (auto-detected if omitted).")
-    ] = None,
+    from_format: FromFormatOption = None,
     workspace: WorkspaceOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     options: OptionList = None,
