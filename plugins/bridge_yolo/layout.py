@@ -83,14 +83,6 @@ def inside(root: Path, *parts: str) -> Path:
     return path
 
 
-def file_inside(directory: str, name: str) -> str:
-    """`directory/name` for a `name` that must be one path component (a safe name): the
-    cheap form of `inside` for the one file per image (no path objects, no `abspath`)."""
-    if not name or name in (".", "..") or "/" in name or "\0" in name:
-        raise ConfigError(f"{name!r} is not a file name", hint="report this as a bug")
-    return f"{directory}/{name}"
-
-
 def check_output_directory(out: Path, overwrite: bool) -> None:
     if out.is_symlink():
         raise ConfigError(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import itertools
-import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from bridge.export.staging import create_exclusive
 from bridge.formats import Dataset
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Keypoint, Ontology
@@ -24,7 +24,6 @@ from bridge_yolo.convert import LineWriter, Task
 from bridge_yolo.layout import (
     UniqueNames,
     data_yaml,
-    file_inside,
     inside,
     safe_name,
     split_name,
@@ -124,7 +123,7 @@ class YoloWriter:
         self.keypoints_of: dict[str, list[str]] = {}
         self.names = UniqueNames()
         self.subsets: list[str] = []
-        self.label_dirs: dict[str, str] = {}
+        self.label_dirs: dict[str, Path] = {}
         """Subset -> its labels directory (checked to be inside the output once)."""
 
     def class_index(self, name: str) -> int:
@@ -181,7 +180,7 @@ class YoloWriter:
             self.subsets.append(subset)
             labels = inside(stage, "labels", subset)
             labels.mkdir(parents=True)
-            self.label_dirs[subset] = str(labels)
+            self.label_dirs[subset] = labels
             if self.copy_images:
                 inside(stage, "images", subset).mkdir(parents=True)
         base = item.media.uri and posix_basename(item.media.uri)
@@ -204,10 +203,8 @@ class YoloWriter:
             self.task or "detect", self.losses, self.class_index, self.keypoint_names, size, where
         )
         lines = writer.lines([region for aset in chosen for region in aset.regions])
-        write_new(
-            file_inside(self.label_dirs[subset], stem + ".txt"),
-            "".join(f"{line}\n" for line in lines),
-        )
+        with create_exclusive(self.label_dirs[subset], stem + ".txt") as label_file:
+            label_file.write("".join(f"{line}\n" for line in lines).encode("utf-8"))
         image_name = f"images/{subset}/{stem}{ext}"
         if self.copy_images:
             source = local_file(item.media.uri)
@@ -236,18 +233,6 @@ class YoloWriter:
         ):
             if count:
                 self.losses.record(code, f"{what}: YOLO cannot hold them", where=where, count=count)
-
-
-NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-
-
-def write_new(path: Path | str, text: str) -> None:
-    """Create `path` (never an existing file or a link) holding `text`."""
-    fd = os.open(path, NEW_FILE, 0o666)
-    try:
-        os.write(fd, text.encode("utf-8"))
-    finally:
-        os.close(fd)
 
 
 def posix_basename(uri: str) -> str:
