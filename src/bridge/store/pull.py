@@ -81,6 +81,22 @@ def batched(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
+def update_by_id(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    **constants: Any,
+) -> None:
+    """UPDATE `table` row by row (one executemany): each row dict holds its `b_id` and the
+    new values of `columns`; `constants` are set to the same value on every row."""
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    conn.execute(
+        table.update().where(table.c.id == bindparam("b_id")).values(**values, **constants),
+        rows,
+    )
+
+
 def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT `rows` (dicts with the same keys) in one DB-API executemany: the statement
     is compiled once and the rows go to the driver as they are (SQLAlchemy's per-row
@@ -280,18 +296,8 @@ class _Puller:
         if new_links:
             insert_many(conn, its, new_links)
         if item_updates:
-            conn.execute(
-                it.update()
-                .where(it.c.id == bindparam("b_id"))
-                .values(
-                    key=bindparam("key"),
-                    json=bindparam("json"),
-                    hash=bindparam("hash"),
-                    owner_id=bindparam("owner_id"),
-                    deleted=bindparam("deleted"),
-                    updated_at=bindparam("updated_at"),
-                ),
-                item_updates,
+            update_by_id(
+                conn, it, item_updates, ("key", "json", "hash", "owner_id", "deleted", "updated_at")
             )
         if link_updates:
             conn.execute(
@@ -391,25 +397,11 @@ class _Puller:
             ).scalars()
             seen.extend({"id": row_id} for row_id in new_ids)
         if updates:
-            conn.execute(
-                st.update()
-                .where(st.c.id == bindparam("b_id"))
-                .values(
-                    position=bindparam("position"),
-                    json=bindparam("json"),
-                    hash=bindparam("hash"),
-                    deleted=False,
-                    updated_at=bindparam("updated_at"),
-                ),
-                updates,
+            update_by_id(
+                conn, st, updates, ("position", "json", "hash", "updated_at"), deleted=False
             )
         if moves:
-            conn.execute(
-                st.update()
-                .where(st.c.id == bindparam("b_id"))
-                .values(position=bindparam("position")),
-                moves,
-            )
+            update_by_id(conn, st, moves, ("position",))
         if seen:
             insert_many(conn, seen_sets, seen)
 
