@@ -10,31 +10,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.integration.test_ls_live_cli import CONFIG, box
 from tests.sync.conftest import bridge_json
 
-CONFIG = """<View><Image name="image" value="$image"/>
-<RectangleLabels name="box" toName="image"><Label value="Car"/><Label value="Person"/></RectangleLabels>
-</View>"""
 TASKS = 12
-
-
-def box(rid: str, label: str, x: float) -> dict:
-    return {
-        "id": rid,
-        "from_name": "box",
-        "to_name": "image",
-        "type": "rectanglelabels",
-        "original_width": 640,
-        "original_height": 480,
-        "value": {
-            "x": x,
-            "y": 10.0,
-            "width": 20.0,
-            "height": 30.0,
-            "rotation": 0,
-            "rectanglelabels": [label],
-        },
-    }
 
 
 @pytest.fixture
