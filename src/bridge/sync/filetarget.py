@@ -48,11 +48,17 @@ class FileTarget(SyncTarget):
 
     def write_all(self, project: Project, items: Iterable[Item], losses: LossReport) -> None:
         """Write `items` (the selected sets of every desired item) to the file, atomically."""
+        self._write(self.path, project, items, losses)
+
+    def _write(
+        self, path: Path, project: Project, items: Iterable[Item], losses: LossReport
+    ) -> None:
+        """Write `items` to `path` in the target's format (its own, or the file's)."""
         from bridge.api import _format_for_target, write_dataset
 
         fmt = self.fmt or _format_for_target(self.path)
         dataset = Dataset(project=project, items=items, origin="workspace", ontology_final=True)
-        write_dataset(dataset, self.path, fmt, losses, **self.options)
+        write_dataset(dataset, path, fmt, losses, **self.options)
 
     def preview(
         self,
@@ -65,13 +71,8 @@ class FileTarget(SyncTarget):
         for the loss report; the target file is not touched."""
         import tempfile
 
-        from bridge.api import _format_for_target, write_dataset
-
-        fmt = self.fmt or _format_for_target(self.path)
         with tempfile.TemporaryDirectory(prefix="bridge-preview-") as folder:
-            scratch = Path(folder) / self.path.name
-            dataset = Dataset(project=project, items=items, origin="workspace", ontology_final=True)
-            write_dataset(dataset, scratch, fmt, losses, **self.options)
+            self._write(Path(folder) / self.path.name, project, items, losses)
 
     # a file is written whole by `write_all`; these are never called for it
     def create_items(self, batch: list[ItemPush], losses: LossReport) -> list[RemoteRecord]:
