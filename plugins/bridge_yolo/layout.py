@@ -13,9 +13,9 @@ control characters, NUL, `/` and `\\` replaced by `_` and leading dots removed (
 subset gets `-2`, `-3`... before its extension. Subset names are cleaned the same way. So
 no item name can place a file outside OUT.
 
-**The output directory** is built beside OUT in a fresh temporary directory and renamed
-to OUT at the end: nothing that existed before (a symlink planted inside) is written
-through, and a failed export leaves nothing half-written. OUT itself must not be a
+**The output directory** is built by `bridge.export.staging.staged_directory`: beside OUT
+in a fresh temporary directory, renamed to OUT at the end: nothing that existed before (a
+symlink planted inside) is written through, and a failed export leaves nothing half-written. OUT itself must not be a
 symlink (refused, never followed), nor a non-empty directory unless `-O overwrite=true`
 (then the old directory is replaced whole).
 """
@@ -25,17 +25,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bridge.errors import ConfigError
+from bridge.export import staging
 
 UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 MAX_NAME = 150
-TEMP_SUFFIX = ".label-bridge.tmp"
 
 
 def safe_name(text: str, fallback: str = "item") -> str:
@@ -83,45 +81,17 @@ def inside(root: Path, *parts: str) -> Path:
     return path
 
 
-def check_output_directory(out: Path, overwrite: bool) -> None:
-    if out.is_symlink():
-        raise ConfigError(
-            f"{out} is a symbolic link: not followed",
-            hint="give the real directory, or a new path",
-        )
-    if out.exists() and not out.is_dir():
-        raise ConfigError(
-            f"{out} exists and is not a directory", hint="a YOLO dataset is a directory"
-        )
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+@contextlib.contextmanager
+def staged_directory(out: Path, overwrite: bool) -> Iterator[Path]:
+    """`bridge.export.staging.staged_directory(out, replace=overwrite)`; a non-empty `out`
+    is first refused with the hint YOLO's users need (`-O overwrite=true`, not `--force`)."""
+    if not overwrite and not out.is_symlink() and out.is_dir() and any(out.iterdir()):
         raise ConfigError(
             f"{out} is not empty",
             hint="give a new directory, or -O overwrite=true to replace it",
         )
-
-
-@contextlib.contextmanager
-def staged_directory(out: Path, overwrite: bool) -> Iterator[Path]:
-    """A fresh directory beside `out`, renamed to `out` when the block succeeds."""
-    check_output_directory(out, overwrite)
-    parent = out.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name[:100]}.", suffix=TEMP_SUFFIX, dir=parent))
-    try:
+    with staging.staged_directory(out, replace=overwrite) as stage:
         yield stage
-        check_output_directory(out, overwrite)  # nothing planted meanwhile
-        if out.is_dir():
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{out.name[:100]}.old.", suffix=TEMP_SUFFIX, dir=parent)
-            )
-            os.rename(out, old / "old")
-            os.rename(stage, out)
-            shutil.rmtree(old)
-        else:
-            os.rename(stage, out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
 
 
 def data_yaml(
