@@ -48,26 +48,48 @@ def user_annotator(user: Any) -> Annotator | None:
     )
 
 
-def _checked_user(user: Any, what: str, where: str) -> None:
-    if user is None:
-        return
-    if not isinstance(user, dict):
-        raise malformed(f"{what} is {type(user).__name__}, not an object", where)
-    if user.get("id") is not None and not is_int(user["id"]):
-        raise malformed(f"{what} 'id' is {user['id']!r}, not an integer", where)
-    for key in ("username", "first_name", "last_name"):
-        if user.get(key) is not None and not isinstance(user[key], str):
-            raise malformed(f"{what} '{key}' is {user[key]!r}, not text", where)
+def fields(
+    data: Any,
+    what: str,
+    where: str,
+    ints: tuple[str, ...] = (),
+    optional_ints: tuple[str, ...] = (),
+    texts: tuple[str, ...] = (),
+    objects: tuple[str, ...] = (),
+    lists: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """`data` as an object whose `ints` are integers and whose other named fields, when
+    present and not null, have the type their group says."""
+    if not isinstance(data, dict):
+        raise malformed(f"{what} is {type(data).__name__}, not an object", where)
+    for key in ints:
+        if not is_int(data.get(key)):
+            raise malformed(f"{what} '{key}' is {data.get(key)!r}, not an integer", where)
+    checks = (
+        (optional_ints, is_int, "an integer"),
+        (texts, lambda v: isinstance(v, str), "text"),
+        (objects, lambda v: isinstance(v, dict), "an object"),
+        (lists, lambda v: isinstance(v, list), "a list"),
+    )
+    for keys, check, kind in checks:
+        for key in keys:
+            if data.get(key) is not None and not check(data[key]):
+                raise malformed(f"{what} '{key}' is {data[key]!r}, not {kind}", where)
+    return data
+
+
+def checked_user(user: Any, what: str, where: str) -> None:
+    """A user object (or null): integer id, text names."""
+    if user is not None:
+        fields(
+            user, what, where, optional_ints=("id",), texts=("username", "first_name", "last_name")
+        )
 
 
 def checked_issue(issue: Any, where: str) -> dict[str, Any]:
     """An IssueRead: integer id and frame, boolean `resolved`, a list of numbers as
     position, an owner object, a text creation date."""
-    if not isinstance(issue, dict):
-        raise malformed(f"issue is {type(issue).__name__}, not an object", where)
-    for key in ("id", "frame"):
-        if not is_int(issue.get(key)):
-            raise malformed(f"issue '{key}' is {issue.get(key)!r}, not an integer", where)
+    issue = fields(issue, "issue", where, ints=("id", "frame"))
     if not isinstance(issue.get("resolved"), bool):
         raise malformed(f"issue {issue['id']} 'resolved' is {issue.get('resolved')!r}", where)
     position = issue.get("position")
@@ -75,17 +97,13 @@ def checked_issue(issue: Any, where: str) -> dict[str, Any]:
         raise malformed(f"issue {issue['id']} 'position' is {position!r}, not numbers", where)
     if issue.get("created_date") is not None and not isinstance(issue["created_date"], str):
         raise malformed(f"issue {issue['id']} 'created_date' is not text", where)
-    _checked_user(issue.get("owner"), "issue owner", where)
+    checked_user(issue.get("owner"), "issue owner", where)
     return issue
 
 
 def checked_comment(comment: Any, where: str) -> dict[str, Any]:
     """A CommentRead: integer id and issue, text message and creation date."""
-    if not isinstance(comment, dict):
-        raise malformed(f"comment is {type(comment).__name__}, not an object", where)
-    for key in ("id", "issue"):
-        if not is_int(comment.get(key)):
-            raise malformed(f"comment '{key}' is {comment.get(key)!r}, not an integer", where)
+    comment = fields(comment, "comment", where, ints=("id", "issue"))
     for key in ("message", "created_date"):
         if comment.get(key) is not None and not isinstance(comment[key], str):
             raise malformed(f"comment {comment['id']} '{key}' is not text", where)

@@ -22,6 +22,8 @@ from bridge_cvat.api import CvatApi
 from bridge_cvat.issues import (
     checked_comment,
     checked_issue,
+    checked_user,
+    fields,
     first_messages,
     is_int,
     issue_review,
@@ -104,47 +106,17 @@ def _task_items(
 # FormatError naming the field (`malformed_answer` stays a last line of defence only).
 
 
-def _fields(
-    data: Any,
-    what: str,
-    where: str,
-    ints: tuple[str, ...] = (),
-    optional_ints: tuple[str, ...] = (),
-    texts: tuple[str, ...] = (),
-    objects: tuple[str, ...] = (),
-    lists: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """`data` as an object whose `ints` are integers and whose other named fields, when
-    present and not null, have the type their group says."""
-    if not isinstance(data, dict):
-        raise malformed(f"{what} is {type(data).__name__}, not an object", where)
-    for key in ints:
-        if not is_int(data.get(key)):
-            raise malformed(f"{what} '{key}' is {data.get(key)!r}, not an integer", where)
-    checks = (
-        (optional_ints, is_int, "an integer"),
-        (texts, lambda v: isinstance(v, str), "text"),
-        (objects, lambda v: isinstance(v, dict), "an object"),
-        (lists, lambda v: isinstance(v, list), "a list"),
-    )
-    for keys, check, kind in checks:
-        for key in keys:
-            if data.get(key) is not None and not check(data[key]):
-                raise malformed(f"{what} '{key}' is {data[key]!r}, not {kind}", where)
-    return data
-
-
 def checked_meta(meta: Any, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     """A task's data meta: its frames (objects with a name and a size, within the pixel
     budget) and deleted frames."""
-    meta = _fields(
+    meta = fields(
         meta, "data meta", where, optional_ints=("size",), lists=("frames", "deleted_frames")
     )
     frames = meta.get("frames")
     if not frames:
         raise FormatError("task has no frames in its data meta", where=where)
     for frame in frames:
-        _fields(frame, "frame", where, optional_ints=("width", "height"))
+        fields(frame, "frame", where, optional_ints=("width", "height"))
         if frame.get("width") is not None and frame.get("height") is not None:
             check_pixels(frame["width"], frame["height"], where=where, max_pixels=max_pixels)
         if frame.get("name") is not None and not isinstance(frame["name"], str | int):
@@ -156,7 +128,7 @@ def checked_meta(meta: Any, where: str, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 
 def checked_job(job: Any, where: str) -> dict[str, Any]:
     """A job from the job list: integer id and frame range; texts and assignee typed."""
-    job = _fields(
+    job = fields(
         job,
         "job",
         where,
@@ -167,21 +139,14 @@ def checked_job(job: Any, where: str) -> dict[str, Any]:
     )
     if job["stop_frame"] < job["start_frame"]:
         raise malformed(f"job {job['id']} stops ({job['stop_frame']}) before it starts", where)
-    if job.get("assignee") is not None:
-        _fields(
-            job["assignee"],
-            "assignee",
-            where,
-            optional_ints=("id",),
-            texts=("username", "first_name", "last_name"),
-        )
+    checked_user(job.get("assignee"), "assignee", where)
     return job
 
 
 def _checked_object(thing: Any, what: str, where: str) -> None:
     """One shape, tag, track, tracked shape or skeleton element of a job's annotations:
     an integer frame, lists where lists belong, attribute values naming an integer spec."""
-    _fields(
+    fields(
         thing,
         what,
         where,
@@ -190,7 +155,7 @@ def _checked_object(thing: Any, what: str, where: str) -> None:
         lists=("attributes", "points", "shapes", "elements"),
     )
     for value in thing.get("attributes") or []:
-        _fields(value, f"{what} attribute", where, ints=("spec_id",))
+        fields(value, f"{what} attribute", where, ints=("spec_id",))
     for shape in thing.get("shapes") or []:
         _checked_object(shape, "tracked shape", where)
     for element in thing.get("elements") or []:
@@ -199,7 +164,7 @@ def _checked_object(thing: Any, what: str, where: str) -> None:
 
 def checked_annotations(raw: Any, where: str) -> dict[str, Any]:
     """A job's annotations: lists of shapes, tags and tracks, each with an integer frame."""
-    raw = _fields(raw, "annotations", where, lists=("shapes", "tags", "tracks", "intervals"))
+    raw = fields(raw, "annotations", where, lists=("shapes", "tags", "tracks", "intervals"))
     for key, what in (("shapes", "shape"), ("tags", "tag"), ("tracks", "track")):
         for thing in raw.get(key) or []:
             _checked_object(thing, what, where)
@@ -323,7 +288,7 @@ class TaskPull:
         chosen = job.get("type") == "ground_truth" or (is_int(count) and count != stop - start + 1)
         if not chosen:
             return list(range(start, stop + 1))
-        meta = _fields(
+        meta = fields(
             self.api.get_job_meta(job["id"]), "job data meta", where, lists=("included_frames",)
         )
         included = meta.get("included_frames")
