@@ -20,7 +20,7 @@
    existing items, updates, and with `delete` the deletions; the links of every batch are
    recorded right after the target answers, in one workspace transaction per batch.
 
-A file target (`rewrites_whole`) is written whole when anything changed (see
+A file target (`FileTarget`) is written whole when anything changed (see
 `bridge.sync.filetarget`).
 
 Test hook: `BRIDGE_TEST_CRASH_AFTER=N` kills the process with SIGKILL right after the N-th

@@ -25,8 +25,6 @@ FILE_TOOL = "file"
 class FileTarget(SyncTarget):
     """A file written whole from the workspace; see the module docstring."""
 
-    rewrites_whole = True
-
     def __init__(
         self, path: str | Path, fmt: str | None = None, options: dict[str, Any] | None = None
     ):
