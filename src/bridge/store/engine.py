@@ -183,18 +183,27 @@ def _sqlite_engine(path: Path, *, read_only: bool = False) -> Engine:
     return engine
 
 
+def _postgres_engine(location: str, **engine_options: Any) -> Engine:
+    """An engine on the reachable PostgreSQL server of a `postgresql://` location (a
+    `WorkspaceError` when the driver is missing or the server cannot be reached)."""
+    url = postgres_url(location)
+    try:
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=2, max_overflow=4, **engine_options
+        )
+    except ImportError:
+        raise WorkspaceError(
+            "a postgresql:// workspace needs the psycopg driver, which is not installed",
+            hint="pip install 'label-bridge[postgres]'",
+        ) from None
+    _check_reachable(engine, location, url)
+    return engine
+
+
 def open_engine(location: str) -> Engine:
     """An engine on a checked, up-to-date workspace at `location` (see the module)."""
     if is_postgres(location):
-        url = postgres_url(location)
-        try:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
-        except ImportError:
-            raise WorkspaceError(
-                "a postgresql:// workspace needs the psycopg driver, which is not installed",
-                hint="pip install 'label-bridge[postgres]'",
-            ) from None
-        _check_reachable(engine, location, url)
+        engine = _postgres_engine(location)
     else:
         path = Path(location).expanduser()
         _check_sqlite_file(path)
@@ -213,21 +222,9 @@ def open_engine_read_only(location: str) -> Engine:
     `default_transaction_read_only`). Not a workspace, an older or a newer schema, an
     unreachable server: `WorkspaceError`, and the place is left as it was."""
     if is_postgres(location):
-        url = postgres_url(location)
-        try:
-            engine = create_engine(
-                url,
-                pool_pre_ping=True,
-                pool_size=2,
-                max_overflow=4,
-                connect_args={"options": "-c default_transaction_read_only=on"},
-            )
-        except ImportError:
-            raise WorkspaceError(
-                "a postgresql:// workspace needs the psycopg driver, which is not installed",
-                hint="pip install 'label-bridge[postgres]'",
-            ) from None
-        _check_reachable(engine, location, url)
+        engine = _postgres_engine(
+            location, connect_args={"options": "-c default_transaction_read_only=on"}
+        )
     else:
         path = Path(location).expanduser()
         if not path.is_file() or path.stat().st_size == 0:
