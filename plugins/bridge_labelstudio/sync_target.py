@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.errors import BridgeError, NotFoundError
-from bridge.http import HttpLimits
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Project
 from bridge.sync.target import (
@@ -49,9 +48,7 @@ from bridge_labelstudio.connector import (
     LabelStudioConnector,
     TaskPusher,
     int_option,
-    parse_url,
     project_title,
-    token_from_env,
 )
 from bridge_labelstudio.ontology import (
     LabelConfig,
@@ -126,15 +123,8 @@ class LabelStudioSyncTarget(SyncTarget):
 
     @classmethod
     def from_url(cls, url: str, options: dict[str, Any]) -> LabelStudioSyncTarget:
-        target = parse_url(url)
-        api = LabelStudioApi(
-            target.base_url,
-            token_from_env(),
-            retry=options.get("retry"),
-            transport=options.get("transport"),
-            limits=HttpLimits.from_options(options),
-        )
-        return cls(api, target.project_id, url, int_option(options, "batch_size", 500))
+        connector = LabelStudioConnector.from_url(url, **options)
+        return cls(connector.api, connector.project_id, url, int_option(options, "batch_size", 500))
 
     def remote_key(self, kind: Kind, element_id: str) -> str:
         if kind == "annotation_set":
