@@ -234,7 +234,10 @@ class CocoWriter:
         ):
             if count:
                 self.losses.record(code, f"{what}: COCO cannot hold them", where=where, count=count)
-        if not several and aset.get("annotator") is not None:
+        maker = aset.get("annotator") is not None or (
+            aset.get("kind") == "prediction" and aset.get("model_version")
+        )
+        if not several and maker:
             self.losses.record(
                 "coco.annotator-dropped",
                 'who made the annotations (written as "annotator" only when several sets of an item are exported)',

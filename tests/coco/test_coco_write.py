@@ -185,8 +185,9 @@ def test_several_sets_name_their_annotator(tmp_path):
     data, _ = _write(tmp_path, [_item("i1", sets=sets)], labels=["a"])
     assert [a["annotator"] for a in data["annotations"]] == ["ann@example.com", "yolo-v8"]
     assert data["annotations"][1]["score"] == 0.5
-    data, _ = _write(tmp_path, [_item("i1", sets=sets)], labels=["a"], sets="predictions")
+    data, losses = _write(tmp_path, [_item("i1", sets=sets)], labels=["a"], sets="predictions")
     assert len(data["annotations"]) == 1 and "annotator" not in data["annotations"][0]
+    assert losses.count("coco.annotator-dropped") == 1  # the model's version is not written
     with pytest.raises(ConfigError):
         _write(tmp_path, [_item("i1", sets=sets)], labels=["a"], sets="bogus")
 
