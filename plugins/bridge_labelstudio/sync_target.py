@@ -347,7 +347,7 @@ class LabelStudioSyncTarget(SyncTarget):
         self, push: ItemPush
     ) -> tuple[dict[str, Any], list[tuple[SetPush, dict[str, Any], str]]]:
         """The import-shaped task of `push` and, per set sent, (set, entry, type)."""
-        sets = [s for s in push.sets]
+        sets = list(push.sets)
         for s in sets:
             if s.as_prediction:
                 s.aset = as_prediction(s.aset)
@@ -416,8 +416,6 @@ class LabelStudioSyncTarget(SyncTarget):
     def create_sets(self, batch: list[SetPush], losses: LossReport) -> list[RemoteRecord]:
         records = []
         for push in batch:
-            if push.as_prediction:
-                push.aset = as_prediction(push.aset)
             task, entries = self._task(ItemPush(push.item_id, push.item, "", sets=[push]))
             if not entries:  # a draft: reported as a loss by the task builder
                 records.append(dropped(push, push.parent))
