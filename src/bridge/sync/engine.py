@@ -49,8 +49,8 @@ from bridge.sync.plan import (
     DesiredSet,
     LinkState,
     Plan,
-    Planner,
     Prefer,
+    plan_push,
 )
 from bridge.sync.target import (
     KINDS,
@@ -402,13 +402,20 @@ class Push:
             self.target.use_project(project_link.remote_id)
         desired = self._desired()
         remote, complete = self.scan(desired, links)
-        planner = Planner(links, remote, prefer=self.options.prefer, complete=complete)
         project_hash = content_hash(project)
-        planner.decide_project(project_hash)
-        for item in desired:
-            planner.decide_item(item)
-        gone = {kind: set(self.ws.deleted(kind)) for kind in ("item", "annotation_set")}
-        return planner.finish(gone), project_hash, links  # type: ignore[arg-type]
+        gone: dict[Kind, set[str]] = {
+            kind: set(self.ws.deleted(kind)) for kind in ("item", "annotation_set")
+        }
+        plan = plan_push(
+            project_hash,
+            desired,
+            links,
+            remote,
+            gone,
+            prefer=self.options.prefer,
+            complete=complete,
+        )
+        return plan, project_hash, links
 
     # -- applying ----------------------------------------------------------------------
 
