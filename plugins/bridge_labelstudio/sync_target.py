@@ -30,7 +30,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bridge.errors import BridgeError, NotFoundError
+from bridge.errors import BridgeError, NotFoundError, RemoteError
 from bridge.losses import LossReport
 from bridge.schema import AnnotationSet, Item, Project
 from bridge.sync.target import (
@@ -216,7 +216,9 @@ class LabelStudioSyncTarget(SyncTarget):
             self.api.request(
                 "PATCH", f"/api/projects/{self.project_id}/", json={"label_config": label_config}
             )
-        except BridgeError as error:
+        except (
+            RemoteError
+        ) as error:  # refused (HTTP 400); credentials or a lost project stop the push
             losses.record(
                 "label-config-not-updated",
                 "Label Studio refused the new label config (labels in use cannot be removed); "
